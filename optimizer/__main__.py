@@ -1,0 +1,7 @@
+"""``python -m optimizer``: see :mod:`optimizer.cli`."""
+
+import sys
+
+from .cli import main
+
+sys.exit(main())

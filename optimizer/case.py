@@ -1,0 +1,219 @@
+"""From a case file to a certified plan: load and validate everything, then solve.
+
+:func:`prepare_case` reads every file the case names and validates the data against the model
+(all problems at once, before any work); :func:`run_case` solves and writes the outputs.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from geodata.arrays import Demand, Sites, TravelTimes, Zones
+from geodata.tables import load_demand, load_sites, load_travel_times, load_zones
+
+from .config import CoverageModelConfig, LoadedCase, load_case
+from .coverage import CoverageProblem
+from .errors import ProblemCollector
+from .models.coverage import CoverageSolution, solve_coverage
+from .solvers import SolveOptions
+
+__all__ = ["PreparedCase", "prepare_case", "run_case", "solve_case"]
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, eq=False)
+class PreparedCase:
+    case: LoadedCase
+    problem: CoverageProblem
+    input_files: dict[str, str]
+    """Input file path -> sha256, for the manifest."""
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def prepare_case(case: LoadedCase | str | Path) -> PreparedCase:
+    """Read and validate every file of the case; raise one CaseError listing all problems."""
+    if not isinstance(case, LoadedCase):
+        case = load_case(case)
+    cfg = case.config
+    t0 = time.perf_counter()
+    problems = ProblemCollector()
+    demand = load_demand(cfg.demand, case, problems)
+    sites = load_sites(cfg.sites, case, problems)
+    zones = load_zones(cfg.zones, case, problems) if cfg.zones is not None else None
+    tables: dict[str, TravelTimes] = {}
+    if demand is not None and sites is not None:
+        for name, tcfg in cfg.travel_times.items():
+            tt = load_travel_times(name, tcfg, case, demand.ids, sites.ids, problems)
+            if tt is not None:
+                tables[name] = tt
+    else:
+        for name, tcfg in cfg.travel_times.items():
+            if not case.resolve(tcfg.file).exists():
+                problems.add(f"{case.label} › travel_times.{name}.file", "file not found", got=tcfg.file,
+                             fix="check the path; paths are relative to the case file's folder")
+    if demand is not None and sites is not None:
+        validate_against_model(case, cfg.model, demand, sites, zones, problems)
+    problems.raise_if_any()
+    assert demand is not None and sites is not None
+    inputs = {}
+    for f in [cfg.demand.file, cfg.sites.file, *(t.file for t in cfg.travel_times.values())] + (
+        [cfg.zones.file] if cfg.zones else []
+    ):
+        p = case.resolve(f)
+        if p.is_file():
+            inputs[f] = _sha256(p)
+    problem = CoverageProblem(demand, sites, tables, cfg.model, zones)
+    log.info("Case '%s' loaded and validated in %.2f s", cfg.name, time.perf_counter() - t0)
+    return PreparedCase(case, problem, inputs)
+
+
+def validate_against_model(
+    case: LoadedCase,
+    model: CoverageModelConfig,
+    demand: Demand,
+    sites: Sites,
+    zones: Zones | None,
+    problems: ProblemCollector,
+) -> None:
+    """Checks that need both the model and the data: types, classes and zones that must exist."""
+    where = f"{case.label} › model"
+    types = set(map(str, sites.facility_type))
+    classes = set(map(str, demand.demand_class)) if demand.demand_class is not None else set()
+    zone_ids = (
+        set(map(str, zones.ids))
+        if zones is not None
+        else set(map(str, demand.zone if demand.zone is not None else []))
+        | set(map(str, sites.zone if sites.zone is not None else []))
+    )
+    for k, s in enumerate(model.standards):
+        key = f"{where}.standards[{k}]"
+        for t in s.facility_types or []:
+            if t not in types:
+                problems.add(f"{key}.facility_types", "no site has this facility type", got=t,
+                             fix=f"use one of: {', '.join(sorted(types))}")
+        if isinstance(s.threshold, dict):
+            field = "minutes" if s.minutes is not None else "metres"
+            if demand.demand_class is None:
+                problems.add(f"{key}.{field}", "thresholds per demand class need a class column",
+                             fix="set demand.columns.class (e.g. urban/rural), or give one number")
+            else:
+                for cls in s.threshold:
+                    if cls not in classes:
+                        problems.add(f"{key}.{field}", "no demand point has this class", got=cls,
+                                     fix=f"use the classes in the data: {', '.join(sorted(classes))}")
+                missing = sorted(classes - set(s.threshold))
+                if missing:
+                    n = int(np.isin(demand.demand_class, missing).sum())
+                    log.warning("Standard %s has no threshold for demand classes %s (%d points): "
+                                "they are not subject to it", s.name, ", ".join(missing), n)
+        if s.zone_min_share is not None and demand.zone is None:
+            problems.add(f"{key}.zone_min_share", "zone targets need a zone column in the demand",
+                         fix="set demand.columns.zone")
+        if isinstance(s.zone_min_share, dict):
+            for z in s.zone_min_share:
+                if z not in zone_ids:
+                    problems.add(f"{key}.zone_min_share", "unknown zone", got=z,
+                                 fix="use zone ids from the demand/zones file")
+    if isinstance(model.max_new_sites, Mapping):
+        for t in model.max_new_sites:
+            if t not in types:
+                problems.add(f"{where}.max_new_sites", "no site has this facility type", got=t,
+                             fix=f"use one of: {', '.join(sorted(types))}")
+    zone_kinds = set(map(str, zones.kind)) if zones is not None else set()
+    for k, rule in enumerate(model.zone_rules):
+        key = f"{where}.zone_rules[{k}]"
+        if sites.zone is None:
+            problems.add(key, "zone rules need a zone column in the sites file",
+                         fix="set sites.columns.zone")
+        for t in rule.facility_types or []:
+            if t not in types:
+                problems.add(f"{key}.facility_types", "no site has this facility type", got=t,
+                             fix=f"use one of: {', '.join(sorted(types))}")
+        if rule.zones != "all":
+            for z in rule.zones:
+                if z not in zone_ids:
+                    problems.add(f"{key}.zones", "unknown zone", got=z, fix="use zone ids from the data")
+        if rule.zone_kinds is not None:
+            if zones is None:
+                problems.add(f"{key}.zone_kinds", "zone kinds need a zones table",
+                             fix="add a 'zones' section with a kind column")
+            else:
+                for kind in rule.zone_kinds:
+                    if kind not in zone_kinds:
+                        problems.add(f"{key}.zone_kinds", "no zone has this kind", got=kind,
+                                     fix=f"use one of: {', '.join(sorted(zone_kinds))}")
+    if zones is not None:
+        known = set(map(str, zones.ids))
+        for label, values in (("demand", demand.zone), ("sites", sites.zone)):
+            if values is None:
+                continue
+            unknown = sorted(set(map(str, values)) - known)
+            if unknown:
+                problems.add(
+                    f"{case.label} › {label}.columns.zone",
+                    f"{len(unknown)} zone ids are not in the zones file",
+                    got=", ".join(unknown[:10]),
+                    fix="add them to the zones file or fix the ids",
+                )
+    if model.existing == "may_close" and model.budget is not None and sites.removal_cost is None:
+        log.info("No removal_cost column: closing an existing site is free in the budget")
+
+
+def solve_case(prepared: PreparedCase, *, backend: str | None = None,
+               time_limit_s: float | None = None) -> CoverageSolution:
+    cfg = prepared.case.config.solver
+    options = SolveOptions(
+        time_limit_s=time_limit_s if time_limit_s is not None else cfg.time_limit_s,
+        mip_rel_gap=cfg.mip_rel_gap,
+        threads=cfg.threads,
+        seed=cfg.seed,
+        log=cfg.log,
+        ortools_engine=cfg.ortools_engine,
+    )
+    return solve_coverage(
+        prepared.problem,
+        options,
+        backend=backend or cfg.backend,
+        aggregate=cfg.aggregate_demand,
+        drop_dominated=cfg.drop_dominated,
+    )
+
+
+def run_case(
+    case: LoadedCase | str | Path,
+    out_dir: str | Path | None = None,
+    *,
+    backend: str | None = None,
+    time_limit_s: float | None = None,
+) -> tuple[PreparedCase, CoverageSolution, Path]:
+    """Validate, solve, certify and write the outputs of a case. Returns what it wrote where."""
+    from .results import write_results
+
+    prepared = prepare_case(case)
+    solution = solve_case(prepared, backend=backend, time_limit_s=time_limit_s)
+    cfg = prepared.case.config
+    if out_dir is None:
+        out_dir = prepared.case.resolve(cfg.output.dir) if cfg.output.dir else Path("results") / _slug(cfg.name)
+    out = Path(out_dir)
+    write_results(prepared, solution, out)
+    return prepared, solution, out
+
+
+def _slug(text: str) -> str:
+    keep = [c if c.isalnum() else "-" for c in text.lower()]
+    return "-".join(part for part in "".join(keep).split("-") if part) or "case"

@@ -1,0 +1,127 @@
+"""Command line: ``python -m optimizer <command>`` (also installed as ``county-siting``).
+
+Commands
+--------
+run CASE.yaml --out DIR     validate, solve, certify and write the results of a case
+validate CASE.yaml          check a case file and all its data without solving
+demo --out DIR              run the embedded default case (works offline on a fresh machine)
+backends                    list the solver backends installed, with versions
+
+Exit codes: 0 a plan was found (optimal, or feasible at a limit), 1 bad input, 2 no plan exists
+(infeasible, or no solution within the limit), 3 internal error (e.g. a failed answer check).
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from pathlib import Path
+
+from . import __version__
+from .errors import CaseError, CheckError, SolverBackendError, ToolkitError
+
+log = logging.getLogger("optimizer")
+
+EXIT_OK, EXIT_INPUT, EXIT_NO_PLAN, EXIT_INTERNAL = 0, 1, 2, 3
+
+
+def default_case_path() -> Path:
+    """The embedded default case shipped inside the package."""
+    return Path(__file__).resolve().parent / "data" / "default" / "case.yaml"
+
+
+def _configure_logging(verbosity: int) -> None:
+    level = logging.INFO if verbosity == 0 else (logging.DEBUG if verbosity > 0 else logging.WARNING)
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)-7s %(message)s", "%H:%M:%S"))
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(logging.WARNING)
+    for name in ("optimizer", "geodata"):
+        logging.getLogger(name).setLevel(level)
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="python -m optimizer",
+        description="Exact, certified siting of village clinics, AEDs and 120 stations for county health planning.",
+    )
+    p.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    verbosity = argparse.ArgumentParser(add_help=False)
+    g = verbosity.add_mutually_exclusive_group()
+    g.add_argument("-v", "--verbose", action="count", default=0, help="more log detail (-v debug)")
+    g.add_argument("-q", "--quiet", action="store_true", help="only warnings and errors on stderr")
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def solve_opts(sp: argparse.ArgumentParser) -> None:
+        sp.add_argument("--out", type=Path, help="output folder (default: output.dir of the case, else results/<name>)")
+        sp.add_argument("--backend", choices=["highs", "cbc", "ortools"], help="override solver.backend")
+        sp.add_argument("--time-limit", type=float, metavar="S", help="override solver.time_limit_s")
+
+    run = sub.add_parser("run", parents=[verbosity], help="solve a case and write its results")
+    run.add_argument("case", type=Path, help="the case file (YAML)")
+    solve_opts(run)
+    val = sub.add_parser("validate", parents=[verbosity], help="check a case and its data, without solving")
+    val.add_argument("case", type=Path)
+    demo = sub.add_parser("demo", parents=[verbosity], help="run the embedded default case")
+    solve_opts(demo)
+    sub.add_parser("backends", parents=[verbosity], help="list installed solver backends")
+    return p
+
+
+def _run(case_path: Path, args: argparse.Namespace) -> int:
+    from .case import run_case
+    from .results import summary_text
+
+    prepared, solution, out = run_case(
+        case_path, args.out, backend=args.backend, time_limit_s=args.time_limit
+    )
+    sys.stdout.write(summary_text(prepared, solution, out))
+    return EXIT_OK if solution.status.has_solution else EXIT_NO_PLAN
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    _configure_logging(-1 if getattr(args, "quiet", False) else getattr(args, "verbose", 0))
+    try:
+        if args.command == "run":
+            return _run(args.case, args)
+        if args.command == "demo":
+            return _run(default_case_path(), args)
+        if args.command == "validate":
+            from .case import prepare_case
+
+            prepared = prepare_case(args.case)
+            p = prepared.problem
+            sys.stdout.write(
+                f"OK: {args.case} is valid - {len(p.demand):,} demand points, {len(p.sites):,} sites, "
+                f"{sum(len(t) for t in p.travel_times.values()):,} travel-time pairs, "
+                f"{len(p.standards)} standards\n"
+            )
+            return EXIT_OK
+        if args.command == "backends":
+            from .solvers import BACKENDS, available_backends, backend_version
+
+            have = available_backends()
+            for b in BACKENDS:
+                state = f"available, version {backend_version(b)}" if b in have else "not installed"
+                sys.stdout.write(f"{b:<8} {state}\n")
+            return EXIT_OK
+    except CaseError as exc:
+        sys.stderr.write(f"error: {exc}\n")
+        return EXIT_INPUT
+    except CheckError as exc:
+        sys.stderr.write(f"error: {exc}\n")
+        return EXIT_INTERNAL
+    except SolverBackendError as exc:
+        sys.stderr.write(f"error: {exc}\n")
+        return EXIT_INPUT
+    except ToolkitError as exc:
+        sys.stderr.write(f"error: {exc}\n")
+        return EXIT_INTERNAL
+    return EXIT_INPUT
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,521 @@
+"""The YAML case file: schema, loading and whole-file validation.
+
+A case names its data (demand, sites, zones, travel times), the model with its norms, and the
+solver. :func:`load_case` parses the YAML, validates the *whole* file (unknown keys, wrong types,
+out-of-range values, missing files, model-specific rules) and raises one :class:`CaseError` that
+lists every problem as ``file › field.path: what (got X); how to fix``.
+
+The pydantic classes double as the library's model specification: a Python user can build
+``CoverageModelConfig(kind="mclp", standards=[Standard(name="15min", minutes=15)], ...)``
+without any YAML.
+"""
+
+from __future__ import annotations
+
+import difflib
+import hashlib
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import yaml
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+from .errors import CaseError, Problem, ProblemCollector
+
+__all__ = [
+    "CaseConfig",
+    "CoverageModelConfig",
+    "DemandConfig",
+    "LoadedCase",
+    "SitesConfig",
+    "SolverConfig",
+    "Standard",
+    "TravelTimesConfig",
+    "ZoneRule",
+    "ZonesConfig",
+    "load_case",
+    "parse_case",
+]
+
+
+class Strict(BaseModel):
+    """Base: unknown keys are errors (typos), values are immutable after validation."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+
+PositiveFloat = Annotated[float, Field(gt=0, allow_inf_nan=False)]
+Share = Annotated[float, Field(gt=0, le=1, allow_inf_nan=False)]
+NonNegFloat = Annotated[float, Field(ge=0, allow_inf_nan=False)]
+Name = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[^\s,;/\\]+$")]
+
+
+# ---------------------------------------------------------------------------------------------
+# Data sources
+# ---------------------------------------------------------------------------------------------
+class DemandColumns(Strict):
+    id: str = "id"
+    weight: str = "population"
+    zone: str | None = None
+    demand_class: str | None = Field(default=None, alias="class")
+    x: str | None = None
+    y: str | None = None
+
+
+class DemandConfig(Strict):
+    """Demand points (villages, grid cells): id, weight (residents), zone, class, location."""
+
+    file: str
+    layer: str | None = None
+    columns: DemandColumns = DemandColumns()
+    crs: str | None = None
+    weight_note: str | None = Field(
+        default=None,
+        description="Provenance of the weights, e.g. 'estimate: township totals spread over villages'.",
+    )
+
+
+class SitesColumns(Strict):
+    id: str = "id"
+    type: str | None = None
+    cost: str | None = None
+    zone: str | None = None
+    existing: str | None = None
+    removal_cost: str | None = None
+    relocation_credit: str | None = None
+    capacity: str | None = None
+    x: str | None = None
+    y: str | None = None
+
+
+class SitesConfig(Strict):
+    """Candidate sites and existing facilities."""
+
+    file: str
+    layer: str | None = None
+    columns: SitesColumns = SitesColumns()
+    crs: str | None = None
+    facility_type: Name = Field(
+        default="facility", description="Type of every site when there is no type column."
+    )
+    cost_unit: str = "yuan"
+
+
+class ZonesColumns(Strict):
+    id: str = "id"
+    name: str | None = None
+    kind: str | None = None
+
+
+class ZonesConfig(Strict):
+    """Optional table of zones (townships/streets): names and kinds (street, town, township)."""
+
+    file: str
+    layer: str | None = None
+    columns: ZonesColumns = ZonesColumns()
+
+
+class MatrixColumns(Strict):
+    demand_id: str = "demand_id"
+    site_id: str = "site_id"
+    value: str = "minutes"
+
+
+TimeUnit = Literal["min", "s", "h"]
+DistanceUnit = Literal["m", "km"]
+
+
+class TravelTimesConfig(Strict):
+    """A precomputed long table ``demand_id, site_id, value`` (ArcGIS, OSRM, 高德 ...)."""
+
+    file: str
+    layer: str | None = None
+    columns: MatrixColumns = MatrixColumns()
+    unit: TimeUnit | DistanceUnit = "min"
+    direction: Literal["site_to_demand", "demand_to_site", "symmetric"] = "demand_to_site"
+
+
+# ---------------------------------------------------------------------------------------------
+# Model: coverage family (LSCP, MCLP, PSCLP and the general composition)
+# ---------------------------------------------------------------------------------------------
+Threshold = PositiveFloat | dict[str, PositiveFloat]
+
+
+class Standard(Strict):
+    """A service standard: demand is covered when a site of the given types is within it."""
+
+    name: Name
+    minutes: Threshold | None = None
+    metres: Threshold | None = None
+    matrix: str | None = None
+    facility_types: list[Name] | None = None
+    weight: NonNegFloat = 1.0
+    min_share: Share | None = None
+    zone_min_share: Share | dict[str, Share] | None = None
+    source: str | None = None
+
+    @model_validator(mode="after")
+    def _one_threshold(self) -> Standard:
+        if (self.minutes is None) == (self.metres is None):
+            raise ValueError(
+                "give exactly one of 'minutes' or 'metres' (a number, or a mapping "
+                "demand class -> number such as {urban: 11, rural: 15})"
+            )
+        return self
+
+    @property
+    def threshold(self) -> float | dict[str, float]:
+        value = self.minutes if self.minutes is not None else self.metres
+        assert value is not None
+        return value
+
+    @property
+    def quantity(self) -> Literal["time", "distance"]:
+        return "time" if self.minutes is not None else "distance"
+
+    @property
+    def unit(self) -> str:
+        return "min" if self.minutes is not None else "m"
+
+    @property
+    def mandatory(self) -> bool:
+        """Every subject resident must be covered (hard row per demand point)."""
+        return self.min_share is not None and self.min_share >= 1.0
+
+
+class ZoneRule(Strict):
+    """At least ``min_sites`` open sites of the given types in every selected zone."""
+
+    min_sites: Annotated[int, Field(ge=1)]
+    facility_types: list[Name] | None = None
+    zones: Literal["all"] | list[str] = "all"
+    zone_kinds: list[str] | None = None
+    source: str | None = None
+
+
+class CoverageModelConfig(Strict):
+    """LSCP / MCLP / PSCLP and their composition (MODELS.md §1.1-1.3, §8.2)."""
+
+    kind: Literal["lscp", "mclp", "psclp", "coverage"]
+    objective: Literal["max_coverage", "min_cost", "min_sites"] | None = None
+    standards: Annotated[list[Standard], Field(min_length=1)]
+    max_new_sites: Annotated[int, Field(ge=0)] | dict[str, Annotated[int, Field(ge=0)]] | None = None
+    budget: NonNegFloat | None = None
+    existing: Literal["keep", "may_close"] = "keep"
+    keep_existing_count: bool = False
+    zone_rules: list[ZoneRule] = []
+
+    @property
+    def resolved_objective(self) -> str:
+        if self.objective is not None:
+            return self.objective
+        return {"lscp": "min_sites", "mclp": "max_coverage", "psclp": "min_cost"}.get(
+            self.kind, "max_coverage"
+        )
+
+    def resolved_standards(self) -> list[Standard]:
+        """Standards with kind defaults applied (LSCP: every standard must reach everyone)."""
+        if self.kind != "lscp":
+            return list(self.standards)
+        return [s if s.min_share is not None else s.model_copy(update={"min_share": 1.0}) for s in self.standards]
+
+
+ModelConfig = Annotated[CoverageModelConfig, Field(discriminator="kind")]
+
+
+# ---------------------------------------------------------------------------------------------
+# Solver and output
+# ---------------------------------------------------------------------------------------------
+class SolverConfig(Strict):
+    backend: Literal["highs", "cbc", "ortools"] = "highs"
+    time_limit_s: PositiveFloat = 600.0
+    mip_rel_gap: Annotated[float, Field(ge=0, lt=1)] = 0.0
+    threads: Annotated[int, Field(ge=1, le=256)] | None = None
+    seed: Annotated[int, Field(ge=0)] = 0
+    log: bool = False
+    ortools_engine: Literal["SCIP", "CP-SAT", "CBC", "HIGHS"] = "SCIP"
+    aggregate_demand: bool = True
+    drop_dominated: bool = True
+
+
+class OutputConfig(Strict):
+    dir: str | None = None
+
+
+class CaseConfig(Strict):
+    name: str
+    description: str = ""
+    demand: DemandConfig
+    sites: SitesConfig
+    zones: ZonesConfig | None = None
+    travel_times: dict[Name, TravelTimesConfig]
+    model: ModelConfig
+    solver: SolverConfig = SolverConfig()
+    output: OutputConfig = OutputConfig()
+
+    @field_validator("travel_times", mode="before")
+    @classmethod
+    def _single_table(cls, value: Any) -> Any:
+        # ``travel_times: {file: ...}`` is one unnamed table; name it "travel_times".
+        if isinstance(value, Mapping) and "file" in value:
+            return {"travel_times": value}
+        return value
+
+
+# ---------------------------------------------------------------------------------------------
+# Loading and validation
+# ---------------------------------------------------------------------------------------------
+class LoadedCase:
+    """A validated case: the config, the case file path, and the folder paths are relative to."""
+
+    def __init__(self, config: CaseConfig, path: Path | None, base_dir: Path, raw_text: str) -> None:
+        self.config = config
+        self.path = path
+        self.base_dir = base_dir
+        self.raw_text = raw_text
+
+    @property
+    def label(self) -> str:
+        return str(self.path) if self.path is not None else "<case>"
+
+    @property
+    def sha256(self) -> str:
+        return hashlib.sha256(self.raw_text.encode("utf-8")).hexdigest()
+
+    def resolve(self, file: str) -> Path:
+        p = Path(file).expanduser()
+        return p if p.is_absolute() else (self.base_dir / p)
+
+
+_FIX_BY_TYPE = {
+    "extra_forbidden": "remove it or fix its spelling",
+    "missing": "add this key",
+    "greater_than": "give a positive number",
+    "greater_than_equal": "give a number at or above the minimum",
+    "less_than_equal": "give a share between 0 and 1 (e.g. 0.9 for 90%)",
+    "float_parsing": "give a number",
+    "int_parsing": "give a whole number",
+    "int_from_float": "give a whole number",
+    "bool_parsing": "give true or false",
+    "string_type": "give text",
+    "literal_error": "",
+    "union_tag_invalid": "",
+    "finite_number": "give a finite number",
+    "too_short": "give at least one entry",
+}
+
+
+def _model_at(model: type[BaseModel], loc: Sequence[str | int]) -> type[BaseModel] | None:
+    """The pydantic model class that owns the last key of ``loc`` (to list allowed keys)."""
+    current: Any = model
+    for part in loc[:-1]:
+        if isinstance(current, type) and issubclass(current, BaseModel):
+            field = current.model_fields.get(str(part))
+            if field is None:
+                field = next(
+                    (f for f in current.model_fields.values() if f.alias == str(part)), None
+                )
+            if field is None:
+                return None
+            current = _unwrap(field.annotation, loc, part)
+        elif isinstance(part, int) or current is None:
+            continue
+        else:
+            current = _unwrap(current, loc, part)
+    return current if isinstance(current, type) and issubclass(current, BaseModel) else None
+
+
+def _unwrap(annotation: Any, loc: Sequence[str | int], part: str | int) -> Any:
+    import typing
+
+    origin = typing.get_origin(annotation)
+    if origin is None:
+        return annotation
+    for arg in typing.get_args(annotation):
+        found = _unwrap(arg, loc, part)
+        if isinstance(found, type) and issubclass(found, BaseModel):
+            return found
+    return None
+
+
+def _allowed_keys(model: type[BaseModel]) -> list[str]:
+    return [f.alias or name for name, f in model.model_fields.items()]
+
+
+def _pydantic_problems(exc: ValidationError, label: str, root: type[BaseModel]) -> list[Problem]:
+    problems = []
+    for err in exc.errors(include_url=False):
+        loc = [p for p in err["loc"] if not (isinstance(p, str) and p in _UNION_TAGS)]
+        path = _dotted(loc)
+        etype = err["type"]
+        msg = err["msg"]
+        fix = _FIX_BY_TYPE.get(etype, "")
+        got = err.get("input")
+        if etype == "extra_forbidden":
+            owner = _model_at(root, loc)
+            msg = "unknown key"
+            if owner is not None:
+                allowed = _allowed_keys(owner)
+                close = difflib.get_close_matches(str(loc[-1]), allowed, n=1)
+                fix = (f"did you mean '{close[0]}'? " if close else "") + (
+                    "allowed keys here: " + ", ".join(allowed)
+                )
+            got = None
+        elif etype == "missing":
+            msg = "required key is missing"
+            got = None
+        elif etype.startswith("value_error"):
+            msg = msg.removeprefix("Value error, ")
+        if isinstance(got, dict) and etype not in ("union_tag_invalid",):
+            got = None if etype == "model_type" else got
+        problems.append(Problem(f"{label} › {path}" if path else label, msg, got, fix))
+    return problems
+
+
+# pydantic inserts union member names into error locations; they mean nothing to a planner
+_UNION_TAGS = {
+    "lscp",
+    "mclp",
+    "psclp",
+    "coverage",
+    "float",
+    "dict[str,float]",
+    "dict[str,constrained-float]",
+    "constrained-float",
+    "int",
+    "dict[str,constrained-int]",
+    "dict[str,int]",
+    "constrained-int",
+    "literal['all']",
+    "list[str]",
+    "function-after[_one_threshold(), Standard]",
+}
+
+
+def _dotted(loc: Sequence[str | int]) -> str:
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += ("." if out else "") + str(part)
+    return out
+
+
+def parse_case(text: str, *, label: str = "<case>", base_dir: Path | None = None, path: Path | None = None) -> LoadedCase:
+    """Parse and validate case YAML text (the schema and the model rules; not the data)."""
+    try:
+        raw = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"{label} line {mark.line + 1}, column {mark.column + 1}" if mark else label
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise CaseError(
+            [Problem(where, f"not valid YAML: {problem}", fix="check indentation and quoting")]
+        ) from None
+    if not isinstance(raw, dict):
+        raise CaseError(
+            [Problem(label, "a case file must be a YAML mapping of keys", got=type(raw).__name__,
+                     fix="start from configs/example.yaml")]
+        )
+    try:
+        config = CaseConfig.model_validate(raw)
+    except ValidationError as exc:
+        raise CaseError(_pydantic_problems(exc, label, CaseConfig)) from None
+    case = LoadedCase(config, path, base_dir or Path.cwd(), text)
+    problems = ProblemCollector()
+    check_model_rules(case, problems)
+    problems.raise_if_any()
+    return case
+
+
+def load_case(path: str | Path) -> LoadedCase:
+    """Read, parse and validate a case file (schema and model rules; data is read later)."""
+    p = Path(path)
+    if not p.exists():
+        raise CaseError(
+            [Problem(str(p), "case file not found", fix="check the path (e.g. configs/example.yaml)")]
+        )
+    text = p.read_text(encoding="utf-8")
+    return parse_case(text, label=str(p), base_dir=p.resolve().parent, path=p)
+
+
+def check_model_rules(case: LoadedCase, problems: ProblemCollector) -> None:
+    """Rules that span several keys: every one found is added to ``problems``."""
+    cfg = case.config
+    label = case.label
+    model = cfg.model
+    where = f"{label} › model"
+    names = [s.name for s in model.standards]
+    for k, s in enumerate(model.standards):
+        if names.count(s.name) > 1 and names.index(s.name) != k:
+            problems.add(f"{where}.standards[{k}].name", "duplicate standard name", got=s.name,
+                         fix="give each standard its own name")
+        if s.matrix is not None and s.matrix not in cfg.travel_times:
+            problems.add(
+                f"{where}.standards[{k}].matrix",
+                "no travel-time table of this name",
+                got=s.matrix,
+                fix=f"use one of: {', '.join(cfg.travel_times)}",
+            )
+        if s.matrix is None and len(cfg.travel_times) > 1:
+            problems.add(
+                f"{where}.standards[{k}].matrix",
+                "several travel-time tables are given; say which one this standard uses",
+                fix=f"add 'matrix: <name>' with one of: {', '.join(cfg.travel_times)}",
+            )
+        table = cfg.travel_times.get(s.matrix or next(iter(cfg.travel_times), ""), None)
+        if table is not None:
+            table_quantity = "time" if table.unit in ("min", "s", "h") else "distance"
+            if table_quantity != s.quantity:
+                problems.add(
+                    f"{where}.standards[{k}]",
+                    f"the standard is a {s.quantity} ('{'minutes' if s.quantity == 'time' else 'metres'}') "
+                    f"but its table holds {table_quantity}s (unit '{table.unit}')",
+                    fix="use 'minutes' with a time table and 'metres' with a distance table",
+                )
+    kind = model.kind
+    objective = model.resolved_objective
+    standards = model.resolved_standards()
+    if kind == "lscp":
+        for k, s in enumerate(standards):
+            if s.min_share is not None and s.min_share < 1:
+                problems.add(f"{where}.standards[{k}].min_share",
+                             "an LSCP covers everyone (share 1)", got=s.min_share,
+                             fix="use kind: psclp to reach a share below 1")
+        if objective == "max_coverage":
+            problems.add(f"{where}.objective", "LSCP minimises sites or cost", got=objective,
+                         fix="use min_sites or min_cost, or kind: mclp")
+    if kind == "psclp" and not any(s.min_share is not None or s.zone_min_share is not None for s in standards):
+        problems.add(f"{where}.standards", "a PSCLP needs a coverage target",
+                     fix="add min_share (e.g. 0.9) to at least one standard")
+    if objective == "max_coverage":
+        if not any(s.weight > 0 for s in standards):
+            problems.add(f"{where}.standards", "nothing to maximise: every standard has weight 0",
+                         fix="give at least one standard a positive weight")
+        if model.max_new_sites is None and model.budget is None:
+            problems.add(
+                where,
+                "maximising coverage needs a limit, otherwise every candidate opens",
+                fix="set max_new_sites (p) or budget",
+            )
+    if objective in ("min_cost", "min_sites") and not any(
+        s.min_share is not None or s.zone_min_share is not None for s in standards
+    ) and not model.zone_rules:
+        problems.add(
+            f"{where}.objective",
+            f"{objective} without any coverage target opens nothing",
+            got=objective,
+            fix="add min_share to a standard (1.0 = everyone), or zone_rules",
+        )
+    if model.keep_existing_count and model.existing != "may_close":
+        problems.add(f"{where}.keep_existing_count", "only meaningful with existing: may_close",
+                     got=True, fix="set existing: may_close, or drop keep_existing_count")

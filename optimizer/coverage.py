@@ -1,0 +1,448 @@
+"""The coverage core shared by every covering model.
+
+1. :func:`coverage_sets` turns each service standard into a sparse boolean demand x site matrix
+   ``t_ij <= T_i`` (``T_i`` may depend on the demand class), restricted to the standard's facility
+   types. It touches only the pairs present in the travel-time table: never a dense loop.
+2. :func:`precheck` finds what makes a plan impossible before any solver runs: demand no site can
+   reach under a mandatory standard (by id), zones without enough candidates, coverage targets
+   above what opening *every* site achieves.
+3. :func:`reduce` is the presolve of MODELS.md §0/§8.2: sites kept open become constants (rows
+   they cover drop out), demand points with identical covering sets are merged (weights summed;
+   the merge is verified exactly, not trusted to a hash), and candidates dominated in coverage and
+   cost are dropped. The reduced problem has the same optimum; results map back to original ids.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+import numpy as np
+import scipy.sparse as sp
+
+from geodata.arrays import Demand, Sites, TravelTimes, Zones
+
+from .config import CoverageModelConfig, Standard, ZoneRule
+
+__all__ = [
+    "CoverageProblem",
+    "ReducedCoverage",
+    "ReducedStandard",
+    "StandardCoverage",
+    "coverage_sets",
+    "precheck",
+    "reduce",
+]
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, eq=False)
+class CoverageProblem:
+    """Everything a covering model needs, as arrays (no files)."""
+
+    demand: Demand
+    sites: Sites
+    travel_times: Mapping[str, TravelTimes]
+    model: CoverageModelConfig
+    zones: Zones | None = None
+
+    @property
+    def standards(self) -> list[Standard]:
+        return self.model.resolved_standards()
+
+    def matrix_for(self, standard: Standard) -> TravelTimes:
+        if standard.matrix is not None:
+            return self.travel_times[standard.matrix]
+        return next(iter(self.travel_times.values()))
+
+    def zone_ids(self) -> list[str]:
+        """All zones: from the zones table if given, else those named by demand or sites."""
+        if self.zones is not None:
+            return [str(z) for z in self.zones.ids]
+        found: set[str] = set()
+        if self.demand.zone is not None:
+            found.update(map(str, self.demand.zone))
+        if self.sites.zone is not None:
+            found.update(map(str, self.sites.zone))
+        return sorted(found)
+
+    def zones_table(self) -> Zones:
+        return self.zones if self.zones is not None else Zones.from_ids(self.zone_ids())
+
+    def rule_zones(self, rule: ZoneRule) -> list[str]:
+        zones = self.zones_table()
+        ids = [str(z) for z in zones.ids]
+        if rule.zones != "all":
+            ids = [z for z in ids if z in set(rule.zones)]
+        if rule.zone_kinds is not None:
+            kinds = dict(zip(map(str, zones.ids), map(str, zones.kind), strict=True))
+            ids = [z for z in ids if kinds.get(z, "") in set(rule.zone_kinds)]
+        return ids
+
+    def active(self, standard: Standard) -> bool:
+        """Whether the standard enters the model (objective or a constraint), not just the report."""
+        return (
+            (self.model.resolved_objective == "max_coverage" and standard.weight > 0)
+            or standard.min_share is not None
+            or standard.zone_min_share is not None
+        )
+
+    def fixed_open(self) -> np.ndarray:
+        if self.model.existing == "keep":
+            return self.sites.existing.copy()
+        return np.zeros(len(self.sites), dtype=bool)
+
+    def type_mask(self, types: list[str] | None) -> np.ndarray:
+        if types is None:
+            return np.ones(len(self.sites), dtype=bool)
+        return np.isin(self.sites.facility_type, np.asarray(types, dtype=object))
+
+
+@dataclass(frozen=True, eq=False)
+class StandardCoverage:
+    """Raw coverage of one standard: which sites reach which demand within its threshold."""
+
+    standard: Standard
+    threshold: np.ndarray
+    applies: np.ndarray
+    site_ok: np.ndarray
+    matrix: sp.csr_matrix
+
+    def covered_by(self, open_mask: np.ndarray) -> np.ndarray:
+        """Demand covered when the sites in ``open_mask`` are open."""
+        hits = self.matrix @ np.asarray(open_mask, dtype=np.int64)
+        return (np.asarray(hits).ravel() > 0) & self.applies
+
+
+def demand_thresholds(standard: Standard, demand: Demand) -> np.ndarray:
+    """Threshold per demand point (``nan`` where the demand class is not subject to it)."""
+    thr = standard.threshold
+    n = len(demand)
+    if isinstance(thr, dict):
+        out = np.full(n, np.nan)
+        if demand.demand_class is None:
+            return out
+        for cls, value in thr.items():
+            out[demand.demand_class == cls] = float(value)
+        return out
+    return np.full(n, float(thr))
+
+
+def coverage_sets(problem: CoverageProblem) -> list[StandardCoverage]:
+    out = []
+    for s in problem.standards:
+        tt = problem.matrix_for(s)
+        thr = demand_thresholds(s, problem.demand)
+        site_ok = problem.type_mask(s.facility_types)
+        matrix = tt.within(thr, site_ok)
+        out.append(StandardCoverage(s, thr, ~np.isnan(thr), site_ok, matrix))
+        log.info(
+            "Coverage %s (<= %s %s): %s demand x site pairs",
+            s.name,
+            s.threshold,
+            s.unit,
+            f"{matrix.nnz:,}",
+        )
+    return out
+
+
+# ---------------------------------------------------------------------------------------------
+# Prechecks: impossible plans are explained before any solver runs
+# ---------------------------------------------------------------------------------------------
+def _share_text(x: float) -> str:
+    return f"{100 * x:.2f}%"
+
+
+def precheck(problem: CoverageProblem, coverages: list[StandardCoverage]) -> list[str]:
+    """Reasons the case cannot be feasible, each naming demand ids, zones or numbers."""
+    reasons: list[str] = []
+    demand, sites = problem.demand, problem.sites
+    all_open = np.ones(len(sites), dtype=bool)
+    zone_ids = problem.zone_ids()
+    for cov in coverages:
+        s = cov.standard
+        reach = cov.covered_by(all_open)
+        w_app = demand.weight[cov.applies]
+        total = float(w_app.sum())
+        if s.mandatory:
+            bad = np.flatnonzero(cov.applies & ~reach)
+            if bad.size:
+                ids = ", ".join(map(str, demand.ids[bad[:15]]))
+                more = f" and {bad.size - 15:,} more" if bad.size > 15 else ""
+                reasons.append(
+                    f"standard '{s.name}' requires everyone within {s.threshold} {s.unit}, but "
+                    f"{bad.size:,} demand points ({demand.weight[bad].sum():,.0f} residents) have no "
+                    f"candidate or existing site that close: {ids}{more}. Add candidate sites near them "
+                    "or relax the standard (min_share < 1)."
+                )
+        elif s.min_share is not None and total > 0:
+            best = float(demand.weight[reach].sum()) / total
+            if best + 1e-12 < s.min_share:
+                reasons.append(
+                    f"standard '{s.name}' asks for {_share_text(s.min_share)} of residents within "
+                    f"{s.threshold} {s.unit}, but even opening every candidate reaches only "
+                    f"{_share_text(best)}. Lower min_share or add candidates."
+                )
+        if s.zone_min_share is not None and demand.zone is not None:
+            short = []
+            for z in zone_ids:
+                req = _zone_share(s, z)
+                if req is None:
+                    continue
+                in_zone = cov.applies & (demand.zone == z)
+                zt = float(demand.weight[in_zone].sum())
+                if zt <= 0:
+                    continue
+                best = float(demand.weight[in_zone & reach].sum()) / zt
+                if best + 1e-12 < req:
+                    short.append(f"{z} (at most {_share_text(best)} < {_share_text(req)})")
+            if short:
+                reasons.append(
+                    f"standard '{s.name}': in {len(short)} zones the required share is out of reach even "
+                    f"with every candidate open: {'; '.join(short[:12])}"
+                    + (" ..." if len(short) > 12 else "")
+                )
+    for k, rule in enumerate(problem.model.zone_rules):
+        if sites.zone is None:
+            break
+        mask = problem.type_mask(rule.facility_types)
+        short = []
+        for z in problem.rule_zones(rule):
+            n = int((mask & (sites.zone == z)).sum())
+            if n < rule.min_sites:
+                short.append(f"{z} ({n} available)")
+        if short:
+            types = ", ".join(rule.facility_types) if rule.facility_types else "any type"
+            reasons.append(
+                f"zone_rules[{k}] needs at least {rule.min_sites} sites ({types}) in every selected zone, "
+                f"but {len(short)} zones have too few candidate or existing sites: {', '.join(short[:20])}"
+                + (" ..." if len(short) > 20 else "")
+                + ". Add candidates in these zones or exclude them from the rule."
+            )
+    return reasons
+
+
+def _zone_share(standard: Standard, zone: str) -> float | None:
+    zs = standard.zone_min_share
+    if zs is None:
+        return None
+    if isinstance(zs, dict):
+        return zs.get(zone)
+    return float(zs)
+
+
+# ---------------------------------------------------------------------------------------------
+# Reduction (presolve)
+# ---------------------------------------------------------------------------------------------
+@dataclass(frozen=True, eq=False)
+class ReducedStandard:
+    """One active standard on merged demand groups and the free (decision) columns."""
+
+    coverage: StandardCoverage
+    matrix: sp.csr_matrix  # groups x free columns
+    applies: np.ndarray  # (G,)
+    const: np.ndarray  # (G,) covered by a site that is fixed open
+
+    @property
+    def standard(self) -> Standard:
+        return self.coverage.standard
+
+
+@dataclass(frozen=True, eq=False)
+class ReducedCoverage:
+    free_sites: np.ndarray  # original site index of each model column
+    fixed_open: np.ndarray  # (J,) bool
+    dominated_by: dict[int, int]
+    group_of: np.ndarray  # (I,) group of each demand point
+    group_weight: np.ndarray  # (G,)
+    group_zone: np.ndarray | None  # (G,)
+    group_size: np.ndarray  # (G,)
+    standards: list[ReducedStandard]
+    stats: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def n_groups(self) -> int:
+        return int(self.group_weight.shape[0])
+
+
+def _row_hashes(matrix: sp.csr_matrix, seeds: np.ndarray) -> np.ndarray:
+    """Order-independent 64-bit hash of each row's column set (sum of random words, wrapping)."""
+    m = matrix.tocsr()
+    out = np.zeros(m.shape[0], dtype=np.uint64)
+    if m.nnz == 0:
+        return out
+    words = seeds[m.indices]
+    rows = np.repeat(np.arange(m.shape[0]), np.diff(m.indptr))
+    np.add.at(out, rows, words)
+    return out
+
+
+def reduce(
+    problem: CoverageProblem,
+    coverages: list[StandardCoverage],
+    *,
+    aggregate: bool = True,
+    drop_dominated: bool = True,
+) -> ReducedCoverage:
+    demand, sites = problem.demand, problem.sites
+    n_dem, n_sites = len(demand), len(sites)
+    fixed = problem.fixed_open()
+    free = np.flatnonzero(~fixed)
+    active = [c for c in coverages if problem.active(c.standard)]
+    const = [c.covered_by(fixed) for c in active]
+    # Rows a standard still has to decide: subject to it and not already covered by a kept site.
+    free_mats = []
+    for c, k in zip(active, const, strict=True):
+        live = (c.applies & ~k).astype(np.float64)
+        m = sp.csr_matrix(sp.diags_array(live) @ c.matrix[:, free].astype(np.float64), dtype=bool)
+        m.eliminate_zeros()
+        m.sort_indices()
+        free_mats.append(m)
+
+    need_zone = any(c.standard.zone_min_share is not None for c in active)
+    zone_codes = None
+    if need_zone and demand.zone is not None:
+        _, zone_codes = np.unique(demand.zone.astype(str), return_inverse=True)
+
+    # --- merge demand points with identical signatures --------------------------------------
+    if aggregate and n_dem > 0:
+        rng = np.random.default_rng(20240611)
+        cols = []
+        for c, k, m in zip(active, const, free_mats, strict=True):
+            h1 = _row_hashes(m, rng.integers(0, 2**63, size=len(free), dtype=np.uint64))
+            h2 = _row_hashes(m, rng.integers(0, 2**63, size=len(free), dtype=np.uint64))
+            state = c.applies.astype(np.uint64) + 2 * k.astype(np.uint64)
+            cols += [state, h1, h2, np.diff(m.indptr).astype(np.uint64)]
+        if zone_codes is not None:
+            cols.append(zone_codes.astype(np.uint64))
+        if cols:
+            key = np.stack(cols, axis=1)
+            _, rep, group_of = np.unique(key, axis=0, return_index=True, return_inverse=True)
+            group_of = group_of.ravel()
+        else:  # nothing active: every point is alike
+            rep = np.zeros(1, dtype=np.int64)
+            group_of = np.zeros(n_dem, dtype=np.int64)
+        # Exact verification: every member's rows equal its representative's rows.
+        rep_of = rep[group_of]
+        for c, k, m in zip(active, const, free_mats, strict=True):
+            if (c.applies != c.applies[rep_of]).any() or (k != k[rep_of]).any():
+                raise AssertionError("demand aggregation: hash collision on applicability")
+            diff = m - m[rep_of]
+            if diff.nnz and np.abs(diff.data).max() > 0:
+                raise AssertionError("demand aggregation: hash collision on covering sets")
+        if zone_codes is not None and (zone_codes != zone_codes[rep_of]).any():
+            raise AssertionError("demand aggregation: hash collision on zones")
+    else:
+        rep = np.arange(n_dem)
+        group_of = np.arange(n_dem)
+    n_groups = rep.size
+    group_weight = np.bincount(group_of, weights=demand.weight, minlength=n_groups)
+    group_size = np.bincount(group_of, minlength=n_groups)
+    group_zone = demand.zone[rep] if demand.zone is not None else None
+
+    reduced_std = [
+        ReducedStandard(c, m[rep], c.applies[rep], k[rep])
+        for c, k, m in zip(active, const, free_mats, strict=True)
+    ]
+
+    # --- drop dominated candidates ------------------------------------------------------------
+    dominated_by: dict[int, int] = {}
+    if drop_dominated and free.size > 1:
+        dominated_by = _dominated(problem, reduced_std, free)
+    keep_cols = np.ones(free.size, dtype=bool)
+    if dominated_by:
+        local = {int(j): k for k, j in enumerate(free)}
+        for j in dominated_by:
+            keep_cols[local[j]] = False
+    free_kept = free[keep_cols]
+    reduced_std = [
+        ReducedStandard(r.coverage, sp.csr_matrix(r.matrix[:, keep_cols]), r.applies, r.const)
+        for r in reduced_std
+    ]
+    stats = {
+        "demand_points": n_dem,
+        "demand_groups": int(n_groups),
+        "sites": n_sites,
+        "sites_fixed_open": int(fixed.sum()),
+        "sites_dominated": len(dominated_by),
+        "model_site_columns": int(free_kept.size),
+    }
+    log.info(
+        "Presolve: %s demand points -> %s groups; %s sites -> %s decision columns "
+        "(%s kept open, %s dominated)",
+        f"{n_dem:,}",
+        f"{n_groups:,}",
+        f"{n_sites:,}",
+        f"{free_kept.size:,}",
+        f"{int(fixed.sum()):,}",
+        f"{len(dominated_by):,}",
+    )
+    return ReducedCoverage(
+        free_kept, fixed, dominated_by, group_of, group_weight, group_zone, group_size,
+        reduced_std, stats,
+    )
+
+
+def _dominated(
+    problem: CoverageProblem, reduced: list[ReducedStandard], free: np.ndarray
+) -> dict[int, int]:
+    """Map each dominated free candidate to a surviving candidate that dominates it.
+
+    ``j'`` dominates ``j`` when both are new sites of the same type (and zone, if zone rules
+    exist), ``cover(j) ⊆ cover(j')`` for every active standard on the rows still to be decided,
+    ``cost(j') <= cost(j)``, and the two differ (strictly larger cover, strictly lower cost, or,
+    on a full tie, a lower index). That relation is a strict partial order, so every dropped
+    candidate keeps a surviving dominator, and swapping it in keeps every constraint satisfied
+    without losing coverage or adding cost.
+    """
+    sites = problem.sites
+    is_new = ~sites.existing[free]
+    if is_new.sum() < 2:
+        return {}
+    rows = [r.matrix[(r.applies & ~r.const)] for r in reduced]
+    if rows:
+        M = sp.vstack(rows, format="csc").astype(np.int32)
+    else:
+        M = sp.csc_matrix((0, free.size), dtype=np.int32)
+    size = np.asarray(M.sum(axis=0)).ravel()
+    group_key = sites.facility_type[free].astype(str)
+    if problem.model.zone_rules and sites.zone is not None:
+        group_key = np.char.add(np.char.add(group_key, "\x1f"), sites.zone[free].astype(str))
+    _, group = np.unique(group_key, return_inverse=True)
+    cost = sites.cost[free]
+    if problem.model.resolved_objective == "min_sites" and problem.model.budget is None:
+        cost = np.zeros_like(cost)
+    dominated = np.zeros(free.size, dtype=bool)
+    dominator = np.full(free.size, -1, dtype=np.int64)
+
+    # Pairs with overlapping cover: |cover(j) ∩ cover(j')| == |cover(j)|.
+    inter = (M.T @ M).tocoo()
+    a, b, v = inter.row, inter.col, inter.data
+    ok = (a != b) & is_new[a] & is_new[b] & (group[a] == group[b]) & (v == size[a]) & (cost[b] <= cost[a])
+    strict = (size[b] > size[a]) | (cost[b] < cost[a]) | (b < a)
+    ok &= strict
+    a, b = a[ok], b[ok]
+    dominated[a] = True
+    dominator[a] = b
+    # Candidates that cover nothing still to be decided: dominated by the cheapest peer in group.
+    empty = np.flatnonzero((size == 0) & is_new)
+    for g in np.unique(group[empty]):
+        members = np.flatnonzero((group == g) & is_new)
+        best = members[np.lexsort((members, cost[members]))[0]]
+        for j in empty[group[empty] == g]:
+            # ``best`` is the cheapest (then lowest-index) peer, so it dominates ``j`` strictly.
+            if j != best:
+                dominated[j] = True
+                dominator[j] = best
+    # Follow chains to a survivor (the relation is transitive, so a survivor always exists).
+    result: dict[int, int] = {}
+    for j in np.flatnonzero(dominated):
+        k = dominator[j]
+        seen = 0
+        while dominated[k] and seen < free.size:
+            k = dominator[k]
+            seen += 1
+        result[int(free[j])] = int(free[k])
+    return result

@@ -1,0 +1,455 @@
+r"""Covering location models: LSCP, MCLP, budgeted MCLP, PSCLP, and their composition.
+
+One integer program covers the whole family (MODELS.md §8.2, the coverage core plus blocks).
+With free site columns :math:`y_j \in \{0,1\}` (sites not fixed open), merged demand groups
+:math:`g` of weight :math:`w_g`, and for each active standard :math:`s` the covering sets
+:math:`N_g^s = \{j : t_{gj} \le T_s(\text{class}_g)\}`:
+
+.. math::
+
+    \max / \min \quad & \sum_s \beta_s \sum_g w_g z_{gs}
+        \;\text{(max_coverage)}, \quad \sum_{j \in P} c_j y_j + \sum_{j \in E} r_j (1 - y_j)
+        \;\text{(min_cost)}, \quad \sum_{j \in P} y_j \;\text{(min_sites)} \\
+    \text{s.t.}\quad & z_{gs} \le \textstyle\sum_{j \in N_g^s} y_j
+        && \text{(coverage link; } z \in [0,1]\text{, integral at optimum)} \\
+    & \textstyle\sum_{j \in N_g^s} y_j \ge 1 && \text{(mandatory standard, min_share = 1)} \\
+    & \textstyle\sum_g w_g z_{gs} \ge \alpha_s W_s - W_s^{\text{kept}} && \text{(coverage share)} \\
+    & \textstyle\sum_{g \in \zeta} w_g z_{gs} \ge \alpha_{s\zeta} W_{s\zeta} - W_{s\zeta}^{\text{kept}}
+        && \text{(share in every zone } \zeta\text{)} \\
+    & \textstyle\sum_{j \in P_k} y_j \le p_k && \text{(new sites per type)} \\
+    & \textstyle\sum_{j \in P} c_j y_j + \sum_{j \in E} r_j (1 - y_j) \le B && \text{(budget)} \\
+    & \textstyle\sum_{j \in \zeta, \text{type}(j) \in K} y_j \ge k && \text{(zone rule)} \\
+    & \textstyle\sum_{j \,:\, \text{type } k} y_j \ge |E_k| && \text{(relocation keeps the count)}
+
+``P`` are new candidates, ``E`` existing sites that may close with net closing cost
+:math:`r_j` = removal cost - relocation credit (Church & ReVelle 1974 for (a)/(d); maxcovr's
+relocation model for (e), after Chan et al.; Cordeau, Furini & Ljubić 2019 for budgeted MCLP and
+PSCLP; Toregas et al. 1971 for LSCP). Existing sites kept open are constants: the groups they
+cover leave the model and enter the objective as :math:`W^{\text{kept}}`.
+
+Special cases: LSCP = one mandatory standard, ``min_sites``; MCLP = one weighted standard and
+``max_new_sites``; budgeted MCLP = a budget instead; PSCLP = ``min_cost`` with ``min_share``;
+MCLP with mandatory closeness = a weighted 15-minute standard plus a mandatory 20-minute one.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ..coverage import (
+    CoverageProblem,
+    ReducedCoverage,
+    StandardCoverage,
+    _zone_share,
+    coverage_sets,
+    precheck,
+    reduce,
+)
+from ..errors import CheckError
+from ..evaluate import Evaluation, check_plan, evaluate_plan
+from ..milp import MILP, ModelBuilder
+from ..solvers import SolveOptions, Status, relative_gap, solve
+
+__all__ = ["CoverageSolution", "build_coverage_milp", "solve_coverage"]
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, eq=False)
+class CoverageSolution:
+    """A certified answer: status, plan, objective recomputed on raw data, bound and gap."""
+
+    problem: CoverageProblem
+    status: Status
+    coverages: list[StandardCoverage]
+    open_mask: np.ndarray | None = None
+    evaluation: Evaluation | None = None
+    objective: float | None = None
+    solver_objective: float | None = None
+    bound: float | None = None
+    gap: float | None = None
+    runtime_s: float = 0.0
+    total_time_s: float = 0.0
+    solver: str = ""
+    solver_version: str = ""
+    message: str = ""
+    model_size: dict[str, int] = field(default_factory=dict)
+    presolve: dict[str, int] = field(default_factory=dict)
+    diagnosis: list[str] = field(default_factory=list)
+    checked: bool = False
+    dominated_by: dict[int, int] = field(default_factory=dict)
+    """Presolve: site index -> index of a candidate that dominates it (coverage and cost)."""
+
+    @property
+    def sense(self) -> str:
+        return "max" if self.problem.model.resolved_objective == "max_coverage" else "min"
+
+    def open_ids(self, facility_type: str | None = None) -> list[str]:
+        if self.open_mask is None:
+            return []
+        mask = self.open_mask.copy()
+        if facility_type is not None:
+            mask &= self.problem.sites.facility_type == facility_type
+        return sorted(map(str, self.problem.sites.ids[mask]))
+
+
+# ---------------------------------------------------------------------------------------------
+# Model building
+# ---------------------------------------------------------------------------------------------
+class _Rows:
+    """Row blocks with optional elastic slacks (for the infeasibility diagnosis)."""
+
+    def __init__(self, b: ModelBuilder, elastic: bool) -> None:
+        self.b = b
+        self.elastic = elastic
+        self.slack_info: dict[str, tuple[str, np.ndarray]] = {}
+
+    def add(
+        self,
+        name: str,
+        n: int,
+        rows: np.ndarray,
+        cols: np.ndarray,
+        vals: np.ndarray | float,
+        *,
+        lo: float | np.ndarray = -np.inf,
+        hi: float | np.ndarray = np.inf,
+        penalty: float | np.ndarray = 1.0,
+    ) -> None:
+        if n == 0:
+            return
+        rows = np.asarray(rows, dtype=np.int64)
+        cols = np.asarray(cols, dtype=np.int64)
+        vals = np.broadcast_to(np.asarray(vals, dtype=float), rows.shape)
+        if self.elastic:
+            lo_arr = np.broadcast_to(np.asarray(lo, dtype=float), (n,))
+            sign = np.where(np.isfinite(lo_arr), 1.0, -1.0)
+            slack = self.b.add_vars(f"slack:{name}", n, lb=0.0, cost=penalty)
+            rows = np.concatenate([rows, np.arange(n)])
+            cols = np.concatenate([cols, slack.index()])
+            vals = np.concatenate([vals, sign])
+            self.slack_info[name] = (f"slack:{name}", np.arange(n))
+        self.b.add_rows(name, n, rows, cols, vals, lo=lo, hi=hi)
+
+
+def build_coverage_milp(
+    problem: CoverageProblem, reduced: ReducedCoverage, *, elastic: bool = False
+) -> MILP:
+    """The covering MILP of the module docstring on the reduced (presolved) problem.
+
+    With ``elastic=True`` every constraint gets a penalised slack and the objective minimises
+    the normalised total violation: the answer shows one cheapest way to make a case feasible.
+    """
+    model = problem.model
+    sites = problem.sites
+    F = reduced.free_sites
+    is_new = ~sites.existing[F]
+    cost = sites.cost[F]
+    net_close = sites.closure_cost()[F]
+    objective = model.resolved_objective
+    sense = "min" if elastic or objective != "max_coverage" else "max"
+    b = ModelBuilder(f"coverage-{model.kind}{'-elastic' if elastic else ''}", sense)  # type: ignore[arg-type]
+    rows = _Rows(b, elastic)
+
+    if elastic:
+        ycost: float | np.ndarray = 0.0
+    elif objective == "min_cost":
+        ycost = np.where(is_new, cost, -net_close)
+        b.c0 += float(net_close[~is_new].sum())
+    elif objective == "min_sites":
+        ycost = is_new.astype(float)
+    else:
+        ycost = 0.0
+    y = b.add_binary("y", F.size, cost=ycost)
+
+    gw = reduced.group_weight
+    w_total = max(float(gw.sum()), 1.0)
+    for rs in reduced.standards:
+        s = rs.standard
+        name = s.name
+        applies = rs.applies
+        live = applies & ~rs.const
+        W_s = float(gw[applies].sum())
+        kept = float(gw[applies & rs.const].sum())
+        mat = rs.matrix
+        if s.mandatory:
+            idx = np.flatnonzero(live)
+            sub = mat[idx]
+            r = np.repeat(np.arange(idx.size), np.diff(sub.indptr))
+            rows.add(f"cover[{name}]", idx.size, r, y.start + sub.indices, 1.0, lo=1.0,
+                     penalty=np.maximum(gw[idx], 1.0) / w_total)
+            if objective == "max_coverage" and not elastic:
+                b.c0 += s.weight * W_s
+            continue
+        coverable = live & (np.diff(mat.indptr) > 0)
+        idx = np.flatnonzero(coverable)
+        zcost = s.weight * gw[idx] if (objective == "max_coverage" and not elastic) else 0.0
+        z = b.add_vars(f"z[{name}]", idx.size, lb=0.0, ub=1.0, cost=zcost)
+        sub = mat[idx]
+        nnz_per = np.diff(sub.indptr)
+        r = np.concatenate([np.arange(idx.size), np.repeat(np.arange(idx.size), nnz_per)])
+        c = np.concatenate([z.index(), y.start + sub.indices])
+        v = np.concatenate([np.ones(idx.size), -np.ones(sub.nnz)])
+        b.add_rows(f"link[{name}]", idx.size, r, c, v, hi=0.0)
+        if objective == "max_coverage" and not elastic:
+            b.c0 += s.weight * kept
+        if s.min_share is not None:
+            rhs = s.min_share * W_s - kept
+            if rhs > 1e-9:
+                rows.add(f"share[{name}]", 1, np.zeros(idx.size), z.index(), gw[idx], lo=rhs,
+                         penalty=1.0 / w_total)
+        if s.zone_min_share is not None and reduced.group_zone is not None:
+            zone_of = reduced.group_zone
+            zr, zc, zv, zlo, znames = [], [], [], [], []
+            for zone in sorted(set(map(str, zone_of[applies]))):
+                req = _zone_share(s, zone)
+                if req is None:
+                    continue
+                in_zone = applies & (zone_of == zone)
+                rhs = req * float(gw[in_zone].sum()) - float(gw[in_zone & rs.const].sum())
+                if rhs <= 1e-9:
+                    continue
+                members = np.flatnonzero(zone_of[idx] == zone)
+                zr.append(np.full(members.size, len(zlo)))
+                zc.append(z.start + members)
+                zv.append(gw[idx][members])
+                zlo.append(rhs)
+                znames.append(zone)
+            if zlo:
+                rows.add(f"zone_share[{name}]", len(zlo), np.concatenate(zr), np.concatenate(zc),
+                         np.concatenate(zv), lo=np.asarray(zlo), penalty=1.0 / w_total)
+                b.labels[f"zone_share[{name}]"] = znames
+
+    # New sites per type.
+    if model.max_new_sites is not None:
+        limits = (
+            {None: model.max_new_sites}
+            if isinstance(model.max_new_sites, int)
+            else dict(model.max_new_sites)
+        )
+        for ftype, p in limits.items():
+            mask = is_new if ftype is None else is_new & (sites.facility_type[F] == ftype)
+            cols = y.start + np.flatnonzero(mask)
+            label = "max_new_sites" if ftype is None else f"max_new_sites[{ftype}]"
+            rows.add(label, 1, np.zeros(cols.size), cols, 1.0, hi=float(p),
+                     penalty=1.0 / max(float(p), 1.0))
+
+    # Budget: new sites' cost plus the net cost of closing existing ones.
+    if model.budget is not None:
+        coef = np.where(is_new, cost, -net_close)
+        rhs = float(model.budget) - float(net_close[~is_new].sum())
+        nz = np.flatnonzero(coef)
+        rows.add("budget", 1, np.zeros(nz.size), y.start + nz, coef[nz], hi=rhs,
+                 penalty=1.0 / max(float(model.budget), 1.0))
+
+    # Zone rules: at least k open sites of the types in each selected zone.
+    if sites.zone is not None:
+        fixed = reduced.fixed_open
+        for k, rule in enumerate(model.zone_rules):
+            tmask = problem.type_mask(rule.facility_types)
+            zr, zc, zlo, znames = [], [], [], []
+            for zone in problem.rule_zones(rule):
+                n_fixed = int((fixed & tmask & (sites.zone == zone)).sum())
+                need = rule.min_sites - n_fixed
+                if need <= 0:
+                    continue
+                members = np.flatnonzero(tmask[F] & (sites.zone[F] == zone))
+                zr.append(np.full(members.size, len(zlo)))
+                zc.append(y.start + members)
+                zlo.append(float(need))
+                znames.append(zone)
+            if zlo:
+                rows.add(f"zone_rule[{k}]", len(zlo), np.concatenate(zr), np.concatenate(zc), 1.0,
+                         lo=np.asarray(zlo), penalty=1.0 / max(len(zlo), 1))
+                b.labels[f"zone_rule[{k}]"] = znames
+
+    if model.keep_existing_count:
+        for t in sorted(set(sites.facility_type[sites.existing].tolist())):
+            of_type = sites.facility_type == t
+            need = int((sites.existing & of_type).sum()) - int((reduced.fixed_open & of_type).sum())
+            if need <= 0:
+                continue
+            cols = y.start + np.flatnonzero(sites.facility_type[F] == t)
+            rows.add(f"keep_count[{t}]", 1, np.zeros(cols.size), cols, 1.0, lo=float(need))
+
+    milp = b.build()
+    log.info("Built %s: %s", milp.name, milp.summary())
+    return milp
+
+
+# ---------------------------------------------------------------------------------------------
+# Solve, decode, certify
+# ---------------------------------------------------------------------------------------------
+def _decode(reduced: ReducedCoverage, milp: MILP, x: np.ndarray) -> np.ndarray:
+    y = x[milp.var_blocks["y"].slice] > 0.5
+    open_mask = reduced.fixed_open.copy()
+    open_mask[reduced.free_sites[y]] = True
+    return open_mask
+
+
+def _objective_tolerance(milp: MILP) -> float:
+    # Integrality and feasibility tolerances are ~1e-6 per variable: scale by the objective's size.
+    return 1e-6 * (float(np.abs(milp.c).sum()) + abs(milp.c0)) + 1e-6
+
+
+def solve_coverage(
+    problem: CoverageProblem,
+    options: SolveOptions | None = None,
+    *,
+    backend: str = "highs",
+    aggregate: bool = True,
+    drop_dominated: bool = True,
+) -> CoverageSolution:
+    """Build, solve and certify a covering model. Raises :class:`CheckError` on a bad answer."""
+    options = options or SolveOptions()
+    t_start = time.perf_counter()
+    coverages = coverage_sets(problem)
+    reasons = precheck(problem, coverages)
+    if reasons:
+        log.warning("Case is infeasible before solving: %d reasons", len(reasons))
+        return CoverageSolution(
+            problem, Status.INFEASIBLE, coverages, diagnosis=reasons,
+            total_time_s=time.perf_counter() - t_start,
+            message="infeasible: found before solving",
+        )
+    reduced = reduce(problem, coverages, aggregate=aggregate, drop_dominated=drop_dominated)
+    milp = build_coverage_milp(problem, reduced)
+    result = solve(milp, options, backend)
+    size = {"rows": milp.n_rows, "columns": milp.n_cols, "nonzeros": milp.nnz,
+            "integer_columns": milp.n_integer}
+    common = dict(
+        runtime_s=result.runtime_s,
+        solver=result.solver,
+        solver_version=result.solver_version,
+        message=result.message,
+        model_size=size,
+        presolve=reduced.stats,
+        dominated_by=reduced.dominated_by,
+    )
+    if not result.status.has_solution or result.x is None:
+        diagnosis: list[str] = []
+        if result.status == Status.INFEASIBLE:
+            diagnosis = diagnose_infeasibility(problem, reduced, options, backend)
+        return CoverageSolution(
+            problem, result.status, coverages, bound=result.bound, diagnosis=diagnosis,
+            total_time_s=time.perf_counter() - t_start, **common,  # type: ignore[arg-type]
+        )
+
+    open_mask = _decode(reduced, milp, result.x)
+    ev = evaluate_plan(problem, coverages, open_mask)
+    violations = check_plan(problem, ev)
+    tol = _objective_tolerance(milp)
+    solver_obj = float(result.objective) if result.objective is not None else milp.objective_value(result.x)
+    maximise = milp.sense == "max"
+    if result.status == Status.OPTIMAL and abs(ev.objective - solver_obj) > tol:
+        violations.append(
+            f"objective mismatch: solver reports {solver_obj:,.6f}, raw data gives {ev.objective:,.6f}"
+        )
+    elif result.status == Status.FEASIBLE:
+        worse = ev.objective < solver_obj - tol if maximise else ev.objective > solver_obj + tol
+        if worse:
+            violations.append(
+                f"objective mismatch: solver reports {solver_obj:,.6f}, raw data gives only {ev.objective:,.6f}"
+            )
+    bound = result.bound
+    if bound is not None:
+        beyond = ev.objective > bound + tol if maximise else ev.objective < bound - tol
+        if beyond:
+            violations.append(
+                f"bound {bound:,.6f} is not a valid bound for the raw objective {ev.objective:,.6f}"
+            )
+    if violations:
+        raise CheckError(violations)
+    if result.status == Status.OPTIMAL:
+        bound = ev.objective if bound is None else bound
+    gap = relative_gap(ev.objective, bound) if bound is not None else None
+    log.info(
+        "Checked plan on raw data: %d open sites, objective %s, gap %s",
+        int(open_mask.sum()),
+        f"{ev.objective:,.6g}",
+        "-" if gap is None else f"{100 * gap:.4f}%",
+    )
+    return CoverageSolution(
+        problem,
+        result.status,
+        coverages,
+        open_mask=open_mask,
+        evaluation=ev,
+        objective=ev.objective,
+        solver_objective=solver_obj,
+        bound=bound,
+        gap=gap,
+        total_time_s=time.perf_counter() - t_start,
+        checked=True,
+        **common,  # type: ignore[arg-type]
+    )
+
+
+def diagnose_infeasibility(
+    problem: CoverageProblem,
+    reduced: ReducedCoverage,
+    options: SolveOptions,
+    backend: str,
+) -> list[str]:
+    """Solve the elastic model and explain which targets conflict, with numbers."""
+    milp = build_coverage_milp(problem, reduced, elastic=True)
+    res = solve(milp, SolveOptions(time_limit_s=min(options.time_limit_s, 120.0),
+                                   mip_rel_gap=1e-6, threads=options.threads, seed=options.seed),
+                backend)
+    if res.x is None:
+        return ["the solver proved the case infeasible; the elastic diagnosis found no explanation "
+                f"within its time limit ({res.status.value})"]
+    x = res.x
+    gw = reduced.group_weight
+    out = ["The targets conflict. The least total relaxation that makes the plan feasible is:"]
+    for name, block in milp.var_blocks.items():
+        if not name.startswith("slack:"):
+            continue
+        vals = x[block.slice]
+        hit = np.flatnonzero(vals > 1e-6)
+        if hit.size == 0:
+            continue
+        row = name.removeprefix("slack:")
+        if row.startswith("cover["):
+            std = row[len("cover["):-1]
+            rs = next(r for r in reduced.standards if r.standard.name == std)
+            groups = np.flatnonzero(rs.applies & ~rs.const)[hit]
+            members = np.flatnonzero(np.isin(reduced.group_of, groups))
+            ids = ", ".join(map(str, problem.demand.ids[members[:12]]))
+            out.append(
+                f"- standard '{std}': {members.size:,} demand points ({gw[groups].sum():,.0f} residents) "
+                f"stay outside it under the site and budget limits, e.g. {ids}"
+            )
+        elif row.startswith("share["):
+            std = row[len("share["):-1]
+            s = next(r for r in reduced.standards if r.standard.name == std)
+            total = float(gw[s.applies].sum())
+            short = float(vals[hit].sum())
+            target = s.standard.min_share or 0.0
+            out.append(
+                f"- standard '{std}': min_share {100 * target:.1f}% is out of reach under the limits; "
+                f"short by {short:,.0f} residents ({100 * short / max(total, 1):.2f} points), i.e. at most "
+                f"{100 * (target - short / max(total, 1)):.2f}%"
+            )
+        elif row.startswith("zone_share["):
+            std = row[len("zone_share["):-1]
+            zones = milp.labels.get(row, [])
+            items = [f"{zones[k]} short by {vals[k]:,.0f} residents" for k in hit if k < len(zones)]
+            out.append(f"- standard '{std}' zone shares: " + "; ".join(items[:15]))
+        elif row.startswith("zone_rule["):
+            zones = milp.labels.get(row, [])
+            items = [f"{zones[k]} ({vals[k]:.0f} short)" for k in hit if k < len(zones)]
+            out.append(f"- {row}: not enough sites can open in " + ", ".join(items[:20]))
+        elif row.startswith("max_new_sites"):
+            out.append(f"- {row}: {vals[hit].sum():.0f} more new sites would be needed")
+        elif row == "budget":
+            out.append(f"- budget: {vals[hit].sum():,.2f} {problem.sites.cost_unit} more would be needed")
+        else:
+            out.append(f"- {row}: violated by {vals[hit].sum():,.3g}")
+    if len(out) == 1:
+        out.append("- (no single block needs relaxing; check numerical scaling of the case)")
+    return out

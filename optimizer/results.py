@@ -1,0 +1,409 @@
+"""Result files of a coverage run, written atomically into one folder.
+
+``solution.json``
+    status, objective (recomputed on the raw data), best bound, gap, runtimes, solver and version,
+    chosen / new / closed site ids per facility type, costs, coverage per standard overall and per
+    zone with the target and whether it is met, presolve and model sizes, diagnosis if infeasible.
+``sites.csv``
+    every site: type, zone, existing, chosen, status (new / kept / closed / not chosen), cost,
+    the candidate that dominated it in presolve, residents for whom it is the nearest open site,
+    and residents within each standard of it.
+``demand.csv``
+    every demand point: zone, class, weight, covered (1/0, empty if not subject) per standard, the
+    nearest open site of each facility type and its travel time or distance.
+``zones.csv``
+    every zone: residents, covered residents and share per standard with target and met flag,
+    open and new sites per facility type.
+``manifest.json``
+    case file hash, input file hashes, package / solver versions, seed, status, gap, runtime.
+``summary.txt``
+    the planner-readable summary printed on stdout.
+"""
+
+from __future__ import annotations
+
+import logging
+import platform
+import sys
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from . import __version__
+from .atomic import StagedOutput
+from .coverage import _zone_share
+from .models.coverage import CoverageSolution
+
+__all__ = ["demand_table", "sites_table", "solution_dict", "summary_text", "write_results", "zones_table"]
+
+log = logging.getLogger(__name__)
+
+
+def _by_type(sites_ids: np.ndarray, types: np.ndarray, mask: np.ndarray) -> dict[str, list[str]]:
+    out: dict[str, list[str]] = {}
+    for t in sorted(set(map(str, types))):
+        ids = sorted(map(str, sites_ids[mask & (types == t)]))
+        out[t] = ids
+    return out
+
+
+def _round(x: float | None, nd: int = 6) -> float | None:
+    return None if x is None or not np.isfinite(x) else round(float(x), nd)
+
+
+def solution_dict(prepared: Any, sol: CoverageSolution) -> dict[str, Any]:
+    problem = sol.problem
+    model = problem.model
+    cfg = prepared.case.config
+    sites = problem.sites
+    out: dict[str, Any] = {
+        "case": {
+            "name": cfg.name,
+            "description": cfg.description,
+            "file": prepared.case.label,
+            "sha256": prepared.case.sha256,
+        },
+        "status": sol.status.value,
+        "status_text": sol.status.label,
+        "checked_on_raw_data": sol.checked,
+        "objective": _round(sol.objective),
+        "objective_sense": sol.sense,
+        "objective_meaning": _objective_meaning(sol),
+        "best_bound": _round(sol.bound),
+        "gap": _round(sol.gap, 9),
+        "runtime_s": _round(sol.runtime_s, 3),
+        "total_time_s": _round(sol.total_time_s, 3),
+        "solver": {
+            "backend": sol.solver or cfg.solver.backend,
+            "version": sol.solver_version,
+            "message": sol.message,
+            "time_limit_s": cfg.solver.time_limit_s,
+            "mip_rel_gap": cfg.solver.mip_rel_gap,
+            "threads": cfg.solver.threads,
+            "seed": cfg.solver.seed,
+        },
+        "model": {
+            "kind": model.kind,
+            "objective": model.resolved_objective,
+            "max_new_sites": model.max_new_sites,
+            "budget": model.budget,
+            "existing": model.existing,
+            "standards": [s.model_dump(exclude_none=True) for s in problem.standards],
+            "zone_rules": [r.model_dump(exclude_none=True) for r in model.zone_rules],
+        },
+        "demand": {
+            "points": len(problem.demand),
+            "total_weight": _round(problem.demand.total_weight, 3),
+            "weight_note": problem.demand.weight_note,
+        },
+        "model_size": sol.model_size,
+        "presolve": sol.presolve,
+        "diagnosis": sol.diagnosis,
+    }
+    if sol.open_mask is not None and sol.evaluation is not None:
+        ev = sol.evaluation
+        out["chosen_sites"] = _by_type(sites.ids, sites.facility_type, ev.open_mask)
+        out["new_sites"] = _by_type(sites.ids, sites.facility_type, ev.new_mask)
+        out["closed_sites"] = _by_type(sites.ids, sites.facility_type, ev.closed_mask)
+        out["counts"] = {
+            t: {
+                "open": len(out["chosen_sites"][t]),
+                "new": len(out["new_sites"][t]),
+                "closed": len(out["closed_sites"][t]),
+                "existing": int((sites.existing & (sites.facility_type == t)).sum()),
+            }
+            for t in out["chosen_sites"]
+        }
+        out["cost"] = {
+            "unit": sites.cost_unit,
+            "new_sites": _round(ev.new_cost, 2),
+            "closures": _round(ev.closure_cost, 2),
+            "total": _round(ev.total_cost, 2),
+            "budget": model.budget,
+        }
+        cov = {}
+        for r in ev.standards:
+            s = r.coverage.standard
+            target = s.min_share
+            by_zone = {}
+            for z, zc in r.by_zone.items():
+                req = _zone_share(s, z)
+                by_zone[z] = {
+                    "population": _round(zc.population, 3),
+                    "covered": _round(zc.covered, 3),
+                    "share": _round(zc.share),
+                    "required": req,
+                    "met": None if req is None or zc.share is None else bool(zc.share >= req - 1e-9),
+                }
+            cov[s.name] = {
+                "threshold": s.threshold,
+                "unit": s.unit,
+                "facility_types": s.facility_types,
+                "population": _round(r.population, 3),
+                "covered": _round(r.covered_population, 3),
+                "share": _round(r.share),
+                "min_share": target,
+                "met": None if target is None or r.share is None else bool(r.share >= target - 1e-9),
+                "source": s.source,
+                "by_zone": by_zone,
+            }
+        out["coverage"] = cov
+    return out
+
+
+def _objective_meaning(sol: CoverageSolution) -> str:
+    kind = sol.problem.model.resolved_objective
+    if kind == "max_coverage":
+        parts = [
+            f"{s.weight:g} x residents within '{s.name}'"
+            for s in sol.problem.standards
+            if s.weight > 0
+        ]
+        return "maximise " + " + ".join(parts)
+    if kind == "min_cost":
+        return f"minimise cost of new sites plus net closure cost ({sol.problem.sites.cost_unit})"
+    return "minimise the number of new sites"
+
+
+def _nearest_columns(sol: CoverageSolution) -> dict[str, tuple[str, Any]]:
+    """For each facility type: the travel-time table its first standard uses."""
+    problem = sol.problem
+    chosen: dict[str, Any] = {}
+    for t in problem.sites.types:
+        table = None
+        for s in problem.standards:
+            if s.facility_types is None or t in s.facility_types:
+                table = problem.matrix_for(s)
+                break
+        chosen[t] = (t, table if table is not None else next(iter(problem.travel_times.values())))
+    return chosen
+
+
+def demand_table(sol: CoverageSolution) -> pd.DataFrame:
+    problem = sol.problem
+    d = problem.demand
+    frame: dict[str, Any] = {"demand_id": d.ids}
+    if d.zone is not None:
+        frame["zone"] = d.zone
+    if d.demand_class is not None:
+        frame["class"] = d.demand_class
+    frame["weight"] = d.weight
+    if d.x is not None and d.y is not None:
+        frame["x"], frame["y"] = d.x, d.y
+    if sol.evaluation is not None:
+        for r in sol.evaluation.standards:
+            col = np.where(r.coverage.applies, r.covered.astype(int).astype(object), "")
+            frame[f"covered_{r.name}"] = col
+        sites = problem.sites
+        for t, (_, table) in _nearest_columns(sol).items():
+            mask = sol.evaluation.open_mask & (sites.facility_type == t)
+            idx, val = table.nearest(mask)
+            frame[f"nearest_{t}"] = np.where(idx >= 0, sites.ids[np.maximum(idx, 0)], "")
+            frame[f"nearest_{t}_{table.unit}"] = np.where(np.isfinite(val), np.round(val, 3), np.nan)
+    return pd.DataFrame(frame).sort_values("demand_id", kind="stable").reset_index(drop=True)
+
+
+def sites_table(sol: CoverageSolution) -> pd.DataFrame:
+    problem = sol.problem
+    s = problem.sites
+    frame: dict[str, Any] = {"site_id": s.ids, "facility_type": s.facility_type}
+    if s.zone is not None:
+        frame["zone"] = s.zone
+    frame["existing"] = s.existing.astype(int)
+    frame["cost"] = s.cost
+    if s.x is not None and s.y is not None:
+        frame["x"], frame["y"] = s.x, s.y
+    if sol.evaluation is not None:
+        ev = sol.evaluation
+        frame["chosen"] = ev.open_mask.astype(int)
+        status = np.full(len(s), "not chosen", dtype=object)
+        status[ev.new_mask] = "new"
+        status[s.existing & ev.open_mask] = "kept"
+        status[ev.closed_mask] = "closed"
+        frame["status"] = status
+        dom = np.full(len(s), "", dtype=object)
+        for j, k in sol.dominated_by.items():
+            dom[j] = s.ids[k]
+        frame["dominated_by"] = dom
+        # residents whose nearest open site (of this type) is this site
+        served = np.zeros(len(s))
+        for t, (_, table) in _nearest_columns(sol).items():
+            idx, _ = table.nearest(ev.open_mask & (s.facility_type == t))
+            ok = idx >= 0
+            served += np.bincount(idx[ok], weights=problem.demand.weight[ok], minlength=len(s))
+        frame["residents_nearest"] = np.round(served, 3)
+        for r in ev.standards:
+            w = np.where(r.coverage.applies, problem.demand.weight, 0.0)
+            within = np.asarray(r.coverage.matrix.T.astype(float) @ w).ravel()
+            frame[f"residents_within_{r.name}"] = np.round(within, 3)
+    return pd.DataFrame(frame).sort_values("site_id", kind="stable").reset_index(drop=True)
+
+
+def zones_table(sol: CoverageSolution) -> pd.DataFrame:
+    problem = sol.problem
+    zones = problem.zones_table()
+    if len(zones) == 0:
+        return pd.DataFrame(columns=["zone_id"])
+    frame: dict[str, Any] = {"zone_id": zones.ids, "name": zones.name, "kind": zones.kind}
+    d = problem.demand
+    zid = list(map(str, zones.ids))
+    if d.zone is not None:
+        pop = pd.Series(d.weight).groupby(pd.Series(d.zone)).sum()
+        frame["population"] = [float(pop.get(z, 0.0)) for z in zid]
+    if sol.evaluation is not None:
+        for r in sol.evaluation.standards:
+            s = r.coverage.standard
+            frame[f"covered_{r.name}"] = [
+                _round(r.by_zone[z].covered, 3) if z in r.by_zone else None for z in zid
+            ]
+            frame[f"share_{r.name}"] = [
+                _round(r.by_zone[z].share) if z in r.by_zone else None for z in zid
+            ]
+            req = [_zone_share(s, z) for z in zid]
+            if any(v is not None for v in req):
+                frame[f"required_{r.name}"] = req
+                frame[f"met_{r.name}"] = [
+                    None
+                    if q is None or z not in r.by_zone or r.by_zone[z].share is None
+                    else int(r.by_zone[z].share >= q - 1e-9)  # type: ignore[operator]
+                    for z, q in zip(zid, req, strict=True)
+                ]
+        s = problem.sites
+        if s.zone is not None:
+            ev = sol.evaluation
+            for t in s.types:
+                of_t = s.facility_type == t
+                frame[f"sites_{t}"] = [int((ev.open_mask & of_t & (s.zone == z)).sum()) for z in zid]
+                frame[f"new_{t}"] = [int((ev.new_mask & of_t & (s.zone == z)).sum()) for z in zid]
+    return pd.DataFrame(frame).sort_values("zone_id", kind="stable").reset_index(drop=True)
+
+
+def manifest_dict(prepared: Any, sol: CoverageSolution, files: list[str]) -> dict[str, Any]:
+    from .solvers import backend_version
+
+    versions = {"county-health-siting": __version__, "python": sys.version.split()[0],
+                "platform": platform.platform()}
+    for mod in ("numpy", "scipy", "pandas", "highspy", "pulp", "ortools", "pydantic"):
+        try:
+            versions[mod] = __import__(mod).__version__
+        except Exception:  # optional packages may be absent or lack __version__
+            versions[mod] = "unknown"
+    try:
+        versions["solver"] = f"{sol.solver or prepared.case.config.solver.backend} {backend_version(sol.solver or prepared.case.config.solver.backend)}"
+    except Exception:
+        versions["solver"] = sol.solver_version
+    return {
+        "case_file": prepared.case.label,
+        "case_sha256": prepared.case.sha256,
+        "inputs_sha256": prepared.input_files,
+        "versions": versions,
+        "seed": prepared.case.config.solver.seed,
+        "status": sol.status.value,
+        "gap": sol.gap,
+        "runtime_s": sol.runtime_s,
+        "files": sorted(files),
+    }
+
+
+def _threshold_text(thr: float | dict[str, float]) -> str:
+    if isinstance(thr, dict):
+        return "/".join(f"{v:,g} ({k})" for k, v in thr.items())
+    return f"{thr:,g}"
+
+
+def _pct(x: float | None) -> str:
+    return "-" if x is None else f"{100 * x:.2f}%"
+
+
+def summary_text(prepared: Any, sol: CoverageSolution, out_dir: Path | None = None) -> str:
+    problem = sol.problem
+    cfg = prepared.case.config
+    model = problem.model
+    lines = [
+        f"Case: {cfg.name}  ({prepared.case.label})",
+        f"Model: {model.kind.upper()} - {_objective_meaning(sol)}",
+        f"Data: {len(problem.demand):,} demand points ({problem.demand.total_weight:,.0f} residents), "
+        f"{len(problem.sites):,} sites ({int(problem.sites.existing.sum()):,} existing)",
+    ]
+    if problem.demand.weight_note:
+        lines.append(f"      residents: {problem.demand.weight_note}")
+    if sol.presolve:
+        ps = sol.presolve
+        lines.append(
+            f"Presolve: {ps['demand_points']:,} demand points -> {ps['demand_groups']:,} groups; "
+            f"{ps['sites']:,} sites -> {ps['model_site_columns']:,} decisions "
+            f"({ps['sites_fixed_open']:,} kept open, {ps['sites_dominated']:,} dominated)"
+        )
+    gap = "-" if sol.gap is None else f"{100 * sol.gap:.4f}%"
+    lines.append(
+        f"Status: {sol.status.label}   gap {gap}   solver {sol.solver} {sol.solver_version}   "
+        f"{sol.runtime_s:.2f} s (total {sol.total_time_s:.2f} s)"
+    )
+    if sol.status.value == "feasible":
+        lines.append(
+            f"  !! The time limit stopped the search: the plan below is the best found, within "
+            f"{gap} of the proven bound {sol.bound:,.6g}. Raise solver.time_limit_s to prove optimality."
+        )
+    if sol.diagnosis:
+        lines.append("Why no plan exists:")
+        lines += [f"  {d}" for d in sol.diagnosis]
+    ev = sol.evaluation
+    if ev is not None:
+        lines.append(f"Objective: {sol.objective:,.6g} (recomputed on the raw data; bound {sol.bound:,.6g})")
+        for t in problem.sites.types:
+            of_t = problem.sites.facility_type == t
+            new = sorted(map(str, problem.sites.ids[ev.new_mask & of_t]))
+            kept = int((ev.open_mask & of_t & problem.sites.existing).sum())
+            closed = int((ev.closed_mask & of_t).sum())
+            head = f"Sites '{t}': {int((ev.open_mask & of_t).sum())} open = {len(new)} new + {kept} existing kept"
+            if closed:
+                head += f"; {closed} existing closed"
+            lines.append(head)
+            if new:
+                lines.append("  new: " + ", ".join(new[:30]) + (" ..." if len(new) > 30 else ""))
+        unit = problem.sites.cost_unit
+        if problem.sites.has_cost or model.budget is not None:
+            cost_line = f"Cost: {ev.total_cost:,.2f} {unit}"
+            if model.budget is not None:
+                cost_line += f" of budget {model.budget:,.2f} {unit}"
+            lines.append(cost_line)
+        lines.append("Coverage:")
+        for r in ev.standards:
+            s = r.coverage.standard
+            target = "" if s.min_share is None else (
+                f"  target {_pct(s.min_share)} {'MET' if (r.share or 0) >= s.min_share - 1e-9 else 'MISSED'}"
+            )
+            lines.append(
+                f"  {s.name:<16} within {_threshold_text(s.threshold)} {s.unit}: {_pct(r.share)} "
+                f"({r.covered_population:,.0f} of {r.population:,.0f}){target}"
+            )
+            if r.by_zone:
+                worst = sorted(
+                    ((zc.share, z) for z, zc in r.by_zone.items() if zc.share is not None),
+                    key=lambda t: (t[0], t[1]),
+                )[:3]
+                if worst:
+                    lines.append("    lowest zones: " + ", ".join(f"{z} {_pct(v)}" for v, z in worst))
+    if out_dir is not None:
+        files = ["solution.json", "sites.csv", "demand.csv"]
+        if problem.zone_ids():
+            files.append("zones.csv")
+        lines.append(f"Results: {out_dir}/ ({', '.join([*files, 'summary.txt', 'manifest.json'])})")
+    return "\n".join(lines) + "\n"
+
+
+def write_results(prepared: Any, sol: CoverageSolution, out_dir: Path) -> list[str]:
+    """Write every output file atomically (staged, then published together)."""
+    with StagedOutput(out_dir) as out:
+        out.json("solution.json", solution_dict(prepared, sol))
+        out.csv("demand.csv", demand_table(sol))
+        out.csv("sites.csv", sites_table(sol))
+        if sol.problem.zone_ids():
+            out.csv("zones.csv", zones_table(sol))
+        out.text("summary.txt", summary_text(prepared, sol, out_dir))
+        names = [*out.names, "manifest.json"]
+        out.json("manifest.json", manifest_dict(prepared, sol, names))
+    log.info("Wrote %d files to %s", len(names), out_dir)
+    return names
