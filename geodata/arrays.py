@@ -110,8 +110,11 @@ class Zones:
 
     @classmethod
     def from_ids(cls, ids: list[str]) -> Zones:
-        return cls(np.asarray(ids, dtype=object), np.asarray(ids, dtype=object),
-                   np.asarray([""] * len(ids), dtype=object))
+        return cls(
+            np.asarray(ids, dtype=object),
+            np.asarray(ids, dtype=object),
+            np.asarray([""] * len(ids), dtype=object),
+        )
 
 
 @dataclass(frozen=True, eq=False)
@@ -144,13 +147,17 @@ class TravelTimes:
         return "time" if self.unit == "min" else "distance"
 
     @classmethod
-    def from_dense(cls, matrix: np.ndarray, *, name: str = "travel_times", unit: str = "min") -> TravelTimes:
+    def from_dense(
+        cls, matrix: np.ndarray, *, name: str = "travel_times", unit: str = "min"
+    ) -> TravelTimes:
         """From a dense demand x site array; ``inf`` or ``nan`` marks unreachable pairs."""
         m = np.asarray(matrix, dtype=float)
         i, j = np.nonzero(np.isfinite(m))
         return cls(name, i, j, m[i, j], m.shape[0], m.shape[1], unit)
 
-    def within(self, threshold: np.ndarray | float, site_mask: np.ndarray | None = None) -> sp.csr_matrix:
+    def within(
+        self, threshold: np.ndarray | float, site_mask: np.ndarray | None = None
+    ) -> sp.csr_matrix:
         """Boolean coverage matrix (demand x site): ``value <= threshold`` of the demand row.
 
         ``threshold`` is a scalar or one value per demand point (``nan`` = not subject).

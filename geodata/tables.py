@@ -12,6 +12,7 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -19,6 +20,15 @@ import pandas as pd
 from optimizer.errors import ProblemCollector, rows_text
 
 from .arrays import Demand, Sites, TravelTimes, Zones
+
+if TYPE_CHECKING:
+    from optimizer.config import (
+        DemandConfig,
+        LoadedCase,
+        SitesConfig,
+        TravelTimesConfig,
+        ZonesConfig,
+    )
 
 __all__ = ["Table", "load_demand", "load_sites", "load_travel_times", "load_zones", "read_table"]
 
@@ -67,8 +77,13 @@ def _read_csv_text(path: Path, usecols: list[str] | None = None) -> pd.DataFrame
     for encoding in ("utf-8-sig", "gb18030"):
         try:
             return pd.read_csv(
-                path, dtype=str, keep_default_na=False, encoding=encoding, sep=sep,
-                usecols=usecols, skipinitialspace=True,
+                path,
+                dtype=str,
+                keep_default_na=False,
+                encoding=encoding,
+                sep=sep,
+                usecols=usecols,
+                skipinitialspace=True,
             )
         except UnicodeDecodeError as exc:
             last = exc
@@ -118,8 +133,12 @@ def read_table(
             frame = pd.DataFrame(gdf.drop(columns="geometry", errors="ignore"))
             return Table(frame, path, shown, False, x, y, crs)
     except Exception as exc:  # any reader failure is reported as a problem with the file
-        problems.add(where, f"cannot read the file: {exc}", got=shown,
-                     fix="check that it is a valid CSV or GIS file")
+        problems.add(
+            where,
+            f"cannot read the file: {exc}",
+            got=shown,
+            fix="check that it is a valid CSV or GIS file",
+        )
         return None
     problems.add(
         where,
@@ -133,9 +152,7 @@ def read_table(
 # ---------------------------------------------------------------------------------------------
 # Column helpers
 # ---------------------------------------------------------------------------------------------
-def _need_column(
-    table: Table, column: str | None, key: str, problems: ProblemCollector
-) -> bool:
+def _need_column(table: Table, column: str | None, key: str, problems: ProblemCollector) -> bool:
     if column is None:
         return False
     if column in table.frame.columns:
@@ -150,20 +167,25 @@ def _need_column(
     return False
 
 
+def _column(table: Table, column: str | None, key: str, problems: ProblemCollector) -> str | None:
+    """``column`` if the table has it (adding a problem if it is configured but absent)."""
+    return column if _need_column(table, column, key, problems) else None
+
+
 def _id_strings(series: pd.Series) -> np.ndarray:
     """Ids as clean strings; integral floats from GIS files lose their '.0'."""
     if pd.api.types.is_float_dtype(series):
         vals = series.to_numpy()
         out = np.empty(vals.size, dtype=object)
         for k, v in enumerate(vals):
-            out[k] = "" if not np.isfinite(v) else (str(int(v)) if float(v).is_integer() else repr(v))
+            out[k] = (
+                "" if not np.isfinite(v) else (str(int(v)) if float(v).is_integer() else repr(v))
+            )
         return out
     return np.asarray(series.astype(str).str.strip().to_numpy(), dtype=object)
 
 
-def _ids(
-    table: Table, column: str, key: str, what: str, problems: ProblemCollector
-) -> np.ndarray:
+def _ids(table: Table, column: str, key: str, what: str, problems: ProblemCollector) -> np.ndarray:
     ids = _id_strings(table.frame[column])
     empty = np.flatnonzero((ids == "") | (ids == "nan") | (ids == "None"))
     if empty.size:
@@ -201,7 +223,9 @@ def _numbers(
         empty = np.isnan(values)
     else:
         text = raw.astype(str).str.strip()
-        values = pd.to_numeric(text.str.replace(",", "", regex=False), errors="coerce").to_numpy(float)
+        values = pd.to_numeric(text.str.replace(",", "", regex=False), errors="coerce").to_numpy(
+            float
+        )
         empty = (text == "").to_numpy() | raw.isna().to_numpy()
     bad = np.isnan(values) & ~(empty & allow_empty)
     if bad.any():
@@ -258,7 +282,13 @@ def _booleans(
 
 
 def _labels(
-    table: Table, column: str, ids: np.ndarray, what: str, problems: ProblemCollector, *, allow_empty: bool = False
+    table: Table,
+    column: str,
+    ids: np.ndarray,
+    what: str,
+    problems: ProblemCollector,
+    *,
+    allow_empty: bool = False,
 ) -> np.ndarray:
     vals = _id_strings(table.frame[column])
     empty = np.flatnonzero((vals == "") | (vals == "nan"))
@@ -272,11 +302,20 @@ def _labels(
 
 
 def _coordinates(
-    table: Table, x_col: str | None, y_col: str | None, key: str, ids: np.ndarray, problems: ProblemCollector
+    table: Table,
+    x_col: str | None,
+    y_col: str | None,
+    key: str,
+    ids: np.ndarray,
+    problems: ProblemCollector,
 ) -> tuple[np.ndarray | None, np.ndarray | None]:
     if (x_col is None) != (y_col is None):
-        problems.add(key, "give both x and y columns, or neither", got={"x": x_col, "y": y_col},
-                     fix="e.g. columns: {x: lon, y: lat}")
+        problems.add(
+            key,
+            "give both x and y columns, or neither",
+            got={"x": x_col, "y": y_col},
+            fix="e.g. columns: {x: lon, y: lat}",
+        )
         return None, None
     if x_col is not None and y_col is not None:
         ok_x = _need_column(table, x_col, f"{key}.x", problems)
@@ -292,10 +331,16 @@ def _coordinates(
 # ---------------------------------------------------------------------------------------------
 # Loaders
 # ---------------------------------------------------------------------------------------------
-def load_demand(cfg, case, problems: ProblemCollector) -> Demand | None:  # type: ignore[no-untyped-def]
+def load_demand(cfg: DemandConfig, case: LoadedCase, problems: ProblemCollector) -> Demand | None:
     """Demand points from ``cfg`` (a :class:`optimizer.config.DemandConfig`)."""
     key = f"{case.label} › demand"
-    table = read_table(case.resolve(cfg.file), shown=cfg.file, where=f"{key}.file", problems=problems, layer=cfg.layer)
+    table = read_table(
+        case.resolve(cfg.file),
+        shown=cfg.file,
+        where=f"{key}.file",
+        problems=problems,
+        layer=cfg.layer,
+    )
     if table is None:
         return None
     cols = cfg.columns
@@ -305,27 +350,41 @@ def load_demand(cfg, case, problems: ProblemCollector) -> Demand | None:  # type
             _need_column(table, cols.weight, f"{key}.columns.weight", problems),
         ]
     )
-    zone_ok = _need_column(table, cols.zone, f"{key}.columns.zone", problems)
-    class_ok = _need_column(table, cols.demand_class, f"{key}.columns.class", problems)
+    zone_col = _column(table, cols.zone, f"{key}.columns.zone", problems)
+    class_col = _column(table, cols.demand_class, f"{key}.columns.class", problems)
     if not ok:
         return None
     ids = _ids(table, cols.id, f"{key}.columns.id", "demand", problems)
     weight = _numbers(
-        table, cols.weight, ids, "population/weight", problems,
+        table,
+        cols.weight,
+        ids,
+        "population/weight",
+        problems,
         fix="give a non-negative number of residents (0 is allowed)",
     )
-    zone = _labels(table, cols.zone, ids, "zone", problems) if zone_ok else None
-    dclass = _labels(table, cols.demand_class, ids, "demand class", problems) if class_ok else None
+    zone = _labels(table, zone_col, ids, "zone", problems) if zone_col else None
+    dclass = _labels(table, class_col, ids, "demand class", problems) if class_col else None
     x, y = _coordinates(table, cols.x, cols.y, f"{key}.columns", ids, problems)
     crs = _crs_of(table, cfg.crs, key, problems)
-    log.info("Read demand: %s points, %s total weight from %s", f"{len(ids):,}",
-             f"{np.nansum(weight):,.0f}", cfg.file)
+    log.info(
+        "Read demand: %s points, %s total weight from %s",
+        f"{len(ids):,}",
+        f"{np.nansum(weight):,.0f}",
+        cfg.file,
+    )
     return Demand(ids, np.nan_to_num(weight), zone, dclass, x, y, crs, cfg.weight_note)
 
 
-def load_sites(cfg, case, problems: ProblemCollector) -> Sites | None:  # type: ignore[no-untyped-def]
+def load_sites(cfg: SitesConfig, case: LoadedCase, problems: ProblemCollector) -> Sites | None:
     key = f"{case.label} › sites"
-    table = read_table(case.resolve(cfg.file), shown=cfg.file, where=f"{key}.file", problems=problems, layer=cfg.layer)
+    table = read_table(
+        case.resolve(cfg.file),
+        shown=cfg.file,
+        where=f"{key}.file",
+        problems=problems,
+        layer=cfg.layer,
+    )
     if table is None:
         return None
     cols = cfg.columns
@@ -333,77 +392,129 @@ def load_sites(cfg, case, problems: ProblemCollector) -> Sites | None:  # type: 
         return None
     ids = _ids(table, cols.id, f"{key}.columns.id", "site", problems)
     n = len(ids)
+    type_col = _column(table, cols.type, f"{key}.columns.type", problems)
     ftype = (
-        _labels(table, cols.type, ids, "facility type", problems)
-        if _need_column(table, cols.type, f"{key}.columns.type", problems)
+        _labels(table, type_col, ids, "facility type", problems)
+        if type_col
         else np.asarray([cfg.facility_type] * n, dtype=object)
     )
-    has_cost = _need_column(table, cols.cost, f"{key}.columns.cost", problems)
+    cost_col = _column(table, cols.cost, f"{key}.columns.cost", problems)
+    has_cost = cost_col is not None
     cost = (
-        _numbers(table, cols.cost, ids, "cost", problems, allow_empty=False,
-                 fix=f"give a non-negative cost in {cfg.cost_unit}")
-        if has_cost
+        _numbers(
+            table,
+            cost_col,
+            ids,
+            "cost",
+            problems,
+            allow_empty=False,
+            fix=f"give a non-negative cost in {cfg.cost_unit}",
+        )
+        if cost_col
         else np.ones(n)
     )
+    existing_col = _column(table, cols.existing, f"{key}.columns.existing", problems)
     existing = (
-        _booleans(table, cols.existing, ids, "existing flag", problems)
-        if _need_column(table, cols.existing, f"{key}.columns.existing", problems)
+        _booleans(table, existing_col, ids, "existing flag", problems)
+        if existing_col
         else np.zeros(n, dtype=bool)
     )
-    zone = (
-        _labels(table, cols.zone, ids, "zone", problems)
-        if _need_column(table, cols.zone, f"{key}.columns.zone", problems)
-        else None
-    )
+    zone_col = _column(table, cols.zone, f"{key}.columns.zone", problems)
+    zone = _labels(table, zone_col, ids, "zone", problems) if zone_col else None
 
-    def optional_numbers(col: str | None, field: str, what: str) -> np.ndarray | None:
-        if not _need_column(table, col, f"{key}.columns.{field}", problems):
+    def optional_numbers(column: str | None, field: str, what: str) -> np.ndarray | None:
+        col = _column(table, column, f"{key}.columns.{field}", problems)
+        if col is None:
             return None
-        assert col is not None
-        return _numbers(table, col, ids, what, problems, allow_empty=True, min_value=None if field == "relocation_credit" else 0.0)
+        return _numbers(
+            table,
+            col,
+            ids,
+            what,
+            problems,
+            allow_empty=True,
+            min_value=None if field == "relocation_credit" else 0.0,
+        )
 
     removal = optional_numbers(cols.removal_cost, "removal_cost", "removal cost")
     credit = optional_numbers(cols.relocation_credit, "relocation_credit", "relocation credit")
     capacity = optional_numbers(cols.capacity, "capacity", "capacity")
     x, y = _coordinates(table, cols.x, cols.y, f"{key}.columns", ids, problems)
     crs = _crs_of(table, cfg.crs, key, problems)
-    log.info("Read sites: %s (%s existing), types %s from %s", f"{n:,}", f"{int(existing.sum()):,}",
-             ", ".join(sorted(set(ftype.tolist()))), cfg.file)
+    log.info(
+        "Read sites: %s (%s existing), types %s from %s",
+        f"{n:,}",
+        f"{int(existing.sum()):,}",
+        ", ".join(sorted(set(ftype.tolist()))),
+        cfg.file,
+    )
     return Sites(
-        ids, ftype, np.nan_to_num(cost), existing, zone,
-        removal, credit, capacity, x, y, crs, cfg.cost_unit, has_cost,
+        ids,
+        ftype,
+        np.nan_to_num(cost),
+        existing,
+        zone,
+        removal,
+        credit,
+        capacity,
+        x,
+        y,
+        crs,
+        cfg.cost_unit,
+        has_cost,
     )
 
 
-def load_zones(cfg, case, problems: ProblemCollector) -> Zones | None:  # type: ignore[no-untyped-def]
+def load_zones(cfg: ZonesConfig, case: LoadedCase, problems: ProblemCollector) -> Zones | None:
     key = f"{case.label} › zones"
-    table = read_table(case.resolve(cfg.file), shown=cfg.file, where=f"{key}.file", problems=problems, layer=cfg.layer)
+    table = read_table(
+        case.resolve(cfg.file),
+        shown=cfg.file,
+        where=f"{key}.file",
+        problems=problems,
+        layer=cfg.layer,
+    )
     if table is None:
         return None
     cols = cfg.columns
     if not _need_column(table, cols.id, f"{key}.columns.id", problems):
         return None
     ids = _ids(table, cols.id, f"{key}.columns.id", "zone", problems)
+    name_col = _column(table, cols.name, f"{key}.columns.name", problems)
+    kind_col = _column(table, cols.kind, f"{key}.columns.kind", problems)
     name = (
-        _labels(table, cols.name, ids, "zone name", problems, allow_empty=True)
-        if _need_column(table, cols.name, f"{key}.columns.name", problems)
-        else ids
+        _labels(table, name_col, ids, "zone name", problems, allow_empty=True) if name_col else ids
     )
     kind = (
-        _labels(table, cols.kind, ids, "zone kind", problems, allow_empty=True)
-        if _need_column(table, cols.kind, f"{key}.columns.kind", problems)
+        _labels(table, kind_col, ids, "zone kind", problems, allow_empty=True)
+        if kind_col
         else np.asarray([""] * len(ids), dtype=object)
     )
     return Zones(ids, name, kind)
 
 
-_UNIT_FACTOR = {"min": ("min", 1.0), "s": ("min", 1 / 60), "h": ("min", 60.0), "m": ("m", 1.0), "km": ("m", 1000.0)}
+def _positions(ids: np.ndarray, lookup: np.ndarray) -> np.ndarray:
+    """Position of each ``lookup`` id in ``ids`` (first occurrence), -1 where unknown."""
+    index = pd.Index(pd.Series(ids, dtype=object))
+    first = ~index.duplicated()
+    where = np.flatnonzero(first)
+    found = index[first].get_indexer(pd.Series(lookup, dtype=object))
+    return np.where(found >= 0, where[np.maximum(found, 0)], -1)
 
 
-def load_travel_times(  # type: ignore[no-untyped-def]
+_UNIT_FACTOR = {
+    "min": ("min", 1.0),
+    "s": ("min", 1 / 60),
+    "h": ("min", 60.0),
+    "m": ("m", 1.0),
+    "km": ("m", 1000.0),
+}
+
+
+def load_travel_times(
     name: str,
-    cfg,
-    case,
+    cfg: TravelTimesConfig,
+    case: LoadedCase,
     demand_ids: np.ndarray,
     site_ids: np.ndarray,
     problems: ProblemCollector,
@@ -426,20 +537,29 @@ def load_travel_times(  # type: ignore[no-untyped-def]
             if missing:
                 for field, c in zip(("demand_id", "site_id", "value"), wanted, strict=True):
                     if c in missing:
-                        problems.add(f"{key}.columns.{field}", f"column not found in {cfg.file}", got=c,
-                                     fix=f"use one of the file's columns: {', '.join(map(str, header))}")
+                        problems.add(
+                            f"{key}.columns.{field}",
+                            f"column not found in {cfg.file}",
+                            got=c,
+                            fix=f"use one of the file's columns: {', '.join(map(str, header))}",
+                        )
                 return None
             try:
                 frame = pd.read_csv(
-                    path, usecols=wanted, encoding="utf-8-sig",
+                    path,
+                    usecols=wanted,
+                    encoding="utf-8-sig",
                     dtype={cols.demand_id: str, cols.site_id: str, cols.value: "float64"},
-                    keep_default_na=False, na_values=[""],
+                    keep_default_na=False,
+                    na_values=[""],
                 )
             except ValueError:
                 frame = _read_csv_text(path, usecols=wanted)
             table = Table(frame, path, cfg.file, True)
         else:
-            table_or_none = read_table(path, shown=cfg.file, where=f"{key}.file", problems=problems, layer=cfg.layer)
+            table_or_none = read_table(
+                path, shown=cfg.file, where=f"{key}.file", problems=problems, layer=cfg.layer
+            )
             if table_or_none is None:
                 return None
             table = table_or_none
@@ -450,16 +570,28 @@ def load_travel_times(  # type: ignore[no-untyped-def]
             if not all(ok):
                 return None
     except Exception as exc:
-        problems.add(f"{key}.file", f"cannot read the file: {exc}", got=cfg.file, fix="check that it is a valid CSV")
+        problems.add(
+            f"{key}.file",
+            f"cannot read the file: {exc}",
+            got=cfg.file,
+            fix="check that it is a valid CSV",
+        )
         return None
 
     frame = table.frame
     d_ids = _id_strings(frame[cols.demand_id])
     s_ids = _id_strings(frame[cols.site_id])
-    values = _numbers(table, cols.value, d_ids, f"travel {('time' if cfg.unit in ('min', 's', 'h') else 'distance')}",
-                      problems, min_value=0.0, fix=f"give a non-negative value in {cfg.unit}; leave unreachable pairs out")
-    di = pd.Index(pd.Series(demand_ids, dtype=object)).get_indexer(pd.Series(d_ids, dtype=object))
-    sj = pd.Index(pd.Series(site_ids, dtype=object)).get_indexer(pd.Series(s_ids, dtype=object))
+    values = _numbers(
+        table,
+        cols.value,
+        d_ids,
+        f"travel {('time' if cfg.unit in ('min', 's', 'h') else 'distance')}",
+        problems,
+        min_value=0.0,
+        fix=f"give a non-negative value in {cfg.unit}; leave unreachable pairs out",
+    )
+    di = _positions(demand_ids, d_ids)
+    sj = _positions(site_ids, s_ids)
     for idx, ids, what, fix in (
         (di, d_ids, "demand_id", "every demand_id must be an id of the demand file"),
         (sj, s_ids, "site_id", "every site_id must be an id of the sites file"),
@@ -499,7 +631,13 @@ def load_travel_times(  # type: ignore[no-untyped-def]
         n_sites=len(site_ids),
         unit=unit,
     )
-    log.info("Read travel-time table %s: %s pairs (%s unit) from %s", name, f"{len(tt):,}", unit, cfg.file)
+    log.info(
+        "Read travel-time table %s: %s pairs (%s unit) from %s",
+        name,
+        f"{len(tt):,}",
+        unit,
+        cfg.file,
+    )
     return tt
 
 

@@ -74,7 +74,9 @@ def _finite(obj: Any) -> Any:
 
 def write_json(path: str | os.PathLike[str], data: Any) -> None:
     with atomic_write(path) as fh:
-        json.dump(_finite(data), fh, ensure_ascii=False, indent=2, default=json_default, allow_nan=False)
+        json.dump(
+            _finite(data), fh, ensure_ascii=False, indent=2, default=json_default, allow_nan=False
+        )
         fh.write("\n")
 
 

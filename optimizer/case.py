@@ -64,8 +64,12 @@ def prepare_case(case: LoadedCase | str | Path) -> PreparedCase:
     else:
         for name, tcfg in cfg.travel_times.items():
             if not case.resolve(tcfg.file).exists():
-                problems.add(f"{case.label} › travel_times.{name}.file", "file not found", got=tcfg.file,
-                             fix="check the path; paths are relative to the case file's folder")
+                problems.add(
+                    f"{case.label} › travel_times.{name}.file",
+                    "file not found",
+                    got=tcfg.file,
+                    fix="check the path; paths are relative to the case file's folder",
+                )
     if demand is not None and sites is not None:
         validate_against_model(case, cfg.model, demand, sites, zones, problems)
     problems.raise_if_any()
@@ -104,59 +108,100 @@ def validate_against_model(
         key = f"{where}.standards[{k}]"
         for t in s.facility_types or []:
             if t not in types:
-                problems.add(f"{key}.facility_types", "no site has this facility type", got=t,
-                             fix=f"use one of: {', '.join(sorted(types))}")
+                problems.add(
+                    f"{key}.facility_types",
+                    "no site has this facility type",
+                    got=t,
+                    fix=f"use one of: {', '.join(sorted(types))}",
+                )
         if isinstance(s.threshold, dict):
             field = "minutes" if s.minutes is not None else "metres"
             if demand.demand_class is None:
-                problems.add(f"{key}.{field}", "thresholds per demand class need a class column",
-                             fix="set demand.columns.class (e.g. urban/rural), or give one number")
+                problems.add(
+                    f"{key}.{field}",
+                    "thresholds per demand class need a class column",
+                    fix="set demand.columns.class (e.g. urban/rural), or give one number",
+                )
             else:
                 for cls in s.threshold:
                     if cls not in classes:
-                        problems.add(f"{key}.{field}", "no demand point has this class", got=cls,
-                                     fix=f"use the classes in the data: {', '.join(sorted(classes))}")
+                        problems.add(
+                            f"{key}.{field}",
+                            "no demand point has this class",
+                            got=cls,
+                            fix=f"use the classes in the data: {', '.join(sorted(classes))}",
+                        )
                 missing = sorted(classes - set(s.threshold))
                 if missing:
                     n = int(np.isin(demand.demand_class, missing).sum())
-                    log.warning("Standard %s has no threshold for demand classes %s (%d points): "
-                                "they are not subject to it", s.name, ", ".join(missing), n)
+                    log.warning(
+                        "Standard %s has no threshold for demand classes %s (%d points): "
+                        "they are not subject to it",
+                        s.name,
+                        ", ".join(missing),
+                        n,
+                    )
         if s.zone_min_share is not None and demand.zone is None:
-            problems.add(f"{key}.zone_min_share", "zone targets need a zone column in the demand",
-                         fix="set demand.columns.zone")
+            problems.add(
+                f"{key}.zone_min_share",
+                "zone targets need a zone column in the demand",
+                fix="set demand.columns.zone",
+            )
         if isinstance(s.zone_min_share, dict):
             for z in s.zone_min_share:
                 if z not in zone_ids:
-                    problems.add(f"{key}.zone_min_share", "unknown zone", got=z,
-                                 fix="use zone ids from the demand/zones file")
+                    problems.add(
+                        f"{key}.zone_min_share",
+                        "unknown zone",
+                        got=z,
+                        fix="use zone ids from the demand/zones file",
+                    )
     if isinstance(model.max_new_sites, Mapping):
         for t in model.max_new_sites:
             if t not in types:
-                problems.add(f"{where}.max_new_sites", "no site has this facility type", got=t,
-                             fix=f"use one of: {', '.join(sorted(types))}")
+                problems.add(
+                    f"{where}.max_new_sites",
+                    "no site has this facility type",
+                    got=t,
+                    fix=f"use one of: {', '.join(sorted(types))}",
+                )
     zone_kinds = set(map(str, zones.kind)) if zones is not None else set()
     for k, rule in enumerate(model.zone_rules):
         key = f"{where}.zone_rules[{k}]"
         if sites.zone is None:
-            problems.add(key, "zone rules need a zone column in the sites file",
-                         fix="set sites.columns.zone")
+            problems.add(
+                key, "zone rules need a zone column in the sites file", fix="set sites.columns.zone"
+            )
         for t in rule.facility_types or []:
             if t not in types:
-                problems.add(f"{key}.facility_types", "no site has this facility type", got=t,
-                             fix=f"use one of: {', '.join(sorted(types))}")
+                problems.add(
+                    f"{key}.facility_types",
+                    "no site has this facility type",
+                    got=t,
+                    fix=f"use one of: {', '.join(sorted(types))}",
+                )
         if rule.zones != "all":
             for z in rule.zones:
                 if z not in zone_ids:
-                    problems.add(f"{key}.zones", "unknown zone", got=z, fix="use zone ids from the data")
+                    problems.add(
+                        f"{key}.zones", "unknown zone", got=z, fix="use zone ids from the data"
+                    )
         if rule.zone_kinds is not None:
             if zones is None:
-                problems.add(f"{key}.zone_kinds", "zone kinds need a zones table",
-                             fix="add a 'zones' section with a kind column")
+                problems.add(
+                    f"{key}.zone_kinds",
+                    "zone kinds need a zones table",
+                    fix="add a 'zones' section with a kind column",
+                )
             else:
                 for kind in rule.zone_kinds:
                     if kind not in zone_kinds:
-                        problems.add(f"{key}.zone_kinds", "no zone has this kind", got=kind,
-                                     fix=f"use one of: {', '.join(sorted(zone_kinds))}")
+                        problems.add(
+                            f"{key}.zone_kinds",
+                            "no zone has this kind",
+                            got=kind,
+                            fix=f"use one of: {', '.join(sorted(zone_kinds))}",
+                        )
     if zones is not None:
         known = set(map(str, zones.ids))
         for label, values in (("demand", demand.zone), ("sites", sites.zone)):
@@ -174,8 +219,9 @@ def validate_against_model(
         log.info("No removal_cost column: closing an existing site is free in the budget")
 
 
-def solve_case(prepared: PreparedCase, *, backend: str | None = None,
-               time_limit_s: float | None = None) -> CoverageSolution:
+def solve_case(
+    prepared: PreparedCase, *, backend: str | None = None, time_limit_s: float | None = None
+) -> CoverageSolution:
     cfg = prepared.case.config.solver
     options = SolveOptions(
         time_limit_s=time_limit_s if time_limit_s is not None else cfg.time_limit_s,
@@ -208,7 +254,11 @@ def run_case(
     solution = solve_case(prepared, backend=backend, time_limit_s=time_limit_s)
     cfg = prepared.case.config
     if out_dir is None:
-        out_dir = prepared.case.resolve(cfg.output.dir) if cfg.output.dir else Path("results") / _slug(cfg.name)
+        out_dir = (
+            prepared.case.resolve(cfg.output.dir)
+            if cfg.output.dir
+            else Path("results") / _slug(cfg.name)
+        )
     out = Path(out_dir)
     write_results(prepared, solution, out)
     return prepared, solution, out

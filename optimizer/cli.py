@@ -32,7 +32,9 @@ def default_case_path() -> Path:
 
 
 def _configure_logging(verbosity: int) -> None:
-    level = logging.INFO if verbosity == 0 else (logging.DEBUG if verbosity > 0 else logging.WARNING)
+    level = (
+        logging.INFO if verbosity == 0 else (logging.DEBUG if verbosity > 0 else logging.WARNING)
+    )
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)-7s %(message)s", "%H:%M:%S"))
     root = logging.getLogger()
@@ -55,14 +57,24 @@ def _parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     def solve_opts(sp: argparse.ArgumentParser) -> None:
-        sp.add_argument("--out", type=Path, help="output folder (default: output.dir of the case, else results/<name>)")
-        sp.add_argument("--backend", choices=["highs", "cbc", "ortools"], help="override solver.backend")
-        sp.add_argument("--time-limit", type=float, metavar="S", help="override solver.time_limit_s")
+        sp.add_argument(
+            "--out",
+            type=Path,
+            help="output folder (default: output.dir of the case, else results/<name>)",
+        )
+        sp.add_argument(
+            "--backend", choices=["highs", "cbc", "ortools"], help="override solver.backend"
+        )
+        sp.add_argument(
+            "--time-limit", type=float, metavar="S", help="override solver.time_limit_s"
+        )
 
     run = sub.add_parser("run", parents=[verbosity], help="solve a case and write its results")
     run.add_argument("case", type=Path, help="the case file (YAML)")
     solve_opts(run)
-    val = sub.add_parser("validate", parents=[verbosity], help="check a case and its data, without solving")
+    val = sub.add_parser(
+        "validate", parents=[verbosity], help="check a case and its data, without solving"
+    )
     val.add_argument("case", type=Path)
     demo = sub.add_parser("demo", parents=[verbosity], help="run the embedded default case")
     solve_opts(demo)

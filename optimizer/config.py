@@ -207,7 +207,9 @@ class CoverageModelConfig(Strict):
     kind: Literal["lscp", "mclp", "psclp", "coverage"]
     objective: Literal["max_coverage", "min_cost", "min_sites"] | None = None
     standards: Annotated[list[Standard], Field(min_length=1)]
-    max_new_sites: Annotated[int, Field(ge=0)] | dict[str, Annotated[int, Field(ge=0)]] | None = None
+    max_new_sites: Annotated[int, Field(ge=0)] | dict[str, Annotated[int, Field(ge=0)]] | None = (
+        None
+    )
     budget: NonNegFloat | None = None
     existing: Literal["keep", "may_close"] = "keep"
     keep_existing_count: bool = False
@@ -225,7 +227,10 @@ class CoverageModelConfig(Strict):
         """Standards with kind defaults applied (LSCP: every standard must reach everyone)."""
         if self.kind != "lscp":
             return list(self.standards)
-        return [s if s.min_share is not None else s.model_copy(update={"min_share": 1.0}) for s in self.standards]
+        return [
+            s if s.min_share is not None else s.model_copy(update={"min_share": 1.0})
+            for s in self.standards
+        ]
 
 
 ModelConfig = Annotated[CoverageModelConfig, Field(discriminator="kind")]
@@ -276,7 +281,9 @@ class CaseConfig(Strict):
 class LoadedCase:
     """A validated case: the config, the case file path, and the folder paths are relative to."""
 
-    def __init__(self, config: CaseConfig, path: Path | None, base_dir: Path, raw_text: str) -> None:
+    def __init__(
+        self, config: CaseConfig, path: Path | None, base_dir: Path, raw_text: str
+    ) -> None:
         self.config = config
         self.path = path
         self.base_dir = base_dir
@@ -410,7 +417,9 @@ def _dotted(loc: Sequence[str | int]) -> str:
     return out
 
 
-def parse_case(text: str, *, label: str = "<case>", base_dir: Path | None = None, path: Path | None = None) -> LoadedCase:
+def parse_case(
+    text: str, *, label: str = "<case>", base_dir: Path | None = None, path: Path | None = None
+) -> LoadedCase:
     """Parse and validate case YAML text (the schema and the model rules; not the data)."""
     try:
         raw = yaml.safe_load(text)
@@ -423,8 +432,14 @@ def parse_case(text: str, *, label: str = "<case>", base_dir: Path | None = None
         ) from None
     if not isinstance(raw, dict):
         raise CaseError(
-            [Problem(label, "a case file must be a YAML mapping of keys", got=type(raw).__name__,
-                     fix="start from configs/example.yaml")]
+            [
+                Problem(
+                    label,
+                    "a case file must be a YAML mapping of keys",
+                    got=type(raw).__name__,
+                    fix="start from configs/example.yaml",
+                )
+            ]
         )
     try:
         config = CaseConfig.model_validate(raw)
@@ -442,7 +457,11 @@ def load_case(path: str | Path) -> LoadedCase:
     p = Path(path)
     if not p.exists():
         raise CaseError(
-            [Problem(str(p), "case file not found", fix="check the path (e.g. configs/example.yaml)")]
+            [
+                Problem(
+                    str(p), "case file not found", fix="check the path (e.g. configs/example.yaml)"
+                )
+            ]
         )
     text = p.read_text(encoding="utf-8")
     return parse_case(text, label=str(p), base_dir=p.resolve().parent, path=p)
@@ -457,8 +476,12 @@ def check_model_rules(case: LoadedCase, problems: ProblemCollector) -> None:
     names = [s.name for s in model.standards]
     for k, s in enumerate(model.standards):
         if names.count(s.name) > 1 and names.index(s.name) != k:
-            problems.add(f"{where}.standards[{k}].name", "duplicate standard name", got=s.name,
-                         fix="give each standard its own name")
+            problems.add(
+                f"{where}.standards[{k}].name",
+                "duplicate standard name",
+                got=s.name,
+                fix="give each standard its own name",
+            )
         if s.matrix is not None and s.matrix not in cfg.travel_times:
             problems.add(
                 f"{where}.standards[{k}].matrix",
@@ -488,28 +511,45 @@ def check_model_rules(case: LoadedCase, problems: ProblemCollector) -> None:
     if kind == "lscp":
         for k, s in enumerate(standards):
             if s.min_share is not None and s.min_share < 1:
-                problems.add(f"{where}.standards[{k}].min_share",
-                             "an LSCP covers everyone (share 1)", got=s.min_share,
-                             fix="use kind: psclp to reach a share below 1")
+                problems.add(
+                    f"{where}.standards[{k}].min_share",
+                    "an LSCP covers everyone (share 1)",
+                    got=s.min_share,
+                    fix="use kind: psclp to reach a share below 1",
+                )
         if objective == "max_coverage":
-            problems.add(f"{where}.objective", "LSCP minimises sites or cost", got=objective,
-                         fix="use min_sites or min_cost, or kind: mclp")
-    if kind == "psclp" and not any(s.min_share is not None or s.zone_min_share is not None for s in standards):
-        problems.add(f"{where}.standards", "a PSCLP needs a coverage target",
-                     fix="add min_share (e.g. 0.9) to at least one standard")
+            problems.add(
+                f"{where}.objective",
+                "LSCP minimises sites or cost",
+                got=objective,
+                fix="use min_sites or min_cost, or kind: mclp",
+            )
+    if kind == "psclp" and not any(
+        s.min_share is not None or s.zone_min_share is not None for s in standards
+    ):
+        problems.add(
+            f"{where}.standards",
+            "a PSCLP needs a coverage target",
+            fix="add min_share (e.g. 0.9) to at least one standard",
+        )
     if objective == "max_coverage":
         if not any(s.weight > 0 for s in standards):
-            problems.add(f"{where}.standards", "nothing to maximise: every standard has weight 0",
-                         fix="give at least one standard a positive weight")
+            problems.add(
+                f"{where}.standards",
+                "nothing to maximise: every standard has weight 0",
+                fix="give at least one standard a positive weight",
+            )
         if model.max_new_sites is None and model.budget is None:
             problems.add(
                 where,
                 "maximising coverage needs a limit, otherwise every candidate opens",
                 fix="set max_new_sites (p) or budget",
             )
-    if objective in ("min_cost", "min_sites") and not any(
-        s.min_share is not None or s.zone_min_share is not None for s in standards
-    ) and not model.zone_rules:
+    if (
+        objective in ("min_cost", "min_sites")
+        and not any(s.min_share is not None or s.zone_min_share is not None for s in standards)
+        and not model.zone_rules
+    ):
         problems.add(
             f"{where}.objective",
             f"{objective} without any coverage target opens nothing",
@@ -517,5 +557,9 @@ def check_model_rules(case: LoadedCase, problems: ProblemCollector) -> None:
             fix="add min_share to a standard (1.0 = everyone), or zone_rules",
         )
     if model.keep_existing_count and model.existing != "may_close":
-        problems.add(f"{where}.keep_existing_count", "only meaningful with existing: may_close",
-                     got=True, fix="set existing: may_close, or drop keep_existing_count")
+        problems.add(
+            f"{where}.keep_existing_count",
+            "only meaningful with existing: may_close",
+            got=True,
+            fix="set existing: may_close, or drop keep_existing_count",
+        )

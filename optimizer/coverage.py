@@ -380,8 +380,15 @@ def reduce(
         f"{len(dominated_by):,}",
     )
     return ReducedCoverage(
-        free_kept, fixed, dominated_by, group_of, group_weight, group_zone, group_size,
-        reduced_std, stats,
+        free_kept,
+        fixed,
+        dominated_by,
+        group_of,
+        group_weight,
+        group_zone,
+        group_size,
+        reduced_std,
+        stats,
     )
 
 
@@ -390,15 +397,25 @@ def _dominated(
 ) -> dict[int, int]:
     """Map each dominated free candidate to a surviving candidate that dominates it.
 
-    ``j'`` dominates ``j`` when both are new sites of the same type (and zone, if zone rules
-    exist), ``cover(j) ⊆ cover(j')`` for every active standard on the rows still to be decided,
+    ``j'`` dominates ``j`` when both are new sites of the same type, not counted by any
+    "at least k sites" rule, ``cover(j) ⊆ cover(j')`` for every active standard on the rows still to be decided,
     ``cost(j') <= cost(j)``, and the two differ (strictly larger cover, strictly lower cost, or,
     on a full tie, a lower index). That relation is a strict partial order, so every dropped
     candidate keeps a surviving dominator, and swapping it in keeps every constraint satisfied
     without losing coverage or adding cost.
     """
     sites = problem.sites
-    is_new = ~sites.existing[free]
+    # Only new sites, and none that an "at least k sites" rule counts: with such a rule the
+    # dominator may already be open, and dropping the dominated site would lose a needed count.
+    counted = np.zeros(len(sites), dtype=bool)
+    for rule in problem.model.zone_rules:
+        in_rule = problem.type_mask(rule.facility_types)
+        if sites.zone is not None:
+            in_rule &= np.isin(sites.zone, np.asarray(problem.rule_zones(rule), dtype=object))
+        counted |= in_rule
+    if problem.model.keep_existing_count:
+        counted |= np.isin(sites.facility_type, sites.facility_type[sites.existing])
+    is_new = ~sites.existing[free] & ~counted[free]
     if is_new.sum() < 2:
         return {}
     rows = [r.matrix[(r.applies & ~r.const)] for r in reduced]
@@ -408,8 +425,6 @@ def _dominated(
         M = sp.csc_matrix((0, free.size), dtype=np.int32)
     size = np.asarray(M.sum(axis=0)).ravel()
     group_key = sites.facility_type[free].astype(str)
-    if problem.model.zone_rules and sites.zone is not None:
-        group_key = np.char.add(np.char.add(group_key, "\x1f"), sites.zone[free].astype(str))
     _, group = np.unique(group_key, return_inverse=True)
     cost = sites.cost[free]
     if problem.model.resolved_objective == "min_sites" and problem.model.budget is None:
@@ -420,7 +435,14 @@ def _dominated(
     # Pairs with overlapping cover: |cover(j) ∩ cover(j')| == |cover(j)|.
     inter = (M.T @ M).tocoo()
     a, b, v = inter.row, inter.col, inter.data
-    ok = (a != b) & is_new[a] & is_new[b] & (group[a] == group[b]) & (v == size[a]) & (cost[b] <= cost[a])
+    ok = (
+        (a != b)
+        & is_new[a]
+        & is_new[b]
+        & (group[a] == group[b])
+        & (v == size[a])
+        & (cost[b] <= cost[a])
+    )
     strict = (size[b] > size[a]) | (cost[b] < cost[a]) | (b < a)
     ok &= strict
     a, b = a[ok], b[ok]

@@ -106,7 +106,9 @@ class ProblemCollector:
             raise CaseError(self.problems, header=header)
 
 
-def rows_text(row_numbers: Sequence[int], ids: Sequence[object] | None = None, limit: int = 8) -> str:
+def rows_text(
+    row_numbers: Sequence[int], ids: Sequence[object] | None = None, limit: int = 8
+) -> str:
     """Describe offending rows compactly: ``rows 3 (id=a), 7 (id=b) and 12 more``."""
     parts = []
     for k, r in enumerate(row_numbers[:limit]):

@@ -85,7 +85,9 @@ def evaluate_plan(
             ok = zcode >= 0
             pop_z = np.bincount(zcode[ok], weights=app_w[ok], minlength=len(zones))
             cov_z = np.bincount(zcode[ok], weights=cov_w[ok], minlength=len(zones))
-            by_zone = {z: ZoneCoverage(float(pop_z[k]), float(cov_z[k])) for k, z in enumerate(zones)}
+            by_zone = {
+                z: ZoneCoverage(float(pop_z[k]), float(cov_z[k])) for k, z in enumerate(zones)
+            }
         results.append(
             StandardResult(
                 cov,
@@ -120,8 +122,10 @@ def check_plan(problem: CoverageProblem, ev: Evaluation) -> list[str]:
     if model.existing == "keep":
         dropped = np.flatnonzero(sites.existing & ~ev.open_mask)
         if dropped.size:
-            out.append(f"existing sites must stay open but {dropped.size} are closed: "
-                       f"{', '.join(map(str, sites.ids[dropped[:10]]))}")
+            out.append(
+                f"existing sites must stay open but {dropped.size} are closed: "
+                f"{', '.join(map(str, sites.ids[dropped[:10]]))}"
+            )
     if model.max_new_sites is not None:
         limits = (
             {None: model.max_new_sites}
@@ -132,7 +136,9 @@ def check_plan(problem: CoverageProblem, ev: Evaluation) -> list[str]:
             mask = ev.new_mask if ftype is None else ev.new_mask & (sites.facility_type == ftype)
             n = int(mask.sum())
             if n > p:
-                out.append(f"max_new_sites{'' if ftype is None else f'[{ftype}]'} = {p} but {n} new sites open")
+                out.append(
+                    f"max_new_sites{'' if ftype is None else f'[{ftype}]'} = {p} but {n} new sites open"
+                )
     if model.budget is not None and ev.total_cost > model.budget + 1e-6 * max(1.0, model.budget):
         out.append(f"budget {model.budget:,.2f} exceeded: plan costs {ev.total_cost:,.2f}")
     for r in ev.standards:
@@ -140,8 +146,10 @@ def check_plan(problem: CoverageProblem, ev: Evaluation) -> list[str]:
         if s.mandatory:
             missed = np.flatnonzero(r.coverage.applies & ~r.covered)
             if missed.size:
-                out.append(f"standard '{s.name}' must cover everyone but {missed.size} demand points are "
-                           f"outside it: {', '.join(map(str, problem.demand.ids[missed[:10]]))}")
+                out.append(
+                    f"standard '{s.name}' must cover everyone but {missed.size} demand points are "
+                    f"outside it: {', '.join(map(str, problem.demand.ids[missed[:10]]))}"
+                )
         elif s.min_share is not None and r.share is not None and r.share < s.min_share - SHARE_TOL:
             out.append(f"standard '{s.name}': share {r.share:.6f} below min_share {s.min_share}")
         if s.zone_min_share is not None:
@@ -155,7 +163,9 @@ def check_plan(problem: CoverageProblem, ev: Evaluation) -> list[str]:
             for z in problem.rule_zones(rule):
                 n = int((mask & (sites.zone == z)).sum())
                 if n < rule.min_sites:
-                    out.append(f"zone_rules[{k}]: zone {z} has {n} open sites, needs {rule.min_sites}")
+                    out.append(
+                        f"zone_rules[{k}]: zone {z} has {n} open sites, needs {rule.min_sites}"
+                    )
     if model.keep_existing_count:
         for t in sorted(set(sites.facility_type[sites.existing].tolist())):
             of_type = sites.facility_type == t

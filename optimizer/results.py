@@ -36,7 +36,14 @@ from .atomic import StagedOutput
 from .coverage import _zone_share
 from .models.coverage import CoverageSolution
 
-__all__ = ["demand_table", "sites_table", "solution_dict", "summary_text", "write_results", "zones_table"]
+__all__ = [
+    "demand_table",
+    "sites_table",
+    "solution_dict",
+    "summary_text",
+    "write_results",
+    "zones_table",
+]
 
 log = logging.getLogger(__name__)
 
@@ -135,7 +142,9 @@ def solution_dict(prepared: Any, sol: CoverageSolution) -> dict[str, Any]:
                     "covered": _round(zc.covered, 3),
                     "share": _round(zc.share),
                     "required": req,
-                    "met": None if req is None or zc.share is None else bool(zc.share >= req - 1e-9),
+                    "met": None
+                    if req is None or zc.share is None
+                    else bool(zc.share >= req - 1e-9),
                 }
             cov[s.name] = {
                 "threshold": s.threshold,
@@ -145,7 +154,9 @@ def solution_dict(prepared: Any, sol: CoverageSolution) -> dict[str, Any]:
                 "covered": _round(r.covered_population, 3),
                 "share": _round(r.share),
                 "min_share": target,
-                "met": None if target is None or r.share is None else bool(r.share >= target - 1e-9),
+                "met": None
+                if target is None or r.share is None
+                else bool(r.share >= target - 1e-9),
                 "source": s.source,
                 "by_zone": by_zone,
             }
@@ -201,7 +212,9 @@ def demand_table(sol: CoverageSolution) -> pd.DataFrame:
             mask = sol.evaluation.open_mask & (sites.facility_type == t)
             idx, val = table.nearest(mask)
             frame[f"nearest_{t}"] = np.where(idx >= 0, sites.ids[np.maximum(idx, 0)], "")
-            frame[f"nearest_{t}_{table.unit}"] = np.where(np.isfinite(val), np.round(val, 3), np.nan)
+            frame[f"nearest_{t}_{table.unit}"] = np.where(
+                np.isfinite(val), np.round(val, 3), np.nan
+            )
     return pd.DataFrame(frame).sort_values("demand_id", kind="stable").reset_index(drop=True)
 
 
@@ -270,28 +283,37 @@ def zones_table(sol: CoverageSolution) -> pd.DataFrame:
                     else int(r.by_zone[z].share >= q - 1e-9)  # type: ignore[operator]
                     for z, q in zip(zid, req, strict=True)
                 ]
-        s = problem.sites
-        if s.zone is not None:
+        sites = problem.sites
+        if sites.zone is not None:
             ev = sol.evaluation
-            for t in s.types:
-                of_t = s.facility_type == t
-                frame[f"sites_{t}"] = [int((ev.open_mask & of_t & (s.zone == z)).sum()) for z in zid]
-                frame[f"new_{t}"] = [int((ev.new_mask & of_t & (s.zone == z)).sum()) for z in zid]
+            for t in sites.types:
+                of_t = sites.facility_type == t
+                frame[f"sites_{t}"] = [
+                    int((ev.open_mask & of_t & (sites.zone == z)).sum()) for z in zid
+                ]
+                frame[f"new_{t}"] = [
+                    int((ev.new_mask & of_t & (sites.zone == z)).sum()) for z in zid
+                ]
     return pd.DataFrame(frame).sort_values("zone_id", kind="stable").reset_index(drop=True)
 
 
 def manifest_dict(prepared: Any, sol: CoverageSolution, files: list[str]) -> dict[str, Any]:
     from .solvers import backend_version
 
-    versions = {"county-health-siting": __version__, "python": sys.version.split()[0],
-                "platform": platform.platform()}
+    versions = {
+        "county-health-siting": __version__,
+        "python": sys.version.split()[0],
+        "platform": platform.platform(),
+    }
     for mod in ("numpy", "scipy", "pandas", "highspy", "pulp", "ortools", "pydantic"):
         try:
             versions[mod] = __import__(mod).__version__
         except Exception:  # optional packages may be absent or lack __version__
             versions[mod] = "unknown"
     try:
-        versions["solver"] = f"{sol.solver or prepared.case.config.solver.backend} {backend_version(sol.solver or prepared.case.config.solver.backend)}"
+        versions["solver"] = (
+            f"{sol.solver or prepared.case.config.solver.backend} {backend_version(sol.solver or prepared.case.config.solver.backend)}"
+        )
     except Exception:
         versions["solver"] = sol.solver_version
     return {
@@ -351,7 +373,9 @@ def summary_text(prepared: Any, sol: CoverageSolution, out_dir: Path | None = No
         lines += [f"  {d}" for d in sol.diagnosis]
     ev = sol.evaluation
     if ev is not None:
-        lines.append(f"Objective: {sol.objective:,.6g} (recomputed on the raw data; bound {sol.bound:,.6g})")
+        lines.append(
+            f"Objective: {sol.objective:,.6g} (recomputed on the raw data; bound {sol.bound:,.6g})"
+        )
         for t in problem.sites.types:
             of_t = problem.sites.facility_type == t
             new = sorted(map(str, problem.sites.ids[ev.new_mask & of_t]))
@@ -372,8 +396,12 @@ def summary_text(prepared: Any, sol: CoverageSolution, out_dir: Path | None = No
         lines.append("Coverage:")
         for r in ev.standards:
             s = r.coverage.standard
-            target = "" if s.min_share is None else (
-                f"  target {_pct(s.min_share)} {'MET' if (r.share or 0) >= s.min_share - 1e-9 else 'MISSED'}"
+            target = (
+                ""
+                if s.min_share is None
+                else (
+                    f"  target {_pct(s.min_share)} {'MET' if (r.share or 0) >= s.min_share - 1e-9 else 'MISSED'}"
+                )
             )
             lines.append(
                 f"  {s.name:<16} within {_threshold_text(s.threshold)} {s.unit}: {_pct(r.share)} "
@@ -385,7 +413,9 @@ def summary_text(prepared: Any, sol: CoverageSolution, out_dir: Path | None = No
                     key=lambda t: (t[0], t[1]),
                 )[:3]
                 if worst:
-                    lines.append("    lowest zones: " + ", ".join(f"{z} {_pct(v)}" for v, z in worst))
+                    lines.append(
+                        "    lowest zones: " + ", ".join(f"{z} {_pct(v)}" for v, z in worst)
+                    )
     if out_dir is not None:
         files = ["solution.json", "sites.csv", "demand.csv"]
         if problem.zone_ids():

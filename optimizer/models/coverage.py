@@ -180,8 +180,15 @@ def build_coverage_milp(
             idx = np.flatnonzero(live)
             sub = mat[idx]
             r = np.repeat(np.arange(idx.size), np.diff(sub.indptr))
-            rows.add(f"cover[{name}]", idx.size, r, y.start + sub.indices, 1.0, lo=1.0,
-                     penalty=np.maximum(gw[idx], 1.0) / w_total)
+            rows.add(
+                f"cover[{name}]",
+                idx.size,
+                r,
+                y.start + sub.indices,
+                1.0,
+                lo=1.0,
+                penalty=np.maximum(gw[idx], 1.0) / w_total,
+            )
             if objective == "max_coverage" and not elastic:
                 b.c0 += s.weight * W_s
             continue
@@ -200,11 +207,22 @@ def build_coverage_milp(
         if s.min_share is not None:
             rhs = s.min_share * W_s - kept
             if rhs > 1e-9:
-                rows.add(f"share[{name}]", 1, np.zeros(idx.size), z.index(), gw[idx], lo=rhs,
-                         penalty=1.0 / w_total)
+                rows.add(
+                    f"share[{name}]",
+                    1,
+                    np.zeros(idx.size),
+                    z.index(),
+                    gw[idx],
+                    lo=rhs,
+                    penalty=1.0 / w_total,
+                )
         if s.zone_min_share is not None and reduced.group_zone is not None:
             zone_of = reduced.group_zone
-            zr, zc, zv, zlo, znames = [], [], [], [], []
+            zr: list[np.ndarray] = []
+            zc: list[np.ndarray] = []
+            zv: list[np.ndarray] = []
+            zlo: list[float] = []
+            znames: list[str] = []
             for zone in sorted(set(map(str, zone_of[applies]))):
                 req = _zone_share(s, zone)
                 if req is None:
@@ -220,8 +238,15 @@ def build_coverage_milp(
                 zlo.append(rhs)
                 znames.append(zone)
             if zlo:
-                rows.add(f"zone_share[{name}]", len(zlo), np.concatenate(zr), np.concatenate(zc),
-                         np.concatenate(zv), lo=np.asarray(zlo), penalty=1.0 / w_total)
+                rows.add(
+                    f"zone_share[{name}]",
+                    len(zlo),
+                    np.concatenate(zr),
+                    np.concatenate(zc),
+                    np.concatenate(zv),
+                    lo=np.asarray(zlo),
+                    penalty=1.0 / w_total,
+                )
                 b.labels[f"zone_share[{name}]"] = znames
 
     # New sites per type.
@@ -235,16 +260,30 @@ def build_coverage_milp(
             mask = is_new if ftype is None else is_new & (sites.facility_type[F] == ftype)
             cols = y.start + np.flatnonzero(mask)
             label = "max_new_sites" if ftype is None else f"max_new_sites[{ftype}]"
-            rows.add(label, 1, np.zeros(cols.size), cols, 1.0, hi=float(p),
-                     penalty=1.0 / max(float(p), 1.0))
+            rows.add(
+                label,
+                1,
+                np.zeros(cols.size),
+                cols,
+                1.0,
+                hi=float(p),
+                penalty=1.0 / max(float(p), 1.0),
+            )
 
     # Budget: new sites' cost plus the net cost of closing existing ones.
     if model.budget is not None:
         coef = np.where(is_new, cost, -net_close)
         rhs = float(model.budget) - float(net_close[~is_new].sum())
         nz = np.flatnonzero(coef)
-        rows.add("budget", 1, np.zeros(nz.size), y.start + nz, coef[nz], hi=rhs,
-                 penalty=1.0 / max(float(model.budget), 1.0))
+        rows.add(
+            "budget",
+            1,
+            np.zeros(nz.size),
+            y.start + nz,
+            coef[nz],
+            hi=rhs,
+            penalty=1.0 / max(float(model.budget), 1.0),
+        )
 
     # Zone rules: at least k open sites of the types in each selected zone.
     if sites.zone is not None:
@@ -263,8 +302,15 @@ def build_coverage_milp(
                 zlo.append(float(need))
                 znames.append(zone)
             if zlo:
-                rows.add(f"zone_rule[{k}]", len(zlo), np.concatenate(zr), np.concatenate(zc), 1.0,
-                         lo=np.asarray(zlo), penalty=1.0 / max(len(zlo), 1))
+                rows.add(
+                    f"zone_rule[{k}]",
+                    len(zlo),
+                    np.concatenate(zr),
+                    np.concatenate(zc),
+                    1.0,
+                    lo=np.asarray(zlo),
+                    penalty=1.0 / max(len(zlo), 1),
+                )
                 b.labels[f"zone_rule[{k}]"] = znames
 
     if model.keep_existing_count:
@@ -312,38 +358,52 @@ def solve_coverage(
     if reasons:
         log.warning("Case is infeasible before solving: %d reasons", len(reasons))
         return CoverageSolution(
-            problem, Status.INFEASIBLE, coverages, diagnosis=reasons,
+            problem,
+            Status.INFEASIBLE,
+            coverages,
+            diagnosis=reasons,
             total_time_s=time.perf_counter() - t_start,
             message="infeasible: found before solving",
         )
     reduced = reduce(problem, coverages, aggregate=aggregate, drop_dominated=drop_dominated)
     milp = build_coverage_milp(problem, reduced)
     result = solve(milp, options, backend)
-    size = {"rows": milp.n_rows, "columns": milp.n_cols, "nonzeros": milp.nnz,
-            "integer_columns": milp.n_integer}
-    common = dict(
-        runtime_s=result.runtime_s,
-        solver=result.solver,
-        solver_version=result.solver_version,
-        message=result.message,
-        model_size=size,
-        presolve=reduced.stats,
-        dominated_by=reduced.dominated_by,
-    )
+    size = {
+        "rows": milp.n_rows,
+        "columns": milp.n_cols,
+        "nonzeros": milp.nnz,
+        "integer_columns": milp.n_integer,
+    }
+    common = {
+        "runtime_s": result.runtime_s,
+        "solver": result.solver,
+        "solver_version": result.solver_version,
+        "message": result.message,
+        "model_size": size,
+        "presolve": reduced.stats,
+        "dominated_by": reduced.dominated_by,
+    }
     if not result.status.has_solution or result.x is None:
         diagnosis: list[str] = []
         if result.status == Status.INFEASIBLE:
             diagnosis = diagnose_infeasibility(problem, reduced, options, backend)
         return CoverageSolution(
-            problem, result.status, coverages, bound=result.bound, diagnosis=diagnosis,
-            total_time_s=time.perf_counter() - t_start, **common,  # type: ignore[arg-type]
+            problem,
+            result.status,
+            coverages,
+            bound=result.bound,
+            diagnosis=diagnosis,
+            total_time_s=time.perf_counter() - t_start,
+            **common,  # type: ignore[arg-type]
         )
 
     open_mask = _decode(reduced, milp, result.x)
     ev = evaluate_plan(problem, coverages, open_mask)
     violations = check_plan(problem, ev)
     tol = _objective_tolerance(milp)
-    solver_obj = float(result.objective) if result.objective is not None else milp.objective_value(result.x)
+    solver_obj = (
+        float(result.objective) if result.objective is not None else milp.objective_value(result.x)
+    )
     maximise = milp.sense == "max"
     if result.status == Status.OPTIMAL and abs(ev.objective - solver_obj) > tol:
         violations.append(
@@ -397,12 +457,21 @@ def diagnose_infeasibility(
 ) -> list[str]:
     """Solve the elastic model and explain which targets conflict, with numbers."""
     milp = build_coverage_milp(problem, reduced, elastic=True)
-    res = solve(milp, SolveOptions(time_limit_s=min(options.time_limit_s, 120.0),
-                                   mip_rel_gap=1e-6, threads=options.threads, seed=options.seed),
-                backend)
+    res = solve(
+        milp,
+        SolveOptions(
+            time_limit_s=min(options.time_limit_s, 120.0),
+            mip_rel_gap=1e-6,
+            threads=options.threads,
+            seed=options.seed,
+        ),
+        backend,
+    )
     if res.x is None:
-        return ["the solver proved the case infeasible; the elastic diagnosis found no explanation "
-                f"within its time limit ({res.status.value})"]
+        return [
+            "the solver proved the case infeasible; the elastic diagnosis found no explanation "
+            f"within its time limit ({res.status.value})"
+        ]
     x = res.x
     gw = reduced.group_weight
     out = ["The targets conflict. The least total relaxation that makes the plan feasible is:"]
@@ -415,7 +484,7 @@ def diagnose_infeasibility(
             continue
         row = name.removeprefix("slack:")
         if row.startswith("cover["):
-            std = row[len("cover["):-1]
+            std = row[len("cover[") : -1]
             rs = next(r for r in reduced.standards if r.standard.name == std)
             groups = np.flatnonzero(rs.applies & ~rs.const)[hit]
             members = np.flatnonzero(np.isin(reduced.group_of, groups))
@@ -425,7 +494,7 @@ def diagnose_infeasibility(
                 f"stay outside it under the site and budget limits, e.g. {ids}"
             )
         elif row.startswith("share["):
-            std = row[len("share["):-1]
+            std = row[len("share[") : -1]
             s = next(r for r in reduced.standards if r.standard.name == std)
             total = float(gw[s.applies].sum())
             short = float(vals[hit].sum())
@@ -436,7 +505,7 @@ def diagnose_infeasibility(
                 f"{100 * (target - short / max(total, 1)):.2f}%"
             )
         elif row.startswith("zone_share["):
-            std = row[len("zone_share["):-1]
+            std = row[len("zone_share[") : -1]
             zones = milp.labels.get(row, [])
             items = [f"{zones[k]} short by {vals[k]:,.0f} residents" for k in hit if k < len(zones)]
             out.append(f"- standard '{std}' zone shares: " + "; ".join(items[:15]))
@@ -447,7 +516,9 @@ def diagnose_infeasibility(
         elif row.startswith("max_new_sites"):
             out.append(f"- {row}: {vals[hit].sum():.0f} more new sites would be needed")
         elif row == "budget":
-            out.append(f"- budget: {vals[hit].sum():,.2f} {problem.sites.cost_unit} more would be needed")
+            out.append(
+                f"- budget: {vals[hit].sum():,.2f} {problem.sites.cost_unit} more would be needed"
+            )
         else:
             out.append(f"- {row}: violated by {vals[hit].sum():,.3g}")
     if len(out) == 1:

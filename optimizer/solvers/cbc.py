@@ -16,6 +16,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -66,7 +67,9 @@ def version() -> str:
         ).stdout
     except (OSError, subprocess.SubprocessError):
         return "unknown"
-    m = re.search(r"Version:\s*([\w.\-]+)", out) or re.search(r"CBC\s+(\S+(?:\s+\(git:\w+\))?)", out)
+    m = re.search(r"Version:\s*([\w.\-]+)", out) or re.search(
+        r"CBC\s+(\S+(?:\s+\(git:\w+\))?)", out
+    )
     text = m.group(1) if m else "unknown"
     try:
         from importlib.metadata import version as dist_version
@@ -77,7 +80,7 @@ def version() -> str:
     return text
 
 
-def _to_pulp(milp: MILP):  # type: ignore[no-untyped-def]
+def _to_pulp(milp: MILP) -> tuple[Any, list[Any]]:
     import pulp
 
     prob = pulp.LpProblem(
@@ -89,7 +92,7 @@ def _to_pulp(milp: MILP):  # type: ignore[no-untyped-def]
         return float(v) if np.isfinite(v) else None
 
     xs = [
-        pulp.LpVariable(
+        prob.add_variable(
             f"x{k}",
             lowBound=bound(milp.col_lo[k]),
             upBound=bound(milp.col_hi[k]),

@@ -7,6 +7,7 @@ import logging
 import os
 import time
 from collections.abc import Iterator
+from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
@@ -39,7 +40,7 @@ def _silence_stdout() -> Iterator[None]:
         os.close(fd)
 
 
-def _new_highs():  # type: ignore[no-untyped-def]
+def _new_highs() -> Any:
     global _banner_shown
     import highspy
 
@@ -52,7 +53,6 @@ def _new_highs():  # type: ignore[no-untyped-def]
 
 
 def version() -> str:
-    import highspy
 
     h = _new_highs()
     return f"{h.versionMajor()}.{h.versionMinor()}.{h.versionPatch()}"
@@ -108,7 +108,9 @@ def solve(milp: MILP, options: SolveOptions) -> SolveResult:
         ]
     status = h.passModel(lp)
     if status == highspy.HighsStatus.kError:
-        return SolveResult(Status.ERROR, None, None, None, 0.0, NAME, ver, "HiGHS rejected the model")
+        return SolveResult(
+            Status.ERROR, None, None, None, 0.0, NAME, ver, "HiGHS rejected the model"
+        )
     if options.warm_start is not None and is_mip:
         sol = highspy.HighsSolution()
         sol.col_value = list(np.asarray(options.warm_start, dtype=float))
@@ -147,7 +149,6 @@ def solve(milp: MILP, options: SolveOptions) -> SolveResult:
         S.kObjectiveBound,
         S.kObjectiveTarget,
         S.kMemoryLimit,
-        S.kHighsInterrupt,
         S.kUnknown,
     ):
         st = Status.FEASIBLE if has_x else Status.NO_SOLUTION

@@ -28,9 +28,9 @@ def available() -> bool:
 
 
 def version() -> str:
-    import ortools
+    from importlib.metadata import version as dist_version
 
-    return str(ortools.__version__)
+    return dist_version("ortools")
 
 
 def _engine_params(engine: str, options: SolveOptions) -> str:
@@ -62,13 +62,16 @@ def solve(milp: MILP, options: SolveOptions) -> SolveResult:
         return SolveResult(Status.OPTIMAL, np.zeros(0), milp.c0, milp.c0, 0.0, NAME, ver)
     model = mb.Model()
     helper = model.helper
-    lo = np.where(np.isfinite(milp.col_lo), milp.col_lo, -np.inf)
-    hi = np.where(np.isfinite(milp.col_hi), milp.col_hi, np.inf)
     helper.fill_model_from_sparse_data(
-        lo, hi, milp.c.astype(float), milp.row_lo, milp.row_hi, milp.A.tocsr().astype(float)
+        np.asarray(milp.col_lo, dtype=np.float64),  # type: ignore[arg-type]
+        np.asarray(milp.col_hi, dtype=np.float64),  # type: ignore[arg-type]
+        np.asarray(milp.c, dtype=np.float64),  # type: ignore[arg-type]
+        np.asarray(milp.row_lo, dtype=np.float64),  # type: ignore[arg-type]
+        np.asarray(milp.row_hi, dtype=np.float64),  # type: ignore[arg-type]
+        milp.A.tocsr().astype(np.float64),
     )
-    for k in np.flatnonzero(milp.integer):
-        helper.set_var_integrality(int(k), True)
+    for k in np.flatnonzero(milp.integer).tolist():
+        helper.set_var_integrality(k, True)
     helper.set_objective_offset(float(milp.c0))
     helper.set_maximize(milp.sense == "max")
     if options.warm_start is not None:

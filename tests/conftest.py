@@ -1,0 +1,91 @@
+"""Shared fixtures: paths to shared data, small random covering instances."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from geodata.arrays import Demand, Sites, TravelTimes
+from optimizer.config import CoverageModelConfig
+from optimizer.coverage import CoverageProblem
+
+from .brute import Dense
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED = Path(os.environ.get("SHARED_DIR", ROOT.parent / "shared"))
+OBJ_RTOL = 1e-6
+
+
+def shared_path(*parts: str) -> Path:
+    """A file under ../shared: skipped locally when missing, a failure on CI."""
+    p = SHARED.joinpath(*parts)
+    if not p.exists():
+        if os.environ.get("CI"):
+            pytest.fail(f"shared data missing on CI: {p}")
+        pytest.skip(f"shared data not available: {p}")
+    return p
+
+
+def random_instance(
+    seed: int,
+    model: CoverageModelConfig,
+    *,
+    n_demand: int = 14,
+    n_sites: int = 8,
+    n_zones: int = 3,
+    types: tuple[str, ...] = ("clinic",),
+    classes: tuple[str, ...] | None = None,
+    n_existing: int = 0,
+    with_costs: bool = True,
+    with_closure: bool = False,
+    unreachable_share: float = 0.1,
+) -> tuple[CoverageProblem, Dense]:
+    """A tiny instance on a plane: travel time = 3 x distance, some pairs unreachable."""
+    rng = np.random.default_rng(seed)
+    pts = rng.random((n_demand, 2)) * 10
+    sp = rng.random((n_sites, 2)) * 10
+    times = np.linalg.norm(pts[:, None] - sp[None], axis=2) * 3.0
+    times[rng.random(times.shape) < unreachable_share] = np.inf
+    zones = [f"z{k}" for k in range(n_zones)]
+    dzone = np.asarray([zones[k % n_zones] for k in range(n_demand)], dtype=object)
+    szone = np.asarray([zones[k % n_zones] for k in range(n_sites)], dtype=object)
+    demand = Demand(
+        ids=[f"d{i:02d}" for i in range(n_demand)],
+        weight=rng.integers(0, 100, n_demand).astype(float),
+        zone=dzone,
+        demand_class=None
+        if classes is None
+        else [classes[k % len(classes)] for k in range(n_demand)],
+    )
+    existing = np.zeros(n_sites, dtype=bool)
+    existing[:n_existing] = True
+    sites = Sites(
+        ids=[f"s{j:02d}" for j in range(n_sites)],
+        facility_type=[types[j % len(types)] for j in range(n_sites)],
+        cost=rng.integers(1, 6, n_sites).astype(float) if with_costs else np.ones(n_sites),
+        existing=existing,
+        zone=szone,
+        removal_cost=rng.integers(0, 3, n_sites).astype(float) if with_closure else None,
+        relocation_credit=rng.integers(0, 3, n_sites).astype(float) if with_closure else None,
+    )
+    tt = TravelTimes.from_dense(times, name="drive")
+    problem = CoverageProblem(demand, sites, {"drive": tt}, model)
+    dense = Dense({"drive": times}, demand, sites, model, sorted(set(zones)), {})
+    return problem, dense
+
+
+@pytest.fixture
+def tmp_case(tmp_path: Path):
+    """Write a case folder (YAML + CSVs) and return the YAML path."""
+
+    def make(yaml_text: str, files: dict[str, str]) -> Path:
+        for name, text in files.items():
+            (tmp_path / name).write_text(text, encoding="utf-8")
+        case = tmp_path / "case.yaml"
+        case.write_text(yaml_text, encoding="utf-8")
+        return case
+
+    return make
