@@ -15,7 +15,9 @@ def _run(*cmd: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=600)
 
 
-@pytest.mark.skipif(shutil.which("ruff") is None, reason="ruff not installed (pip install -e .[test])")
+@pytest.mark.skipif(
+    shutil.which("ruff") is None, reason="ruff not installed (pip install -e .[test])"
+)
 def test_ruff_lint_and_format():
     lint = _run("ruff", "check", "optimizer", "geodata", "tests", "benchmarks")
     assert lint.returncode == 0, lint.stdout + lint.stderr
