@@ -10,15 +10,22 @@ import hashlib
 import logging
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
 from geodata.arrays import Demand, Sites, TravelTimes, Zones
+from geodata.routing import RoutingReport, route_case
 from geodata.tables import load_demand, load_sites, load_travel_times, load_zones
 
-from .config import CoverageModelConfig, LoadedCase, load_case
+from .config import (
+    CoverageModelConfig,
+    LoadedCase,
+    NetworkTravelTimesConfig,
+    TravelTimesConfig,
+    load_case,
+)
 from .coverage import CoverageProblem
 from .errors import ProblemCollector
 from .models.coverage import CoverageSolution, solve_coverage
@@ -35,6 +42,8 @@ class PreparedCase:
     problem: CoverageProblem
     input_files: dict[str, str]
     """Input file path -> sha256, for the manifest."""
+    routing: dict[str, RoutingReport] = field(default_factory=dict)
+    """How each network travel-time table was computed (snapping, pairs, time)."""
 
 
 def _sha256(path: Path) -> str:
@@ -56,14 +65,19 @@ def prepare_case(case: LoadedCase | str | Path) -> PreparedCase:
     sites = load_sites(cfg.sites, case, problems)
     zones = load_zones(cfg.zones, case, problems) if cfg.zones is not None else None
     tables: dict[str, TravelTimes] = {}
+    routing: dict[str, RoutingReport] = {}
     if demand is not None and sites is not None:
         for name, tcfg in cfg.travel_times.items():
-            tt = load_travel_times(name, tcfg, case, demand.ids, sites.ids, problems)
-            if tt is not None:
-                tables[name] = tt
+            if isinstance(tcfg, TravelTimesConfig):
+                tt = load_travel_times(name, tcfg, case, demand.ids, sites.ids, problems)
+                if tt is not None:
+                    tables[name] = tt
+        if not problems:
+            net_tables, routing = route_case(case, demand, sites, network_cutoffs(case), problems)
+            tables.update(net_tables)
     else:
         for name, tcfg in cfg.travel_times.items():
-            if not case.resolve(tcfg.file).exists():
+            if isinstance(tcfg, TravelTimesConfig) and not case.resolve(tcfg.file).exists():
                 problems.add(
                     f"{case.label} › travel_times.{name}.file",
                     "file not found",
@@ -75,15 +89,40 @@ def prepare_case(case: LoadedCase | str | Path) -> PreparedCase:
     problems.raise_if_any()
     assert demand is not None and sites is not None
     inputs = {}
-    for f in [cfg.demand.file, cfg.sites.file, *(t.file for t in cfg.travel_times.values())] + (
-        [cfg.zones.file] if cfg.zones else []
-    ):
+    files = [cfg.demand.file, cfg.sites.file]
+    files += [t.file for t in cfg.travel_times.values() if isinstance(t, TravelTimesConfig)]
+    files += [n.file for n in cfg.networks.values() if n.file is not None]
+    files += [n.nodes_file for n in cfg.networks.values() if n.nodes_file is not None]
+    files += [cfg.zones.file] if cfg.zones else []
+    for f in files:
         p = case.resolve(f)
         if p.is_file():
             inputs[f] = _sha256(p)
     problem = CoverageProblem(demand, sites, tables, cfg.model, zones)
     log.info("Case '%s' loaded and validated in %.2f s", cfg.name, time.perf_counter() - t0)
-    return PreparedCase(case, problem, inputs)
+    return PreparedCase(case, problem, inputs, routing)
+
+
+def network_cutoffs(case: LoadedCase) -> dict[str, float | None]:
+    """Search bound of each network table: 'auto' = the largest standard that uses it."""
+    cfg = case.config
+    out: dict[str, float | None] = {}
+    names = list(cfg.travel_times)
+    for name, spec in cfg.travel_times.items():
+        if not isinstance(spec, NetworkTravelTimesConfig):
+            continue
+        if spec.cutoff != "auto":
+            out[name] = spec.cutoff
+            continue
+        largest: float | None = None
+        for s in cfg.model.standards:
+            uses = s.matrix == name or (s.matrix is None and names[0] == name)
+            if uses:
+                thr = s.threshold
+                value = max(thr.values()) if isinstance(thr, dict) else float(thr)
+                largest = value if largest is None else max(largest, value)
+        out[name] = largest
+    return out
 
 
 def validate_against_model(

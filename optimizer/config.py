@@ -22,7 +22,9 @@ import yaml
 from pydantic import (
     BaseModel,
     ConfigDict,
+    Discriminator,
     Field,
+    Tag,
     ValidationError,
     field_validator,
     model_validator,
@@ -141,6 +143,84 @@ class TravelTimesConfig(Strict):
     columns: MatrixColumns = MatrixColumns()
     unit: TimeUnit | DistanceUnit = "min"
     direction: Literal["site_to_demand", "demand_to_site", "symmetric"] = "demand_to_site"
+
+    @property
+    def quantity(self) -> Literal["time", "distance"]:
+        return "time" if self.unit in ("min", "s", "h") else "distance"
+
+
+class NetworkConfig(Strict):
+    """A road network: a local file (offline) or an osmnx download (online, cached)."""
+
+    file: str | None = None
+    nodes_file: str | None = None
+    place: str | None = None
+    polygon: str | None = None
+    polygon_layer: str | None = None
+    bbox: tuple[float, float, float, float] | None = Field(
+        default=None, description="west, south, east, north in WGS-84 degrees"
+    )
+    network_type: Literal["drive", "ebike", "walk", "all"] = "drive"
+    attribution: str = "© OpenStreetMap contributors (ODbL 1.0)"
+
+    @model_validator(mode="after")
+    def _one_source(self) -> NetworkConfig:
+        given = [k for k in ("file", "place", "polygon", "bbox") if getattr(self, k) is not None]
+        if len(given) != 1:
+            raise ValueError(
+                "give exactly one network source: file (GraphML, .osm, .osm.pbf, or an edge CSV "
+                "with nodes_file), place, polygon or bbox"
+                + (f" (got {', '.join(given)})" if given else "")
+            )
+        if (
+            self.file is not None
+            and self.file.lower().endswith((".csv", ".csv.gz"))
+            and self.nodes_file is None
+        ):
+            raise ValueError(
+                "an edge table (CSV) needs nodes_file: the node table with osmid, lon, lat"
+            )
+        return self
+
+
+class NetworkTravelTimesConfig(Strict):
+    """Travel times computed on a road network for one travel mode."""
+
+    network: Name
+    mode: Literal["drive", "ebike", "walk"] = "drive"
+    measure: Literal["time", "distance"] = "time"
+    direction: Literal["site_to_demand", "demand_to_site", "symmetric"] = "demand_to_site"
+    speeds_kph: dict[str, NonNegFloat] | None = None
+    maxspeed_factor: Annotated[float, Field(gt=0, le=1.5)] | None = None
+    access_kph: PositiveFloat | None = None
+    ferry_kph: PositiveFloat | None = None
+    ferry_boarding_min: NonNegFloat | None = None
+    max_snap_m: PositiveFloat = 1000.0
+    far_points: Literal["error", "unreachable"] = "error"
+    cutoff: PositiveFloat | Literal["auto"] | None = "auto"
+    k_nearest: Annotated[int, Field(ge=1)] | None = None
+    workers: Annotated[int, Field(ge=1, le=64)] = 2
+    cache: bool = True
+
+    @property
+    def unit(self) -> str:
+        return "min" if self.measure == "time" else "m"
+
+    @property
+    def quantity(self) -> Literal["time", "distance"]:
+        return self.measure
+
+
+def _travel_times_tag(value: Any) -> str:
+    if isinstance(value, Mapping):
+        return "network" if "network" in value else "file"
+    return "network" if isinstance(value, NetworkTravelTimesConfig) else "file"
+
+
+TravelTimesSpec = Annotated[
+    Annotated[TravelTimesConfig, Tag("file")] | Annotated[NetworkTravelTimesConfig, Tag("network")],
+    Discriminator(_travel_times_tag),
+]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -261,7 +341,8 @@ class CaseConfig(Strict):
     demand: DemandConfig
     sites: SitesConfig
     zones: ZonesConfig | None = None
-    travel_times: dict[Name, TravelTimesConfig]
+    networks: dict[Name, NetworkConfig] = {}
+    travel_times: dict[Name, TravelTimesSpec]
     model: ModelConfig
     solver: SolverConfig = SolverConfig()
     output: OutputConfig = OutputConfig()
@@ -270,7 +351,7 @@ class CaseConfig(Strict):
     @classmethod
     def _single_table(cls, value: Any) -> Any:
         # ``travel_times: {file: ...}`` is one unnamed table; name it "travel_times".
-        if isinstance(value, Mapping) and "file" in value:
+        if isinstance(value, Mapping) and ("file" in value or "network" in value):
             return {"travel_times": value}
         return value
 
@@ -497,14 +578,34 @@ def check_model_rules(case: LoadedCase, problems: ProblemCollector) -> None:
             )
         table = cfg.travel_times.get(s.matrix or next(iter(cfg.travel_times), ""), None)
         if table is not None:
-            table_quantity = "time" if table.unit in ("min", "s", "h") else "distance"
+            table_quantity = table.quantity
             if table_quantity != s.quantity:
                 problems.add(
                     f"{where}.standards[{k}]",
                     f"the standard is a {s.quantity} ('{'minutes' if s.quantity == 'time' else 'metres'}') "
-                    f"but its table holds {table_quantity}s (unit '{table.unit}')",
+                    f"but its table holds {table_quantity}s",
                     fix="use 'minutes' with a time table and 'metres' with a distance table",
                 )
+    for name, tt in cfg.travel_times.items():
+        if isinstance(tt, NetworkTravelTimesConfig) and tt.network not in cfg.networks:
+            problems.add(
+                f"{label} › travel_times.{name}.network",
+                "no network of this name",
+                got=tt.network,
+                fix="define it under 'networks:'"
+                + (f" or use one of: {', '.join(cfg.networks)}" if cfg.networks else ""),
+            )
+        if isinstance(tt, NetworkTravelTimesConfig):
+            for side in ("demand", "sites"):
+                cols = getattr(cfg, side).columns
+                src = getattr(cfg, side).file.lower()
+                is_geo = not src.endswith((".csv", ".csv.gz", ".tsv", ".txt", ".parquet"))
+                if (cols.x is None or cols.y is None) and not is_geo:
+                    problems.add(
+                        f"{label} › {side}.columns",
+                        f"travel_times.{name} is computed on a road network, which needs point coordinates",
+                        fix="set columns x and y (e.g. {x: lon, y: lat}) and the crs, or use a GIS file",
+                    )
     kind = model.kind
     objective = model.resolved_objective
     standards = model.resolved_standards()

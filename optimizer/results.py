@@ -105,6 +105,18 @@ def solution_dict(prepared: Any, sol: CoverageSolution) -> dict[str, Any]:
             "total_weight": _round(problem.demand.total_weight, 3),
             "weight_note": problem.demand.weight_note,
         },
+        "travel_times": {
+            name: {
+                "pairs": len(tt),
+                "unit": tt.unit,
+                **(
+                    prepared.routing[name].to_dict()
+                    if name in prepared.routing
+                    else {"source": "table"}
+                ),
+            }
+            for name, tt in problem.travel_times.items()
+        },
         "model_size": sol.model_size,
         "presolve": sol.presolve,
         "diagnosis": sol.diagnosis,
