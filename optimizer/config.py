@@ -294,6 +294,8 @@ class CoverageModelConfig(Strict):
     existing: Literal["keep", "may_close"] = "keep"
     keep_existing_count: bool = False
     zone_rules: list[ZoneRule] = []
+    secondary_objective: Literal["none", "min_cost", "min_sites"] = "none"
+    """Lexicographic second stage: among plans with optimal coverage, the cheapest / fewest."""
 
     @property
     def resolved_objective(self) -> str:
@@ -656,6 +658,13 @@ def check_model_rules(case: LoadedCase, problems: ProblemCollector) -> None:
             f"{objective} without any coverage target opens nothing",
             got=objective,
             fix="add min_share to a standard (1.0 = everyone), or zone_rules",
+        )
+    if model.secondary_objective != "none" and objective != "max_coverage":
+        problems.add(
+            f"{where}.secondary_objective",
+            "a second stage follows a coverage objective",
+            got=model.secondary_objective,
+            fix="use it with kind: mclp, or drop it",
         )
     if model.keep_existing_count and model.existing != "may_close":
         problems.add(

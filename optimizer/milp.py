@@ -19,7 +19,7 @@ from typing import Literal
 import numpy as np
 import scipy.sparse as sp
 
-__all__ = ["MILP", "Block", "ModelBuilder"]
+__all__ = ["MILP", "Block", "ModelBuilder", "lexicographic_stage"]
 
 log = logging.getLogger(__name__)
 
@@ -112,6 +112,37 @@ class MILP:
             f"{self.n_rows:,} rows x {self.n_cols:,} columns ({self.n_integer:,} integer), "
             f"{self.nnz:,} nonzeros"
         )
+
+
+def lexicographic_stage(
+    milp: MILP, *, floor: float, c: np.ndarray, c0: float, sense: Sense, name: str
+) -> MILP:
+    """Second stage of a lexicographic optimisation: keep the first objective at ``floor``
+    or better (``c_1 x + c0_1 >= floor`` for a maximisation, ``<=`` for a minimisation) and
+    optimise the new objective ``c x + c0`` with ``sense``."""
+    first = sp.csr_matrix(milp.c.reshape(1, -1))
+    A = sp.vstack([milp.A, first], format="csr")
+    if milp.sense == "max":
+        lo, hi = floor - milp.c0, np.inf
+    else:
+        lo, hi = -np.inf, floor - milp.c0
+    blocks = dict(milp.row_blocks)
+    blocks["first_objective"] = Block("first_objective", milp.n_rows, milp.n_rows + 1)
+    return MILP(
+        name=name,
+        sense=sense,
+        c=np.asarray(c, dtype=float),
+        c0=float(c0),
+        A=A,
+        row_lo=np.r_[milp.row_lo, lo],
+        row_hi=np.r_[milp.row_hi, hi],
+        col_lo=milp.col_lo,
+        col_hi=milp.col_hi,
+        integer=milp.integer,
+        var_blocks=dict(milp.var_blocks),
+        row_blocks=blocks,
+        labels=dict(milp.labels),
+    )
 
 
 def _block_of(blocks: dict[str, Block], k: int) -> str:

@@ -80,6 +80,7 @@ def solution_dict(prepared: Any, sol: CoverageSolution) -> dict[str, Any]:
         "objective_meaning": _objective_meaning(sol),
         "best_bound": _round(sol.bound),
         "gap": _round(sol.gap, 9),
+        "secondary": sol.secondary,
         "runtime_s": _round(sol.runtime_s, 3),
         "total_time_s": _round(sol.total_time_s, 3),
         "solver": {
@@ -380,6 +381,24 @@ def summary_text(prepared: Any, sol: CoverageSolution, out_dir: Path | None = No
             f"  !! The time limit stopped the search: the plan below is the best found, within "
             f"{gap} of the proven bound {sol.bound:,.6g}. Raise solver.time_limit_s to prove optimality."
         )
+    if sol.secondary is not None:
+        sec = sol.secondary
+        what = "cost" if sec["objective"] == "min_cost" else "new sites"
+        if "value" in sec:
+            g = sec.get("gap")
+            lines.append(
+                f"Second stage ({sec['objective']}): {what} {sec['value']:,.6g} at the same coverage "
+                f"(first-stage plan: {sec['first_stage_value']:,.6g}); "
+                + (
+                    "proven minimal"
+                    if sec["status"] == "optimal"
+                    else f"{sec['status']}, gap {_pct(g)}"
+                )  # type: ignore[arg-type]
+            )
+        else:
+            lines.append(
+                f"Second stage ({sec['objective']}): {sec['status']}; first-stage plan kept"
+            )
     if sol.diagnosis:
         lines.append("Why no plan exists:")
         lines += [f"  {d}" for d in sol.diagnosis]

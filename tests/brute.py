@@ -38,8 +38,34 @@ def _thr(std, demand: Demand) -> np.ndarray:
     return np.full(n, float(value))
 
 
+def brute_force_lexicographic(inst: Dense, secondary: str) -> tuple[float, float] | None:
+    """(best coverage, then least cost or fewest new sites among plans with that coverage)."""
+    plans = feasible_plans(inst)
+    if not plans:
+        return None
+    best = max(p[0] for p in plans)
+    idx = 1 if secondary == "min_cost" else 2
+    return best, min(p[idx] for p in plans if p[0] >= best - 1e-9)
+
+
 def brute_force(inst: Dense) -> float | None:
     """Optimal objective, or None when no subset is feasible."""
+    m = inst.model
+    objective = (
+        m.objective or {"lscp": "min_sites", "mclp": "max_coverage", "psclp": "min_cost"}[m.kind]
+    )
+    plans = feasible_plans(inst)
+    if not plans:
+        return None
+    if objective == "max_coverage":
+        return max(p[0] for p in plans)
+    if objective == "min_cost":
+        return min(p[1] for p in plans)
+    return min(p[2] for p in plans)
+
+
+def feasible_plans(inst: Dense) -> list[tuple[float, float, float]]:
+    """(weighted coverage, cost, new sites) of every feasible subset of sites."""
     m = inst.model
     d, s = inst.demand, inst.sites
     J = len(s.ids)
@@ -69,7 +95,7 @@ def brute_force(inst: Dense) -> float | None:
         applies = ~np.isnan(thr)
         standards.append((std, reach, applies, min_share))
 
-    best: float | None = None
+    plans: list[tuple[float, float, float]] = []
     for bits in itertools.product([False, True], repeat=J):
         open_ = np.array(bits, dtype=bool)
         if m.existing == "keep" and (existing & ~open_).any():
@@ -142,15 +168,5 @@ def brute_force(inst: Dense) -> float | None:
                     feasible = False
             if not feasible:
                 continue
-        if objective == "max_coverage":
-            val = value
-            better = best is None or val > best + 1e-9
-        elif objective == "min_cost":
-            val = total_cost
-            better = best is None or val < best - 1e-9
-        else:
-            val = float(new.sum())
-            better = best is None or val < best - 1e-9
-        if better:
-            best = float(val)
-    return best
+        plans.append((float(value), float(total_cost), float(new.sum())))
+    return plans

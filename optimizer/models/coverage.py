@@ -36,7 +36,8 @@ from __future__ import annotations
 
 import logging
 import time
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -51,8 +52,8 @@ from ..coverage import (
 )
 from ..errors import CheckError
 from ..evaluate import Evaluation, check_plan, evaluate_plan
-from ..milp import MILP, ModelBuilder
-from ..solvers import SolveOptions, Status, relative_gap, solve
+from ..milp import MILP, ModelBuilder, lexicographic_stage
+from ..solvers import SolveOptions, SolveResult, Status, relative_gap, solve
 
 __all__ = ["CoverageSolution", "build_coverage_milp", "solve_coverage"]
 
@@ -83,6 +84,8 @@ class CoverageSolution:
     checked: bool = False
     dominated_by: dict[int, int] = field(default_factory=dict)
     """Presolve: site index -> index of a candidate that dominates it (coverage and cost)."""
+    secondary: dict[str, object] | None = None
+    """Lexicographic second stage: objective, status, value, bound, gap."""
 
     @property
     def sense(self) -> str:
@@ -136,6 +139,23 @@ class _Rows:
         self.b.add_rows(name, n, rows, cols, vals, lo=lo, hi=hi)
 
 
+def site_objective(
+    problem: CoverageProblem, reduced: ReducedCoverage, kind: str
+) -> tuple[np.ndarray, float]:
+    """Coefficients on the site columns and constant of ``min_cost`` or ``min_sites``.
+
+    Cost = capex of new sites opened + net closing cost (removal - credit) of existing sites
+    closed; as a linear form in ``y``: ``c_j y_j`` for new sites, ``-r_j y_j + r_j`` for existing.
+    """
+    sites = problem.sites
+    F = reduced.free_sites
+    is_new = ~sites.existing[F]
+    if kind == "min_sites":
+        return is_new.astype(float), 0.0
+    net_close = sites.closure_cost()[F]
+    return np.where(is_new, sites.cost[F], -net_close), float(net_close[~is_new].sum())
+
+
 def build_coverage_milp(
     problem: CoverageProblem, reduced: ReducedCoverage, *, elastic: bool = False
 ) -> MILP:
@@ -155,15 +175,10 @@ def build_coverage_milp(
     b = ModelBuilder(f"coverage-{model.kind}{'-elastic' if elastic else ''}", sense)  # type: ignore[arg-type]
     rows = _Rows(b, elastic)
 
-    if elastic:
-        ycost: float | np.ndarray = 0.0
-    elif objective == "min_cost":
-        ycost = np.where(is_new, cost, -net_close)
-        b.c0 += float(net_close[~is_new].sum())
-    elif objective == "min_sites":
-        ycost = is_new.astype(float)
-    else:
-        ycost = 0.0
+    ycost: float | np.ndarray = 0.0
+    if not elastic and objective in ("min_cost", "min_sites"):
+        ycost, const = site_objective(problem, reduced, objective)
+        b.c0 += const
     y = b.add_binary("y", F.size, cost=ycost)
 
     gw = reduced.group_weight
@@ -397,36 +412,22 @@ def solve_coverage(
             **common,  # type: ignore[arg-type]
         )
 
-    open_mask = _decode(reduced, milp, result.x)
-    ev = evaluate_plan(problem, coverages, open_mask)
-    violations = check_plan(problem, ev)
-    tol = _objective_tolerance(milp)
-    solver_obj = (
-        float(result.objective) if result.objective is not None else milp.objective_value(result.x)
+    open_mask, ev, solver_obj, bound = _certify(
+        problem, coverages, reduced, milp, result, lambda e: e.objective
     )
-    maximise = milp.sense == "max"
-    if result.status == Status.OPTIMAL and abs(ev.objective - solver_obj) > tol:
-        violations.append(
-            f"objective mismatch: solver reports {solver_obj:,.6f}, raw data gives {ev.objective:,.6f}"
-        )
-    elif result.status == Status.FEASIBLE:
-        worse = ev.objective < solver_obj - tol if maximise else ev.objective > solver_obj + tol
-        if worse:
-            violations.append(
-                f"objective mismatch: solver reports {solver_obj:,.6f}, raw data gives only {ev.objective:,.6f}"
-            )
-    bound = result.bound
-    if bound is not None:
-        beyond = ev.objective > bound + tol if maximise else ev.objective < bound - tol
-        if beyond:
-            violations.append(
-                f"bound {bound:,.6f} is not a valid bound for the raw objective {ev.objective:,.6f}"
-            )
-    if violations:
-        raise CheckError(violations)
-    if result.status == Status.OPTIMAL:
-        bound = ev.objective if bound is None else bound
+    status = result.status
     gap = relative_gap(ev.objective, bound) if bound is not None else None
+    secondary: dict[str, object] | None = None
+    kind = problem.model.secondary_objective
+    if kind != "none":
+        open2, ev2, secondary = _second_stage(
+            problem, coverages, reduced, milp, result, ev, kind, options, backend
+        )
+        if open2 is not None and ev2 is not None:
+            open_mask, ev = open2, ev2
+            gap = relative_gap(ev.objective, bound) if bound is not None else None
+        if secondary["status"] != Status.OPTIMAL.value:
+            status = Status.FEASIBLE
     log.info(
         "Checked plan on raw data: %d open sites, objective %s, gap %s",
         int(open_mask.sum()),
@@ -435,7 +436,7 @@ def solve_coverage(
     )
     return CoverageSolution(
         problem,
-        result.status,
+        status,
         coverages,
         open_mask=open_mask,
         evaluation=ev,
@@ -445,8 +446,114 @@ def solve_coverage(
         gap=gap,
         total_time_s=time.perf_counter() - t_start,
         checked=True,
+        secondary=secondary,
         **common,  # type: ignore[arg-type]
     )
+
+
+def _certify(
+    problem: CoverageProblem,
+    coverages: list[StandardCoverage],
+    reduced: ReducedCoverage,
+    milp: MILP,
+    result: SolveResult,
+    value: Callable[[Evaluation], float],
+    floor: float | None = None,
+) -> tuple[np.ndarray, Evaluation, float, float | None]:
+    """Decode, evaluate on the raw data, check every constraint and the objective and bound.
+
+    ``value`` recomputes the model's objective from the evaluation; ``floor`` (second stage) is
+    the first objective the plan must keep. Raises :class:`CheckError` on any failure.
+    """
+    assert result.x is not None
+    open_mask = _decode(reduced, milp, result.x)
+    ev = evaluate_plan(problem, coverages, open_mask)
+    violations = check_plan(problem, ev)
+    tol = _objective_tolerance(milp)
+    raw = value(ev)
+    solver_obj = (
+        float(result.objective) if result.objective is not None else milp.objective_value(result.x)
+    )
+    maximise = milp.sense == "max"
+    if result.status == Status.OPTIMAL and abs(raw - solver_obj) > tol:
+        violations.append(
+            f"objective mismatch: solver reports {solver_obj:,.6f}, raw data gives {raw:,.6f}"
+        )
+    elif result.status == Status.FEASIBLE:
+        worse = raw < solver_obj - tol if maximise else raw > solver_obj + tol
+        if worse:
+            violations.append(
+                f"objective mismatch: solver reports {solver_obj:,.6f}, raw data gives only {raw:,.6f}"
+            )
+    bound = result.bound
+    if bound is not None:
+        beyond = raw > bound + tol if maximise else raw < bound - tol
+        if beyond:
+            violations.append(
+                f"bound {bound:,.6f} is not a valid bound for the raw objective {raw:,.6f}"
+            )
+    if floor is not None and ev.objective < floor - tol:
+        violations.append(f"second stage lost coverage: {ev.objective:,.6f} < {floor:,.6f}")
+    if violations:
+        raise CheckError(violations)
+    if result.status == Status.OPTIMAL and bound is None:
+        bound = raw
+    return open_mask, ev, raw, bound
+
+
+def _second_stage(
+    problem: CoverageProblem,
+    coverages: list[StandardCoverage],
+    reduced: ReducedCoverage,
+    milp: MILP,
+    first: SolveResult,
+    ev: Evaluation,
+    kind: str,
+    options: SolveOptions,
+    backend: str,
+) -> tuple[np.ndarray | None, Evaluation | None, dict[str, object]]:
+    """Among plans keeping the first stage's coverage, the cheapest (or fewest new sites)."""
+    coef, const = site_objective(problem, reduced, kind)
+    c = np.zeros(milp.n_cols)
+    c[milp.var_blocks["y"].slice] = coef
+    floor = ev.objective - max(1e-9 * abs(ev.objective), 1e-7)
+    stage = lexicographic_stage(
+        milp, floor=floor, c=c, c0=const, sense="min", name=f"{milp.name}-{kind}"
+    )
+    opts = replace(options, warm_start=first.x)
+    res = solve(stage, opts, backend)
+    info: dict[str, object] = {
+        "objective": kind,
+        "status": res.status.value,
+        "runtime_s": res.runtime_s,
+    }
+    if not res.status.has_solution or res.x is None:
+        log.warning(
+            "Second stage (%s) found no plan (%s); keeping the first-stage plan",
+            kind,
+            res.status.value,
+        )
+        return None, None, info
+
+    def secondary_value(e: Evaluation) -> float:
+        return e.total_cost if kind == "min_cost" else float(e.new_mask.sum())
+
+    open2, ev2, raw, bound = _certify(
+        problem, coverages, reduced, stage, res, secondary_value, floor
+    )
+    info.update(
+        value=raw,
+        bound=bound,
+        gap=relative_gap(raw, bound) if bound is not None else None,
+        first_stage_value=secondary_value(ev),
+    )
+    log.info(
+        "Second stage %s: %s (first stage plan had %s)",
+        kind,
+        f"{raw:,.6g}",
+        f"{secondary_value(ev):,.6g}",
+    )
+    return open2, ev2, info
 
 
 def diagnose_infeasibility(
