@@ -78,9 +78,6 @@ def feasible_plans(inst: Dense) -> list[tuple[float, float, float]]:
     if s.relocation_credit is not None:
         closure -= np.nan_to_num(np.asarray(s.relocation_credit, float))
     w = np.asarray(d.weight, dtype=float)
-    objective = (
-        m.objective or {"lscp": "min_sites", "mclp": "max_coverage", "psclp": "min_cost"}[m.kind]
-    )
     standards = []
     for std in m.standards:
         min_share = std.min_share
