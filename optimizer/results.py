@@ -386,14 +386,15 @@ def summary_text(prepared: Any, sol: CoverageSolution, out_dir: Path | None = No
         what = "cost" if sec["objective"] == "min_cost" else "new sites"
         if "value" in sec:
             g = sec.get("gap")
+            gap_text = _pct(float(g)) if isinstance(g, (int, float)) else "-"
             lines.append(
                 f"Second stage ({sec['objective']}): {what} {sec['value']:,.6g} at the same coverage "
                 f"(first-stage plan: {sec['first_stage_value']:,.6g}); "
                 + (
                     "proven minimal"
                     if sec["status"] == "optimal"
-                    else f"{sec['status']}, gap {_pct(g)}"
-                )  # type: ignore[arg-type]
+                    else f"{sec['status']}, gap {gap_text}"
+                )
             )
         else:
             lines.append(
