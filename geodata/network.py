@@ -338,6 +338,8 @@ class RoadNetwork:
     maxspeed_kph: np.ndarray
     is_ferry: np.ndarray
     ferry_min: np.ndarray
+    geometry: np.ndarray | None = None
+    """Per edge, its shape as an (k, 2) array of lon/lat (None: straight between end nodes)."""
 
     @property
     def n_nodes(self) -> int:
@@ -369,7 +371,10 @@ class RoadNetwork:
         maxspeed = np.empty(m)
         ferry = np.zeros(m, dtype=bool)
         ferry_min = np.full(m, np.nan)
+        geometry = np.empty(m, dtype=object)
         for k, (a, b, d) in enumerate(G.edges(data=True)):
+            geom = d.get("geometry")
+            geometry[k] = np.asarray(geom.coords, dtype=float)[:, :2] if geom is not None else None
             u[k], v[k] = pos[a], pos[b]
             length[k] = float(d.get("length", np.nan))
             is_ferry = _first(d.get("route")) == "ferry"
@@ -457,6 +462,7 @@ class RoadNetwork:
         maxspeed: np.ndarray,
         ferry: np.ndarray,
         ferry_min: np.ndarray,
+        geometry: np.ndarray | None = None,
     ) -> RoadNetwork:
         if u.size == 0:
             raise ValueError(f"network {name}: the graph has no edges")
@@ -563,6 +569,13 @@ class RoadNetwork:
         first[1:] = (u[1:] != u[:-1]) | (v[1:] != v[:-1])
         g = sp.csr_matrix((w[first], (u[first], v[first])), shape=(self.n_nodes, self.n_nodes))
         return g
+
+    def usable_edges(self, profile: SpeedProfile) -> np.ndarray:
+        """Edges the mode may use inside the largest strongly connected component."""
+        scc = self.strongly_connected(profile)
+        return (
+            np.isfinite(self.edge_minutes(profile)) & scc[self.u] & scc[self.v] & (self.u != self.v)
+        )
 
     def strongly_connected(self, profile: SpeedProfile) -> np.ndarray:
         """Mask of the nodes in the largest strongly connected component under ``profile``."""

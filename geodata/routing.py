@@ -237,18 +237,13 @@ def route_case(
             ferry_kph=spec.ferry_kph,
             ferry_boarding_min=spec.ferry_boarding_min,
         )
-        allowed = net.strongly_connected(profile)
+        usable = net.usable_edges(profile) & ~np.isin(
+            net.highway, np.asarray(spec.snap_exclude, dtype=object)
+        )
         key = f"{case.label} › travel_times.{name}"
         snaps = []
         for side, ll, ids in (("demand", dem_ll, demand.ids), ("sites", site_ll, sites.ids)):
-            s = snap_points(
-                net,
-                ll[0],
-                ll[1],
-                allowed=allowed,
-                max_snap_m=spec.max_snap_m,
-                access_kph=profile.access_kph,
-            )
+            s = snap_points(net, ll[0], ll[1], usable_edges=usable, max_snap_m=spec.max_snap_m)
             if s.outside.any():
                 problems.add(
                     f"{key}: {side}",
@@ -269,8 +264,7 @@ def route_case(
                     int(s.far.sum()),
                     side,
                 )
-            node = np.where(s.ok, s.node, -1)
-            snaps.append(Snapped(node, s.distance_m, s.access_min, s.far, s.outside))
+            snaps.append(s.without(~s.ok))
         if problems:
             continue
         d_snap, s_snap = snaps

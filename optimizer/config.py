@@ -196,6 +196,8 @@ class NetworkTravelTimesConfig(Strict):
     ferry_kph: PositiveFloat | None = None
     ferry_boarding_min: NonNegFloat | None = None
     max_snap_m: PositiveFloat = 1000.0
+    snap_exclude: list[str] = ["motorway", "motorway_link"]
+    """Road classes points may not be snapped onto (expressways; add trunk for elevated urban roads)."""
     far_points: Literal["error", "unreachable"] = "error"
     cutoff: PositiveFloat | Literal["auto"] | None = "auto"
     k_nearest: Annotated[int, Field(ge=1)] | None = None

@@ -10,7 +10,7 @@ import sys
 import pandas as pd
 import pytest
 
-from optimizer.cli import default_case_path, main
+from optimizer.cli import main
 
 from .test_case_validation import CASE, _files
 
@@ -38,10 +38,21 @@ def test_demo_runs_and_writes_every_file(tmp_path, capsys):
     sites = pd.read_csv(out / "sites.csv")
     assert sites["chosen"].sum() == sum(len(v) for v in sol["chosen_sites"].values())
     demand = pd.read_csv(out / "demand.csv")
-    cov = sol["coverage"]["within_1500m"]
-    assert demand.loc[demand["covered_within_1500m"] == 1, "weight"].sum() == pytest.approx(
+    cov = sol["coverage"]["walk15"]
+    assert demand.loc[demand["covered_walk15"] == 1, "weight"].sum() == pytest.approx(
         cov["covered"]
     )
+    assert (
+        sol["coverage"]["ems_9min"]["share"] == 1.0 and sol["coverage"]["ems_9min"]["met"] is True
+    )
+    assert sol["coverage"]["ems_3_5km"]["met"] is True
+    assert 0.5 < sol["coverage"]["walk15"]["share"] < 1.0
+    assert len(sol["chosen_sites"]["clinic"]) <= 40
+    assert sol["secondary"]["status"] == "optimal"
+    assert sol["secondary"]["value"] <= sol["secondary"]["first_stage_value"]
+    assert sol["travel_times"]["drive"]["mode"] == "drive"
+    assert sol["travel_times"]["walk"]["demand"]["not_snapped"] == 0
+    assert "ESTIMATE" in sol["demand"]["weight_note"]
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["case_sha256"] and manifest["inputs_sha256"]
     assert not [p for p in out.iterdir() if p.name.startswith(".")], "no staging leftovers"
@@ -108,19 +119,11 @@ def test_validate_command(tmp_case, capsys):
     assert "is valid" in capsys.readouterr().out
 
 
-def test_python_dash_m_entry_point(tmp_path):
+def test_python_dash_m_entry_point(tmp_case, tmp_path):
+    path = tmp_case(CASE, _files())
     out = tmp_path / "m"
     proc = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "optimizer",
-            "run",
-            str(default_case_path()),
-            "--out",
-            str(out),
-            "-q",
-        ],
+        [sys.executable, "-m", "optimizer", "run", str(path), "--out", str(out), "-q"],
         capture_output=True,
         text=True,
         timeout=300,

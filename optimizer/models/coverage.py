@@ -52,8 +52,8 @@ from ..coverage import (
 )
 from ..errors import CheckError
 from ..evaluate import Evaluation, check_plan, evaluate_plan
-from ..milp import MILP, ModelBuilder, lexicographic_stage
-from ..solvers import SolveOptions, SolveResult, Status, relative_gap, solve
+from ..milp import MILP, ModelBuilder
+from ..solvers import SolveOptions, SolveResult, Status, relative_gap, solve, solve_lexicographic
 
 __all__ = ["CoverageSolution", "build_coverage_milp", "solve_coverage"]
 
@@ -382,7 +382,17 @@ def solve_coverage(
         )
     reduced = reduce(problem, coverages, aggregate=aggregate, drop_dominated=drop_dominated)
     milp = build_coverage_milp(problem, reduced)
-    result = solve(milp, options, backend)
+    kind = problem.model.secondary_objective
+    second: SolveResult | None = None
+    stage2: MILP | None = None
+    if kind == "none":
+        result = solve(milp, options, backend)
+    else:
+        coef, const = site_objective(problem, reduced, kind)
+        c2 = np.zeros(milp.n_cols)
+        c2[milp.var_blocks["y"].slice] = coef
+        stage2 = replace(milp, name=f"{milp.name}-{kind}", sense="min", c=c2, c0=const)
+        result, second = solve_lexicographic(milp, c2, const, options, backend)
     size = {
         "rows": milp.n_rows,
         "columns": milp.n_cols,
@@ -416,18 +426,14 @@ def solve_coverage(
         problem, coverages, reduced, milp, result, lambda e: e.objective
     )
     status = result.status
-    gap = relative_gap(ev.objective, bound) if bound is not None else None
     secondary: dict[str, object] | None = None
-    kind = problem.model.secondary_objective
-    if kind != "none":
-        open2, ev2, secondary = _second_stage(
-            problem, coverages, reduced, milp, result, ev, kind, options, backend
-        )
+    if second is not None and stage2 is not None:
+        open2, ev2, secondary = _second_stage(problem, coverages, reduced, stage2, second, ev, kind)
         if open2 is not None and ev2 is not None:
             open_mask, ev = open2, ev2
-            gap = relative_gap(ev.objective, bound) if bound is not None else None
         if secondary["status"] != Status.OPTIMAL.value:
             status = Status.FEASIBLE
+    gap = relative_gap(ev.objective, bound) if bound is not None else None
     log.info(
         "Checked plan on raw data: %d open sites, objective %s, gap %s",
         int(open_mask.sum()),
@@ -505,23 +511,12 @@ def _second_stage(
     problem: CoverageProblem,
     coverages: list[StandardCoverage],
     reduced: ReducedCoverage,
-    milp: MILP,
-    first: SolveResult,
+    stage: MILP,
+    res: SolveResult,
     ev: Evaluation,
     kind: str,
-    options: SolveOptions,
-    backend: str,
 ) -> tuple[np.ndarray | None, Evaluation | None, dict[str, object]]:
-    """Among plans keeping the first stage's coverage, the cheapest (or fewest new sites)."""
-    coef, const = site_objective(problem, reduced, kind)
-    c = np.zeros(milp.n_cols)
-    c[milp.var_blocks["y"].slice] = coef
-    floor = ev.objective - max(1e-9 * abs(ev.objective), 1e-7)
-    stage = lexicographic_stage(
-        milp, floor=floor, c=c, c0=const, sense="min", name=f"{milp.name}-{kind}"
-    )
-    opts = replace(options, warm_start=first.x)
-    res = solve(stage, opts, backend)
+    """Certify the second stage: the same coverage as ``ev`` (first stage), then least cost."""
     info: dict[str, object] = {
         "objective": kind,
         "status": res.status.value,
@@ -538,8 +533,9 @@ def _second_stage(
     def secondary_value(e: Evaluation) -> float:
         return e.total_cost if kind == "min_cost" else float(e.new_mask.sum())
 
+    tol = _objective_tolerance(stage)
     open2, ev2, raw, bound = _certify(
-        problem, coverages, reduced, stage, res, secondary_value, floor
+        problem, coverages, reduced, stage, res, secondary_value, ev.objective - tol
     )
     info.update(
         value=raw,
@@ -548,7 +544,7 @@ def _second_stage(
         first_stage_value=secondary_value(ev),
     )
     log.info(
-        "Second stage %s: %s (first stage plan had %s)",
+        "Second stage %s: %s (first-stage plan had %s)",
         kind,
         f"{raw:,.6g}",
         f"{secondary_value(ev):,.6g}",

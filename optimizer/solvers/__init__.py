@@ -7,12 +7,14 @@ loaded lazily; asking for a missing one raises an error listing what is availabl
 from __future__ import annotations
 
 import logging
+import time
+from dataclasses import replace
 from types import ModuleType
 
 import numpy as np
 
 from ..errors import SolverBackendError
-from ..milp import MILP
+from ..milp import MILP, lexicographic_stage, split_blocks, sub_milp
 from .base import SolveOptions, SolveResult, Status, relative_gap
 
 __all__ = [
@@ -24,6 +26,7 @@ __all__ = [
     "backend_version",
     "relative_gap",
     "solve",
+    "solve_lexicographic",
 ]
 
 log = logging.getLogger(__name__)
@@ -64,16 +67,16 @@ def backend_version(name: str) -> str:
     return str(_module(name).version())
 
 
-def solve(milp: MILP, options: SolveOptions | None = None, backend: str = "highs") -> SolveResult:
-    """Solve ``milp`` with ``backend``; sanity-check the returned vector against the matrix."""
-    options = options or SolveOptions()
+def _solve_whole(
+    milp: MILP, options: SolveOptions, backend: str, *, quiet: bool = False
+) -> SolveResult:
     mod = _module(backend)
     if not mod.available():
         raise SolverBackendError(
             f"solver backend {backend!r} is not installed; available: "
             f"{', '.join(available_backends()) or 'none'}"
         )
-    log.info(
+    (log.debug if quiet else log.info)(
         "Solving %s with %s: %s (time limit %.0f s, gap %.2g)",
         milp.name,
         backend,
@@ -88,17 +91,96 @@ def solve(milp: MILP, options: SolveOptions | None = None, backend: str = "highs
         worst, where = milp.max_violation(result.x)
         if worst > 1e-5:
             log.warning("%s returned a vector violating %s by %.3g", backend, where, worst)
-        result = SolveResult(
-            result.status,
-            x,
-            result.objective,
-            result.bound,
-            result.runtime_s,
-            result.solver,
-            result.solver_version,
-            result.message,
-            result.node_count,
-        )
+        result = replace(result, x=x)
+    return result
+
+
+_ORDER = [
+    Status.ERROR,
+    Status.INFEASIBLE,
+    Status.UNBOUNDED,
+    Status.NO_SOLUTION,
+    Status.FEASIBLE,
+    Status.OPTIMAL,
+]
+
+
+def _merge(
+    milp: MILP,
+    blocks: list[tuple[np.ndarray, np.ndarray]],
+    results: list[SolveResult],
+    runtime: float,
+    c0: float,
+) -> SolveResult:
+    """Combine block results: the worst status, summed objectives and bounds, one vector."""
+    status = min((r.status for r in results), key=_ORDER.index)
+    x = None
+    if all(r.x is not None for r in results):
+        x = np.zeros(milp.n_cols)
+        for (cols, _), r in zip(blocks, results, strict=True):
+            assert r.x is not None
+            x[cols] = r.x
+    objective = (
+        c0 + sum(r.objective for r in results if r.objective is not None) if x is not None else None
+    )
+    bounds = [r.bound for r in results]
+    bound = (
+        c0 + sum(b for b in bounds if b is not None) if all(b is not None for b in bounds) else None
+    )
+    first = results[0]
+    nodes = [r.node_count for r in results if r.node_count is not None]
+    return SolveResult(
+        status,
+        x,
+        objective,
+        bound,
+        runtime,
+        first.solver,
+        first.solver_version,
+        f"{len(results)} independent blocks: "
+        + ", ".join(r.status.value for r in results[:8])
+        + (" ..." if len(results) > 8 else ""),
+        sum(nodes) if nodes else None,
+    )
+
+
+def _options_for(
+    options: SolveOptions, cols: np.ndarray, t0: float, warm: np.ndarray | None
+) -> SolveOptions:
+    remaining = max(options.time_limit_s - (time.perf_counter() - t0), 1.0)
+    return replace(options, time_limit_s=remaining, warm_start=None if warm is None else warm[cols])
+
+
+def solve(
+    milp: MILP,
+    options: SolveOptions | None = None,
+    backend: str = "highs",
+    *,
+    decompose: bool = True,
+) -> SolveResult:
+    """Solve ``milp`` with ``backend``, block by block when it splits into independent parts.
+
+    A MILP whose rows and columns fall into independent blocks (e.g. clinics and ambulance
+    stations that share no constraint) is solved one block at a time - exact, because the
+    objective is separable - with the time limit shared across blocks.
+    """
+    options = options or SolveOptions()
+    blocks = split_blocks(milp) if decompose and milp.n_cols else []
+    if len(blocks) <= 1:
+        result = _solve_whole(milp, options, backend)
+    else:
+        log.info("Solving %s as %d independent blocks (%s)", milp.name, len(blocks), milp.summary())
+        t0 = time.perf_counter()
+        results = [
+            _solve_whole(
+                sub_milp(milp, cols, rows, f"{milp.name}#{k}"),
+                _options_for(options, cols, t0, options.warm_start),
+                backend,
+                quiet=True,
+            )
+            for k, (cols, rows) in enumerate(blocks)
+        ]
+        result = _merge(milp, blocks, results, time.perf_counter() - t0, milp.c0)
     log.info(
         "Solver %s: %s, objective %s, bound %s, %.2f s",
         backend,
@@ -108,6 +190,95 @@ def solve(milp: MILP, options: SolveOptions | None = None, backend: str = "highs
         result.runtime_s,
     )
     return result
+
+
+def solve_lexicographic(
+    milp: MILP,
+    second_c: np.ndarray,
+    second_c0: float,
+    options: SolveOptions | None = None,
+    backend: str = "highs",
+) -> tuple[SolveResult, SolveResult]:
+    """Optimise ``milp``'s objective, then minimise ``second_c x + second_c0`` keeping it.
+
+    Works block by block (both objectives are separable): each block's first-stage value is
+    kept in its own second stage. Blocks without a first objective (pure feasibility, e.g.
+    mandatory ambulance coverage) go straight to the second stage. Returns the merged results
+    of both stages; the second stage's vector is the final plan.
+    """
+    options = options or SolveOptions()
+    blocks = split_blocks(milp) if milp.n_cols else [(np.arange(0), np.arange(0))]
+    t0 = time.perf_counter()
+    firsts: list[SolveResult | None] = []
+    subs = []
+    for k, (cols, rows) in enumerate(blocks):
+        sub = sub_milp(milp, cols, rows, f"{milp.name}#{k}")
+        subs.append(sub)
+        if not np.any(sub.c):
+            firsts.append(None)
+        else:
+            firsts.append(
+                _solve_whole(
+                    sub, _options_for(options, cols, t0, options.warm_start), backend, quiet=True
+                )
+            )
+    seconds: list[SolveResult] = []
+    finals: list[SolveResult] = []
+    for (cols, _), sub, first in zip(blocks, subs, firsts, strict=True):
+        c2 = np.asarray(second_c, dtype=float)[cols]
+        if first is None:
+            stage = MILP(
+                sub.name + "-2",
+                "min",
+                c2,
+                0.0,
+                sub.A,
+                sub.row_lo,
+                sub.row_hi,
+                sub.col_lo,
+                sub.col_hi,
+                sub.integer,
+            )
+            res = _solve_whole(stage, _options_for(options, cols, t0, None), backend, quiet=True)
+            zero = 0.0 if res.x is not None else None
+            finals.append(
+                replace(res, objective=zero, bound=0.0 if res.status.has_solution else None)
+            )
+            seconds.append(res)
+            continue
+        if not first.status.has_solution or first.x is None or first.objective is None:
+            finals.append(first)
+            seconds.append(replace(first, objective=None, bound=None))
+            continue
+        slack = max(1e-9 * abs(first.objective), 1e-7)
+        floor = first.objective - slack if sub.sense == "max" else first.objective + slack
+        stage = lexicographic_stage(
+            sub, floor=floor, c=c2, c0=0.0, sense="min", name=sub.name + "-2"
+        )
+        opts = replace(_options_for(options, cols, t0, None), warm_start=first.x)  # block-local
+        res = _solve_whole(stage, opts, backend, quiet=True)
+        finals.append(first)
+        seconds.append(
+            res
+            if res.x is not None
+            else replace(
+                res, x=first.x, status=Status.FEASIBLE, objective=float(c2 @ first.x), bound=None
+            )
+        )
+    runtime = time.perf_counter() - t0
+    stage1 = _merge(milp, blocks, finals, runtime, milp.c0)
+    stage2 = _merge(milp, blocks, seconds, runtime, float(second_c0))
+    log.info(
+        "Lexicographic solve of %s in %d blocks: first %s (%s), second %s (%s), %.2f s",
+        milp.name,
+        len(blocks),
+        stage1.status.value,
+        _fmt(stage1.objective),
+        stage2.status.value,
+        _fmt(stage2.objective),
+        runtime,
+    )
+    return stage1, stage2
 
 
 def _fmt(v: float | None) -> str:
