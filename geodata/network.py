@@ -175,17 +175,37 @@ def graph_from_pbf(path: Path, network_type: str = "drive") -> nx.MultiDiGraph:
         xml = Path(tmp) / "ways.osm"
         writer = osmium.SimpleWriter(str(xml))
 
+        found: set[int] = set()
+        trimmed = 0
+
         class Copy(osmium.SimpleHandler):
             def node(self, n: Any) -> None:
                 if n.id in ways.nodes:
+                    found.add(n.id)
                     writer.add_node(n)
 
             def way(self, w: Any) -> None:
-                if keep({t.k: t.v for t in w.tags}):
+                nonlocal trimmed
+                if not keep({t.k: t.v for t in w.tags}):
+                    return
+                refs = [nd.ref for nd in w.nodes]
+                present = [r for r in refs if r in found]
+                # Extracts clipped at a boundary keep ways whose outer nodes were cut away.
+                if len(present) < len(refs):
+                    trimmed += 1
+                    if len(present) >= 2:
+                        writer.add_way(w.replace(nodes=present))
+                else:
                     writer.add_way(w)
 
         Copy().apply_file(str(path), locations=False)
         writer.close()
+        if trimmed:
+            log.warning(
+                "%s: %d ways cross the extract's edge; their missing nodes were dropped",
+                path.name,
+                trimmed,
+            )
         G = ox.graph_from_xml(
             xml, bidirectional=network_type == "walk", simplify=True, retain_all=True
         )
