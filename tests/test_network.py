@@ -225,10 +225,10 @@ def test_crs_round_trip_utm_and_cgcs2000():
     assert utm == "EPSG:32651"
     x, y = from_wgs84(lon, lat, utm)
     lon2, lat2 = to_wgs84(x, y, utm)
-    assert np.abs(lon2 - lon).max() < 1e-9
+    assert np.abs(lon2 - lon).max() < 1e-9 and np.abs(lat2 - lat).max() < 1e-9
     x, y = from_wgs84(lon, lat, "EPSG:4549")  # CGCS2000 / 3-degree GK CM 120E
     lon3, lat3 = to_wgs84(x, y, "EPSG:4549")
-    assert np.abs(lat3 - lat).max() < 1e-9
+    assert np.abs(lon3 - lon).max() < 1e-9 and np.abs(lat3 - lat).max() < 1e-9
 
 
 def test_graph_without_edges_is_an_error():
