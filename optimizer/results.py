@@ -342,6 +342,13 @@ def manifest_dict(prepared: Any, sol: CoverageSolution, files: list[str]) -> dic
     }
 
 
+def _num(x: float | None) -> str:
+    """Readable numbers: 53,000,000 rather than 5.3e+07; small ones keep 6 significant digits."""
+    if x is None:
+        return "-"
+    return f"{x:,.0f}" if abs(x) >= 1e4 else f"{x:,.6g}"
+
+
 def _threshold_text(thr: float | dict[str, float]) -> str:
     if isinstance(thr, dict):
         return "/".join(f"{v:,g} ({k})" for k, v in thr.items())
@@ -379,7 +386,7 @@ def summary_text(prepared: Any, sol: CoverageSolution, out_dir: Path | None = No
     if sol.status.value == "feasible":
         lines.append(
             f"  !! The time limit stopped the search: the plan below is the best found, within "
-            f"{gap} of the proven bound {sol.bound:,.6g}. Raise solver.time_limit_s to prove optimality."
+            f"{gap} of the proven bound {_num(sol.bound)}. Raise solver.time_limit_s to prove optimality."
         )
     if sol.secondary is not None:
         sec = sol.secondary
@@ -388,8 +395,8 @@ def summary_text(prepared: Any, sol: CoverageSolution, out_dir: Path | None = No
             g = sec.get("gap")
             gap_text = _pct(float(g)) if isinstance(g, (int, float)) else "-"
             lines.append(
-                f"Second stage ({sec['objective']}): {what} {sec['value']:,.6g} at the same coverage "
-                f"(first-stage plan: {sec['first_stage_value']:,.6g}); "
+                f"Second stage ({sec['objective']}): {what} {_num(float(sec['value']))} at the same coverage "  # type: ignore[arg-type]
+                f"(first-stage plan: {_num(float(sec['first_stage_value']))}); "  # type: ignore[arg-type]
                 + (
                     "proven minimal"
                     if sec["status"] == "optimal"

@@ -145,10 +145,19 @@ def _merge(
 
 
 def _options_for(
-    options: SolveOptions, cols: np.ndarray, t0: float, warm: np.ndarray | None
+    options: SolveOptions, t0: float, solves_left: int, warm: np.ndarray | None
 ) -> SolveOptions:
-    remaining = max(options.time_limit_s - (time.perf_counter() - t0), 1.0)
-    return replace(options, time_limit_s=remaining, warm_start=None if warm is None else warm[cols])
+    """A fair share of the remaining time: what is left divided by the solves still to run
+    (time a quick solve does not use passes on to the next)."""
+    remaining = options.time_limit_s - (time.perf_counter() - t0)
+    share = max(remaining / max(solves_left, 1), 1.0)
+    return replace(options, time_limit_s=share, warm_start=warm)
+
+
+def _by_size(milp: MILP, blocks: list[tuple[np.ndarray, np.ndarray]]) -> list[int]:
+    """Block order: smallest first, so quick blocks finish and leave their time to big ones."""
+    nnz = [int(milp.A[rows].nnz) + cols.size for cols, rows in blocks]
+    return sorted(range(len(blocks)), key=lambda k: (nnz[k], k))
 
 
 def solve(
@@ -171,15 +180,18 @@ def solve(
     else:
         log.info("Solving %s as %d independent blocks (%s)", milp.name, len(blocks), milp.summary())
         t0 = time.perf_counter()
-        results = [
-            _solve_whole(
+        order = _by_size(milp, blocks)
+        found: dict[int, SolveResult] = {}
+        for done, k in enumerate(order):
+            cols, rows = blocks[k]
+            warm = None if options.warm_start is None else options.warm_start[cols]
+            found[k] = _solve_whole(
                 sub_milp(milp, cols, rows, f"{milp.name}#{k}"),
-                _options_for(options, cols, t0, options.warm_start),
+                _options_for(options, t0, len(order) - done, warm),
                 backend,
                 quiet=True,
             )
-            for k, (cols, rows) in enumerate(blocks)
-        ]
+        results = [found[k] for k in range(len(blocks))]
         result = _merge(milp, blocks, results, time.perf_counter() - t0, milp.c0)
     log.info(
         "Solver %s: %s, objective %s, bound %s, %.2f s",
@@ -209,65 +221,71 @@ def solve_lexicographic(
     options = options or SolveOptions()
     blocks = split_blocks(milp) if milp.n_cols else [(np.arange(0), np.arange(0))]
     t0 = time.perf_counter()
-    firsts: list[SolveResult | None] = []
-    subs = []
-    for k, (cols, rows) in enumerate(blocks):
-        sub = sub_milp(milp, cols, rows, f"{milp.name}#{k}")
-        subs.append(sub)
-        if not np.any(sub.c):
-            firsts.append(None)
-        else:
-            firsts.append(
-                _solve_whole(
-                    sub, _options_for(options, cols, t0, options.warm_start), backend, quiet=True
-                )
-            )
-    seconds: list[SolveResult] = []
-    finals: list[SolveResult] = []
-    for (cols, _), sub, first in zip(blocks, subs, firsts, strict=True):
-        c2 = np.asarray(second_c, dtype=float)[cols]
-        if first is None:
-            stage = MILP(
-                sub.name + "-2",
-                "min",
-                c2,
-                0.0,
-                sub.A,
-                sub.row_lo,
-                sub.row_hi,
-                sub.col_lo,
-                sub.col_hi,
-                sub.integer,
-            )
-            res = _solve_whole(stage, _options_for(options, cols, t0, None), backend, quiet=True)
-            zero = 0.0 if res.x is not None else None
-            finals.append(
-                replace(res, objective=zero, bound=0.0 if res.status.has_solution else None)
-            )
-            seconds.append(res)
-            continue
+    subs = [sub_milp(milp, cols, rows, f"{milp.name}#{k}") for k, (cols, rows) in enumerate(blocks)]
+    order = _by_size(milp, blocks)
+    feasibility = [k for k in order if not np.any(subs[k].c)]
+    ranked = [k for k in order if np.any(subs[k].c)]
+    # one queue of solves sharing the time fairly: feasibility blocks (single stage) first, then
+    # every first stage, then every second stage
+    solves_left = len(feasibility) + 2 * len(ranked)
+    firsts: dict[int, SolveResult] = {}
+    seconds: dict[int, SolveResult] = {}
+    finals: dict[int, SolveResult] = {}
+    for k in feasibility:
+        sub = subs[k]
+        c2 = np.asarray(second_c, dtype=float)[blocks[k][0]]
+        stage = MILP(
+            sub.name + "-2",
+            "min",
+            c2,
+            0.0,
+            sub.A,
+            sub.row_lo,
+            sub.row_hi,
+            sub.col_lo,
+            sub.col_hi,
+            sub.integer,
+        )
+        res = _solve_whole(stage, _options_for(options, t0, solves_left, None), backend, quiet=True)
+        solves_left -= 1
+        seconds[k] = res
+        finals[k] = replace(
+            res,
+            objective=0.0 if res.x is not None else None,
+            bound=0.0 if res.status.has_solution else None,
+        )
+    for k in ranked:
+        warm = None if options.warm_start is None else options.warm_start[blocks[k][0]]
+        firsts[k] = _solve_whole(
+            subs[k], _options_for(options, t0, solves_left, warm), backend, quiet=True
+        )
+        solves_left -= 1
+    for k in ranked:
+        sub, first = subs[k], firsts[k]
+        c2 = np.asarray(second_c, dtype=float)[blocks[k][0]]
+        finals[k] = first
+        solves_left -= 1
         if not first.status.has_solution or first.x is None or first.objective is None:
-            finals.append(first)
-            seconds.append(replace(first, objective=None, bound=None))
+            seconds[k] = replace(first, objective=None, bound=None)
             continue
         slack = max(1e-9 * abs(first.objective), 1e-7)
         floor = first.objective - slack if sub.sense == "max" else first.objective + slack
         stage = lexicographic_stage(
             sub, floor=floor, c=c2, c0=0.0, sense="min", name=sub.name + "-2"
         )
-        opts = replace(_options_for(options, cols, t0, None), warm_start=first.x)  # block-local
-        res = _solve_whole(stage, opts, backend, quiet=True)
-        finals.append(first)
-        seconds.append(
-            res
-            if res.x is not None
-            else replace(
+        res = _solve_whole(
+            stage, _options_for(options, t0, solves_left + 1, first.x), backend, quiet=True
+        )
+        if res.x is None:  # keep the first-stage plan, honestly labelled as not minimised
+            res = replace(
                 res, x=first.x, status=Status.FEASIBLE, objective=float(c2 @ first.x), bound=None
             )
-        )
+        seconds[k] = res
+    first_list = [finals[k] for k in range(len(blocks))]
+    second_list = [seconds[k] for k in range(len(blocks))]
     runtime = time.perf_counter() - t0
-    stage1 = _merge(milp, blocks, finals, runtime, milp.c0)
-    stage2 = _merge(milp, blocks, seconds, runtime, float(second_c0))
+    stage1 = _merge(milp, blocks, first_list, runtime, milp.c0)
+    stage2 = _merge(milp, blocks, second_list, runtime, float(second_c0))
     log.info(
         "Lexicographic solve of %s in %d blocks: first %s (%s), second %s (%s), %.2f s",
         milp.name,
