@@ -554,6 +554,13 @@ class RoadNetwork:
                 "duration": np.where(np.isfinite(self.ferry_min), self.ferry_min, np.nan),
             }
         )
+        if self.geometry is not None:
+            edges["geometry_wkt"] = [
+                None
+                if g is None
+                else "LINESTRING (" + ", ".join(f"{x:.7f} {y:.7f}" for x, y in g) + ")"
+                for g in self.geometry
+            ]
         return nodes, edges
 
     def edge_minutes(self, profile: SpeedProfile) -> np.ndarray:

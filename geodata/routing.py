@@ -105,7 +105,17 @@ def load_network(
         if cfg.polygon is not None:
             import geopandas as gpd
 
-            gdf = gpd.read_file(case.resolve(cfg.polygon), layer=cfg.polygon_layer)
+            gdf = gpd.read_file(
+                case.resolve(cfg.polygon), layer=cfg.polygon_layer, where=cfg.polygon_where
+            )
+            if len(gdf) == 0:
+                problems.add(
+                    f"{key}.polygon_where",
+                    "no polygon matches the filter",
+                    got=cfg.polygon_where,
+                    fix="check the column name and value",
+                )
+                return None
             if gdf.crs is None:
                 problems.add(
                     f"{key}.polygon",
@@ -114,7 +124,11 @@ def load_network(
                     fix="save it with a CRS (WGS-84 recommended)",
                 )
                 return None
-            polygon = gdf.to_crs("EPSG:4326").union_all()
+            from .crs import utm_crs_for
+
+            c = gdf.to_crs("EPSG:4326").union_all().centroid
+            utm = utm_crs_for(np.array([c.x]), np.array([c.y]))
+            polygon = gdf.to_crs(utm).buffer(cfg.buffer_m).to_crs("EPSG:4326").union_all()
         G = graph_from_osmnx(
             place=cfg.place, polygon=polygon, bbox=cfg.bbox, network_type=cfg.network_type
         )

@@ -6,6 +6,7 @@ run CASE.yaml --out DIR     validate, solve, certify and write the results of a 
 validate CASE.yaml          check a case file and all its data without solving
 demo --out DIR              run the embedded default case (works offline on a fresh machine)
 backends                    list the solver backends installed, with versions
+prepare WHAT ...            build layers: network, cells, spread, candidates, pois, places
 
 Exit codes: 0 a plan was found (optimal, or feasible at a limit), 1 bad input, 2 no plan exists
 (infeasible, or no solution within the limit), 3 internal error (e.g. a failed answer check).
@@ -79,6 +80,9 @@ def _parser() -> argparse.ArgumentParser:
     demo = sub.add_parser("demo", parents=[verbosity], help="run the embedded default case")
     solve_opts(demo)
     sub.add_parser("backends", parents=[verbosity], help="list installed solver backends")
+    from geodata.prepare import add_parser as add_prepare
+
+    add_prepare(sub, [verbosity])
     return p
 
 
@@ -112,6 +116,10 @@ def main(argv: list[str] | None = None) -> int:
                 f"{len(p.standards)} standards\n"
             )
             return EXIT_OK
+        if args.command == "prepare":
+            from geodata.prepare import run as run_prepare
+
+            return run_prepare(args)
         if args.command == "backends":
             from .solvers import BACKENDS, available_backends, backend_version
 
@@ -132,6 +140,11 @@ def main(argv: list[str] | None = None) -> int:
     except ToolkitError as exc:
         sys.stderr.write(f"error: {exc}\n")
         return EXIT_INTERNAL
+    except (FileNotFoundError, ValueError) as exc:
+        if args.command != "prepare":
+            raise
+        sys.stderr.write(f"error: {exc}\n")
+        return EXIT_INPUT
     return EXIT_INPUT
 
 

@@ -157,6 +157,11 @@ class NetworkConfig(Strict):
     place: str | None = None
     polygon: str | None = None
     polygon_layer: str | None = None
+    polygon_where: str | None = Field(
+        default=None, description="SQL filter on the polygon file, e.g. \"adcode = '330681'\""
+    )
+    buffer_m: NonNegFloat = 2000.0
+    """Download roads this far beyond the polygon, so trips that leave and re-enter still route."""
     bbox: tuple[float, float, float, float] | None = Field(
         default=None, description="west, south, east, north in WGS-84 degrees"
     )
