@@ -79,8 +79,8 @@ def offline() -> tuple[pd.DataFrame, pd.DataFrame]:
     seats["zone_source"] = np.where(seats["zone"] != "", "geonames-match", "nearest-seat")
     matched = seats[seats["zone"] != ""]
     for k in np.flatnonzero(seats["zone"] == ""):
-        d = np.hypot(matched["lon"] - seats.at[k, "lon"], matched["lat"] - seats.at[k, "lat"])
-        seats.at[k, "zone"] = matched["zone"].iloc[int(np.argmin(d.to_numpy()))]
+        d = np.hypot(matched["lon"] - seats.loc[k, "lon"], matched["lat"] - seats.loc[k, "lat"])
+        seats.loc[k, "zone"] = matched["zone"].iloc[int(np.argmin(d.to_numpy()))]
     seats.to_csv(HERE / "seats.csv", index=False)
     return towns, seats
 
