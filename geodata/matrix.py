@@ -2,7 +2,7 @@
 
 Every snapped point becomes a virtual node on its road edge (:func:`augmented_graph`). Shortest
 paths run in compiled code (``scipy.sparse.csgraph.dijkstra``) from the site nodes, in batches on a
-thread pool, bounded by the largest standard for covering models (``cutoff_min``) or unbounded,
+process pool, bounded by the largest standard for covering models (``cutoff_min``) or unbounded,
 optionally keeping the ``k`` nearest sites per demand point, for p-median/p-center.
 
 Direction matters on one-way streets: ``site_to_demand`` (an ambulance leaving its station) runs
@@ -22,7 +22,6 @@ import logging
 import os
 import tempfile
 import time
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Literal
 
@@ -44,6 +43,19 @@ Direction = Literal["site_to_demand", "demand_to_site", "symmetric"]
 _BATCH_BYTES = 256 * 2**20  # dense rows per Dijkstra batch: keep each under ~256 MB
 
 
+_GRAPH: object = None  # the graph a forked worker inherits (copy-on-write)
+
+
+def _dijkstra_batch(
+    args: tuple[np.ndarray, np.ndarray, float],
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    sources, targets, limit = args
+    dist = dijkstra(_GRAPH, directed=True, indices=sources, limit=limit)
+    sub = dist[:, targets]
+    r, c = np.nonzero(np.isfinite(sub))
+    return r, c, sub[r, c]
+
+
 def node_distances(
     graph: object,
     sources: np.ndarray,
@@ -55,29 +67,43 @@ def node_distances(
     """Shortest-path values from each source node to each target node (sparse triplets).
 
     Returns ``(source_pos, target_pos, value)`` with positions into ``sources``/``targets``,
-    only for finite values within ``limit``.
+    only for finite values within ``limit``. Batches of sources run in ``workers`` processes
+    (SciPy's Dijkstra holds the GIL, so threads would not help); each batch's dense rows stay
+    under ~256 MB.
     """
+    global _GRAPH
+    import multiprocessing as mp
+    from concurrent.futures import ProcessPoolExecutor
+
     n = graph.shape[0]  # type: ignore[attr-defined]
     sources = np.asarray(sources, dtype=np.int64)
     targets = np.asarray(targets, dtype=np.int64)
     batch = int(max(1, min(512, _BATCH_BYTES // (8 * max(n, 1)))))
-    chunks = [np.arange(k, min(k + batch, sources.size)) for k in range(0, sources.size, batch)]
-
-    def run(pos: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        dist = dijkstra(graph, directed=True, indices=sources[pos], limit=limit)
-        sub = dist[:, targets]
-        r, c = np.nonzero(np.isfinite(sub))
-        return pos[r], c, sub[r, c]
-
-    if workers > 1 and len(chunks) > 1:
-        with ThreadPoolExecutor(max_workers=workers) as pool:
-            parts = list(pool.map(run, chunks))
-    else:
-        parts = [run(c) for c in chunks]
+    if workers > 1:  # at least a few batches per worker, for balance
+        batch = max(1, min(batch, -(-sources.size // (4 * workers))))
+    starts = list(range(0, sources.size, batch))
+    jobs = [(sources[k : k + batch], targets, limit) for k in starts]
+    _GRAPH = graph
+    try:
+        use_pool = (
+            workers > 1
+            and len(jobs) > 1
+            and sources.size * n > 2_000_000
+            and "fork" in mp.get_all_start_methods()
+        )
+        if use_pool:
+            with ProcessPoolExecutor(
+                max_workers=workers, mp_context=mp.get_context("fork")
+            ) as pool:
+                parts = list(pool.map(_dijkstra_batch, jobs))
+        else:
+            parts = [_dijkstra_batch(j) for j in jobs]
+    finally:
+        _GRAPH = None
     if not parts:
         return np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0)
     return (
-        np.concatenate([p[0] for p in parts]),
+        np.concatenate([r + k for (r, _, _), k in zip(parts, starts, strict=True)]),
         np.concatenate([p[1] for p in parts]),
         np.concatenate([p[2] for p in parts]),
     )

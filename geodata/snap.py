@@ -53,36 +53,51 @@ class Snapped:
 def _segments(
     network: RoadNetwork, edges: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Straight segments of the given edges in the metric CRS.
+    """Straight segments of the given edges in the metric CRS, vectorised.
 
     Returns ``(coords (m, 2, 2), edge index, cumulative length before the segment, edge length)``.
     """
-    fwd = transformer("EPSG:4326", network.crs)
-    starts, ends, owner, before = [], [], [], []
-    edge_len = np.zeros(network.n_edges)
     geoms = network.geometry
-    for e in edges:
-        if geoms is not None and geoms[e] is not None:
-            lon, lat = geoms[e][:, 0], geoms[e][:, 1]
-            x, y = fwd.transform(lon, lat)
-            pts = np.c_[x, y]
-        else:
-            pts = np.array(
-                [
-                    [network.x[network.u[e]], network.y[network.u[e]]],
-                    [network.x[network.v[e]], network.y[network.v[e]]],
-                ]
-            )
-        seg_len = np.hypot(*np.diff(pts, axis=0).T)
-        cum = np.r_[0.0, np.cumsum(seg_len)[:-1]]
-        starts.append(pts[:-1])
-        ends.append(pts[1:])
-        owner.append(np.full(len(seg_len), e))
-        before.append(cum)
-        edge_len[e] = seg_len.sum()
-    s = np.concatenate(starts)
-    t = np.concatenate(ends)
-    return np.stack([s, t], axis=1), np.concatenate(owner), np.concatenate(before), edge_len
+    # vertices of every edge: its geometry, or its two end nodes
+    counts = np.full(edges.size, 2, dtype=np.int64)
+    shaped = np.zeros(edges.size, dtype=bool)
+    if geoms is not None:
+        for k, e in enumerate(edges):
+            g = geoms[e]
+            if g is not None and len(g) >= 2:
+                counts[k] = len(g)
+                shaped[k] = True
+    lon = np.empty(int(counts.sum()))
+    lat = np.empty_like(lon)
+    start = np.r_[0, np.cumsum(counts)[:-1]]
+    plain = ~shaped
+    lon[start[plain]] = network.lon[network.u[edges[plain]]]
+    lat[start[plain]] = network.lat[network.u[edges[plain]]]
+    lon[start[plain] + 1] = network.lon[network.v[edges[plain]]]
+    lat[start[plain] + 1] = network.lat[network.v[edges[plain]]]
+    if shaped.any():
+        assert geoms is not None
+        pts = np.concatenate([geoms[e] for e in edges[shaped]])
+        pos = np.concatenate(
+            [np.arange(start[k], start[k] + counts[k]) for k in np.flatnonzero(shaped)]
+        )
+        lon[pos], lat[pos] = pts[:, 0], pts[:, 1]
+    x, y = transformer("EPSG:4326", network.crs).transform(lon, lat)
+    xy = np.c_[x, y]
+    # a segment starts at every vertex except each edge's last one
+    is_start = np.ones(lon.size, dtype=bool)
+    is_start[start + counts - 1] = False
+    first = np.flatnonzero(is_start)
+    coords = np.stack([xy[first], xy[first + 1]], axis=1)
+    owner_pos = np.repeat(np.arange(edges.size), counts - 1)
+    seg_len = np.hypot(*(coords[:, 1] - coords[:, 0]).T)
+    cum = np.cumsum(seg_len)
+    edge_total = np.add.reduceat(seg_len, np.r_[0, np.cumsum(counts - 1)[:-1]])
+    edge_first = np.r_[0, np.cumsum(counts - 1)[:-1]]
+    before = cum - seg_len - (cum[edge_first] - seg_len[edge_first])[owner_pos]
+    edge_len = np.zeros(network.n_edges)
+    edge_len[edges] = edge_total
+    return coords, edges[owner_pos], before, edge_len
 
 
 def snap_points(
