@@ -31,6 +31,7 @@ __all__ = [
     "ReducedStandard",
     "StandardCoverage",
     "coverage_sets",
+    "group_rows",
     "precheck",
     "reduce",
 ]
@@ -279,6 +280,45 @@ def _row_hashes(matrix: sp.csr_matrix, seeds: np.ndarray) -> np.ndarray:
     return out
 
 
+def group_rows(
+    matrices: list[sp.csr_matrix], labels: list[np.ndarray] | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """Group rows that are identical in every matrix and every label array.
+
+    Rows are keyed by two independent 64-bit hashes of their column sets per matrix (plus the
+    row length and the labels); the grouping is then **verified exactly** (every member's rows
+    equal its representative's), so a hash collision can never merge different rows silently.
+    Returns ``(representative row of each group, group of each row)``.
+    """
+    labels = labels or []
+    n = matrices[0].shape[0] if matrices else (labels[0].size if labels else 0)
+    if n == 0:
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+    rng = np.random.default_rng(20240611)
+    cols: list[np.ndarray] = []
+    for m in matrices:
+        m = sp.csr_matrix(m)
+        cols.append(_row_hashes(m, rng.integers(0, 2**63, size=m.shape[1], dtype=np.uint64)))
+        cols.append(_row_hashes(m, rng.integers(0, 2**63, size=m.shape[1], dtype=np.uint64)))
+        cols.append(np.diff(m.indptr).astype(np.uint64))
+    cols += [np.asarray(lab).astype(np.int64).astype(np.uint64) for lab in labels]
+    if not cols:
+        return np.zeros(1, dtype=np.int64), np.zeros(n, dtype=np.int64)
+    key = np.stack(cols, axis=1)
+    _, rep, group_of = np.unique(key, axis=0, return_index=True, return_inverse=True)
+    group_of = group_of.ravel()
+    rep_of = rep[group_of]
+    for lab in labels:
+        if (np.asarray(lab) != np.asarray(lab)[rep_of]).any():
+            raise AssertionError("row grouping: hash collision on labels")
+    for m in matrices:
+        m = sp.csr_matrix(m, dtype=np.float64)
+        diff = m - m[rep_of]
+        if diff.nnz and np.abs(diff.data).max() > 0:
+            raise AssertionError("row grouping: hash collision on covering sets")
+    return rep, group_of
+
+
 def reduce(
     problem: CoverageProblem,
     coverages: list[StandardCoverage],
@@ -308,32 +348,13 @@ def reduce(
 
     # --- merge demand points with identical signatures --------------------------------------
     if aggregate and n_dem > 0:
-        rng = np.random.default_rng(20240611)
-        cols = []
-        for c, k, m in zip(active, const, free_mats, strict=True):
-            h1 = _row_hashes(m, rng.integers(0, 2**63, size=len(free), dtype=np.uint64))
-            h2 = _row_hashes(m, rng.integers(0, 2**63, size=len(free), dtype=np.uint64))
-            state = c.applies.astype(np.uint64) + 2 * k.astype(np.uint64)
-            cols += [state, h1, h2, np.diff(m.indptr).astype(np.uint64)]
+        labels = [
+            c.applies.astype(np.int64) + 2 * k.astype(np.int64)
+            for c, k in zip(active, const, strict=True)
+        ]
         if zone_codes is not None:
-            cols.append(zone_codes.astype(np.uint64))
-        if cols:
-            key = np.stack(cols, axis=1)
-            _, rep, group_of = np.unique(key, axis=0, return_index=True, return_inverse=True)
-            group_of = group_of.ravel()
-        else:  # nothing active: every point is alike
-            rep = np.zeros(1, dtype=np.int64)
-            group_of = np.zeros(n_dem, dtype=np.int64)
-        # Exact verification: every member's rows equal its representative's rows.
-        rep_of = rep[group_of]
-        for c, k, m in zip(active, const, free_mats, strict=True):
-            if (c.applies != c.applies[rep_of]).any() or (k != k[rep_of]).any():
-                raise AssertionError("demand aggregation: hash collision on applicability")
-            diff = m - m[rep_of]
-            if diff.nnz and np.abs(diff.data).max() > 0:
-                raise AssertionError("demand aggregation: hash collision on covering sets")
-        if zone_codes is not None and (zone_codes != zone_codes[rep_of]).any():
-            raise AssertionError("demand aggregation: hash collision on zones")
+            labels.append(zone_codes)
+        rep, group_of = group_rows(free_mats, labels)
     else:
         rep = np.arange(n_dem)
         group_of = np.arange(n_dem)
