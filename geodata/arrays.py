@@ -66,6 +66,10 @@ class Sites:
     cost_unit: str = "yuan"
     has_cost: bool = True
     """False when no cost column was given (every site then costs 1, i.e. costs count sites)."""
+    vehicles: np.ndarray | None = None
+    """Ambulances at each site today (existing 120 stations)."""
+    np_vehicles: np.ndarray | None = None
+    """Of which negative-pressure (负压) ambulances."""
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "ids", _as_str_array(self.ids))

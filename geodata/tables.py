@@ -439,6 +439,8 @@ def load_sites(cfg: SitesConfig, case: LoadedCase, problems: ProblemCollector) -
     removal = optional_numbers(cols.removal_cost, "removal_cost", "removal cost")
     credit = optional_numbers(cols.relocation_credit, "relocation_credit", "relocation credit")
     capacity = optional_numbers(cols.capacity, "capacity", "capacity")
+    vehicles = optional_numbers(cols.vehicles, "vehicles", "vehicles")
+    np_vehicles = optional_numbers(cols.np_vehicles, "np_vehicles", "negative-pressure vehicles")
     x, y = _coordinates(table, cols.x, cols.y, f"{key}.columns", ids, problems)
     crs = _crs_of(table, cfg.crs, key, problems)
     log.info(
@@ -462,6 +464,8 @@ def load_sites(cfg: SitesConfig, case: LoadedCase, problems: ProblemCollector) -
         crs,
         cfg.cost_unit,
         has_cost,
+        None if vehicles is None else np.nan_to_num(vehicles),
+        None if np_vehicles is None else np.nan_to_num(np_vehicles),
     )
 
 

@@ -21,6 +21,7 @@ from geodata.tables import load_demand, load_sites, load_travel_times, load_zone
 
 from .config import (
     CoverageModelConfig,
+    EmsModelConfig,
     LoadedCase,
     NetworkTravelTimesConfig,
     TravelTimesConfig,
@@ -29,6 +30,7 @@ from .config import (
 from .coverage import CoverageProblem
 from .errors import ProblemCollector
 from .models.coverage import CoverageSolution, solve_coverage
+from .models.ems import EmsProblem, EmsSolution, solve_ems
 from .solvers import SolveOptions
 
 __all__ = ["PreparedCase", "prepare_case", "run_case", "solve_case"]
@@ -39,7 +41,7 @@ log = logging.getLogger(__name__)
 @dataclass(frozen=True, eq=False)
 class PreparedCase:
     case: LoadedCase
-    problem: CoverageProblem
+    problem: CoverageProblem | EmsProblem
     input_files: dict[str, str]
     """Input file path -> sha256, for the manifest."""
     routing: dict[str, RoutingReport] = field(default_factory=dict)
@@ -85,7 +87,10 @@ def prepare_case(case: LoadedCase | str | Path) -> PreparedCase:
                     fix="check the path; paths are relative to the case file's folder",
                 )
     if demand is not None and sites is not None:
-        validate_against_model(case, cfg.model, demand, sites, zones, problems)
+        if isinstance(cfg.model, EmsModelConfig):
+            validate_ems(case, cfg.model, demand, sites, zones, problems)
+        else:
+            validate_against_model(case, cfg.model, demand, sites, zones, problems)
     problems.raise_if_any()
     assert demand is not None and sites is not None
     inputs = {}
@@ -98,7 +103,12 @@ def prepare_case(case: LoadedCase | str | Path) -> PreparedCase:
         p = case.resolve(f)
         if p.is_file():
             inputs[f] = _sha256(p)
-    problem = CoverageProblem(demand, sites, tables, cfg.model, zones)
+    problem: CoverageProblem | EmsProblem
+    model = cfg.model
+    if isinstance(model, EmsModelConfig):
+        problem = EmsProblem(demand, sites, tables, model, zones)
+    else:
+        problem = CoverageProblem(demand, sites, tables, model, zones)
     log.info("Case '%s' loaded and validated in %.2f s", cfg.name, time.perf_counter() - t0)
     return PreparedCase(case, problem, inputs, routing)
 
@@ -108,14 +118,25 @@ def network_cutoffs(case: LoadedCase) -> dict[str, float | None]:
     cfg = case.config
     out: dict[str, float | None] = {}
     names = list(cfg.travel_times)
+    model = cfg.model
     for name, spec in cfg.travel_times.items():
         if not isinstance(spec, NetworkTravelTimesConfig):
             continue
         if spec.cutoff != "auto":
             out[name] = spec.cutoff
             continue
+        if isinstance(model, EmsModelConfig):
+            # drive times are kept in full: mean and worst response need every nearest station
+            radius = model.radius_m
+            is_distance = name == model.distance_matrix
+            if is_distance and radius is not None:
+                out[name] = max(radius.values()) if isinstance(radius, dict) else float(radius)
+            else:
+                out[name] = None
+            continue
         largest: float | None = None
-        for s in cfg.model.standards:
+        assert isinstance(model, CoverageModelConfig)
+        for s in model.standards:
             uses = s.matrix == name or (s.matrix is None and names[0] == name)
             if uses:
                 thr = s.threshold
@@ -258,9 +279,69 @@ def validate_against_model(
         log.info("No removal_cost column: closing an existing site is free in the budget")
 
 
+def validate_ems(
+    case: LoadedCase,
+    model: EmsModelConfig,
+    demand: Demand,
+    sites: Sites,
+    zones: Zones | None,
+    problems: ProblemCollector,
+) -> None:
+    """Checks of a 120 case that need both the model and the data."""
+    where = f"{case.label} › model"
+    types = set(map(str, sites.facility_type))
+    if model.station_type not in types:
+        problems.add(
+            f"{where}.station_type",
+            "no site has this facility type",
+            got=model.station_type,
+            fix=f"use one of: {', '.join(sorted(types))}, or set sites.facility_type",
+        )
+    classes = set(map(str, demand.demand_class)) if demand.demand_class is not None else set()
+    for field_name in ("response_min", "radius_m"):
+        value = getattr(model, field_name)
+        if isinstance(value, dict):
+            if demand.demand_class is None:
+                problems.add(
+                    f"{where}.{field_name}",
+                    "standards per demand class need a class column",
+                    fix="set demand.columns.class (urban / rural)",
+                )
+            for cls in value:
+                if classes and cls not in classes:
+                    problems.add(
+                        f"{where}.{field_name}",
+                        "no demand point has this class",
+                        got=cls,
+                        fix=f"use the classes in the data: {', '.join(sorted(classes))}",
+                    )
+    if model.stations_per_zone and sites.zone is None:
+        problems.add(
+            f"{where}.stations_per_zone",
+            "needs a zone column in the sites file",
+            fix="set sites.columns.zone",
+        )
+    if model.zone_kinds is not None:
+        kinds = set(map(str, zones.kind)) if zones is not None else set()
+        for kind in model.zone_kinds:
+            if kind not in kinds:
+                problems.add(
+                    f"{where}.zone_kinds",
+                    "no zone has this kind",
+                    got=kind,
+                    fix=f"use one of: {', '.join(sorted(kinds)) or '(add a zones table with a kind column)'}",
+                )
+    if model.zone_min_share is not None and demand.zone is None:
+        problems.add(
+            f"{where}.zone_min_share",
+            "zone targets need a zone column in the demand",
+            fix="set demand.columns.zone",
+        )
+
+
 def solve_case(
     prepared: PreparedCase, *, backend: str | None = None, time_limit_s: float | None = None
-) -> CoverageSolution:
+) -> CoverageSolution | EmsSolution:
     cfg = prepared.case.config.solver
     options = SolveOptions(
         time_limit_s=time_limit_s if time_limit_s is not None else cfg.time_limit_s,
@@ -270,6 +351,13 @@ def solve_case(
         log=cfg.log,
         ortools_engine=cfg.ortools_engine,
     )
+    if isinstance(prepared.problem, EmsProblem):
+        return solve_ems(
+            prepared.problem,
+            options,
+            backend=backend or cfg.backend,
+            aggregate=cfg.aggregate_demand,
+        )
     return solve_coverage(
         prepared.problem,
         options,
@@ -285,7 +373,7 @@ def run_case(
     *,
     backend: str | None = None,
     time_limit_s: float | None = None,
-) -> tuple[PreparedCase, CoverageSolution, Path]:
+) -> tuple[PreparedCase, CoverageSolution | EmsSolution, Path]:
     """Validate, solve, certify and write the outputs of a case. Returns what it wrote where."""
     from .results import write_results
 

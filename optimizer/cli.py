@@ -113,7 +113,7 @@ def main(argv: list[str] | None = None) -> int:
             sys.stdout.write(
                 f"OK: {args.case} is valid - {len(p.demand):,} demand points, {len(p.sites):,} sites, "
                 f"{sum(len(t) for t in p.travel_times.values()):,} travel-time pairs, "
-                f"{len(p.standards)} standards\n"
+                f"model {prepared.case.config.model.kind}\n"
             )
             return EXIT_OK
         if args.command == "prepare":

@@ -94,6 +94,8 @@ class SitesColumns(Strict):
     removal_cost: str | None = None
     relocation_credit: str | None = None
     capacity: str | None = None
+    vehicles: str | None = None
+    np_vehicles: str | None = None
     x: str | None = None
     y: str | None = None
 
@@ -322,7 +324,61 @@ class CoverageModelConfig(Strict):
         ]
 
 
-ModelConfig = Annotated[CoverageModelConfig, Field(discriminator="kind")]
+class FleetConfig(Strict):
+    """Ambulance fleet norms (MISSION.md: Zhuji; MODELS.md §2.5, §5.2)."""
+
+    per_population: PositiveFloat | None = 30_000.0
+    """At least one ambulance per this many residents (null: no fleet-size norm)."""
+    population: NonNegFloat | None = None
+    """Resident population for the norm (default: the sum of demand weights)."""
+    negative_pressure_share: Annotated[float, Field(ge=0, le=1)] = 0.2
+    max_per_station: Annotated[int, Field(ge=1)] = 4
+    """Vehicles a station can hold when the sites file has no capacity column."""
+    fleet_size: Annotated[int, Field(ge=1)] | None = None
+    """Exactly this many vehicles in total (MEXCLP's P); default: free within norms and budget."""
+    max_vehicles: Annotated[int, Field(ge=1)] | None = None
+    vehicle_cost: NonNegFloat = 0.0
+    negative_pressure_extra_cost: NonNegFloat = 0.0
+    source: str | None = "Zhuji: >= 1 ambulance per 30,000 residents, >= 20% negative-pressure"
+
+
+class EmsModelConfig(Strict):
+    """120 stations and ambulances: response standards by demand class, fleet norms, and
+    expected (MEXCLP, Daskin 1983) or backup (BACOP, Hogan & ReVelle 1986) coverage."""
+
+    kind: Literal["ems"]
+    station_type: Name = "ems"
+    response_min: Threshold
+    """Response standard (call to arrival), e.g. {urban: 11, rural: 15}."""
+    dispatch_min: NonNegFloat = 2.0
+    """Deducted from the response standard to get the driving budget."""
+    time_matrix: str | None = None
+    radius_m: Threshold | None = None
+    """Service radius by road, e.g. {urban: 3500, rural: 10000} (needs a distance table)."""
+    distance_matrix: str | None = None
+    min_share: Share | None = 1.0
+    """Share of residents that must be within the standard of at least one ambulance."""
+    zone_min_share: Share | dict[str, Share] | None = None
+    objective: Literal["mexclp", "bacop", "max_coverage", "min_cost"] = "mexclp"
+    busy_fraction: Annotated[float, Field(gt=0, lt=1)] | None = None
+    calls_per_year: PositiveFloat | None = None
+    minutes_per_call: PositiveFloat = 60.0
+    backup_weight: Annotated[float, Field(ge=0, le=1)] = 0.5
+    """BACOP's theta: weight of first coverage; 1 - theta goes to backup (second) coverage."""
+    max_new_stations: Annotated[int, Field(ge=0)] | None = None
+    budget: NonNegFloat | None = None
+    stations_per_zone: Annotated[int, Field(ge=0)] = 0
+    zone_kinds: list[str] | None = None
+    fleet: FleetConfig = FleetConfig()
+    secondary_objective: Literal["none", "min_cost"] = "none"
+    source: str | None = "Yueqing: urban < 11 min within 3.5 km; rural < 15 min within 8-10 km"
+
+    @property
+    def resolved_objective(self) -> str:
+        return self.objective
+
+
+ModelConfig = Annotated[CoverageModelConfig | EmsModelConfig, Field(discriminator="kind")]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -557,12 +613,125 @@ def load_case(path: str | Path) -> LoadedCase:
     return parse_case(text, label=str(p), base_dir=p.resolve().parent, path=p)
 
 
+def _check_network_refs(case: LoadedCase, problems: ProblemCollector) -> None:
+    cfg = case.config
+    label = case.label
+    for name, tt in cfg.travel_times.items():
+        if isinstance(tt, NetworkTravelTimesConfig) and tt.network not in cfg.networks:
+            problems.add(
+                f"{label} › travel_times.{name}.network",
+                "no network of this name",
+                got=tt.network,
+                fix="define it under 'networks:'"
+                + (f" or use one of: {', '.join(cfg.networks)}" if cfg.networks else ""),
+            )
+        if isinstance(tt, NetworkTravelTimesConfig):
+            for side in ("demand", "sites"):
+                cols = getattr(cfg, side).columns
+                src = getattr(cfg, side).file.lower()
+                is_geo = not src.endswith((".csv", ".csv.gz", ".tsv", ".txt", ".parquet"))
+                if (cols.x is None or cols.y is None) and not is_geo:
+                    problems.add(
+                        f"{label} › {side}.columns",
+                        f"travel_times.{name} is computed on a road network, which needs point coordinates",
+                        fix="set columns x and y (e.g. {x: lon, y: lat}) and the crs, or use a GIS file",
+                    )
+
+
+def _check_ems_rules(case: LoadedCase, model: EmsModelConfig, problems: ProblemCollector) -> None:
+    cfg = case.config
+    where = f"{case.label} › model"
+    tables = list(cfg.travel_times)
+    for field, quantity in (("time_matrix", "time"), ("distance_matrix", "distance")):
+        name = getattr(model, field)
+        if name is None:
+            continue
+        if name not in cfg.travel_times:
+            problems.add(
+                f"{where}.{field}",
+                "no travel-time table of this name",
+                got=name,
+                fix=f"use one of: {', '.join(tables)}",
+            )
+        elif cfg.travel_times[name].quantity != quantity:
+            problems.add(
+                f"{where}.{field}",
+                f"this table does not hold {quantity}s",
+                got=name,
+                fix=f"point it at a table measured in {'minutes' if quantity == 'time' else 'metres'}",
+            )
+    if model.time_matrix is None and len(tables) > 1:
+        problems.add(
+            f"{where}.time_matrix",
+            "several travel-time tables are given; say which holds driving times",
+            fix=f"add 'time_matrix: <name>' with one of: {', '.join(tables)}",
+        )
+    if model.radius_m is not None and model.distance_matrix is None:
+        problems.add(
+            f"{where}.distance_matrix",
+            "a service radius needs a road-distance table",
+            fix="add a travel_times entry with measure: distance (or unit: m) and name it here",
+        )
+    resp = model.response_min
+    values = list(resp.values()) if isinstance(resp, dict) else [resp]
+    if any(v <= model.dispatch_min for v in values):
+        problems.add(
+            f"{where}.dispatch_min",
+            "dispatch time uses up the whole response standard",
+            got=model.dispatch_min,
+            fix="dispatch_min must be below every response_min",
+        )
+    if (
+        model.objective in ("mexclp", "bacop", "max_coverage")
+        and model.budget is None
+        and model.fleet.fleet_size is None
+        and model.fleet.max_vehicles is None
+    ):
+        problems.add(
+            where,
+            f"objective {model.objective} needs a limit: more ambulances always help",
+            fix="set budget, fleet.fleet_size or fleet.max_vehicles",
+        )
+    if (
+        model.objective == "min_cost"
+        and model.min_share is None
+        and model.zone_min_share is None
+        and model.fleet.per_population is None
+    ):
+        problems.add(
+            f"{where}.objective",
+            "min_cost without any coverage or fleet target buys nothing",
+            fix="set min_share, zone_min_share or fleet.per_population",
+        )
+    if (
+        model.objective in ("mexclp", "bacop")
+        and model.busy_fraction is None
+        and model.calls_per_year is None
+    ):
+        problems.add(
+            where,
+            "expected/backup coverage needs the busy fraction of an ambulance",
+            fix="set busy_fraction (e.g. 0.2) or calls_per_year (and minutes_per_call)",
+        )
+    if model.secondary_objective != "none" and model.objective == "min_cost":
+        problems.add(
+            f"{where}.secondary_objective",
+            "min_cost is already the objective",
+            got=model.secondary_objective,
+            fix="drop it",
+        )
+
+
 def check_model_rules(case: LoadedCase, problems: ProblemCollector) -> None:
     """Rules that span several keys: every one found is added to ``problems``."""
     cfg = case.config
     label = case.label
     model = cfg.model
     where = f"{label} › model"
+    _check_network_refs(case, problems)
+    if isinstance(model, EmsModelConfig):
+        _check_ems_rules(case, model, problems)
+        return
     names = [s.name for s in model.standards]
     for k, s in enumerate(model.standards):
         if names.count(s.name) > 1 and names.index(s.name) != k:
@@ -595,26 +764,6 @@ def check_model_rules(case: LoadedCase, problems: ProblemCollector) -> None:
                     f"but its table holds {table_quantity}s",
                     fix="use 'minutes' with a time table and 'metres' with a distance table",
                 )
-    for name, tt in cfg.travel_times.items():
-        if isinstance(tt, NetworkTravelTimesConfig) and tt.network not in cfg.networks:
-            problems.add(
-                f"{label} › travel_times.{name}.network",
-                "no network of this name",
-                got=tt.network,
-                fix="define it under 'networks:'"
-                + (f" or use one of: {', '.join(cfg.networks)}" if cfg.networks else ""),
-            )
-        if isinstance(tt, NetworkTravelTimesConfig):
-            for side in ("demand", "sites"):
-                cols = getattr(cfg, side).columns
-                src = getattr(cfg, side).file.lower()
-                is_geo = not src.endswith((".csv", ".csv.gz", ".tsv", ".txt", ".parquet"))
-                if (cols.x is None or cols.y is None) and not is_geo:
-                    problems.add(
-                        f"{label} › {side}.columns",
-                        f"travel_times.{name} is computed on a road network, which needs point coordinates",
-                        fix="set columns x and y (e.g. {x: lon, y: lat}) and the crs, or use a GIS file",
-                    )
     kind = model.kind
     objective = model.resolved_objective
     standards = model.resolved_standards()

@@ -60,12 +60,11 @@ def _round(x: float | None, nd: int = 6) -> float | None:
     return None if x is None or not np.isfinite(x) else round(float(x), nd)
 
 
-def solution_dict(prepared: Any, sol: CoverageSolution) -> dict[str, Any]:
+def common_dict(prepared: Any, sol: Any, *, meaning: str, model: dict[str, Any]) -> dict[str, Any]:
+    """The part of solution.json every model family shares: case, certificate, solver, data."""
     problem = sol.problem
-    model = problem.model
     cfg = prepared.case.config
-    sites = problem.sites
-    out: dict[str, Any] = {
+    return {
         "case": {
             "name": cfg.name,
             "description": cfg.description,
@@ -77,7 +76,7 @@ def solution_dict(prepared: Any, sol: CoverageSolution) -> dict[str, Any]:
         "checked_on_raw_data": sol.checked,
         "objective": _round(sol.objective),
         "objective_sense": sol.sense,
-        "objective_meaning": _objective_meaning(sol),
+        "objective_meaning": meaning,
         "best_bound": _round(sol.bound),
         "gap": _round(sol.gap, 9),
         "secondary": sol.secondary,
@@ -92,15 +91,7 @@ def solution_dict(prepared: Any, sol: CoverageSolution) -> dict[str, Any]:
             "threads": cfg.solver.threads,
             "seed": cfg.solver.seed,
         },
-        "model": {
-            "kind": model.kind,
-            "objective": model.resolved_objective,
-            "max_new_sites": model.max_new_sites,
-            "budget": model.budget,
-            "existing": model.existing,
-            "standards": [s.model_dump(exclude_none=True) for s in problem.standards],
-            "zone_rules": [r.model_dump(exclude_none=True) for r in model.zone_rules],
-        },
+        "model": model,
         "demand": {
             "points": len(problem.demand),
             "total_weight": _round(problem.demand.total_weight, 3),
@@ -122,6 +113,26 @@ def solution_dict(prepared: Any, sol: CoverageSolution) -> dict[str, Any]:
         "presolve": sol.presolve,
         "diagnosis": sol.diagnosis,
     }
+
+
+def solution_dict(prepared: Any, sol: CoverageSolution) -> dict[str, Any]:
+    problem = sol.problem
+    model = problem.model
+    sites = problem.sites
+    out = common_dict(
+        prepared,
+        sol,
+        meaning=_objective_meaning(sol),
+        model={
+            "kind": model.kind,
+            "objective": model.resolved_objective,
+            "max_new_sites": model.max_new_sites,
+            "budget": model.budget,
+            "existing": model.existing,
+            "standards": [s.model_dump(exclude_none=True) for s in problem.standards],
+            "zone_rules": [r.model_dump(exclude_none=True) for r in model.zone_rules],
+        },
+    )
     if sol.open_mask is not None and sol.evaluation is not None:
         ev = sol.evaluation
         out["chosen_sites"] = _by_type(sites.ids, sites.facility_type, ev.open_mask)
@@ -310,7 +321,7 @@ def zones_table(sol: CoverageSolution) -> pd.DataFrame:
     return pd.DataFrame(frame).sort_values("zone_id", kind="stable").reset_index(drop=True)
 
 
-def manifest_dict(prepared: Any, sol: CoverageSolution, files: list[str]) -> dict[str, Any]:
+def manifest_dict(prepared: Any, sol: Any, files: list[str]) -> dict[str, Any]:
     from .solvers import backend_version
 
     versions = {
@@ -359,24 +370,28 @@ def _pct(x: float | None) -> str:
     return "-" if x is None else f"{100 * x:.2f}%"
 
 
-def summary_text(prepared: Any, sol: CoverageSolution, out_dir: Path | None = None) -> str:
+def summary_head(prepared: Any, sol: Any, *, kind: str, meaning: str) -> list[str]:
+    """The summary lines every family shares: case, data, presolve, certificate, diagnosis."""
     problem = sol.problem
     cfg = prepared.case.config
-    model = problem.model
     lines = [
         f"Case: {cfg.name}  ({prepared.case.label})",
-        f"Model: {model.kind.upper()} - {_objective_meaning(sol)}",
+        f"Model: {kind} - {meaning}",
         f"Data: {len(problem.demand):,} demand points ({problem.demand.total_weight:,.0f} residents), "
         f"{len(problem.sites):,} sites ({int(problem.sites.existing.sum()):,} existing)",
     ]
     if problem.demand.weight_note:
         lines.append(f"      residents: {problem.demand.weight_note}")
-    if sol.presolve:
-        ps = sol.presolve
+    ps = sol.presolve
+    if ps and "demand_groups" in ps:
         lines.append(
-            f"Presolve: {ps['demand_points']:,} demand points -> {ps['demand_groups']:,} groups; "
-            f"{ps['sites']:,} sites -> {ps['model_site_columns']:,} decisions "
-            f"({ps['sites_fixed_open']:,} kept open, {ps['sites_dominated']:,} dominated)"
+            f"Presolve: {ps['demand_points']:,} demand points -> {ps['demand_groups']:,} groups"
+            + (
+                f"; {ps['sites']:,} sites -> {ps['model_site_columns']:,} decisions "
+                f"({ps['sites_fixed_open']:,} kept open, {ps['sites_dominated']:,} dominated)"
+                if "model_site_columns" in ps
+                else ""
+            )
         )
     gap = "-" if sol.gap is None else f"{100 * sol.gap:.4f}%"
     lines.append(
@@ -385,7 +400,7 @@ def summary_text(prepared: Any, sol: CoverageSolution, out_dir: Path | None = No
     )
     if sol.status.value == "feasible":
         lines.append(
-            f"  !! The time limit stopped the search: the plan below is the best found, within "
+            f"  !! A limit stopped the search: the plan below is the best found, within "
             f"{gap} of the proven bound {_num(sol.bound)}. Raise solver.time_limit_s to prove optimality."
         )
     if sol.secondary is not None:
@@ -395,8 +410,8 @@ def summary_text(prepared: Any, sol: CoverageSolution, out_dir: Path | None = No
             g = sec.get("gap")
             gap_text = _pct(float(g)) if isinstance(g, (int, float)) else "-"
             lines.append(
-                f"Second stage ({sec['objective']}): {what} {_num(float(sec['value']))} at the same coverage "  # type: ignore[arg-type]
-                f"(first-stage plan: {_num(float(sec['first_stage_value']))}); "  # type: ignore[arg-type]
+                f"Second stage ({sec['objective']}): {what} {_num(float(sec['value']))} at the same coverage "
+                f"(first-stage plan: {_num(float(sec['first_stage_value']))}); "
                 + (
                     "proven minimal"
                     if sec["status"] == "optimal"
@@ -410,10 +425,21 @@ def summary_text(prepared: Any, sol: CoverageSolution, out_dir: Path | None = No
     if sol.diagnosis:
         lines.append("Why no plan exists:")
         lines += [f"  {d}" for d in sol.diagnosis]
+    return lines
+
+
+def summary_text(prepared: Any, sol: Any, out_dir: Path | None = None) -> str:
+    if not isinstance(sol, CoverageSolution):
+        from .results_ems import ems_summary
+
+        return ems_summary(prepared, sol, out_dir)
+    problem = sol.problem
+    model = problem.model
+    lines = summary_head(prepared, sol, kind=model.kind.upper(), meaning=_objective_meaning(sol))
     ev = sol.evaluation
     if ev is not None:
         lines.append(
-            f"Objective: {sol.objective:,.6g} (recomputed on the raw data; bound {sol.bound:,.6g})"
+            f"Objective: {_num(sol.objective)} (recomputed on the raw data; bound {_num(sol.bound)})"
         )
         for t in problem.sites.types:
             of_t = problem.sites.facility_type == t
@@ -463,8 +489,12 @@ def summary_text(prepared: Any, sol: CoverageSolution, out_dir: Path | None = No
     return "\n".join(lines) + "\n"
 
 
-def write_results(prepared: Any, sol: CoverageSolution, out_dir: Path) -> list[str]:
+def write_results(prepared: Any, sol: Any, out_dir: Path) -> list[str]:
     """Write every output file atomically (staged, then published together)."""
+    if not isinstance(sol, CoverageSolution):
+        from .results_ems import write_ems_results
+
+        return write_ems_results(prepared, sol, out_dir)
     with StagedOutput(out_dir) as out:
         out.json("solution.json", solution_dict(prepared, sol))
         out.csv("demand.csv", demand_table(sol))

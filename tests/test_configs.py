@@ -70,3 +70,21 @@ def test_zhuji_online_case(tmp_path):
     out = tmp_path / "zhuji"
     assert main(["run", str(ROOT / "configs" / "zhuji.yaml"), "--out", str(out), "-q"]) in (0, 2)
     assert (Path(out) / "solution.json").exists()
+
+
+def test_andorra_ems_case(tmp_path):
+    shared_path("data", "osm-andorra", "andorra_drive.graphml.gz")
+    out = tmp_path / "ems"
+    assert main(["run", str(ROOT / "configs" / "andorra_ems.yaml"), "--out", str(out), "-q"]) == 0
+    sol = json.loads((out / "solution.json").read_text(encoding="utf-8"))
+    assert sol["status"] == "optimal"
+    fleet = sol["fleet"]
+    assert fleet["ambulances"] == 10 and fleet["norm_met"] and fleet["negative_pressure_met"]
+    assert fleet["negative_pressure"] >= 2
+    assert sol["coverage"]["ems"]["share"] == 1.0
+    assert sol["response"]["overall"]["worst_min"] < 15 + 1e-9
+    zones = pd.read_csv(out / "zones.csv")
+    assert (zones["stations"] >= 1).all()
+    demand = pd.read_csv(out / "demand.csv")
+    urban = demand["class"] == "urban"
+    assert (demand.loc[urban, "response_min"] <= 11 + 1e-9).all()

@@ -5,7 +5,8 @@ Run from the repository root:  python -m configs.data.andorra.derive
 Writes beside this file (© OpenStreetMap contributors, ODbL 1.0):
 * ``parishes.csv`` / ``parishes.geojson`` - the 7 parishes (parròquies) as zones; Canillo has no
   boundary in this 2013 extract, so settlements outside the six mapped parishes are Canillo's.
-* ``villages.csv`` - the 60 OSM settlements (place=town/village/hamlet/neighbourhood) as demand.
+* ``villages.csv`` - the 60 OSM settlements (place=town/village/hamlet/neighbourhood) as demand;
+  ``area`` is ``urban`` for towns and ``rural`` otherwise (for the 120 standards).
   **Population is an ESTIMATE**: approximate parish totals (``PARISH_POPULATION``, Andorra's
   statistics department, around 2020, as recalled - not verified offline) spread over each
   parish's settlements in proportion to a weight per settlement kind (town 8, village 3,
@@ -113,6 +114,7 @@ def main() -> None:
             "name": places["name"],
             "kind": places["kind"],
             "zone": places["zone"],
+            "area": np.where(places["kind"] == "town", "urban", "rural"),
             "population": places["population"].astype(int),
             "lon": places["lon"],
             "lat": places["lat"],
