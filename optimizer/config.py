@@ -79,6 +79,9 @@ class DemandConfig(Strict):
     layer: str | None = None
     columns: DemandColumns = DemandColumns()
     crs: str | None = None
+    footfall_classes: list[str] = []
+    """Demand classes that are not residents (e.g. venues weighted by footfall): left out of
+    resident totals and of per-10,000-residents densities."""
     weight_note: str | None = Field(
         default=None,
         description="Provenance of the weights, e.g. 'estimate: township totals spread over villages'.",
@@ -91,6 +94,7 @@ class SitesColumns(Strict):
     cost: str | None = None
     zone: str | None = None
     existing: str | None = None
+    host: str | None = None
     removal_cost: str | None = None
     relocation_credit: str | None = None
     capacity: str | None = None
@@ -249,6 +253,8 @@ class Standard(Strict):
     weight: NonNegFloat = 1.0
     min_share: Share | None = None
     zone_min_share: Share | dict[str, Share] | None = None
+    round_trip: bool = False
+    """The threshold is a round trip (an AED fetched and brought back): one-way time is half."""
     source: str | None = None
 
     @model_validator(mode="after")
@@ -798,11 +804,11 @@ def check_model_rules(case: LoadedCase, problems: ProblemCollector) -> None:
                 "nothing to maximise: every standard has weight 0",
                 fix="give at least one standard a positive weight",
             )
-        if model.max_new_sites is None and model.budget is None:
+        if model.max_new_sites is None and model.budget is None and model.budget_by_type is None:
             problems.add(
                 where,
                 "maximising coverage needs a limit, otherwise every candidate opens",
-                fix="set max_new_sites (p) or budget",
+                fix="set max_new_sites (p), budget or budget_by_type",
             )
     if (
         objective in ("min_cost", "min_sites")
