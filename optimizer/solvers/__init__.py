@@ -6,6 +6,7 @@ loaded lazily; asking for a missing one raises an error listing what is availabl
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from types import ModuleType
 
@@ -88,17 +89,7 @@ def solve(milp: MILP, options: SolveOptions | None = None, backend: str = "highs
         worst, where = milp.max_violation(result.x)
         if worst > 1e-5:
             log.warning("%s returned a vector violating %s by %.3g", backend, where, worst)
-        result = SolveResult(
-            result.status,
-            x,
-            result.objective,
-            result.bound,
-            result.runtime_s,
-            result.solver,
-            result.solver_version,
-            result.message,
-            result.node_count,
-        )
+        result = dataclasses.replace(result, x=x)
     log.info(
         "Solver %s: %s, objective %s, bound %s, %.2f s",
         backend,
