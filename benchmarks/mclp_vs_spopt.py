@@ -33,6 +33,7 @@ import json
 import os
 import platform
 import resource
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -58,8 +59,26 @@ FULL_SIZES = [(1_000, 100), (5_000, 250), (10_000, 500), (20_000, 1_000)]
 # One side, in the current process
 # ---------------------------------------------------------------------------------------------
 def _maxrss_mib() -> float:
-    """Peak resident set size of this process so far, MiB (Linux reports KiB)."""
+    """``getrusage`` peak RSS, MiB (Linux reports KiB). Inherited across fork + exec on Linux."""
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+
+
+def peak_rss_mib() -> tuple[float, str]:
+    """Peak resident set size of this process so far, MiB, and how it was measured.
+
+    On Linux this is ``VmHWM`` of ``/proc/self/status``: the high-water mark of this program's
+    own address space. ``getrusage(RUSAGE_SELF).ru_maxrss`` would be wrong for a freshly spawned
+    child, because Linux carries the parent's peak over into the child across fork + exec (a
+    parent holding a 20,000 x 1,000 matrix would set every child's floor). Elsewhere, fall back to
+    ``ru_maxrss``.
+    """
+    try:
+        for text in Path("/proc/self/status").read_text().splitlines():
+            if text.startswith("VmHWM:"):
+                return int(text.split()[1]) / 1024.0, "VmHWM"
+    except (OSError, ValueError, IndexError):
+        pass
+    return _maxrss_mib(), "ru_maxrss"
 
 
 def run_ours(instance: Instance, *, time_limit_s: float = 600.0) -> dict[str, Any]:
@@ -204,16 +223,20 @@ def _child(side: str, instance_path: Path, result_path: Path, time_limit_s: floa
             import pulp  # noqa: F401
             import spopt.locate  # noqa: F401
     else:
+        # highspy too: the backend imports it lazily, and PuLP imports it at import time.
+        import highspy  # noqa: F401
+
         import optimizer.models.coverage
         import optimizer.solvers.highs  # noqa: F401
     instance = load_instance(instance_path)
-    baseline = _maxrss_mib()
+    baseline, _ = peak_rss_mib()
     try:
         out = run_side(side, instance, time_limit_s=time_limit_s)
     except ImportError as exc:
         out = {"side": side, "status": "not installed", "error": str(exc)}
-    out["peak_rss_mib"] = _maxrss_mib()
+    out["peak_rss_mib"], out["rss_measure"] = peak_rss_mib()
     out["baseline_rss_mib"] = baseline
+    out["ru_maxrss_mib"] = _maxrss_mib()
     out["python"] = sys.version.split()[0]
     out["numpy"] = np.__version__
     result_path.write_text(json.dumps(out), encoding="utf-8")
@@ -392,16 +415,29 @@ def _size(side: dict[str, Any] | None) -> str:
 # Driver
 # ---------------------------------------------------------------------------------------------
 def _median_run(runs: list[dict[str, Any]]) -> dict[str, Any]:
-    """The run with the median total time (its stage times stay consistent with each other)."""
+    """Median over fresh runs of every time and memory figure (taken one by one, so the stage
+    medians need not add up exactly); answers must be the same in every run."""
     ok = [r for r in runs if r.get("total_s") is not None]
     if not ok:
         return runs[0]
-    ok.sort(key=lambda r: r["total_s"])
-    chosen = dict(ok[(len(ok) - 1) // 2])
-    chosen["repeats"] = len(ok)
-    chosen["total_s_all"] = [r["total_s"] for r in ok]
-    chosen["build_s_all"] = [r["build_s"] for r in ok]
-    return chosen
+    out = dict(ok[0])
+    for key in ("build_s", "solve_s", "post_s", "total_s", "peak_rss_mib", "baseline_rss_mib"):
+        if all(key in r for r in ok):
+            out[key] = statistics.median(r[key] for r in ok)
+    out["stages_s"] = {
+        k: statistics.median(r["stages_s"].get(k, 0.0) for r in ok) for k in ok[0]["stages_s"]
+    }
+    answers = {(r.get("status"), r.get("objective")) for r in ok}
+    if len(answers) > 1:
+        out["status"] = "inconsistent across repeats: " + "; ".join(
+            map(str, sorted(answers, key=str))
+        )
+    out["repeats"] = len(ok)
+    out["runs"] = [
+        {k: r.get(k) for k in ("build_s", "solve_s", "total_s", "peak_rss_mib", "stages_s")}
+        for r in ok
+    ]
+    return out
 
 
 def _machine() -> dict[str, Any]:
@@ -531,7 +567,8 @@ def main(argv: list[str] | None = None) -> int:
     )
     header = [
         f"MCLP build + solve, ours vs PySAL spopt — {started:%Y-%m-%d %H:%M} UTC, "
-        f"{_machine()['cores']} cores, load average {load_before[0]:.1f} at start",
+        f"{_machine()['cores']} cores, load average {load_before[0]:.1f} at start, "
+        f"{os.getloadavg()[0]:.1f} at end (other processes share the machine)",
         "HiGHS "
         + (" / ".join(highs) if highs else "?")
         + ("" if len(highs) <= 1 else "  (VERSIONS DIFFER between the two sides)")
@@ -540,7 +577,10 @@ def main(argv: list[str] | None = None) -> int:
             if spopt_versions
             else "; spopt not run"
         ),
-        f"our side: median of {repeat} fresh process(es); spopt: 1 fresh process; times in seconds",
+        f"our side: median of {repeat} fresh process(es), figure by figure; spopt: 1 fresh process; "
+        "times in seconds",
+        "memory: peak RSS of that process in MiB (VmHWM; '+' = above the baseline after imports "
+        "and loading the instance)",
         "",
     ]
     print("\n".join(header) + table)
@@ -554,7 +594,11 @@ def main(argv: list[str] | None = None) -> int:
         "load_average_start": load_before,
         "load_average_end": os.getloadavg(),
         "git_commit": _git_commit(),
-        "memory_measure": "resource.getrusage(RUSAGE_SELF).ru_maxrss of a fresh process per side (peak RSS); baseline = after imports and loading the instance",
+        "memory_measure": (
+            "peak RSS of a fresh process per side: VmHWM from /proc/self/status on Linux "
+            "(getrusage ru_maxrss is inherited from the parent across fork+exec, so it is kept "
+            "only for reference as ru_maxrss_mib); baseline = after imports and loading the instance"
+        ),
         "instances": rows,
     }
     out = args.json or RESULTS_DIR / f"mclp_vs_spopt{'_quick' if args.quick else ''}.json"
