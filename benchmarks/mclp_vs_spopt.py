@@ -184,7 +184,10 @@ def run_spopt(instance: Instance, *, time_limit_s: float = 600.0) -> dict[str, A
             "pulp_status": pulp.LpStatus[model.problem.status],
             "error": error,
             "objective": pulp.value(model.problem.objective) if error is None else None,
-            "bound": float(info.mip_dual_bound),
+            # PuLP hands HiGHS a maximisation as "minimise -objective": flip the bound back.
+            "bound": -float(info.mip_dual_bound)
+            if model.problem.sense == pulp.LpMaximize
+            else float(info.mip_dual_bound),
             "gap": float(info.mip_gap),
             "open_sites": int(sum(round(v.value() or 0) for v in model.fac_vars))
             if error is None
