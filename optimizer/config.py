@@ -58,6 +58,7 @@ PositiveFloat = Annotated[float, Field(gt=0, allow_inf_nan=False)]
 Share = Annotated[float, Field(gt=0, le=1, allow_inf_nan=False)]
 NonNegFloat = Annotated[float, Field(ge=0, allow_inf_nan=False)]
 Name = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[^\s,;/\\]+$")]
+Count = Annotated[int, Field(ge=0)]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -302,10 +303,12 @@ class CoverageModelConfig(Strict):
     kind: Literal["lscp", "mclp", "psclp", "coverage"]
     objective: Literal["max_coverage", "min_cost", "min_sites"] | None = None
     standards: Annotated[list[Standard], Field(min_length=1)]
-    max_new_sites: Annotated[int, Field(ge=0)] | dict[str, Annotated[int, Field(ge=0)]] | None = (
-        None
-    )
+    max_new_sites: Count | dict[str, Count] | None = None
+    min_new_sites: Count | dict[str, Count] | None = None
+    """At least this many new sites (e.g. >= 600 new AEDs), overall or per type."""
     budget: NonNegFloat | None = None
+    budget_by_type: dict[Name, NonNegFloat] | None = None
+    """Sub-budgets per facility type, on top of (or instead of) the total budget."""
     existing: Literal["keep", "may_close"] = "keep"
     keep_existing_count: bool = False
     zone_rules: list[ZoneRule] = []

@@ -86,6 +86,13 @@ class CoverageSolution:
     """Presolve: site index -> index of a candidate that dominates it (coverage and cost)."""
     secondary: dict[str, object] | None = None
     """Lexicographic second stage: objective, status, value, bound, gap."""
+    timings_s: dict[str, float] = field(default_factory=dict)
+    """Wall-clock seconds per stage of :func:`solve_coverage`, in pipeline order: ``coverage``,
+    ``precheck``, ``presolve`` (aggregation + dominance), ``milp`` (building the matrix),
+    ``load`` (handing it to the solver; only for backends that time it), ``solve`` (the solver's
+    run), ``read`` (the rest of the solver call: reading the answer back, and loading when the
+    backend does not time it), ``certify`` (decode, evaluate on raw data, check). Stages not
+    reached are absent."""
 
     @property
     def sense(self) -> str:
@@ -357,6 +364,22 @@ def _objective_tolerance(milp: MILP) -> float:
     return 1e-6 * (float(np.abs(milp.c).sum()) + abs(milp.c0)) + 1e-6
 
 
+class _Laps:
+    """Record the wall-clock time since the previous lap under a stage name."""
+
+    def __init__(self, timings: dict[str, float]) -> None:
+        self.timings = timings
+        self.t = time.perf_counter()
+
+    def split(self) -> float:
+        now = time.perf_counter()
+        elapsed, self.t = now - self.t, now
+        return elapsed
+
+    def __call__(self, stage: str) -> None:
+        self.timings[stage] = self.split()
+
+
 def solve_coverage(
     problem: CoverageProblem,
     options: SolveOptions | None = None,
@@ -368,8 +391,12 @@ def solve_coverage(
     """Build, solve and certify a covering model. Raises :class:`CheckError` on a bad answer."""
     options = options or SolveOptions()
     t_start = time.perf_counter()
+    timings: dict[str, float] = {}
+    lap = _Laps(timings)
     coverages = coverage_sets(problem)
+    lap("coverage")
     reasons = precheck(problem, coverages)
+    lap("precheck")
     if reasons:
         log.warning("Case is infeasible before solving: %d reasons", len(reasons))
         return CoverageSolution(
@@ -379,9 +406,12 @@ def solve_coverage(
             diagnosis=reasons,
             total_time_s=time.perf_counter() - t_start,
             message="infeasible: found before solving",
+            timings_s=timings,
         )
     reduced = reduce(problem, coverages, aggregate=aggregate, drop_dominated=drop_dominated)
+    lap("presolve")
     milp = build_coverage_milp(problem, reduced)
+    lap("milp")
     kind = problem.model.secondary_objective
     second: SolveResult | None = None
     stage2: MILP | None = None
@@ -393,6 +423,12 @@ def solve_coverage(
         c2[milp.var_blocks["y"].slice] = coef
         stage2 = replace(milp, name=f"{milp.name}-{kind}", sense="min", c=c2, c0=const)
         result, second = solve_lexicographic(milp, c2, const, options, backend)
+    solver_wall = lap.split()
+    load = result.load_time_s if result.load_time_s is not None else 0.0
+    if result.load_time_s is not None:
+        timings["load"] = load
+    timings["solve"] = result.runtime_s
+    timings["read"] = max(solver_wall - load - result.runtime_s, 0.0)
     size = {
         "rows": milp.n_rows,
         "columns": milp.n_cols,
@@ -407,6 +443,7 @@ def solve_coverage(
         "model_size": size,
         "presolve": reduced.stats,
         "dominated_by": reduced.dominated_by,
+        "timings_s": timings,
     }
     if not result.status.has_solution or result.x is None:
         diagnosis: list[str] = []
@@ -434,6 +471,7 @@ def solve_coverage(
         if secondary["status"] != Status.OPTIMAL.value:
             status = Status.FEASIBLE
     gap = relative_gap(ev.objective, bound) if bound is not None else None
+    lap("certify")
     log.info(
         "Checked plan on raw data: %d open sites, objective %s, gap %s",
         int(open_mask.sum()),
