@@ -626,6 +626,7 @@ def load_travel_times(
             )
     unit, factor = _UNIT_FACTOR[cfg.unit]
     finite = good & np.isfinite(values)
+    complete = np.inf if cfg.complete_within is None else float(cfg.complete_within) * factor
     tt = TravelTimes(
         name=name,
         demand_index=di[finite],
@@ -634,6 +635,7 @@ def load_travel_times(
         n_demand=len(demand_ids),
         n_sites=len(site_ids),
         unit=unit,
+        complete_within=complete,
     )
     log.info(
         "Read travel-time table %s: %s pairs (%s unit) from %s",

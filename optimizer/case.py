@@ -109,8 +109,38 @@ def prepare_case(case: LoadedCase | str | Path) -> PreparedCase:
         problem = EmsProblem(demand, sites, tables, model, zones)
     else:
         problem = CoverageProblem(demand, sites, tables, model, zones)
+    _check_tables_complete(case, problem, problems)
+    problems.raise_if_any()
     log.info("Case '%s' loaded and validated in %.2f s", cfg.name, time.perf_counter() - t0)
     return PreparedCase(case, problem, inputs, routing)
+
+
+def _check_tables_complete(
+    case: LoadedCase, problem: CoverageProblem | EmsProblem, problems: ProblemCollector
+) -> None:
+    """Every standard must read a table that is complete up to its threshold."""
+    from .coverage import demand_thresholds, require_complete
+
+    checks: list[tuple[TravelTimes, np.ndarray, str]] = []
+    if isinstance(problem, EmsProblem):
+        checks.append((problem.time_table(), problem.drive_budget_min(), "model.response_min"))
+        radius, dist = problem.radius_m(), problem.distance_table()
+        if radius is not None and dist is not None:
+            checks.append((dist, radius, "model.radius_m"))
+    else:
+        for k, s in enumerate(problem.standards):
+            checks.append(
+                (
+                    problem.matrix_for(s),
+                    demand_thresholds(s, problem.demand),
+                    f"model.standards[{k}]",
+                )
+            )
+    for table, thr, where in checks:
+        try:
+            require_complete(table, float(np.nanmax(thr, initial=-np.inf)), where)
+        except ValueError as exc:
+            problems.add(f"{case.label} › {where}", str(exc))
 
 
 def network_cutoffs(case: LoadedCase) -> dict[str, float | None]:

@@ -150,6 +150,9 @@ class TravelTimesConfig(Strict):
     columns: MatrixColumns = MatrixColumns()
     unit: TimeUnit | DistanceUnit = "min"
     direction: Literal["site_to_demand", "demand_to_site", "symmetric"] = "demand_to_site"
+    complete_within: PositiveFloat | None = None
+    """If the table was cut at a search limit (e.g. an ArcGIS OD matrix with a cutoff), that
+    limit in ``unit``: standards beyond it are refused instead of silently under-counted."""
 
     @property
     def quantity(self) -> Literal["time", "distance"]:

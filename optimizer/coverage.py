@@ -34,6 +34,7 @@ __all__ = [
     "group_rows",
     "precheck",
     "reduce",
+    "require_complete",
 ]
 
 log = logging.getLogger(__name__)
@@ -118,17 +119,33 @@ class StandardCoverage:
 
 
 def demand_thresholds(standard: Standard, demand: Demand) -> np.ndarray:
-    """Threshold per demand point (``nan`` where the demand class is not subject to it)."""
+    """One-way threshold per demand point (``nan`` where the demand class is not subject to it);
+    a round-trip standard (fetch an AED and come back) allows half its time each way."""
     thr = standard.threshold
     n = len(demand)
     if isinstance(thr, dict):
         out = np.full(n, np.nan)
-        if demand.demand_class is None:
-            return out
-        for cls, value in thr.items():
-            out[demand.demand_class == cls] = float(value)
-        return out
-    return np.full(n, float(thr))
+        if demand.demand_class is not None:
+            for cls, value in thr.items():
+                out[demand.demand_class == cls] = float(value)
+    else:
+        out = np.full(n, float(thr))
+    return out / 2.0 if standard.round_trip else out
+
+
+def require_complete(table: TravelTimes, largest: float, what: str) -> None:
+    """A table truncated at a cutoff (or to k nearest sites) must reach the largest threshold
+    that reads it; otherwise coverage would be silently under-counted."""
+    if np.isfinite(largest) and largest > table.complete_within + 1e-9:
+        bound = (
+            "k nearest sites per point"
+            if table.complete_within == -np.inf
+            else f"{table.complete_within:g} {table.unit}"
+        )
+        raise ValueError(
+            f"travel-time table '{table.name}' is complete only up to {bound}, but {what} needs "
+            f"{largest:g} {table.unit}; raise its cutoff (or use cutoff: auto) or drop k_nearest"
+        )
 
 
 def coverage_sets(problem: CoverageProblem) -> list[StandardCoverage]:
@@ -136,6 +153,7 @@ def coverage_sets(problem: CoverageProblem) -> list[StandardCoverage]:
     for s in problem.standards:
         tt = problem.matrix_for(s)
         thr = demand_thresholds(s, problem.demand)
+        require_complete(tt, float(np.nanmax(thr, initial=-np.inf)), f"standard '{s.name}'")
         site_ok = problem.type_mask(s.facility_types)
         matrix = tt.within(thr, site_ok)
         out.append(StandardCoverage(s, thr, ~np.isnan(thr), site_ok, matrix))

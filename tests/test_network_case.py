@@ -171,3 +171,12 @@ def test_unknown_network_and_missing_coordinates(tmp_path):
     msg = str(err.value)
     assert "no network of this name (got 'highways')" in msg
     assert "needs point coordinates" in msg
+
+
+def test_truncated_table_refused_for_a_longer_standard(tmp_path):
+    """A table cut at 10 min must not silently under-count a 15-minute standard."""
+    path = _setup(tmp_path, tt_extra=", cutoff: 10")
+    with pytest.raises(
+        CaseError, match=r"complete only up to 10 min, but model\.standards\[0\] needs 15"
+    ):
+        prepare_case(path)

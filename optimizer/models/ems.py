@@ -49,7 +49,7 @@ import scipy.sparse as sp
 from geodata.arrays import Demand, Sites, TravelTimes, Zones
 
 from ..config import EmsModelConfig
-from ..coverage import group_rows
+from ..coverage import group_rows, require_complete
 from ..errors import CheckError
 from ..milp import MILP, ModelBuilder
 from ..solvers import SolveOptions, SolveResult, Status, relative_gap, solve, solve_lexicographic
@@ -174,12 +174,16 @@ def coverage_matrix(problem: EmsProblem) -> tuple[sp.csr_matrix, np.ndarray]:
     """Demand x site boolean coverage (drive time and, if given, road distance within the
     demand class's standards, station sites only) and the mask of demand subject to it."""
     budget = problem.drive_budget_min()
+    require_complete(
+        problem.time_table(), float(np.nanmax(budget, initial=-np.inf)), "the 120 response standard"
+    )
     cov = problem.time_table().within(budget, problem.stations)
     radius = problem.radius_m()
     applies = ~np.isnan(budget)
     if radius is not None:
         dist = problem.distance_table()
         assert dist is not None
+        require_complete(dist, float(np.nanmax(radius, initial=-np.inf)), "the 120 service radius")
         cov = sp.csr_matrix(cov.multiply(dist.within(radius, problem.stations)), dtype=bool)
         applies &= ~np.isnan(radius)
     cov.eliminate_zeros()
