@@ -31,6 +31,8 @@ class Demand:
     y: np.ndarray | None = None
     crs: str | None = None
     weight_note: str | None = None
+    footfall: np.ndarray | None = None
+    """Points whose weight is footfall at a venue, not residents (left out of resident totals)."""
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "ids", _as_str_array(self.ids))
@@ -46,6 +48,11 @@ class Demand:
     @property
     def total_weight(self) -> float:
         return float(self.weight.sum())
+
+    @property
+    def residents(self) -> np.ndarray:
+        """Residents of each point (0 for footfall venues)."""
+        return self.weight if self.footfall is None else np.where(self.footfall, 0.0, self.weight)
 
 
 @dataclass(frozen=True, eq=False)
@@ -70,6 +77,9 @@ class Sites:
     """Ambulances at each site today (existing 120 stations)."""
     np_vehicles: np.ndarray | None = None
     """Of which negative-pressure (负压) ambulances."""
+    host: np.ndarray | None = None
+    """Index of the site this one sits inside (an AED in a clinic or station), -1 if none: it
+    can only open if its host is open."""
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "ids", _as_str_array(self.ids))

@@ -246,15 +246,17 @@ def validate_against_model(
                         got=z,
                         fix="use zone ids from the demand/zones file",
                     )
-    if isinstance(model.max_new_sites, Mapping):
-        for t in model.max_new_sites:
-            if t not in types:
-                problems.add(
-                    f"{where}.max_new_sites",
-                    "no site has this facility type",
-                    got=t,
-                    fix=f"use one of: {', '.join(sorted(types))}",
-                )
+    for field_name in ("max_new_sites", "min_new_sites", "budget_by_type"):
+        value = getattr(model, field_name)
+        if isinstance(value, Mapping):
+            for t in value:
+                if t not in types:
+                    problems.add(
+                        f"{where}.{field_name}",
+                        "no site has this facility type",
+                        got=t,
+                        fix=f"use one of: {', '.join(sorted(types))}",
+                    )
     zone_kinds = set(map(str, zones.kind)) if zones is not None else set()
     for k, rule in enumerate(model.zone_rules):
         key = f"{where}.zone_rules[{k}]"

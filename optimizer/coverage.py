@@ -223,6 +223,21 @@ def precheck(problem: CoverageProblem, coverages: list[StandardCoverage]) -> lis
                     f"with every candidate open: {'; '.join(short[:12])}"
                     + (" ..." if len(short) > 12 else "")
                 )
+    mins = problem.model.min_new_sites
+    if mins is not None:
+        wanted = {None: mins} if isinstance(mins, int) else dict(mins)
+        for ftype, need in wanted.items():
+            pool = (
+                ~sites.existing
+                if ftype is None
+                else ~sites.existing & (sites.facility_type == ftype)
+            )
+            if int(pool.sum()) < need:
+                label = "new sites" if ftype is None else f"new '{ftype}' sites"
+                reasons.append(
+                    f"min_new_sites asks for at least {need} {label} but only {int(pool.sum())} "
+                    "candidates exist; add candidates or lower the target"
+                )
     for k, rule in enumerate(problem.model.zone_rules):
         if sites.zone is None:
             break
@@ -454,6 +469,18 @@ def _dominated(
         counted |= in_rule
     if problem.model.keep_existing_count:
         counted |= np.isin(sites.facility_type, sites.facility_type[sites.existing])
+    if problem.model.min_new_sites is not None:
+        mins = problem.model.min_new_sites
+        counted |= (
+            np.ones(len(sites), bool)
+            if isinstance(mins, int)
+            else np.isin(sites.facility_type, list(mins))
+        )
+    if (
+        sites.host is not None
+    ):  # hosted sites need their host; hosts carry them: keep both as they are
+        counted |= sites.host >= 0
+        counted[sites.host[sites.host >= 0]] = True
     is_new = ~sites.existing[free] & ~counted[free]
     if is_new.sum() < 2:
         return {}

@@ -185,6 +185,37 @@ def solution_dict(prepared: Any, sol: CoverageSolution) -> dict[str, Any]:
                 "by_zone": by_zone,
             }
         out["coverage"] = cov
+        out["by_type"] = type_value(sol)
+    return out
+
+
+def type_value(sol: CoverageSolution) -> dict[str, Any]:
+    """What each facility type buys: new sites, spend, and the residents it adds within each
+    standard it alone serves (against keeping only today's sites), per 10,000 yuan spent."""
+    from .evaluate import evaluate_plan
+
+    problem = sol.problem
+    ev = sol.evaluation
+    assert ev is not None
+    sites = problem.sites
+    baseline = evaluate_plan(problem, sol.coverages, sites.existing.copy())
+    out: dict[str, Any] = {}
+    for t in sites.types:
+        spend = ev.cost_by_type.get(t, 0.0)
+        gains: dict[str, Any] = {}
+        for r, b in zip(ev.standards, baseline.standards, strict=True):
+            types = r.coverage.standard.facility_types
+            if types is not None and list(types) == [t]:
+                gain = r.covered_population - b.covered_population
+                gains[r.name] = {
+                    "added": _round(gain, 3),
+                    "per_10k_yuan": _round(gain / spend * 10_000, 6) if spend > 0 else None,
+                }
+        out[t] = {
+            "new_sites": int((ev.new_mask & (sites.facility_type == t)).sum()),
+            "spend": _round(spend, 2),
+            "standards": gains,
+        }
     return out
 
 
@@ -287,7 +318,7 @@ def zones_table(sol: CoverageSolution) -> pd.DataFrame:
     d = problem.demand
     zid = list(map(str, zones.ids))
     if d.zone is not None:
-        pop = pd.Series(d.weight).groupby(pd.Series(d.zone)).sum()
+        pop = pd.Series(d.residents).groupby(pd.Series(d.zone)).sum()
         frame["population"] = [float(pop.get(z, 0.0)) for z in zid]
     if sol.evaluation is not None:
         for r in sol.evaluation.standards:
@@ -318,6 +349,14 @@ def zones_table(sol: CoverageSolution) -> pd.DataFrame:
                 frame[f"new_{t}"] = [
                     int((ev.new_mask & of_t & (sites.zone == z)).sum()) for z in zid
                 ]
+                if d.zone is not None:
+                    res = pd.Series(d.residents).groupby(pd.Series(d.zone)).sum()
+                    frame[f"per10k_{t}"] = [
+                        _round(frame[f"sites_{t}"][n] * 10_000 / float(res.get(z, 0.0)), 4)
+                        if float(res.get(z, 0.0)) > 0
+                        else None
+                        for n, z in enumerate(zid)
+                    ]
     return pd.DataFrame(frame).sort_values("zone_id", kind="stable").reset_index(drop=True)
 
 
@@ -377,7 +416,13 @@ def summary_head(prepared: Any, sol: Any, *, kind: str, meaning: str) -> list[st
     lines = [
         f"Case: {cfg.name}  ({prepared.case.label})",
         f"Model: {kind} - {meaning}",
-        f"Data: {len(problem.demand):,} demand points ({problem.demand.total_weight:,.0f} residents), "
+        f"Data: {len(problem.demand):,} demand points ({float(problem.demand.residents.sum()):,.0f} residents"
+        + (
+            f" + {float(problem.demand.weight[problem.demand.footfall].sum()):,.0f} footfall weight"
+            if problem.demand.footfall is not None
+            else ""
+        )
+        + "), "
         f"{len(problem.sites):,} sites ({int(problem.sites.existing.sum()):,} existing)",
     ]
     if problem.demand.weight_note:
@@ -458,6 +503,17 @@ def summary_text(prepared: Any, sol: Any, out_dir: Path | None = None) -> str:
             if model.budget is not None:
                 cost_line += f" of budget {model.budget:,.2f} {unit}"
             lines.append(cost_line)
+        for t, v in type_value(sol).items():
+            for std, g in v["standards"].items():
+                per = (
+                    ""
+                    if g["per_10k_yuan"] is None
+                    else f" ({g['per_10k_yuan']:,.2f} per 10,000 {unit})"
+                )
+                lines.append(
+                    f"Value of '{t}': {v['new_sites']} new, {v['spend']:,.0f} {unit} -> "
+                    f"+{g['added']:,.0f} within '{std}'{per}"
+                )
         lines.append("Coverage:")
         for r in ev.standards:
             s = r.coverage.standard

@@ -84,7 +84,7 @@ def feasible_plans(inst: Dense) -> list[tuple[float, float, float]]:
         if m.kind == "lscp" and min_share is None:
             min_share = 1.0
         times = inst.times[std.matrix] if std.matrix else next(iter(inst.times.values()))
-        thr = _thr(std, d)
+        thr = _thr(std, d) / (2.0 if std.round_trip else 1.0)
         ok_type = (
             np.ones(J, bool) if std.facility_types is None else np.isin(types, std.facility_types)
         )
@@ -107,6 +107,20 @@ def feasible_plans(inst: Dense) -> list[tuple[float, float, float]]:
         total_cost = cost[new].sum() + closure[existing & ~open_].sum()
         if m.budget is not None and total_cost > m.budget + 1e-9:
             continue
+        if m.budget_by_type is not None and any(
+            cost[new & (types == t)].sum() + closure[existing & ~open_ & (types == t)].sum()
+            > b + 1e-9
+            for t, b in m.budget_by_type.items()
+        ):
+            continue
+        if m.min_new_sites is not None:
+            mins = {None: m.min_new_sites} if isinstance(m.min_new_sites, int) else m.min_new_sites
+            if any((new if t is None else new & (types == t)).sum() < k for t, k in mins.items()):
+                continue
+        if s.host is not None:
+            hosted = np.flatnonzero(open_ & (np.asarray(s.host) >= 0))
+            if not open_[np.asarray(s.host)[hosted]].all():
+                continue
         feasible = True
         value = 0.0
         for std, reach, applies, min_share in standards:

@@ -42,6 +42,7 @@ def random_instance(
     with_costs: bool = True,
     with_closure: bool = False,
     unreachable_share: float = 0.1,
+    hosted: int = 0,
 ) -> tuple[CoverageProblem, Dense]:
     """A tiny instance on a plane: travel time = 3 x distance, some pairs unreachable."""
     rng = np.random.default_rng(seed)
@@ -70,6 +71,8 @@ def random_instance(
         zone=szone,
         removal_cost=rng.integers(0, 3, n_sites).astype(float) if with_closure else None,
         relocation_credit=rng.integers(0, 3, n_sites).astype(float) if with_closure else None,
+        # the last ``hosted`` sites sit inside the first ones (an AED in a clinic)
+        host=None if not hosted else np.r_[np.full(n_sites - hosted, -1), np.arange(hosted)],
     )
     tt = TravelTimes.from_dense(times, name="drive")
     problem = CoverageProblem(demand, sites, {"drive": tt}, model)

@@ -119,6 +119,30 @@ MODELS = {
         ),
         {},
     ),
+    "min_new_sites_aed": (
+        CoverageModelConfig(
+            kind="mclp",
+            standards=[
+                Standard(name="aed", minutes=6, facility_types=["aed"], round_trip=True),
+                Standard(name="vc", minutes=9, facility_types=["clinic"]),
+            ],
+            max_new_sites={"clinic": 2, "aed": 4},
+            min_new_sites={"aed": 3},
+        ),
+        {"types": ("clinic", "aed"), "n_sites": 10},
+    ),
+    "budget_by_type_hosted": (
+        CoverageModelConfig(
+            kind="mclp",
+            standards=[
+                Standard(name="aed", minutes=7, facility_types=["aed"], round_trip=True, weight=2),
+                Standard(name="vc", minutes=9, facility_types=["clinic"]),
+            ],
+            budget=12,
+            budget_by_type={"aed": 5},
+        ),
+        {"types": ("clinic", "aed"), "n_sites": 10, "hosted": 3},
+    ),
     "min_sites_zone_rule": (
         CoverageModelConfig(
             kind="coverage",

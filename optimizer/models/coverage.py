@@ -292,6 +292,52 @@ def build_coverage_milp(
                 penalty=1.0 / max(float(p), 1.0),
             )
 
+    if model.min_new_sites is not None:
+        mins = (
+            {None: model.min_new_sites}
+            if isinstance(model.min_new_sites, int)
+            else dict(model.min_new_sites)
+        )
+        for ftype, need in mins.items():
+            mask = is_new if ftype is None else is_new & (sites.facility_type[F] == ftype)
+            cols = y.start + np.flatnonzero(mask)
+            label = "min_new_sites" if ftype is None else f"min_new_sites[{ftype}]"
+            rows.add(
+                label,
+                1,
+                np.zeros(cols.size),
+                cols,
+                1.0,
+                lo=float(need),
+                penalty=1.0 / max(float(need), 1.0),
+            )
+
+    # Hosted sites (an AED inside a clinic or station) open only with their host.
+    if sites.host is not None:
+        col_of = np.full(len(sites), -1, dtype=np.int64)
+        col_of[F] = np.arange(F.size)
+        hosted = np.flatnonzero(sites.host[F] >= 0)
+        host_site = sites.host[F][hosted]
+        host_fixed = reduced.fixed_open[host_site]
+        linked = hosted[~host_fixed]
+        host_col = col_of[sites.host[F][linked]]
+        if np.any(host_col < 0):  # the host can never open: neither can the hosted site
+            never = linked[host_col < 0]
+            b.add_rows(
+                "host_closed", never.size, np.arange(never.size), y.start + never, 1.0, hi=0.0
+            )
+            linked, host_col = linked[host_col >= 0], host_col[host_col >= 0]
+        if linked.size:
+            ar = np.arange(linked.size)
+            b.add_rows(
+                "host",
+                linked.size,
+                np.r_[ar, ar],
+                np.r_[y.start + linked, y.start + host_col],
+                np.r_[np.ones(linked.size), -np.ones(linked.size)],
+                hi=0.0,
+            )
+
     # Budget: new sites' cost plus the net cost of closing existing ones.
     if model.budget is not None:
         coef = np.where(is_new, cost, -net_close)
@@ -306,6 +352,22 @@ def build_coverage_milp(
             hi=rhs,
             penalty=1.0 / max(float(model.budget), 1.0),
         )
+
+    if model.budget_by_type is not None:
+        coef_all = np.where(is_new, cost, -net_close)
+        for ftype, sub_budget in sorted(model.budget_by_type.items()):
+            of_t = sites.facility_type[F] == ftype
+            nz = np.flatnonzero(of_t & (coef_all != 0))
+            rhs = float(sub_budget) - float(net_close[~is_new & of_t].sum())
+            rows.add(
+                f"budget[{ftype}]",
+                1,
+                np.zeros(nz.size),
+                y.start + nz,
+                coef_all[nz],
+                hi=rhs,
+                penalty=1.0 / max(float(sub_budget), 1.0),
+            )
 
     # Zone rules: at least k open sites of the types in each selected zone.
     if sites.zone is not None:
@@ -656,9 +718,13 @@ def diagnose_infeasibility(
             out.append(f"- {row}: not enough sites can open in " + ", ".join(items[:20]))
         elif row.startswith("max_new_sites"):
             out.append(f"- {row}: {vals[hit].sum():.0f} more new sites would be needed")
-        elif row == "budget":
+        elif row == "budget" or row.startswith("budget["):
             out.append(
-                f"- budget: {vals[hit].sum():,.2f} {problem.sites.cost_unit} more would be needed"
+                f"- {row}: {vals[hit].sum():,.2f} {problem.sites.cost_unit} more would be needed"
+            )
+        elif row.startswith("min_new_sites"):
+            out.append(
+                f"- {row}: {vals[hit].sum():.0f} fewer new sites than asked fit the other limits"
             )
         else:
             out.append(f"- {row}: violated by {vals[hit].sum():,.3g}")
