@@ -414,6 +414,27 @@ def build_coverage_milp(
 # ---------------------------------------------------------------------------------------------
 # Solve, decode, certify
 # ---------------------------------------------------------------------------------------------
+def warm_start_vector(milp: MILP, reduced: ReducedCoverage, open_mask: np.ndarray) -> np.ndarray:
+    """A full MILP vector for a plan: y from the open sites (dominated ones mapped to their
+    dominator), every coverage variable at the value the plan gives it."""
+    x = np.zeros(milp.n_cols)
+    mask = np.asarray(open_mask, dtype=bool).copy()
+    for j, k in reduced.dominated_by.items():
+        if mask[j]:
+            mask[k] = True
+    y = mask[reduced.free_sites].astype(float)
+    x[milp.var_blocks["y"].slice] = y
+    for rs in reduced.standards:
+        block = milp.var_blocks.get(f"z[{rs.standard.name}]")
+        if block is None:
+            continue
+        live = rs.applies & ~rs.const
+        idx = np.flatnonzero(live & (np.diff(rs.matrix.indptr) > 0))
+        hits = np.asarray(rs.matrix[idx] @ y).ravel()
+        x[block.slice] = np.minimum(hits, 1.0)
+    return np.clip(x, milp.col_lo, milp.col_hi)
+
+
 def _decode(reduced: ReducedCoverage, milp: MILP, x: np.ndarray) -> np.ndarray:
     y = x[milp.var_blocks["y"].slice] > 0.5
     open_mask = reduced.fixed_open.copy()
@@ -449,8 +470,13 @@ def solve_coverage(
     backend: str = "highs",
     aggregate: bool = True,
     drop_dominated: bool = True,
+    warm_open: np.ndarray | None = None,
 ) -> CoverageSolution:
-    """Build, solve and certify a covering model. Raises :class:`CheckError` on a bad answer."""
+    """Build, solve and certify a covering model. Raises :class:`CheckError` on a bad answer.
+
+    ``warm_open`` (a mask of open sites, e.g. the neighbouring point of a sweep) is offered to
+    the solver as a starting plan; the solver checks it and ignores it if it is infeasible.
+    """
     options = options or SolveOptions()
     t_start = time.perf_counter()
     timings: dict[str, float] = {}
@@ -474,6 +500,8 @@ def solve_coverage(
     lap("presolve")
     milp = build_coverage_milp(problem, reduced)
     lap("milp")
+    if warm_open is not None:
+        options = replace(options, warm_start=warm_start_vector(milp, reduced, warm_open))
     kind = problem.model.secondary_objective
     second: SolveResult | None = None
     stage2: MILP | None = None
