@@ -23,7 +23,7 @@ import os
 import tempfile
 import time
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 import scipy.sparse as sp
@@ -43,14 +43,20 @@ Direction = Literal["site_to_demand", "demand_to_site", "symmetric"]
 _BATCH_BYTES = 256 * 2**20  # dense rows per Dijkstra batch: keep each under ~256 MB
 
 
-_GRAPH: object = None  # the graph a forked worker inherits (copy-on-write)
+_GRAPH: Any = None  # the csr graph each worker process holds
+
+
+def _set_graph(graph: object) -> None:
+    global _GRAPH
+    _GRAPH = graph
 
 
 def _dijkstra_batch(
     args: tuple[np.ndarray, np.ndarray, float],
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     sources, targets, limit = args
-    dist = dijkstra(_GRAPH, directed=True, indices=sources, limit=limit)
+    graph: sp.csr_matrix = _GRAPH
+    dist = dijkstra(graph, directed=True, indices=sources, limit=limit)
     sub = dist[:, targets]
     r, c = np.nonzero(np.isfinite(sub))
     return r, c, sub[r, c]
@@ -71,7 +77,6 @@ def node_distances(
     (SciPy's Dijkstra holds the GIL, so threads would not help); each batch's dense rows stay
     under ~256 MB.
     """
-    global _GRAPH
     import multiprocessing as mp
     from concurrent.futures import ProcessPoolExecutor
 
@@ -83,23 +88,24 @@ def node_distances(
         batch = max(1, min(batch, -(-sources.size // (4 * workers))))
     starts = list(range(0, sources.size, batch))
     jobs = [(sources[k : k + batch], targets, limit) for k in starts]
-    _GRAPH = graph
     try:
-        use_pool = (
-            workers > 1
-            and len(jobs) > 1
-            and sources.size * n > 2_000_000
-            and "fork" in mp.get_all_start_methods()
-        )
+        use_pool = workers > 1 and len(jobs) > 1 and sources.size * n > 2_000_000
         if use_pool:
+            # forkserver: workers start clean (a fork of a process running solver threads is
+            # unsafe), receive the graph once, and run batches
+            method = "forkserver" if "forkserver" in mp.get_all_start_methods() else "spawn"
             with ProcessPoolExecutor(
-                max_workers=workers, mp_context=mp.get_context("fork")
+                max_workers=workers,
+                mp_context=mp.get_context(method),
+                initializer=_set_graph,
+                initargs=(graph,),
             ) as pool:
                 parts = list(pool.map(_dijkstra_batch, jobs))
         else:
+            _set_graph(graph)
             parts = [_dijkstra_batch(j) for j in jobs]
     finally:
-        _GRAPH = None
+        _set_graph(None)
     if not parts:
         return np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0)
     return (

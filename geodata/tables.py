@@ -581,12 +581,17 @@ def load_travel_times(
                             fix=f"use one of the file's columns: {', '.join(map(str, header))}",
                         )
                 return None
+            dtypes: dict[str, str] = {
+                cols.demand_id: "str",
+                cols.site_id: "str",
+                cols.value: "float64",
+            }
             try:
                 frame = pd.read_csv(
                     path,
                     usecols=wanted,
                     encoding="utf-8-sig",
-                    dtype={cols.demand_id: str, cols.site_id: str, cols.value: "float64"},
+                    dtype=dtypes,
                     keep_default_na=False,
                     na_values=[""],
                 )

@@ -31,6 +31,7 @@ from .coverage import CoverageProblem
 from .errors import ProblemCollector
 from .models.coverage import CoverageSolution, solve_coverage
 from .models.ems import EmsProblem, EmsSolution, solve_ems
+from .models.phased import PhasedSolution
 from .solvers import SolveOptions
 
 __all__ = ["PreparedCase", "prepare_case", "run_case", "solve_case"]
@@ -373,7 +374,7 @@ def validate_ems(
 
 def solve_case(
     prepared: PreparedCase, *, backend: str | None = None, time_limit_s: float | None = None
-) -> CoverageSolution | EmsSolution:
+) -> CoverageSolution | EmsSolution | PhasedSolution:
     cfg = prepared.case.config.solver
     options = SolveOptions(
         time_limit_s=time_limit_s if time_limit_s is not None else cfg.time_limit_s,
@@ -383,6 +384,15 @@ def solve_case(
         log=cfg.log,
         ortools_engine=cfg.ortools_engine,
     )
+    if isinstance(prepared.problem, CoverageProblem) and prepared.problem.model.phases:
+        from .models.phased import solve_phased
+
+        return solve_phased(
+            prepared.problem,
+            options,
+            backend=backend or cfg.backend,
+            aggregate=cfg.aggregate_demand,
+        )
     if isinstance(prepared.problem, EmsProblem):
         return solve_ems(
             prepared.problem,
@@ -405,7 +415,7 @@ def run_case(
     *,
     backend: str | None = None,
     time_limit_s: float | None = None,
-) -> tuple[PreparedCase, CoverageSolution | EmsSolution, Path]:
+) -> tuple[PreparedCase, CoverageSolution | EmsSolution | PhasedSolution, Path]:
     """Validate, solve, certify and write the outputs of a case. Returns what it wrote where."""
     from .results import write_results
 

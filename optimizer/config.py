@@ -300,6 +300,15 @@ class ZoneRule(Strict):
     source: str | None = None
 
 
+class Phase(Strict):
+    """One year (or stage) of a phased roll-out."""
+
+    name: str
+    budget: NonNegFloat | None = None
+    """What may be spent on new sites in this phase."""
+    max_new_sites: Count | None = None
+
+
 class CoverageModelConfig(Strict):
     """LSCP / MCLP / PSCLP and their composition (MODELS.md §1.1-1.3, §8.2)."""
 
@@ -317,6 +326,9 @@ class CoverageModelConfig(Strict):
     zone_rules: list[ZoneRule] = []
     secondary_objective: Literal["none", "min_cost", "min_sites"] = "none"
     """Lexicographic second stage: among plans with optimal coverage, the cheapest / fewest."""
+    phases: list[Phase] | None = None
+    """Phased roll-out: sites opened in a phase stay open; coverage is summed over the phases;
+    the model's own limits and targets apply to the final phase."""
 
     @property
     def resolved_objective(self) -> str:
@@ -810,7 +822,12 @@ def check_model_rules(case: LoadedCase, problems: ProblemCollector) -> None:
                 "nothing to maximise: every standard has weight 0",
                 fix="give at least one standard a positive weight",
             )
-        if model.max_new_sites is None and model.budget is None and model.budget_by_type is None:
+        if (
+            model.max_new_sites is None
+            and model.budget is None
+            and model.budget_by_type is None
+            and model.phases is None
+        ):
             problems.add(
                 where,
                 "maximising coverage needs a limit, otherwise every candidate opens",
@@ -834,6 +851,30 @@ def check_model_rules(case: LoadedCase, problems: ProblemCollector) -> None:
             got=model.secondary_objective,
             fix="use it with kind: mclp, or drop it",
         )
+    if model.phases is not None:
+        if objective != "max_coverage":
+            problems.add(
+                f"{where}.phases",
+                "a phased roll-out maximises coverage summed over the phases",
+                got=objective,
+                fix="use kind: mclp (or objective: max_coverage)",
+            )
+        if model.existing != "keep":
+            problems.add(
+                f"{where}.phases",
+                "phases build on today's sites, which stay open",
+                fix="use existing: keep",
+            )
+        if model.secondary_objective != "none":
+            problems.add(f"{where}.secondary_objective", "not available with phases", fix="drop it")
+        if len(model.phases) < 2:
+            problems.add(f"{where}.phases", "give at least two phases", got=len(model.phases))
+        if all(ph.budget is None and ph.max_new_sites is None for ph in model.phases):
+            problems.add(
+                f"{where}.phases",
+                "every phase is unlimited: everything opens in the first",
+                fix="give each phase a budget or max_new_sites",
+            )
     if model.keep_existing_count and model.existing != "may_close":
         problems.add(
             f"{where}.keep_existing_count",

@@ -300,6 +300,43 @@ class ModelBuilder:
         cols = np.asarray(cols, dtype=np.int64)
         return self.add_rows(name, 1, np.zeros(cols.size, dtype=np.int64), cols, vals, lo=lo, hi=hi)
 
+    def import_milp(self, milp: MILP, prefix: str = "") -> dict[str, Block]:
+        """Copy every variable and row block of ``milp`` into this builder (objective included,
+        constant added), names prefixed; returns the new variable blocks by old name."""
+        offset = self.n_cols
+        covered_cols = sum(b.size for b in milp.var_blocks.values())
+        covered_rows = sum(b.size for b in milp.row_blocks.values())
+        if covered_cols != milp.n_cols or covered_rows != milp.n_rows:
+            raise ValueError(
+                f"{milp.name}: every column and row must belong to a named block to import it"
+            )
+        blocks: dict[str, Block] = {}
+        for name, blk in sorted(milp.var_blocks.items(), key=lambda kv: kv[1].start):
+            blocks[name] = self.add_vars(
+                prefix + name,
+                blk.size,
+                lb=milp.col_lo[blk.slice],
+                ub=milp.col_hi[blk.slice],
+                cost=milp.c[blk.slice],
+            )
+            self._int[-1] = milp.integer[blk.slice].copy()
+        coo = milp.A.tocoo()
+        for name, blk in sorted(milp.row_blocks.items(), key=lambda kv: kv[1].start):
+            keep = (coo.row >= blk.start) & (coo.row < blk.stop)
+            self.add_rows(
+                prefix + name,
+                blk.size,
+                coo.row[keep] - blk.start,
+                coo.col[keep] + offset,
+                coo.data[keep],
+                lo=milp.row_lo[blk.slice],
+                hi=milp.row_hi[blk.slice],
+            )
+        for name, labels in milp.labels.items():
+            self.labels[prefix + name] = list(labels)
+        self.c0 += milp.c0
+        return blocks
+
     # -- result ----------------------------------------------------------------------------
     def build(self) -> MILP:
         def cat(parts: list[np.ndarray], dtype: type) -> np.ndarray:

@@ -186,7 +186,38 @@ def solution_dict(prepared: Any, sol: CoverageSolution) -> dict[str, Any]:
             }
         out["coverage"] = cov
         out["by_type"] = type_value(sol)
+        phases = phase_rows(sol)
+        if phases:
+            out["phases"] = phases
     return out
+
+
+def phase_rows(sol: Any) -> list[dict[str, Any]]:
+    """A phased plan year by year: budget, spend, sites built and coverage reached."""
+    plans = getattr(sol, "open_by_phase", None)
+    if not plans:
+        return []
+    sites = sol.problem.sites
+    prev = sites.existing.copy()
+    rows = []
+    for ph, plan, ev in zip(sol.problem.model.phases or [], plans, sol.evaluations, strict=True):
+        built = plan & ~prev
+        rows.append(
+            {
+                "phase": ph.name,
+                "budget": ph.budget,
+                "max_new_sites": ph.max_new_sites,
+                "spent": _round(float(sites.cost[built & ~sites.existing].sum()), 2),
+                "built": {
+                    t: sorted(map(str, sites.ids[built & (sites.facility_type == t)]))
+                    for t in sites.types
+                },
+                "coverage": {r.name: _round(r.share) for r in ev.standards},
+                "objective": _round(ev.objective),
+            }
+        )
+        prev = plan
+    return rows
 
 
 def type_value(sol: CoverageSolution) -> dict[str, Any]:
@@ -221,6 +252,14 @@ def type_value(sol: CoverageSolution) -> dict[str, Any]:
 
 def _objective_meaning(sol: CoverageSolution) -> str:
     kind = sol.problem.model.resolved_objective
+    phases = sol.problem.model.phases
+    if phases:
+        parts = [
+            f"{s.weight:g} x residents within '{s.name}'"
+            for s in sol.problem.standards
+            if s.weight > 0
+        ]
+        return f"maximise, summed over {len(phases)} phases, " + " + ".join(parts)
     if kind == "max_coverage":
         parts = [
             f"{s.weight:g} x residents within '{s.name}'"
@@ -295,6 +334,14 @@ def sites_table(sol: CoverageSolution) -> pd.DataFrame:
         for j, k in sol.dominated_by.items():
             dom[j] = s.ids[k]
         frame["dominated_by"] = dom
+        build = getattr(sol, "build_phase", None)
+        if build is not None:
+            names = [ph.name for ph in problem.model.phases or []]
+            phase = build()
+            frame["build_phase"] = [
+                "existing" if s.existing[k] else (names[p] if p >= 0 else "")
+                for k, p in enumerate(phase)
+            ]
         # residents whose nearest open site (of this type) is this site
         served = np.zeros(len(s))
         for t, (_, table) in _nearest_columns(sol).items():
@@ -473,8 +520,14 @@ def summary_head(prepared: Any, sol: Any, *, kind: str, meaning: str) -> list[st
     return lines
 
 
+def _is_coverage(sol: Any) -> bool:
+    from .models.phased import PhasedSolution
+
+    return isinstance(sol, (CoverageSolution, PhasedSolution))
+
+
 def summary_text(prepared: Any, sol: Any, out_dir: Path | None = None) -> str:
-    if not isinstance(sol, CoverageSolution):
+    if not _is_coverage(sol):
         from .results_ems import ems_summary
 
         return ems_summary(prepared, sol, out_dir)
@@ -514,6 +567,13 @@ def summary_text(prepared: Any, sol: Any, out_dir: Path | None = None) -> str:
                     f"Value of '{t}': {v['new_sites']} new, {v['spend']:,.0f} {unit} -> "
                     f"+{g['added']:,.0f} within '{std}'{per}"
                 )
+        for row in phase_rows(sol):
+            built = sum(len(v) for v in row["built"].values())
+            shares = ", ".join(f"{k} {_pct(v)}" for k, v in row["coverage"].items())
+            budget = "" if row["budget"] is None else f" of {row['budget']:,.0f}"
+            lines.append(
+                f"Phase {row['phase']}: build {built} sites for {row['spent']:,.0f}{budget} {unit}; {shares}"
+            )
         lines.append("Coverage:")
         for r in ev.standards:
             s = r.coverage.standard
@@ -547,7 +607,7 @@ def summary_text(prepared: Any, sol: Any, out_dir: Path | None = None) -> str:
 
 def write_results(prepared: Any, sol: Any, out_dir: Path) -> list[str]:
     """Write every output file atomically (staged, then published together)."""
-    if not isinstance(sol, CoverageSolution):
+    if not _is_coverage(sol):
         from .results_ems import write_ems_results
 
         return write_ems_results(prepared, sol, out_dir)

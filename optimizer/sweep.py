@@ -122,6 +122,11 @@ def _point_cases(case: LoadedCase, param: str, values: list[float]) -> list[Load
 _STATE: dict[str, Any] = {}
 
 
+def _init_state(state: dict[str, Any]) -> None:
+    _STATE.clear()
+    _STATE.update(state)
+
+
 def _solve_chain(chain: list[int]) -> list[dict[str, Any]]:
     """Solve the points of one chain in order, each warm-started from the previous plan."""
     from .results import write_results
@@ -209,24 +214,30 @@ def run_sweep(
         ortools_engine=solver.ortools_engine,
     )
     out = Path(out_dir)
-    _STATE.update(
-        prepared=prepared,
-        points=points,
-        values=values,
-        out_dir=out,
-        options=options,
-        backend=backend or solver.backend,
-    )
+    state = {
+        "prepared": prepared,
+        "points": points,
+        "values": values,
+        "out_dir": out,
+        "options": options,
+        "backend": backend or solver.backend,
+    }
     n_chains = max(1, min(workers, len(points)))
     chains = [list(c) for c in np.array_split(np.arange(len(points)), n_chains) if len(c)]
     log.info("Sweep %s over %d values in %d chains", param, len(points), len(chains))
     try:
-        if len(chains) > 1 and "fork" in mp.get_all_start_methods():
+        if len(chains) > 1:
+            # spawn, not fork: a child forked from a process whose solver threads already run
+            # cannot use HiGHS; the prepared case is shipped once to each worker
             with ProcessPoolExecutor(
-                max_workers=len(chains), mp_context=mp.get_context("fork")
+                max_workers=len(chains),
+                mp_context=mp.get_context("spawn"),
+                initializer=_init_state,
+                initargs=(state,),
             ) as pool:
                 parts = list(pool.map(_solve_chain, chains))
         else:
+            _init_state(state)
             parts = [_solve_chain(c) for c in chains]
     finally:
         _STATE.clear()
@@ -279,15 +290,18 @@ def _chart(frontier: pd.DataFrame, param: str, path: Path) -> None:
     else:
         ax.plot(x, frontier["objective"].astype(float), marker="o", label="objective")
         ax.set_ylabel("objective")
-    proven = frontier["status"] == "optimal"
-    if (~proven).any():
-        ax.scatter(
-            x[~proven.to_numpy()],
-            np.zeros((~proven).sum()),
-            marker="x",
-            color="red",
-            label="not proven optimal",
-        )
+    status = frontier["status"].to_numpy()
+    marks = {
+        "infeasible": ("x", "red", "no plan meets the targets (proven)"),
+        "feasible": ("^", "orange", "time limit: not proven optimal"),
+        "no_solution": ("v", "grey", "time limit: no plan found"),
+    }
+    for st, (marker, colour, label) in marks.items():
+        hit = status == st
+        if hit.any():
+            ax.scatter(
+                x[hit], np.zeros(int(hit.sum())), marker=marker, color=colour, label=label, zorder=3
+            )
     ax.set_xlabel(param)
     ax.grid(True, alpha=0.3)
     ax.legend(loc="lower right", fontsize=8)

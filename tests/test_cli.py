@@ -134,3 +134,19 @@ def test_python_dash_m_entry_point(tmp_case, tmp_path):
     assert proc.returncode == 0, proc.stderr
     assert "Running HiGHS" not in proc.stdout, "solver banners must not pollute the summary"
     assert (out / "solution.json").exists()
+
+
+def test_phased_case_writes_build_order(tmp_case, tmp_path, capsys):
+    phased = CASE.replace(
+        "  max_new_sites: 1\n",
+        "  phases:\n    - {name: '2025', budget: 10}\n    - {name: '2026', budget: 12}\n",
+    )
+    path = tmp_case(phased, _files())
+    out = tmp_path / "phased"
+    assert main(["run", str(path), "--out", str(out), "-q"]) == 0
+    sol = json.loads((out / "solution.json").read_text())
+    assert [p["phase"] for p in sol["phases"]] == ["2025", "2026"]
+    assert all(p["spent"] <= p["budget"] for p in sol["phases"])
+    sites = pd.read_csv(out / "sites.csv", dtype={"build_phase": str})
+    assert sites.loc[sites["site_id"] == "s1", "build_phase"].iloc[0] == "existing"
+    assert "Phase 2025" in capsys.readouterr().out
