@@ -186,12 +186,8 @@ def network_service_areas(
         dist[tpos[sl]] = val[sl]
         acc = float(sites.distance_m[j]) * access_per_m
         a, b, t = int(sites.a[j]), int(sites.b[j]), float(sites.t[j])
-        hit = int(np.searchsorted(sorted_keys, a * n + b))
-        own = (
-            int(usable[key_order[hit]])
-            if hit < sorted_keys.size and sorted_keys[hit] == a * n + b
-            else -1
-        )
+        lo, hi = np.searchsorted(sorted_keys, [a * n + b, a * n + b + 1])
+        own = usable[key_order[lo:hi]]  # the site's edge, each direction the mode may use
         for thr in sorted(set(thresholds)):
             budget = thr - dist[tails]
             reach = np.flatnonzero(budget > 0)
@@ -210,11 +206,13 @@ def network_service_areas(
                 if p is not None:
                     pieces.append(p)
             left = thr - acc
-            if left > 0 and own >= 0:
-                e = own
-                w = float(weights[e])
-                s = t if network.u[e] == a else 1.0 - t
-                p = _piece(shapes.lines[e], s - left / w, s + left / w)
+            for e in own if left > 0 else ():
+                # along the site's own edge, in the directions travel may take (one-way aware)
+                f = left / float(weights[e])
+                pos = t if network.u[e] == a else 1.0 - t
+                lo_f = pos - f if reverse or profile.ignore_oneway else pos
+                hi_f = pos + f if not reverse or profile.ignore_oneway else pos
+                p = _piece(shapes.lines[e], lo_f, hi_f)
                 if p is not None:
                     pieces.append(p)
             if not pieces:
