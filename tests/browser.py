@@ -168,9 +168,8 @@ def open_page(
                 time.sleep(0.05)
             port = int(port_file.read_text().split()[0])
             opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
-            targets = json.loads(
-                opener.open(f"http://127.0.0.1:{port}/json/list", timeout=10).read()
-            )
+            with opener.open(f"http://127.0.0.1:{port}/json/list", timeout=10) as resp:
+                targets = json.loads(resp.read())
             page = next(t for t in targets if t.get("type") == "page")
             s = _Session(page["webSocketDebuggerUrl"])
             for domain in ("Page", "Runtime", "Log", "Network"):
@@ -222,6 +221,7 @@ def open_page(
                     res.requests.append(p.get("request", {}).get("url", ""))
             with contextlib.suppress(Exception):
                 s.call("Browser.close", timeout=5)
+            s.ws.close()
         finally:
             try:
                 proc.wait(timeout=5)

@@ -503,17 +503,7 @@ def render_compare(
         body.append(
             [
                 (escape(str(r["label"])), ""),
-                (
-                    escape(
-                        fmt_value(
-                            _nan_none(
-                                r["required_a"] if pd.notna(r["required_a"]) else r["required_b"]
-                            ),
-                            str(r["unit"]),
-                        )
-                    ),
-                    "num",
-                ),
+                (escape(_required_text(r)), "num"),
                 *_met_cells(r, "a", t),
                 *_met_cells(r, "b", t),
             ]
@@ -539,7 +529,7 @@ def render_compare(
     if spec is not None:
         right.append(
             f"<h2>{escape(t('map'))}</h2>"
-            + map_html(spec, "map-compare")
+            + map_html(spec, "map-compare", _compare_legend(spec))
             + f'<div class="print-only">{overview_svg(spec, width=430, height=250)}</div>'
         )
     right.append(
@@ -555,6 +545,31 @@ def render_compare(
     return html_page(
         f"{t('compare')} - {a.case_name}", css + "\n".join(parts), t, with_map=spec is not None
     )
+
+
+def _required_text(r: pd.Series) -> str:
+    """The norm's requirement; 'A / B' when the two plans were held to different values."""
+    ra, rb = _nan_none(r["required_a"]), _nan_none(r["required_b"])
+    unit = str(r["unit"])
+    if ra is not None and rb is not None and ra != rb:
+        return f"{fmt_value(ra, unit)} / {fmt_value(rb, unit)}"
+    return fmt_value(ra if ra is not None else rb, unit)
+
+
+def _compare_legend(spec: dict[str, Any]) -> str:
+    items = []
+    for ls in spec["layers"]:
+        if ls["kind"] != "point" or (ls["id"].startswith("demand-") and not ls["features"]):
+            continue
+        for k, st in enumerate(ls["styles"]):
+            label = ls["label"]
+            if ls["id"].startswith("demand-"):
+                label = label.split(" / ")[k].split(":")[0] + ": " + ls["label"].split(": ")[-1]
+            items.append(
+                f'<span><span class="swatch" style="background:{st["fillColor"]}"></span>'
+                f"{escape(label)}</span>"
+            )
+    return "".join(items)
 
 
 def _nan_none(v: Any) -> Any:
@@ -742,6 +757,7 @@ def compare_map_spec(comp: Comparison, t: Labels, basemap: dict[str, Any]) -> di
         "basemap": basemap,
         "noneLabel": t("basemap_none"),
         "canvas": False,
+        "collapsed": True,
         "pools": {},
         "layers": layers,
     }

@@ -39,14 +39,14 @@
       bases[b.label] = L.tileLayer("https://tile.openstreetmap.org/{z}/{x}/{y}.png", {
         maxZoom: 19, attribution: "&copy; OpenStreetMap contributors"});
     } else if (b.kind === "tianditu") {
-      var url = function (layer) {
+      var tileUrl = function (layer) {
         return "https://t{s}.tianditu.gov.cn/" + layer + "_w/wmts?SERVICE=WMTS&REQUEST=GetTile" +
           "&VERSION=1.0.0&LAYER=" + layer + "&STYLE=default&TILEMATRIXSET=w&FORMAT=tiles" +
           "&TILECOL={x}&TILEROW={y}&TILEMATRIX={z}&tk=" + encodeURIComponent(b.key);
       };
       bases[b.label] = L.layerGroup([
-        L.tileLayer(url("vec"), {subdomains: "01234567", maxZoom: 18, attribution: "&copy; 天地图 Tianditu"}),
-        L.tileLayer(url("cva"), {subdomains: "01234567", maxZoom: 18})
+        L.tileLayer(tileUrl("vec"), {subdomains: "01234567", maxZoom: 18, attribution: "&copy; 天地图 Tianditu"}),
+        L.tileLayer(tileUrl("cva"), {subdomains: "01234567", maxZoom: 18})
       ]);
     }
     bases[spec.noneLabel || "none"] = none;
@@ -94,7 +94,7 @@
       group.on("add", function () { drawn[ls.id] = feats.length; el.setAttribute("data-drawn", JSON.stringify(drawn)); });
       group.on("remove", function () { delete drawn[ls.id]; el.setAttribute("data-drawn", JSON.stringify(drawn)); });
     });
-    L.control.layers(bases, overlays, {collapsed: false}).addTo(map);
+    L.control.layers(bases, overlays, {collapsed: !!spec.collapsed}).addTo(map);
     L.control.scale({metric: true, imperial: false}).addTo(map);
     if (bounds.isValid()) { map.fitBounds(bounds, {padding: [12, 12]}); } else { map.setView([35, 105], 4); }
     el.setAttribute("data-drawn", JSON.stringify(drawn));
