@@ -21,7 +21,7 @@ from .crs import is_china_offset_crs, normalise_crs, to_wgs84
 from .matrix import network_travel_times
 from .network import RoadNetwork, cache_dir, graph_from_file, graph_from_osmnx
 from .snap import Snapped, snap_points
-from .speeds import profile_for
+from .speeds import SpeedProfile, profile_for
 
 if TYPE_CHECKING:
     from optimizer.config import LoadedCase, NetworkConfig
@@ -46,6 +46,9 @@ class RoutingReport:
     sites_snap: Snapped
     seconds: float
     unreachable_demand: list[str] = field(default_factory=list)
+    road_network: RoadNetwork | None = field(default=None, repr=False)
+    """The network the table was computed on (kept for catchment layers)."""
+    profile: SpeedProfile | None = field(default=None, repr=False)
 
     def to_dict(self) -> dict[str, Any]:
         def stats(s: Snapped) -> dict[str, float | int]:
@@ -310,5 +313,7 @@ def route_case(
             s_snap,
             time.perf_counter() - t0,
             sorted(map(str, demand.ids[~reached])),
+            net,
+            profile,
         )
     return tables, reports

@@ -149,6 +149,12 @@ class StagedOutput:
     def names(self) -> list[str]:
         return list(self._names)
 
+    @property
+    def stage_dir(self) -> Path:
+        """The staging folder: files written so far can be read back before publishing."""
+        assert self._stage is not None, "use StagedOutput as a context manager"
+        return self._stage
+
 
 def _fsync_dir(path: Path) -> None:
     if os.name != "posix":

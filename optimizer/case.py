@@ -12,12 +12,14 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from geodata.arrays import Demand, Sites, TravelTimes, Zones
 from geodata.routing import RoutingReport, route_case
 from geodata.tables import load_demand, load_sites, load_travel_times, load_zones
+from geodata.zone_shapes import load_zone_polygons
 
 from .config import (
     CoverageModelConfig,
@@ -47,6 +49,8 @@ class PreparedCase:
     """Input file path -> sha256, for the manifest."""
     routing: dict[str, RoutingReport] = field(default_factory=dict)
     """How each network travel-time table was computed (snapping, pairs, time)."""
+    zone_polygons: dict[str, Any] | None = None
+    """Zone id -> WGS-84 polygon when the case provides zone boundaries (GIS layers, maps)."""
 
 
 def _sha256(path: Path) -> str:
@@ -67,6 +71,7 @@ def prepare_case(case: LoadedCase | str | Path) -> PreparedCase:
     demand = load_demand(cfg.demand, case, problems)
     sites = load_sites(cfg.sites, case, problems)
     zones = load_zones(cfg.zones, case, problems) if cfg.zones is not None else None
+    polygons = load_zone_polygons(cfg.zones, case, problems) if cfg.zones is not None else None
     tables: dict[str, TravelTimes] = {}
     routing: dict[str, RoutingReport] = {}
     if demand is not None and sites is not None:
@@ -100,6 +105,7 @@ def prepare_case(case: LoadedCase | str | Path) -> PreparedCase:
     files += [n.file for n in cfg.networks.values() if n.file is not None]
     files += [n.nodes_file for n in cfg.networks.values() if n.nodes_file is not None]
     files += [cfg.zones.file] if cfg.zones else []
+    files += [cfg.zones.geometry] if cfg.zones and cfg.zones.geometry else []
     for f in files:
         p = case.resolve(f)
         if p.is_file():
@@ -113,7 +119,7 @@ def prepare_case(case: LoadedCase | str | Path) -> PreparedCase:
     _check_tables_complete(case, problem, problems)
     problems.raise_if_any()
     log.info("Case '%s' loaded and validated in %.2f s", cfg.name, time.perf_counter() - t0)
-    return PreparedCase(case, problem, inputs, routing)
+    return PreparedCase(case, problem, inputs, routing, polygons)
 
 
 def _check_tables_complete(

@@ -8,6 +8,8 @@ demo --out DIR              run the embedded default case (works offline on a fr
 backends                    list the solver backends installed, with versions
 sweep CASE.yaml ...          trade-off curve over one parameter (frontier table and chart)
 prepare WHAT ...            build layers: network, cells, spread, candidates, pois, places
+report RUN_DIR              write report.html of a run (offline HTML with a map)
+compare RUN_A RUN_B --out D compare two runs: compare.html and diff tables
 
 Exit codes: 0 a plan was found (optimal, or feasible at a limit), 1 bad input, 2 no plan exists
 (infeasible, or no solution within the limit), 3 internal error (e.g. a failed answer check).
@@ -102,6 +104,9 @@ def _parser() -> argparse.ArgumentParser:
     from geodata.prepare import add_parser as add_prepare
 
     add_prepare(sub, [verbosity])
+    from .report.cli import add_parsers as add_report
+
+    add_report(sub, [verbosity])  # report RUN_DIR, compare RUN_A RUN_B
     return p
 
 
@@ -158,6 +163,10 @@ def main(argv: list[str] | None = None) -> int:
             )
             answered = frontier["status"].isin(["optimal", "feasible", "infeasible"]).all()
             return EXIT_OK if answered else EXIT_NO_PLAN
+        if args.command in ("report", "compare"):
+            from .report.cli import run as run_report
+
+            return run_report(args)
         if args.command == "prepare":
             from geodata.prepare import run as run_prepare
 

@@ -130,6 +130,15 @@ class ZonesConfig(Strict):
     file: str
     layer: str | None = None
     columns: ZonesColumns = ZonesColumns()
+    geometry: str | None = Field(
+        default=None,
+        description="GIS file with the zones' polygons, for maps and layers (default: the zones "
+        "file itself when it has polygons; else each zone's demand points' hull, flagged).",
+    )
+    geometry_layer: str | None = None
+    geometry_id: str | None = Field(
+        default=None, description="Zone id column of the geometry file (default: columns.id)."
+    )
 
 
 class MatrixColumns(Strict):

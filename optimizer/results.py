@@ -601,6 +601,9 @@ def summary_text(prepared: Any, sol: Any, out_dir: Path | None = None) -> str:
         files = ["solution.json", "sites.csv", "demand.csv"]
         if problem.zone_ids():
             files.append("zones.csv")
+        if problem.demand.x is not None and problem.demand.crs is not None:
+            files.append("layers.gpkg")
+        files.append("report.html")
         lines.append(f"Results: {out_dir}/ ({', '.join([*files, 'summary.txt', 'manifest.json'])})")
     return "\n".join(lines) + "\n"
 
@@ -617,7 +620,12 @@ def write_results(prepared: Any, sol: Any, out_dir: Path) -> list[str]:
         out.csv("sites.csv", sites_table(sol))
         if sol.problem.zone_ids():
             out.csv("zones.csv", zones_table(sol))
+        from .layers import write_layers
+        from .report import write_report
+
+        write_layers(out, prepared, sol)  # layers.gpkg, geojson/, layers.json (optimizer.layers)
         out.text("summary.txt", summary_text(prepared, sol, out_dir))
+        write_report(out)  # report.html from the staged files (optimizer.report)
         names = [*out.names, "manifest.json"]
         out.json("manifest.json", manifest_dict(prepared, sol, names))
     log.info("Wrote %d files to %s", len(names), out_dir)

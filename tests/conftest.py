@@ -92,3 +92,29 @@ def tmp_case(tmp_path: Path):
         return case
 
     return make
+
+
+@pytest.fixture(scope="session")
+def andorra_runs(tmp_path_factory):
+    """The Andorra case solved with 6 and with 8 new clinics, each written to a run folder.
+
+    Prepared once (network and travel times), solved twice: ``{p: (prepared, solution, dir)}``.
+    """
+    import dataclasses
+
+    from optimizer.case import prepare_case, solve_case
+    from optimizer.results import write_results
+
+    shared_path("data", "osm-andorra", "andorra_drive.graphml.gz")
+    prepared = prepare_case(ROOT / "configs" / "andorra.yaml")
+    base = tmp_path_factory.mktemp("andorra-runs")
+    out = {}
+    for p in (6, 8):
+        model = prepared.problem.model.model_copy(update={"max_new_sites": {"clinic": p}})
+        prep = dataclasses.replace(
+            prepared, problem=dataclasses.replace(prepared.problem, model=model)
+        )
+        sol = solve_case(prep)
+        write_results(prep, sol, base / f"p{p}")
+        out[p] = (prep, sol, base / f"p{p}")
+    return out
