@@ -254,7 +254,7 @@ def route_case(
             ferry_kph=spec.ferry_kph,
             ferry_boarding_min=spec.ferry_boarding_min,
         )
-        usable = net.usable_edges(profile) & ~np.isin(
+        usable = net.usable_edges(profile, components=spec.components) & ~np.isin(
             net.highway, np.asarray(spec.snap_exclude, dtype=object)
         )
         key = f"{case.label} › travel_times.{name}"

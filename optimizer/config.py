@@ -223,6 +223,10 @@ class NetworkTravelTimesConfig(Strict):
     snap_exclude: list[str] = ["motorway", "motorway_link"]
     """Road classes points may not be snapped onto (expressways; add trunk for elevated urban roads)."""
     far_points: Literal["error", "unreachable"] = "error"
+    components: Literal["largest", "all"] = "largest"
+    """Snap onto the largest strongly connected part of the network only (default: no point is
+    stranded on an island), or onto any part ("all": local walking coverage such as AEDs, on a
+    pedestrian network that OSM leaves in pieces; pairs in different parts are unreachable)."""
     cutoff: PositiveFloat | Literal["auto"] | None = "auto"
     k_nearest: Annotated[int, Field(ge=1)] | None = None
     workers: Annotated[int, Field(ge=1, le=64)] = 2

@@ -95,6 +95,10 @@ def common_dict(prepared: Any, sol: Any, *, meaning: str, model: dict[str, Any])
         "demand": {
             "points": len(problem.demand),
             "total_weight": _round(problem.demand.total_weight, 3),
+            "residents": _round(float(problem.demand.residents.sum()), 3),
+            "footfall_weight": _round(
+                float(problem.demand.total_weight - problem.demand.residents.sum()), 3
+            ),
             "weight_note": problem.demand.weight_note,
         },
         "travel_times": {

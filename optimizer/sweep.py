@@ -165,7 +165,7 @@ def _row(k: int, value: float, sol: Any, seconds: float, folder: Path) -> dict[s
         "best_bound": sol.bound,
         "gap": sol.gap,
         "seconds": round(seconds, 3),
-        "folder": str(folder),
+        "folder": f"{folder.parent.name}/{folder.name}",  # relative to the sweep folder
     }
     ev = sol.evaluation
     if isinstance(sol, CoverageSolution) and ev is not None:
@@ -303,6 +303,9 @@ def _chart(frontier: pd.DataFrame, param: str, path: Path) -> None:
                 x[hit], np.zeros(int(hit.sum())), marker=marker, color=colour, label=label, zorder=3
             )
     ax.set_xlabel(param)
+    from matplotlib.ticker import FuncFormatter
+
+    ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _pos: f"{v:,.6g}"))
     ax.grid(True, alpha=0.3)
     ax.legend(loc="lower right", fontsize=8)
     ax.set_title("Trade-off frontier (every point solved exactly)")
