@@ -13,6 +13,9 @@ from .norms import NormCheck, norm_checks, register_norms
 from .rundata import RunData, RunFolderError
 from .sections import Context, register_section
 
+from . import ems as _ems  # noqa: E402,F401  (registers the 120 section and norms)
+from . import phased as _phased  # noqa: E402,F401  (registers the roll-out section)
+
 __all__ = [
     "Context",
     "Labels",
