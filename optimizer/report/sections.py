@@ -398,9 +398,12 @@ def zone_table_html(run: RunData, zone_checks: list[NormCheck], t: Labels) -> st
 
 @register_section("charts", order=50, title="charts")
 def charts_section(run: RunData, ctx: Context) -> str | None:
+    from .frontier import sweep_curves
+
     t, cov = ctx.t, run.coverage
+    curves = sweep_curves(run, t)  # when the run is a point of a sweep
     if not cov:
-        return None
+        return curves
     bars = [Bar(n, c.get("share"), c.get("min_share"), c.get("met")) for n, c in cov.items()]
     parts = [hbar_chart(bars, title=t("chart_coverage"))]
     names = run.zone_names()
@@ -428,7 +431,13 @@ def charts_section(run: RunData, ctx: Context) -> str | None:
         if full
         else ""
     )
-    return '<div class="grid2">' + "".join(f"<div>{p}</div>" for p in parts) + "</div>" + note
+    return (
+        '<div class="grid2">'
+        + "".join(f"<div>{p}</div>" for p in parts)
+        + "</div>"
+        + note
+        + (curves or "")
+    )
 
 
 @register_section("sites", order=60, title="sites")
