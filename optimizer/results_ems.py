@@ -191,7 +191,9 @@ def ems_solution_dict(prepared: Any, sol: EmsSolution) -> dict[str, Any]:
                 "population": _round(base, 3),
                 "within": _round(within, 3),
                 "share": _round(within / base) if base > 0 else None,
-                "worst_m": _round(float(far.max()), 1) if far.size and np.isfinite(far).all() else None,
+                "worst_m": _round(float(far.max()), 1)
+                if far.size and np.isfinite(far).all()
+                else None,
             }
         out["radius"] = radius
     return out
@@ -277,15 +279,11 @@ def ems_tables(sol: EmsSolution) -> dict[str, pd.DataFrame]:
                     else None
                 )
                 extra[f"mean_response_{c}_min"] = mean
-                extra[f"met_mean_response_{c}"] = (
-                    None if mean is None else int(mean < limit)
-                )
+                extra[f"met_mean_response_{c}"] = None if mean is None else int(mean < limit)
             if ruled:
                 need = p.model.stations_per_zone if z in ruled else None
                 extra["required_stations"] = need
-                extra["met_stations"] = (
-                    None if need is None or n_st is None else int(n_st >= need)
-                )
+                extra["met_stations"] = None if need is None or n_st is None else int(n_st >= need)
             req = _zone_required(p.model, z)
             if p.model.zone_min_share is not None:
                 share = float(d.weight[inz & ev.covered].sum()) / pop if pop > 0 else None

@@ -7,14 +7,13 @@ without a network. Sections and norm checks live in registries (:func:`register_
 
 from __future__ import annotations
 
+from . import ems as _ems  # noqa: F401  (registers the 120 section and norms)
+from . import phased as _phased  # noqa: F401  (registers the roll-out section)
 from .html import render_report, write_report, write_report_file
 from .i18n import Labels, add_labels
 from .norms import NormCheck, norm_checks, register_norms
 from .rundata import RunData, RunFolderError
 from .sections import Context, register_section
-
-from . import ems as _ems  # noqa: E402,F401  (registers the 120 section and norms)
-from . import phased as _phased  # noqa: E402,F401  (registers the roll-out section)
 
 __all__ = [
     "Context",

@@ -37,7 +37,10 @@ add_labels(
             "zh": "分乡镇反应时间达标表",
             "en": "Response-time compliance per township",
         },
-        "ems_expected": {"zh": "期望覆盖（考虑车辆繁忙）", "en": "Expected coverage (busy ambulances)"},
+        "ems_expected": {
+            "zh": "期望覆盖（考虑车辆繁忙）",
+            "en": "Expected coverage (busy ambulances)",
+        },
         "ambulances": {"zh": "救护车", "en": "Ambulances"},
         "negative_pressure": {"zh": "负压救护车", "en": "Negative-pressure"},
         "stations": {"zh": "站点", "en": "Stations"},
@@ -59,6 +62,7 @@ add_labels(
         "fleet_per_population": {"zh": "每 3 万人救护车", "en": "Ambulances per population"},
         "required_stations": {"zh": "要求站点数", "en": "Stations required"},
         "all_classes": {"zh": "全部", "en": "all"},
+        "vehicle_changes": {"zh": "救护车配置变化", "en": "Ambulance changes"},
     }
 )
 
@@ -184,19 +188,19 @@ def ems_norms(run: RunData) -> list[NormCheck]:
     if zones is not None and "zone_id" in zones:
         for _, z in zones.iterrows():
             zid = str(z["zone_id"])
-            need = z.get("required_stations")
-            if need is not None and pd.notna(need):
+            zneed = z.get("required_stations")
+            if zneed is not None and pd.notna(zneed):
                 got = float(z.get("stations") or 0)
                 out.append(
                     NormCheck(
                         "ems.stations_per_zone",
-                        f">= {float(need):g} 120 station(s) per township (建制乡镇)",
+                        f">= {float(zneed):g} 120 station(s) per township (建制乡镇)",
                         "zone",
                         zid,
-                        float(need),
+                        float(zneed),
                         got,
                         "sites",
-                        compare_values(got, float(need), ">="),
+                        compare_values(got, float(zneed), ">="),
                         rsrc,
                     )
                 )

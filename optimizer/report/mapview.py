@@ -3,6 +3,7 @@ overview for print. Geometries come from the run's ``geojson/`` layers (WGS-84).
 
 from __future__ import annotations
 
+import functools
 import math
 from html import escape
 from typing import Any
@@ -267,9 +268,7 @@ def report_map_spec(run: RunData, t: Labels, basemap: dict[str, Any]) -> dict[st
         [t("negative_pressure"), "negative_pressure", "num"],
         [t("build_phase"), "build_phase", ""],
     ]
-    cand = [
-        f for f in _features(L, "candidate_sites") if not _is_open(f.get("properties") or {})
-    ]
+    cand = [f for f in _features(L, "candidate_sites") if not _is_open(f.get("properties") or {})]
     if cand:
         layers.append(
             _point_layer(
@@ -299,20 +298,13 @@ def report_map_spec(run: RunData, t: Labels, basemap: dict[str, Any]) -> dict[st
                 for k in range(len(phases))
             ]
             styles.append({"color": c, "weight": 3, "fillColor": "#ffffff", "fillOpacity": 1.0})
-
-            def style(p: dict[str, Any], phases: list[str] = phases) -> int:
-                b = p.get("build_phase")
-                return phases.index(b) if b in phases else len(phases)
-
+            style: Any = functools.partial(_phase_style, phases=phases)
         else:
             styles = [
                 {"color": "#000000", "weight": 1.5, "fillColor": c, "fillOpacity": 1.0},
                 {"color": c, "weight": 3, "fillColor": "#ffffff", "fillOpacity": 1.0},
             ]
-
-            def style(p: dict[str, Any]) -> int:
-                return 0 if p.get("status") == "new" else 1
-
+            style = _status_style
         layers.append(
             _point_layer(
                 f"chosen-{ty}",
@@ -404,6 +396,16 @@ _DEMAND_EXTRA = (
     "ambulances_within",
     "expected_coverage",
 )
+
+
+def _phase_style(p: dict[str, Any], phases: list[str]) -> int:
+    """Style of a site in a roll-out: its build year, or the last style (existing, kept)."""
+    b = p.get("build_phase")
+    return phases.index(b) if b in phases else len(phases)
+
+
+def _status_style(p: dict[str, Any]) -> int:
+    return 0 if p.get("status") == "new" else 1
 
 
 def _is_open(props: dict[str, Any]) -> bool:
