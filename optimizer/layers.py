@@ -55,7 +55,7 @@ from .coverage import demand_thresholds
 from .models.coverage import CoverageSolution
 from .results import demand_table, sites_table, zones_table
 
-__all__ = ["LAYER_NAMES", "Layer", "build_layers", "write_layers"]
+__all__ = ["LAYER_NAMES", "Layer", "build_layers", "write_layers", "zone_layer"]
 
 log = logging.getLogger(__name__)
 
@@ -385,13 +385,20 @@ def _zones(prepared: Any, sol: CoverageSolution, d_ll: np.ndarray) -> Layer | No
     problem = sol.problem
     if not problem.zone_ids():
         return None
-    table = zones_table(sol)
+    return zone_layer(prepared, problem.demand.zone, zones_table(sol), d_ll)
+
+
+def zone_layer(
+    prepared: Any, demand_zone: np.ndarray | None, table: pd.DataFrame, d_ll: np.ndarray
+) -> Layer:
+    """The zones layer: a zones table (one row per zone_id) with the case's polygons, else the
+    hull of each zone's demand points (``approximate`` = 1)."""
     ids = table["zone_id"].astype(str).tolist()
     given = getattr(prepared, "zone_polygons", None) or {}
     missing = [z for z in ids if z not in given]
     hulls = (
-        demand_hulls(problem.demand.zone, d_ll[:, 0], d_ll[:, 1], missing)
-        if missing and problem.demand.zone is not None
+        demand_hulls(demand_zone, d_ll[:, 0], d_ll[:, 1], missing)
+        if missing and demand_zone is not None
         else {}
     )
     geoms, source, approx = [], [], []
@@ -519,11 +526,20 @@ def geojson_text(layer: Layer) -> str:
 
 
 def write_layers(
-    out: StagedOutput, prepared: Any, sol: CoverageSolution, *, buffer_m: float = DEFAULT_BUFFER_M
+    out: StagedOutput,
+    prepared: Any,
+    sol: Any,
+    *,
+    buffer_m: float = DEFAULT_BUFFER_M,
+    layers: list[Layer] | None = None,
 ) -> list[str]:
-    """Write layers.gpkg (+ layers_wgs84.gpkg for GCJ-02/BD-09), geojson/*, layers.json."""
+    """Write layers.gpkg (+ layers_wgs84.gpkg for GCJ-02/BD-09), geojson/*, layers.json.
+
+    ``layers`` are a model family's own (e.g. :func:`optimizer.layers_ems.build_ems_layers`);
+    by default the coverage layers of ``sol`` are built here."""
     demand = sol.problem.demand
-    layers = build_layers(prepared, sol, buffer_m=buffer_m)
+    if layers is None:
+        layers = build_layers(prepared, sol, buffer_m=buffer_m)
     if not layers:
         return []
     crs_text = normalise_crs(demand.crs) if demand.crs else "EPSG:4326"

@@ -249,10 +249,14 @@ def run_sweep(
     frontier.insert(1, "parameter", param)
     maximise = prepared.problem.model.resolved_objective in ("max_coverage", "mexclp", "bacop")
     frontier["monotone"] = _monotone(frontier, param, maximise)
+    from .report.frontier import refresh_point_reports, render_frontier
+
     with StagedOutput(out) as staged:
         staged.csv("frontier.csv", frontier)
         staged.write_with("frontier.png", lambda p: _chart(frontier, param, p))
         staged.write_with("frontier.svg", lambda p: _chart(frontier, param, p))
+        staged.text("frontier.html", render_frontier(frontier, param))
+    refresh_point_reports(out)  # each point's report gains the trade-off curves
     return frontier
 
 
