@@ -41,6 +41,7 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
+from ..certificate import Certificate
 from ..coverage import (
     CoverageProblem,
     ReducedCoverage,
@@ -61,7 +62,7 @@ log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, eq=False)
-class CoverageSolution:
+class CoverageSolution(Certificate):
     """A certified answer: status, plan, objective recomputed on raw data, bound and gap."""
 
     problem: CoverageProblem
@@ -69,23 +70,9 @@ class CoverageSolution:
     coverages: list[StandardCoverage]
     open_mask: np.ndarray | None = None
     evaluation: Evaluation | None = None
-    objective: float | None = None
     solver_objective: float | None = None
-    bound: float | None = None
-    gap: float | None = None
-    runtime_s: float = 0.0
-    total_time_s: float = 0.0
-    solver: str = ""
-    solver_version: str = ""
-    message: str = ""
-    model_size: dict[str, int] = field(default_factory=dict)
-    presolve: dict[str, int] = field(default_factory=dict)
-    diagnosis: list[str] = field(default_factory=list)
-    checked: bool = False
     dominated_by: dict[int, int] = field(default_factory=dict)
     """Presolve: site index -> index of a candidate that dominates it (coverage and cost)."""
-    secondary: dict[str, object] | None = None
-    """Lexicographic second stage: objective, status, value, bound, gap."""
     timings_s: dict[str, float] = field(default_factory=dict)
     """Wall-clock seconds per stage of :func:`solve_coverage`, in pipeline order: ``coverage``,
     ``precheck``, ``presolve`` (aggregation + dominance), ``milp`` (building the matrix),
