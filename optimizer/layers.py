@@ -119,6 +119,31 @@ def _order(ids: np.ndarray, sorted_ids: pd.Series) -> np.ndarray:
     )
 
 
+def site_layers(
+    frame: pd.DataFrame,
+    s_ll: np.ndarray,
+    rows: np.ndarray,
+    native: tuple[np.ndarray, np.ndarray] | None,
+    chosen: np.ndarray | None,
+    about_all: str,
+    about_chosen: str,
+) -> list[Layer]:
+    """``candidate_sites`` (every row of ``frame``) and, once a plan exists, ``chosen_sites``."""
+    out = [Layer("candidate_sites", frame, _points(s_ll, rows), "Point", about_all, native)]
+    if chosen is not None:
+        out.append(
+            Layer(
+                "chosen_sites",
+                frame[chosen].reset_index(drop=True),
+                _points(s_ll, rows[chosen]),
+                "Point",
+                about_chosen,
+                None if native is None else (native[0][chosen], native[1][chosen]),
+            )
+        )
+    return out
+
+
 def build_layers(
     prepared: Any, sol: CoverageSolution, *, buffer_m: float = DEFAULT_BUFFER_M
 ) -> list[Layer]:
@@ -135,28 +160,15 @@ def build_layers(
         rows = _order(sites.ids, table["site_id"])
         native = _native(sites.x, sites.y, sites.crs, out_crs, rows)
         frame = table.drop(columns=["x", "y"], errors="ignore")
-        layers.append(
-            Layer(
-                "candidate_sites",
-                frame,
-                _points(s_ll, rows),
-                "Point",
-                "every candidate and existing site with its status in the plan (as sites.csv)",
-                native,
-            )
+        layers += site_layers(
+            frame,
+            s_ll,
+            rows,
+            native,
+            None if ev is None else frame["chosen"].to_numpy() == 1,
+            "every candidate and existing site with its status in the plan (as sites.csv)",
+            "open sites of the plan (new and existing kept), by facility_type",
         )
-        if ev is not None:
-            keep = frame["chosen"].to_numpy() == 1
-            layers.append(
-                Layer(
-                    "chosen_sites",
-                    frame[keep].reset_index(drop=True),
-                    _points(s_ll, rows[keep]),
-                    "Point",
-                    "open sites of the plan (new and existing kept), by facility_type",
-                    None if native is None else (native[0][keep], native[1][keep]),
-                )
-            )
     if d_ll is None:
         log.info("Demand has no coordinates with a CRS: GIS layers of sites and demand skipped")
         return layers

@@ -43,7 +43,17 @@ from geodata.catchments import (
 )
 from geodata.crs import normalise_crs
 
-from .layers import Layer, _lonlat, _multi, _native, _nullable_flags, _order, _points, zone_layer
+from .layers import (
+    Layer,
+    _lonlat,
+    _multi,
+    _native,
+    _nullable_flags,
+    _order,
+    _points,
+    site_layers,
+    zone_layer,
+)
 from .models.ems import EmsSolution, coverage_matrix
 from .results_ems import ems_tables
 
@@ -69,29 +79,16 @@ def build_ems_layers(
         table = table[table["facility_type"] == p.model.station_type].reset_index(drop=True)
         rows = _order(sites.ids, table["site_id"])
         native = _native(sites.x, sites.y, sites.crs, out_crs, rows)
-        layers.append(
-            Layer(
-                "candidate_sites",
-                table,
-                _points(s_ll, rows),
-                "Point",
-                "every 120 station candidate and existing station: open, status, ambulances and "
-                "negative-pressure ambulances (as sites.csv)",
-                native,
-            )
+        layers += site_layers(
+            table,
+            s_ll,
+            rows,
+            native,
+            None if ev is None else table["open"].to_numpy() == 1,
+            "every 120 station candidate and existing station: open, status, ambulances and "
+            "negative-pressure ambulances (as sites.csv)",
+            "open 120 stations with their ambulances and negative-pressure ambulances",
         )
-        if ev is not None:
-            keep = table["open"].to_numpy() == 1
-            layers.append(
-                Layer(
-                    "chosen_sites",
-                    table[keep].reset_index(drop=True),
-                    _points(s_ll, rows[keep]),
-                    "Point",
-                    "open 120 stations with their ambulances and negative-pressure ambulances",
-                    None if native is None else (native[0][keep], native[1][keep]),
-                )
-            )
     if d_ll is None:
         log.info("Demand has no coordinates with a CRS: GIS layers of demand skipped")
         return layers
