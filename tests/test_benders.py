@@ -105,7 +105,8 @@ def test_greedy_plan_is_feasible_and_never_beats_the_optimum(name, seed):
 def test_greedy_finds_a_plan_for_cardinality_mclp():
     model, _ = MODELS["mclp_p"]
     problem, dense = random_instance(4, model, n_demand=40, n_sites=12)
-    sol = solve_coverage(problem)
+    assert solve_coverage(problem).warm_start is None  # compact: no greedy unless asked
+    sol = solve_coverage(problem, greedy=True)
     assert sol.warm_start == "greedy"
     assert sol.status == Status.OPTIMAL
     assert sol.objective == pytest.approx(brute_force(dense), rel=OBJ_RTOL)

@@ -479,14 +479,16 @@ def solve_coverage(
     drop_dominated: bool = True,
     warm_open: np.ndarray | None = None,
     method: str = "compact",
-    greedy: bool = True,
+    greedy: bool | None = None,
     benders_cells: int | None = None,
 ) -> CoverageSolution:
     """Build, solve and certify a covering model. Raises :class:`CheckError` on a bad answer.
 
     ``warm_open`` (a mask of open sites, e.g. the neighbouring point of a sweep) is offered to
     the solver as a starting plan; the solver checks it and ignores it if it is infeasible.
-    Without one, ``greedy`` builds one (:mod:`optimizer.greedy`). ``method`` is ``compact``
+    Without one, ``greedy`` builds one (:mod:`optimizer.greedy`); by default (None) only for
+    Benders, which starts from it: HiGHS on the compact model was not faster with it
+    (benchmarks/README.md). ``method`` is ``compact``
     (one MILP), ``benders`` (:mod:`optimizer.benders`; refuses cases it does not support) or
     ``auto`` (Benders when the coverage part of the compact model is large, see
     :func:`choose_method`). Either way the answer is certified the same way.
@@ -516,6 +518,8 @@ def solve_coverage(
     lap("milp")
     chosen = choose_method(problem, reduced, method, backend)
     warm_from = "given" if warm_open is not None else None
+    if greedy is None:
+        greedy = chosen == "benders"
     if warm_open is None and greedy:
         from ..greedy import greedy_plan
 
@@ -624,7 +628,7 @@ def solve_coverage(
     )
 
 
-AUTO_BENDERS_PAIRS = 2_000_000
+AUTO_BENDERS_PAIRS = 20_000_000
 """``method: auto`` picks Benders when the compact model would have at least this many
 (demand group, site) pairs in its coverage rows (after aggregation and dominance)."""
 
