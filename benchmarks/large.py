@@ -37,7 +37,7 @@ def run_child(
     *,
     method: str,
     time_limit_s: float,
-    threads: int,
+    threads: int | None,
     seed: int = 1,
     greedy: bool | None = None,
 ) -> dict[str, Any]:

@@ -71,7 +71,7 @@ def cluster_map(
     """``[fn(shared, item) for item in items]`` on the cluster at ``address`` (or a
     ``distributed.Client``), ``shared`` sent to the workers once. Results in ``items`` order."""
     own = isinstance(address, str)
-    client = connect(address) if own else address
+    client: Any = connect(address) if own else address
     try:
         n = sum(client.nthreads().values())
         log.info(

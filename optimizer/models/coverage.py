@@ -643,8 +643,9 @@ def coverage_pairs(reduced: ReducedCoverage) -> int:
 
 
 def default_cells(reduced: ReducedCoverage) -> int:
-    """Benders cells per standard: about one per 2,000 demand groups (multi-cut), at least 1."""
-    return max(1, min(256, reduced.n_groups // 2_000))
+    """Benders cells per standard: about one per 200 demand groups, 16 to 256 (multi-cut: one
+    theta for all demand needed far more master rounds in the benchmarks)."""
+    return max(16, min(256, reduced.n_groups // 200))
 
 
 def choose_method(
