@@ -454,6 +454,7 @@ def solve_case(
         backend=backend or cfg.backend,
         aggregate=cfg.aggregate_demand,
         drop_dominated=cfg.drop_dominated,
+        method=cfg.method,
     )
 
 

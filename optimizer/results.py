@@ -90,6 +90,9 @@ def common_dict(prepared: Any, sol: Any, *, meaning: str, model: dict[str, Any])
             "mip_rel_gap": cfg.solver.mip_rel_gap,
             "threads": cfg.solver.threads,
             "seed": cfg.solver.seed,
+            "method": getattr(sol, "method", "compact"),
+            "warm_start": getattr(sol, "warm_start", None),
+            "benders": getattr(sol, "benders", None),
         },
         "model": model,
         "demand": {
