@@ -354,7 +354,8 @@ def _load(path: Path) -> dict[str, np.ndarray] | None:
     and replaced). Files are only ever replaced whole (:func:`_save`), so a reader sees the old
     or the new table, never a mixture, however many processes share the cache."""
     try:
-        with np.load(path, allow_pickle=False) as data:
+        # our own handle: np.load leaves the file open when the zip is unreadable
+        with open(path, "rb") as fh, np.load(fh, allow_pickle=False) as data:
             out = {k: np.asarray(data[k]) for k in _CACHE_KEYS}
     except FileNotFoundError:
         return None

@@ -38,13 +38,7 @@ from typing import Any
 import pandas as pd
 
 from .atomic import StagedOutput
-from .config import (
-    CaseConfig,
-    LoadedCase,
-    TravelTimesConfig,
-    load_case,
-    parse_case,
-)
+from .config import CaseConfig, LoadedCase, TravelTimesConfig, load_case, parse_case
 from .errors import CaseError, SolverBackendError, ToolkitError
 
 __all__ = ["BatchCase", "exit_code", "expand_cases", "run_batch", "table_text"]
@@ -215,11 +209,8 @@ def _run_remote(
             case = parse_case(
                 bundle["text"], label=item.case, base_dir=base_dir, path=Path(item.case)
             )
-            moved = {old: str(inputs / rel) for old, rel in bundle["absolute"].items()}
-            if moved:
-                case = LoadedCase(
-                    _with_paths(case.config, moved), case.path, base_dir, case.raw_text
-                )
+            moved = {old: inputs / rel for old, rel in bundle["absolute"].items()}
+            case = _ShippedCase(case, moved)
         except CaseError as exc:  # validated before sending; only a version mismatch gets here
             return _row(item, BAD_INPUT, str(exc), 0.0, tmp), {}
         out = tmp / "out"
@@ -233,38 +224,31 @@ def _run_remote(
 # ---------------------------------------------------------------------------------------------
 # Input files of a case (sent to Dask workers, which need no shared disk)
 # ---------------------------------------------------------------------------------------------
-def _path_fields(cfg: CaseConfig) -> Iterator[tuple[str, str | None, str, str]]:
-    """Every file the case names: (section, entry name or None, field, value)."""
-    yield "demand", None, "file", cfg.demand.file
-    yield "sites", None, "file", cfg.sites.file
+def _input_files(cfg: CaseConfig) -> Iterator[str]:
+    """Every file the case names, as written."""
+    yield cfg.demand.file
+    yield cfg.sites.file
     if cfg.zones is not None:
-        yield "zones", None, "file", cfg.zones.file
+        yield cfg.zones.file
         if cfg.zones.geometry is not None:
-            yield "zones", None, "geometry", cfg.zones.geometry
-    for name, net in cfg.networks.items():
-        for fld in ("file", "nodes_file", "polygon"):
-            value = getattr(net, fld)
-            if value is not None:
-                yield "networks", name, fld, value
-    for name, tt in cfg.travel_times.items():
+            yield cfg.zones.geometry
+    for net in cfg.networks.values():
+        yield from (f for f in (net.file, net.nodes_file, net.polygon) if f is not None)
+    for tt in cfg.travel_times.values():
         if isinstance(tt, TravelTimesConfig):
-            yield "travel_times", name, "file", tt.file
+            yield tt.file
 
 
-def _with_paths(cfg: CaseConfig, moved: dict[str, str]) -> CaseConfig:
-    """The config with absolute input paths replaced (``moved``: old -> new); the config is
-    frozen, so each changed section is copied."""
-    for section, name, fld, value in list(_path_fields(cfg)):
-        if value not in moved:
-            continue
-        if name is None:
-            part = getattr(cfg, section)
-            cfg = cfg.model_copy(update={section: part.model_copy(update={fld: moved[value]})})
-        else:
-            table = dict(getattr(cfg, section))
-            table[name] = table[name].model_copy(update={fld: moved[value]})
-            cfg = cfg.model_copy(update={section: table})
-    return cfg
+class _ShippedCase(LoadedCase):
+    """A case rebuilt on a worker: absolute input paths point into its private folder. The
+    config is untouched, so manifests and messages name the paths the planner wrote."""
+
+    def __init__(self, case: LoadedCase, moved: dict[str, Path]) -> None:
+        super().__init__(case.config, case.path, case.base_dir, case.raw_text)
+        self.moved = moved
+
+    def resolve(self, file: str) -> Path:
+        return self.moved.get(file) or super().resolve(file)
 
 
 def _bundle(item: BatchCase, case: LoadedCase) -> dict[str, Any]:
@@ -273,7 +257,7 @@ def _bundle(item: BatchCase, case: LoadedCase) -> dict[str, Any]:
     base = os.path.normpath(os.path.abspath(case.base_dir))
     found: dict[str, str] = {}  # lexical path -> real file
     absolute: dict[str, str] = {}  # absolute path as written -> lexical path
-    for _, _, _, value in _path_fields(case.config):
+    for value in _input_files(case.config):
         lexical = os.path.normpath(os.path.abspath(case.resolve(value)))
         if not os.path.isfile(lexical):
             continue  # the worker reports it missing, as run does

@@ -100,6 +100,12 @@ def test_dask_batch_equals_local_pool(tmp_path):
             assert got.exists(), got
             if name != "solution.json":  # solution.json holds run times
                 assert got.read_bytes() == (tmp_path / "local" / folder / name).read_bytes()
+        manifests = [
+            json.loads((tmp_path / run / folder / "manifest.json").read_text())
+            for run in ("local", "dask")
+        ]
+        for key in ("case_file", "case_sha256", "inputs_sha256", "files"):
+            assert manifests[0][key] == manifests[1][key], key
     assert exit_code(remote) == 1
 
 
@@ -144,3 +150,29 @@ def test_case_names_globs_and_exit_code_precedence(tmp_path):
     assert code("optimal", "infeasible") == 2
     assert code("no_solution", "bad_input") == 1
     assert code("bad_input", "error", "infeasible") == 3
+
+
+def test_a_worker_needs_no_shared_disk(tmp_path):
+    """What a Dask worker receives is enough: the case runs after its original files are gone
+    (relative '../' paths and an absolute path included) and its result files come back."""
+    from optimizer.batch import _bundle, _run_remote
+    from optimizer.config import load_case
+
+    cases, dense = _batch(tmp_path)
+    b = cases[1]
+    item = expand_cases([str(b)])[0]
+    bundle = _bundle(item, load_case(b))
+    assert sorted(bundle["files"]) == ["data_b/demand.csv", "data_b/sites.csv", "data_b/tt.csv"]
+    assert bundle["base_rel"] == "b"
+    shutil.rmtree(tmp_path / "data_b")
+    row, files = _run_remote({"backend": None, "time_limit_s": None}, bundle)
+    assert row["status"] == "optimal" and row["error"] == "", row["error"]
+    assert row["objective"] == pytest.approx(brute_force(dense[b]), rel=OBJ_RTOL)
+    assert {"solution.json", "sites.csv", "demand.csv", "manifest.json"} <= set(files)
+    manifest = json.loads(files["manifest.json"])
+    assert manifest["case_file"] == str(b), "reported under the path the planner gave"
+    assert set(manifest["inputs_sha256"]) == {
+        str(tmp_path / "data_b" / "demand.csv"),
+        "../data_b/sites.csv",
+        "../data_b/tt.csv",
+    }
