@@ -176,3 +176,24 @@ def test_a_worker_needs_no_shared_disk(tmp_path):
         "../data_b/sites.csv",
         "../data_b/tt.csv",
     }
+
+
+@pytest.mark.slow
+def test_network_case_on_a_process_cluster_equals_local(tmp_path):
+    """Andorra (real roads, travel-time matrices computed on the worker) on a Dask worker
+    process (daemonic: the Dijkstra batches run in the worker) gives the local answer."""
+    distributed = pytest.importorskip("distributed")
+    from .conftest import ROOT, shared_path
+
+    shared_path("data", "osm-andorra", "andorra_drive.graphml.gz")
+    case = ROOT / "configs" / "andorra.yaml"
+    local = run_batch([case], tmp_path / "local", workers=1)
+    with distributed.LocalCluster(
+        n_workers=1, threads_per_worker=1, processes=True, dashboard_address=None
+    ) as cluster:
+        remote = run_batch([case], tmp_path / "dask", cluster=cluster.scheduler_address)
+    pd.testing.assert_frame_equal(_without_seconds(local), _without_seconds(remote))
+    assert list(remote["status"]) == ["optimal"]
+    for name in ("sites.csv", "demand.csv", "zones.csv"):
+        a = (tmp_path / "local" / "andorra" / name).read_bytes()
+        assert a == (tmp_path / "dask" / "andorra" / name).read_bytes(), name
