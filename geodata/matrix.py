@@ -11,7 +11,9 @@ from the same site nodes, so both cost one search per site. Unreachable pairs ar
 from the sparse result.
 
 Results are cached on disk under a key of everything that determines them (graph arrays, speed
-profile, snapped nodes and access times, direction, cutoff, k), written atomically.
+profile, snapped nodes and access times, direction, cutoff, k), written atomically: processes
+sharing the cache (batch cases, sweeps) never see a half-written table, and an unreadable one is
+recomputed.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ import logging
 import os
 import tempfile
 import time
+import zipfile
 from pathlib import Path
 from typing import Any, Literal
 
@@ -89,7 +92,13 @@ def node_distances(
     starts = list(range(0, sources.size, batch))
     jobs = [(sources[k : k + batch], targets, limit) for k in starts]
     try:
-        use_pool = workers > 1 and len(jobs) > 1 and sources.size * n > 2_000_000
+        # a daemonic process (a Dask worker) may not start children: run the batches here
+        use_pool = (
+            workers > 1
+            and len(jobs) > 1
+            and sources.size * n > 2_000_000
+            and not mp.current_process().daemon
+        )
         if use_pool:
             # forkserver: workers start clean (a fork of a process running solver threads is
             # unsafe), receive the graph once, and run batches
@@ -279,18 +288,18 @@ def network_travel_times(
         network, profile, demand, sites, f"{direction}/{measure}", cutoff_min, k_nearest
     )
     path = cache / f"tt-{key}.npz" if cache is not None else None
-    if path is not None and path.exists():
-        data = np.load(path)
-        log.info("Travel times %s from cache (%s pairs)", name, f"{data['value'].size:,}")
+    cached = _load(path) if path is not None else None
+    if cached is not None:
+        log.info("Travel times %s from cache (%s pairs)", name, f"{cached['value'].size:,}")
         return TravelTimes(
             name,
-            data["d"],
-            data["s"],
-            data["value"],
+            cached["d"],
+            cached["s"],
+            cached["value"],
             demand.a.size,
             sites.a.size,
             unit,
-            float(data["complete"]),
+            float(cached["complete"]),
         )
     base = network.graph(profile, measure)
     access_per_m = 1.0 if measure == "distance" else 1.0 / (profile.access_kph * 1000.0 / 60.0)
@@ -337,9 +346,35 @@ def network_travel_times(
     return tt
 
 
+_CACHE_KEYS = ("d", "s", "value", "complete")
+
+
+def _load(path: Path) -> dict[str, np.ndarray] | None:
+    """A cached table, or None when there is none or it cannot be read (then it is recomputed
+    and replaced). Files are only ever replaced whole (:func:`_save`), so a reader sees the old
+    or the new table, never a mixture, however many processes share the cache."""
+    try:
+        # our own handle: np.load leaves the file open when the zip is unreadable
+        with open(path, "rb") as fh, np.load(fh, allow_pickle=False) as data:
+            out = {k: np.asarray(data[k]) for k in _CACHE_KEYS}
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as exc:
+        log.warning("Unreadable travel-time cache %s (%s): recomputing it", path.name, exc)
+        return None
+    n = out["d"].size
+    if out["s"].size != n or out["value"].size != n or out["complete"].size != 1:
+        log.warning("Inconsistent travel-time cache %s: recomputing it", path.name)
+        return None
+    return out
+
+
 def _save(path: Path, tt: TravelTimes, complete: float) -> None:
+    """Write the table to a private temporary file beside ``path`` (a unique name per writer),
+    fsync it, then move it over ``path`` atomically: concurrent writers of the same key (batch
+    cases of one county on several processes) each publish a whole file, the last one wins."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".npz.tmp")
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tt-", suffix=".npz.tmp")
     os.close(fd)
     try:
         with open(tmp, "wb") as fh:

@@ -7,6 +7,7 @@ validate CASE.yaml          check a case file and all its data without solving
 demo --out DIR              run the embedded default case (works offline on a fresh machine)
 backends                    list the solver backends installed, with versions
 sweep CASE.yaml ...          trade-off curve over one parameter (frontier table and chart)
+batch CASE_OR_GLOB ... --out many cases (e.g. one per county) on local processes or Dask
 prepare WHAT ...            build layers: network, cells, spread, candidates, pois, places
 report RUN_DIR              write report.html of a run (offline HTML with a map)
 compare RUN_A RUN_B --out D compare two runs: compare.html and diff tables
@@ -106,6 +107,17 @@ def _parser() -> argparse.ArgumentParser:
         help="Dask scheduler address (tcp://host:8786): run the points there (default: "
         "solver.cluster of the case, else local processes)",
     )
+    bt = sub.add_parser(
+        "batch",
+        parents=[verbosity],
+        help="run many cases (one per county, or scenario variants): batch.csv and one folder each",
+    )
+    bt.add_argument("cases", nargs="+", metavar="CASE_OR_GLOB", help="case files or glob patterns")
+    bt.add_argument("--out", type=Path, required=True, help="batch folder: DIR/<case-stem>/")
+    bt.add_argument("--workers", type=int, default=2, help="cases run at once here (default 2)")
+    bt.add_argument("--cluster", metavar="ADDRESS", help="Dask scheduler address (tcp://host:8786)")
+    bt.add_argument("--backend", choices=["highs", "cbc", "ortools"])
+    bt.add_argument("--time-limit", type=float, metavar="S", help="per case")
     sub.add_parser("backends", parents=[verbosity], help="list installed solver backends")
     from geodata.prepare import add_parser as add_prepare
 
@@ -170,6 +182,22 @@ def main(argv: list[str] | None = None) -> int:
             )
             answered = frontier["status"].isin(["optimal", "feasible", "infeasible"]).all()
             return EXIT_OK if answered else EXIT_NO_PLAN
+        if args.command == "batch":
+            from .batch import exit_code, run_batch, table_text
+
+            table = run_batch(
+                args.cases,
+                args.out,
+                workers=args.workers,
+                cluster=args.cluster,
+                backend=args.backend,
+                time_limit_s=args.time_limit,
+            )
+            for case, error in zip(table["case"], table["error"], strict=True):
+                if error:
+                    sys.stderr.write(f"error: {case}: {error}\n")
+            sys.stdout.write(table_text(table) + f"Batch: {args.out}/batch.csv\n")
+            return exit_code(table)
         if args.command in ("report", "compare"):
             from .report.cli import run as run_report
 

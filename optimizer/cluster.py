@@ -1,4 +1,4 @@
-"""Run independent pieces of work (sweep chains) on a Dask cluster instead of local processes.
+"""Run independent pieces of work (sweep chains, batch cases) on a Dask cluster instead of local processes.
 
     python -m optimizer sweep CASE.yaml --param model.budget --values 1e6:1e7:1e6 \\
         --out DIR --cluster tcp://10.0.0.5:8786
@@ -67,9 +67,13 @@ def cluster_map(
     fn: Callable[[Any, Any], Any],
     items: Sequence[Any],
     shared: Any,
+    *,
+    return_exceptions: bool = False,
 ) -> list[Any]:
     """``[fn(shared, item) for item in items]`` on the cluster at ``address`` (or a
-    ``distributed.Client``), ``shared`` sent to the workers once. Results in ``items`` order."""
+    ``distributed.Client``), ``shared`` sent to the workers once. Results in ``items`` order;
+    with ``return_exceptions`` a failed task gives its exception in its place instead of
+    raising (the other tasks' results are kept)."""
     own = isinstance(address, str)
     client: Any = connect(address) if own else address
     try:
@@ -79,7 +83,15 @@ def cluster_map(
         )
         shared_future = client.scatter(shared, broadcast=True)
         futures = [client.submit(fn, shared_future, item, pure=False) for item in items]
-        return list(client.gather(futures))
+        if not return_exceptions:
+            return list(client.gather(futures))
+        out: list[Any] = []
+        for fut in futures:
+            try:
+                out.append(fut.result())
+            except Exception as exc:  # e.g. a worker lost (KilledWorker) or a task error
+                out.append(exc)
+        return out
     finally:
         if own:
             client.close()
