@@ -14,7 +14,7 @@ from __future__ import annotations
 import argparse
 import sys
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import scipy.sparse as sp
@@ -163,7 +163,7 @@ def run_rotation(quick: bool, options: SolveOptions) -> Row:
     t0 = time.perf_counter()
     milp = build_rotation_milp(inst)
     build = time.perf_counter() - t0
-    sol = solve_rotation(inst, options)
+    sol = solve_rotation(inst, replace(options, presolve=False))
     return Row(
         "sent-down rotation",
         f"{inst.n_doctors:,} doctors x {inst.n_hosts} hosts x {inst.months} months "

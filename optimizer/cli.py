@@ -6,6 +6,7 @@ run CASE.yaml --out DIR     validate, solve, certify and write the results of a 
 validate CASE.yaml          check a case file and all its data without solving
 demo --out DIR              run the embedded default case (works offline on a fresh machine)
 backends                    list the solver backends installed, with versions
+staff CASE.yaml --out DIR   编制 quotas or sent-down rotations (optimizer.staffing)
 
 Exit codes: 0 a plan was found (optimal, or feasible at a limit), 1 bad input, 2 no plan exists
 (infeasible, or no solution within the limit), 3 internal error (e.g. a failed answer check).
@@ -79,6 +80,11 @@ def _parser() -> argparse.ArgumentParser:
     demo = sub.add_parser("demo", parents=[verbosity], help="run the embedded default case")
     solve_opts(demo)
     sub.add_parser("backends", parents=[verbosity], help="list installed solver backends")
+    staff = sub.add_parser(
+        "staff", parents=[verbosity], help="solve a staffing case (编制 quotas or 下沉 rotations)"
+    )
+    staff.add_argument("case", type=Path, help="staffing case (kind: staffing_quota | sent_down)")
+    solve_opts(staff)
     return p
 
 
@@ -112,6 +118,10 @@ def main(argv: list[str] | None = None) -> int:
                 f"{len(p.standards)} standards\n"
             )
             return EXIT_OK
+        if args.command == "staff":
+            from .staffing.run import main_staff
+
+            return EXIT_OK if main_staff(args) else EXIT_NO_PLAN
         if args.command == "backends":
             from .solvers import BACKENDS, available_backends, backend_version
 

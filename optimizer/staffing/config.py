@@ -30,7 +30,6 @@ from ..config import (
     NonNegFloat,
     OutputConfig,
     PositiveFloat,
-    SolverConfig,
     Strict,
     _pydantic_problems,
 )
@@ -50,6 +49,23 @@ __all__ = [
 Share = Annotated[float, Field(ge=0, le=1, allow_inf_nan=False)]
 PerMilleValue = Annotated[float, Field(ge=0, le=1000, allow_inf_nan=False)]
 Month = Annotated[int, Field(ge=1, le=120)]
+
+
+class StaffingSolverConfig(Strict):
+    """Solver options (as in siting cases) plus MIP presolve, which the staffing models tune."""
+
+    backend: Literal["highs", "cbc", "ortools"] = "highs"
+    time_limit_s: PositiveFloat = 600.0
+    mip_rel_gap: Annotated[float, Field(ge=0, lt=1)] = 0.0
+    threads: Annotated[int, Field(ge=1, le=256)] | None = None
+    seed: Annotated[int, Field(ge=0)] = 0
+    log: bool = False
+    ortools_engine: Literal["SCIP", "CP-SAT", "CBC", "HIGHS"] = "SCIP"
+    presolve: bool | None = Field(
+        default=None,
+        description="MIP presolve; default on for quotas, off for sent-down rotations "
+        "(HiGHS presolve barely shrinks that model but costs 2-4x the solve).",
+    )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -149,6 +165,11 @@ class Category(Strict):
         default=None, description="Facility types that have this category (default: all)."
     )
     shortfall_weight: NonNegFloat = 1.0
+    need_share: Share | None = Field(
+        default=None,
+        description="Without a need table: this share of the per-mille midpoint need is the "
+        "category's need (the shares of a facility type's categories sum to 1).",
+    )
 
 
 def default_categories() -> list[Category]:
@@ -212,6 +233,9 @@ class RemoteNorm(Strict):
 
     bonus_share: Share = 0.10
     min_travel_min: PositiveFloat | None = None
+    facility_types: list[Name] = Field(
+        default_factory=lambda: ["thc"], description="Types whose ceiling the bonus raises."
+    )
     enabled: bool = True
     source: str = "Zhuji plan (brief): remote / sparsely populated townships at most +10% [U]"
 
@@ -309,7 +333,7 @@ class QuotaCase(Strict):
     )
     norms: QuotaNorms = QuotaNorms()
     objective: QuotaObjective = QuotaObjective()
-    solver: SolverConfig = SolverConfig()
+    solver: StaffingSolverConfig = StaffingSolverConfig()
     output: OutputConfig = OutputConfig()
 
 
@@ -514,7 +538,7 @@ class RotationCase(Strict):
     specialties: dict[Name, Specialty] = Field(default_factory=dict)
     rules: RotationRules = RotationRules()
     weights: RotationWeights = RotationWeights()
-    solver: SolverConfig = SolverConfig()
+    solver: StaffingSolverConfig = StaffingSolverConfig()
     output: OutputConfig = OutputConfig()
 
 
@@ -631,6 +655,23 @@ def _check_quota_rules(case: StaffingCase, cfg: QuotaCase, problems: ProblemColl
                 "'*' is reserved for facility totals",
                 fix="choose another name",
             )
+    shares = [c for c in cfg.categories if c.need_share is not None]
+    if shares and cfg.need is None:
+        types = sorted(
+            {t for c in cfg.categories for t in (c.facility_types or [])} | set(cfg.norms.per_mille)
+        )
+        for t in types:
+            here = [c for c in cfg.categories if c.facility_types is None or t in c.facility_types]
+            given = [c for c in here if c.need_share is not None]
+            total = sum(c.need_share or 0.0 for c in given)
+            if given and (len(given) != len(here) or abs(total - 1.0) > 1e-6):
+                problems.add(
+                    f"{label} › categories",
+                    f"need_share of the categories at type '{t}' must be given for all of them "
+                    f"and sum to 1",
+                    got=", ".join(f"{c.name}={c.need_share}" for c in here),
+                    fix="give every category of the type a need_share, summing to 1",
+                )
     norms = cfg.norms
     if norms.public_health_min_share.enabled and not any(c.public_health for c in cfg.categories):
         problems.add(

@@ -106,6 +106,14 @@ class QuotaInstance:
         return int(self.facility_ids.size)
 
     @property
+    def remote_bonus(self) -> np.ndarray:
+        """(F,) whether the remote-township bonus raises this facility's ceiling."""
+        r = self.norms.remote
+        if not r.enabled:
+            return np.zeros(self.n_facilities, dtype=bool)
+        return np.asarray(self.remote, dtype=bool) & self.applies(r.facility_types)
+
+    @property
     def category_names(self) -> list[str]:
         return [c.name for c in self.categories]
 
@@ -149,8 +157,8 @@ def _pm(x: float) -> str:
 def facility_bounds(inst: QuotaInstance) -> list[Bound]:
     """``L_f`` and ``U_f`` in exact arithmetic (see the module docstring)."""
     out = []
-    remote_norm = inst.norms.remote
-    bonus = frac(remote_norm.bonus_share) if remote_norm.enabled else Fraction(0)
+    bonus = frac(inst.norms.remote.bonus_share)
+    gets_bonus = inst.remote_bonus
     for f in range(inst.n_facilities):
         norm = inst.norms.per_mille.get(str(inst.types[f]))
         if norm is None:
@@ -166,7 +174,7 @@ def facility_bounds(inst: QuotaInstance) -> list[Bound]:
         hi: int | None = None
         hi_text = "no ceiling"
         if norm.max is not None:
-            factor = 1 + (bonus if bool(inst.remote[f]) else 0)
+            factor = 1 + (bonus if bool(gets_bonus[f]) else 0)
             hi = int(rnd_hi(frac(norm.max) * factor * P / 1000))
             extra = f" × {float(factor):g} (remote)" if factor != 1 else ""
             hi_text = (
@@ -556,7 +564,10 @@ def evaluate_quota_plan(inst: QuotaInstance, posts: np.ndarray) -> QuotaEvaluati
         )
     total = s.sum(axis=1)
     remote = inst.norms.remote
-    bonus = frac(remote.bonus_share) if remote.enabled else Fraction(0)
+    bonus = frac(remote.bonus_share)
+    gets_bonus = np.asarray(inst.remote, dtype=bool) & np.isin(inst.types, remote.facility_types)
+    if not remote.enabled:
+        gets_bonus[:] = False
     for f in range(F):
         t = str(inst.types[f])
         norm = inst.norms.per_mille.get(t)
@@ -579,7 +590,7 @@ def evaluate_quota_plan(inst: QuotaInstance, posts: np.ndarray) -> QuotaEvaluati
                 norm.source,
             )
         if norm.max is not None:
-            factor = 1 + (bonus if bool(inst.remote[f]) else 0)
+            factor = 1 + (bonus if bool(gets_bonus[f]) else 0)
             cap = frac(norm.max) * factor * P / 1000
             ok = total[f] <= cap if norm.rounding == "strict" else total[f] <= round_half_up(cap)
             extra = f" × {float(factor):g} (remote)" if factor != 1 else ""

@@ -778,8 +778,12 @@ def _tolerance(milp: MILP) -> float:
 def solve_rotation(
     inst: RotationInstance, options: SolveOptions | None = None, *, backend: str = "highs"
 ) -> RotationSolution:
-    """Prechecks, build, solve, assign named doctors, certify on the raw data."""
-    options = options or SolveOptions()
+    """Prechecks, build, solve, assign named doctors, certify on the raw data.
+
+    The default options switch MIP presolve off: on this model HiGHS's presolve removes under
+    2% of the rows but its symmetry detection costs 2-4x the whole solve (benchmarks/staffing.py).
+    """
+    options = options or SolveOptions(presolve=False)
     t_start = time.perf_counter()
     reasons = precheck_rotation(inst)
     if reasons:
