@@ -142,7 +142,12 @@ def qingdao(shared: Path) -> None:
     doctors, depts = [], []
     for k, hosp in enumerate(HOSPITALS):
         for s in SPECIALTIES:
-            listed = int(rng.integers(8, 16)) if not (hosp.endswith("中医医院") and s != "tcm") else 4
+            if hosp.endswith("中医医院") and s != "tcm":
+                listed = 4
+            elif s == "paediatrics":  # paediatricians are scarce (儿科 is on every list of needs)
+                listed = int(rng.integers(3, 6))
+            else:
+                listed = int(rng.integers(8, 16))
             depts.append([hosp, s, listed * 4])
             for j in range(listed):
                 window = rng.choice(3, p=[0.75, 0.15, 0.10])

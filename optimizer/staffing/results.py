@@ -311,10 +311,16 @@ def rotation_compliance(sol: RotationSolution) -> list[dict[str, object]]:
     )
     cap = inst.away_cap()
     peak = ev.away.max(axis=2) if ev.away.size else np.zeros_like(cap)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        share = np.where(inst.dept_staff > 0, peak / np.maximum(inst.dept_staff, 1), 0.0)
+    worst = np.unravel_index(int(share.argmax()), share.shape) if share.size else (0, 0)
     add(
         "max_share_away",
-        f"≤ {100 * r.max_share_away.value:g}% of each department away at once",
-        f"peak {int((peak - cap).max(initial=-(10**9))) if peak.size else 0:+d} vs cap (≤ 0 is met)",
+        f"≤ {100 * r.max_share_away.value:g}% of each department away at once "
+        "(floor of the share × headcount)",
+        f"highest {100 * float(share.max(initial=0)):.1f}% ({inst.hospitals[worst[0]]} "
+        f"{inst.specialties[worst[1]]}: {int(peak[worst])} of {int(inst.dept_staff[worst])}); "
+        f"{int((peak > cap).sum())} departments over",
         bool((peak <= cap).all()),
         r.max_share_away.source,
     )
@@ -550,33 +556,40 @@ def gantt_png(sol: RotationSolution, path: Path) -> None:
         ]  # fmt: skip
         title = "Rotation calendar by doctor (bar label: host)"
     else:
-        pres = sol.evaluation.presence if sol.evaluation is not None else np.zeros((0, 0, 0))
-        pairs = [
-            (f, s)
-            for f in range(inst.n_hosts)
-            for s in range(len(inst.specialties))
-            if pres[f, s].any()
-        ]
-        ylab = [
-            f"{text(str(inst.host_names[f]), str(inst.host_ids[f]))} · {spec_label[s]}"
-            if cjk
-            else f"{inst.host_ids[f]} · {spec_label[s]}"
-            for f, s in pairs
-        ]
-        bars = []
-        for k, (f, s) in enumerate(pairs):
-            row = pres[f, s]
-            t = 0
-            while t < inst.months:
-                if row[t] == 0:
-                    t += 1
-                    continue
-                t1 = t
-                while t1 + 1 < inst.months and row[t1 + 1] == row[t]:
-                    t1 += 1
-                bars.append((k, t + 1, t1 - t + 1, s, str(int(row[t]))))
-                t = t1 + 1
-        title = "Rotation calendar by host and specialty (bar label: doctors present)"
+        # One row per host x specialty sub-lane: overlapping stints get their own sub-lane
+        # (interval partitioning), each stint is its own bar labelled with its doctor.
+        lanes: dict[tuple[int, int], list[int]] = {}
+        placed: list[tuple[tuple[int, int], int, Any]] = []
+        for x in sorted(
+            stints, key=lambda x: (x.host, int(inst.doctor_specialty[x.doctor]), x.start)
+        ):
+            key = (x.host, int(inst.doctor_specialty[x.doctor]))
+            ends = lanes.setdefault(key, [])
+            lane = next((k for k, e in enumerate(ends) if e < x.start), len(ends))
+            if lane == len(ends):
+                ends.append(x.end)
+            else:
+                ends[lane] = x.end
+            placed.append((key, lane, x))
+        order = sorted(lanes, key=lambda k: (str(inst.host_ids[k[0]]), k[1]))
+        row_of: dict[tuple[tuple[int, int], int], int] = {}
+        ylab = []
+        for key in order:
+            f, s_ = key
+            for lane in range(len(lanes[key])):
+                row_of[(key, lane)] = len(ylab)
+                host = (
+                    text(str(inst.host_names[f]), str(inst.host_ids[f]))
+                    if cjk
+                    else str(inst.host_ids[f])
+                )
+                ylab.append(f"{host} · {spec_label[s_]}" if lane == 0 else "")
+        bars = [
+            (row_of[(key, lane)], x.start, x.months, key[1],
+             text(str(inst.doctor_ids[x.doctor]), ""))
+            for key, lane, x in placed
+        ]  # fmt: skip
+        title = "Rotation calendar by host and specialty (bar label: doctor)"
     n = max(len(ylab), 1)
     fig = Figure(figsize=(11, min(0.28 * n + 1.8, 120)), dpi=100)
     FigureCanvasAgg(fig)
@@ -592,19 +605,26 @@ def gantt_png(sol: RotationSolution, path: Path) -> None:
                     color="white", family=cjk or "sans-serif")  # fmt: skip
     ax.set_yticks(range(len(ylab)))
     ax.set_yticklabels(ylab, fontsize=6, family=cjk or "sans-serif")
-    ax.invert_yaxis()
+    ax.set_ylim(n - 0.5, -0.5)
     ax.set_xlim(0.5, inst.months + 0.5)
     step = 1 if inst.months <= 12 else 2
     ticks = list(range(1, inst.months + 1, step))
     ax.set_xticks(ticks)
     ax.set_xticklabels([inst.label(t) for t in ticks], rotation=45, ha="right", fontsize=7)
-    ax.set_title(title, fontsize=9)
+    ax.set_title(title, fontsize=9, pad=16)
     ax.grid(axis="x", alpha=0.3)
     handles = [
         Patch(color=colours[k % len(colours)], label=spec_label[k])
         for k in range(len(inst.specialties))
     ]
-    ax.legend(handles=handles, fontsize=7, loc="upper right", ncols=min(len(handles), 5))
+    ax.legend(
+        handles=handles,
+        fontsize=7,
+        loc="lower center",
+        bbox_to_anchor=(0.5, 1.0),
+        ncols=min(len(handles), 5),
+        frameon=False,
+    )
     fig.tight_layout()
     fig.savefig(path, format="png")
 
