@@ -65,11 +65,19 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 
+MAX_DENOMINATOR = 10_000
+
+
 def frac(value: float | int | str) -> Fraction:
-    """The exact rational of a decimal the planner wrote (0.1 -> 1/10, not the binary float)."""
+    """The rational of a decimal the planner wrote (0.1 -> 1/10, not the binary float).
+
+    Exact for decimals with up to four places (1.5‰, 0.25, 0.9, 12,345.6 residents); longer
+    ones (0.3333...) become the nearest fraction with a denominator up to 10,000 (1/3), which
+    keeps the scaled norm rows small integers.
+    """
     if isinstance(value, int):
         return Fraction(value)
-    return Fraction(str(value))
+    return Fraction(str(value)).limit_denominator(MAX_DENOMINATOR)
 
 
 def round_half_up(x: Fraction) -> int:
