@@ -22,7 +22,7 @@ professional / public-health / GP, service population :math:`P_f`, remote flag
       \sum_{f \in pool} \sum_c s_{fc} \le Q \\
     & s_{fc} \ge cur_{fc} \;(\text{no cuts}),\quad s_{fc} \in \mathbb{Z}_+ \\
     \text{stage 2:}\; \min\; & \textstyle\sum_{fc} |s_{fc} - cur_{fc}|
-        \quad \text{s.t. the above and stage-1 objective} \le z_1^\ast (1 + 10^{-9}) + 10^{-9}
+        \quad \text{s.t. the above and stage-1 objective} \le z_1^\ast
 
 Every norm is scaled to integers explicitly: per-mille bounds are computed in exact rational
 arithmetic (``fractions.Fraction`` of the decimal values the planner wrote) and rounded to whole
@@ -30,7 +30,12 @@ posts; share norms ``≥ p/q`` are multiplied by ``q``. The MILP therefore has i
 and integer right-hand sides in every norm row, and the checker compares in exact arithmetic.
 
 The objective is lexicographic (two solves): stage 2 keeps the proven stage-1 optimum and
-minimises the number of posts moved. WISN need: WHO *Workload Indicators of Staffing Need*
+minimises the number of posts moved. When every need and weight is a decimal with a small
+denominator (needs in hundredths of a post, say), the shortfall is counted in whole units of
+``1/D`` post and the weights scaled to integers: the whole model is then a pure integer program
+with integer coefficients (CP-SAT accepts it as is) and the stage-2 cap is the stage-1 optimum
+exactly, not up to a tolerance. Otherwise the shortfall is continuous and the cap carries a
+``10^{-6}`` relative tolerance. WISN need: WHO *Workload Indicators of Staffing Need*
 user's manual (2010); norms: MISSION.md and MODELS.md §5.4, each with its provenance.
 """
 
@@ -40,7 +45,7 @@ import logging
 import math
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from fractions import Fraction
 
 import numpy as np
@@ -340,7 +345,30 @@ class _Layout:
     need_pairs: np.ndarray
     need_totals: np.ndarray
     weights: np.ndarray
-    """Stage-1 cost of each shortfall variable (pairs first, then totals)."""
+    """Stage-1 weight of each shortfall (pairs first, then totals)."""
+    need_scale: int = 1
+    weight_scale: int = 1
+    integral: bool = False
+    """Shortfall in whole units of 1/need_scale staff and weights x weight_scale are integers:
+    the model is a pure integer program with integer coefficients (exact lexicographic cap)."""
+
+    @property
+    def objective_scale(self) -> int:
+        """Stage-1 model objective = objective_scale x weighted shortfall in staff."""
+        return self.need_scale * self.weight_scale if self.integral else 1
+
+
+def _common_denominator(values: np.ndarray, limit: int = 10**6) -> int | None:
+    """Least common denominator of decimals (exactly representable), or None."""
+    d = 1
+    for v in np.unique(values[np.isfinite(values)]):
+        q = frac(float(v))
+        if abs(float(q) - float(v)) > 1e-12 * max(1.0, abs(float(v))):
+            return None
+        d = math.lcm(d, q.denominator)
+        if d > limit:
+            return None
+    return d
 
 
 def _layout(inst: QuotaInstance) -> _Layout:
@@ -353,7 +381,14 @@ def _layout(inst: QuotaInstance) -> _Layout:
     weights = np.concatenate(
         [w_cat[need_pairs[:, 1]], np.full(need_totals.size, inst.total_shortfall_weight)]
     )
-    return _Layout(pairs, need_pairs, need_totals, weights)
+    needs = np.concatenate(
+        [inst.need[need_pairs[:, 0], need_pairs[:, 1]], inst.need_total[need_totals]]
+    )
+    d_need = _common_denominator(needs)
+    d_w = _common_denominator(weights)
+    if d_need is None or d_w is None or d_need * d_w > 10**6:
+        return _Layout(pairs, need_pairs, need_totals, weights)
+    return _Layout(pairs, need_pairs, need_totals, weights, d_need, d_w, True)
 
 
 def build_quota_milp(
@@ -477,7 +512,12 @@ def build_quota_milp(
     # Shortfall against need.
     P_ = lay.need_pairs.shape[0]
     T_ = lay.need_totals.size
-    u = b.add_vars("shortfall", P_ + T_, lb=0.0, cost=lay.weights if stage == 1 else 0.0)
+    # Integer mode: u counts units of 1/D staff (D = need_scale); weights x weight_scale.
+    D = float(lay.need_scale) if lay.integral else 1.0
+    w_int = np.round(lay.weights * lay.weight_scale) if lay.integral else lay.weights
+    u = b.add_vars(
+        "shortfall", P_ + T_, lb=0.0, integer=lay.integral, cost=w_int if stage == 1 else 0.0
+    )
     if P_:
         b.add_rows(
             "need",
@@ -486,28 +526,30 @@ def build_quota_milp(
             np.concatenate(
                 [u.index(np.arange(P_)), col[lay.need_pairs[:, 0], lay.need_pairs[:, 1]]]
             ),
-            1.0,
-            lo=inst.need[lay.need_pairs[:, 0], lay.need_pairs[:, 1]],
+            np.concatenate([np.ones(P_), np.full(P_, D)]),
+            lo=np.round(D * inst.need[lay.need_pairs[:, 0], lay.need_pairs[:, 1]], 9),
         )
     if T_:
         rr, cc = [np.arange(T_)], [u.index(P_ + np.arange(T_))]
+        vv = [np.ones(T_)]
         for k, f in enumerate(lay.need_totals):
             m = col[f] >= 0
             rr.append(np.full(int(m.sum()), k))
             cc.append(col[f][m])
+            vv.append(np.full(int(m.sum()), D))
         b.add_rows(
             "need_total",
             T_,
             np.concatenate(rr),
             np.concatenate(cc),
-            1.0,
-            lo=inst.need_total[lay.need_totals],
+            np.concatenate(vv),
+            lo=np.round(D * inst.need_total[lay.need_totals], 9),
         )
     if stage == 2:
         assert stage1_cap is not None
-        b.add_row("stage1_cap", u.index(), lay.weights, hi=stage1_cap)
-        dp = b.add_vars("move_up", K, lb=0.0, cost=1.0)
-        dm = b.add_vars("move_down", K, lb=0.0, cost=1.0)
+        b.add_row("stage1_cap", u.index(), w_int, hi=stage1_cap)
+        dp = b.add_vars("move_up", K, lb=0.0, integer=lay.integral, cost=1.0)
+        dm = b.add_vars("move_down", K, lb=0.0, integer=lay.integral, cost=1.0)
         b.add_rows(
             "movement",
             K,
@@ -737,6 +779,18 @@ def _tolerance(milp: MILP) -> float:
     return 1e-6 * (float(np.abs(milp.c).sum()) + abs(milp.c0)) + 1e-6
 
 
+def _stage2_start(m1: MILP, m2: MILP, x1: np.ndarray) -> np.ndarray:
+    """The stage-1 plan as a feasible start of stage 2 (same posts and shortfall)."""
+    x2 = np.zeros(m2.n_cols)
+    for name in ("s", "shortfall"):
+        x2[m2.var_blocks[name].slice] = x1[m1.var_blocks[name].slice]
+    s = x1[m1.var_blocks["s"].slice]
+    cur = m2.row_lo[m2.row_blocks["movement"].slice]
+    x2[m2.var_blocks["move_up"].slice] = np.maximum(s - cur, 0.0)
+    x2[m2.var_blocks["move_down"].slice] = np.maximum(cur - s, 0.0)
+    return x2
+
+
 def _decode(inst: QuotaInstance, milp: MILP, x: np.ndarray) -> np.ndarray:
     lay = _layout(inst)
     posts = np.zeros((inst.n_facilities, len(inst.categories)), dtype=np.int64)
@@ -788,15 +842,17 @@ def solve_quota(
             **common,  # type: ignore[arg-type]
         )
     ev1 = evaluate_quota_plan(inst, _decode(inst, m1, r1.x))
+    scale = _layout(inst).objective_scale
     z1 = float(r1.objective) if r1.objective is not None else m1.objective_value(r1.x)
-    tol1 = _tolerance(m1)
+    z1 /= scale
+    tol1 = _tolerance(m1) / scale
     violations = list(ev1.violations)
     mismatch = abs(ev1.shortfall - z1) > tol1
     if (r1.status == Status.OPTIMAL and mismatch) or ev1.shortfall > z1 + tol1:
         violations.append(
             f"objective mismatch: solver reports shortfall {z1:,.6f}, raw data gives {ev1.shortfall:,.6f}"
         )
-    bound = r1.bound
+    bound = None if r1.bound is None else r1.bound / scale
     if bound is not None and ev1.shortfall < bound - tol1:
         violations.append(
             f"bound {bound:,.6f} is not a valid bound for the raw shortfall {ev1.shortfall:,.6f}"
@@ -806,17 +862,16 @@ def solve_quota(
     status, runtime, message = r1.status, r1.runtime_s, r1.message
     ev, mv_bound = ev1, None
     if inst.movement == "lexicographic":
-        cap = ev1.shortfall * (1 + 1e-9) + 1e-9
-        m2 = build_quota_milp(inst, stage=2, stage1_cap=cap)
+        if scale > 1 or _layout(inst).integral:
+            # Integer objective: the cap is the stage-1 optimum itself, exactly.
+            cap_model = float(round(ev1.shortfall * scale))
+            cap = cap_model / scale
+        else:
+            cap = ev1.shortfall + 1e-6 * max(1.0, abs(ev1.shortfall))
+            cap_model = cap
+        m2 = build_quota_milp(inst, stage=2, stage1_cap=cap_model)
         remaining = max(options.time_limit_s - (time.perf_counter() - t_start), 1.0)
-        opts2 = SolveOptions(
-            time_limit_s=remaining,
-            mip_rel_gap=options.mip_rel_gap,
-            threads=options.threads,
-            seed=options.seed,
-            log=options.log,
-            ortools_engine=options.ortools_engine,
-        )
+        opts2 = replace(options, time_limit_s=remaining, warm_start=_stage2_start(m1, m2, r1.x))
         r2 = solve(m2, opts2, backend)
         runtime += r2.runtime_s
         if r2.status.has_solution and r2.x is not None:
@@ -886,11 +941,7 @@ def diagnose_quota(inst: QuotaInstance, options: SolveOptions, backend: str) -> 
     milp = build_quota_milp(inst, elastic=True)
     res = solve(
         milp,
-        SolveOptions(
-            time_limit_s=min(options.time_limit_s, 120.0),
-            threads=options.threads,
-            seed=options.seed,
-        ),
+        replace(options, time_limit_s=min(options.time_limit_s, 120.0), mip_rel_gap=0.0),
         backend,
     )
     if res.x is None:

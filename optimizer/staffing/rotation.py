@@ -59,7 +59,7 @@ import itertools
 import logging
 import math
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from fractions import Fraction
 
 import numpy as np
@@ -882,11 +882,7 @@ def diagnose_rotation(
     milp = build_rotation_milp(inst, lay, elastic=True)
     res = solve(
         milp,
-        SolveOptions(
-            time_limit_s=min(options.time_limit_s, 120.0),
-            threads=options.threads,
-            seed=options.seed,
-        ),
+        replace(options, time_limit_s=min(options.time_limit_s, 120.0), mip_rel_gap=0.0),
         backend,
     )
     if res.x is None:
