@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Annotated, Literal
 
 import yaml
-from pydantic import BaseModel, Field, ValidationError, model_validator
+from pydantic import BaseModel, Field, ValidationError, field_validator, model_validator
 
 from ..config import (
     Name,
@@ -346,14 +346,15 @@ class HorizonConfig(Strict):
         default="", description="First month as YYYY-MM (labels only), e.g. '2025-01'."
     )
 
-    @model_validator(mode="after")
-    def _start_format(self) -> HorizonConfig:
-        if self.start:
-            parts = self.start.split("-")
+    @field_validator("start")
+    @classmethod
+    def _start_format(cls, value: str) -> str:
+        if value:
+            parts = value.split("-")
             ok = len(parts) == 2 and parts[0].isdigit() and parts[1].isdigit()
             if not ok or not 1 <= int(parts[1]) <= 12:
-                raise ValueError(f"start must be YYYY-MM, e.g. 2025-01 (got {self.start!r})")
-        return self
+                raise ValueError("give the first month as YYYY-MM, e.g. 2025-01")
+        return value
 
 
 class DoctorColumns(Strict):
