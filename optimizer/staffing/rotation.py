@@ -416,10 +416,28 @@ def build_rotation_milp(
     t0s = np.arange(1, max(last_start - W + 1, 1) + 1)
     G = groups.count.size
     rr, cc = [], []
-    for k, t0 in enumerate(t0s):
-        m = (tau >= t0) & (tau <= t0 + W - 1)
-        rr.append(g[m] * t0s.size + k)
-        cc.append(n.index()[m])
+    if t0s.size == 1:  # one window (T ≤ W + L_min - 1): each stint appears once
+        for k, t0 in enumerate(t0s):
+            m = (tau >= t0) & (tau <= t0 + W - 1)
+            rr.append(g[m] * t0s.size + k)
+            cc.append(n.index()[m])
+    else:
+        # Overlapping windows: count starts per group and month once, then sum months.
+        starts = b.add_vars("starts", G * T, lb=0.0, ub=np.repeat(groups.count.astype(float), T))
+        b.add_rows(
+            "starts_def",
+            G * T,
+            np.concatenate([np.arange(G * T), g * T + tau - 1]),
+            np.concatenate([starts.index(), n.index()]),
+            np.concatenate([np.ones(G * T), -np.ones(len(cols))]),
+            lo=0.0,
+            hi=0.0,
+        )
+        for k, t0 in enumerate(t0s):
+            months = np.arange(t0, min(t0 + W - 1, T) + 1)
+            gg = np.repeat(np.arange(G), months.size)
+            rr.append(gg * t0s.size + k)
+            cc.append(starts.start + gg * T + np.tile(months, G) - 1)
     b.add_rows(
         "one_stint_per_window",
         G * t0s.size,
