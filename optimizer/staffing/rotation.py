@@ -63,7 +63,6 @@ from dataclasses import dataclass, field, replace
 from fractions import Fraction
 
 import numpy as np
-import pandas as pd
 import scipy.sparse as sp
 
 from ..errors import CheckError
@@ -434,7 +433,7 @@ def build_rotation_milp(
             hi=0.0,
         )
         for k, t0 in enumerate(t0s):
-            months = np.arange(t0, min(t0 + W - 1, T) + 1)
+            months = np.arange(int(t0), min(int(t0) + W - 1, T) + 1)
             gg = np.repeat(np.arange(G), months.size)
             rr.append(gg * t0s.size + k)
             cc.append(starts.start + gg * T + np.tile(months, G) - 1)
@@ -532,9 +531,9 @@ def build_rotation_milp(
         kk, ss, tt_ = (a.ravel() for a in grid)
         reps = nz[kk]
         row_n = np.repeat(np.arange(K * nS * T), reps)
-        starts = lay.cov.indptr[kk]
+        first = lay.cov.indptr[kk]
         offs = np.arange(reps.sum()) - np.repeat(np.cumsum(reps) - reps, reps)
-        host_n = lay.cov.indices[np.repeat(starts, reps) + offs]
+        host_n = lay.cov.indices[np.repeat(first, reps) + offs]
         col_n = occ_col(host_n, specs[np.repeat(ss, reps)], np.repeat(tt_, reps))
         b.add_rows(
             "cover",
@@ -920,22 +919,22 @@ def diagnose_rotation(
             continue
         rule = name.removeprefix("slack:")
         if rule in ("capacity", "stationed_per_host"):
-            items = pd.Series(vals[hit], index=hit // T).groupby(level=0).agg(["sum", "count"])
+            hosts_hit = hit // T
+            shown = np.unique(hosts_hit)[:12]
             text = "; ".join(
-                f"{inst.host_label(int(ff))} short by {r['sum']:,.0f} doctor-months in "
-                f"{int(r['count'])} months"
-                for ff, r in items.iloc[:12].iterrows()
+                f"{inst.host_label(int(ff))} short by {vals[hit][hosts_hit == ff].sum():,.0f} "
+                f"doctor-months in {int((hosts_hit == ff).sum())} months"
+                for ff in shown
             )
             what = "host capacity" if rule == "capacity" else "rule stationed_per_host"
             out.append(f"- {what}: {text}")
         elif rule == "max_share_away":
             hs = hit // T
-            items = pd.Series(vals[hit], index=hs).groupby(level=0).max()
             away = inst.away_cap().ravel()
             text = "; ".join(
                 f"{inst.hospitals[int(k) // S]} {inst.specialties[int(k) % S]} needs "
-                f"{away[int(k)] + v:,.0f} away (cap {away[int(k)]:,})"
-                for k, v in items.iloc[:12].items()
+                f"{away[int(k)] + vals[hit][hs == k].max():,.0f} away (cap {away[int(k)]:,})"
+                for k in np.unique(hs)[:12]
             )
             out.append(f"- rule max_share_away: {text}")
         elif rule.startswith("annual_total["):

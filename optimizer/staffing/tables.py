@@ -486,15 +486,16 @@ def _need_table(
     need_total = np.full(ids.size, np.nan)
     pos = {str(v): k for k, v in enumerate(ids)}
     cpos = {v: k for k, v in enumerate(cat_names)}
-    for (f_id, c_id), v in agg.items():
-        f = pos[str(f_id)]
+    for key, v in zip(agg.index.tolist(), agg.to_numpy(), strict=True):
+        need_f, c_id = str(key[0]), str(key[1])
+        f = pos[need_f]
         if c_id == "*":
             need_total[f] = float(v)
             continue
         k = cpos[str(c_id)]
         if not allowed[f, k]:
             problems.add(
-                f"{table.shown} (facility {f_id}, category {c_id})",
+                f"{table.shown} (facility {need_f}, category {c_id})",
                 "need in a category the facility's type does not have",
                 fix="fix the category, or add the type to the category's facility_types",
             )
@@ -741,7 +742,7 @@ def load_rotation_instance(
         note = "residents per host (hosts.columns.residents); circles are not checked for overlap"
     else:
         weight = np.zeros(0)
-        cover = sp.csr_matrix((0, F), dtype=bool)
+        cover = sp.csr_matrix(np.zeros((0, F), dtype=bool))
     if problems:
         return None
     value = np.asarray(
