@@ -175,6 +175,7 @@ def main(argv: list[str] | None = None) -> int:
             return EXIT_OK if answered else EXIT_NO_PLAN
         if args.command in ("report", "compare"):
             from .report.cli import run as run_report
+            from .staffing import report as _staffing_section  # noqa: F401  (its section)
 
             return run_report(args)
         if args.command == "prepare":

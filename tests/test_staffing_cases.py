@@ -55,6 +55,31 @@ def test_zhuji_quota_example_runs_and_writes_every_file(tmp_path, capsys):
     compliance = pd.read_csv(out / "compliance.csv")
     assert compliance["met"].all() and {"gp_per_10k", "pool"} <= set(compliance["norm"])
     assert not [p for p in out.iterdir() if p.name.startswith(".")], "no staging leftovers"
+    # report.html: the staffing section lists every facility's posts against its norm range
+    html = (out / "report.html").read_text(encoding="utf-8")
+    staffing = _section(html, "staffing")
+    assert "各机构编制与标准" in staffing
+    for r in posts.itertuples():
+        assert f"{r.min_posts:,}–{int(r.max_posts):,}" in staffing
+    assert staffing.count('class="num missed"') == 0
+    assert staffing.count('class="num met"') == len(posts)
+    assert "gp_per_10k" in _section(html, "norms")
+
+
+def _section(html: str, key: str) -> str:
+    start = html.index(f'<section id="sec-{key}">')
+    return html[start : html.index("</section>", start)]
+
+
+def test_report_command_redraws_a_staffing_run(tmp_path, capsys):
+    out = tmp_path / "zhuji"
+    assert main(["staff", str(CONFIGS / "zhuji_quota.yaml"), "--out", str(out), "-q"]) == 0
+    page = tmp_path / "en.html"
+    assert main(["report", str(out), "--lang", "en", "--out", str(page), "-q"]) == 0
+    html = page.read_text(encoding="utf-8")
+    assert "Posts per facility against the norms" in _section(html, "staffing")
+    # a text requirement keeps its own comparison sign (no "≥ ≤ ...")
+    assert "≥ ≥" not in html and "≥ ≤" not in html
 
 
 def test_qingdao_sent_down_example_runs_and_is_reproducible(tmp_path, capsys):
@@ -89,6 +114,13 @@ def test_qingdao_sent_down_example_runs_and_is_reproducible(tmp_path, capsys):
     assert (release["max_away"] <= release["max_away_allowed"]).all()
     for name in ("calendar.csv", "host_coverage.csv", "release.csv"):
         assert (outs[0] / name).read_bytes() == (outs[1] / name).read_bytes(), name
+    # report.html: Gantt chart inlined (offline), release limits per department, lacking hosts
+    html = (out / "report.html").read_text(encoding="utf-8")
+    staffing = _section(html, "staffing")
+    assert 'src="data:image/png;base64,' in staffing
+    assert "派出医院放人限额" in staffing and "仍缺专科的派驻点" in staffing
+    assert staffing.count(">达标<") == len(release) and ">未达标<" not in staffing
+    assert "max_share_away" in _section(html, "norms")
 
 
 # ---------------------------------------------------------------------------------------------

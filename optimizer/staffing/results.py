@@ -14,7 +14,8 @@ Sent-down (``kind: sent_down``)
     ``release.csv`` per hospital department: headcount, cap away at once, peak away, stints;
     ``compliance.csv`` every rule with required, achieved, met and source.
 Both
-    ``summary.txt`` (the planner-readable summary, also printed) and ``manifest.json``.
+    ``summary.txt`` (the planner-readable summary, also printed), ``manifest.json`` and
+    ``report.html`` (main's offline report with a staffing section, :mod:`.report`).
 """
 
 from __future__ import annotations
@@ -220,7 +221,8 @@ def quota_summary(case: StaffingCase, sol: QuotaSolution, out_dir: Path | None) 
             lines.append(f"  {r['norm']:<22} {r['achieved']}  (required {r['required']})")
     if out_dir is not None:
         lines.append(
-            f"Results: {out_dir}/ (solution.json, posts.csv, compliance.csv, summary.txt, manifest.json)"
+            f"Results: {out_dir}/ (solution.json, posts.csv, compliance.csv, summary.txt, "
+            "report.html, manifest.json)"
         )
     return lines
 
@@ -684,7 +686,7 @@ def rotation_summary(sol: RotationSolution, out_dir: Path | None) -> list[str]:
     if out_dir is not None:
         lines.append(
             f"Results: {out_dir}/ (solution.json, calendar.csv, gantt.png, host_coverage.csv, "
-            "release.csv, compliance.csv, summary.txt, manifest.json)"
+            "release.csv, compliance.csv, summary.txt, report.html, manifest.json)"
         )
     return lines
 
@@ -780,6 +782,10 @@ def write_staffing_results(
                 out.csv("compliance.csv", frame)
                 out.write_with("gantt.png", lambda p: gantt_png(sol, p))
         out.text("summary.txt", summary_text(case, sol, out_dir))
+        from ..report import write_report
+        from . import report as _section  # noqa: F401  (registers the staffing section)
+
+        write_report(out)  # report.html from the staged files (optimizer.report)
         names = [*out.names, "manifest.json"]
         out.json("manifest.json", manifest_dict(case, sol, inputs, names))
     log.info("Wrote %d files to %s", len(names), out_dir)
