@@ -366,9 +366,12 @@ def test_bad_case_exits_1(tmp_path, capsys):
 
 
 @pytest.mark.slow
-def test_quick_benchmark_runs(capsys):
+def test_quick_benchmark_runs(tmp_path, capsys):
     from benchmarks.staffing import main as bench
 
-    assert bench(["--quick"]) == 0
+    assert bench(["--quick", "--no-24", "--json", str(tmp_path / "b.json")]) == 0
     out = capsys.readouterr().out
     assert out.count("optimal") == 2
+    doc = json.loads((tmp_path / "b.json").read_text(encoding="utf-8"))
+    assert [r["status"] for r in doc["rows"]] == ["optimal", "optimal"]
+    assert all(r["checked"] and r["met_target"] for r in doc["rows"])
