@@ -127,6 +127,17 @@ def _run(case_path: Path, args: argparse.Namespace) -> int:
     return EXIT_OK if solution.status.has_solution else EXIT_NO_PLAN
 
 
+def _staffing_kind(path: Path) -> bool:
+    """A staffing case (``kind: staffing_quota | sent_down``), validated by ``optimizer.staffing``."""
+    import yaml
+
+    try:
+        head = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, yaml.YAMLError):
+        return False  # the siting loader reports the problem
+    return isinstance(head, dict) and head.get("kind") in ("staffing_quota", "sent_down")
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     _configure_logging(-1 if getattr(args, "quiet", False) else getattr(args, "verbose", 0))
@@ -135,6 +146,14 @@ def main(argv: list[str] | None = None) -> int:
             return _run(args.case, args)
         if args.command == "demo":
             return _run(default_case_path(), args)
+        if args.command == "validate" and _staffing_kind(args.case):
+            from .staffing.run import prepare_staffing
+
+            staffing = prepare_staffing(args.case)
+            sys.stdout.write(
+                f"OK: {args.case} is valid - staffing case, kind {staffing.case.kind}\n"
+            )
+            return EXIT_OK
         if args.command == "validate":
             from .case import prepare_case
 

@@ -66,6 +66,16 @@ def test_zhuji_quota_example_runs_and_writes_every_file(tmp_path, capsys):
     assert "gp_per_10k" in _section(html, "norms")
 
 
+def test_validate_command_checks_staffing_cases(tmp_path, capsys):
+    for name, kind in (("zhuji_quota", "staffing_quota"), ("qingdao_sent_down", "sent_down")):
+        assert main(["validate", str(CONFIGS / f"{name}.yaml"), "-q"]) == 0
+        assert f"kind {kind}" in capsys.readouterr().out
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("kind: sent_down\nname: t\n", encoding="utf-8")
+    assert main(["validate", str(bad), "-q"]) == 1
+    assert "doctors: required key is missing" in capsys.readouterr().err
+
+
 def _section(html: str, key: str) -> str:
     start = html.index(f'<section id="sec-{key}">')
     return html[start : html.index("</section>", start)]
