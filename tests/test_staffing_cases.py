@@ -76,6 +76,27 @@ def test_validate_command_checks_staffing_cases(tmp_path, capsys):
     assert "doctors: required key is missing" in capsys.readouterr().err
 
 
+def test_sent_down_report_in_chromium_offline(tmp_path):
+    """The staffing report loads with the network off: no errors, Gantt image decoded."""
+    from .browser import open_page
+
+    out = tmp_path / "qingdao"
+    assert main(["staff", str(CONFIGS / "qingdao_sent_down.yaml"), "--out", str(out), "-q"]) == 0
+    res = open_page(
+        out / "report.html",
+        evaluate={
+            "gantt": "document.querySelector('#sec-staffing img.gantt').naturalWidth",
+            "release_rows": "document.querySelectorAll('#sec-staffing table')[0].rows.length",
+        },
+        ready="document.readyState === 'complete'",
+    )
+    assert res.errors == [], res.errors
+    assert res.network_requests == [], res.network_requests
+    release = pd.read_csv(out / "release.csv")
+    assert int(res.values["gantt"]) > 100
+    assert int(res.values["release_rows"]) == len(release) + 1  # header row
+
+
 def _section(html: str, key: str) -> str:
     start = html.index(f'<section id="sec-{key}">')
     return html[start : html.index("</section>", start)]
