@@ -41,7 +41,12 @@ from optimizer.staffing.config import (
     default_categories,
 )
 from optimizer.staffing.quota import QuotaInstance, build_quota_milp, solve_quota
-from optimizer.staffing.rotation import RotationInstance, build_rotation_milp, solve_rotation
+from optimizer.staffing.rotation import (
+    RotationInstance,
+    build_rotation_milp,
+    default_presolve,
+    solve_rotation,
+)
 
 SPECIALTIES = ["cardiology", "emergency", "paediatrics", "rehabilitation", "tcm"]
 
@@ -188,6 +193,7 @@ def _fmt_gap(g: float | None) -> str:
 def run_rotation(quick: bool, options: SolveOptions, months: int, *, target_s: float | None) -> Row:
     args: dict[str, int] = {"n_doctors": 200, "n_hosts": 20, "annual_total": 180} if quick else {}
     inst = rotation_instance(months=months, **args)  # type: ignore[arg-type]
+    options = replace(options, presolve=default_presolve(inst))
     t0 = time.perf_counter()
     milp = build_rotation_milp(inst)
     build = time.perf_counter() - t0
@@ -283,14 +289,14 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--json", type=Path, help="default benchmarks/results/staffing[_quick].json")
     args = p.parse_args(argv)
     options = SolveOptions(time_limit_s=args.time_limit, threads=args.threads)
-    # Presolve: off for the 12-month model (HiGHS's symmetry detection costs more than it
-    # saves), on for the 24-month one (without it the root LP alone takes > 600 s here).
+    # Presolve as a case without solver.presolve gets it (rotation.default_presolve): off for
+    # the 12-month model, on for the 24-month one (without it its root LP alone takes > 600 s).
     rows = [
-        run_rotation(args.quick, replace(options, presolve=False), 12, target_s=TARGET_S),
+        run_rotation(args.quick, options, 12, target_s=TARGET_S),
         run_quota(args.quick, options),
     ]
     if not args.no_24:
-        long = replace(options, presolve=True, time_limit_s=args.time_limit_24)
+        long = replace(options, time_limit_s=args.time_limit_24)
         rows.append(run_rotation(args.quick, long, 24, target_s=None))
     sys.stdout.write(format_table(rows))
     out = args.json or RESULTS_DIR / f"staffing{'_quick' if args.quick else ''}.json"

@@ -512,3 +512,12 @@ def test_assign_doctors_always_finds_doctors(n_doctors, window, data):
     out = assign_doctors(inst, groups, cols, counts)
     assert len(out) == len(stints)
     assert check_rotation_plan(inst, out) == []
+
+
+def test_default_presolve_follows_model_size():
+    from benchmarks.staffing import rotation_instance
+    from optimizer.staffing.rotation import PRESOLVE_FROM_STINT_OPTIONS, default_presolve
+
+    assert PRESOLVE_FROM_STINT_OPTIONS == 200_000
+    assert default_presolve(rotation_instance(months=12)) is False  # 71,760 stint options
+    assert default_presolve(rotation_instance(months=24)) is True  # 467,040 stint options

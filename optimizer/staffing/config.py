@@ -63,8 +63,9 @@ class StaffingSolverConfig(Strict):
     ortools_engine: Literal["SCIP", "CP-SAT", "CBC", "HIGHS"] = "SCIP"
     presolve: bool | None = Field(
         default=None,
-        description="MIP presolve; default on for quotas, off for sent-down rotations "
-        "(HiGHS presolve barely shrinks that model but costs 2-4x the solve).",
+        description="MIP presolve; default on for quotas; for sent-down rotations off below "
+        "200,000 stint options (HiGHS presolve barely shrinks them but costs 2-4x the solve), "
+        "on above (measured in benchmarks/staffing.py).",
     )
 
 

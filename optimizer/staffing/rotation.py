@@ -78,6 +78,7 @@ __all__ = [
     "assign_doctors",
     "build_rotation_milp",
     "check_rotation_plan",
+    "default_presolve",
     "evaluate_rotation_plan",
     "precheck_rotation",
     "solve_rotation",
@@ -792,15 +793,27 @@ def _tolerance(milp: MILP) -> float:
     return 1e-6 * (float(np.abs(milp.c).sum()) + abs(milp.c0)) + 1e-6
 
 
+PRESOLVE_FROM_STINT_OPTIONS = 200_000
+"""Default MIP presolve for sent-down cases: on from this many stint options (measured in
+benchmarks/staffing.py: off is 2-4x faster at 71,760 options, 12 months; at 467,040 options,
+24 months, the root LP alone runs > 600 s without presolve and the proof takes ~250 s with it)."""
+
+
+def default_presolve(inst: RotationInstance) -> bool:
+    """HiGHS presolve for this instance when the case does not say (``solver.presolve``)."""
+    return len(_stint_columns(inst, doctor_groups(inst))) >= PRESOLVE_FROM_STINT_OPTIONS
+
+
 def solve_rotation(
     inst: RotationInstance, options: SolveOptions | None = None, *, backend: str = "highs"
 ) -> RotationSolution:
     """Prechecks, build, solve, assign named doctors, certify on the raw data.
 
-    The default options switch MIP presolve off: on this model HiGHS's presolve removes under
-    2% of the rows but its symmetry detection costs 2-4x the whole solve (benchmarks/staffing.py).
+    Without options, MIP presolve follows :func:`default_presolve`: off for county-size
+    models (HiGHS's presolve removes under 2% of the rows but its symmetry detection costs 2-4x
+    the whole solve), on from ``PRESOLVE_FROM_STINT_OPTIONS`` stint options (benchmarks/staffing.py).
     """
-    options = options or SolveOptions(presolve=False)
+    options = options or SolveOptions(presolve=default_presolve(inst))
     t_start = time.perf_counter()
     reasons = precheck_rotation(inst)
     if reasons:

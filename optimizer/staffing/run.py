@@ -19,7 +19,7 @@ from ..errors import ProblemCollector
 from ..solvers import SolveOptions
 from .config import QuotaCase, RotationCase, StaffingCase, load_staffing_case
 from .quota import QuotaInstance, QuotaSolution, solve_quota
-from .rotation import RotationInstance, RotationSolution, solve_rotation
+from .rotation import RotationInstance, RotationSolution, default_presolve, solve_rotation
 from .tables import load_quota_instance, load_rotation_instance
 
 __all__ = [
@@ -96,7 +96,11 @@ def solve_staffing(
 ) -> QuotaSolution | RotationSolution:
     cfg = prepared.case.config
     s = cfg.solver
-    presolve = s.presolve if s.presolve is not None else isinstance(cfg, QuotaCase)
+    inst = prepared.instance
+    if s.presolve is not None:
+        presolve = s.presolve
+    else:  # quotas: on; rotations: by model size (rotation.default_presolve)
+        presolve = isinstance(inst, QuotaInstance) or default_presolve(inst)
     options = SolveOptions(
         time_limit_s=time_limit_s if time_limit_s is not None else s.time_limit_s,
         mip_rel_gap=s.mip_rel_gap,
@@ -106,7 +110,6 @@ def solve_staffing(
         ortools_engine=s.ortools_engine,
         presolve=presolve,
     )
-    inst = prepared.instance
     if isinstance(inst, QuotaInstance):
         return solve_quota(inst, options, backend=backend or s.backend)
     assert isinstance(cfg, RotationCase)
