@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+import yaml
 
 from optimizer.cli import main
 from optimizer.config import load_case
@@ -20,6 +21,15 @@ CONFIGS = sorted((ROOT / "configs").glob("*.yaml"))
 
 @pytest.mark.parametrize("path", CONFIGS, ids=[p.stem for p in CONFIGS])
 def test_every_config_passes_schema_and_rules(path):
+    head = yaml.safe_load(path.read_text(encoding="utf-8"))
+    if head.get("kind") in (
+        "staffing_quota",
+        "sent_down",
+    ):  # staffing cases (python -m optimizer staff)
+        from optimizer.staffing.run import prepare_staffing
+
+        assert prepare_staffing(path).case.config.name  # schema, rules and every data file
+        return
     case = load_case(path)
     assert case.config.name
 

@@ -282,8 +282,15 @@ def map_section(run: RunData, ctx: Context) -> str:
     return hint + map_html(spec, "map-run", legend_html(spec, t)) + note + static
 
 
+def _op(c: NormCheck) -> str:
+    """The comparison sign shown before a requirement ('' when a text requirement has its own)."""
+    if isinstance(c.required, str) and c.required[:1] in "≥≤<>=":
+        return ""  # e.g. staffing rules: "≥ 1 doctor every month at thc"
+    return escape(op_symbol(c.comparison))
+
+
 def _cell(c: NormCheck, t: Labels) -> tuple[str, str]:
-    op = escape(op_symbol(c.comparison))
+    op = _op(c)
     text = f"{fmt_value(c.achieved, c.unit)} <span class='note'>{op} {fmt_value(c.required, c.unit)}</span>"
     cls = "info" if c.met is None else ("met" if c.met else "missed")
     return text, cls
@@ -308,7 +315,7 @@ def norms_section(run: RunData, ctx: Context) -> str | None:
         head = [t("norm"), t("zone"), t("required"), t("achieved"), t("result"), t("source")]
         body = []
         for c in other:
-            op = escape(op_symbol(c.comparison))
+            op = _op(c)
             body.append(
                 [
                     (escape(c.label), ""),

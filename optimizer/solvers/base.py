@@ -54,6 +54,8 @@ class SolveOptions:
     seed: int = 0
     log: bool = False
     ortools_engine: str = "SCIP"
+    presolve: bool = True
+    """MIP presolve (HiGHS, CBC). Off helps models it cannot shrink but spends long on (staffing)."""
     warm_start: np.ndarray | None = field(default=None, compare=False, repr=False)
 
 

@@ -162,6 +162,8 @@ def solve(milp: MILP, options: SolveOptions) -> SolveResult:
     with tempfile.TemporaryDirectory(prefix="cbc-") as tmp:
         log_path = os.path.join(tmp, "cbc.log")
         extra = [f"randomCbcSeed {int(options.seed)}"] if options.seed else []
+        if not options.presolve:
+            extra.append("presolve off")
         solver = pulp.COIN_CMD(
             path=path,
             msg=False,

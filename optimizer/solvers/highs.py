@@ -77,6 +77,7 @@ def solve(milp: MILP, options: SolveOptions) -> SolveResult:
     h.setOptionValue("time_limit", float(options.time_limit_s))
     h.setOptionValue("mip_rel_gap", float(options.mip_rel_gap))
     h.setOptionValue("random_seed", int(options.seed))
+    h.setOptionValue("presolve", "on" if options.presolve else "off")
     if options.threads:
         # HiGHS fixes its thread pool at the first run in a process; later changes are ignored.
         h.setOptionValue("threads", int(options.threads))

@@ -95,7 +95,7 @@ def solve(milp: MILP, options: SolveOptions) -> SolveResult:
     obj = float(solver.objective_value) if has_x else None
     try:
         bound: float | None = float(solver.best_objective_bound)
-    except (RuntimeError, ValueError):
+    except (RuntimeError, ValueError, TypeError):  # TypeError: pd.NA when there is no bound
         bound = None
     if bound is not None and not np.isfinite(bound):
         bound = None

@@ -1,0 +1,156 @@
+"""From a staffing case file to a certified plan on disk (used by ``python -m optimizer staff``).
+
+:func:`prepare_staffing` validates the YAML and reads every file it names (all problems at once);
+:func:`solve_staffing` runs the quota or the sent-down model; :func:`run_staffing_case` also
+writes the results.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import logging
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..errors import ProblemCollector
+from ..solvers import SolveOptions
+from .config import QuotaCase, RotationCase, StaffingCase, load_staffing_case
+from .quota import QuotaInstance, QuotaSolution, solve_quota
+from .rotation import RotationInstance, RotationSolution, default_presolve, solve_rotation
+from .tables import load_quota_instance, load_rotation_instance
+
+__all__ = [
+    "PreparedStaffing",
+    "main_staff",
+    "prepare_staffing",
+    "run_staffing_case",
+    "solve_staffing",
+]
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, eq=False)
+class PreparedStaffing:
+    case: StaffingCase
+    instance: QuotaInstance | RotationInstance
+    input_files: dict[str, str]
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def _input_files(case: StaffingCase) -> list[str]:
+    cfg = case.config
+    if isinstance(cfg, QuotaCase):
+        files = [cfg.facilities.file]
+        for part in (cfg.service_population, cfg.current_staff, cfg.need):
+            if part is not None:
+                files.append(part.file)
+        return files
+    files = [cfg.doctors.file, cfg.hosts.file, cfg.travel.file]
+    for part2 in (cfg.departments, cfg.needs):
+        if part2 is not None:
+            files.append(part2.file)
+    if cfg.coverage is not None:
+        files += [cfg.coverage.demand.file, cfg.coverage.travel_times.file]
+    return files
+
+
+def prepare_staffing(case: StaffingCase | str | Path) -> PreparedStaffing:
+    """Validate a staffing case and read all its data; raise one CaseError listing every problem."""
+    if not isinstance(case, StaffingCase):
+        case = load_staffing_case(case)
+    t0 = time.perf_counter()
+    problems = ProblemCollector()
+    instance: QuotaInstance | RotationInstance | None
+    if isinstance(case.config, QuotaCase):
+        instance = load_quota_instance(case, problems)
+    else:
+        instance = load_rotation_instance(case, problems)
+    problems.raise_if_any()
+    assert instance is not None
+    inputs = {}
+    for f in _input_files(case):
+        p = case.resolve(f)
+        if p.is_file():
+            inputs[f] = _sha256(p)
+    log.info(
+        "Staffing case '%s' loaded and validated in %.2f s",
+        case.config.name,
+        time.perf_counter() - t0,
+    )
+    return PreparedStaffing(case, instance, inputs)
+
+
+def solve_staffing(
+    prepared: PreparedStaffing, *, backend: str | None = None, time_limit_s: float | None = None
+) -> QuotaSolution | RotationSolution:
+    cfg = prepared.case.config
+    s = cfg.solver
+    inst = prepared.instance
+    if s.presolve is not None:
+        presolve = s.presolve
+    else:  # quotas: on; rotations: by model size (rotation.default_presolve)
+        presolve = isinstance(inst, QuotaInstance) or default_presolve(inst)
+    options = SolveOptions(
+        time_limit_s=time_limit_s if time_limit_s is not None else s.time_limit_s,
+        mip_rel_gap=s.mip_rel_gap,
+        threads=s.threads,
+        seed=s.seed,
+        log=s.log,
+        ortools_engine=s.ortools_engine,
+        presolve=presolve,
+    )
+    if isinstance(inst, QuotaInstance):
+        return solve_quota(inst, options, backend=backend or s.backend)
+    assert isinstance(cfg, RotationCase)
+    return solve_rotation(inst, options, backend=backend or s.backend)
+
+
+def run_staffing_case(
+    case: StaffingCase | str | Path,
+    out_dir: str | Path | None = None,
+    *,
+    backend: str | None = None,
+    time_limit_s: float | None = None,
+) -> tuple[PreparedStaffing, QuotaSolution | RotationSolution, Path]:
+    """Validate, solve, certify and write a staffing case. Returns what it wrote where."""
+    from .results import write_staffing_results
+
+    prepared = prepare_staffing(case)
+    solution = solve_staffing(prepared, backend=backend, time_limit_s=time_limit_s)
+    cfg = prepared.case.config
+    if out_dir is None:
+        out_dir = (
+            prepared.case.resolve(cfg.output.dir)
+            if cfg.output.dir
+            else Path("results") / _slug(cfg.name)
+        )
+    out = Path(out_dir)
+    write_staffing_results(prepared.case, solution, out, prepared.input_files)
+    return prepared, solution, out
+
+
+def main_staff(args: argparse.Namespace) -> bool:
+    """The ``staff`` CLI command: solve, write, print the summary. True when a plan was found."""
+    from .results import summary_text
+
+    prepared, solution, out = run_staffing_case(
+        args.case, args.out, backend=args.backend, time_limit_s=args.time_limit
+    )
+    sys.stdout.write(summary_text(prepared.case, solution, out))
+    return solution.status.has_solution
+
+
+def _slug(text: str) -> str:
+    keep = [c if c.isalnum() else "-" for c in text.lower()]
+    return "-".join(part for part in "".join(keep).split("-") if part) or "case"
