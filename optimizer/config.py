@@ -614,10 +614,9 @@ def _dotted(loc: Sequence[str | int]) -> str:
     return out
 
 
-def parse_case(
-    text: str, *, label: str = "<case>", base_dir: Path | None = None, path: Path | None = None
-) -> LoadedCase:
-    """Parse and validate case YAML text (the schema and the model rules; not the data)."""
+def yaml_mapping(text: str, label: str, *, start_from: str) -> dict[str, Any]:
+    """The case YAML as a mapping; bad YAML or another top-level shape is a CaseError naming the
+    line and column (``start_from`` names an example case to copy)."""
     try:
         raw = yaml.safe_load(text)
     except yaml.YAMLError as exc:
@@ -634,10 +633,18 @@ def parse_case(
                     label,
                     "a case file must be a YAML mapping of keys",
                     got=type(raw).__name__,
-                    fix="start from configs/example.yaml",
+                    fix=f"start from {start_from}",
                 )
             ]
         )
+    return raw
+
+
+def parse_case(
+    text: str, *, label: str = "<case>", base_dir: Path | None = None, path: Path | None = None
+) -> LoadedCase:
+    """Parse and validate case YAML text (the schema and the model rules; not the data)."""
+    raw = yaml_mapping(text, label, start_from="configs/andorra.yaml")
     try:
         config = CaseConfig.model_validate(raw)
     except ValidationError as exc:

@@ -22,7 +22,6 @@ import hashlib
 from pathlib import Path
 from typing import Annotated, Literal
 
-import yaml
 from pydantic import BaseModel, Field, ValidationError, field_validator, model_validator
 
 from ..config import (
@@ -32,6 +31,7 @@ from ..config import (
     PositiveFloat,
     Strict,
     _pydantic_problems,
+    yaml_mapping,
 )
 from ..errors import CaseError, Problem, ProblemCollector
 
@@ -582,26 +582,9 @@ def parse_staffing_case(
     text: str, *, label: str = "<case>", base_dir: Path | None = None, path: Path | None = None
 ) -> StaffingCase:
     """Parse and validate staffing case YAML (schema and cross-field rules; not the data)."""
-    try:
-        raw = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"{label} line {mark.line + 1}, column {mark.column + 1}" if mark else label
-        problem = getattr(exc, "problem", None) or str(exc)
-        raise CaseError(
-            [Problem(where, f"not valid YAML: {problem}", fix="check indentation and quoting")]
-        ) from None
-    if not isinstance(raw, dict):
-        raise CaseError(
-            [
-                Problem(
-                    label,
-                    "a case file must be a YAML mapping of keys",
-                    got=type(raw).__name__,
-                    fix="start from configs/zhuji_quota.yaml or configs/qingdao_sent_down.yaml",
-                )
-            ]
-        )
+    raw = yaml_mapping(
+        text, label, start_from="configs/zhuji_quota.yaml or configs/qingdao_sent_down.yaml"
+    )
     kind = raw.get("kind")
     if kind not in KINDS:
         raise CaseError(

@@ -65,6 +65,7 @@ from fractions import Fraction
 import numpy as np
 import scipy.sparse as sp
 
+from ..certificate import Certificate
 from ..errors import CheckError
 from ..milp import MILP, ModelBuilder
 from ..solvers import SolveOptions, Status, relative_gap, solve
@@ -767,22 +768,11 @@ def check_rotation_plan(inst: RotationInstance, stints: list[Stint]) -> list[str
 # Solve
 # ---------------------------------------------------------------------------------------------
 @dataclass(frozen=True, eq=False)
-class RotationSolution:
+class RotationSolution(Certificate):
     instance: RotationInstance
     status: Status
     evaluation: RotationEvaluation | None = None
-    objective: float | None = None
-    bound: float | None = None
-    gap: float | None = None
     build_time_s: float = 0.0
-    runtime_s: float = 0.0
-    total_time_s: float = 0.0
-    solver: str = ""
-    solver_version: str = ""
-    message: str = ""
-    model_size: dict[str, int] = field(default_factory=dict)
-    diagnosis: list[str] = field(default_factory=list)
-    checked: bool = False
 
     @property
     def stints(self) -> list[Stint]:
