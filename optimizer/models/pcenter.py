@@ -257,8 +257,8 @@ def _evaluate(
             f"{unserved.size} demand points have no open site within reach: "
             + ", ".join(map(str, inst.demand.ids[unserved[:10]]))
         )
-    value = travel * inst.weight if weighted else travel
     ok = vals.counted & (site >= 0)
+    value = np.where(ok, travel, 0.0) * inst.weight if weighted else travel
     radius = float(value[ok].max()) if ok.any() else 0.0
     return radius, site, travel, violations
 
