@@ -31,6 +31,8 @@ class Demand:
     y: np.ndarray | None = None
     crs: str | None = None
     weight_note: str | None = None
+    footfall: np.ndarray | None = None
+    """Points whose weight is footfall at a venue, not residents (left out of resident totals)."""
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "ids", _as_str_array(self.ids))
@@ -46,6 +48,11 @@ class Demand:
     @property
     def total_weight(self) -> float:
         return float(self.weight.sum())
+
+    @property
+    def residents(self) -> np.ndarray:
+        """Residents of each point (0 for footfall venues)."""
+        return self.weight if self.footfall is None else np.where(self.footfall, 0.0, self.weight)
 
 
 @dataclass(frozen=True, eq=False)
@@ -66,6 +73,13 @@ class Sites:
     cost_unit: str = "yuan"
     has_cost: bool = True
     """False when no cost column was given (every site then costs 1, i.e. costs count sites)."""
+    vehicles: np.ndarray | None = None
+    """Ambulances at each site today (existing 120 stations)."""
+    np_vehicles: np.ndarray | None = None
+    """Of which negative-pressure (负压) ambulances."""
+    host: np.ndarray | None = None
+    """Index of the site this one sits inside (an AED in a clinic or station), -1 if none: it
+    can only open if its host is open."""
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "ids", _as_str_array(self.ids))
@@ -152,8 +166,21 @@ class TravelTimes:
     ) -> TravelTimes:
         """From a dense demand x site array; ``inf`` or ``nan`` marks unreachable pairs."""
         m = np.asarray(matrix, dtype=float)
-        i, j = np.nonzero(np.isfinite(m))
-        return cls(name, i, j, m[i, j], m.shape[0], m.shape[1], unit)
+        if m.ndim != 2:
+            raise ValueError(f"from_dense: expected a 2-D demand x site array (got {m.ndim}-D)")
+        n_demand, n_sites = m.shape
+        finite = np.isfinite(m)
+        if finite.all():
+            # Every pair present (the usual dense input): the row-major index pattern is known,
+            # so build it directly instead of searching the mask and gathering the values.
+            i = np.repeat(np.arange(n_demand, dtype=np.int64), n_sites)
+            j = np.tile(np.arange(n_sites, dtype=np.int64), n_demand)
+            value = m.reshape(-1).copy()
+        else:
+            flat = np.flatnonzero(finite)
+            i, j = np.divmod(flat, n_sites)
+            value = m.reshape(-1)[flat]
+        return cls(name, i, j, value, n_demand, n_sites, unit)
 
     def within(
         self, threshold: np.ndarray | float, site_mask: np.ndarray | None = None
@@ -162,14 +189,20 @@ class TravelTimes:
 
         ``threshold`` is a scalar or one value per demand point (``nan`` = not subject).
         """
-        if np.isscalar(threshold):
-            keep = self.value <= float(threshold)  # type: ignore[arg-type]
+        thr = np.asarray(threshold, dtype=float)
+        if thr.ndim and thr.size and np.all(thr == thr[0]):
+            # One threshold for every demand point: compare against a scalar, without a gather.
+            thr = thr[:1].reshape(())
+        if thr.ndim == 0:
+            keep = self.value <= float(thr)
         else:
-            thr = np.asarray(threshold, dtype=float)
             keep = self.value <= thr[self.demand_index]
         if site_mask is not None:
-            keep &= np.asarray(site_mask, dtype=bool)[self.site_index]
-        i, j = self.demand_index[keep], self.site_index[keep]
+            mask = np.asarray(site_mask, dtype=bool)
+            if not mask.all():
+                keep &= mask[self.site_index]
+        hit = np.flatnonzero(keep)  # few pairs are within a standard: gather them, not mask twice
+        i, j = self.demand_index[hit], self.site_index[hit]
         m = sp.csr_matrix(
             (np.ones(i.size, dtype=bool), (i, j)), shape=(self.n_demand, self.n_sites)
         )

@@ -367,13 +367,23 @@ def load_demand(cfg: DemandConfig, case: LoadedCase, problems: ProblemCollector)
     dclass = _labels(table, class_col, ids, "demand class", problems) if class_col else None
     x, y = _coordinates(table, cols.x, cols.y, f"{key}.columns", ids, problems)
     crs = _crs_of(table, cfg.crs, key, problems)
+    footfall = None
+    if cfg.footfall_classes:
+        if dclass is None:
+            problems.add(
+                f"{key}.footfall_classes",
+                "footfall classes need a class column",
+                fix="set demand.columns.class, with e.g. 'venue' for footfall points",
+            )
+        else:
+            footfall = np.isin(dclass, np.asarray(cfg.footfall_classes, dtype=object))
     log.info(
         "Read demand: %s points, %s total weight from %s",
         f"{len(ids):,}",
         f"{np.nansum(weight):,.0f}",
         cfg.file,
     )
-    return Demand(ids, np.nan_to_num(weight), zone, dclass, x, y, crs, cfg.weight_note)
+    return Demand(ids, np.nan_to_num(weight), zone, dclass, x, y, crs, cfg.weight_note, footfall)
 
 
 def load_sites(cfg: SitesConfig, case: LoadedCase, problems: ProblemCollector) -> Sites | None:
@@ -436,9 +446,33 @@ def load_sites(cfg: SitesConfig, case: LoadedCase, problems: ProblemCollector) -
             min_value=None if field == "relocation_credit" else 0.0,
         )
 
+    host = None
+    host_col = _column(table, cols.host, f"{key}.columns.host", problems)
+    if host_col is not None:
+        host_ids = _labels(table, host_col, ids, "host", problems, allow_empty=True)
+        host = _positions(ids, host_ids)
+        named = host_ids != ""
+        unknown = np.flatnonzero(named & (host < 0))
+        if unknown.size:
+            problems.add(
+                f"{table.shown} {table.rows(unknown, ids[unknown].tolist())}",
+                f"host (column '{host_col}') names no site in the file",
+                got=host_ids[unknown[0]],
+                fix="give the id of the clinic or station the site sits in, or leave it empty",
+            )
+        selfish = np.flatnonzero(host == np.arange(n))
+        if selfish.size:
+            problems.add(
+                f"{table.shown} {table.rows(selfish, ids[selfish].tolist())}",
+                "a site cannot be its own host",
+                fix="leave host empty or name another site",
+            )
+        host = np.where(named, host, -1)
     removal = optional_numbers(cols.removal_cost, "removal_cost", "removal cost")
     credit = optional_numbers(cols.relocation_credit, "relocation_credit", "relocation credit")
     capacity = optional_numbers(cols.capacity, "capacity", "capacity")
+    vehicles = optional_numbers(cols.vehicles, "vehicles", "vehicles")
+    np_vehicles = optional_numbers(cols.np_vehicles, "np_vehicles", "negative-pressure vehicles")
     x, y = _coordinates(table, cols.x, cols.y, f"{key}.columns", ids, problems)
     crs = _crs_of(table, cfg.crs, key, problems)
     log.info(
@@ -462,6 +496,9 @@ def load_sites(cfg: SitesConfig, case: LoadedCase, problems: ProblemCollector) -
         crs,
         cfg.cost_unit,
         has_cost,
+        None if vehicles is None else np.nan_to_num(vehicles),
+        None if np_vehicles is None else np.nan_to_num(np_vehicles),
+        host,
     )
 
 
@@ -544,12 +581,17 @@ def load_travel_times(
                             fix=f"use one of the file's columns: {', '.join(map(str, header))}",
                         )
                 return None
+            dtypes: dict[str, str] = {
+                cols.demand_id: "str",
+                cols.site_id: "str",
+                cols.value: "float64",
+            }
             try:
                 frame = pd.read_csv(
                     path,
                     usecols=wanted,
                     encoding="utf-8-sig",
-                    dtype={cols.demand_id: str, cols.site_id: str, cols.value: "float64"},
+                    dtype=dtypes,
                     keep_default_na=False,
                     na_values=[""],
                 )
@@ -622,6 +664,7 @@ def load_travel_times(
             )
     unit, factor = _UNIT_FACTOR[cfg.unit]
     finite = good & np.isfinite(values)
+    complete = np.inf if cfg.complete_within is None else float(cfg.complete_within) * factor
     tt = TravelTimes(
         name=name,
         demand_index=di[finite],
@@ -630,6 +673,7 @@ def load_travel_times(
         n_demand=len(demand_ids),
         n_sites=len(site_ids),
         unit=unit,
+        complete_within=complete,
     )
     log.info(
         "Read travel-time table %s: %s pairs (%s unit) from %s",

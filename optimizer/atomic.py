@@ -29,6 +29,7 @@ def atomic_write(path: str | os.PathLike[str], mode: str = "w", **kwargs: Any) -
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    os.chmod(tmp, 0o666 & ~_umask())  # mkstemp creates 0600; outputs follow the user's umask
     try:
         if "b" not in mode:
             kwargs.setdefault("encoding", "utf-8")
@@ -42,6 +43,12 @@ def atomic_write(path: str | os.PathLike[str], mode: str = "w", **kwargs: Any) -
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
         raise
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 def json_default(obj: object) -> object:
@@ -141,6 +148,12 @@ class StagedOutput:
     @property
     def names(self) -> list[str]:
         return list(self._names)
+
+    @property
+    def stage_dir(self) -> Path:
+        """The staging folder: files written so far can be read back before publishing."""
+        assert self._stage is not None, "use StagedOutput as a context manager"
+        return self._stage
 
 
 def _fsync_dir(path: Path) -> None:

@@ -10,18 +10,30 @@ import hashlib
 import logging
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from geodata.arrays import Demand, Sites, TravelTimes, Zones
+from geodata.routing import RoutingReport, route_case
 from geodata.tables import load_demand, load_sites, load_travel_times, load_zones
+from geodata.zone_shapes import load_zone_polygons
 
-from .config import CoverageModelConfig, LoadedCase, load_case
+from .config import (
+    CoverageModelConfig,
+    EmsModelConfig,
+    LoadedCase,
+    NetworkTravelTimesConfig,
+    TravelTimesConfig,
+    load_case,
+)
 from .coverage import CoverageProblem
 from .errors import ProblemCollector
 from .models.coverage import CoverageSolution, solve_coverage
+from .models.ems import EmsProblem, EmsSolution, solve_ems
+from .models.phased import PhasedSolution
 from .solvers import SolveOptions
 
 __all__ = ["PreparedCase", "prepare_case", "run_case", "solve_case"]
@@ -32,9 +44,13 @@ log = logging.getLogger(__name__)
 @dataclass(frozen=True, eq=False)
 class PreparedCase:
     case: LoadedCase
-    problem: CoverageProblem
+    problem: CoverageProblem | EmsProblem
     input_files: dict[str, str]
     """Input file path -> sha256, for the manifest."""
+    routing: dict[str, RoutingReport] = field(default_factory=dict)
+    """How each network travel-time table was computed (snapping, pairs, time)."""
+    zone_polygons: dict[str, Any] | None = None
+    """Zone id -> WGS-84 polygon when the case provides zone boundaries (GIS layers, maps)."""
 
 
 def _sha256(path: Path) -> str:
@@ -55,15 +71,21 @@ def prepare_case(case: LoadedCase | str | Path) -> PreparedCase:
     demand = load_demand(cfg.demand, case, problems)
     sites = load_sites(cfg.sites, case, problems)
     zones = load_zones(cfg.zones, case, problems) if cfg.zones is not None else None
+    polygons = load_zone_polygons(cfg.zones, case, problems) if cfg.zones is not None else None
     tables: dict[str, TravelTimes] = {}
+    routing: dict[str, RoutingReport] = {}
     if demand is not None and sites is not None:
         for name, tcfg in cfg.travel_times.items():
-            tt = load_travel_times(name, tcfg, case, demand.ids, sites.ids, problems)
-            if tt is not None:
-                tables[name] = tt
+            if isinstance(tcfg, TravelTimesConfig):
+                tt = load_travel_times(name, tcfg, case, demand.ids, sites.ids, problems)
+                if tt is not None:
+                    tables[name] = tt
+        if not problems:
+            net_tables, routing = route_case(case, demand, sites, network_cutoffs(case), problems)
+            tables.update(net_tables)
     else:
         for name, tcfg in cfg.travel_times.items():
-            if not case.resolve(tcfg.file).exists():
+            if isinstance(tcfg, TravelTimesConfig) and not case.resolve(tcfg.file).exists():
                 problems.add(
                     f"{case.label} › travel_times.{name}.file",
                     "file not found",
@@ -71,19 +93,94 @@ def prepare_case(case: LoadedCase | str | Path) -> PreparedCase:
                     fix="check the path; paths are relative to the case file's folder",
                 )
     if demand is not None and sites is not None:
-        validate_against_model(case, cfg.model, demand, sites, zones, problems)
+        if isinstance(cfg.model, EmsModelConfig):
+            validate_ems(case, cfg.model, demand, sites, zones, problems)
+        else:
+            validate_against_model(case, cfg.model, demand, sites, zones, problems)
     problems.raise_if_any()
     assert demand is not None and sites is not None
     inputs = {}
-    for f in [cfg.demand.file, cfg.sites.file, *(t.file for t in cfg.travel_times.values())] + (
-        [cfg.zones.file] if cfg.zones else []
-    ):
+    files = [cfg.demand.file, cfg.sites.file]
+    files += [t.file for t in cfg.travel_times.values() if isinstance(t, TravelTimesConfig)]
+    files += [n.file for n in cfg.networks.values() if n.file is not None]
+    files += [n.nodes_file for n in cfg.networks.values() if n.nodes_file is not None]
+    files += [cfg.zones.file] if cfg.zones else []
+    files += [cfg.zones.geometry] if cfg.zones and cfg.zones.geometry else []
+    for f in files:
         p = case.resolve(f)
         if p.is_file():
             inputs[f] = _sha256(p)
-    problem = CoverageProblem(demand, sites, tables, cfg.model, zones)
+    problem: CoverageProblem | EmsProblem
+    model = cfg.model
+    if isinstance(model, EmsModelConfig):
+        problem = EmsProblem(demand, sites, tables, model, zones)
+    else:
+        problem = CoverageProblem(demand, sites, tables, model, zones)
+    _check_tables_complete(case, problem, problems)
+    problems.raise_if_any()
     log.info("Case '%s' loaded and validated in %.2f s", cfg.name, time.perf_counter() - t0)
-    return PreparedCase(case, problem, inputs)
+    return PreparedCase(case, problem, inputs, routing, polygons)
+
+
+def _check_tables_complete(
+    case: LoadedCase, problem: CoverageProblem | EmsProblem, problems: ProblemCollector
+) -> None:
+    """Every standard must read a table that is complete up to its threshold."""
+    from .coverage import demand_thresholds, require_complete
+
+    checks: list[tuple[TravelTimes, np.ndarray, str]] = []
+    if isinstance(problem, EmsProblem):
+        checks.append((problem.time_table(), problem.drive_budget_min(), "model.response_min"))
+        radius, dist = problem.radius_m(), problem.distance_table()
+        if radius is not None and dist is not None:
+            checks.append((dist, radius, "model.radius_m"))
+    else:
+        for k, s in enumerate(problem.standards):
+            checks.append(
+                (
+                    problem.matrix_for(s),
+                    demand_thresholds(s, problem.demand),
+                    f"model.standards[{k}]",
+                )
+            )
+    for table, thr, where in checks:
+        try:
+            require_complete(table, float(np.nanmax(thr, initial=-np.inf)), where)
+        except ValueError as exc:
+            problems.add(f"{case.label} › {where}", str(exc))
+
+
+def network_cutoffs(case: LoadedCase) -> dict[str, float | None]:
+    """Search bound of each network table: 'auto' = the largest standard that uses it."""
+    cfg = case.config
+    out: dict[str, float | None] = {}
+    names = list(cfg.travel_times)
+    model = cfg.model
+    for name, spec in cfg.travel_times.items():
+        if not isinstance(spec, NetworkTravelTimesConfig):
+            continue
+        if spec.cutoff != "auto":
+            out[name] = spec.cutoff
+            continue
+        if isinstance(model, EmsModelConfig):
+            # drive times are kept in full: mean and worst response need every nearest station
+            radius = model.radius_m
+            is_distance = name == model.distance_matrix
+            if is_distance and radius is not None:
+                out[name] = max(radius.values()) if isinstance(radius, dict) else float(radius)
+            else:
+                out[name] = None
+            continue
+        largest: float | None = None
+        assert isinstance(model, CoverageModelConfig)
+        for s in model.standards:
+            uses = s.matrix == name or (s.matrix is None and names[0] == name)
+            if uses:
+                thr = s.threshold
+                value = max(thr.values()) if isinstance(thr, dict) else float(thr)
+                largest = value if largest is None else max(largest, value)
+        out[name] = largest
+    return out
 
 
 def validate_against_model(
@@ -156,15 +253,17 @@ def validate_against_model(
                         got=z,
                         fix="use zone ids from the demand/zones file",
                     )
-    if isinstance(model.max_new_sites, Mapping):
-        for t in model.max_new_sites:
-            if t not in types:
-                problems.add(
-                    f"{where}.max_new_sites",
-                    "no site has this facility type",
-                    got=t,
-                    fix=f"use one of: {', '.join(sorted(types))}",
-                )
+    for field_name in ("max_new_sites", "min_new_sites", "budget_by_type"):
+        value = getattr(model, field_name)
+        if isinstance(value, Mapping):
+            for t in value:
+                if t not in types:
+                    problems.add(
+                        f"{where}.{field_name}",
+                        "no site has this facility type",
+                        got=t,
+                        fix=f"use one of: {', '.join(sorted(types))}",
+                    )
     zone_kinds = set(map(str, zones.kind)) if zones is not None else set()
     for k, rule in enumerate(model.zone_rules):
         key = f"{where}.zone_rules[{k}]"
@@ -219,9 +318,69 @@ def validate_against_model(
         log.info("No removal_cost column: closing an existing site is free in the budget")
 
 
+def validate_ems(
+    case: LoadedCase,
+    model: EmsModelConfig,
+    demand: Demand,
+    sites: Sites,
+    zones: Zones | None,
+    problems: ProblemCollector,
+) -> None:
+    """Checks of a 120 case that need both the model and the data."""
+    where = f"{case.label} › model"
+    types = set(map(str, sites.facility_type))
+    if model.station_type not in types:
+        problems.add(
+            f"{where}.station_type",
+            "no site has this facility type",
+            got=model.station_type,
+            fix=f"use one of: {', '.join(sorted(types))}, or set sites.facility_type",
+        )
+    classes = set(map(str, demand.demand_class)) if demand.demand_class is not None else set()
+    for field_name in ("response_min", "radius_m"):
+        value = getattr(model, field_name)
+        if isinstance(value, dict):
+            if demand.demand_class is None:
+                problems.add(
+                    f"{where}.{field_name}",
+                    "standards per demand class need a class column",
+                    fix="set demand.columns.class (urban / rural)",
+                )
+            for cls in value:
+                if classes and cls not in classes:
+                    problems.add(
+                        f"{where}.{field_name}",
+                        "no demand point has this class",
+                        got=cls,
+                        fix=f"use the classes in the data: {', '.join(sorted(classes))}",
+                    )
+    if model.stations_per_zone and sites.zone is None:
+        problems.add(
+            f"{where}.stations_per_zone",
+            "needs a zone column in the sites file",
+            fix="set sites.columns.zone",
+        )
+    if model.zone_kinds is not None:
+        kinds = set(map(str, zones.kind)) if zones is not None else set()
+        for kind in model.zone_kinds:
+            if kind not in kinds:
+                problems.add(
+                    f"{where}.zone_kinds",
+                    "no zone has this kind",
+                    got=kind,
+                    fix=f"use one of: {', '.join(sorted(kinds)) or '(add a zones table with a kind column)'}",
+                )
+    if model.zone_min_share is not None and demand.zone is None:
+        problems.add(
+            f"{where}.zone_min_share",
+            "zone targets need a zone column in the demand",
+            fix="set demand.columns.zone",
+        )
+
+
 def solve_case(
     prepared: PreparedCase, *, backend: str | None = None, time_limit_s: float | None = None
-) -> CoverageSolution:
+) -> CoverageSolution | EmsSolution | PhasedSolution:
     cfg = prepared.case.config.solver
     options = SolveOptions(
         time_limit_s=time_limit_s if time_limit_s is not None else cfg.time_limit_s,
@@ -231,6 +390,22 @@ def solve_case(
         log=cfg.log,
         ortools_engine=cfg.ortools_engine,
     )
+    if isinstance(prepared.problem, CoverageProblem) and prepared.problem.model.phases:
+        from .models.phased import solve_phased
+
+        return solve_phased(
+            prepared.problem,
+            options,
+            backend=backend or cfg.backend,
+            aggregate=cfg.aggregate_demand,
+        )
+    if isinstance(prepared.problem, EmsProblem):
+        return solve_ems(
+            prepared.problem,
+            options,
+            backend=backend or cfg.backend,
+            aggregate=cfg.aggregate_demand,
+        )
     return solve_coverage(
         prepared.problem,
         options,
@@ -246,7 +421,7 @@ def run_case(
     *,
     backend: str | None = None,
     time_limit_s: float | None = None,
-) -> tuple[PreparedCase, CoverageSolution, Path]:
+) -> tuple[PreparedCase, CoverageSolution | EmsSolution | PhasedSolution, Path]:
     """Validate, solve, certify and write the outputs of a case. Returns what it wrote where."""
     from .results import write_results
 

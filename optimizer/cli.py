@@ -6,6 +6,10 @@ run CASE.yaml --out DIR     validate, solve, certify and write the results of a 
 validate CASE.yaml          check a case file and all its data without solving
 demo --out DIR              run the embedded default case (works offline on a fresh machine)
 backends                    list the solver backends installed, with versions
+sweep CASE.yaml ...          trade-off curve over one parameter (frontier table and chart)
+prepare WHAT ...            build layers: network, cells, spread, candidates, pois, places
+report RUN_DIR              write report.html of a run (offline HTML with a map)
+compare RUN_A RUN_B --out D compare two runs: compare.html and diff tables
 
 Exit codes: 0 a plan was found (optimal, or feasible at a limit), 1 bad input, 2 no plan exists
 (infeasible, or no solution within the limit), 3 internal error (e.g. a failed answer check).
@@ -19,7 +23,7 @@ import sys
 from pathlib import Path
 
 from . import __version__
-from .errors import CaseError, CheckError, SolverBackendError, ToolkitError
+from .errors import CaseError, CheckError, Problem, SolverBackendError, ToolkitError
 
 log = logging.getLogger("optimizer")
 
@@ -78,7 +82,31 @@ def _parser() -> argparse.ArgumentParser:
     val.add_argument("case", type=Path)
     demo = sub.add_parser("demo", parents=[verbosity], help="run the embedded default case")
     solve_opts(demo)
+    sw = sub.add_parser(
+        "sweep",
+        parents=[verbosity],
+        help="trade-off curve: solve a case over a range of one parameter",
+    )
+    sw.add_argument("case", type=Path)
+    sw.add_argument(
+        "--param",
+        required=True,
+        help="dotted path, e.g. model.budget or model.standards[0].minutes",
+    )
+    sw.add_argument("--values", required=True, help="comma list (1e6,2e6) or start:stop:step")
+    sw.add_argument("--out", type=Path, required=True)
+    sw.add_argument(
+        "--workers", type=int, default=2, help="parallel chains on this machine (default 2)"
+    )
+    sw.add_argument("--backend", choices=["highs", "cbc", "ortools"])
+    sw.add_argument("--time-limit", type=float, metavar="S", help="per point")
     sub.add_parser("backends", parents=[verbosity], help="list installed solver backends")
+    from geodata.prepare import add_parser as add_prepare
+
+    add_prepare(sub, [verbosity])
+    from .report.cli import add_parsers as add_report
+
+    add_report(sub, [verbosity])  # report RUN_DIR, compare RUN_A RUN_B
     return p
 
 
@@ -109,9 +137,40 @@ def main(argv: list[str] | None = None) -> int:
             sys.stdout.write(
                 f"OK: {args.case} is valid - {len(p.demand):,} demand points, {len(p.sites):,} sites, "
                 f"{sum(len(t) for t in p.travel_times.values()):,} travel-time pairs, "
-                f"{len(p.standards)} standards\n"
+                f"model {prepared.case.config.model.kind}\n"
             )
             return EXIT_OK
+        if args.command == "sweep":
+            from .sweep import parse_values, run_sweep
+
+            try:
+                values = parse_values(args.values)
+            except ValueError as exc:
+                raise CaseError([Problem("--values", str(exc))]) from None
+            frontier = run_sweep(
+                args.case,
+                args.param,
+                values,
+                args.out,
+                workers=args.workers,
+                backend=args.backend,
+                time_limit_s=args.time_limit,
+            )
+            cols = [c for c in frontier.columns if c not in ("folder", "parameter")]
+            sys.stdout.write(frontier[cols].to_string(index=False) + "\n")
+            sys.stdout.write(
+                f"Frontier: {args.out}/frontier.csv, frontier.png, frontier.svg; points in {args.out}/points/\n"
+            )
+            answered = frontier["status"].isin(["optimal", "feasible", "infeasible"]).all()
+            return EXIT_OK if answered else EXIT_NO_PLAN
+        if args.command in ("report", "compare"):
+            from .report.cli import run as run_report
+
+            return run_report(args)
+        if args.command == "prepare":
+            from geodata.prepare import run as run_prepare
+
+            return run_prepare(args)
         if args.command == "backends":
             from .solvers import BACKENDS, available_backends, backend_version
 
@@ -132,6 +191,11 @@ def main(argv: list[str] | None = None) -> int:
     except ToolkitError as exc:
         sys.stderr.write(f"error: {exc}\n")
         return EXIT_INTERNAL
+    except (FileNotFoundError, ValueError) as exc:
+        if args.command != "prepare":
+            raise
+        sys.stderr.write(f"error: {exc}\n")
+        return EXIT_INPUT
     return EXIT_INPUT
 
 

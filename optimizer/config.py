@@ -22,7 +22,9 @@ import yaml
 from pydantic import (
     BaseModel,
     ConfigDict,
+    Discriminator,
     Field,
+    Tag,
     ValidationError,
     field_validator,
     model_validator,
@@ -56,6 +58,7 @@ PositiveFloat = Annotated[float, Field(gt=0, allow_inf_nan=False)]
 Share = Annotated[float, Field(gt=0, le=1, allow_inf_nan=False)]
 NonNegFloat = Annotated[float, Field(ge=0, allow_inf_nan=False)]
 Name = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[^\s,;/\\]+$")]
+Count = Annotated[int, Field(ge=0)]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -77,6 +80,9 @@ class DemandConfig(Strict):
     layer: str | None = None
     columns: DemandColumns = DemandColumns()
     crs: str | None = None
+    footfall_classes: list[str] = []
+    """Demand classes that are not residents (e.g. venues weighted by footfall): left out of
+    resident totals and of per-10,000-residents densities."""
     weight_note: str | None = Field(
         default=None,
         description="Provenance of the weights, e.g. 'estimate: township totals spread over villages'.",
@@ -89,9 +95,12 @@ class SitesColumns(Strict):
     cost: str | None = None
     zone: str | None = None
     existing: str | None = None
+    host: str | None = None
     removal_cost: str | None = None
     relocation_credit: str | None = None
     capacity: str | None = None
+    vehicles: str | None = None
+    np_vehicles: str | None = None
     x: str | None = None
     y: str | None = None
 
@@ -121,6 +130,15 @@ class ZonesConfig(Strict):
     file: str
     layer: str | None = None
     columns: ZonesColumns = ZonesColumns()
+    geometry: str | None = Field(
+        default=None,
+        description="GIS file with the zones' polygons, for maps and layers (default: the zones "
+        "file itself when it has polygons; else each zone's demand points' hull, flagged).",
+    )
+    geometry_layer: str | None = None
+    geometry_id: str | None = Field(
+        default=None, description="Zone id column of the geometry file (default: columns.id)."
+    )
 
 
 class MatrixColumns(Strict):
@@ -141,6 +159,94 @@ class TravelTimesConfig(Strict):
     columns: MatrixColumns = MatrixColumns()
     unit: TimeUnit | DistanceUnit = "min"
     direction: Literal["site_to_demand", "demand_to_site", "symmetric"] = "demand_to_site"
+    complete_within: PositiveFloat | None = None
+    """If the table was cut at a search limit (e.g. an ArcGIS OD matrix with a cutoff), that
+    limit in ``unit``: standards beyond it are refused instead of silently under-counted."""
+
+    @property
+    def quantity(self) -> Literal["time", "distance"]:
+        return "time" if self.unit in ("min", "s", "h") else "distance"
+
+
+class NetworkConfig(Strict):
+    """A road network: a local file (offline) or an osmnx download (online, cached)."""
+
+    file: str | None = None
+    nodes_file: str | None = None
+    place: str | None = None
+    polygon: str | None = None
+    polygon_layer: str | None = None
+    polygon_where: str | None = Field(
+        default=None, description="SQL filter on the polygon file, e.g. \"adcode = '330681'\""
+    )
+    buffer_m: NonNegFloat = 2000.0
+    """Download roads this far beyond the polygon, so trips that leave and re-enter still route."""
+    bbox: tuple[float, float, float, float] | None = Field(
+        default=None, description="west, south, east, north in WGS-84 degrees"
+    )
+    network_type: Literal["drive", "ebike", "walk", "all"] = "drive"
+    attribution: str = "© OpenStreetMap contributors (ODbL 1.0)"
+
+    @model_validator(mode="after")
+    def _one_source(self) -> NetworkConfig:
+        given = [k for k in ("file", "place", "polygon", "bbox") if getattr(self, k) is not None]
+        if len(given) != 1:
+            raise ValueError(
+                "give exactly one network source: file (GraphML, .osm, .osm.pbf, or an edge CSV "
+                "with nodes_file), place, polygon or bbox"
+                + (f" (got {', '.join(given)})" if given else "")
+            )
+        if (
+            self.file is not None
+            and self.file.lower().endswith((".csv", ".csv.gz"))
+            and self.nodes_file is None
+        ):
+            raise ValueError(
+                "an edge table (CSV) needs nodes_file: the node table with osmid, lon, lat"
+            )
+        return self
+
+
+class NetworkTravelTimesConfig(Strict):
+    """Travel times computed on a road network for one travel mode."""
+
+    network: Name
+    mode: Literal["drive", "ebike", "walk"] = "drive"
+    measure: Literal["time", "distance"] = "time"
+    direction: Literal["site_to_demand", "demand_to_site", "symmetric"] = "demand_to_site"
+    speeds_kph: dict[str, NonNegFloat] | None = None
+    maxspeed_factor: Annotated[float, Field(gt=0, le=1.5)] | None = None
+    access_kph: PositiveFloat | None = None
+    ferry_kph: PositiveFloat | None = None
+    ferry_boarding_min: NonNegFloat | None = None
+    max_snap_m: PositiveFloat = 1000.0
+    snap_exclude: list[str] = ["motorway", "motorway_link"]
+    """Road classes points may not be snapped onto (expressways; add trunk for elevated urban roads)."""
+    far_points: Literal["error", "unreachable"] = "error"
+    cutoff: PositiveFloat | Literal["auto"] | None = "auto"
+    k_nearest: Annotated[int, Field(ge=1)] | None = None
+    workers: Annotated[int, Field(ge=1, le=64)] = 2
+    cache: bool = True
+
+    @property
+    def unit(self) -> str:
+        return "min" if self.measure == "time" else "m"
+
+    @property
+    def quantity(self) -> Literal["time", "distance"]:
+        return self.measure
+
+
+def _travel_times_tag(value: Any) -> str:
+    if isinstance(value, Mapping):
+        return "network" if "network" in value else "file"
+    return "network" if isinstance(value, NetworkTravelTimesConfig) else "file"
+
+
+TravelTimesSpec = Annotated[
+    Annotated[TravelTimesConfig, Tag("file")] | Annotated[NetworkTravelTimesConfig, Tag("network")],
+    Discriminator(_travel_times_tag),
+]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -160,6 +266,8 @@ class Standard(Strict):
     weight: NonNegFloat = 1.0
     min_share: Share | None = None
     zone_min_share: Share | dict[str, Share] | None = None
+    round_trip: bool = False
+    """The threshold is a round trip (an AED fetched and brought back): one-way time is half."""
     source: str | None = None
 
     @model_validator(mode="after")
@@ -201,19 +309,35 @@ class ZoneRule(Strict):
     source: str | None = None
 
 
+class Phase(Strict):
+    """One year (or stage) of a phased roll-out."""
+
+    name: str
+    budget: NonNegFloat | None = None
+    """What may be spent on new sites in this phase."""
+    max_new_sites: Count | None = None
+
+
 class CoverageModelConfig(Strict):
     """LSCP / MCLP / PSCLP and their composition (MODELS.md §1.1-1.3, §8.2)."""
 
     kind: Literal["lscp", "mclp", "psclp", "coverage"]
     objective: Literal["max_coverage", "min_cost", "min_sites"] | None = None
     standards: Annotated[list[Standard], Field(min_length=1)]
-    max_new_sites: Annotated[int, Field(ge=0)] | dict[str, Annotated[int, Field(ge=0)]] | None = (
-        None
-    )
+    max_new_sites: Count | dict[str, Count] | None = None
+    min_new_sites: Count | dict[str, Count] | None = None
+    """At least this many new sites (e.g. >= 600 new AEDs), overall or per type."""
     budget: NonNegFloat | None = None
+    budget_by_type: dict[Name, NonNegFloat] | None = None
+    """Sub-budgets per facility type, on top of (or instead of) the total budget."""
     existing: Literal["keep", "may_close"] = "keep"
     keep_existing_count: bool = False
     zone_rules: list[ZoneRule] = []
+    secondary_objective: Literal["none", "min_cost", "min_sites"] = "none"
+    """Lexicographic second stage: among plans with optimal coverage, the cheapest / fewest."""
+    phases: list[Phase] | None = None
+    """Phased roll-out: sites opened in a phase stay open; coverage is summed over the phases;
+    the model's own limits and targets apply to the final phase."""
 
     @property
     def resolved_objective(self) -> str:
@@ -233,7 +357,61 @@ class CoverageModelConfig(Strict):
         ]
 
 
-ModelConfig = Annotated[CoverageModelConfig, Field(discriminator="kind")]
+class FleetConfig(Strict):
+    """Ambulance fleet norms (MISSION.md: Zhuji; MODELS.md §2.5, §5.2)."""
+
+    per_population: PositiveFloat | None = 30_000.0
+    """At least one ambulance per this many residents (null: no fleet-size norm)."""
+    population: NonNegFloat | None = None
+    """Resident population for the norm (default: the sum of demand weights)."""
+    negative_pressure_share: Annotated[float, Field(ge=0, le=1)] = 0.2
+    max_per_station: Annotated[int, Field(ge=1)] = 4
+    """Vehicles a station can hold when the sites file has no capacity column."""
+    fleet_size: Annotated[int, Field(ge=1)] | None = None
+    """Exactly this many vehicles in total (MEXCLP's P); default: free within norms and budget."""
+    max_vehicles: Annotated[int, Field(ge=1)] | None = None
+    vehicle_cost: NonNegFloat = 0.0
+    negative_pressure_extra_cost: NonNegFloat = 0.0
+    source: str | None = "Zhuji: >= 1 ambulance per 30,000 residents, >= 20% negative-pressure"
+
+
+class EmsModelConfig(Strict):
+    """120 stations and ambulances: response standards by demand class, fleet norms, and
+    expected (MEXCLP, Daskin 1983) or backup (BACOP, Hogan & ReVelle 1986) coverage."""
+
+    kind: Literal["ems"]
+    station_type: Name = "ems"
+    response_min: Threshold
+    """Response standard (call to arrival), e.g. {urban: 11, rural: 15}."""
+    dispatch_min: NonNegFloat = 2.0
+    """Deducted from the response standard to get the driving budget."""
+    time_matrix: str | None = None
+    radius_m: Threshold | None = None
+    """Service radius by road, e.g. {urban: 3500, rural: 10000} (needs a distance table)."""
+    distance_matrix: str | None = None
+    min_share: Share | None = 1.0
+    """Share of residents that must be within the standard of at least one ambulance."""
+    zone_min_share: Share | dict[str, Share] | None = None
+    objective: Literal["mexclp", "bacop", "max_coverage", "min_cost"] = "mexclp"
+    busy_fraction: Annotated[float, Field(gt=0, lt=1)] | None = None
+    calls_per_year: PositiveFloat | None = None
+    minutes_per_call: PositiveFloat = 60.0
+    backup_weight: Annotated[float, Field(ge=0, le=1)] = 0.5
+    """BACOP's theta: weight of first coverage; 1 - theta goes to backup (second) coverage."""
+    max_new_stations: Annotated[int, Field(ge=0)] | None = None
+    budget: NonNegFloat | None = None
+    stations_per_zone: Annotated[int, Field(ge=0)] = 0
+    zone_kinds: list[str] | None = None
+    fleet: FleetConfig = FleetConfig()
+    secondary_objective: Literal["none", "min_cost"] = "none"
+    source: str | None = "Yueqing: urban < 11 min within 3.5 km; rural < 15 min within 8-10 km"
+
+    @property
+    def resolved_objective(self) -> str:
+        return self.objective
+
+
+ModelConfig = Annotated[CoverageModelConfig | EmsModelConfig, Field(discriminator="kind")]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -261,7 +439,8 @@ class CaseConfig(Strict):
     demand: DemandConfig
     sites: SitesConfig
     zones: ZonesConfig | None = None
-    travel_times: dict[Name, TravelTimesConfig]
+    networks: dict[Name, NetworkConfig] = {}
+    travel_times: dict[Name, TravelTimesSpec]
     model: ModelConfig
     solver: SolverConfig = SolverConfig()
     output: OutputConfig = OutputConfig()
@@ -270,7 +449,7 @@ class CaseConfig(Strict):
     @classmethod
     def _single_table(cls, value: Any) -> Any:
         # ``travel_times: {file: ...}`` is one unnamed table; name it "travel_times".
-        if isinstance(value, Mapping) and "file" in value:
+        if isinstance(value, Mapping) and ("file" in value or "network" in value):
             return {"travel_times": value}
         return value
 
@@ -467,12 +646,125 @@ def load_case(path: str | Path) -> LoadedCase:
     return parse_case(text, label=str(p), base_dir=p.resolve().parent, path=p)
 
 
+def _check_network_refs(case: LoadedCase, problems: ProblemCollector) -> None:
+    cfg = case.config
+    label = case.label
+    for name, tt in cfg.travel_times.items():
+        if isinstance(tt, NetworkTravelTimesConfig) and tt.network not in cfg.networks:
+            problems.add(
+                f"{label} › travel_times.{name}.network",
+                "no network of this name",
+                got=tt.network,
+                fix="define it under 'networks:'"
+                + (f" or use one of: {', '.join(cfg.networks)}" if cfg.networks else ""),
+            )
+        if isinstance(tt, NetworkTravelTimesConfig):
+            for side in ("demand", "sites"):
+                cols = getattr(cfg, side).columns
+                src = getattr(cfg, side).file.lower()
+                is_geo = not src.endswith((".csv", ".csv.gz", ".tsv", ".txt", ".parquet"))
+                if (cols.x is None or cols.y is None) and not is_geo:
+                    problems.add(
+                        f"{label} › {side}.columns",
+                        f"travel_times.{name} is computed on a road network, which needs point coordinates",
+                        fix="set columns x and y (e.g. {x: lon, y: lat}) and the crs, or use a GIS file",
+                    )
+
+
+def _check_ems_rules(case: LoadedCase, model: EmsModelConfig, problems: ProblemCollector) -> None:
+    cfg = case.config
+    where = f"{case.label} › model"
+    tables = list(cfg.travel_times)
+    for field, quantity in (("time_matrix", "time"), ("distance_matrix", "distance")):
+        name = getattr(model, field)
+        if name is None:
+            continue
+        if name not in cfg.travel_times:
+            problems.add(
+                f"{where}.{field}",
+                "no travel-time table of this name",
+                got=name,
+                fix=f"use one of: {', '.join(tables)}",
+            )
+        elif cfg.travel_times[name].quantity != quantity:
+            problems.add(
+                f"{where}.{field}",
+                f"this table does not hold {quantity}s",
+                got=name,
+                fix=f"point it at a table measured in {'minutes' if quantity == 'time' else 'metres'}",
+            )
+    if model.time_matrix is None and len(tables) > 1:
+        problems.add(
+            f"{where}.time_matrix",
+            "several travel-time tables are given; say which holds driving times",
+            fix=f"add 'time_matrix: <name>' with one of: {', '.join(tables)}",
+        )
+    if model.radius_m is not None and model.distance_matrix is None:
+        problems.add(
+            f"{where}.distance_matrix",
+            "a service radius needs a road-distance table",
+            fix="add a travel_times entry with measure: distance (or unit: m) and name it here",
+        )
+    resp = model.response_min
+    values = list(resp.values()) if isinstance(resp, dict) else [resp]
+    if any(v <= model.dispatch_min for v in values):
+        problems.add(
+            f"{where}.dispatch_min",
+            "dispatch time uses up the whole response standard",
+            got=model.dispatch_min,
+            fix="dispatch_min must be below every response_min",
+        )
+    if (
+        model.objective in ("mexclp", "bacop", "max_coverage")
+        and model.budget is None
+        and model.fleet.fleet_size is None
+        and model.fleet.max_vehicles is None
+    ):
+        problems.add(
+            where,
+            f"objective {model.objective} needs a limit: more ambulances always help",
+            fix="set budget, fleet.fleet_size or fleet.max_vehicles",
+        )
+    if (
+        model.objective == "min_cost"
+        and model.min_share is None
+        and model.zone_min_share is None
+        and model.fleet.per_population is None
+    ):
+        problems.add(
+            f"{where}.objective",
+            "min_cost without any coverage or fleet target buys nothing",
+            fix="set min_share, zone_min_share or fleet.per_population",
+        )
+    if (
+        model.objective in ("mexclp", "bacop")
+        and model.busy_fraction is None
+        and model.calls_per_year is None
+    ):
+        problems.add(
+            where,
+            "expected/backup coverage needs the busy fraction of an ambulance",
+            fix="set busy_fraction (e.g. 0.2) or calls_per_year (and minutes_per_call)",
+        )
+    if model.secondary_objective != "none" and model.objective == "min_cost":
+        problems.add(
+            f"{where}.secondary_objective",
+            "min_cost is already the objective",
+            got=model.secondary_objective,
+            fix="drop it",
+        )
+
+
 def check_model_rules(case: LoadedCase, problems: ProblemCollector) -> None:
     """Rules that span several keys: every one found is added to ``problems``."""
     cfg = case.config
     label = case.label
     model = cfg.model
     where = f"{label} › model"
+    _check_network_refs(case, problems)
+    if isinstance(model, EmsModelConfig):
+        _check_ems_rules(case, model, problems)
+        return
     names = [s.name for s in model.standards]
     for k, s in enumerate(model.standards):
         if names.count(s.name) > 1 and names.index(s.name) != k:
@@ -497,12 +789,12 @@ def check_model_rules(case: LoadedCase, problems: ProblemCollector) -> None:
             )
         table = cfg.travel_times.get(s.matrix or next(iter(cfg.travel_times), ""), None)
         if table is not None:
-            table_quantity = "time" if table.unit in ("min", "s", "h") else "distance"
+            table_quantity = table.quantity
             if table_quantity != s.quantity:
                 problems.add(
                     f"{where}.standards[{k}]",
                     f"the standard is a {s.quantity} ('{'minutes' if s.quantity == 'time' else 'metres'}') "
-                    f"but its table holds {table_quantity}s (unit '{table.unit}')",
+                    f"but its table holds {table_quantity}s",
                     fix="use 'minutes' with a time table and 'metres' with a distance table",
                 )
     kind = model.kind
@@ -539,11 +831,16 @@ def check_model_rules(case: LoadedCase, problems: ProblemCollector) -> None:
                 "nothing to maximise: every standard has weight 0",
                 fix="give at least one standard a positive weight",
             )
-        if model.max_new_sites is None and model.budget is None:
+        if (
+            model.max_new_sites is None
+            and model.budget is None
+            and model.budget_by_type is None
+            and model.phases is None
+        ):
             problems.add(
                 where,
                 "maximising coverage needs a limit, otherwise every candidate opens",
-                fix="set max_new_sites (p) or budget",
+                fix="set max_new_sites (p), budget or budget_by_type",
             )
     if (
         objective in ("min_cost", "min_sites")
@@ -556,6 +853,37 @@ def check_model_rules(case: LoadedCase, problems: ProblemCollector) -> None:
             got=objective,
             fix="add min_share to a standard (1.0 = everyone), or zone_rules",
         )
+    if model.secondary_objective != "none" and objective != "max_coverage":
+        problems.add(
+            f"{where}.secondary_objective",
+            "a second stage follows a coverage objective",
+            got=model.secondary_objective,
+            fix="use it with kind: mclp, or drop it",
+        )
+    if model.phases is not None:
+        if objective != "max_coverage":
+            problems.add(
+                f"{where}.phases",
+                "a phased roll-out maximises coverage summed over the phases",
+                got=objective,
+                fix="use kind: mclp (or objective: max_coverage)",
+            )
+        if model.existing != "keep":
+            problems.add(
+                f"{where}.phases",
+                "phases build on today's sites, which stay open",
+                fix="use existing: keep",
+            )
+        if model.secondary_objective != "none":
+            problems.add(f"{where}.secondary_objective", "not available with phases", fix="drop it")
+        if len(model.phases) < 2:
+            problems.add(f"{where}.phases", "give at least two phases", got=len(model.phases))
+        if all(ph.budget is None and ph.max_new_sites is None for ph in model.phases):
+            problems.add(
+                f"{where}.phases",
+                "every phase is unlimited: everything opens in the first",
+                fix="give each phase a budget or max_new_sites",
+            )
     if model.keep_existing_count and model.existing != "may_close":
         problems.add(
             f"{where}.keep_existing_count",

@@ -31,8 +31,10 @@ __all__ = [
     "ReducedStandard",
     "StandardCoverage",
     "coverage_sets",
+    "group_rows",
     "precheck",
     "reduce",
+    "require_complete",
 ]
 
 log = logging.getLogger(__name__)
@@ -117,17 +119,33 @@ class StandardCoverage:
 
 
 def demand_thresholds(standard: Standard, demand: Demand) -> np.ndarray:
-    """Threshold per demand point (``nan`` where the demand class is not subject to it)."""
+    """One-way threshold per demand point (``nan`` where the demand class is not subject to it);
+    a round-trip standard (fetch an AED and come back) allows half its time each way."""
     thr = standard.threshold
     n = len(demand)
     if isinstance(thr, dict):
         out = np.full(n, np.nan)
-        if demand.demand_class is None:
-            return out
-        for cls, value in thr.items():
-            out[demand.demand_class == cls] = float(value)
-        return out
-    return np.full(n, float(thr))
+        if demand.demand_class is not None:
+            for cls, value in thr.items():
+                out[demand.demand_class == cls] = float(value)
+    else:
+        out = np.full(n, float(thr))
+    return out / 2.0 if standard.round_trip else out
+
+
+def require_complete(table: TravelTimes, largest: float, what: str) -> None:
+    """A table truncated at a cutoff (or to k nearest sites) must reach the largest threshold
+    that reads it; otherwise coverage would be silently under-counted."""
+    if np.isfinite(largest) and largest > table.complete_within + 1e-9:
+        bound = (
+            "k nearest sites per point"
+            if table.complete_within == -np.inf
+            else f"{table.complete_within:g} {table.unit}"
+        )
+        raise ValueError(
+            f"travel-time table '{table.name}' is complete only up to {bound}, but {what} needs "
+            f"{largest:g} {table.unit}; raise its cutoff (or use cutoff: auto) or drop k_nearest"
+        )
 
 
 def coverage_sets(problem: CoverageProblem) -> list[StandardCoverage]:
@@ -135,6 +153,7 @@ def coverage_sets(problem: CoverageProblem) -> list[StandardCoverage]:
     for s in problem.standards:
         tt = problem.matrix_for(s)
         thr = demand_thresholds(s, problem.demand)
+        require_complete(tt, float(np.nanmax(thr, initial=-np.inf)), f"standard '{s.name}'")
         site_ok = problem.type_mask(s.facility_types)
         matrix = tt.within(thr, site_ok)
         out.append(StandardCoverage(s, thr, ~np.isnan(thr), site_ok, matrix))
@@ -203,6 +222,21 @@ def precheck(problem: CoverageProblem, coverages: list[StandardCoverage]) -> lis
                     f"standard '{s.name}': in {len(short)} zones the required share is out of reach even "
                     f"with every candidate open: {'; '.join(short[:12])}"
                     + (" ..." if len(short) > 12 else "")
+                )
+    mins = problem.model.min_new_sites
+    if mins is not None:
+        wanted = {None: mins} if isinstance(mins, int) else dict(mins)
+        for ftype, need in wanted.items():
+            pool = (
+                ~sites.existing
+                if ftype is None
+                else ~sites.existing & (sites.facility_type == ftype)
+            )
+            if int(pool.sum()) < need:
+                label = "new sites" if ftype is None else f"new '{ftype}' sites"
+                reasons.append(
+                    f"min_new_sites asks for at least {need} {label} but only {int(pool.sum())} "
+                    "candidates exist; add candidates or lower the target"
                 )
     for k, rule in enumerate(problem.model.zone_rules):
         if sites.zone is None:
@@ -279,6 +313,45 @@ def _row_hashes(matrix: sp.csr_matrix, seeds: np.ndarray) -> np.ndarray:
     return out
 
 
+def group_rows(
+    matrices: list[sp.csr_matrix], labels: list[np.ndarray] | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """Group rows that are identical in every matrix and every label array.
+
+    Rows are keyed by two independent 64-bit hashes of their column sets per matrix (plus the
+    row length and the labels); the grouping is then **verified exactly** (every member's rows
+    equal its representative's), so a hash collision can never merge different rows silently.
+    Returns ``(representative row of each group, group of each row)``.
+    """
+    labels = labels or []
+    n = matrices[0].shape[0] if matrices else (labels[0].size if labels else 0)
+    if n == 0:
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+    rng = np.random.default_rng(20240611)
+    cols: list[np.ndarray] = []
+    for m in matrices:
+        m = sp.csr_matrix(m)
+        cols.append(_row_hashes(m, rng.integers(0, 2**63, size=m.shape[1], dtype=np.uint64)))
+        cols.append(_row_hashes(m, rng.integers(0, 2**63, size=m.shape[1], dtype=np.uint64)))
+        cols.append(np.diff(m.indptr).astype(np.uint64))
+    cols += [np.asarray(lab).astype(np.int64).astype(np.uint64) for lab in labels]
+    if not cols:
+        return np.zeros(1, dtype=np.int64), np.zeros(n, dtype=np.int64)
+    key = np.stack(cols, axis=1)
+    _, rep, group_of = np.unique(key, axis=0, return_index=True, return_inverse=True)
+    group_of = group_of.ravel()
+    rep_of = rep[group_of]
+    for lab in labels:
+        if (np.asarray(lab) != np.asarray(lab)[rep_of]).any():
+            raise AssertionError("row grouping: hash collision on labels")
+    for m in matrices:
+        m = sp.csr_matrix(m, dtype=np.float64)
+        diff = m - m[rep_of]
+        if diff.nnz and np.abs(diff.data).max() > 0:
+            raise AssertionError("row grouping: hash collision on covering sets")
+    return rep, group_of
+
+
 def reduce(
     problem: CoverageProblem,
     coverages: list[StandardCoverage],
@@ -308,32 +381,13 @@ def reduce(
 
     # --- merge demand points with identical signatures --------------------------------------
     if aggregate and n_dem > 0:
-        rng = np.random.default_rng(20240611)
-        cols = []
-        for c, k, m in zip(active, const, free_mats, strict=True):
-            h1 = _row_hashes(m, rng.integers(0, 2**63, size=len(free), dtype=np.uint64))
-            h2 = _row_hashes(m, rng.integers(0, 2**63, size=len(free), dtype=np.uint64))
-            state = c.applies.astype(np.uint64) + 2 * k.astype(np.uint64)
-            cols += [state, h1, h2, np.diff(m.indptr).astype(np.uint64)]
+        labels = [
+            c.applies.astype(np.int64) + 2 * k.astype(np.int64)
+            for c, k in zip(active, const, strict=True)
+        ]
         if zone_codes is not None:
-            cols.append(zone_codes.astype(np.uint64))
-        if cols:
-            key = np.stack(cols, axis=1)
-            _, rep, group_of = np.unique(key, axis=0, return_index=True, return_inverse=True)
-            group_of = group_of.ravel()
-        else:  # nothing active: every point is alike
-            rep = np.zeros(1, dtype=np.int64)
-            group_of = np.zeros(n_dem, dtype=np.int64)
-        # Exact verification: every member's rows equal its representative's rows.
-        rep_of = rep[group_of]
-        for c, k, m in zip(active, const, free_mats, strict=True):
-            if (c.applies != c.applies[rep_of]).any() or (k != k[rep_of]).any():
-                raise AssertionError("demand aggregation: hash collision on applicability")
-            diff = m - m[rep_of]
-            if diff.nnz and np.abs(diff.data).max() > 0:
-                raise AssertionError("demand aggregation: hash collision on covering sets")
-        if zone_codes is not None and (zone_codes != zone_codes[rep_of]).any():
-            raise AssertionError("demand aggregation: hash collision on zones")
+            labels.append(zone_codes)
+        rep, group_of = group_rows(free_mats, labels)
     else:
         rep = np.arange(n_dem)
         group_of = np.arange(n_dem)
@@ -415,6 +469,18 @@ def _dominated(
         counted |= in_rule
     if problem.model.keep_existing_count:
         counted |= np.isin(sites.facility_type, sites.facility_type[sites.existing])
+    if problem.model.min_new_sites is not None:
+        mins = problem.model.min_new_sites
+        counted |= (
+            np.ones(len(sites), bool)
+            if isinstance(mins, int)
+            else np.isin(sites.facility_type, list(mins))
+        )
+    if (
+        sites.host is not None
+    ):  # hosted sites need their host; hosts carry them: keep both as they are
+        counted |= sites.host >= 0
+        counted[sites.host[sites.host >= 0]] = True
     is_new = ~sites.existing[free] & ~counted[free]
     if is_new.sum() < 2:
         return {}

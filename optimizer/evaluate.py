@@ -55,6 +55,7 @@ class Evaluation:
     new_cost: float
     closure_cost: float
     objective: float
+    cost_by_type: dict[str, float] = field(default_factory=dict)
 
     @property
     def total_cost(self) -> float:
@@ -98,9 +99,17 @@ def evaluate_plan(
             )
         )
     new_cost = float(sites.cost[new_mask].sum())
-    closure_cost = float(sites.closure_cost()[closed_mask].sum())
+    closure = sites.closure_cost()
+    closure_cost = float(closure[closed_mask].sum())
     objective = _objective(problem, results, new_mask, new_cost + closure_cost)
-    return Evaluation(open_mask, new_mask, closed_mask, results, new_cost, closure_cost, objective)
+    by_type = {
+        t: float(sites.cost[new_mask & (sites.facility_type == t)].sum())
+        + float(closure[closed_mask & (sites.facility_type == t)].sum())
+        for t in sites.types
+    }
+    return Evaluation(
+        open_mask, new_mask, closed_mask, results, new_cost, closure_cost, objective, by_type
+    )
 
 
 def _objective(
@@ -141,6 +150,30 @@ def check_plan(problem: CoverageProblem, ev: Evaluation) -> list[str]:
                 )
     if model.budget is not None and ev.total_cost > model.budget + 1e-6 * max(1.0, model.budget):
         out.append(f"budget {model.budget:,.2f} exceeded: plan costs {ev.total_cost:,.2f}")
+    for ftype, sub in (model.budget_by_type or {}).items():
+        spent = ev.cost_by_type.get(ftype, 0.0)
+        if spent > sub + 1e-6 * max(1.0, sub):
+            out.append(f"budget_by_type[{ftype}] {sub:,.2f} exceeded: {spent:,.2f}")
+    if model.min_new_sites is not None:
+        mins = (
+            {None: model.min_new_sites}
+            if isinstance(model.min_new_sites, int)
+            else dict(model.min_new_sites)
+        )
+        for ftype, need in mins.items():
+            mask = ev.new_mask if ftype is None else ev.new_mask & (sites.facility_type == ftype)
+            if int(mask.sum()) < need:
+                out.append(
+                    f"min_new_sites{'' if ftype is None else f'[{ftype}]'} = {need} but {int(mask.sum())} new sites open"
+                )
+    if sites.host is not None:
+        hosted_open = np.flatnonzero(ev.open_mask & (sites.host >= 0))
+        orphan = hosted_open[~ev.open_mask[sites.host[hosted_open]]]
+        if orphan.size:
+            out.append(
+                f"{orphan.size} hosted sites are open without their host: "
+                f"{', '.join(map(str, sites.ids[orphan[:10]]))}"
+            )
     for r in ev.standards:
         s = r.coverage.standard
         if s.mandatory:

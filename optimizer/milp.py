@@ -19,7 +19,7 @@ from typing import Literal
 import numpy as np
 import scipy.sparse as sp
 
-__all__ = ["MILP", "Block", "ModelBuilder"]
+__all__ = ["MILP", "Block", "ModelBuilder", "lexicographic_stage", "split_blocks", "sub_milp"]
 
 log = logging.getLogger(__name__)
 
@@ -112,6 +112,89 @@ class MILP:
             f"{self.n_rows:,} rows x {self.n_cols:,} columns ({self.n_integer:,} integer), "
             f"{self.nnz:,} nonzeros"
         )
+
+
+def split_blocks(milp: MILP) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Independent blocks of a MILP: ``(columns, rows)`` of each connected component of the
+    row-column incidence graph. The objective is separable, so optimising each block alone and
+    adding the results is exact. Columns in no row are gathered into one last block."""
+    from scipy.sparse.csgraph import connected_components
+
+    m, n = milp.A.shape
+    coo = milp.A.tocoo()
+    # graph on rows (0..m-1) and columns (m..m+n-1)
+    g = sp.csr_matrix(
+        (np.ones(coo.nnz, dtype=np.int8), (coo.row, coo.col + m)), shape=(m + n, m + n)
+    )
+    n_comp, labels = connected_components(g, directed=False)
+    col_label = labels[m:]
+    row_label = labels[:m]
+    in_rows = np.zeros(n, dtype=bool)
+    in_rows[coo.col] = True
+    blocks: list[tuple[np.ndarray, np.ndarray]] = []
+    order = np.argsort(col_label[in_rows], kind="stable")
+    cols_in = np.flatnonzero(in_rows)[order]
+    lab_sorted = col_label[in_rows][order]
+    starts = np.r_[0, np.flatnonzero(np.diff(lab_sorted)) + 1, lab_sorted.size]
+    row_order = np.argsort(row_label, kind="stable")
+    row_lab_sorted = row_label[row_order]
+    for k in range(starts.size - 1):
+        cols = np.sort(cols_in[starts[k] : starts[k + 1]])
+        lab = lab_sorted[starts[k]]
+        lo, hi = np.searchsorted(row_lab_sorted, [lab, lab + 1])
+        blocks.append((cols, np.sort(row_order[lo:hi])))
+    free = np.flatnonzero(~in_rows)
+    if free.size:
+        blocks.append((free, np.zeros(0, dtype=np.int64)))
+    del n_comp
+    return blocks
+
+
+def sub_milp(milp: MILP, cols: np.ndarray, rows: np.ndarray, name: str) -> MILP:
+    """The block ``(cols, rows)`` as its own MILP (objective constant 0; blocks keep no names)."""
+    return MILP(
+        name=name,
+        sense=milp.sense,
+        c=milp.c[cols],
+        c0=0.0,
+        A=sp.csr_matrix(milp.A[rows][:, cols]),
+        row_lo=milp.row_lo[rows],
+        row_hi=milp.row_hi[rows],
+        col_lo=milp.col_lo[cols],
+        col_hi=milp.col_hi[cols],
+        integer=milp.integer[cols],
+    )
+
+
+def lexicographic_stage(
+    milp: MILP, *, floor: float, c: np.ndarray, c0: float, sense: Sense, name: str
+) -> MILP:
+    """Second stage of a lexicographic optimisation: keep the first objective at ``floor``
+    or better (``c_1 x + c0_1 >= floor`` for a maximisation, ``<=`` for a minimisation) and
+    optimise the new objective ``c x + c0`` with ``sense``."""
+    first = sp.csr_matrix(milp.c.reshape(1, -1))
+    A = sp.vstack([milp.A, first], format="csr")
+    if milp.sense == "max":
+        lo, hi = floor - milp.c0, np.inf
+    else:
+        lo, hi = -np.inf, floor - milp.c0
+    blocks = dict(milp.row_blocks)
+    blocks["first_objective"] = Block("first_objective", milp.n_rows, milp.n_rows + 1)
+    return MILP(
+        name=name,
+        sense=sense,
+        c=np.asarray(c, dtype=float),
+        c0=float(c0),
+        A=A,
+        row_lo=np.r_[milp.row_lo, lo],
+        row_hi=np.r_[milp.row_hi, hi],
+        col_lo=milp.col_lo,
+        col_hi=milp.col_hi,
+        integer=milp.integer,
+        var_blocks=dict(milp.var_blocks),
+        row_blocks=blocks,
+        labels=dict(milp.labels),
+    )
 
 
 def _block_of(blocks: dict[str, Block], k: int) -> str:
@@ -216,6 +299,43 @@ class ModelBuilder:
     ) -> Block:
         cols = np.asarray(cols, dtype=np.int64)
         return self.add_rows(name, 1, np.zeros(cols.size, dtype=np.int64), cols, vals, lo=lo, hi=hi)
+
+    def import_milp(self, milp: MILP, prefix: str = "") -> dict[str, Block]:
+        """Copy every variable and row block of ``milp`` into this builder (objective included,
+        constant added), names prefixed; returns the new variable blocks by old name."""
+        offset = self.n_cols
+        covered_cols = sum(b.size for b in milp.var_blocks.values())
+        covered_rows = sum(b.size for b in milp.row_blocks.values())
+        if covered_cols != milp.n_cols or covered_rows != milp.n_rows:
+            raise ValueError(
+                f"{milp.name}: every column and row must belong to a named block to import it"
+            )
+        blocks: dict[str, Block] = {}
+        for name, blk in sorted(milp.var_blocks.items(), key=lambda kv: kv[1].start):
+            blocks[name] = self.add_vars(
+                prefix + name,
+                blk.size,
+                lb=milp.col_lo[blk.slice],
+                ub=milp.col_hi[blk.slice],
+                cost=milp.c[blk.slice],
+            )
+            self._int[-1] = milp.integer[blk.slice].copy()
+        coo = milp.A.tocoo()
+        for name, blk in sorted(milp.row_blocks.items(), key=lambda kv: kv[1].start):
+            keep = (coo.row >= blk.start) & (coo.row < blk.stop)
+            self.add_rows(
+                prefix + name,
+                blk.size,
+                coo.row[keep] - blk.start,
+                coo.col[keep] + offset,
+                coo.data[keep],
+                lo=milp.row_lo[blk.slice],
+                hi=milp.row_hi[blk.slice],
+            )
+        for name, labels in milp.labels.items():
+            self.labels[prefix + name] = list(labels)
+        self.c0 += milp.c0
+        return blocks
 
     # -- result ----------------------------------------------------------------------------
     def build(self) -> MILP:

@@ -60,12 +60,11 @@ def _round(x: float | None, nd: int = 6) -> float | None:
     return None if x is None or not np.isfinite(x) else round(float(x), nd)
 
 
-def solution_dict(prepared: Any, sol: CoverageSolution) -> dict[str, Any]:
+def common_dict(prepared: Any, sol: Any, *, meaning: str, model: dict[str, Any]) -> dict[str, Any]:
+    """The part of solution.json every model family shares: case, certificate, solver, data."""
     problem = sol.problem
-    model = problem.model
     cfg = prepared.case.config
-    sites = problem.sites
-    out: dict[str, Any] = {
+    return {
         "case": {
             "name": cfg.name,
             "description": cfg.description,
@@ -77,9 +76,10 @@ def solution_dict(prepared: Any, sol: CoverageSolution) -> dict[str, Any]:
         "checked_on_raw_data": sol.checked,
         "objective": _round(sol.objective),
         "objective_sense": sol.sense,
-        "objective_meaning": _objective_meaning(sol),
+        "objective_meaning": meaning,
         "best_bound": _round(sol.bound),
         "gap": _round(sol.gap, 9),
+        "secondary": sol.secondary,
         "runtime_s": _round(sol.runtime_s, 3),
         "total_time_s": _round(sol.total_time_s, 3),
         "solver": {
@@ -91,7 +91,39 @@ def solution_dict(prepared: Any, sol: CoverageSolution) -> dict[str, Any]:
             "threads": cfg.solver.threads,
             "seed": cfg.solver.seed,
         },
-        "model": {
+        "model": model,
+        "demand": {
+            "points": len(problem.demand),
+            "total_weight": _round(problem.demand.total_weight, 3),
+            "weight_note": problem.demand.weight_note,
+        },
+        "travel_times": {
+            name: {
+                "pairs": len(tt),
+                "unit": tt.unit,
+                **(
+                    prepared.routing[name].to_dict()
+                    if name in prepared.routing
+                    else {"source": "table"}
+                ),
+            }
+            for name, tt in problem.travel_times.items()
+        },
+        "model_size": sol.model_size,
+        "presolve": sol.presolve,
+        "diagnosis": sol.diagnosis,
+    }
+
+
+def solution_dict(prepared: Any, sol: CoverageSolution) -> dict[str, Any]:
+    problem = sol.problem
+    model = problem.model
+    sites = problem.sites
+    out = common_dict(
+        prepared,
+        sol,
+        meaning=_objective_meaning(sol),
+        model={
             "kind": model.kind,
             "objective": model.resolved_objective,
             "max_new_sites": model.max_new_sites,
@@ -100,15 +132,7 @@ def solution_dict(prepared: Any, sol: CoverageSolution) -> dict[str, Any]:
             "standards": [s.model_dump(exclude_none=True) for s in problem.standards],
             "zone_rules": [r.model_dump(exclude_none=True) for r in model.zone_rules],
         },
-        "demand": {
-            "points": len(problem.demand),
-            "total_weight": _round(problem.demand.total_weight, 3),
-            "weight_note": problem.demand.weight_note,
-        },
-        "model_size": sol.model_size,
-        "presolve": sol.presolve,
-        "diagnosis": sol.diagnosis,
-    }
+    )
     if sol.open_mask is not None and sol.evaluation is not None:
         ev = sol.evaluation
         out["chosen_sites"] = _by_type(sites.ids, sites.facility_type, ev.open_mask)
@@ -161,11 +185,81 @@ def solution_dict(prepared: Any, sol: CoverageSolution) -> dict[str, Any]:
                 "by_zone": by_zone,
             }
         out["coverage"] = cov
+        out["by_type"] = type_value(sol)
+        phases = phase_rows(sol)
+        if phases:
+            out["phases"] = phases
+    return out
+
+
+def phase_rows(sol: Any) -> list[dict[str, Any]]:
+    """A phased plan year by year: budget, spend, sites built and coverage reached."""
+    plans = getattr(sol, "open_by_phase", None)
+    if not plans:
+        return []
+    sites = sol.problem.sites
+    prev = sites.existing.copy()
+    rows = []
+    for ph, plan, ev in zip(sol.problem.model.phases or [], plans, sol.evaluations, strict=True):
+        built = plan & ~prev
+        rows.append(
+            {
+                "phase": ph.name,
+                "budget": ph.budget,
+                "max_new_sites": ph.max_new_sites,
+                "spent": _round(float(sites.cost[built & ~sites.existing].sum()), 2),
+                "built": {
+                    t: sorted(map(str, sites.ids[built & (sites.facility_type == t)]))
+                    for t in sites.types
+                },
+                "coverage": {r.name: _round(r.share) for r in ev.standards},
+                "objective": _round(ev.objective),
+            }
+        )
+        prev = plan
+    return rows
+
+
+def type_value(sol: CoverageSolution) -> dict[str, Any]:
+    """What each facility type buys: new sites, spend, and the residents it adds within each
+    standard it alone serves (against keeping only today's sites), per 10,000 yuan spent."""
+    from .evaluate import evaluate_plan
+
+    problem = sol.problem
+    ev = sol.evaluation
+    assert ev is not None
+    sites = problem.sites
+    baseline = evaluate_plan(problem, sol.coverages, sites.existing.copy())
+    out: dict[str, Any] = {}
+    for t in sites.types:
+        spend = ev.cost_by_type.get(t, 0.0)
+        gains: dict[str, Any] = {}
+        for r, b in zip(ev.standards, baseline.standards, strict=True):
+            types = r.coverage.standard.facility_types
+            if types is not None and list(types) == [t]:
+                gain = r.covered_population - b.covered_population
+                gains[r.name] = {
+                    "added": _round(gain, 3),
+                    "per_10k_yuan": _round(gain / spend * 10_000, 6) if spend > 0 else None,
+                }
+        out[t] = {
+            "new_sites": int((ev.new_mask & (sites.facility_type == t)).sum()),
+            "spend": _round(spend, 2),
+            "standards": gains,
+        }
     return out
 
 
 def _objective_meaning(sol: CoverageSolution) -> str:
     kind = sol.problem.model.resolved_objective
+    phases = sol.problem.model.phases
+    if phases:
+        parts = [
+            f"{s.weight:g} x residents within '{s.name}'"
+            for s in sol.problem.standards
+            if s.weight > 0
+        ]
+        return f"maximise, summed over {len(phases)} phases, " + " + ".join(parts)
     if kind == "max_coverage":
         parts = [
             f"{s.weight:g} x residents within '{s.name}'"
@@ -240,6 +334,14 @@ def sites_table(sol: CoverageSolution) -> pd.DataFrame:
         for j, k in sol.dominated_by.items():
             dom[j] = s.ids[k]
         frame["dominated_by"] = dom
+        build = getattr(sol, "build_phase", None)
+        if build is not None:
+            names = [ph.name for ph in problem.model.phases or []]
+            phase = build()
+            frame["build_phase"] = [
+                "existing" if s.existing[k] else (names[p] if p >= 0 else "")
+                for k, p in enumerate(phase)
+            ]
         # residents whose nearest open site (of this type) is this site
         served = np.zeros(len(s))
         for t, (_, table) in _nearest_columns(sol).items():
@@ -263,7 +365,7 @@ def zones_table(sol: CoverageSolution) -> pd.DataFrame:
     d = problem.demand
     zid = list(map(str, zones.ids))
     if d.zone is not None:
-        pop = pd.Series(d.weight).groupby(pd.Series(d.zone)).sum()
+        pop = pd.Series(d.residents).groupby(pd.Series(d.zone)).sum()
         frame["population"] = [float(pop.get(z, 0.0)) for z in zid]
     if sol.evaluation is not None:
         for r in sol.evaluation.standards:
@@ -294,10 +396,18 @@ def zones_table(sol: CoverageSolution) -> pd.DataFrame:
                 frame[f"new_{t}"] = [
                     int((ev.new_mask & of_t & (sites.zone == z)).sum()) for z in zid
                 ]
+                if d.zone is not None:
+                    res = pd.Series(d.residents).groupby(pd.Series(d.zone)).sum()
+                    frame[f"per10k_{t}"] = [
+                        _round(frame[f"sites_{t}"][n] * 10_000 / float(res.get(z, 0.0)), 4)
+                        if float(res.get(z, 0.0)) > 0
+                        else None
+                        for n, z in enumerate(zid)
+                    ]
     return pd.DataFrame(frame).sort_values("zone_id", kind="stable").reset_index(drop=True)
 
 
-def manifest_dict(prepared: Any, sol: CoverageSolution, files: list[str]) -> dict[str, Any]:
+def manifest_dict(prepared: Any, sol: Any, files: list[str]) -> dict[str, Any]:
     from .solvers import backend_version
 
     versions = {
@@ -329,6 +439,13 @@ def manifest_dict(prepared: Any, sol: CoverageSolution, files: list[str]) -> dic
     }
 
 
+def _num(x: float | None) -> str:
+    """Readable numbers: 53,000,000 rather than 5.3e+07; small ones keep 6 significant digits."""
+    if x is None:
+        return "-"
+    return f"{x:,.0f}" if abs(x) >= 1e4 else f"{x:,.6g}"
+
+
 def _threshold_text(thr: float | dict[str, float]) -> str:
     if isinstance(thr, dict):
         return "/".join(f"{v:,g} ({k})" for k, v in thr.items())
@@ -339,24 +456,34 @@ def _pct(x: float | None) -> str:
     return "-" if x is None else f"{100 * x:.2f}%"
 
 
-def summary_text(prepared: Any, sol: CoverageSolution, out_dir: Path | None = None) -> str:
+def summary_head(prepared: Any, sol: Any, *, kind: str, meaning: str) -> list[str]:
+    """The summary lines every family shares: case, data, presolve, certificate, diagnosis."""
     problem = sol.problem
     cfg = prepared.case.config
-    model = problem.model
     lines = [
         f"Case: {cfg.name}  ({prepared.case.label})",
-        f"Model: {model.kind.upper()} - {_objective_meaning(sol)}",
-        f"Data: {len(problem.demand):,} demand points ({problem.demand.total_weight:,.0f} residents), "
+        f"Model: {kind} - {meaning}",
+        f"Data: {len(problem.demand):,} demand points ({float(problem.demand.residents.sum()):,.0f} residents"
+        + (
+            f" + {float(problem.demand.weight[problem.demand.footfall].sum()):,.0f} footfall weight"
+            if problem.demand.footfall is not None
+            else ""
+        )
+        + "), "
         f"{len(problem.sites):,} sites ({int(problem.sites.existing.sum()):,} existing)",
     ]
     if problem.demand.weight_note:
         lines.append(f"      residents: {problem.demand.weight_note}")
-    if sol.presolve:
-        ps = sol.presolve
+    ps = sol.presolve
+    if ps and "demand_groups" in ps:
         lines.append(
-            f"Presolve: {ps['demand_points']:,} demand points -> {ps['demand_groups']:,} groups; "
-            f"{ps['sites']:,} sites -> {ps['model_site_columns']:,} decisions "
-            f"({ps['sites_fixed_open']:,} kept open, {ps['sites_dominated']:,} dominated)"
+            f"Presolve: {ps['demand_points']:,} demand points -> {ps['demand_groups']:,} groups"
+            + (
+                f"; {ps['sites']:,} sites -> {ps['model_site_columns']:,} decisions "
+                f"({ps['sites_fixed_open']:,} kept open, {ps['sites_dominated']:,} dominated)"
+                if "model_site_columns" in ps
+                else ""
+            )
         )
     gap = "-" if sol.gap is None else f"{100 * sol.gap:.4f}%"
     lines.append(
@@ -365,16 +492,52 @@ def summary_text(prepared: Any, sol: CoverageSolution, out_dir: Path | None = No
     )
     if sol.status.value == "feasible":
         lines.append(
-            f"  !! The time limit stopped the search: the plan below is the best found, within "
-            f"{gap} of the proven bound {sol.bound:,.6g}. Raise solver.time_limit_s to prove optimality."
+            f"  !! A limit stopped the search: the plan below is the best found, within "
+            f"{gap} of the proven bound {_num(sol.bound)}. Raise solver.time_limit_s to prove optimality."
         )
+    if sol.secondary is not None:
+        sec = sol.secondary
+        what = "cost" if sec["objective"] == "min_cost" else "new sites"
+        if "value" in sec:
+            g = sec.get("gap")
+            gap_text = _pct(float(g)) if isinstance(g, (int, float)) else "-"
+            lines.append(
+                f"Second stage ({sec['objective']}): {what} {_num(float(sec['value']))} at the same coverage "
+                f"(first-stage plan: {_num(float(sec['first_stage_value']))}); "
+                + (
+                    "proven minimal"
+                    if sec["status"] == "optimal"
+                    else f"{sec['status']}, gap {gap_text}"
+                )
+            )
+        else:
+            lines.append(
+                f"Second stage ({sec['objective']}): {sec['status']}; first-stage plan kept"
+            )
     if sol.diagnosis:
         lines.append("Why no plan exists:")
         lines += [f"  {d}" for d in sol.diagnosis]
+    return lines
+
+
+def _is_coverage(sol: Any) -> bool:
+    from .models.phased import PhasedSolution
+
+    return isinstance(sol, (CoverageSolution, PhasedSolution))
+
+
+def summary_text(prepared: Any, sol: Any, out_dir: Path | None = None) -> str:
+    if not _is_coverage(sol):
+        from .results_ems import ems_summary
+
+        return ems_summary(prepared, sol, out_dir)
+    problem = sol.problem
+    model = problem.model
+    lines = summary_head(prepared, sol, kind=model.kind.upper(), meaning=_objective_meaning(sol))
     ev = sol.evaluation
     if ev is not None:
         lines.append(
-            f"Objective: {sol.objective:,.6g} (recomputed on the raw data; bound {sol.bound:,.6g})"
+            f"Objective: {_num(sol.objective)} (recomputed on the raw data; bound {_num(sol.bound)})"
         )
         for t in problem.sites.types:
             of_t = problem.sites.facility_type == t
@@ -393,6 +556,24 @@ def summary_text(prepared: Any, sol: CoverageSolution, out_dir: Path | None = No
             if model.budget is not None:
                 cost_line += f" of budget {model.budget:,.2f} {unit}"
             lines.append(cost_line)
+        for t, v in type_value(sol).items():
+            for std, g in v["standards"].items():
+                per = (
+                    ""
+                    if g["per_10k_yuan"] is None
+                    else f" ({g['per_10k_yuan']:,.2f} per 10,000 {unit})"
+                )
+                lines.append(
+                    f"Value of '{t}': {v['new_sites']} new, {v['spend']:,.0f} {unit} -> "
+                    f"+{g['added']:,.0f} within '{std}'{per}"
+                )
+        for row in phase_rows(sol):
+            built = sum(len(v) for v in row["built"].values())
+            shares = ", ".join(f"{k} {_pct(v)}" for k, v in row["coverage"].items())
+            budget = "" if row["budget"] is None else f" of {row['budget']:,.0f}"
+            lines.append(
+                f"Phase {row['phase']}: build {built} sites for {row['spent']:,.0f}{budget} {unit}; {shares}"
+            )
         lines.append("Coverage:")
         for r in ev.standards:
             s = r.coverage.standard
@@ -420,19 +601,31 @@ def summary_text(prepared: Any, sol: CoverageSolution, out_dir: Path | None = No
         files = ["solution.json", "sites.csv", "demand.csv"]
         if problem.zone_ids():
             files.append("zones.csv")
+        if problem.demand.x is not None and problem.demand.crs is not None:
+            files.append("layers.gpkg")
+        files.append("report.html")
         lines.append(f"Results: {out_dir}/ ({', '.join([*files, 'summary.txt', 'manifest.json'])})")
     return "\n".join(lines) + "\n"
 
 
-def write_results(prepared: Any, sol: CoverageSolution, out_dir: Path) -> list[str]:
+def write_results(prepared: Any, sol: Any, out_dir: Path) -> list[str]:
     """Write every output file atomically (staged, then published together)."""
+    if not _is_coverage(sol):
+        from .results_ems import write_ems_results
+
+        return write_ems_results(prepared, sol, out_dir)
     with StagedOutput(out_dir) as out:
         out.json("solution.json", solution_dict(prepared, sol))
         out.csv("demand.csv", demand_table(sol))
         out.csv("sites.csv", sites_table(sol))
         if sol.problem.zone_ids():
             out.csv("zones.csv", zones_table(sol))
+        from .layers import write_layers
+        from .report import write_report
+
+        write_layers(out, prepared, sol)  # layers.gpkg, geojson/, layers.json (optimizer.layers)
         out.text("summary.txt", summary_text(prepared, sol, out_dir))
+        write_report(out)  # report.html from the staged files (optimizer.report)
         names = [*out.names, "manifest.json"]
         out.json("manifest.json", manifest_dict(prepared, sol, names))
     log.info("Wrote %d files to %s", len(names), out_dir)

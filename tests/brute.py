@@ -38,8 +38,34 @@ def _thr(std, demand: Demand) -> np.ndarray:
     return np.full(n, float(value))
 
 
+def brute_force_lexicographic(inst: Dense, secondary: str) -> tuple[float, float] | None:
+    """(best coverage, then least cost or fewest new sites among plans with that coverage)."""
+    plans = feasible_plans(inst)
+    if not plans:
+        return None
+    best = max(p[0] for p in plans)
+    idx = 1 if secondary == "min_cost" else 2
+    return best, min(p[idx] for p in plans if p[0] >= best - 1e-9)
+
+
 def brute_force(inst: Dense) -> float | None:
     """Optimal objective, or None when no subset is feasible."""
+    m = inst.model
+    objective = (
+        m.objective or {"lscp": "min_sites", "mclp": "max_coverage", "psclp": "min_cost"}[m.kind]
+    )
+    plans = feasible_plans(inst)
+    if not plans:
+        return None
+    if objective == "max_coverage":
+        return max(p[0] for p in plans)
+    if objective == "min_cost":
+        return min(p[1] for p in plans)
+    return min(p[2] for p in plans)
+
+
+def feasible_plans(inst: Dense) -> list[tuple[float, float, float]]:
+    """(weighted coverage, cost, new sites) of every feasible subset of sites."""
     m = inst.model
     d, s = inst.demand, inst.sites
     J = len(s.ids)
@@ -52,16 +78,13 @@ def brute_force(inst: Dense) -> float | None:
     if s.relocation_credit is not None:
         closure -= np.nan_to_num(np.asarray(s.relocation_credit, float))
     w = np.asarray(d.weight, dtype=float)
-    objective = (
-        m.objective or {"lscp": "min_sites", "mclp": "max_coverage", "psclp": "min_cost"}[m.kind]
-    )
     standards = []
     for std in m.standards:
         min_share = std.min_share
         if m.kind == "lscp" and min_share is None:
             min_share = 1.0
         times = inst.times[std.matrix] if std.matrix else next(iter(inst.times.values()))
-        thr = _thr(std, d)
+        thr = _thr(std, d) / (2.0 if std.round_trip else 1.0)
         ok_type = (
             np.ones(J, bool) if std.facility_types is None else np.isin(types, std.facility_types)
         )
@@ -69,7 +92,7 @@ def brute_force(inst: Dense) -> float | None:
         applies = ~np.isnan(thr)
         standards.append((std, reach, applies, min_share))
 
-    best: float | None = None
+    plans: list[tuple[float, float, float]] = []
     for bits in itertools.product([False, True], repeat=J):
         open_ = np.array(bits, dtype=bool)
         if m.existing == "keep" and (existing & ~open_).any():
@@ -84,6 +107,20 @@ def brute_force(inst: Dense) -> float | None:
         total_cost = cost[new].sum() + closure[existing & ~open_].sum()
         if m.budget is not None and total_cost > m.budget + 1e-9:
             continue
+        if m.budget_by_type is not None and any(
+            cost[new & (types == t)].sum() + closure[existing & ~open_ & (types == t)].sum()
+            > b + 1e-9
+            for t, b in m.budget_by_type.items()
+        ):
+            continue
+        if m.min_new_sites is not None:
+            mins = {None: m.min_new_sites} if isinstance(m.min_new_sites, int) else m.min_new_sites
+            if any((new if t is None else new & (types == t)).sum() < k for t, k in mins.items()):
+                continue
+        if s.host is not None:
+            hosted = np.flatnonzero(open_ & (np.asarray(s.host) >= 0))
+            if not open_[np.asarray(s.host)[hosted]].all():
+                continue
         feasible = True
         value = 0.0
         for std, reach, applies, min_share in standards:
@@ -142,15 +179,5 @@ def brute_force(inst: Dense) -> float | None:
                     feasible = False
             if not feasible:
                 continue
-        if objective == "max_coverage":
-            val = value
-            better = best is None or val > best + 1e-9
-        elif objective == "min_cost":
-            val = total_cost
-            better = best is None or val < best - 1e-9
-        else:
-            val = float(new.sum())
-            better = best is None or val < best - 1e-9
-        if better:
-            best = float(val)
-    return best
+        plans.append((float(value), float(total_cost), float(new.sum())))
+    return plans

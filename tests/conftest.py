@@ -42,6 +42,7 @@ def random_instance(
     with_costs: bool = True,
     with_closure: bool = False,
     unreachable_share: float = 0.1,
+    hosted: int = 0,
 ) -> tuple[CoverageProblem, Dense]:
     """A tiny instance on a plane: travel time = 3 x distance, some pairs unreachable."""
     rng = np.random.default_rng(seed)
@@ -70,6 +71,8 @@ def random_instance(
         zone=szone,
         removal_cost=rng.integers(0, 3, n_sites).astype(float) if with_closure else None,
         relocation_credit=rng.integers(0, 3, n_sites).astype(float) if with_closure else None,
+        # the last ``hosted`` sites sit inside the first ones (an AED in a clinic)
+        host=None if not hosted else np.r_[np.full(n_sites - hosted, -1), np.arange(hosted)],
     )
     tt = TravelTimes.from_dense(times, name="drive")
     problem = CoverageProblem(demand, sites, {"drive": tt}, model)
@@ -89,3 +92,29 @@ def tmp_case(tmp_path: Path):
         return case
 
     return make
+
+
+@pytest.fixture(scope="session")
+def andorra_runs(tmp_path_factory):
+    """The Andorra case solved with 6 and with 8 new clinics, each written to a run folder.
+
+    Prepared once (network and travel times), solved twice: ``{p: (prepared, solution, dir)}``.
+    """
+    import dataclasses
+
+    from optimizer.case import prepare_case, solve_case
+    from optimizer.results import write_results
+
+    shared_path("data", "osm-andorra", "andorra_drive.graphml.gz")
+    prepared = prepare_case(ROOT / "configs" / "andorra.yaml")
+    base = tmp_path_factory.mktemp("andorra-runs")
+    out = {}
+    for p in (6, 8):
+        model = prepared.problem.model.model_copy(update={"max_new_sites": {"clinic": p}})
+        prep = dataclasses.replace(
+            prepared, problem=dataclasses.replace(prepared.problem, model=model)
+        )
+        sol = solve_case(prep)
+        write_results(prep, sol, base / f"p{p}")
+        out[p] = (prep, sol, base / f"p{p}")
+    return out

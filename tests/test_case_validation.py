@@ -197,3 +197,12 @@ def test_gbk_encoded_csv_is_read(tmp_case, tmp_path):
     )
     prepared = prepare_case(path)
     assert list(prepared.problem.demand.ids) == ["村1", "村2", "村3"]
+
+
+def test_declared_truncated_od_table_refused(tmp_case):
+    bad = CASE.replace(
+        "  columns: {demand_id: vid, site_id: sid, value: min}",
+        "  columns: {demand_id: vid, site_id: sid, value: min}\n  complete_within: 12",
+    )
+    text = "\n".join(_errors(tmp_case, bad))
+    assert "complete only up to 12 min" in text and "needs 15 min" in text

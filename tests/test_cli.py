@@ -10,7 +10,7 @@ import sys
 import pandas as pd
 import pytest
 
-from optimizer.cli import default_case_path, main
+from optimizer.cli import main
 
 from .test_case_validation import CASE, _files
 
@@ -38,10 +38,23 @@ def test_demo_runs_and_writes_every_file(tmp_path, capsys):
     sites = pd.read_csv(out / "sites.csv")
     assert sites["chosen"].sum() == sum(len(v) for v in sol["chosen_sites"].values())
     demand = pd.read_csv(out / "demand.csv")
-    cov = sol["coverage"]["within_1500m"]
-    assert demand.loc[demand["covered_within_1500m"] == 1, "weight"].sum() == pytest.approx(
+    cov = sol["coverage"]["walk15"]
+    assert demand.loc[demand["covered_walk15"] == 1, "weight"].sum() == pytest.approx(
         cov["covered"]
     )
+    assert (
+        sol["coverage"]["ems_9min"]["share"] == 1.0 and sol["coverage"]["ems_9min"]["met"] is True
+    )
+    assert sol["coverage"]["ems_3_5km"]["met"] is True
+    walk = sol["coverage"]["walk15"]
+    assert walk["share"] >= 0.95 and walk["met"] is True and walk["min_share"] == 0.95
+    assert sol["objective"] == sol["cost"]["total"]
+    assert sol["cost"]["total"] == 800_000 * len(sol["chosen_sites"]["clinic"]) + 3_000_000 * len(
+        sol["chosen_sites"]["ems"]
+    )
+    assert sol["travel_times"]["drive"]["mode"] == "drive"
+    assert sol["travel_times"]["walk"]["demand"]["not_snapped"] == 0
+    assert "ESTIMATE" in sol["demand"]["weight_note"]
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["case_sha256"] and manifest["inputs_sha256"]
     assert not [p for p in out.iterdir() if p.name.startswith(".")], "no staging leftovers"
@@ -108,19 +121,11 @@ def test_validate_command(tmp_case, capsys):
     assert "is valid" in capsys.readouterr().out
 
 
-def test_python_dash_m_entry_point(tmp_path):
+def test_python_dash_m_entry_point(tmp_case, tmp_path):
+    path = tmp_case(CASE, _files())
     out = tmp_path / "m"
     proc = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "optimizer",
-            "run",
-            str(default_case_path()),
-            "--out",
-            str(out),
-            "-q",
-        ],
+        [sys.executable, "-m", "optimizer", "run", str(path), "--out", str(out), "-q"],
         capture_output=True,
         text=True,
         timeout=300,
@@ -129,3 +134,19 @@ def test_python_dash_m_entry_point(tmp_path):
     assert proc.returncode == 0, proc.stderr
     assert "Running HiGHS" not in proc.stdout, "solver banners must not pollute the summary"
     assert (out / "solution.json").exists()
+
+
+def test_phased_case_writes_build_order(tmp_case, tmp_path, capsys):
+    phased = CASE.replace(
+        "  max_new_sites: 1\n",
+        "  phases:\n    - {name: '2025', budget: 10}\n    - {name: '2026', budget: 12}\n",
+    )
+    path = tmp_case(phased, _files())
+    out = tmp_path / "phased"
+    assert main(["run", str(path), "--out", str(out), "-q"]) == 0
+    sol = json.loads((out / "solution.json").read_text())
+    assert [p["phase"] for p in sol["phases"]] == ["2025", "2026"]
+    assert all(p["spent"] <= p["budget"] for p in sol["phases"])
+    sites = pd.read_csv(out / "sites.csv", dtype={"build_phase": str})
+    assert sites.loc[sites["site_id"] == "s1", "build_phase"].iloc[0] == "existing"
+    assert "Phase 2025" in capsys.readouterr().out

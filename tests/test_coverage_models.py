@@ -8,7 +8,7 @@ from optimizer.config import CoverageModelConfig, Standard, ZoneRule
 from optimizer.models.coverage import solve_coverage
 from optimizer.solvers import SolveOptions, Status
 
-from .brute import brute_force
+from .brute import brute_force, brute_force_lexicographic
 from .conftest import OBJ_RTOL, random_instance
 
 S15 = Standard(name="t15", minutes=9)
@@ -119,6 +119,30 @@ MODELS = {
         ),
         {},
     ),
+    "min_new_sites_aed": (
+        CoverageModelConfig(
+            kind="mclp",
+            standards=[
+                Standard(name="aed", minutes=6, facility_types=["aed"], round_trip=True),
+                Standard(name="vc", minutes=9, facility_types=["clinic"]),
+            ],
+            max_new_sites={"clinic": 2, "aed": 4},
+            min_new_sites={"aed": 3},
+        ),
+        {"types": ("clinic", "aed"), "n_sites": 10},
+    ),
+    "budget_by_type_hosted": (
+        CoverageModelConfig(
+            kind="mclp",
+            standards=[
+                Standard(name="aed", minutes=7, facility_types=["aed"], round_trip=True, weight=2),
+                Standard(name="vc", minutes=9, facility_types=["clinic"]),
+            ],
+            budget=12,
+            budget_by_type={"aed": 5},
+        ),
+        {"types": ("clinic", "aed"), "n_sites": 10, "hosted": 3},
+    ),
     "min_sites_zone_rule": (
         CoverageModelConfig(
             kind="coverage",
@@ -216,3 +240,24 @@ def test_time_limit_returns_incumbent_with_bound():
         assert int(sol.evaluation.new_mask.sum()) <= 40
     else:
         assert sol.objective is None and sol.open_mask is None
+
+
+@pytest.mark.parametrize("secondary", ["min_cost", "min_sites"])
+@pytest.mark.parametrize("seed", range(5))
+def test_lexicographic_second_stage_matches_brute_force(secondary, seed):
+    model = CoverageModelConfig(
+        kind="mclp",
+        standards=[S15, Standard(name="t20", minutes=16, weight=0, min_share=0.8)],
+        max_new_sites=5,
+        secondary_objective=secondary,
+    )
+    problem, dense = random_instance(seed, model, n_sites=9, n_existing=1)
+    expected = brute_force_lexicographic(dense, secondary)
+    sol = solve_coverage(problem)
+    if expected is None:
+        assert sol.status == Status.INFEASIBLE
+        return
+    assert sol.status == Status.OPTIMAL
+    assert sol.objective == pytest.approx(expected[0], rel=OBJ_RTOL)
+    assert sol.secondary["value"] == pytest.approx(expected[1], rel=OBJ_RTOL, abs=1e-9)
+    assert sol.secondary["value"] <= sol.secondary["first_stage_value"] + 1e-9

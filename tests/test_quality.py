@@ -19,9 +19,11 @@ def _run(*cmd: str) -> subprocess.CompletedProcess[str]:
     shutil.which("ruff") is None, reason="ruff not installed (pip install -e .[test])"
 )
 def test_ruff_lint_and_format():
-    lint = _run("ruff", "check", "optimizer", "geodata", "tests", "benchmarks")
+    lint = _run("ruff", "check", "optimizer", "geodata", "tests", "benchmarks", "configs")
     assert lint.returncode == 0, lint.stdout + lint.stderr
-    fmt = _run("ruff", "format", "--check", "optimizer", "geodata", "tests", "benchmarks")
+    fmt = _run(
+        "ruff", "format", "--check", "optimizer", "geodata", "tests", "benchmarks", "configs"
+    )
     assert fmt.returncode == 0, fmt.stdout + fmt.stderr
 
 

@@ -36,7 +36,8 @@ from __future__ import annotations
 
 import logging
 import time
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -52,7 +53,7 @@ from ..coverage import (
 from ..errors import CheckError
 from ..evaluate import Evaluation, check_plan, evaluate_plan
 from ..milp import MILP, ModelBuilder
-from ..solvers import SolveOptions, Status, relative_gap, solve
+from ..solvers import SolveOptions, SolveResult, Status, relative_gap, solve, solve_lexicographic
 
 __all__ = ["CoverageSolution", "build_coverage_milp", "solve_coverage"]
 
@@ -83,6 +84,15 @@ class CoverageSolution:
     checked: bool = False
     dominated_by: dict[int, int] = field(default_factory=dict)
     """Presolve: site index -> index of a candidate that dominates it (coverage and cost)."""
+    secondary: dict[str, object] | None = None
+    """Lexicographic second stage: objective, status, value, bound, gap."""
+    timings_s: dict[str, float] = field(default_factory=dict)
+    """Wall-clock seconds per stage of :func:`solve_coverage`, in pipeline order: ``coverage``,
+    ``precheck``, ``presolve`` (aggregation + dominance), ``milp`` (building the matrix),
+    ``load`` (handing it to the solver; only for backends that time it), ``solve`` (the solver's
+    run), ``read`` (the rest of the solver call: reading the answer back, and loading when the
+    backend does not time it), ``certify`` (decode, evaluate on raw data, check). Stages not
+    reached are absent."""
 
     @property
     def sense(self) -> str:
@@ -136,6 +146,23 @@ class _Rows:
         self.b.add_rows(name, n, rows, cols, vals, lo=lo, hi=hi)
 
 
+def site_objective(
+    problem: CoverageProblem, reduced: ReducedCoverage, kind: str
+) -> tuple[np.ndarray, float]:
+    """Coefficients on the site columns and constant of ``min_cost`` or ``min_sites``.
+
+    Cost = capex of new sites opened + net closing cost (removal - credit) of existing sites
+    closed; as a linear form in ``y``: ``c_j y_j`` for new sites, ``-r_j y_j + r_j`` for existing.
+    """
+    sites = problem.sites
+    F = reduced.free_sites
+    is_new = ~sites.existing[F]
+    if kind == "min_sites":
+        return is_new.astype(float), 0.0
+    net_close = sites.closure_cost()[F]
+    return np.where(is_new, sites.cost[F], -net_close), float(net_close[~is_new].sum())
+
+
 def build_coverage_milp(
     problem: CoverageProblem, reduced: ReducedCoverage, *, elastic: bool = False
 ) -> MILP:
@@ -155,15 +182,10 @@ def build_coverage_milp(
     b = ModelBuilder(f"coverage-{model.kind}{'-elastic' if elastic else ''}", sense)  # type: ignore[arg-type]
     rows = _Rows(b, elastic)
 
-    if elastic:
-        ycost: float | np.ndarray = 0.0
-    elif objective == "min_cost":
-        ycost = np.where(is_new, cost, -net_close)
-        b.c0 += float(net_close[~is_new].sum())
-    elif objective == "min_sites":
-        ycost = is_new.astype(float)
-    else:
-        ycost = 0.0
+    ycost: float | np.ndarray = 0.0
+    if not elastic and objective in ("min_cost", "min_sites"):
+        ycost, const = site_objective(problem, reduced, objective)
+        b.c0 += const
     y = b.add_binary("y", F.size, cost=ycost)
 
     gw = reduced.group_weight
@@ -270,6 +292,52 @@ def build_coverage_milp(
                 penalty=1.0 / max(float(p), 1.0),
             )
 
+    if model.min_new_sites is not None:
+        mins = (
+            {None: model.min_new_sites}
+            if isinstance(model.min_new_sites, int)
+            else dict(model.min_new_sites)
+        )
+        for ftype, need in mins.items():
+            mask = is_new if ftype is None else is_new & (sites.facility_type[F] == ftype)
+            cols = y.start + np.flatnonzero(mask)
+            label = "min_new_sites" if ftype is None else f"min_new_sites[{ftype}]"
+            rows.add(
+                label,
+                1,
+                np.zeros(cols.size),
+                cols,
+                1.0,
+                lo=float(need),
+                penalty=1.0 / max(float(need), 1.0),
+            )
+
+    # Hosted sites (an AED inside a clinic or station) open only with their host.
+    if sites.host is not None:
+        col_of = np.full(len(sites), -1, dtype=np.int64)
+        col_of[F] = np.arange(F.size)
+        hosted = np.flatnonzero(sites.host[F] >= 0)
+        host_site = sites.host[F][hosted]
+        host_fixed = reduced.fixed_open[host_site]
+        linked = hosted[~host_fixed]
+        host_col = col_of[sites.host[F][linked]]
+        if np.any(host_col < 0):  # the host can never open: neither can the hosted site
+            never = linked[host_col < 0]
+            b.add_rows(
+                "host_closed", never.size, np.arange(never.size), y.start + never, 1.0, hi=0.0
+            )
+            linked, host_col = linked[host_col >= 0], host_col[host_col >= 0]
+        if linked.size:
+            ar = np.arange(linked.size)
+            b.add_rows(
+                "host",
+                linked.size,
+                np.r_[ar, ar],
+                np.r_[y.start + linked, y.start + host_col],
+                np.r_[np.ones(linked.size), -np.ones(linked.size)],
+                hi=0.0,
+            )
+
     # Budget: new sites' cost plus the net cost of closing existing ones.
     if model.budget is not None:
         coef = np.where(is_new, cost, -net_close)
@@ -284,6 +352,22 @@ def build_coverage_milp(
             hi=rhs,
             penalty=1.0 / max(float(model.budget), 1.0),
         )
+
+    if model.budget_by_type is not None:
+        coef_all = np.where(is_new, cost, -net_close)
+        for ftype, sub_budget in sorted(model.budget_by_type.items()):
+            of_t = sites.facility_type[F] == ftype
+            nz = np.flatnonzero(of_t & (coef_all != 0))
+            rhs = float(sub_budget) - float(net_close[~is_new & of_t].sum())
+            rows.add(
+                f"budget[{ftype}]",
+                1,
+                np.zeros(nz.size),
+                y.start + nz,
+                coef_all[nz],
+                hi=rhs,
+                penalty=1.0 / max(float(sub_budget), 1.0),
+            )
 
     # Zone rules: at least k open sites of the types in each selected zone.
     if sites.zone is not None:
@@ -330,6 +414,27 @@ def build_coverage_milp(
 # ---------------------------------------------------------------------------------------------
 # Solve, decode, certify
 # ---------------------------------------------------------------------------------------------
+def warm_start_vector(milp: MILP, reduced: ReducedCoverage, open_mask: np.ndarray) -> np.ndarray:
+    """A full MILP vector for a plan: y from the open sites (dominated ones mapped to their
+    dominator), every coverage variable at the value the plan gives it."""
+    x = np.zeros(milp.n_cols)
+    mask = np.asarray(open_mask, dtype=bool).copy()
+    for j, k in reduced.dominated_by.items():
+        if mask[j]:
+            mask[k] = True
+    y = mask[reduced.free_sites].astype(float)
+    x[milp.var_blocks["y"].slice] = y
+    for rs in reduced.standards:
+        block = milp.var_blocks.get(f"z[{rs.standard.name}]")
+        if block is None:
+            continue
+        live = rs.applies & ~rs.const
+        idx = np.flatnonzero(live & (np.diff(rs.matrix.indptr) > 0))
+        hits = np.asarray(rs.matrix[idx] @ y).ravel()
+        x[block.slice] = np.minimum(hits, 1.0)
+    return np.clip(x, milp.col_lo, milp.col_hi)
+
+
 def _decode(reduced: ReducedCoverage, milp: MILP, x: np.ndarray) -> np.ndarray:
     y = x[milp.var_blocks["y"].slice] > 0.5
     open_mask = reduced.fixed_open.copy()
@@ -342,6 +447,22 @@ def _objective_tolerance(milp: MILP) -> float:
     return 1e-6 * (float(np.abs(milp.c).sum()) + abs(milp.c0)) + 1e-6
 
 
+class _Laps:
+    """Record the wall-clock time since the previous lap under a stage name."""
+
+    def __init__(self, timings: dict[str, float]) -> None:
+        self.timings = timings
+        self.t = time.perf_counter()
+
+    def split(self) -> float:
+        now = time.perf_counter()
+        elapsed, self.t = now - self.t, now
+        return elapsed
+
+    def __call__(self, stage: str) -> None:
+        self.timings[stage] = self.split()
+
+
 def solve_coverage(
     problem: CoverageProblem,
     options: SolveOptions | None = None,
@@ -349,12 +470,21 @@ def solve_coverage(
     backend: str = "highs",
     aggregate: bool = True,
     drop_dominated: bool = True,
+    warm_open: np.ndarray | None = None,
 ) -> CoverageSolution:
-    """Build, solve and certify a covering model. Raises :class:`CheckError` on a bad answer."""
+    """Build, solve and certify a covering model. Raises :class:`CheckError` on a bad answer.
+
+    ``warm_open`` (a mask of open sites, e.g. the neighbouring point of a sweep) is offered to
+    the solver as a starting plan; the solver checks it and ignores it if it is infeasible.
+    """
     options = options or SolveOptions()
     t_start = time.perf_counter()
+    timings: dict[str, float] = {}
+    lap = _Laps(timings)
     coverages = coverage_sets(problem)
+    lap("coverage")
     reasons = precheck(problem, coverages)
+    lap("precheck")
     if reasons:
         log.warning("Case is infeasible before solving: %d reasons", len(reasons))
         return CoverageSolution(
@@ -364,10 +494,31 @@ def solve_coverage(
             diagnosis=reasons,
             total_time_s=time.perf_counter() - t_start,
             message="infeasible: found before solving",
+            timings_s=timings,
         )
     reduced = reduce(problem, coverages, aggregate=aggregate, drop_dominated=drop_dominated)
+    lap("presolve")
     milp = build_coverage_milp(problem, reduced)
-    result = solve(milp, options, backend)
+    lap("milp")
+    if warm_open is not None:
+        options = replace(options, warm_start=warm_start_vector(milp, reduced, warm_open))
+    kind = problem.model.secondary_objective
+    second: SolveResult | None = None
+    stage2: MILP | None = None
+    if kind == "none":
+        result = solve(milp, options, backend)
+    else:
+        coef, const = site_objective(problem, reduced, kind)
+        c2 = np.zeros(milp.n_cols)
+        c2[milp.var_blocks["y"].slice] = coef
+        stage2 = replace(milp, name=f"{milp.name}-{kind}", sense="min", c=c2, c0=const)
+        result, second = solve_lexicographic(milp, c2, const, options, backend)
+    solver_wall = lap.split()
+    load = result.load_time_s if result.load_time_s is not None else 0.0
+    if result.load_time_s is not None:
+        timings["load"] = load
+    timings["solve"] = result.runtime_s
+    timings["read"] = max(solver_wall - load - result.runtime_s, 0.0)
     size = {
         "rows": milp.n_rows,
         "columns": milp.n_cols,
@@ -382,6 +533,7 @@ def solve_coverage(
         "model_size": size,
         "presolve": reduced.stats,
         "dominated_by": reduced.dominated_by,
+        "timings_s": timings,
     }
     if not result.status.has_solution or result.x is None:
         diagnosis: list[str] = []
@@ -397,36 +549,19 @@ def solve_coverage(
             **common,  # type: ignore[arg-type]
         )
 
-    open_mask = _decode(reduced, milp, result.x)
-    ev = evaluate_plan(problem, coverages, open_mask)
-    violations = check_plan(problem, ev)
-    tol = _objective_tolerance(milp)
-    solver_obj = (
-        float(result.objective) if result.objective is not None else milp.objective_value(result.x)
+    open_mask, ev, solver_obj, bound = _certify(
+        problem, coverages, reduced, milp, result, lambda e: e.objective
     )
-    maximise = milp.sense == "max"
-    if result.status == Status.OPTIMAL and abs(ev.objective - solver_obj) > tol:
-        violations.append(
-            f"objective mismatch: solver reports {solver_obj:,.6f}, raw data gives {ev.objective:,.6f}"
-        )
-    elif result.status == Status.FEASIBLE:
-        worse = ev.objective < solver_obj - tol if maximise else ev.objective > solver_obj + tol
-        if worse:
-            violations.append(
-                f"objective mismatch: solver reports {solver_obj:,.6f}, raw data gives only {ev.objective:,.6f}"
-            )
-    bound = result.bound
-    if bound is not None:
-        beyond = ev.objective > bound + tol if maximise else ev.objective < bound - tol
-        if beyond:
-            violations.append(
-                f"bound {bound:,.6f} is not a valid bound for the raw objective {ev.objective:,.6f}"
-            )
-    if violations:
-        raise CheckError(violations)
-    if result.status == Status.OPTIMAL:
-        bound = ev.objective if bound is None else bound
+    status = result.status
+    secondary: dict[str, object] | None = None
+    if second is not None and stage2 is not None:
+        open2, ev2, secondary = _second_stage(problem, coverages, reduced, stage2, second, ev, kind)
+        if open2 is not None and ev2 is not None:
+            open_mask, ev = open2, ev2
+        if secondary["status"] != Status.OPTIMAL.value:
+            status = Status.FEASIBLE
     gap = relative_gap(ev.objective, bound) if bound is not None else None
+    lap("certify")
     log.info(
         "Checked plan on raw data: %d open sites, objective %s, gap %s",
         int(open_mask.sum()),
@@ -435,7 +570,7 @@ def solve_coverage(
     )
     return CoverageSolution(
         problem,
-        result.status,
+        status,
         coverages,
         open_mask=open_mask,
         evaluation=ev,
@@ -445,8 +580,104 @@ def solve_coverage(
         gap=gap,
         total_time_s=time.perf_counter() - t_start,
         checked=True,
+        secondary=secondary,
         **common,  # type: ignore[arg-type]
     )
+
+
+def _certify(
+    problem: CoverageProblem,
+    coverages: list[StandardCoverage],
+    reduced: ReducedCoverage,
+    milp: MILP,
+    result: SolveResult,
+    value: Callable[[Evaluation], float],
+    floor: float | None = None,
+) -> tuple[np.ndarray, Evaluation, float, float | None]:
+    """Decode, evaluate on the raw data, check every constraint and the objective and bound.
+
+    ``value`` recomputes the model's objective from the evaluation; ``floor`` (second stage) is
+    the first objective the plan must keep. Raises :class:`CheckError` on any failure.
+    """
+    assert result.x is not None
+    open_mask = _decode(reduced, milp, result.x)
+    ev = evaluate_plan(problem, coverages, open_mask)
+    violations = check_plan(problem, ev)
+    tol = _objective_tolerance(milp)
+    raw = value(ev)
+    solver_obj = (
+        float(result.objective) if result.objective is not None else milp.objective_value(result.x)
+    )
+    maximise = milp.sense == "max"
+    if result.status == Status.OPTIMAL and abs(raw - solver_obj) > tol:
+        violations.append(
+            f"objective mismatch: solver reports {solver_obj:,.6f}, raw data gives {raw:,.6f}"
+        )
+    elif result.status == Status.FEASIBLE:
+        worse = raw < solver_obj - tol if maximise else raw > solver_obj + tol
+        if worse:
+            violations.append(
+                f"objective mismatch: solver reports {solver_obj:,.6f}, raw data gives only {raw:,.6f}"
+            )
+    bound = result.bound
+    if bound is not None:
+        beyond = raw > bound + tol if maximise else raw < bound - tol
+        if beyond:
+            violations.append(
+                f"bound {bound:,.6f} is not a valid bound for the raw objective {raw:,.6f}"
+            )
+    if floor is not None and ev.objective < floor - tol:
+        violations.append(f"second stage lost coverage: {ev.objective:,.6f} < {floor:,.6f}")
+    if violations:
+        raise CheckError(violations)
+    if result.status == Status.OPTIMAL and bound is None:
+        bound = raw
+    return open_mask, ev, raw, bound
+
+
+def _second_stage(
+    problem: CoverageProblem,
+    coverages: list[StandardCoverage],
+    reduced: ReducedCoverage,
+    stage: MILP,
+    res: SolveResult,
+    ev: Evaluation,
+    kind: str,
+) -> tuple[np.ndarray | None, Evaluation | None, dict[str, object]]:
+    """Certify the second stage: the same coverage as ``ev`` (first stage), then least cost."""
+    info: dict[str, object] = {
+        "objective": kind,
+        "status": res.status.value,
+        "runtime_s": res.runtime_s,
+    }
+    if not res.status.has_solution or res.x is None:
+        log.warning(
+            "Second stage (%s) found no plan (%s); keeping the first-stage plan",
+            kind,
+            res.status.value,
+        )
+        return None, None, info
+
+    def secondary_value(e: Evaluation) -> float:
+        return e.total_cost if kind == "min_cost" else float(e.new_mask.sum())
+
+    tol = _objective_tolerance(stage)
+    open2, ev2, raw, bound = _certify(
+        problem, coverages, reduced, stage, res, secondary_value, ev.objective - tol
+    )
+    info.update(
+        value=raw,
+        bound=bound,
+        gap=relative_gap(raw, bound) if bound is not None else None,
+        first_stage_value=secondary_value(ev),
+    )
+    log.info(
+        "Second stage %s: %s (first-stage plan had %s)",
+        kind,
+        f"{raw:,.6g}",
+        f"{secondary_value(ev):,.6g}",
+    )
+    return open2, ev2, info
 
 
 def diagnose_infeasibility(
@@ -515,9 +746,13 @@ def diagnose_infeasibility(
             out.append(f"- {row}: not enough sites can open in " + ", ".join(items[:20]))
         elif row.startswith("max_new_sites"):
             out.append(f"- {row}: {vals[hit].sum():.0f} more new sites would be needed")
-        elif row == "budget":
+        elif row == "budget" or row.startswith("budget["):
             out.append(
-                f"- budget: {vals[hit].sum():,.2f} {problem.sites.cost_unit} more would be needed"
+                f"- {row}: {vals[hit].sum():,.2f} {problem.sites.cost_unit} more would be needed"
+            )
+        elif row.startswith("min_new_sites"):
+            out.append(
+                f"- {row}: {vals[hit].sum():.0f} fewer new sites than asked fit the other limits"
             )
         else:
             out.append(f"- {row}: violated by {vals[hit].sum():,.3g}")

@@ -7,12 +7,14 @@ loaded lazily; asking for a missing one raises an error listing what is availabl
 from __future__ import annotations
 
 import logging
+import time
+from dataclasses import replace
 from types import ModuleType
 
 import numpy as np
 
 from ..errors import SolverBackendError
-from ..milp import MILP
+from ..milp import MILP, lexicographic_stage, split_blocks, sub_milp
 from .base import SolveOptions, SolveResult, Status, relative_gap
 
 __all__ = [
@@ -24,6 +26,7 @@ __all__ = [
     "backend_version",
     "relative_gap",
     "solve",
+    "solve_lexicographic",
 ]
 
 log = logging.getLogger(__name__)
@@ -64,16 +67,16 @@ def backend_version(name: str) -> str:
     return str(_module(name).version())
 
 
-def solve(milp: MILP, options: SolveOptions | None = None, backend: str = "highs") -> SolveResult:
-    """Solve ``milp`` with ``backend``; sanity-check the returned vector against the matrix."""
-    options = options or SolveOptions()
+def _solve_whole(
+    milp: MILP, options: SolveOptions, backend: str, *, quiet: bool = False
+) -> SolveResult:
     mod = _module(backend)
     if not mod.available():
         raise SolverBackendError(
             f"solver backend {backend!r} is not installed; available: "
             f"{', '.join(available_backends()) or 'none'}"
         )
-    log.info(
+    (log.debug if quiet else log.info)(
         "Solving %s with %s: %s (time limit %.0f s, gap %.2g)",
         milp.name,
         backend,
@@ -88,17 +91,108 @@ def solve(milp: MILP, options: SolveOptions | None = None, backend: str = "highs
         worst, where = milp.max_violation(result.x)
         if worst > 1e-5:
             log.warning("%s returned a vector violating %s by %.3g", backend, where, worst)
-        result = SolveResult(
-            result.status,
-            x,
-            result.objective,
-            result.bound,
-            result.runtime_s,
-            result.solver,
-            result.solver_version,
-            result.message,
-            result.node_count,
-        )
+        result = replace(result, x=x)
+    return result
+
+
+_ORDER = [
+    Status.ERROR,
+    Status.INFEASIBLE,
+    Status.UNBOUNDED,
+    Status.NO_SOLUTION,
+    Status.FEASIBLE,
+    Status.OPTIMAL,
+]
+
+
+def _merge(
+    milp: MILP,
+    blocks: list[tuple[np.ndarray, np.ndarray]],
+    results: list[SolveResult],
+    runtime: float,
+    c0: float,
+) -> SolveResult:
+    """Combine block results: the worst status, summed objectives and bounds, one vector."""
+    status = min((r.status for r in results), key=_ORDER.index)
+    x = None
+    if all(r.x is not None for r in results):
+        x = np.zeros(milp.n_cols)
+        for (cols, _), r in zip(blocks, results, strict=True):
+            assert r.x is not None
+            x[cols] = r.x
+    objective = (
+        c0 + sum(r.objective for r in results if r.objective is not None) if x is not None else None
+    )
+    bounds = [r.bound for r in results]
+    bound = (
+        c0 + sum(b for b in bounds if b is not None) if all(b is not None for b in bounds) else None
+    )
+    first = results[0]
+    nodes = [r.node_count for r in results if r.node_count is not None]
+    return SolveResult(
+        status,
+        x,
+        objective,
+        bound,
+        runtime,
+        first.solver,
+        first.solver_version,
+        f"{len(results)} independent blocks: "
+        + ", ".join(r.status.value for r in results[:8])
+        + (" ..." if len(results) > 8 else ""),
+        sum(nodes) if nodes else None,
+    )
+
+
+def _options_for(
+    options: SolveOptions, t0: float, solves_left: int, warm: np.ndarray | None
+) -> SolveOptions:
+    """A fair share of the remaining time: what is left divided by the solves still to run
+    (time a quick solve does not use passes on to the next)."""
+    remaining = options.time_limit_s - (time.perf_counter() - t0)
+    share = max(remaining / max(solves_left, 1), 1.0)
+    return replace(options, time_limit_s=share, warm_start=warm)
+
+
+def _by_size(milp: MILP, blocks: list[tuple[np.ndarray, np.ndarray]]) -> list[int]:
+    """Block order: smallest first, so quick blocks finish and leave their time to big ones."""
+    nnz = [int(milp.A[rows].nnz) + cols.size for cols, rows in blocks]
+    return sorted(range(len(blocks)), key=lambda k: (nnz[k], k))
+
+
+def solve(
+    milp: MILP,
+    options: SolveOptions | None = None,
+    backend: str = "highs",
+    *,
+    decompose: bool = True,
+) -> SolveResult:
+    """Solve ``milp`` with ``backend``, block by block when it splits into independent parts.
+
+    A MILP whose rows and columns fall into independent blocks (e.g. clinics and ambulance
+    stations that share no constraint) is solved one block at a time - exact, because the
+    objective is separable - with the time limit shared across blocks.
+    """
+    options = options or SolveOptions()
+    blocks = split_blocks(milp) if decompose and milp.n_cols else []
+    if len(blocks) <= 1:
+        result = _solve_whole(milp, options, backend)
+    else:
+        log.info("Solving %s as %d independent blocks (%s)", milp.name, len(blocks), milp.summary())
+        t0 = time.perf_counter()
+        order = _by_size(milp, blocks)
+        found: dict[int, SolveResult] = {}
+        for done, k in enumerate(order):
+            cols, rows = blocks[k]
+            warm = None if options.warm_start is None else options.warm_start[cols]
+            found[k] = _solve_whole(
+                sub_milp(milp, cols, rows, f"{milp.name}#{k}"),
+                _options_for(options, t0, len(order) - done, warm),
+                backend,
+                quiet=True,
+            )
+        results = [found[k] for k in range(len(blocks))]
+        result = _merge(milp, blocks, results, time.perf_counter() - t0, milp.c0)
     log.info(
         "Solver %s: %s, objective %s, bound %s, %.2f s",
         backend,
@@ -108,6 +202,101 @@ def solve(milp: MILP, options: SolveOptions | None = None, backend: str = "highs
         result.runtime_s,
     )
     return result
+
+
+def solve_lexicographic(
+    milp: MILP,
+    second_c: np.ndarray,
+    second_c0: float,
+    options: SolveOptions | None = None,
+    backend: str = "highs",
+) -> tuple[SolveResult, SolveResult]:
+    """Optimise ``milp``'s objective, then minimise ``second_c x + second_c0`` keeping it.
+
+    Works block by block (both objectives are separable): each block's first-stage value is
+    kept in its own second stage. Blocks without a first objective (pure feasibility, e.g.
+    mandatory ambulance coverage) go straight to the second stage. Returns the merged results
+    of both stages; the second stage's vector is the final plan.
+    """
+    options = options or SolveOptions()
+    blocks = split_blocks(milp) if milp.n_cols else [(np.arange(0), np.arange(0))]
+    t0 = time.perf_counter()
+    subs = [sub_milp(milp, cols, rows, f"{milp.name}#{k}") for k, (cols, rows) in enumerate(blocks)]
+    order = _by_size(milp, blocks)
+    feasibility = [k for k in order if not np.any(subs[k].c)]
+    ranked = [k for k in order if np.any(subs[k].c)]
+    # one queue of solves sharing the time fairly: feasibility blocks (single stage) first, then
+    # every first stage, then every second stage
+    solves_left = len(feasibility) + 2 * len(ranked)
+    firsts: dict[int, SolveResult] = {}
+    seconds: dict[int, SolveResult] = {}
+    finals: dict[int, SolveResult] = {}
+    for k in feasibility:
+        sub = subs[k]
+        c2 = np.asarray(second_c, dtype=float)[blocks[k][0]]
+        stage = MILP(
+            sub.name + "-2",
+            "min",
+            c2,
+            0.0,
+            sub.A,
+            sub.row_lo,
+            sub.row_hi,
+            sub.col_lo,
+            sub.col_hi,
+            sub.integer,
+        )
+        res = _solve_whole(stage, _options_for(options, t0, solves_left, None), backend, quiet=True)
+        solves_left -= 1
+        seconds[k] = res
+        finals[k] = replace(
+            res,
+            objective=0.0 if res.x is not None else None,
+            bound=0.0 if res.status.has_solution else None,
+        )
+    for k in ranked:
+        warm = None if options.warm_start is None else options.warm_start[blocks[k][0]]
+        firsts[k] = _solve_whole(
+            subs[k], _options_for(options, t0, solves_left, warm), backend, quiet=True
+        )
+        solves_left -= 1
+    for k in ranked:
+        sub, first = subs[k], firsts[k]
+        c2 = np.asarray(second_c, dtype=float)[blocks[k][0]]
+        finals[k] = first
+        solves_left -= 1
+        if not first.status.has_solution or first.x is None or first.objective is None:
+            seconds[k] = replace(first, objective=None, bound=None)
+            continue
+        slack = max(1e-9 * abs(first.objective), 1e-7)
+        floor = first.objective - slack if sub.sense == "max" else first.objective + slack
+        stage = lexicographic_stage(
+            sub, floor=floor, c=c2, c0=0.0, sense="min", name=sub.name + "-2"
+        )
+        res = _solve_whole(
+            stage, _options_for(options, t0, solves_left + 1, first.x), backend, quiet=True
+        )
+        if res.x is None:  # keep the first-stage plan, honestly labelled as not minimised
+            res = replace(
+                res, x=first.x, status=Status.FEASIBLE, objective=float(c2 @ first.x), bound=None
+            )
+        seconds[k] = res
+    first_list = [finals[k] for k in range(len(blocks))]
+    second_list = [seconds[k] for k in range(len(blocks))]
+    runtime = time.perf_counter() - t0
+    stage1 = _merge(milp, blocks, first_list, runtime, milp.c0)
+    stage2 = _merge(milp, blocks, second_list, runtime, float(second_c0))
+    log.info(
+        "Lexicographic solve of %s in %d blocks: first %s (%s), second %s (%s), %.2f s",
+        milp.name,
+        len(blocks),
+        stage1.status.value,
+        _fmt(stage1.objective),
+        stage2.status.value,
+        _fmt(stage2.objective),
+        runtime,
+    )
+    return stage1, stage2
 
 
 def _fmt(v: float | None) -> str:

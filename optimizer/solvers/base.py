@@ -68,6 +68,8 @@ class SolveResult:
     solver_version: str
     message: str = ""
     node_count: int | None = None
+    load_time_s: float | None = None
+    """Seconds spent handing the model to the solver (None when the backend does not say)."""
 
     @property
     def gap(self) -> float | None:

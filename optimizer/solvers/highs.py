@@ -69,6 +69,7 @@ def available() -> bool:
 def solve(milp: MILP, options: SolveOptions) -> SolveResult:
     import highspy
 
+    t_load = time.perf_counter()
     h = _new_highs()
     ver = f"{h.versionMajor()}.{h.versionMinor()}.{h.versionPatch()}"
     h.setOptionValue("output_flag", bool(options.log))
@@ -118,6 +119,7 @@ def solve(milp: MILP, options: SolveOptions) -> SolveResult:
         h.setSolution(sol)
 
     t0 = time.perf_counter()
+    load_time = t0 - t_load
     h.run()
     runtime = time.perf_counter() - t0
     model_status = h.getModelStatus()
@@ -157,4 +159,4 @@ def solve(milp: MILP, options: SolveOptions) -> SolveResult:
     if st == Status.OPTIMAL and bound is None:
         bound = obj
     message = h.modelStatusToString(model_status)
-    return SolveResult(st, x, obj, bound, runtime, NAME, ver, message, nodes)
+    return SolveResult(st, x, obj, bound, runtime, NAME, ver, message, nodes, load_time)

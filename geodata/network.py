@@ -1,0 +1,621 @@
+"""Road networks: load OpenStreetMap graphs and turn them into arrays for routing.
+
+Sources
+-------
+* a local file: GraphML (``.graphml``, ``.graphml.gz``), OSM XML (``.osm``, ``.osm.bz2``) or
+  **OSM PBF** (``.osm.pbf``, read with pyosmium, the OSM Foundation's maintained libosmium
+  binding: ways are filtered by network type and handed to ``osmnx.graph_from_xml``);
+* an osmnx download (``place``, ``polygon`` file, or ``bbox``) for users who are online, cached
+  on disk: the HTTP responses in osmnx's own cache and the built graph as GraphML, keyed by the
+  query, written atomically.
+
+Network types: ``drive`` (motor roads including farm tracks and service roads, without parking
+aisles, driveways or private roads: Chinese village access roads are often tagged ``track`` or
+``service``), ``ebike`` (no expressways; cycleways allowed), ``walk`` (no expressways; footways,
+paths and steps; one-way tags ignored), ``all``. Ferries (``route=ferry``) are kept in every type.
+
+:class:`RoadNetwork` holds the graph as arrays in a metric CRS chosen automatically (the UTM zone
+of the network's centre), with the WGS-84 coordinates kept for outputs.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import json
+import logging
+import os
+import re
+import tempfile
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import networkx as nx
+import numpy as np
+import scipy.sparse as sp
+
+from .crs import transformer, utm_crs_for
+from .speeds import SpeedProfile
+
+__all__ = [
+    "NETWORK_TYPES",
+    "RoadNetwork",
+    "cache_dir",
+    "graph_from_file",
+    "graph_from_osmnx",
+    "graph_from_pbf",
+    "way_filter",
+]
+
+log = logging.getLogger(__name__)
+
+NETWORK_TYPES = ("drive", "ebike", "walk", "all")
+
+_NEVER = {
+    "abandoned", "construction", "planned", "proposed", "raceway", "razed", "no", "disused",
+    "platform", "elevator", "escalator", "bus_guideway", "rest_area", "services",
+}  # fmt: skip
+_NOT_DRIVE = {"bridleway", "corridor", "cycleway", "footway", "path", "pedestrian", "steps"}
+_NOT_EBIKE = {
+    "motorway",
+    "motorway_link",
+    "bridleway",
+    "corridor",
+    "footway",
+    "pedestrian",
+    "steps",
+}
+_NOT_WALK = {"motorway", "motorway_link", "busway"}
+_BAD_SERVICE = {
+    "parking",
+    "parking_aisle",
+    "driveway",
+    "private",
+    "emergency_access",
+    "drive-through",
+}
+
+
+def way_filter(network_type: str) -> Callable[[Mapping[str, str]], bool]:
+    """A predicate on OSM way tags selecting the ways of a network type (ferries always kept)."""
+    if network_type not in NETWORK_TYPES:
+        raise ValueError(
+            f"network_type must be one of {', '.join(NETWORK_TYPES)} (got {network_type!r})"
+        )
+
+    def keep(tags: Mapping[str, str]) -> bool:
+        if tags.get("route") == "ferry":
+            return True
+        hw = tags.get("highway")
+        if hw is None or hw in _NEVER or tags.get("area") == "yes":
+            return False
+        if tags.get("access") in ("private", "no") and network_type != "all":
+            return False
+        if network_type == "drive":
+            return (
+                hw not in _NOT_DRIVE
+                and tags.get("motor_vehicle") != "no"
+                and tags.get("motorcar") != "no"
+                and tags.get("service") not in _BAD_SERVICE
+            )
+        if network_type == "ebike":
+            return (
+                hw not in _NOT_EBIKE
+                and tags.get("bicycle") != "no"
+                and tags.get("service") not in _BAD_SERVICE
+            )
+        if network_type == "walk":
+            return hw not in _NOT_WALK and tags.get("foot") != "no"
+        return True
+
+    return keep
+
+
+def overpass_filters(network_type: str) -> list[str]:
+    """The same selection as :func:`way_filter` in Overpass syntax, for osmnx downloads."""
+    never = "|".join(sorted(_NEVER))
+    base = f'["highway"]["area"!~"yes"]["highway"!~"{never}"]'
+    if network_type == "drive":
+        f = (
+            base
+            + f'["highway"!~"{"|".join(sorted(_NOT_DRIVE))}"]["motor_vehicle"!~"no"]["motorcar"!~"no"]'
+        )
+        f += f'["service"!~"{"|".join(sorted(_BAD_SERVICE))}"]["access"!~"private|no"]'
+    elif network_type == "ebike":
+        f = base + f'["highway"!~"{"|".join(sorted(_NOT_EBIKE))}"]["bicycle"!~"no"]'
+        f += f'["service"!~"{"|".join(sorted(_BAD_SERVICE))}"]["access"!~"private|no"]'
+    elif network_type == "walk":
+        f = (
+            base
+            + f'["highway"!~"{"|".join(sorted(_NOT_WALK))}"]["foot"!~"no"]["access"!~"private|no"]'
+        )
+    else:
+        f = base
+    return [f, '["route"="ferry"]']
+
+
+# ---------------------------------------------------------------------------------------------
+# Loading graphs
+# ---------------------------------------------------------------------------------------------
+def cache_dir() -> Path:
+    """Folder for cached downloads and matrices: ``$COUNTY_SITING_CACHE`` or ~/.cache/..."""
+    env = os.environ.get("COUNTY_SITING_CACHE")
+    base = Path(env) if env else Path.home() / ".cache" / "county-health-siting"
+    base.mkdir(parents=True, exist_ok=True)
+    return base
+
+
+def graph_from_pbf(path: Path, network_type: str = "drive") -> nx.MultiDiGraph:
+    """Read an ``.osm.pbf`` with pyosmium: keep the network type's ways, build with osmnx."""
+    import osmium
+    import osmnx as ox
+
+    keep = way_filter(network_type)
+
+    class Ways(osmium.SimpleHandler):
+        def __init__(self) -> None:
+            super().__init__()
+            self.nodes: set[int] = set()
+            self.ways = 0
+
+        def way(self, w: Any) -> None:
+            tags = {t.k: t.v for t in w.tags}
+            if keep(tags):
+                self.ways += 1
+                self.nodes.update(n.ref for n in w.nodes)
+
+    ways = Ways()
+    ways.apply_file(str(path), locations=False)
+    if ways.ways == 0:
+        raise ValueError(f"{path}: no {network_type} ways found in the OSM file")
+
+    with tempfile.TemporaryDirectory(prefix="osm-") as tmp:
+        xml = Path(tmp) / "ways.osm"
+        writer = osmium.SimpleWriter(str(xml))
+
+        found: set[int] = set()
+        trimmed = 0
+
+        class Copy(osmium.SimpleHandler):
+            def node(self, n: Any) -> None:
+                if n.id in ways.nodes:
+                    found.add(n.id)
+                    writer.add_node(n)
+
+            def way(self, w: Any) -> None:
+                nonlocal trimmed
+                if not keep({t.k: t.v for t in w.tags}):
+                    return
+                refs = [nd.ref for nd in w.nodes]
+                present = [r for r in refs if r in found]
+                # Extracts clipped at a boundary keep ways whose outer nodes were cut away.
+                if len(present) < len(refs):
+                    trimmed += 1
+                    if len(present) >= 2:
+                        writer.add_way(w.replace(nodes=present))
+                else:
+                    writer.add_way(w)
+
+        Copy().apply_file(str(path), locations=False)
+        writer.close()
+        if trimmed:
+            log.warning(
+                "%s: %d ways cross the extract's edge; their missing nodes were dropped",
+                path.name,
+                trimmed,
+            )
+        G = ox.graph_from_xml(
+            xml, bidirectional=network_type == "walk", simplify=True, retain_all=True
+        )
+    log.info(
+        "Read %s: %s ways -> %s nodes, %s edges (%s)",
+        path.name,
+        f"{ways.ways:,}",
+        f"{len(G):,}",
+        f"{G.number_of_edges():,}",
+        network_type,
+    )
+    return G
+
+
+def graph_from_file(path: Path, network_type: str = "drive") -> nx.MultiDiGraph:
+    """GraphML (optionally gzipped), OSM XML or OSM PBF (CSV tables: :meth:`RoadNetwork.from_tables`)."""
+    import osmnx as ox
+
+    name = path.name.lower()
+    if not path.exists():
+        raise FileNotFoundError(path)
+    if name.endswith(".graphml.gz"):
+        with gzip.open(path, "rt", encoding="utf-8") as fh:
+            return ox.load_graphml(graphml_str=fh.read())
+    if name.endswith(".graphml"):
+        return ox.load_graphml(path)
+    if name.endswith(".pbf"):
+        return graph_from_pbf(path, network_type)
+    if name.endswith((".osm", ".xml", ".osm.bz2", ".xml.bz2")):
+        return ox.graph_from_xml(
+            path, bidirectional=network_type == "walk", simplify=True, retain_all=True
+        )
+    raise ValueError(
+        f"{path}: unsupported network file (use .graphml[.gz], .osm[.bz2] or .osm.pbf)"
+    )
+
+
+def graph_from_osmnx(
+    *,
+    place: str | None = None,
+    polygon: Any = None,
+    bbox: tuple[float, float, float, float] | None = None,
+    network_type: str = "drive",
+    cache: Path | None = None,
+) -> nx.MultiDiGraph:
+    """Download with osmnx (needs internet on the first call), cached as GraphML on disk."""
+    import osmnx as ox
+
+    cache = cache or cache_dir()
+    key_src = json.dumps(
+        {
+            "place": place,
+            "polygon": None if polygon is None else polygon.wkt,
+            "bbox": bbox,
+            "type": network_type,
+            "filters": overpass_filters(network_type),
+        },
+        sort_keys=True,
+    )
+    key = hashlib.sha256(key_src.encode()).hexdigest()[:20]
+    target = cache / "graphs" / f"{key}.graphml"
+    if target.exists():
+        log.info("Network from cache: %s", target)
+        return ox.load_graphml(target)
+    ox.settings.use_cache = True
+    ox.settings.cache_folder = str(cache / "osmnx-http")
+    ox.settings.log_console = False
+    filters = overpass_filters(network_type)
+    if place is not None:
+        G = ox.graph_from_place(place, custom_filter=filters, simplify=True, retain_all=True)
+    elif polygon is not None:
+        G = ox.graph_from_polygon(polygon, custom_filter=filters, simplify=True, retain_all=True)
+    elif bbox is not None:
+        G = ox.graph_from_bbox(bbox, custom_filter=filters, simplify=True, retain_all=True)
+    else:
+        raise ValueError("give a place, a polygon or a bbox to download a network")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=target.parent, suffix=".graphml.tmp")
+    os.close(fd)
+    try:
+        ox.save_graphml(G, tmp)
+        os.replace(tmp, target)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+    return G
+
+
+# ---------------------------------------------------------------------------------------------
+# Arrays
+# ---------------------------------------------------------------------------------------------
+_NUM_RE = re.compile(r"(\d+(?:\.\d+)?)")
+
+
+def parse_maxspeed(value: object) -> float:
+    """km/h from an OSM maxspeed tag ('50', '30 mph', ['40', '60'] -> min), nan if unusable."""
+    if value is None:
+        return np.nan
+    if isinstance(value, (list, tuple)):
+        vals = [parse_maxspeed(v) for v in value]
+        vals = [v for v in vals if np.isfinite(v)]
+        return min(vals) if vals else np.nan
+    if isinstance(value, (int, float)):
+        return float(value) if value > 0 else np.nan
+    text = str(value).strip().lower()
+    m = _NUM_RE.search(text)
+    if not m:
+        return np.nan
+    v = float(m.group(1))
+    return v * 1.609344 if "mph" in text else v
+
+
+def parse_duration_min(value: object) -> float:
+    """Minutes from an OSM duration tag ('01:30', '0:45:00', '90'), nan if absent."""
+    if value is None:
+        return np.nan
+    text = str(value[0] if isinstance(value, (list, tuple)) else value).strip()
+    try:
+        parts = [float(p) for p in text.split(":")]
+    except ValueError:
+        return np.nan
+    if len(parts) == 1:
+        return parts[0]
+    if len(parts) == 2:
+        return parts[0] * 60 + parts[1]
+    return parts[0] * 60 + parts[1] + parts[2] / 60
+
+
+def _first(value: object) -> str:
+    if isinstance(value, (list, tuple)):
+        return str(value[0]) if value else ""
+    return "" if value is None else str(value)
+
+
+@dataclass(frozen=True, eq=False)
+class RoadNetwork:
+    """A directed road graph as arrays: nodes in a metric CRS, edges with class and length."""
+
+    name: str
+    node_osmid: np.ndarray
+    lon: np.ndarray
+    lat: np.ndarray
+    x: np.ndarray
+    y: np.ndarray
+    crs: str
+    u: np.ndarray
+    v: np.ndarray
+    length_m: np.ndarray
+    highway: np.ndarray
+    maxspeed_kph: np.ndarray
+    is_ferry: np.ndarray
+    ferry_min: np.ndarray
+    geometry: np.ndarray | None = None
+    """Per edge, its shape as an (k, 2) array of lon/lat (None: straight between end nodes)."""
+
+    @property
+    def n_nodes(self) -> int:
+        return int(self.node_osmid.shape[0])
+
+    @property
+    def n_edges(self) -> int:
+        return int(self.u.shape[0])
+
+    @classmethod
+    def from_graph(cls, G: nx.MultiDiGraph, name: str = "roads") -> RoadNetwork:
+        """Arrays from an osmnx graph in WGS-84 (unprojected, as osmnx builds and stores it)."""
+        crs = str(G.graph.get("crs", "epsg:4326")).lower()
+        if crs not in ("epsg:4326", "wgs84", "+proj=longlat +ellps=wgs84 +datum=wgs84 +no_defs"):
+            raise ValueError(
+                f"network {name}: expected a WGS-84 graph (got crs {crs!r}); load it unprojected"
+            )
+        if G.number_of_edges() == 0:
+            raise ValueError(f"network {name}: the graph has no edges")
+        nodes = list(G.nodes)
+        pos = {n: k for k, n in enumerate(nodes)}
+        lon = np.array([G.nodes[n]["x"] for n in nodes], dtype=float)
+        lat = np.array([G.nodes[n]["y"] for n in nodes], dtype=float)
+        m = G.number_of_edges()
+        u = np.empty(m, dtype=np.int64)
+        v = np.empty(m, dtype=np.int64)
+        length = np.empty(m)
+        highway = np.empty(m, dtype=object)
+        maxspeed = np.empty(m)
+        ferry = np.zeros(m, dtype=bool)
+        ferry_min = np.full(m, np.nan)
+        geometry = np.empty(m, dtype=object)
+        for k, (a, b, d) in enumerate(G.edges(data=True)):
+            geom = d.get("geometry")
+            geometry[k] = np.asarray(geom.coords, dtype=float)[:, :2] if geom is not None else None
+            u[k], v[k] = pos[a], pos[b]
+            length[k] = float(d.get("length", np.nan))
+            is_ferry = _first(d.get("route")) == "ferry"
+            ferry[k] = is_ferry
+            highway[k] = "ferry" if is_ferry else (_first(d.get("highway")) or "road")
+            maxspeed[k] = parse_maxspeed(d.get("maxspeed"))
+            if is_ferry:
+                ferry_min[k] = parse_duration_min(d.get("duration"))
+        osmid = (
+            np.array(nodes, dtype=np.int64)
+            if all(isinstance(n, (int, np.integer)) for n in nodes)
+            else np.arange(len(nodes))
+        )
+        return cls.from_arrays(
+            name, osmid, lon, lat, u, v, length, highway, maxspeed, ferry, ferry_min
+        )
+
+    @classmethod
+    def from_tables(cls, nodes: Any, edges: Any, name: str = "roads") -> RoadNetwork:
+        """From osmnx-style node and edge tables (pandas): nodes ``osmid, lon, lat``; edges
+        ``u, v, length_m`` (or ``length``), ``highway``, optional ``maxspeed``, ``route``,
+        ``duration``. One row per directed arc, as osmnx exports them."""
+        import pandas as pd
+
+        missing = [c for c in ("osmid", "lon", "lat") if c not in nodes.columns]
+        length_col = "length_m" if "length_m" in edges.columns else "length"
+        missing += [c for c in ("u", "v", length_col, "highway") if c not in edges.columns]
+        if missing:
+            raise ValueError(f"network {name}: missing columns {', '.join(missing)}")
+        if len(edges) == 0:
+            raise ValueError(f"network {name}: the graph has no edges")
+        osmid = nodes["osmid"].to_numpy(dtype=np.int64)
+        index = pd.Index(osmid)
+        u = index.get_indexer(edges["u"].to_numpy(dtype=np.int64))
+        v = index.get_indexer(edges["v"].to_numpy(dtype=np.int64))
+        if (u < 0).any() or (v < 0).any():
+            bad = int(((u < 0) | (v < 0)).sum())
+            raise ValueError(
+                f"network {name}: {bad} edges refer to nodes missing from the node table"
+            )
+        route = (
+            edges["route"].astype(str).to_numpy()
+            if "route" in edges.columns
+            else np.full(len(edges), "")
+        )
+        ferry = route == "ferry"
+        highway = np.where(
+            ferry, "ferry", edges["highway"].fillna("road").astype(str).to_numpy()
+        ).astype(object)
+        maxspeed = (
+            np.array([parse_maxspeed(None if pd.isna(m) else m) for m in edges["maxspeed"]])
+            if "maxspeed" in edges.columns
+            else np.full(len(edges), np.nan)
+        )
+        ferry_min = (
+            np.array([parse_duration_min(None if pd.isna(d) else d) for d in edges["duration"]])
+            if "duration" in edges.columns
+            else np.full(len(edges), np.nan)
+        )
+        return cls.from_arrays(
+            name,
+            osmid,
+            nodes["lon"].to_numpy(float),
+            nodes["lat"].to_numpy(float),
+            u,
+            v,
+            edges[length_col].to_numpy(float),
+            highway,
+            maxspeed,
+            ferry,
+            ferry_min,
+        )
+
+    @classmethod
+    def from_arrays(
+        cls,
+        name: str,
+        osmid: np.ndarray,
+        lon: np.ndarray,
+        lat: np.ndarray,
+        u: np.ndarray,
+        v: np.ndarray,
+        length: np.ndarray,
+        highway: np.ndarray,
+        maxspeed: np.ndarray,
+        ferry: np.ndarray,
+        ferry_min: np.ndarray,
+        geometry: np.ndarray | None = None,
+    ) -> RoadNetwork:
+        if u.size == 0:
+            raise ValueError(f"network {name}: the graph has no edges")
+        if np.isnan(length).any() or (length < 0).any():
+            bad = np.flatnonzero(np.isnan(length) | (length < 0))
+            raise ValueError(f"network {name}: {bad.size} edges have no valid length")
+        if (
+            not (np.isfinite(lon).all() and np.isfinite(lat).all())
+            or np.abs(lat).max() > 90
+            or np.abs(lon).max() > 180
+        ):
+            raise ValueError(f"network {name}: node coordinates are not WGS-84 longitude/latitude")
+        proj = utm_crs_for(lon, lat)
+        x, y = transformer("EPSG:4326", proj).transform(lon, lat)
+        net = cls(
+            name,
+            np.asarray(osmid, dtype=np.int64),
+            np.asarray(lon, float),
+            np.asarray(lat, float),
+            np.asarray(x),
+            np.asarray(y),
+            proj,
+            np.asarray(u, np.int64),
+            np.asarray(v, np.int64),
+            np.asarray(length, float),
+            np.asarray(highway, dtype=object),
+            np.asarray(maxspeed, float),
+            np.asarray(ferry, bool),
+            np.asarray(ferry_min, float),
+        )
+        log.info(
+            "Network %s: %s nodes, %s edges, %.1f km of arcs, metric CRS %s",
+            name,
+            f"{net.n_nodes:,}",
+            f"{net.n_edges:,}",
+            float(length.sum()) / 1000,
+            proj,
+        )
+        return net
+
+    def fingerprint(self) -> str:
+        """Hash of the arrays that determine travel times (for matrix caches)."""
+        h = hashlib.sha256()
+        for arr in (
+            self.node_osmid,
+            self.u,
+            self.v,
+            self.length_m,
+            self.maxspeed_kph,
+            self.ferry_min,
+        ):
+            h.update(np.ascontiguousarray(arr).tobytes())
+        h.update("\x1f".join(map(str, self.highway)).encode())
+        return h.hexdigest()
+
+    def edge_tables(self) -> tuple[Any, Any]:
+        """The network as osmnx-style node and edge tables (the compact on-disk form)."""
+        import pandas as pd
+
+        nodes = pd.DataFrame({"osmid": self.node_osmid, "lon": self.lon, "lat": self.lat})
+        edges = pd.DataFrame(
+            {
+                "u": self.node_osmid[self.u],
+                "v": self.node_osmid[self.v],
+                "highway": self.highway,
+                "maxspeed": np.where(np.isfinite(self.maxspeed_kph), self.maxspeed_kph, np.nan),
+                "length_m": np.round(self.length_m, 2),
+                "route": np.where(self.is_ferry, "ferry", ""),
+                "duration": np.where(np.isfinite(self.ferry_min), self.ferry_min, np.nan),
+            }
+        )
+        if self.geometry is not None:
+            edges["geometry_wkt"] = [
+                None
+                if g is None
+                else "LINESTRING (" + ", ".join(f"{x:.7f} {y:.7f}" for x, y in g) + ")"
+                for g in self.geometry
+            ]
+        return nodes, edges
+
+    def edge_minutes(self, profile: SpeedProfile) -> np.ndarray:
+        """Travel time of each edge in minutes for ``profile`` (inf = not allowed)."""
+        speeds = profile.edge_speeds(self.highway, self.maxspeed_kph)
+        with np.errstate(divide="ignore"):
+            minutes = np.where(speeds > 0, self.length_m / (speeds * 1000.0 / 60.0), np.inf)
+        if self.is_ferry.any():
+            f = self.is_ferry
+            by_speed = self.length_m[f] / (profile.ferry_kph * 1000.0 / 60.0)
+            tagged = self.ferry_min[f]
+            minutes[f] = (
+                np.where(np.isfinite(tagged), tagged, by_speed) + profile.ferry_boarding_min
+            )
+        return minutes
+
+    def graph(self, profile: SpeedProfile, measure: str = "time") -> sp.csr_matrix:
+        """Sparse adjacency for ``profile``: minutes (``measure="time"``) or metres
+        (``"distance"``); edges the mode may not use removed, parallel edges reduced to the
+        best, one-way tags ignored when the profile says so (walking)."""
+        w = self.edge_minutes(profile)
+        if measure == "distance":
+            w = np.where(np.isfinite(w), self.length_m, np.inf)
+        ok = np.isfinite(w)
+        u, v, w = self.u[ok], self.v[ok], w[ok]
+        if profile.ignore_oneway:
+            u, v, w = np.r_[u, v], np.r_[v, u], np.r_[w, w]
+        keep = u != v
+        u, v, w = u[keep], v[keep], np.maximum(w[keep], 1e-9)  # csgraph drops explicit zeros
+        order = np.lexsort((w, v, u))
+        u, v, w = u[order], v[order], w[order]
+        first = np.ones(u.size, dtype=bool)
+        first[1:] = (u[1:] != u[:-1]) | (v[1:] != v[:-1])
+        g = sp.csr_matrix((w[first], (u[first], v[first])), shape=(self.n_nodes, self.n_nodes))
+        return g
+
+    def usable_edges(self, profile: SpeedProfile) -> np.ndarray:
+        """Edges the mode may use inside the largest strongly connected component."""
+        scc = self.strongly_connected(profile)
+        return (
+            np.isfinite(self.edge_minutes(profile)) & scc[self.u] & scc[self.v] & (self.u != self.v)
+        )
+
+    def strongly_connected(self, profile: SpeedProfile) -> np.ndarray:
+        """Mask of the nodes in the largest strongly connected component under ``profile``."""
+        from scipy.sparse.csgraph import connected_components
+
+        _, labels = connected_components(self.graph(profile), directed=True, connection="strong")
+        big = np.bincount(labels).argmax()
+        return labels == big
+
+    def to_networkx(self, profile: SpeedProfile) -> nx.DiGraph:
+        """The same weighted digraph in networkx (for cross-checks and peer benchmarks)."""
+        g = self.graph(profile).tocoo()
+        G = nx.DiGraph()
+        G.add_nodes_from(range(self.n_nodes))
+        G.add_weighted_edges_from(zip(g.row.tolist(), g.col.tolist(), g.data.tolist(), strict=True))
+        return G

@@ -1,0 +1,319 @@
+"""Case-level routing: from a case's network sections to travel-time tables, with clear errors.
+
+For each network travel-time table of a case: load (once) the named network, bring demand and
+site coordinates to WGS-84 (converting GCJ-02 / BD-09 when declared), snap them to the mode's
+largest strongly connected component, report points outside the network or too far from a road
+by id, and run the bounded multi-source Dijkstra.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from optimizer.errors import ProblemCollector
+
+from .arrays import Demand, Sites, TravelTimes
+from .crs import is_china_offset_crs, normalise_crs, to_wgs84
+from .matrix import network_travel_times
+from .network import RoadNetwork, cache_dir, graph_from_file, graph_from_osmnx
+from .snap import Snapped, snap_points
+from .speeds import SpeedProfile, profile_for
+
+if TYPE_CHECKING:
+    from optimizer.config import LoadedCase, NetworkConfig
+
+__all__ = ["RoutingReport", "load_network", "route_case", "wgs84_points"]
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class RoutingReport:
+    """What routing did for one table: for solution.json and the GIS layers."""
+
+    name: str
+    network: str
+    mode: str
+    measure: str
+    direction: str
+    cutoff: float | None
+    pairs: int
+    demand_snap: Snapped
+    sites_snap: Snapped
+    seconds: float
+    unreachable_demand: list[str] = field(default_factory=list)
+    road_network: RoadNetwork | None = field(default=None, repr=False)
+    """The network the table was computed on (kept for catchment layers)."""
+    profile: SpeedProfile | None = field(default=None, repr=False)
+
+    def to_dict(self) -> dict[str, Any]:
+        def stats(s: Snapped) -> dict[str, float | int]:
+            d = s.distance_m[s.ok]
+            return {
+                "snapped": int(s.ok.sum()),
+                "not_snapped": int((~s.ok).sum()),
+                "max_snap_m": round(float(d.max()), 1) if d.size else 0.0,
+                "mean_snap_m": round(float(d.mean()), 1) if d.size else 0.0,
+            }
+
+        return {
+            "network": self.network,
+            "mode": self.mode,
+            "measure": self.measure,
+            "direction": self.direction,
+            "cutoff": self.cutoff,
+            "pairs": self.pairs,
+            "seconds": round(self.seconds, 3),
+            "demand": stats(self.demand_snap),
+            "sites": stats(self.sites_snap),
+            "unreachable_demand": self.unreachable_demand[:100],
+        }
+
+
+def load_network(
+    name: str, cfg: NetworkConfig, case: LoadedCase, problems: ProblemCollector
+) -> RoadNetwork | None:
+    key = f"{case.label} › networks.{name}"
+    try:
+        if cfg.file is not None:
+            path = case.resolve(cfg.file)
+            if not path.exists():
+                problems.add(
+                    f"{key}.file",
+                    "file not found",
+                    got=cfg.file,
+                    fix=f"check the path (looked for {path})",
+                )
+                return None
+            if cfg.file.lower().endswith((".csv", ".csv.gz")):
+                import pandas as pd
+
+                assert cfg.nodes_file is not None
+                npath = case.resolve(cfg.nodes_file)
+                if not npath.exists():
+                    problems.add(
+                        f"{key}.nodes_file",
+                        "file not found",
+                        got=cfg.nodes_file,
+                        fix=f"check the path (looked for {npath})",
+                    )
+                    return None
+                return RoadNetwork.from_tables(pd.read_csv(npath), pd.read_csv(path), name)
+            return RoadNetwork.from_graph(graph_from_file(path, cfg.network_type), name)
+        polygon = None
+        if cfg.polygon is not None:
+            import geopandas as gpd
+
+            gdf = gpd.read_file(
+                case.resolve(cfg.polygon), layer=cfg.polygon_layer, where=cfg.polygon_where
+            )
+            if len(gdf) == 0:
+                problems.add(
+                    f"{key}.polygon_where",
+                    "no polygon matches the filter",
+                    got=cfg.polygon_where,
+                    fix="check the column name and value",
+                )
+                return None
+            if gdf.crs is None:
+                problems.add(
+                    f"{key}.polygon",
+                    "the polygon file has no CRS",
+                    got=cfg.polygon,
+                    fix="save it with a CRS (WGS-84 recommended)",
+                )
+                return None
+            from .crs import utm_crs_for
+
+            c = gdf.to_crs("EPSG:4326").union_all().centroid
+            utm = utm_crs_for(np.array([c.x]), np.array([c.y]))
+            polygon = gdf.to_crs(utm).buffer(cfg.buffer_m).to_crs("EPSG:4326").union_all()
+        G = graph_from_osmnx(
+            place=cfg.place, polygon=polygon, bbox=cfg.bbox, network_type=cfg.network_type
+        )
+        return RoadNetwork.from_graph(G, name)
+    except (ValueError, FileNotFoundError) as exc:
+        problems.add(key, str(exc), fix="check the network source")
+    except Exception as exc:  # network download or reader failures
+        problems.add(
+            key,
+            f"could not load the network: {exc}",
+            fix="check the file, or your internet connection for downloads",
+        )
+    return None
+
+
+def wgs84_points(
+    x: np.ndarray | None,
+    y: np.ndarray | None,
+    crs: str | None,
+    *,
+    where: str,
+    ids: np.ndarray,
+    problems: ProblemCollector,
+) -> tuple[np.ndarray, np.ndarray] | None:
+    """Longitude/latitude of points, converting from the declared CRS (incl. GCJ-02, BD-09)."""
+    if x is None or y is None:
+        problems.add(
+            f"{where}.columns",
+            "points have no coordinates",
+            fix="set columns x and y, or use a GIS file with point geometry",
+        )
+        return None
+    if crs is None:
+        problems.add(
+            f"{where}.crs",
+            "coordinates have no CRS",
+            fix="declare it, e.g. crs: EPSG:4326 (OSM, GPS), GCJ-02 (高德/腾讯) or BD-09 (百度)",
+        )
+        return None
+    try:
+        c = normalise_crs(crs)
+    except Exception:
+        problems.add(
+            f"{where}.crs", "unknown CRS", got=crs, fix="use e.g. EPSG:4326, EPSG:4547 or GCJ-02"
+        )
+        return None
+    if c in ("EPSG:4326", "GCJ-02", "BD-09") or is_china_offset_crs(c):
+        bad = np.flatnonzero(
+            ~np.isfinite(x) | ~np.isfinite(y) | (np.abs(x) > 180) | (np.abs(y) > 90)
+        )
+        if bad.size:
+            problems.add(
+                f"{where}: {bad.size} points",
+                f"coordinates are not longitude/latitude although crs is {c}",
+                got=", ".join(f"{ids[k]}=({x[k]:g}, {y[k]:g})" for k in bad[:5]),
+                fix="fix the crs (projected coordinates need e.g. EPSG:4547) or swap x and y",
+            )
+            return None
+    lon, lat = to_wgs84(np.asarray(x, float), np.asarray(y, float), c)
+    if c in ("GCJ-02", "BD-09"):
+        log.info("%s: converted %s points from %s to WGS-84", where, f"{lon.size:,}", c)
+    return np.asarray(lon), np.asarray(lat)
+
+
+def _describe(ids: np.ndarray, mask: np.ndarray, dist: np.ndarray | None = None) -> str:
+    pos = np.flatnonzero(mask)
+    if dist is not None:
+        items = [f"{ids[k]} ({dist[k]:,.0f} m)" for k in pos[:10]]
+    else:
+        items = [str(ids[k]) for k in pos[:10]]
+    return ", ".join(items) + (f" and {pos.size - 10:,} more" if pos.size > 10 else "")
+
+
+def route_case(
+    case: LoadedCase,
+    demand: Demand,
+    sites: Sites,
+    cutoffs: dict[str, float | None],
+    problems: ProblemCollector,
+) -> tuple[dict[str, TravelTimes], dict[str, RoutingReport]]:
+    """Compute every network travel-time table of the case (cutoffs resolved by the caller)."""
+    import time
+
+    from optimizer.config import NetworkTravelTimesConfig
+
+    cfg = case.config
+    specs = {n: t for n, t in cfg.travel_times.items() if isinstance(t, NetworkTravelTimesConfig)}
+    if not specs:
+        return {}, {}
+    dem_ll = wgs84_points(
+        demand.x,
+        demand.y,
+        demand.crs,
+        where=f"{case.label} › demand",
+        ids=demand.ids,
+        problems=problems,
+    )
+    site_ll = wgs84_points(
+        sites.x, sites.y, sites.crs, where=f"{case.label} › sites", ids=sites.ids, problems=problems
+    )
+    networks: dict[str, RoadNetwork | None] = {}
+    tables: dict[str, TravelTimes] = {}
+    reports: dict[str, RoutingReport] = {}
+    for name, spec in specs.items():
+        if spec.network not in cfg.networks:
+            continue  # reported by the schema checks
+        if spec.network not in networks:
+            networks[spec.network] = load_network(
+                spec.network, cfg.networks[spec.network], case, problems
+            )
+        net = networks[spec.network]
+        if net is None or dem_ll is None or site_ll is None:
+            continue
+        t0 = time.perf_counter()
+        profile = profile_for(
+            spec.mode,
+            spec.speeds_kph,
+            maxspeed_factor=spec.maxspeed_factor,
+            access_kph=spec.access_kph,
+            ferry_kph=spec.ferry_kph,
+            ferry_boarding_min=spec.ferry_boarding_min,
+        )
+        usable = net.usable_edges(profile) & ~np.isin(
+            net.highway, np.asarray(spec.snap_exclude, dtype=object)
+        )
+        key = f"{case.label} › travel_times.{name}"
+        snaps = []
+        for side, ll, ids in (("demand", dem_ll, demand.ids), ("sites", site_ll, sites.ids)):
+            s = snap_points(net, ll[0], ll[1], usable_edges=usable, max_snap_m=spec.max_snap_m)
+            if s.outside.any():
+                problems.add(
+                    f"{key}: {side}",
+                    f"{int(s.outside.sum()):,} points lie outside the network's extent: {_describe(ids, s.outside)}",
+                    fix="check their coordinates and CRS, or use a network that covers them",
+                )
+            if s.far.any() and spec.far_points == "error":
+                problems.add(
+                    f"{key}: {side}",
+                    f"{int(s.far.sum()):,} points are farther than max_snap_m={spec.max_snap_m:g} m from any "
+                    f"reachable road: {_describe(ids, s.far, s.distance_m)}",
+                    fix="fix their coordinates, raise max_snap_m, or set far_points: unreachable",
+                )
+            if s.far.any() and spec.far_points == "unreachable":
+                log.warning(
+                    "%s: %d %s points too far from a road are treated as unreachable",
+                    key,
+                    int(s.far.sum()),
+                    side,
+                )
+            snaps.append(s.without(~s.ok))
+        if problems:
+            continue
+        d_snap, s_snap = snaps
+        tt = network_travel_times(
+            net,
+            profile,
+            d_snap,
+            s_snap,
+            name=name,
+            direction=spec.direction,
+            cutoff_min=cutoffs.get(name),
+            k_nearest=spec.k_nearest,
+            workers=spec.workers,
+            cache=(cache_dir() / "matrices") if spec.cache else None,
+            measure=spec.measure,
+        )
+        reached = np.zeros(len(demand), dtype=bool)
+        reached[tt.demand_index] = True
+        tables[name] = tt
+        reports[name] = RoutingReport(
+            name,
+            spec.network,
+            spec.mode,
+            spec.measure,
+            spec.direction,
+            cutoffs.get(name),
+            len(tt),
+            d_snap,
+            s_snap,
+            time.perf_counter() - t0,
+            sorted(map(str, demand.ids[~reached])),
+            net,
+            profile,
+        )
+    return tables, reports

@@ -1,0 +1,287 @@
+r"""Phased roll-out: a multi-year plan under annual budgets, sites opened in a year stay open.
+
+With phases :math:`t = 1..T`, site columns :math:`y_{jt}` (open by the end of phase t) and
+coverage columns :math:`z_{gst}`:
+
+.. math::
+
+    \max \ & \sum_t \sum_s \beta_s \sum_g w_g z_{gst}
+        \qquad (\text{coverage summed over the phases}) \\
+    \text{s.t.}\ & z_{gst} \le \textstyle\sum_{j \in N_g^s} y_{jt} \\
+    & y_{j,t-1} \le y_{jt} \qquad (\text{what is built stays}) \\
+    & \textstyle\sum_{j\,\mathrm{new}} c_j (y_{jt} - y_{j,t-1}) \le B_t,\quad
+      \sum_{j\,\mathrm{new}} (y_{jt} - y_{j,t-1}) \le p_t
+
+and the final phase :math:`T` carries every constraint of the single-period covering model
+(:mod:`optimizer.models.coverage`): total budget and site limits, coverage targets, zone rules.
+The final phase's block is that model itself, imported unchanged; earlier phases add their own
+site and coverage columns. The order in which sites open is the build order per year. A phased
+plan's final year can be no better than the single-shot optimum with the total budget (it is
+one of the single-shot plans), which the tests check.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from ..coverage import CoverageProblem, StandardCoverage, coverage_sets, precheck, reduce
+from ..errors import CheckError
+from ..evaluate import Evaluation, check_plan, evaluate_plan
+from ..milp import MILP, ModelBuilder
+from ..solvers import SolveOptions, Status, relative_gap, solve
+from .coverage import build_coverage_milp
+
+__all__ = ["PhasedSolution", "build_phased_milp", "solve_phased"]
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, eq=False)
+class PhasedSolution:
+    problem: CoverageProblem
+    status: Status
+    coverages: list[StandardCoverage]
+    open_by_phase: list[np.ndarray] = field(default_factory=list)
+    evaluations: list[Evaluation] = field(default_factory=list)
+    objective: float | None = None
+    bound: float | None = None
+    gap: float | None = None
+    runtime_s: float = 0.0
+    total_time_s: float = 0.0
+    solver: str = ""
+    solver_version: str = ""
+    message: str = ""
+    model_size: dict[str, int] = field(default_factory=dict)
+    presolve: dict[str, int] = field(default_factory=dict)
+    diagnosis: list[str] = field(default_factory=list)
+    checked: bool = False
+    secondary: dict[str, object] | None = None
+    dominated_by: dict[int, int] = field(default_factory=dict)
+    timings_s: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def sense(self) -> str:
+        return "max"
+
+    @property
+    def evaluation(self) -> Evaluation | None:
+        """The final phase (the plan at the end of the roll-out)."""
+        return self.evaluations[-1] if self.evaluations else None
+
+    @property
+    def open_mask(self) -> np.ndarray | None:
+        return self.open_by_phase[-1] if self.open_by_phase else None
+
+    def build_phase(self) -> np.ndarray:
+        """Index of the phase in which each site opens (-1: never; existing sites: 0)."""
+        n = len(self.problem.sites)
+        out = np.full(n, -1, dtype=np.int64)
+        for t in range(len(self.open_by_phase) - 1, -1, -1):
+            out[self.open_by_phase[t]] = t
+        return out
+
+
+def build_phased_milp(problem: CoverageProblem, reduced: object) -> MILP:
+    from ..coverage import ReducedCoverage
+
+    assert isinstance(reduced, ReducedCoverage)
+    model = problem.model
+    phases = model.phases or []
+    final = build_coverage_milp(problem, reduced)
+    b = ModelBuilder(f"coverage-phased-{len(phases)}", "max")
+    last = b.import_milp(final, prefix=f"{phases[-1].name}:")
+    F = reduced.free_sites
+    sites = problem.sites
+    is_new = ~sites.existing[F]
+    cost = sites.cost[F]
+    gw = reduced.group_weight
+    ys = []
+    for ph in phases[:-1]:
+        y = b.add_binary(f"{ph.name}:y", F.size)
+        ys.append(y)
+        for rs in reduced.standards:
+            s = rs.standard
+            if s.weight <= 0:
+                continue
+            live = rs.applies & ~rs.const
+            idx = np.flatnonzero(live & (np.diff(rs.matrix.indptr) > 0))
+            sub = rs.matrix[idx]
+            z = b.add_vars(
+                f"{ph.name}:z[{s.name}]", idx.size, lb=0.0, ub=1.0, cost=s.weight * gw[idx]
+            )
+            r = np.concatenate(
+                [np.arange(idx.size), np.repeat(np.arange(idx.size), np.diff(sub.indptr))]
+            )
+            c = np.concatenate([z.index(), y.start + sub.indices])
+            v = np.concatenate([np.ones(idx.size), -np.ones(sub.nnz)])
+            b.add_rows(f"{ph.name}:link[{s.name}]", idx.size, r, c, v, hi=0.0)
+            b.c0 += s.weight * float(gw[rs.applies & rs.const].sum())
+    ys.append(last["y"])
+    ar = np.arange(F.size)
+    for t in range(len(phases)):
+        cur = ys[t]
+        prev = ys[t - 1] if t > 0 else None
+        ph = phases[t]
+        if prev is not None:
+            b.add_rows(
+                f"{ph.name}:nested",
+                F.size,
+                np.r_[ar, ar],
+                np.r_[prev.index(), cur.index()],
+                np.r_[np.ones(F.size), -np.ones(F.size)],
+                hi=0.0,
+            )
+        new_cols = np.flatnonzero(is_new)
+        if ph.budget is not None:
+            cols = [cur.start + new_cols]
+            vals = [cost[new_cols]]
+            if prev is not None:
+                cols.append(prev.start + new_cols)
+                vals.append(-cost[new_cols])
+            b.add_row(
+                f"{ph.name}:budget", np.concatenate(cols), np.concatenate(vals), hi=float(ph.budget)
+            )
+        if ph.max_new_sites is not None:
+            cols = [cur.start + new_cols]
+            vals = [np.ones(new_cols.size)]
+            if prev is not None:
+                cols.append(prev.start + new_cols)
+                vals.append(-np.ones(new_cols.size))
+            b.add_row(
+                f"{ph.name}:max_new_sites",
+                np.concatenate(cols),
+                np.concatenate(vals),
+                hi=float(ph.max_new_sites),
+            )
+    milp = b.build()
+    log.info("Built %s: %s", milp.name, milp.summary())
+    return milp
+
+
+def _decode(
+    problem: CoverageProblem, reduced: object, milp: MILP, x: np.ndarray
+) -> list[np.ndarray]:
+    phases = problem.model.phases or []
+    out = []
+    for ph in phases:
+        blk = milp.var_blocks[f"{ph.name}:y"]
+        open_mask = reduced.fixed_open.copy()  # type: ignore[attr-defined]
+        open_mask[reduced.free_sites[x[blk.slice] > 0.5]] = True  # type: ignore[attr-defined]
+        out.append(open_mask)
+    return out
+
+
+def check_phases(
+    problem: CoverageProblem, plans: list[np.ndarray], evals: list[Evaluation]
+) -> list[str]:
+    """Nested plans, each phase within its budget and site limit, final phase valid."""
+    phases = problem.model.phases or []
+    sites = problem.sites
+    out: list[str] = []
+    prev = sites.existing.copy()
+    for ph, plan in zip(phases, plans, strict=True):
+        if (prev & ~plan).any():
+            out.append(f"phase {ph.name}: a site opened earlier is closed")
+        built = plan & ~prev
+        spend = float(sites.cost[built & ~sites.existing].sum())
+        if ph.budget is not None and spend > ph.budget + 1e-6 * max(1.0, ph.budget):
+            out.append(f"phase {ph.name}: spends {spend:,.2f} over its budget {ph.budget:,.2f}")
+        if ph.max_new_sites is not None and int(built.sum()) > ph.max_new_sites:
+            out.append(
+                f"phase {ph.name}: opens {int(built.sum())} sites, more than {ph.max_new_sites}"
+            )
+        prev = plan
+    out += [f"final phase: {v}" for v in check_plan(problem, evals[-1])]
+    return out
+
+
+def solve_phased(
+    problem: CoverageProblem,
+    options: SolveOptions | None = None,
+    *,
+    backend: str = "highs",
+    aggregate: bool = True,
+) -> PhasedSolution:
+    options = options or SolveOptions()
+    t0 = time.perf_counter()
+    coverages = coverage_sets(problem)
+    reasons = precheck(problem, coverages)
+    if reasons:
+        return PhasedSolution(
+            problem,
+            Status.INFEASIBLE,
+            coverages,
+            diagnosis=reasons,
+            total_time_s=time.perf_counter() - t0,
+        )
+    # Dominance stays exact: a dominator costs no more, so it fits any phase's budget as well.
+    reduced = reduce(problem, coverages, aggregate=aggregate, drop_dominated=True)
+    milp = build_phased_milp(problem, reduced)
+    result = solve(milp, options, backend)
+    size = {
+        "rows": milp.n_rows,
+        "columns": milp.n_cols,
+        "nonzeros": milp.nnz,
+        "integer_columns": milp.n_integer,
+    }
+    common: dict[str, Any] = {
+        "runtime_s": result.runtime_s,
+        "solver": result.solver,
+        "solver_version": result.solver_version,
+        "message": result.message,
+        "model_size": size,
+        "presolve": reduced.stats,
+        "dominated_by": reduced.dominated_by,
+    }
+    if not result.status.has_solution or result.x is None:
+        diagnosis = []
+        if result.status == Status.INFEASIBLE:
+            diagnosis = [
+                "the phases cannot reach the final targets: the final phase's constraints (coverage "
+                "targets, zone rules) need more than the phases' budgets and site limits allow in total"
+            ]
+        return PhasedSolution(
+            problem,
+            result.status,
+            coverages,
+            bound=result.bound,
+            diagnosis=diagnosis,
+            total_time_s=time.perf_counter() - t0,
+            **common,
+        )
+    plans = _decode(problem, reduced, milp, result.x)
+    evals = [evaluate_plan(problem, coverages, p) for p in plans]
+    violations = check_phases(problem, plans, evals)
+    raw = float(sum(e.objective for e in evals))
+    tol = 1e-6 * (float(np.abs(milp.c).sum()) + abs(milp.c0)) + 1e-6
+    solver_obj = (
+        float(result.objective) if result.objective is not None else milp.objective_value(result.x)
+    )
+    if result.status == Status.OPTIMAL and abs(raw - solver_obj) > tol:
+        violations.append(f"objective mismatch: solver {solver_obj:,.6f}, raw data {raw:,.6f}")
+    bound = result.bound
+    if bound is not None and raw > bound + tol:
+        violations.append(f"bound {bound:,.6f} below the raw objective {raw:,.6f}")
+    if violations:
+        raise CheckError(violations)
+    if result.status == Status.OPTIMAL and bound is None:
+        bound = raw
+    gap = relative_gap(raw, bound) if bound is not None else None
+    return PhasedSolution(
+        problem,
+        result.status,
+        coverages,
+        plans,
+        evals,
+        raw,
+        bound,
+        gap,
+        total_time_s=time.perf_counter() - t0,
+        checked=True,
+        **common,
+    )

@@ -1,0 +1,29 @@
+"""Reports of runs: report.html for one run, compare.html for two, with interactive maps.
+
+Both are single self-contained HTML files (Leaflet, styles, data and charts inlined) that work
+without a network. Sections and norm checks live in registries (:func:`register_section`,
+:func:`register_norms`) so new model families add their parts without editing these modules.
+"""
+
+from __future__ import annotations
+
+from .html import render_report, write_report, write_report_file
+from .i18n import Labels, add_labels
+from .norms import NormCheck, norm_checks, register_norms
+from .rundata import RunData, RunFolderError
+from .sections import Context, register_section
+
+__all__ = [
+    "Context",
+    "Labels",
+    "NormCheck",
+    "RunData",
+    "RunFolderError",
+    "add_labels",
+    "norm_checks",
+    "register_norms",
+    "register_section",
+    "render_report",
+    "write_report",
+    "write_report_file",
+]

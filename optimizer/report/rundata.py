@@ -1,0 +1,129 @@
+"""A run folder read back from disk: what the reports are built from.
+
+Reports are made from the files a run wrote (never from solver objects), so
+``python -m optimizer report RUN_DIR`` long after the run gives the same page as the run itself.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from ..errors import ToolkitError
+
+__all__ = ["RunData", "RunFolderError"]
+
+_ID_COLUMNS = {
+    "demand_id": str,
+    "site_id": str,
+    "zone": str,
+    "zone_id": str,
+    "class": str,
+    "name": str,
+    "kind": str,
+    "dominated_by": str,
+    "facility_type": str,
+    "status": str,
+}
+
+
+class RunFolderError(ToolkitError, ValueError):
+    """A run folder is missing or incomplete (exit code 1, like bad input)."""
+
+
+def _read_csv(path: Path) -> pd.DataFrame:
+    head = pd.read_csv(path, nrows=0)
+    dtypes = {c: str for c in head.columns if c in _ID_COLUMNS or c.startswith("nearest_")}
+    for c in head.columns:  # nearest_<type>_<unit> are numbers
+        if c.startswith("nearest_") and c.rsplit("_", 1)[-1] in ("min", "m"):
+            dtypes.pop(c, None)
+    frame = pd.read_csv(path, dtype=dtypes, keep_default_na=False, na_values=[""])
+    for c, t in dtypes.items():
+        if t is str:
+            frame[c] = frame[c].fillna("")
+    return frame
+
+
+@dataclass
+class RunData:
+    """Everything a run folder holds that the reports use."""
+
+    folder: Path
+    label: str
+    solution: dict[str, Any]
+    sites: pd.DataFrame | None = None
+    demand: pd.DataFrame | None = None
+    zones: pd.DataFrame | None = None
+    manifest: dict[str, Any] | None = None
+    layers_index: dict[str, Any] | None = None
+    layers: dict[str, dict[str, Any]] = field(default_factory=dict)
+    """Layer name -> GeoJSON FeatureCollection (WGS-84) from ``geojson/``."""
+
+    @classmethod
+    def from_dir(cls, folder: str | Path, label: str = "RUN_DIR") -> RunData:
+        folder = Path(folder)
+        if not folder.is_dir():
+            raise RunFolderError(
+                f"{label} ({folder}) is not a folder; give the --out folder of "
+                "`python -m optimizer run`"
+            )
+        sol_path = folder / "solution.json"
+        if not sol_path.is_file():
+            raise RunFolderError(
+                f"{label} ({folder}) has no solution.json; run `python -m optimizer run "
+                f"CASE.yaml --out {folder}` first"
+            )
+        try:
+            solution = json.loads(sol_path.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            raise RunFolderError(f"{label}: cannot read {sol_path}: {exc}") from exc
+        run = cls(folder, label, solution)
+        for name in ("sites", "demand", "zones"):
+            p = folder / f"{name}.csv"
+            if p.is_file():
+                setattr(run, name, _read_csv(p))
+        for name, attr in (("manifest.json", "manifest"), ("layers.json", "layers_index")):
+            p = folder / name
+            if p.is_file():
+                setattr(run, attr, json.loads(p.read_text(encoding="utf-8")))
+        gj = folder / "geojson"
+        if gj.is_dir():
+            for p in sorted(gj.glob("*.geojson")):
+                run.layers[p.stem] = json.loads(p.read_text(encoding="utf-8"))
+        return run
+
+    def require(self, *names: str) -> None:
+        """Raise a clear error when the run lacks a table the caller needs."""
+        for name in names:
+            if getattr(self, name) is None:
+                raise RunFolderError(
+                    f"{self.label} ({self.folder}) has no {name}.csv; it is incomplete - rerun "
+                    "`python -m optimizer run` into it"
+                )
+
+    # convenience -----------------------------------------------------------------------------
+    @property
+    def has_plan(self) -> bool:
+        return "chosen_sites" in self.solution
+
+    @property
+    def standards(self) -> list[dict[str, Any]]:
+        return list(self.solution.get("model", {}).get("standards", []))
+
+    @property
+    def coverage(self) -> dict[str, Any]:
+        return dict(self.solution.get("coverage", {}) or {})
+
+    @property
+    def case_name(self) -> str:
+        return str(self.solution.get("case", {}).get("name", self.folder.name))
+
+    def zone_names(self) -> dict[str, str]:
+        if self.zones is None or "zone_id" not in self.zones:
+            return {}
+        names = self.zones["name"] if "name" in self.zones else self.zones["zone_id"]
+        return dict(zip(self.zones["zone_id"].astype(str), names.astype(str), strict=True))

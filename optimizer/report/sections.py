@@ -1,0 +1,518 @@
+"""The report's sections, in a registry so model families can add their own.
+
+A section is a function ``(run, ctx) -> html | None`` registered with :func:`register_section`
+under a key, an order and a title label. It reads only what it needs from the run folder
+(``run.solution`` keys, tables, layers) and returns ``None`` when the run has nothing for it, so
+a p-median run (travel-time statistics), an ambulance run (fleet norms) or a staffing run (编制
+quotas) adds a section in its own module without touching this one::
+
+    from optimizer.report import register_section
+
+    @register_section("travel_stats", order=45, title="travel_stats")
+    def travel_stats(run, ctx):
+        stats = run.solution.get("travel_time_stats")
+        return None if stats is None else "<table>...</table>"
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from html import escape
+from typing import Any
+
+import pandas as pd
+
+from .charts import Bar, hbar_chart
+from .i18n import Labels
+from .mapview import legend_html, map_html, overview_svg, report_map_spec
+from .norms import NormCheck, fmt_value, norm_checks
+from .page import table_html
+from .rundata import RunData
+
+__all__ = ["Context", "Section", "register_section", "sections"]
+
+
+@dataclass
+class Context:
+    """What every section may use: labels in the chosen language and the map options."""
+
+    t: Labels
+    basemap: dict[str, Any]
+    cache: dict[str, Any] = field(default_factory=dict)
+
+    def norms(self, run: RunData) -> list[NormCheck]:
+        key = f"norms:{run.folder}"
+        if key not in self.cache:
+            self.cache[key] = norm_checks(run)
+        return list(self.cache[key])
+
+
+SectionFn = Callable[[RunData, Context], str | None]
+
+
+@dataclass(frozen=True)
+class Section:
+    key: str
+    order: int
+    title: str
+    """Label key of the section title."""
+    render: SectionFn
+
+
+_SECTIONS: dict[str, Section] = {}
+
+
+def register_section(
+    key: str, *, order: int, title: str | None = None
+) -> Callable[[SectionFn], SectionFn]:
+    """Decorator: add (or replace) a report section."""
+
+    def deco(fn: SectionFn) -> SectionFn:
+        _SECTIONS[key] = Section(key, order, title or key, fn)
+        return fn
+
+    return deco
+
+
+def sections() -> list[Section]:
+    return sorted(_SECTIONS.values(), key=lambda s: (s.order, s.key))
+
+
+# ---------------------------------------------------------------------------------------------
+# helpers
+# ---------------------------------------------------------------------------------------------
+def num(x: Any, nd: int = 2) -> str:
+    if x is None or (isinstance(x, float) and pd.isna(x)):
+        return "-"
+    if isinstance(x, str):
+        return escape(x)
+    x = float(x)
+    if abs(x) >= 1e4 or float(x).is_integer():
+        return f"{x:,.0f}"
+    return f"{x:,.{nd}f}"
+
+
+def pct(x: Any) -> str:
+    return "-" if x is None or (isinstance(x, float) and pd.isna(x)) else f"{100 * float(x):.2f}%"
+
+
+def threshold_text(std: dict[str, Any]) -> str:
+    thr = std.get("threshold", std.get("minutes", std.get("metres")))
+    unit = std.get("unit") or ("min" if "minutes" in std else "m")
+    if isinstance(thr, dict):
+        return " / ".join(f"{v:,g} {unit} ({k})" for k, v in thr.items())
+    return f"{float(thr):,g} {unit}" if thr is not None else "-"
+
+
+def result_cell(met: bool | None, t: Labels) -> tuple[str, str]:
+    if met is None:
+        return escape(t("no_target")), "info"
+    return (escape(t("met")), "met") if met else (escape(t("missed")), "missed")
+
+
+def kv_table(rows: list[tuple[str, str]]) -> str:
+    body = "".join(f"<tr><th>{escape(k)}</th><td>{v}</td></tr>" for k, v in rows)
+    return f'<table class="kv">{body}</table>'
+
+
+def status_badge(status: str, text: str) -> str:
+    cls = "optimal" if status == "optimal" else ("feasible" if status == "feasible" else "bad")
+    return f'<span class="badge {cls}">{escape(text)}</span>'
+
+
+# ---------------------------------------------------------------------------------------------
+# built-in sections
+# ---------------------------------------------------------------------------------------------
+@register_section("summary", order=10, title="summary")
+def summary_section(run: RunData, ctx: Context) -> str:
+    t, sol = ctx.t, run.solution
+    case = sol.get("case", {})
+    model = sol.get("model", {})
+    demand = sol.get("demand", {})
+    rows = [
+        (t("case"), escape(str(case.get("name", "")))),
+        (
+            t("model"),
+            escape(f"{str(model.get('kind', '')).upper()} - {sol.get('objective_meaning', '')}"),
+        ),
+        (t("status"), status_badge(str(sol.get("status")), str(sol.get("status_text", "")))),
+    ]
+    if demand:
+        rows.append(
+            (
+                t("demand_points"),
+                f"{num(demand.get('points'))} ({t('residents')} {num(demand.get('total_weight'))})",
+            )
+        )
+        if demand.get("weight_note"):
+            rows.append((t("weight_note"), escape(str(demand["weight_note"]))))
+    cost = sol.get("cost")
+    if cost:
+        text = f"{num(cost.get('total'))} {escape(str(cost.get('unit', '')))}"
+        if cost.get("budget") is not None:
+            text += f" / {t('budget')} {num(cost['budget'])}"
+        rows.append((t("cost"), text))
+    parts = [kv_table(rows)]
+    if case.get("description"):
+        parts.insert(0, f'<p class="sub">{escape(str(case["description"]))}</p>')
+    counts = sol.get("counts") or {}
+    if counts:
+        head = [t("facility_type"), t("open"), t("new"), t("kept"), t("closed"), t("existing")]
+        body = []
+        for ty, c in sorted(counts.items()):
+            kept = int(c.get("open", 0)) - int(c.get("new", 0))
+            body.append(
+                [
+                    (escape(ty), ""),
+                    (num(c.get("open")), "num"),
+                    (num(c.get("new")), "num"),
+                    (num(kept), "num"),
+                    (num(c.get("closed")), "num"),
+                    (num(c.get("existing")), "num"),
+                ]
+            )
+        parts.append(table_html(head, body))
+    cov = run.coverage
+    if cov:
+        head = [
+            t("standard"),
+            t("threshold"),
+            t("share"),
+            t("covered"),
+            t("target"),
+            t("result"),
+            t("source"),
+        ]
+        body = []
+        for name, c in cov.items():
+            body.append(
+                [
+                    (escape(name), ""),
+                    (escape(threshold_text(c)), ""),
+                    (pct(c.get("share")), "num"),
+                    (f"{num(c.get('covered'))} / {num(c.get('population'))}", "num"),
+                    (pct(c.get("min_share")) if c.get("min_share") is not None else "-", "num"),
+                    result_cell(c.get("met"), t),
+                    (escape(str(c.get("source") or "")), "note"),
+                ]
+            )
+        parts.append(f"<h3>{escape(t('coverage'))}</h3>" + table_html(head, body))
+    return "".join(parts)
+
+
+@register_section("certificate", order=20, title="certificate")
+def certificate_section(run: RunData, ctx: Context) -> str:
+    t, sol = ctx.t, run.solution
+    solver = sol.get("solver", {})
+    gap = sol.get("gap")
+    rows = [
+        (t("status"), status_badge(str(sol.get("status")), str(sol.get("status_text", "")))),
+        (
+            t("objective"),
+            f"{num(sol.get('objective'), 6)} ({escape(str(sol.get('objective_sense', '')))})",
+        ),
+        (t("objective_meaning"), escape(str(sol.get("objective_meaning", "")))),
+        (t("best_bound"), num(sol.get("best_bound"), 6)),
+        (t("gap"), "-" if gap is None else f"{100 * float(gap):.4f}%"),
+        (
+            t("solver"),
+            escape(f"{solver.get('backend', '')} {solver.get('version', '')}".strip())
+            + (
+                f' <span class="note">{escape(str(solver["message"]))}</span>'
+                if solver.get("message")
+                else ""
+            ),
+        ),
+        (
+            t("time_limit"),
+            f"{num(solver.get('time_limit_s'))} s; mip_rel_gap {solver.get('mip_rel_gap', '-')}; "
+            f"threads {solver.get('threads') or '-'}; seed {solver.get('seed', '-')}",
+        ),
+        (
+            t("runtime"),
+            f"{num(sol.get('runtime_s'), 3)} s (total {num(sol.get('total_time_s'), 3)} s)",
+        ),
+        (
+            t("checked"),
+            f'<span class="{"met" if sol.get("checked_on_raw_data") else "missed"}">'
+            f"{escape(t('yes') if sol.get('checked_on_raw_data') else t('no'))}</span>",
+        ),
+    ]
+    sec = sol.get("secondary")
+    if isinstance(sec, dict):
+        text = f"{escape(str(sec.get('objective')))}: {escape(str(sec.get('status')))}"
+        if "value" in sec:
+            text += f", {num(sec.get('value'))} (gap {pct(sec.get('gap'))})"
+        rows.append((t("secondary"), text))
+    out = kv_table(rows)
+    if sol.get("status") == "feasible":
+        out = f'<div class="warn">{escape(t("feasible_warning"))}</div>' + out
+    diag = sol.get("diagnosis") or []
+    if diag:
+        out += (
+            f"<h3>{escape(t('diagnosis'))}</h3><ul>"
+            + "".join(f"<li>{escape(str(d))}</li>" for d in diag)
+            + "</ul>"
+        )
+    return out
+
+
+@register_section("map", order=30, title="map")
+def map_section(run: RunData, ctx: Context) -> str:
+    t = ctx.t
+    spec = report_map_spec(run, t, ctx.basemap)
+    if spec is None:
+        return f'<p class="note">{escape(t("no_map"))}</p>'
+    ctx.cache["has_map"] = True
+    hint = f'<p class="note screen-only">{escape(t("map_hint"))}{escape(ctx.basemap["label"])}</p>'
+    approx = [
+        f
+        for f in (run.layers.get("zones") or {}).get("features", [])
+        if (f.get("properties") or {}).get("approximate") == 1
+    ]
+    note = (
+        f'<p class="note">{escape(t("zones_approx"))}: '
+        + escape(", ".join(str(f["properties"].get("zone_id")) for f in approx[:20]))
+        + "</p>"
+        if approx
+        else ""
+    )
+    static = f'<div class="print-only">{overview_svg(spec)}<p class="note">{escape(t("print_map_note"))}</p></div>'
+    return hint + map_html(spec, "map-run", legend_html(spec, t)) + note + static
+
+
+def _cell(c: NormCheck, t: Labels) -> tuple[str, str]:
+    op = "≥" if c.comparison == ">=" else "≤"
+    text = f"{fmt_value(c.achieved, c.unit)} <span class='note'>{op} {fmt_value(c.required, c.unit)}</span>"
+    cls = "info" if c.met is None else ("met" if c.met else "missed")
+    return text, cls
+
+
+@register_section("norms", order=40, title="norms")
+def norms_section(run: RunData, ctx: Context) -> str | None:
+    t = ctx.t
+    checks = ctx.norms(run)
+    zone_checks = [c for c in checks if c.scope == "zone"]
+    other = [c for c in checks if c.scope != "zone"]
+    if not checks and run.zones is None:
+        return None
+    parts: list[str] = []
+    n_met = sum(1 for c in checks if c.met is True)
+    n_missed = sum(1 for c in checks if c.met is False)
+    parts.append(
+        f'<p><span class="badge optimal">{n_met} {escape(t("norms_met"))}</span> '
+        f'<span class="badge {"bad" if n_missed else "optimal"}">{n_missed} {escape(t("norms_missed"))}</span></p>'
+    )
+    if other:
+        head = [t("norm"), t("zone"), t("required"), t("achieved"), t("result"), t("source")]
+        body = []
+        for c in other:
+            op = "≥" if c.comparison == ">=" else "≤"
+            body.append(
+                [
+                    (escape(c.label), ""),
+                    (escape(t("county") if c.scope == "county" else f"{c.scope} {c.zone}"), ""),
+                    (f"{op} {escape(fmt_value(c.required, c.unit))}", "num"),
+                    (escape(fmt_value(c.achieved, c.unit)), "num"),
+                    result_cell(c.met, t),
+                    (escape(c.source), "note"),
+                ]
+            )
+        parts.append(f"<h3>{escape(t('norms_county'))}</h3>" + table_html(head, body))
+    zt = zone_table_html(run, zone_checks, t)
+    if zt:
+        parts.append(f"<h3>{escape(t('norms_zones'))}</h3>" + zt)
+    return "".join(parts)
+
+
+def zone_table_html(run: RunData, zone_checks: list[NormCheck], t: Labels) -> str:
+    """Townships x norms: each zone-scoped norm met/missed with numbers; shares of standards
+    without a township target as information; the county row on top."""
+    zones = run.zones
+    if zones is None or len(zones) == 0:
+        return ""
+    by = {(c.norm, c.zone): c for c in zone_checks}
+    norm_ids: list[str] = []
+    labels: dict[str, str] = {}
+    for c in zone_checks:
+        if c.norm not in norm_ids:
+            norm_ids.append(c.norm)
+            labels[c.norm] = c.label
+    cov = run.coverage
+    columns: list[tuple[str, str]] = []  # (kind, key)
+    for name in cov:
+        nid = f"{name}.zone_min_share"
+        columns.append(("norm", nid) if nid in norm_ids else ("info", name))
+    columns += [("norm", n) for n in norm_ids if not any(n == k for _, k in columns)]
+    head = [t("zone"), "name", t("population")]
+    for kind, key in columns:
+        if kind == "info":
+            head.append(f"{key} ({t('share')})")
+        elif key.endswith(".zone_min_share"):
+            head.append(f"{key.split('.')[0]} ({t('zone_share')})")
+        else:
+            head.append(labels.get(key, key))
+    body = []
+    county = [
+        (escape(t("county")), ""),
+        ("", ""),
+        (num(run.solution.get("demand", {}).get("total_weight")), "num"),
+    ]
+    for kind, key in columns:
+        name = key.split(".")[0]
+        sc = cov.get(name)
+        if sc is not None and (kind == "info" or key.endswith(".zone_min_share")):
+            met = sc.get("met")
+            cls = "info" if met is None else ("met" if met else "missed")
+            req = (
+                f" <span class='note'>≥ {pct(sc['min_share'])}</span>"
+                if sc.get("min_share") is not None
+                else ""
+            )
+            county.append((pct(sc.get("share")) + req, cls))
+        else:
+            county.append(("", ""))
+    body.append(county)
+    for _, z in zones.iterrows():
+        zid = str(z["zone_id"])
+        row = [
+            (escape(zid), ""),
+            (escape(str(z.get("name", ""))), ""),
+            (num(z.get("population")), "num"),
+        ]
+        for kind, key in columns:
+            if kind == "info":
+                col = f"share_{key}"
+                row.append((pct(z.get(col)) if col in zones else "-", "num info"))
+                continue
+            check = by.get((key, zid))
+            if check is None:
+                row.append((escape(t("not_applicable")), "info"))
+            else:
+                text, cls = _cell(check, t)
+                row.append((text, f"num {cls}"))
+        body.append(row)
+    return '<div class="scroll">' + table_html(head, body) + "</div>"
+
+
+@register_section("charts", order=50, title="charts")
+def charts_section(run: RunData, ctx: Context) -> str | None:
+    t, cov = ctx.t, run.coverage
+    if not cov:
+        return None
+    bars = [Bar(n, c.get("share"), c.get("min_share"), c.get("met")) for n, c in cov.items()]
+    parts = [hbar_chart(bars, title=t("chart_coverage"))]
+    names = run.zone_names()
+    full = []
+    for name, c in cov.items():
+        by_zone = c.get("by_zone") or {}
+        if not by_zone:
+            continue
+        if all(zc.get("share") is not None and zc["share"] >= 1.0 for zc in by_zone.values()):
+            full.append(name)
+            continue
+        items = sorted(by_zone.items())
+        if len(items) > 40:
+            items = sorted(items, key=lambda kv: (kv[1].get("share") or 0.0, kv[0]))[:40]
+            title = f"{t('chart_zone_share')}: {name} ({t('lowest_zones')} 40)"
+        else:
+            title = f"{t('chart_zone_share')}: {name}"
+        zbars = [
+            Bar(names.get(z, z), zc.get("share"), zc.get("required"), zc.get("met"))
+            for z, zc in items
+        ]
+        parts.append(hbar_chart(zbars, title=title))
+    note = (
+        f'<p class="note">{escape(t("all_zones_full"))}: {escape(", ".join(full))}</p>'
+        if full
+        else ""
+    )
+    return '<div class="grid2">' + "".join(f"<div>{p}</div>" for p in parts) + "</div>" + note
+
+
+@register_section("sites", order=60, title="sites")
+def sites_section(run: RunData, ctx: Context) -> str | None:
+    t = ctx.t
+    s = run.sites
+    if s is None or "status" not in s:
+        return None
+    parts = []
+    for status, title in (("new", "new_sites"), ("closed", "closed_sites")):
+        sub = s[s["status"] == status]
+        if len(sub) == 0:
+            continue
+        head = [t("site"), t("facility_type"), t("zone"), t("cost"), t("residents_nearest")]
+        body = [
+            [
+                (escape(str(r["site_id"])), ""),
+                (escape(str(r["facility_type"])), ""),
+                (escape(str(r.get("zone", ""))), ""),
+                (num(r.get("cost")), "num"),
+                (num(r.get("residents_nearest")), "num"),
+            ]
+            for _, r in sub.iterrows()
+        ]
+        parts.append(
+            f"<h3>{escape(t(title))} ({len(sub)})</h3>"
+            + '<div class="scroll">'
+            + table_html(head, body)
+            + "</div>"
+        )
+    return "".join(parts) or None
+
+
+@register_section("travel_times", order=70, title="travel_times")
+def travel_section(run: RunData, ctx: Context) -> str | None:
+    t = ctx.t
+    tt = run.solution.get("travel_times") or {}
+    if not tt:
+        return None
+    head = [
+        t("table"),
+        t("network"),
+        t("mode"),
+        t("direction"),
+        t("pairs"),
+        t("snapped"),
+        t("max_snap_m"),
+        t("unreachable"),
+    ]
+    body = []
+    for name, r in tt.items():
+        d = r.get("demand") or {}
+        s = r.get("sites") or {}
+        body.append(
+            [
+                (escape(name), ""),
+                (escape(str(r.get("network", r.get("source", "")))), ""),
+                (escape(f"{r.get('mode', '')} {r.get('measure', '')}".strip()), ""),
+                (escape(str(r.get("direction", ""))), ""),
+                (num(r.get("pairs")), "num"),
+                (f"{num(d.get('snapped'))} / {num(s.get('snapped'))}" if d else "-", "num"),
+                (f"{num(d.get('max_snap_m'))} / {num(s.get('max_snap_m'))}" if d else "-", "num"),
+                (num(len(r.get("unreachable_demand") or [])), "num"),
+            ]
+        )
+    return table_html(head, body)
+
+
+@register_section("notes", order=90, title="notes")
+def notes_section(run: RunData, ctx: Context) -> str:
+    t = ctx.t
+    rows = []
+    if run.layers_index:
+        rows.append((t("layers_crs"), escape(str(run.layers_index.get("crs_note", "")))))
+    files = (run.manifest or {}).get("files") or []
+    if files:
+        rows.append((t("files"), escape(", ".join(files))))
+    if run.solution.get("travel_times"):
+        rows.append(
+            (
+                t("attribution"),
+                "Road data © OpenStreetMap contributors, ODbL 1.0 (where the network is from OSM).",
+            )
+        )
+    rows.append(("Leaflet", escape(t("leaflet_licence"))))
+    rows.append(("", escape(t("generated_offline"))))
+    return kv_table(rows)

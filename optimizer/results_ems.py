@@ -1,0 +1,267 @@
+"""Result files of a 120 (EMS) run: the same files as every run, with fleet and response figures.
+
+``solution.json`` adds ``fleet`` (ambulances, negative-pressure ambulances, the norms and whether
+they are met), ``busy_fraction`` (and how it was derived), ``coverage`` (share within the standard
+overall, per demand class and per zone; expected coverage (MEXCLP) and backup coverage) and
+``response`` (population-weighted mean and worst response time, dispatch included, overall and
+per class). ``sites.csv`` gives each station's ambulances; ``demand.csv`` each village's
+ambulances within the standard, expected coverage, nearest station and response time;
+``zones.csv`` each township's coverage, mean and worst response, stations and ambulances.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from .atomic import StagedOutput
+from .models.ems import EmsSolution
+from .results import _num, _pct, _round, common_dict, manifest_dict, summary_head
+
+__all__ = ["ems_solution_dict", "ems_summary", "ems_tables", "write_ems_results"]
+
+_MEANING = {
+    "mexclp": "maximise expected residents covered (MEXCLP, busy fraction q)",
+    "bacop": "maximise residents covered once and twice (BACOP)",
+    "max_coverage": "maximise residents within the 120 standard",
+    "min_cost": "minimise the cost of stations and ambulances meeting the norms",
+}
+
+
+def _response(sol: EmsSolution) -> dict[str, Any]:
+    ev = sol.evaluation
+    assert ev is not None
+    p = sol.problem
+    w = p.demand.weight
+    resp = ev.travel_min + p.model.dispatch_min
+    reach = np.isfinite(resp)
+
+    def stats(mask: np.ndarray) -> dict[str, Any]:
+        m = mask & reach
+        if not m.any():
+            return {"mean_min": None, "worst_min": None, "unreachable_points": int(mask.sum())}
+        return {
+            "mean_min": _round(float((w[m] * resp[m]).sum() / max(w[m].sum(), 1e-12)), 3),
+            "worst_min": _round(float(resp[m].max()), 3),
+            "unreachable_points": int((mask & ~reach).sum()),
+        }
+
+    out = {"overall": stats(np.ones(len(p.demand), dtype=bool))}
+    if p.demand.demand_class is not None:
+        for cls in sorted(set(map(str, p.demand.demand_class))):
+            out[cls] = stats(p.demand.demand_class == cls)
+    return out
+
+
+def ems_solution_dict(prepared: Any, sol: EmsSolution) -> dict[str, Any]:
+    p = sol.problem
+    m = p.model
+    out = common_dict(
+        prepared, sol, meaning=_MEANING[m.objective], model=m.model_dump(exclude_none=True)
+    )
+    q, how = p.busy_fraction()
+    out["busy_fraction"] = {"q": _round(q), "derived": how}
+    ev = sol.evaluation
+    if ev is None:
+        return out
+    sites, w = p.sites, p.demand.weight
+    plan = ev.plan
+    out["chosen_sites"] = {m.station_type: sorted(map(str, sites.ids[plan.open]))}
+    out["new_sites"] = {m.station_type: sorted(map(str, sites.ids[plan.open & ~sites.existing]))}
+    out["cost"] = {"unit": sites.cost_unit, "total": _round(ev.cost, 2), "budget": m.budget}
+    f = m.fleet
+    need = p.fleet_minimum()
+    np_need = int(np.ceil(f.negative_pressure_share * ev.total_vehicles - 1e-9))
+    out["fleet"] = {
+        "ambulances": ev.total_vehicles,
+        "negative_pressure": ev.total_np,
+        "per_station": {
+            str(sites.ids[j]): int(plan.vehicles[j]) for j in np.flatnonzero(plan.open)
+        },
+        "population_for_norm": _round(p.population(), 1),
+        "norm_per_population": f.per_population,
+        "norm_minimum": need,
+        "norm_met": ev.total_vehicles >= need,
+        "negative_pressure_share": _round(ev.total_np / max(ev.total_vehicles, 1)),
+        "negative_pressure_required": np_need,
+        "negative_pressure_met": ev.total_np >= np_need,
+        "source": f.source,
+    }
+    pop = float(w[ev.applies].sum())
+
+    def share(mask: np.ndarray) -> float | None:
+        base = float(w[mask & ev.applies].sum())
+        return _round(float(w[mask & ev.covered].sum()) / base) if base > 0 else None
+
+    cov: dict[str, Any] = {
+        "population": _round(pop, 3),
+        "covered": _round(float(w[ev.covered].sum()), 3),
+        "share": share(np.ones(len(w), dtype=bool)),
+        "min_share": m.min_share,
+        "met": None
+        if m.min_share is None or pop <= 0
+        else bool(w[ev.covered].sum() >= m.min_share * pop - 1e-9),
+        "expected_covered": _round(float((w * ev.expected).sum()), 3),
+        "backup_covered": _round(float(w[ev.applies & (ev.covering >= 2)].sum()), 3),
+        "source": m.source,
+    }
+    if p.demand.demand_class is not None:
+        cov["by_class"] = {
+            c: share(p.demand.demand_class == c)
+            for c in sorted(set(map(str, p.demand.demand_class)))
+        }
+    if p.demand.zone is not None:
+        cov["by_zone"] = {z: share(p.demand.zone == z) for z in p.zone_ids()}
+    out["coverage"] = {"ems": cov}
+    out["response"] = _response(sol)
+    return out
+
+
+def ems_tables(sol: EmsSolution) -> dict[str, pd.DataFrame]:
+    p = sol.problem
+    ev = sol.evaluation
+    d, s = p.demand, p.sites
+    demand: dict[str, Any] = {"demand_id": d.ids}
+    if d.zone is not None:
+        demand["zone"] = d.zone
+    if d.demand_class is not None:
+        demand["class"] = d.demand_class
+    demand["weight"] = d.weight
+    sites: dict[str, Any] = {"site_id": s.ids, "facility_type": s.facility_type}
+    if s.zone is not None:
+        sites["zone"] = s.zone
+    sites["existing"] = s.existing.astype(int)
+    sites["cost"] = s.cost
+    if ev is not None:
+        demand["covered"] = np.where(ev.applies, ev.covered.astype(int).astype(object), "")
+        demand["ambulances_within"] = ev.covering.astype(int)
+        demand["expected_coverage"] = np.round(ev.expected, 6)
+        demand["nearest_station"] = np.where(
+            ev.nearest_site >= 0, s.ids[np.maximum(ev.nearest_site, 0)], ""
+        )
+        demand["travel_min"] = np.where(
+            np.isfinite(ev.travel_min), np.round(ev.travel_min, 3), np.nan
+        )
+        demand["response_min"] = np.where(
+            np.isfinite(ev.travel_min), np.round(ev.travel_min + p.model.dispatch_min, 3), np.nan
+        )
+        sites["open"] = ev.plan.open.astype(int)
+        sites["ambulances"] = ev.plan.vehicles.astype(int)
+        sites["negative_pressure"] = ev.plan.np_vehicles.astype(int)
+        first = np.bincount(
+            ev.nearest_site[ev.nearest_site >= 0],
+            weights=d.weight[ev.nearest_site >= 0],
+            minlength=len(s),
+        )
+        sites["residents_nearest"] = np.round(first, 3)
+    tables = {
+        "demand.csv": pd.DataFrame(demand)
+        .sort_values("demand_id", kind="stable")
+        .reset_index(drop=True),
+        "sites.csv": pd.DataFrame(sites)
+        .sort_values("site_id", kind="stable")
+        .reset_index(drop=True),
+    }
+    zones = p.zone_ids()
+    if zones and ev is not None and d.zone is not None:
+        rows = []
+        resp = ev.travel_min + p.model.dispatch_min
+        for z in zones:
+            inz = d.zone == z
+            pop = float(d.weight[inz & ev.applies].sum())
+            ok = inz & np.isfinite(resp)
+            rows.append(
+                {
+                    "zone_id": z,
+                    "population": float(d.weight[inz].sum()),
+                    "covered_share": _round(float(d.weight[inz & ev.covered].sum()) / pop)
+                    if pop > 0
+                    else None,
+                    "expected_share": _round(float((d.weight * ev.expected)[inz].sum()) / pop)
+                    if pop > 0
+                    else None,
+                    "mean_response_min": _round(
+                        float((d.weight[ok] * resp[ok]).sum() / max(d.weight[ok].sum(), 1e-12)), 3
+                    )
+                    if ok.any()
+                    else None,
+                    "worst_response_min": _round(float(resp[ok].max()), 3) if ok.any() else None,
+                    "stations": int((ev.plan.open & (s.zone == z)).sum())
+                    if s.zone is not None
+                    else None,
+                    "ambulances": int(ev.plan.vehicles[s.zone == z].sum())
+                    if s.zone is not None
+                    else None,
+                }
+            )
+        tables["zones.csv"] = (
+            pd.DataFrame(rows).sort_values("zone_id", kind="stable").reset_index(drop=True)
+        )
+    return tables
+
+
+def ems_summary(prepared: Any, sol: EmsSolution, out_dir: Path | None = None) -> str:
+    p = sol.problem
+    m = p.model
+    lines = summary_head(prepared, sol, kind="120 EMS", meaning=_MEANING[m.objective])
+    ev = sol.evaluation
+    if ev is not None:
+        info = ems_solution_dict(prepared, sol)
+        lines.append(
+            f"Objective: {_num(sol.objective)} (recomputed on the raw data; bound {_num(sol.bound)})"
+        )
+        new = info["new_sites"][m.station_type]
+        lines.append(
+            f"Stations: {int(ev.plan.open.sum())} open ({len(new)} new): "
+            + ", ".join(new[:20])
+            + (" ..." if len(new) > 20 else "")
+        )
+        fl = info["fleet"]
+        lines.append(
+            f"Fleet: {fl['ambulances']} ambulances (norm >= {fl['norm_minimum']}: {'MET' if fl['norm_met'] else 'MISSED'}), "
+            f"{fl['negative_pressure']} negative-pressure ({_pct(fl['negative_pressure_share'])}; "
+            f">= {fl['negative_pressure_required']} required: {'MET' if fl['negative_pressure_met'] else 'MISSED'})"
+        )
+        cov = info["coverage"]["ems"]
+        target = (
+            ""
+            if m.min_share is None
+            else f"  target {_pct(m.min_share)} {'MET' if cov['met'] else 'MISSED'}"
+        )
+        lines.append(
+            f"Within the 120 standard: {_pct(cov['share'])} of {cov['population']:,.0f} residents{target}"
+        )
+        if "by_class" in cov:
+            lines.append(
+                "  by class: " + ", ".join(f"{c} {_pct(v)}" for c, v in cov["by_class"].items())
+            )
+        lines.append(
+            f"Expected coverage (q = {ev.q:.3f}): {_num(cov['expected_covered'])} residents; "
+            f"backup (2+ ambulances): {_num(cov['backup_covered'])}"
+        )
+        r = info["response"]["overall"]
+        lines.append(
+            f"Response (dispatch + drive): mean {_num(r['mean_min'])} min, worst {_num(r['worst_min'])} min"
+        )
+        if p.sites.has_cost or m.budget is not None:
+            lines.append(
+                f"Cost: {ev.cost:,.2f} {p.sites.cost_unit}"
+                + (f" of budget {m.budget:,.2f}" if m.budget is not None else "")
+            )
+    if out_dir is not None:
+        lines.append(f"Results: {out_dir}/")
+    return "\n".join(lines) + "\n"
+
+
+def write_ems_results(prepared: Any, sol: EmsSolution, out_dir: Path) -> list[str]:
+    with StagedOutput(out_dir) as out:
+        out.json("solution.json", ems_solution_dict(prepared, sol))
+        for name, frame in ems_tables(sol).items():
+            out.csv(name, frame)
+        out.text("summary.txt", ems_summary(prepared, sol, out_dir))
+        names = [*out.names, "manifest.json"]
+        out.json("manifest.json", manifest_dict(prepared, sol, names))
+    return names
