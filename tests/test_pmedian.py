@@ -26,6 +26,8 @@ PROFILE = settings(max_examples=20, deadline=None, suppress_health_check=[Health
 
 
 def cfg(**kw) -> PMedianModelConfig:
+    """The assignment model with k-nearest rounds unless a method is given."""
+    kw.setdefault("method", "assignment")
     return PMedianModelConfig(kind="p_median", **kw)
 
 
@@ -62,10 +64,11 @@ def _orlib_pmedian(name: str, **kw):
     return inst, sol
 
 
+@pytest.mark.parametrize("method", ["benders", "assignment"])
 @pytest.mark.parametrize("name", ["pmed1", "pmed2", "pmed3", "pmed4", "pmed5"])
-def test_orlib_published_optimum(name):
-    inst, sol = _orlib_pmedian(name)
-    assert sol.status == Status.OPTIMAL and sol.checked
+def test_orlib_published_optimum(name, method):
+    inst, sol = _orlib_pmedian(name, method=method)
+    assert sol.status == Status.OPTIMAL and sol.checked and sol.method == method
     assert sol.objective == pytest.approx(orlib_optima()[name], rel=OBJ_RTOL)
     assert len(sol.open_ids()) == inst.p
 
@@ -83,8 +86,8 @@ def test_orlib_truncated_from_a_tiny_k_reaches_the_optimum():
 @pytest.mark.slow
 @pytest.mark.parametrize("name", [f"pmed{k}" for k in range(1, 41)])
 def test_orlib_published_optimum_all(name):
-    _, sol = _orlib_pmedian(name)
-    assert sol.status == Status.OPTIMAL
+    _, sol = _orlib_pmedian(name, method="auto")  # the case files' default: Benders
+    assert sol.status == Status.OPTIMAL and sol.method == "benders"
     assert sol.objective == pytest.approx(orlib_optima()[name], rel=OBJ_RTOL)
 
 
@@ -102,9 +105,10 @@ def test_orlib_published_optimum_all(name):
         (2, {"p": 2, "existing": "may_close"}),
     ],
 )
-def test_matches_brute_force(seed, n_existing, config):
+@pytest.mark.parametrize("method", ["benders", "assignment"])
+def test_matches_brute_force(seed, n_existing, config, method):
     t = tiny_instance(seed, n_existing=n_existing)
-    sol = _solve(t, cfg(**config))
+    sol = _solve(t, cfg(method=method, **config))
     expected = brute_pmedian(
         t.times,
         t.demand.weight,
@@ -161,12 +165,13 @@ def test_capacity_needs_a_capacity_column():
 # Properties
 # ---------------------------------------------------------------------------------------------
 @PROFILE
-@given(st.integers(0, 10_000), st.integers(1, 4), st.integers(0, 2))
-def test_more_sites_never_worsen(seed, p, n_existing):
+@given(st.integers(0, 10_000), st.integers(1, 4), st.integers(0, 2), st.booleans())
+def test_more_sites_never_worsen(seed, p, n_existing, benders):
     t = tiny_instance(seed, n_sites=6, n_existing=n_existing)
     p = max(p, n_existing)
-    a = _solve(t, cfg(p=p))
-    b = _solve(t, cfg(p=p + 1))
+    method = "benders" if benders else "assignment"
+    a = _solve(t, cfg(p=p, method=method))
+    b = _solve(t, cfg(p=p + 1, method=method))
     assert b.status == Status.OPTIMAL  # one more site never makes a reachable case infeasible
     if a.status == Status.OPTIMAL:
         assert b.objective <= a.objective + 1e-9
@@ -379,3 +384,85 @@ def test_backends_agree(backend, capacity):
     )
     assert sol.status == Status.OPTIMAL and sol.checked
     assert sol.objective == pytest.approx(expected, rel=1e-6, abs=1e-6)
+
+
+# ---------------------------------------------------------------------------------------------
+# Benders decomposition (the default without capacities)
+# ---------------------------------------------------------------------------------------------
+def test_auto_uses_benders_without_capacities_and_assignment_with():
+    t = tiny_instance(8, n_sites=5, with_capacity=True, n_existing=1)
+    assert _solve(t, cfg(p=3, method="auto")).method == "benders"
+    assert _solve(t, cfg(p=3, method="auto", capacity="enforce")).method == "assignment"
+
+
+@PROFILE
+@given(st.integers(0, 10_000), st.integers(1, 4), st.integers(0, 2), st.booleans())
+def test_benders_equals_assignment(seed, p, n_existing, real_times):
+    t = tiny_instance(
+        seed, n_demand=16, n_sites=8, n_existing=n_existing, integer_times=not real_times
+    )
+    p = max(p, n_existing)
+    a = _solve(t, cfg(p=p, k_nearest=None))
+    b = _solve(t, cfg(p=p, method="benders"))
+    assert a.status == b.status
+    if a.status == Status.OPTIMAL:
+        assert b.objective == pytest.approx(a.objective, rel=OBJ_RTOL, abs=1e-9)
+        assert b.bound <= b.objective + 1e-9
+
+
+def test_benders_infeasible_when_p_sites_cannot_reach_everyone():
+    # two demand points, each reachable only from its own site; one site allowed
+    times = np.array([[1.0, np.inf], [np.inf, 1.0]])
+    t = tiny_instance(0, n_demand=2, n_sites=2)
+    sol = solve_pmedian(
+        t.demand, t.sites, TravelTimes.from_dense(times), cfg(p=1, method="benders")
+    )
+    if t.demand.weight.min() > 0:
+        assert sol.status == Status.INFEASIBLE and sol.diagnosis
+
+
+def test_benders_checker_rejects_a_bound_above_the_plan(monkeypatch):
+    import optimizer.models.pmedian_benders as bd
+
+    t = tiny_instance(2, zero_weights=False)
+    real = bd.solve
+
+    def overbound(milp, options, backend):  # the LP relaxation claims a value it lacks
+        res = real(milp, options, backend)
+        return SolveResult(
+            res.status, res.x, res.objective + 1e3, res.bound, res.runtime_s, res.solver, ""
+        )
+
+    monkeypatch.setattr(bd, "solve", overbound)
+    with pytest.raises(CheckError, match="not a valid bound"):
+        _solve(t, cfg(p=2, method="benders"))
+
+
+def test_benders_time_limit_gives_feasible_never_optimal(monkeypatch):
+    import optimizer.models.pmedian_benders as bd
+
+    t = tiny_instance(4, n_demand=30, n_sites=10, zero_weights=False, integer_times=False)
+    real = bd.solve
+
+    def stopped(milp, options, backend):
+        res = real(milp, options, backend)
+        if milp.n_integer == 0:  # the LP rounds run; every master MIP "hits the limit"
+            return res
+        return SolveResult(
+            Status.FEASIBLE,
+            res.x,
+            res.objective,
+            None,
+            res.runtime_s,
+            res.solver,
+            res.solver_version,
+            "time limit reached",
+        )
+
+    monkeypatch.setattr(bd, "solve", stopped)
+    sol = _solve(t, cfg(p=3, method="benders"))
+    expected = brute_pmedian(t.times, t.demand.weight, t.sites.existing, p=3)
+    assert sol.checked and sol.objective >= expected - 1e-6
+    assert sol.bound is None or sol.bound <= expected + 1e-6
+    if sol.objective > expected + 1e-6:
+        assert sol.status == Status.FEASIBLE and sol.gap is not None and sol.gap > 0

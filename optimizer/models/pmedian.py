@@ -89,7 +89,8 @@ class PMedianModelConfig(Strict):
         facility_types: [clinic] # the site types placed (default: every site)
         matrix: drive            # travel-time table to use (when there are several)
         capacity: ignore         # ignore | enforce (sites' capacity column, residents)
-        k_nearest: auto          # auto | an integer k | null (full model)
+        k_nearest: auto          # auto | an integer k | null (full model); assignment only
+        method: auto             # auto (Benders without capacities) | benders | assignment
     """
 
     kind: Literal["p_median"]
@@ -100,6 +101,7 @@ class PMedianModelConfig(Strict):
     matrix: Name | None = None
     capacity: Literal["ignore", "enforce"] = "ignore"
     k_nearest: Annotated[int, Field(ge=1)] | Literal["auto"] | None = "auto"
+    method: Literal["auto", "benders", "assignment"] = "auto"
 
     @model_validator(mode="after")
     def _site_count(self) -> PMedianModelConfig:
@@ -145,6 +147,8 @@ class PMedianSolution:
     rounds: list[dict[str, Any]] = field(default_factory=list)
     diagnosis: list[str] = field(default_factory=list)
     checked: bool = False
+    method: str = "assignment"
+    """``assignment`` (k-nearest rounds) or ``benders``."""
 
     @property
     def sites(self) -> Sites:
@@ -165,7 +169,7 @@ class PMedianSolution:
     @property
     def truncation_proven(self) -> bool | None:
         """True when the last round's answer is certified for the full (untruncated) model."""
-        if not self.rounds:
+        if not self.rounds or self.method != "assignment":
             return None
         return bool(self.rounds[-1]["certified"])
 
@@ -194,7 +198,13 @@ class PMedianSolution:
                 "message": self.message,
             },
             "model_size": self.model_size,
-            "truncation": {"rounds": self.rounds, "proven_exact": self.truncation_proven},
+            "method": self.method,
+        }
+        if self.method == "assignment":
+            out["truncation"] = {"rounds": self.rounds, "proven_exact": self.truncation_proven}
+        else:
+            out["benders_rounds"] = self.rounds
+        out |= {
             "diagnosis": self.diagnosis,
         }
         if self.open_mask is not None and self.travel is not None:
@@ -613,6 +623,9 @@ def solve_pmedian(
             message="infeasible: found before solving",
         )
 
+    if capacity is None and config.method in ("auto", "benders"):
+        return _solve_by_benders(inst, config, options, backend, t_start)
+
     active = (w > 0) & (inst.pairs.count > 0)
     k0 = _auto_k(inst, config, active)
     k: np.ndarray | None = None if k0 is None else np.full(inst.n_demand, k0, dtype=np.int64)
@@ -794,6 +807,84 @@ def solve_pmedian(
         objective=best.objective,
         solver_objective=solver_obj,
         bound=bound_out,
+        gap=gap,
+        checked=True,
+        **common,
+    )
+
+
+def _solve_by_benders(
+    inst: SitingInstance,
+    config: PMedianModelConfig,
+    options: SolveOptions,
+    backend: str,
+    t_start: float,
+) -> PMedianSolution:
+    """Uncapacitated p-median by Benders decomposition, certified on the raw table."""
+    from .pmedian_benders import solve_pmedian_benders
+
+    out = solve_pmedian_benders(inst, options, backend, t_start)
+    common: dict[str, Any] = {
+        "runtime_s": out.runtime_s,
+        "total_time_s": time.perf_counter() - t_start,
+        "solver": out.solver,
+        "solver_version": out.solver_version,
+        "message": out.message,
+        "model_size": out.model_size,
+        "rounds": out.rounds,
+        "method": "benders",
+    }
+    if out.open_mask is None or out.objective is None:
+        diagnosis = []
+        if out.status == Status.INFEASIBLE:
+            diagnosis = [
+                f"the solver proved that no {inst.limit_text} plan reaches every demand point "
+                "with residents; allow more sites or add candidates that reach the outlying points"
+            ]
+        return PMedianSolution(
+            inst, config, out.status, bound=out.bound, diagnosis=diagnosis, **common
+        )
+    plan = _evaluate_uncapacitated(inst, out.open_mask)
+    tol = _tolerance(inst)
+    violations = list(plan.violations)
+    if abs(plan.objective - out.objective) > tol:
+        violations.append(
+            f"objective mismatch: Benders reports {out.objective:,.6f}, raw data gives "
+            f"{plan.objective:,.6f} for the same open sites"
+        )
+    bound = out.bound
+    if bound is not None and plan.objective < bound - tol:
+        violations.append(
+            f"bound {bound:,.6f} is not a valid bound for the raw objective {plan.objective:,.6f}"
+        )
+    if violations:
+        raise CheckError(violations)
+    proven = (
+        bound is not None
+        and out.status == Status.OPTIMAL
+        and plan.objective - bound <= tol + options.mip_rel_gap * abs(plan.objective)
+    )
+    status = Status.OPTIMAL if proven else Status.FEASIBLE
+    if proven and bound is not None:
+        bound = min(bound, plan.objective)
+    gap = relative_gap(plan.objective, bound) if bound is not None else None
+    log.info(
+        "Checked p-median plan (Benders) on raw data: %d open sites, objective %s, gap %s",
+        int(plan.open_mask.sum()),
+        f"{plan.objective:,.6g}",
+        "-" if gap is None else f"{100 * gap:.4f}%",
+    )
+    return PMedianSolution(
+        inst,
+        config,
+        status,
+        open_mask=plan.open_mask,
+        assigned_site=plan.assigned_site,
+        travel=plan.travel,
+        longest_trip=plan.longest_trip,
+        objective=plan.objective,
+        solver_objective=out.objective,
+        bound=bound,
         gap=gap,
         checked=True,
         **common,
