@@ -55,7 +55,7 @@ from .coverage import demand_thresholds
 from .models.coverage import CoverageSolution
 from .results import demand_table, sites_table, zones_table
 
-__all__ = ["LAYER_NAMES", "Layer", "build_layers", "write_layers"]
+__all__ = ["LAYER_NAMES", "Layer", "build_layers", "write_layer_files", "write_layers"]
 
 log = logging.getLogger(__name__)
 
@@ -529,6 +529,13 @@ def write_layers(
     crs_text = normalise_crs(demand.crs) if demand.crs else "EPSG:4326"
     if demand.crs is None:  # sites only: keep their own CRS
         crs_text = normalise_crs(sol.problem.sites.crs or "EPSG:4326")
+    return write_layer_files(out, layers, crs_text, buffer_m=buffer_m)
+
+
+def write_layer_files(
+    out: StagedOutput, layers: list[Layer], crs_text: str, *, buffer_m: float = DEFAULT_BUFFER_M
+) -> list[str]:
+    """Write built layers: layers.gpkg in ``crs_text`` (+ WGS-84 copy), geojson/*, layers.json."""
     written: list[str] = []
     out.write_with("layers.gpkg", lambda p: _write_gpkg(p, layers, crs_text))
     written.append("layers.gpkg")

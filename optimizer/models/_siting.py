@@ -78,6 +78,15 @@ class SitingInstance:
     """Free sites to open: exactly or at most this many (``count_rule``)."""
     limit_text: str
     pairs: Pairs
+    missing_floor: np.ndarray
+    """Per demand point: a lower bound on every allowed site's value that the table leaves out
+    (inf when none is left out because the table is complete). A table cut at a cutoff ``C``
+    gives ``C``; a k-nearest table the point's largest listed value."""
+
+    @property
+    def truncated(self) -> bool:
+        """The table may leave out finite values that the model could need."""
+        return bool(np.isfinite(self.missing_floor).any())
 
     @property
     def n_demand(self) -> int:
@@ -253,12 +262,15 @@ def prepare(
         travel_times.value[keep],
         len(demand),
     )
-    if np.isfinite(travel_times.complete_within):
-        log.warning(
-            "Travel-time table '%s' stops at %g %s: pairs beyond it are treated as unreachable",
+    floor = _missing_floor(pairs, travel_times.complete_within, int(allowed.sum()))
+    if np.isfinite(floor).any():
+        log.info(
+            "Travel-time table '%s' is truncated (%s): the model bounds the pairs it leaves out "
+            "from below and proves the truncation harmless, or reports a gap",
             travel_times.name,
-            travel_times.complete_within,
-            travel_times.unit,
+            "k nearest sites per point"
+            if travel_times.complete_within == -np.inf
+            else f"cut at {travel_times.complete_within:g} {travel_times.unit}",
         )
     return SitingInstance(
         demand,
@@ -271,7 +283,25 @@ def prepare(
         max(free_limit, 0),
         limit_text,
         pairs,
+        floor,
     )
+
+
+def _missing_floor(pairs: Pairs, complete_within: float, n_allowed: int) -> np.ndarray:
+    n = pairs.count.size
+    floor = np.full(n, np.inf)
+    if complete_within == np.inf:
+        return floor
+    missing = pairs.count < n_allowed
+    if complete_within > -np.inf:  # cut at a search limit
+        floor[missing] = complete_within
+        return floor
+    # k nearest per point: a left-out site is at least as far as the point's farthest listed one
+    has = missing & (pairs.count > 0)
+    last = pairs.start + pairs.count - 1
+    floor[has] = pairs.value[last[has]]
+    floor[missing & (pairs.count == 0)] = 0.0
+    return floor
 
 
 def by_type(sites: Sites, mask: np.ndarray, types: Sequence[str]) -> dict[str, list[str]]:

@@ -43,16 +43,15 @@ import dataclasses
 import logging
 import time
 from dataclasses import dataclass, field
-from typing import Annotated, Any, Literal
+from typing import Any
 
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
-from pydantic import Field, model_validator
 
 from geodata.arrays import Demand, Sites, TravelTimes
 
-from ..config import Name, Strict
+from ..config import PCenterModelConfig
 from ..errors import CheckError
 from ..milp import MILP, ModelBuilder
 from ..solvers import SolveOptions, SolveResult, Status, relative_gap, solve
@@ -67,45 +66,6 @@ __all__ = [
 ]
 
 log = logging.getLogger(__name__)
-
-
-class PCenterModelConfig(Strict):
-    """p-center (MODELS.md §1.5): the least achievable worst travel time ("circle radius").
-
-    YAML (``model:`` section)::
-
-        kind: p_center
-        p: 12                    # at most this many sites open in total; or
-        max_new_sites: 4         # at most this many new sites besides the existing ones
-        existing: keep           # keep | may_close (relocation; needs p)
-        facility_types: [clinic] # the site types placed (default: every site)
-        matrix: drive            # travel-time table to use (when there are several)
-        weighted: false          # true: worst residents x travel time instead of travel time
-        method: binary_search    # binary_search | compact
-    """
-
-    kind: Literal["p_center"]
-    p: Annotated[int, Field(ge=1)] | None = None
-    max_new_sites: Annotated[int, Field(ge=0)] | None = None
-    existing: Literal["keep", "may_close"] = "keep"
-    facility_types: list[Name] | None = None
-    matrix: Name | None = None
-    weighted: bool = False
-    method: Literal["binary_search", "compact"] = "binary_search"
-
-    @model_validator(mode="after")
-    def _site_count(self) -> PCenterModelConfig:
-        if (self.p is None) == (self.max_new_sites is None):
-            raise ValueError(
-                "give exactly one of 'p' (sites open in total) or 'max_new_sites' (new sites "
-                "besides the existing ones)"
-            )
-        if self.existing == "may_close" and self.p is None:
-            raise ValueError(
-                "existing: may_close needs 'p' (sites in total); with max_new_sites closing a "
-                "site never shortens a trip"
-            )
-        return self
 
 
 @dataclass(frozen=True, eq=False)
@@ -536,6 +496,9 @@ def solve_pcenter(
     }
     proven_lo = int(out["proven_lo"])
     bound = float(cand[proven_lo]) if proven_lo < cand.size else None
+    floor = _truncation_floor(inst, vals, config.weighted)
+    if bound is not None and floor < bound:
+        bound = floor  # a better plan could use pairs the truncated table leaves out
     if out["open"] is None:
         status = Status.INFEASIBLE if bound is None else Status.NO_SOLUTION
         return PCenterSolution(
@@ -547,7 +510,8 @@ def solve_pcenter(
             message="no plan with the allowed number of sites reaches every demand point"
             if status == Status.INFEASIBLE
             else "time limit reached before a plan was found",
-            diagnosis=[s.get("reason", "") for s in out["steps"] if s.get("reason")],
+            diagnosis=[s.get("reason", "") for s in out["steps"] if s.get("reason")]
+            + _truncation_note(inst, floor),
             **common,
         )
     open_mask = out["open"]
@@ -571,6 +535,7 @@ def solve_pcenter(
             if bound is not None
             else f"radius {radius:g} is not proven optimal"
         ) + (f"; steps not decided within the time limit at {undecided}" if undecided else "")
+        message += "".join("; " + n for n in _truncation_note(inst, floor) if radius > floor)
     log.info(
         "Checked p-center plan on raw data: %d open sites, radius %g (%s)",
         int(open_mask.sum()),
@@ -647,6 +612,9 @@ def _solve_compact(
         raise CheckError(violations)
     if res.status == Status.OPTIMAL and bound is None:
         bound = radius
+    floor = _truncation_floor(inst, vals, config.weighted)
+    if bound is not None and floor < bound:
+        bound = floor  # a better plan could use pairs the truncated table leaves out
     proven = res.status == Status.OPTIMAL and (
         bound is not None and radius - bound <= scale + options.mip_rel_gap * radius
     )
@@ -666,3 +634,26 @@ def _solve_compact(
         checked=True,
         **common,
     )
+
+
+def _truncation_floor(inst: SitingInstance, vals: _Values, weighted: bool) -> float:
+    """Least value a pair left out of a truncated table can have (inf: the table is complete).
+
+    A plan whose radius is at most this uses only listed pairs, so the search over the listed
+    values is exact up to it; above it the result is only an upper bound.
+    """
+    floor = inst.missing_floor
+    if weighted:
+        floor = floor * inst.weight
+    counted = vals.counted & np.isfinite(floor)
+    return float(floor[counted].min()) if counted.any() else float("inf")
+
+
+def _truncation_note(inst: SitingInstance, floor: float) -> list[str]:
+    if not np.isfinite(floor):
+        return []
+    return [
+        f"the travel-time table '{inst.travel_times.name}' is truncated: pairs beyond "
+        f"{floor:g} {inst.unit} are not listed, so a radius above that is not proven; raise the "
+        "table's cutoff or drop its k_nearest"
+    ]

@@ -47,15 +47,14 @@ import dataclasses
 import logging
 import time
 from dataclasses import dataclass, field
-from typing import Annotated, Any, Literal
+from typing import Any
 
 import numpy as np
 import pandas as pd
-from pydantic import Field, model_validator
 
 from geodata.arrays import Demand, Sites, TravelTimes
 
-from ..config import Name, Strict
+from ..config import PMedianModelConfig
 from ..errors import CaseError, CheckError, Problem
 from ..milp import MILP, ModelBuilder
 from ..solvers import SolveOptions, SolveResult, Status, relative_gap, solve
@@ -75,47 +74,6 @@ MAX_ROUNDS = 6
 """Truncated rounds before the full model is solved."""
 FULL_MODEL_PAIRS = 40_000
 """``k_nearest: auto`` solves the full model when it has at most this many assignment pairs."""
-
-
-class PMedianModelConfig(Strict):
-    """p-median (MODELS.md §1.4, §8.3): least total population-weighted travel time.
-
-    YAML (``model:`` section)::
-
-        kind: p_median
-        p: 12                    # sites open in total (kept existing ones count); or
-        max_new_sites: 4         # at most this many new sites besides the existing ones
-        existing: keep           # keep | may_close (relocation; needs p)
-        facility_types: [clinic] # the site types placed (default: every site)
-        matrix: drive            # travel-time table to use (when there are several)
-        capacity: ignore         # ignore | enforce (sites' capacity column, residents)
-        k_nearest: auto          # auto | an integer k | null (full model); assignment only
-        method: auto             # auto (Benders without capacities) | benders | assignment
-    """
-
-    kind: Literal["p_median"]
-    p: Annotated[int, Field(ge=1)] | None = None
-    max_new_sites: Annotated[int, Field(ge=0)] | None = None
-    existing: Literal["keep", "may_close"] = "keep"
-    facility_types: list[Name] | None = None
-    matrix: Name | None = None
-    capacity: Literal["ignore", "enforce"] = "ignore"
-    k_nearest: Annotated[int, Field(ge=1)] | Literal["auto"] | None = "auto"
-    method: Literal["auto", "benders", "assignment"] = "auto"
-
-    @model_validator(mode="after")
-    def _site_count(self) -> PMedianModelConfig:
-        if (self.p is None) == (self.max_new_sites is None):
-            raise ValueError(
-                "give exactly one of 'p' (sites open in total) or 'max_new_sites' (new sites "
-                "besides the existing ones)"
-            )
-        if self.existing == "may_close" and self.p is None:
-            raise ValueError(
-                "existing: may_close needs 'p' (sites in total); with max_new_sites closing a "
-                "site never shortens a trip"
-            )
-        return self
 
 
 @dataclass(frozen=True, eq=False)
@@ -301,9 +259,13 @@ def build_pmedian_milp(
     n_kept = np.bincount(P.di[keep], minlength=n)
     has_more = model_demand & (n_kept < P.count)
     next_pos = np.minimum(P.start + n_kept, max(len(P) - 1, 0))
-    far = has_more & (kth < d_fixed)
+    # The cheapest assignment left out: the next listed pair, or a pair the table itself omits
+    # (a truncated table: at least the instance's floor). It bounds every left-out one below.
+    next_val = np.where(has_more, P.value[next_pos] if len(P) else np.inf, np.inf)
+    left_out = np.minimum(next_val, np.where(model_demand, inst.missing_floor, np.inf))
+    far = model_demand & (left_out < d_fixed)
     far_demand = np.flatnonzero(far)
-    far_cost = P.value[next_pos[far_demand]] if far_demand.size else np.zeros(0)
+    far_cost = left_out[far_demand]
     n_full_pairs = int(P.count[model_demand].sum())
 
     name = "p-median" + ("-capacitated" if capacitated else "")
@@ -623,7 +585,20 @@ def solve_pmedian(
             message="infeasible: found before solving",
         )
 
-    if capacity is None and config.method in ("auto", "benders"):
+    if config.method == "benders" and (capacity is not None or inst.truncated):
+        raise CaseError(
+            [
+                Problem(
+                    "model.method",
+                    "Benders needs an uncapacitated model on a complete travel-time table",
+                    got="benders"
+                    + (" with capacity: enforce" if capacity is not None else "")
+                    + (f" on truncated table '{travel_times.name}'" if inst.truncated else ""),
+                    fix="use method: auto (or assignment), or drop the table's cutoff / k_nearest",
+                )
+            ]
+        )
+    if capacity is None and not inst.truncated and config.method in ("auto", "benders"):
         return _solve_by_benders(inst, config, options, backend, t_start)
 
     active = (w > 0) & (inst.pairs.count > 0)

@@ -7,6 +7,7 @@ without a network. Sections and norm checks live in registries (:func:`register_
 
 from __future__ import annotations
 
+from . import siting as _siting  # noqa: F401  (p-median / p-center section)
 from .html import render_report, write_report, write_report_file
 from .i18n import Labels, add_labels
 from .norms import NormCheck, norm_checks, register_norms
