@@ -430,7 +430,13 @@ def validate_siting(
         for k, t in enumerate(map(str, sites.facility_type))
         if not model.facility_types or t in model.facility_types
     ]
-    if model.p is not None and model.p > len(allowed) and isinstance(model, PMedianModelConfig):
+    known = all(t in types for t in model.facility_types or [])
+    if (
+        known
+        and model.p is not None
+        and model.p > len(allowed)
+        and isinstance(model, PMedianModelConfig)
+    ):
         problems.add(
             f"{where}.p",
             "more sites than the candidate and existing sites of the placed types",

@@ -501,6 +501,8 @@ def solve_pcenter(
         bound = floor  # a better plan could use pairs the truncated table leaves out
     if out["open"] is None:
         status = Status.INFEASIBLE if bound is None else Status.NO_SOLUTION
+        if np.isfinite(floor):  # only the listed pairs were searched: not a proof
+            status = Status.NO_SOLUTION
         return PCenterSolution(
             inst,
             config,
