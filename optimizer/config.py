@@ -442,6 +442,10 @@ class PMedianModelConfig(Strict):
     k_nearest: Annotated[int, Field(ge=1)] | Literal["auto"] | None = "auto"
     method: Literal["auto", "benders", "assignment"] = "auto"
 
+    @property
+    def resolved_objective(self) -> str:
+        return "min_total_travel"
+
     @model_validator(mode="after")
     def _site_count(self) -> PMedianModelConfig:
         if (self.p is None) == (self.max_new_sites is None):
@@ -480,6 +484,10 @@ class PCenterModelConfig(Strict):
     matrix: Name | None = None
     weighted: bool = False
     method: Literal["binary_search", "compact"] = "binary_search"
+
+    @property
+    def resolved_objective(self) -> str:
+        return "min_worst_travel"
 
     @model_validator(mode="after")
     def _site_count(self) -> PCenterModelConfig:

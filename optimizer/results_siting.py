@@ -166,7 +166,6 @@ def _zones_table(sol: SitingSolution, zones: list[str], unit: str) -> pd.DataFra
         names = dict(zip(map(str, p.zones.ids), map(str, p.zones.name), strict=True))
         kinds = dict(zip(map(str, p.zones.ids), map(str, p.zones.kind), strict=True))
     travel = r.to_dict().get("travel", {}).get("zones", {})
-    longest = getattr(r, "longest_trip", None)
     types = sorted(set(map(str, s.facility_type[r.instance.allowed])))
     rows = []
     for z in zones:
@@ -188,7 +187,6 @@ def _zones_table(sol: SitingSolution, zones: list[str], unit: str) -> pd.DataFra
                 row[f"open_{ft}"] = int((r.open_mask & of_t).sum())
                 row[f"new_{ft}"] = int((r.open_mask & of_t & ~s.existing).sum())
         rows.append(row)
-    del longest
     return pd.DataFrame(rows).sort_values("zone_id", kind="stable").reset_index(drop=True)
 
 
@@ -246,7 +244,9 @@ def siting_layers(
         )
     )
     if s_ll is not None and "assigned_site" in table:
-        site_pos = pd.Index(pd.Series(s.ids).astype(str)).get_indexer(table["assigned_site"])
+        site_pos = pd.Index(pd.Series(s.ids).astype(str)).get_indexer(
+            pd.Index(table["assigned_site"].astype(str))
+        )
         has = site_pos >= 0
         lines = np.asarray(
             [

@@ -148,10 +148,10 @@ def test_cli_p_center_end_to_end(tmp_path):
 @pytest.mark.parametrize("kind", ["p_median", "p_center"])
 def test_truncated_table_proven_harmless(tmp_path, kind):
     """Cut the table just above the optimum's longest trip: the answer is proven exact."""
-    case, times, w, existing = _write_case(tmp_path, f"  kind: {kind}\n  p: 3", seed=7)
+    case, _times, _w, _existing = _write_case(tmp_path, f"  kind: {kind}\n  p: 3", seed=7)
     full = solve_case(prepare_case(case))
     worst = float(np.nanmax(full.result.travel))
-    case, cut, _, _ = _write_case(
+    case, _cut, _, _ = _write_case(
         tmp_path,
         f"  kind: {kind}\n  p: 3",
         seed=7,
@@ -168,7 +168,7 @@ def test_truncated_table_proven_harmless(tmp_path, kind):
 @pytest.mark.parametrize("kind", ["p_median", "p_center"])
 def test_truncated_table_too_short_is_never_called_optimal(tmp_path, kind):
     """Cut well below the optimum's longest trip: no proof, so never OPTIMAL; bound stays valid."""
-    case, times, w, existing = _write_case(tmp_path, f"  kind: {kind}\n  p: 3", seed=7)
+    case, times, _w, _existing = _write_case(tmp_path, f"  kind: {kind}\n  p: 3", seed=7)
     full = solve_case(prepare_case(case))
     worst = float(np.nanmax(full.result.travel))
     # keep every village's nearest site at least
@@ -176,7 +176,7 @@ def test_truncated_table_too_short_is_never_called_optimal(tmp_path, kind):
     limit = max(keep, 0.7 * worst)
     if limit >= worst:
         pytest.skip("instance gives no room for a too-short table")
-    case, cut, _, _ = _write_case(
+    case, _cut, _, _ = _write_case(
         tmp_path, f"  kind: {kind}\n  p: 3", seed=7, complete_within=limit, drop_above=limit
     )
     sol = solve_case(prepare_case(case))
