@@ -646,7 +646,8 @@ def _truncation_floor(inst: SitingInstance, vals: _Values, weighted: bool) -> fl
     """
     floor = inst.missing_floor
     if weighted:
-        floor = floor * inst.weight
+        finite = np.isfinite(floor)
+        floor = np.where(finite, np.where(finite, floor, 0.0) * inst.weight, np.inf)
     counted = vals.counted & np.isfinite(floor)
     return float(floor[counted].min()) if counted.any() else float("inf")
 
