@@ -511,7 +511,11 @@ def solve_pcenter(
             total_time_s=time.perf_counter() - t_start,
             message="no plan with the allowed number of sites reaches every demand point"
             if status == Status.INFEASIBLE
-            else "time limit reached before a plan was found",
+            else (
+                "no plan reaches every demand point with the trips the truncated table lists"
+                if np.isfinite(floor)
+                else "time limit reached before a plan was found"
+            ),
             diagnosis=[s.get("reason", "") for s in out["steps"] if s.get("reason")]
             + _truncation_note(inst, floor),
             **common,

@@ -231,9 +231,16 @@ def _fixed_value(inst: SitingInstance) -> np.ndarray:
 
 
 def build_pmedian_milp(
-    inst: SitingInstance, k: np.ndarray | None, capacity: np.ndarray | None = None
+    inst: SitingInstance,
+    k: np.ndarray | None,
+    capacity: np.ndarray | None = None,
+    *,
+    listed_only: bool = False,
 ) -> _Layout:
     """The (truncated) p-median MILP of the module docstring.
+
+    ``listed_only`` (with ``k=None``) drops the beyond-table columns: every point must use a pair
+    the table lists, so any answer is a plan that can be evaluated on it (an upper bound only).
 
     ``k`` holds each demand point's number of nearest sites to keep (``None``: the full model);
     ``capacity`` (residents per allowed site) makes it the capacitated model.
@@ -263,7 +270,7 @@ def build_pmedian_milp(
     # (a truncated table: at least the instance's floor). It bounds every left-out one below.
     next_val = np.where(has_more, P.value[next_pos] if len(P) else np.inf, np.inf)
     left_out = np.minimum(next_val, np.where(model_demand, inst.missing_floor, np.inf))
-    far = model_demand & (left_out < d_fixed)
+    far = model_demand & (left_out < d_fixed) & (not listed_only)
     far_demand = np.flatnonzero(far)
     far_cost = left_out[far_demand]
     n_full_pairs = int(P.count[model_demand].sum())
@@ -730,6 +737,56 @@ def solve_pmedian(
             "-" if bound is None else f"{bound:,.6g}",
         )
 
+    if best is None and inst.truncated and final_status not in (Status.INFEASIBLE,):
+        # The relaxation's plans lean on trips the truncated table does not list: find the best
+        # plan among listed trips (an upper bound) and keep the relaxation's bound.
+        remaining = options.time_limit_s - (time.perf_counter() - t_start)
+        if remaining > 0:
+            layout = build_pmedian_milp(inst, None, capacity, listed_only=True)
+            res = solve(layout.milp, dataclasses.replace(options, time_limit_s=remaining), backend)
+            last = res
+            runtime += res.runtime_s
+            info = {"round": len(rounds) + 1, "k": None, "listed_pairs_only": True}
+            info |= {"status": res.status.value, "runtime_s": round(res.runtime_s, 3)}
+            rounds.append(info)
+            if res.status.has_solution and res.x is not None:
+                milp = layout.milp
+                y = res.x[milp.var_blocks["y"].slice] > 0.5
+                open_mask = inst.fixed_open.copy()
+                open_mask[layout.free_sites[y]] = True
+                if capacity is None:
+                    plan = _evaluate_uncapacitated(inst, open_mask)
+                else:
+                    P = inst.pairs
+                    plan = _evaluate_capacitated(
+                        inst,
+                        open_mask,
+                        P.di[layout.pair_pos],
+                        P.sj[layout.pair_pos],
+                        res.x[milp.var_blocks["x"].slice],
+                        capacity,
+                    )
+                if plan.violations or (
+                    np.isfinite(best_bound) and plan.objective < best_bound - tol
+                ):
+                    raise CheckError(
+                        plan.violations
+                        or [
+                            f"bound {best_bound:,.6f} is not a valid bound for {plan.objective:,.6f}"
+                        ]
+                    )
+                best = plan
+                solver_obj = float(res.objective) if res.objective is not None else None
+                info["raw_objective"] = round(plan.objective, 6)
+                info["certified"] = bool(
+                    np.isfinite(best_bound)
+                    and plan.objective - best_bound
+                    <= tol + options.mip_rel_gap * abs(plan.objective)
+                )
+                proven = bool(info["certified"]) and res.status == Status.OPTIMAL
+                final_status = Status.OPTIMAL if proven else Status.FEASIBLE
+            else:
+                info["certified"] = False
     assert last is not None and layout is not None
     milp = layout.milp
     size = {
@@ -748,8 +805,20 @@ def solve_pmedian(
         "rounds": rounds,
     }
     bound_out = best_bound if np.isfinite(best_bound) else None
+    if inst.truncated and final_status != Status.OPTIMAL:
+        common["message"] = (
+            f"the travel-time table '{inst.travel_times.name}' is truncated and the truncation "
+            "could not be proven harmless: the plan (if any) is the best among listed trips, the "
+            "bound allows for the trips left out; raise the table's cutoff or k_nearest"
+        )
     if best is None:
         diagnosis = []
+        if inst.truncated:
+            diagnosis.append(
+                f"the travel-time table '{inst.travel_times.name}' is truncated (a cutoff or k "
+                "nearest sites) and no plan serves every demand point with the trips it lists; "
+                "raise the table's cutoff or k_nearest, or drop them"
+            )
         if final_status == Status.INFEASIBLE:
             diagnosis = [
                 f"the solver proved that no {inst.limit_text} plan reaches every demand point "
