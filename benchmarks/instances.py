@@ -32,6 +32,7 @@ __all__ = [
     "sf_instance",
     "shared_dir",
     "uniform_instance",
+    "uniform_pairs",
 ]
 
 SPEED_KPH = 30.0
@@ -144,6 +145,48 @@ def uniform_instance(n_demand: int, n_sites: int, *, seed: int = 1) -> Instance:
         seed=seed,
     )
     return Instance(spec, cost, weight)
+
+
+def uniform_pairs(
+    n_demand: int, n_sites: int, *, seed: int = 1, cutoff_min: float = STANDARD_MIN
+) -> tuple[InstanceSpec, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`uniform_instance` as a long table bounded at ``cutoff_min`` (no dense matrix).
+
+    The same points, weights and spec as :func:`uniform_instance` with the same arguments (the
+    random draws are identical), but only the pairs within ``cutoff_min`` minutes are returned,
+    as a road-network search bounded at the largest standard would give them: a 10^5 x 10^4
+    dense matrix would take 8 GB. Returns ``(spec, weight, demand_index, site_index, minutes)``.
+    """
+    from scipy.spatial import cKDTree
+
+    rng = np.random.default_rng([seed, n_demand, n_sites])
+    radius_km = SPEED_KPH * STANDARD_MIN / 60.0
+    side_km = radius_km * np.sqrt(np.pi * n_sites / MEAN_CANDIDATES)
+    demand_xy = rng.random((n_demand, 2)) * side_km
+    site_xy = rng.random((n_sites, 2)) * side_km
+    weight = np.maximum(1.0, np.round(rng.lognormal(mean=6.0, sigma=1.0, size=n_demand)))
+    cut_km = SPEED_KPH * cutoff_min / 60.0
+    pairs = cKDTree(demand_xy).sparse_distance_matrix(
+        cKDTree(site_xy), cut_km, output_type="coo_matrix"
+    )
+    order = np.lexsort((pairs.col, pairs.row))
+    di = pairs.row[order].astype(np.int64)
+    sj = pairs.col[order].astype(np.int64)
+    minutes = pairs.data[order] * (60.0 / SPEED_KPH)
+    spec = InstanceSpec(
+        name=f"uniform-{n_demand}x{n_sites}",
+        n_demand=n_demand,
+        n_sites=n_sites,
+        p=max(1, round(n_sites / SITES_PER_P)),
+        radius=STANDARD_MIN,
+        unit="min",
+        source=(
+            f"uniform points in a {side_km:.0f} km square, Euclidean time at {SPEED_KPH:.0f} km/h, "
+            f"seed {seed}; pairs within {cutoff_min:g} min only"
+        ),
+        seed=seed,
+    )
+    return spec, weight, di, sj, minutes
 
 
 def save_instance(instance: Instance, path: Path) -> None:

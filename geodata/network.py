@@ -30,7 +30,7 @@ import tempfile
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import networkx as nx
 import numpy as np
@@ -597,12 +597,16 @@ class RoadNetwork:
         g = sp.csr_matrix((w[first], (u[first], v[first])), shape=(self.n_nodes, self.n_nodes))
         return g
 
-    def usable_edges(self, profile: SpeedProfile) -> np.ndarray:
-        """Edges the mode may use inside the largest strongly connected component."""
+    def usable_edges(
+        self, profile: SpeedProfile, *, components: Literal["largest", "all"] = "largest"
+    ) -> np.ndarray:
+        """Edges the mode may use: inside the largest strongly connected component, or in any
+        component (``components="all"``)."""
+        ok = np.isfinite(self.edge_minutes(profile)) & (self.u != self.v)
+        if components == "all":
+            return ok
         scc = self.strongly_connected(profile)
-        return (
-            np.isfinite(self.edge_minutes(profile)) & scc[self.u] & scc[self.v] & (self.u != self.v)
-        )
+        return ok & scc[self.u] & scc[self.v]
 
     def strongly_connected(self, profile: SpeedProfile) -> np.ndarray:
         """Mask of the nodes in the largest strongly connected component under ``profile``."""

@@ -49,13 +49,16 @@ class RoutingReport:
     road_network: RoadNetwork | None = field(default=None, repr=False)
     """The network the table was computed on (kept for catchment layers)."""
     profile: SpeedProfile | None = field(default=None, repr=False)
+    unused: tuple[int, int] = (0, 0)
+    """Demand points and sites no standard reads from this table (not snapped, not routed)."""
 
     def to_dict(self) -> dict[str, Any]:
-        def stats(s: Snapped) -> dict[str, float | int]:
+        def stats(s: Snapped, unused: int) -> dict[str, float | int]:
             d = s.distance_m[s.ok]
             return {
                 "snapped": int(s.ok.sum()),
-                "not_snapped": int((~s.ok).sum()),
+                "not_snapped": int((~s.ok).sum()) - unused,
+                "not_used": unused,
                 "max_snap_m": round(float(d.max()), 1) if d.size else 0.0,
                 "mean_snap_m": round(float(d.mean()), 1) if d.size else 0.0,
             }
@@ -68,8 +71,8 @@ class RoutingReport:
             "cutoff": self.cutoff,
             "pairs": self.pairs,
             "seconds": round(self.seconds, 3),
-            "demand": stats(self.demand_snap),
-            "sites": stats(self.sites_snap),
+            "demand": stats(self.demand_snap, self.unused[0]),
+            "sites": stats(self.sites_snap, self.unused[1]),
             "unreachable_demand": self.unreachable_demand[:100],
         }
 
@@ -211,8 +214,13 @@ def route_case(
     sites: Sites,
     cutoffs: dict[str, float | None],
     problems: ProblemCollector,
+    used: dict[str, tuple[np.ndarray, np.ndarray]] | None = None,
 ) -> tuple[dict[str, TravelTimes], dict[str, RoutingReport]]:
-    """Compute every network travel-time table of the case (cutoffs resolved by the caller)."""
+    """Compute every network travel-time table of the case (cutoffs resolved by the caller).
+
+    ``used`` gives, per table, the demand points and sites that some standard reads from it;
+    the others are neither snapped nor routed, so a venue far from any road does not stop a
+    drive table that only clinics' residents use. Missing: every point is used."""
     import time
 
     from optimizer.config import NetworkTravelTimesConfig
@@ -254,13 +262,20 @@ def route_case(
             ferry_kph=spec.ferry_kph,
             ferry_boarding_min=spec.ferry_boarding_min,
         )
-        usable = net.usable_edges(profile) & ~np.isin(
+        usable = net.usable_edges(profile, components=spec.components) & ~np.isin(
             net.highway, np.asarray(spec.snap_exclude, dtype=object)
         )
         key = f"{case.label} › travel_times.{name}"
         snaps = []
-        for side, ll, ids in (("demand", dem_ll, demand.ids), ("sites", site_ll, sites.ids)):
+        d_used, s_used = (used or {}).get(
+            name, (np.ones(len(demand), dtype=bool), np.ones(len(sites), dtype=bool))
+        )
+        for side, ll, ids, in_use in (
+            ("demand", dem_ll, demand.ids, d_used),
+            ("sites", site_ll, sites.ids, s_used),
+        ):
             s = snap_points(net, ll[0], ll[1], usable_edges=usable, max_snap_m=spec.max_snap_m)
+            s = Snapped(s.a, s.b, s.t, s.distance_m, s.far & in_use, s.outside & in_use)
             if s.outside.any():
                 problems.add(
                     f"{key}: {side}",
@@ -281,7 +296,7 @@ def route_case(
                     int(s.far.sum()),
                     side,
                 )
-            snaps.append(s.without(~s.ok))
+            snaps.append(s.without(~s.ok | ~in_use))
         if problems:
             continue
         d_snap, s_snap = snaps
@@ -298,7 +313,7 @@ def route_case(
             cache=(cache_dir() / "matrices") if spec.cache else None,
             measure=spec.measure,
         )
-        reached = np.zeros(len(demand), dtype=bool)
+        reached = ~d_used
         reached[tt.demand_index] = True
         tables[name] = tt
         reports[name] = RoutingReport(
@@ -315,5 +330,6 @@ def route_case(
             sorted(map(str, demand.ids[~reached])),
             net,
             profile,
+            (int((~d_used).sum()), int((~s_used).sum())),
         )
     return tables, reports

@@ -84,7 +84,14 @@ def prepare_case(case: LoadedCase | str | Path) -> PreparedCase:
                 if tt is not None:
                     tables[name] = tt
         if not problems:
-            net_tables, routing = route_case(case, demand, sites, network_cutoffs(case), problems)
+            net_tables, routing = route_case(
+                case,
+                demand,
+                sites,
+                network_cutoffs(case),
+                problems,
+                used=tables_in_use(case, demand, sites),
+            )
             tables.update(net_tables)
     else:
         for name, tcfg in cfg.travel_times.items():
@@ -202,6 +209,39 @@ def network_cutoffs(case: LoadedCase) -> dict[str, float | None]:
     return out
 
 
+def tables_in_use(
+    case: LoadedCase, demand: Demand, sites: Sites
+) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """Per network table of a coverage model: the demand points and sites its standards read
+    (classes subject to a standard; sites of its facility types). Other model kinds use all."""
+    cfg = case.config
+    model = cfg.model
+    if not isinstance(model, CoverageModelConfig):
+        return {}
+    names = list(cfg.travel_times)
+    out: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+    for name, spec in cfg.travel_times.items():
+        if not isinstance(spec, NetworkTravelTimesConfig):
+            continue
+        readers = [s for s in model.standards if (s.matrix or names[0]) == name]
+        if not readers:
+            continue  # not read by the model: keep the whole table (layers, reports)
+        d_used = np.zeros(len(demand), dtype=bool)
+        s_used = np.zeros(len(sites), dtype=bool)
+        for s in readers:
+            thr = s.threshold
+            if isinstance(thr, dict) and demand.demand_class is not None:
+                d_used |= np.isin(demand.demand_class.astype(str), list(thr))
+            else:
+                d_used[:] = True
+            if s.facility_types is None:
+                s_used[:] = True
+            else:
+                s_used |= np.isin(sites.facility_type.astype(str), s.facility_types)
+        out[name] = (d_used, s_used)
+    return out
+
+
 def validate_against_model(
     case: LoadedCase,
     model: CoverageModelConfig,
@@ -247,7 +287,9 @@ def validate_against_model(
                             got=cls,
                             fix=f"use the classes in the data: {', '.join(sorted(classes))}",
                         )
-                missing = sorted(classes - set(s.threshold))
+                # footfall classes left out of a residents' standard are the intended design
+                footfall = set(case.config.demand.footfall_classes)
+                missing = sorted(classes - set(s.threshold) - footfall)
                 if missing:
                     n = int(np.isin(demand.demand_class, missing).sum())
                     log.warning(
@@ -490,6 +532,7 @@ def solve_case(
         backend=backend or cfg.backend,
         aggregate=cfg.aggregate_demand,
         drop_dominated=cfg.drop_dominated,
+        method=cfg.method,
     )
 
 

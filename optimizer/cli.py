@@ -100,6 +100,12 @@ def _parser() -> argparse.ArgumentParser:
     )
     sw.add_argument("--backend", choices=["highs", "cbc", "ortools"])
     sw.add_argument("--time-limit", type=float, metavar="S", help="per point")
+    sw.add_argument(
+        "--cluster",
+        metavar="ADDRESS",
+        help="Dask scheduler address (tcp://host:8786): run the points there (default: "
+        "solver.cluster of the case, else local processes)",
+    )
     sub.add_parser("backends", parents=[verbosity], help="list installed solver backends")
     from geodata.prepare import add_parser as add_prepare
 
@@ -155,6 +161,7 @@ def main(argv: list[str] | None = None) -> int:
                 workers=args.workers,
                 backend=args.backend,
                 time_limit_s=args.time_limit,
+                cluster=args.cluster,
             )
             cols = [c for c in frontier.columns if c not in ("folder", "parameter")]
             sys.stdout.write(frontier[cols].to_string(index=False) + "\n")

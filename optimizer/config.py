@@ -225,6 +225,10 @@ class NetworkTravelTimesConfig(Strict):
     snap_exclude: list[str] = ["motorway", "motorway_link"]
     """Road classes points may not be snapped onto (expressways; add trunk for elevated urban roads)."""
     far_points: Literal["error", "unreachable"] = "error"
+    components: Literal["largest", "all"] = "largest"
+    """Snap onto the largest strongly connected part of the network only (default: no point is
+    stranded on an island), or onto any part ("all": local walking coverage such as AEDs, on a
+    pedestrian network that OSM leaves in pieces; pairs in different parts are unreachable)."""
     cutoff: PositiveFloat | Literal["auto"] | None = "auto"
     k_nearest: Annotated[int, Field(ge=1)] | None = None
     workers: Annotated[int, Field(ge=1, le=64)] = 2
@@ -523,6 +527,20 @@ class SolverConfig(Strict):
     ortools_engine: Literal["SCIP", "CP-SAT", "CBC", "HIGHS"] = "SCIP"
     aggregate_demand: bool = True
     drop_dominated: bool = True
+    method: Literal["compact", "benders", "auto"] = "compact"
+    """Covering models: one compact MILP, a Benders decomposition (Cordeau, Furini & Ljubić
+    2019), or ``auto`` (Benders when the coverage part of the model is very large)."""
+    cluster: str | None = None
+    """Dask scheduler address (``tcp://host:8786``) for sweeps; None = local processes."""
+
+    @field_validator("cluster")
+    @classmethod
+    def _cluster_address(cls, value: str | None) -> str | None:
+        if value is not None and "://" not in value:
+            raise ValueError(
+                f"must be a Dask scheduler address such as tcp://10.0.0.5:8786 (got {value!r})"
+            )
+        return value
 
 
 class OutputConfig(Strict):
@@ -891,10 +909,36 @@ def check_model_rules(case: LoadedCase, problems: ProblemCollector) -> None:
     _check_network_refs(case, problems)
     if isinstance(model, EmsModelConfig):
         _check_ems_rules(case, model, problems)
+        if cfg.solver.method == "benders":
+            problems.add(
+                f"{label} › solver.method",
+                "the Benders decomposition is for covering models (lscp, mclp, psclp, coverage)",
+                got="benders",
+                fix="use solver.method: compact (or auto) for an ambulance model",
+            )
         return
     if isinstance(model, (PMedianModelConfig, PCenterModelConfig)):
         _check_siting_rules(case, model, problems)
+        if cfg.solver.method == "benders":
+            problems.add(
+                f"{label} › solver.method",
+                "solver.method chooses the covering models' decomposition; p-median and "
+                "p-center choose theirs in the model",
+                got="benders",
+                fix="drop solver.method (or use auto) and set model.method"
+                + (" (p_median: auto | benders | assignment)" if model.kind == "p_median" else ""),
+            )
         return
+    if cfg.solver.method == "benders" and (
+        model.secondary_objective != "none" or model.phases is not None
+    ):
+        problems.add(
+            f"{label} › solver.method",
+            "the Benders decomposition does not support "
+            + ("a secondary_objective" if model.secondary_objective != "none" else "phases"),
+            got="benders",
+            fix="use solver.method: compact (or auto, which falls back to compact)",
+        )
     names = [s.name for s in model.standards]
     for k, s in enumerate(model.standards):
         if names.count(s.name) > 1 and names.index(s.name) != k:

@@ -55,7 +55,7 @@ from .coverage import demand_thresholds
 from .models.coverage import CoverageSolution
 from .results import demand_table, sites_table, zones_table
 
-__all__ = ["LAYER_NAMES", "Layer", "build_layers", "write_layer_files", "write_layers"]
+__all__ = ["LAYER_NAMES", "Layer", "build_layers", "write_layers", "zone_layer"]
 
 log = logging.getLogger(__name__)
 
@@ -119,6 +119,31 @@ def _order(ids: np.ndarray, sorted_ids: pd.Series) -> np.ndarray:
     )
 
 
+def site_layers(
+    frame: pd.DataFrame,
+    s_ll: np.ndarray,
+    rows: np.ndarray,
+    native: tuple[np.ndarray, np.ndarray] | None,
+    chosen: np.ndarray | None,
+    about_all: str,
+    about_chosen: str,
+) -> list[Layer]:
+    """``candidate_sites`` (every row of ``frame``) and, once a plan exists, ``chosen_sites``."""
+    out = [Layer("candidate_sites", frame, _points(s_ll, rows), "Point", about_all, native)]
+    if chosen is not None:
+        out.append(
+            Layer(
+                "chosen_sites",
+                frame[chosen].reset_index(drop=True),
+                _points(s_ll, rows[chosen]),
+                "Point",
+                about_chosen,
+                None if native is None else (native[0][chosen], native[1][chosen]),
+            )
+        )
+    return out
+
+
 def build_layers(
     prepared: Any, sol: CoverageSolution, *, buffer_m: float = DEFAULT_BUFFER_M
 ) -> list[Layer]:
@@ -135,28 +160,15 @@ def build_layers(
         rows = _order(sites.ids, table["site_id"])
         native = _native(sites.x, sites.y, sites.crs, out_crs, rows)
         frame = table.drop(columns=["x", "y"], errors="ignore")
-        layers.append(
-            Layer(
-                "candidate_sites",
-                frame,
-                _points(s_ll, rows),
-                "Point",
-                "every candidate and existing site with its status in the plan (as sites.csv)",
-                native,
-            )
+        layers += site_layers(
+            frame,
+            s_ll,
+            rows,
+            native,
+            None if ev is None else frame["chosen"].to_numpy() == 1,
+            "every candidate and existing site with its status in the plan (as sites.csv)",
+            "open sites of the plan (new and existing kept), by facility_type",
         )
-        if ev is not None:
-            keep = frame["chosen"].to_numpy() == 1
-            layers.append(
-                Layer(
-                    "chosen_sites",
-                    frame[keep].reset_index(drop=True),
-                    _points(s_ll, rows[keep]),
-                    "Point",
-                    "open sites of the plan (new and existing kept), by facility_type",
-                    None if native is None else (native[0][keep], native[1][keep]),
-                )
-            )
     if d_ll is None:
         log.info("Demand has no coordinates with a CRS: GIS layers of sites and demand skipped")
         return layers
@@ -385,13 +397,20 @@ def _zones(prepared: Any, sol: CoverageSolution, d_ll: np.ndarray) -> Layer | No
     problem = sol.problem
     if not problem.zone_ids():
         return None
-    table = zones_table(sol)
+    return zone_layer(prepared, problem.demand.zone, zones_table(sol), d_ll)
+
+
+def zone_layer(
+    prepared: Any, demand_zone: np.ndarray | None, table: pd.DataFrame, d_ll: np.ndarray
+) -> Layer:
+    """The zones layer: a zones table (one row per zone_id) with the case's polygons, else the
+    hull of each zone's demand points (``approximate`` = 1)."""
     ids = table["zone_id"].astype(str).tolist()
     given = getattr(prepared, "zone_polygons", None) or {}
     missing = [z for z in ids if z not in given]
     hulls = (
-        demand_hulls(problem.demand.zone, d_ll[:, 0], d_ll[:, 1], missing)
-        if missing and problem.demand.zone is not None
+        demand_hulls(demand_zone, d_ll[:, 0], d_ll[:, 1], missing)
+        if missing and demand_zone is not None
         else {}
     )
     geoms, source, approx = [], [], []
@@ -519,23 +538,25 @@ def geojson_text(layer: Layer) -> str:
 
 
 def write_layers(
-    out: StagedOutput, prepared: Any, sol: CoverageSolution, *, buffer_m: float = DEFAULT_BUFFER_M
+    out: StagedOutput,
+    prepared: Any,
+    sol: Any,
+    *,
+    buffer_m: float = DEFAULT_BUFFER_M,
+    layers: list[Layer] | None = None,
 ) -> list[str]:
-    """Write layers.gpkg (+ layers_wgs84.gpkg for GCJ-02/BD-09), geojson/*, layers.json."""
+    """Write layers.gpkg (+ layers_wgs84.gpkg for GCJ-02/BD-09), geojson/*, layers.json.
+
+    ``layers`` are a model family's own (e.g. :func:`optimizer.layers_ems.build_ems_layers`);
+    by default the coverage layers of ``sol`` are built here."""
     demand = sol.problem.demand
-    layers = build_layers(prepared, sol, buffer_m=buffer_m)
+    if layers is None:
+        layers = build_layers(prepared, sol, buffer_m=buffer_m)
     if not layers:
         return []
     crs_text = normalise_crs(demand.crs) if demand.crs else "EPSG:4326"
     if demand.crs is None:  # sites only: keep their own CRS
         crs_text = normalise_crs(sol.problem.sites.crs or "EPSG:4326")
-    return write_layer_files(out, layers, crs_text, buffer_m=buffer_m)
-
-
-def write_layer_files(
-    out: StagedOutput, layers: list[Layer], crs_text: str, *, buffer_m: float = DEFAULT_BUFFER_M
-) -> list[str]:
-    """Write built layers: layers.gpkg in ``crs_text`` (+ WGS-84 copy), geojson/*, layers.json."""
     written: list[str] = []
     out.write_with("layers.gpkg", lambda p: _write_gpkg(p, layers, crs_text))
     written.append("layers.gpkg")

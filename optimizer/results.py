@@ -90,11 +90,18 @@ def common_dict(prepared: Any, sol: Any, *, meaning: str, model: dict[str, Any])
             "mip_rel_gap": cfg.solver.mip_rel_gap,
             "threads": cfg.solver.threads,
             "seed": cfg.solver.seed,
+            "method": getattr(sol, "method", "compact"),
+            "warm_start": getattr(sol, "warm_start", None),
+            "benders": getattr(sol, "benders", None),
         },
         "model": model,
         "demand": {
             "points": len(problem.demand),
             "total_weight": _round(problem.demand.total_weight, 3),
+            "residents": _round(float(problem.demand.residents.sum()), 3),
+            "footfall_weight": _round(
+                float(problem.demand.total_weight - problem.demand.residents.sum()), 3
+            ),
             "weight_note": problem.demand.weight_note,
         },
         "travel_times": {

@@ -56,6 +56,64 @@ def _response(sol: EmsSolution) -> dict[str, Any]:
     return out
 
 
+def _zone_required(m: Any, zone: str) -> float | None:
+    req = m.zone_min_share
+    if isinstance(req, dict):
+        v = req.get(zone)
+        return None if v is None else float(v)
+    return None if req is None else float(req)
+
+
+def _zone_coverage(sol: EmsSolution) -> dict[str, Any]:
+    """Share within the 120 standard per zone, with its target (``zone_min_share``) and whether
+    it is met: the same shape as a coverage run's ``coverage.<standard>.by_zone``."""
+    p, ev = sol.problem, sol.evaluation
+    assert ev is not None and p.demand.zone is not None
+    w = p.demand.weight
+    out: dict[str, Any] = {}
+    for z in p.zone_ids():
+        inz = p.demand.zone == z
+        pop = float(w[inz & ev.applies].sum())
+        covered = float(w[inz & ev.covered].sum())
+        share = covered / pop if pop > 0 else None
+        req = _zone_required(p.model, z)
+        out[z] = {
+            "population": _round(pop, 3),
+            "covered": _round(covered, 3),
+            "share": _round(share),
+            "required": req,
+            "met": None if req is None or share is None else bool(share >= req - 1e-9),
+        }
+    return out
+
+
+def _class_values(value: Any, classes: list[str]) -> dict[str, float]:
+    """A per-class threshold ({urban: 11, rural: 15}) or one number, for each demand class."""
+    if isinstance(value, dict):
+        return {c: float(value[c]) for c in classes if c in value}
+    return {c: float(value) for c in classes}
+
+
+def _classes(sol: EmsSolution) -> list[str]:
+    c = sol.problem.demand.demand_class
+    return ["all"] if c is None else sorted(set(map(str, c)))
+
+
+def _class_mask(sol: EmsSolution, cls: str) -> np.ndarray:
+    c = sol.problem.demand.demand_class
+    n = len(sol.problem.demand)
+    return np.ones(n, dtype=bool) if c is None else np.asarray(c == cls, dtype=bool)
+
+
+def _station_distance_m(sol: EmsSolution) -> np.ndarray | None:
+    """Road distance from each demand point to the nearest staffed station (distance table)."""
+    ev, dist = sol.evaluation, sol.problem.distance_table()
+    if ev is None or dist is None:
+        return None
+    _, metres = dist.nearest(ev.plan.open & (ev.plan.vehicles >= 1))
+    return metres
+
+
 def ems_solution_dict(prepared: Any, sol: EmsSolution) -> dict[str, Any]:
     p = sol.problem
     m = p.model
@@ -106,6 +164,9 @@ def ems_solution_dict(prepared: Any, sol: EmsSolution) -> dict[str, Any]:
         else bool(w[ev.covered].sum() >= m.min_share * pop - 1e-9),
         "expected_covered": _round(float((w * ev.expected).sum()), 3),
         "backup_covered": _round(float(w[ev.applies & (ev.covering >= 2)].sum()), 3),
+        "threshold": m.response_min,
+        "unit": "min",
+        "radius_m": m.radius_m,
         "source": m.source,
     }
     if p.demand.demand_class is not None:
@@ -114,9 +175,27 @@ def ems_solution_dict(prepared: Any, sol: EmsSolution) -> dict[str, Any]:
             for c in sorted(set(map(str, p.demand.demand_class)))
         }
     if p.demand.zone is not None:
-        cov["by_zone"] = {z: share(p.demand.zone == z) for z in p.zone_ids()}
+        cov["by_zone"] = _zone_coverage(sol)
     out["coverage"] = {"ems": cov}
     out["response"] = _response(sol)
+    metres = _station_distance_m(sol)
+    if metres is not None and m.radius_m is not None:
+        radius = {}
+        for c, limit in _class_values(m.radius_m, _classes(sol)).items():
+            mask = _class_mask(sol, c)
+            base = float(w[mask].sum())
+            within = float(w[mask & (metres <= limit + 1e-9)].sum())
+            far = metres[mask]
+            radius[c] = {
+                "radius_m": limit,
+                "population": _round(base, 3),
+                "within": _round(within, 3),
+                "share": _round(within / base) if base > 0 else None,
+                "worst_m": _round(float(far.max()), 1)
+                if far.size and np.isfinite(far).all()
+                else None,
+            }
+        out["radius"] = radius
     return out
 
 
@@ -148,7 +227,17 @@ def ems_tables(sol: EmsSolution) -> dict[str, pd.DataFrame]:
         demand["response_min"] = np.where(
             np.isfinite(ev.travel_min), np.round(ev.travel_min + p.model.dispatch_min, 3), np.nan
         )
+        demand["standard_min"] = np.round(p.drive_budget_min() + p.model.dispatch_min, 3)
+        metres = _station_distance_m(sol)
+        if metres is not None:
+            demand["station_m"] = np.where(np.isfinite(metres), np.round(metres, 1), np.nan)
         sites["open"] = ev.plan.open.astype(int)
+        status = np.full(len(s), "not chosen", dtype=object)
+        status[ev.plan.open & ~s.existing] = "new"
+        status[ev.plan.open & s.existing] = "kept"
+        status[~ev.plan.open & s.existing & p.stations] = "closed"
+        status[~p.stations] = ""  # not a 120 station: outside this model
+        sites["status"] = status
         sites["ambulances"] = ev.plan.vehicles.astype(int)
         sites["negative_pressure"] = ev.plan.np_vehicles.astype(int)
         first = np.bincount(
@@ -169,13 +258,44 @@ def ems_tables(sol: EmsSolution) -> dict[str, pd.DataFrame]:
     if zones and ev is not None and d.zone is not None:
         rows = []
         resp = ev.travel_min + p.model.dispatch_min
+        names = kinds = {}
+        if p.zones is not None:
+            names = dict(zip(map(str, p.zones.ids), map(str, p.zones.name), strict=True))
+            kinds = dict(zip(map(str, p.zones.ids), map(str, p.zones.kind), strict=True))
+        ruled = set(p.station_zones()) if p.model.stations_per_zone > 0 else set()
+        standard = _class_values(p.model.response_min, _classes(sol))
         for z in zones:
             inz = d.zone == z
             pop = float(d.weight[inz & ev.applies].sum())
             ok = inz & np.isfinite(resp)
+            n_st = int((ev.plan.open & (s.zone == z)).sum()) if s.zone is not None else None
+            extra: dict[str, Any] = {}
+            for c, limit in standard.items():
+                # mean response of the class's residents in the zone, against the class standard
+                mask = ok & _class_mask(sol, c)
+                mean = (
+                    _round(float((d.weight[mask] * resp[mask]).sum() / d.weight[mask].sum()), 3)
+                    if mask.any() and d.weight[mask].sum() > 0
+                    else None
+                )
+                extra[f"mean_response_{c}_min"] = mean
+                extra[f"met_mean_response_{c}"] = None if mean is None else int(mean < limit)
+            if ruled:
+                need = p.model.stations_per_zone if z in ruled else None
+                extra["required_stations"] = need
+                extra["met_stations"] = None if need is None or n_st is None else int(n_st >= need)
+            req = _zone_required(p.model, z)
+            if p.model.zone_min_share is not None:
+                share = float(d.weight[inz & ev.covered].sum()) / pop if pop > 0 else None
+                extra["required_ems"] = req
+                extra["met_ems"] = (
+                    None if req is None or share is None else int(share >= req - 1e-9)
+                )
             rows.append(
                 {
                     "zone_id": z,
+                    "name": names.get(z, z),
+                    "kind": kinds.get(z, ""),
                     "population": float(d.weight[inz].sum()),
                     "covered_share": _round(float(d.weight[inz & ev.covered].sum()) / pop)
                     if pop > 0
@@ -189,12 +309,14 @@ def ems_tables(sol: EmsSolution) -> dict[str, pd.DataFrame]:
                     if ok.any()
                     else None,
                     "worst_response_min": _round(float(resp[ok].max()), 3) if ok.any() else None,
-                    "stations": int((ev.plan.open & (s.zone == z)).sum())
-                    if s.zone is not None
-                    else None,
+                    "stations": n_st,
                     "ambulances": int(ev.plan.vehicles[s.zone == z].sum())
                     if s.zone is not None
                     else None,
+                    "negative_pressure": int(ev.plan.np_vehicles[s.zone == z].sum())
+                    if s.zone is not None
+                    else None,
+                    **extra,
                 }
             )
         tables["zones.csv"] = (
@@ -257,11 +379,18 @@ def ems_summary(prepared: Any, sol: EmsSolution, out_dir: Path | None = None) ->
 
 
 def write_ems_results(prepared: Any, sol: EmsSolution, out_dir: Path) -> list[str]:
+    """Write every output file atomically: tables, GIS layers and report.html."""
+    from .layers import write_layers
+    from .layers_ems import build_ems_layers
+    from .report import write_report
+
     with StagedOutput(out_dir) as out:
         out.json("solution.json", ems_solution_dict(prepared, sol))
         for name, frame in ems_tables(sol).items():
             out.csv(name, frame)
+        write_layers(out, prepared, sol, layers=build_ems_layers(prepared, sol))
         out.text("summary.txt", ems_summary(prepared, sol, out_dir))
+        write_report(out)  # report.html from the staged files (optimizer.report)
         names = [*out.names, "manifest.json"]
         out.json("manifest.json", manifest_dict(prepared, sol, names))
     return names

@@ -32,10 +32,9 @@ import pandas as pd
 import shapely
 
 from geodata.crs import normalise_crs
-from geodata.zone_shapes import HULL_BUFFER_M, demand_hulls
 
 from .atomic import StagedOutput
-from .layers import Layer, _lonlat, _multi, _native, _order, _points, write_layer_files
+from .layers import Layer, _lonlat, _native, _order, _points, site_layers, write_layers, zone_layer
 from .results import _num, _round, common_dict, manifest_dict, summary_head
 from .siting import SitingSolution
 
@@ -206,29 +205,15 @@ def siting_layers(
     if s_ll is not None:
         table = tables["sites.csv"]
         rows = _order(s.ids, table["site_id"])
-        native = _native(s.x, s.y, s.crs, out_crs, rows)
-        layers.append(
-            Layer(
-                "candidate_sites",
-                table,
-                _points(s_ll, rows),
-                "Point",
-                "every candidate and existing site with its status in the plan (as sites.csv)",
-                native,
-            )
+        layers += site_layers(
+            table,
+            s_ll,
+            rows,
+            _native(s.x, s.y, s.crs, out_crs, rows),
+            table["chosen"].to_numpy() == 1 if "chosen" in table else None,
+            "every candidate and existing site with its status in the plan (as sites.csv)",
+            "open sites of the plan (new and existing kept), by facility_type",
         )
-        if "chosen" in table:
-            keep = table["chosen"].to_numpy() == 1
-            layers.append(
-                Layer(
-                    "chosen_sites",
-                    table[keep].reset_index(drop=True),
-                    _points(s_ll, rows[keep]),
-                    "Point",
-                    "open sites of the plan (new and existing kept), by facility_type",
-                    None if native is None else (native[0][keep], native[1][keep]),
-                )
-            )
     if d_ll is None:
         return layers
     table = tables["demand.csv"]
@@ -267,40 +252,9 @@ def siting_layers(
                 "follows the road network; the value is the table's)",
             )
         )
-    zl = _zone_layer(prepared, sol, tables, d_ll)
-    if zl is not None:
-        layers.append(zl)
+    if "zones.csv" in tables:
+        layers.append(zone_layer(prepared, d.zone, tables["zones.csv"], d_ll))
     return layers
-
-
-def _zone_layer(
-    prepared: Any, sol: SitingSolution, tables: dict[str, pd.DataFrame], d_ll: np.ndarray
-) -> Layer | None:
-    if "zones.csv" not in tables:
-        return None
-    table = tables["zones.csv"]
-    ids = table["zone_id"].astype(str).tolist()
-    given = getattr(prepared, "zone_polygons", None) or {}
-    missing = [z for z in ids if z not in given]
-    zone = sol.problem.demand.zone
-    hulls = (
-        demand_hulls(zone, d_ll[:, 0], d_ll[:, 1], missing) if missing and zone is not None else {}
-    )
-    geoms, approx = [], []
-    for z in ids:
-        g = given.get(z, hulls.get(z))
-        geoms.append(None if g is None else _multi(g))
-        approx.append(0 if z in given else 1)
-    frame = table.copy()
-    frame["approximate"] = approx
-    return Layer(
-        "zones",
-        frame,
-        np.asarray(geoms, dtype=object),
-        "MultiPolygon",
-        "zones with the travel figures of zones.csv; polygons from the case, else the hull of "
-        f"each zone's demand points + {HULL_BUFFER_M:g} m (approximate=1)",
-    )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -358,15 +312,7 @@ def write_siting_results(prepared: Any, sol: SitingSolution, out_dir: Path) -> l
         out.json("solution.json", siting_solution_dict(prepared, sol))
         for name, frame in tables.items():
             out.csv(name, frame)
-        layers = siting_layers(prepared, sol, tables)
-        if layers:
-            d = sol.problem.demand
-            crs = (
-                normalise_crs(d.crs)
-                if d.crs
-                else normalise_crs(sol.problem.sites.crs or "EPSG:4326")
-            )
-            write_layer_files(out, layers, crs)
+        write_layers(out, prepared, sol, layers=siting_layers(prepared, sol, tables))
         out.text("summary.txt", siting_summary(prepared, sol, out_dir))
         write_report(out)
         names = [*out.names, "manifest.json"]

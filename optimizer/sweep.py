@@ -9,6 +9,10 @@ point needs). Points run in ``workers`` parallel chains on the local cores; insi
 point is warm-started from the plan of its neighbour. ``frontier.csv`` holds one row per point
 (value, status, objective, bound, gap, cost, coverage share per standard, sites per type) and
 ``frontier.png`` / ``frontier.svg`` draw coverage against the parameter.
+
+With ``--cluster tcp://host:8786`` (or ``solver.cluster`` in the case) the chains run on a Dask
+cluster instead (:mod:`optimizer.cluster`): one chain per worker thread, same answers, and the
+workers send their result files back, so they need no shared disk.
 """
 
 from __future__ import annotations
@@ -127,16 +131,30 @@ def _init_state(state: dict[str, Any]) -> None:
     _STATE.update(state)
 
 
-def _solve_chain(chain: list[int]) -> list[dict[str, Any]]:
+def _solve_chain_remote(
+    state: dict[str, Any], chain: list[int]
+) -> tuple[list[dict[str, Any]], dict[str, bytes]]:
+    """A chain on a Dask worker: results written to a private folder and sent back as bytes."""
+    import tempfile
+
+    from .cluster import collect_files
+
+    tmp = Path(tempfile.mkdtemp(prefix="sweep-chain-"))
+    rows = _solve_chain(chain, {**state, "out_dir": tmp})  # folders are relative: points/NNN
+    return rows, collect_files(tmp)
+
+
+def _solve_chain(chain: list[int], state: dict[str, Any] | None = None) -> list[dict[str, Any]]:
     """Solve the points of one chain in order, each warm-started from the previous plan."""
     from .results import write_results
 
-    prepared: PreparedCase = _STATE["prepared"]
-    points: list[LoadedCase] = _STATE["points"]
-    values: list[float] = _STATE["values"]
-    out_dir: Path = _STATE["out_dir"]
-    options: SolveOptions = _STATE["options"]
-    backend: str = _STATE["backend"]
+    state = _STATE if state is None else state
+    prepared: PreparedCase = state["prepared"]
+    points: list[LoadedCase] = state["points"]
+    values: list[float] = state["values"]
+    out_dir: Path = state["out_dir"]
+    options: SolveOptions = state["options"]
+    backend: str = state["backend"]
     rows = []
     warm: np.ndarray | None = None
     for k in chain:
@@ -145,7 +163,16 @@ def _solve_chain(chain: list[int]) -> list[dict[str, Any]]:
         pp = PreparedCase(point, problem, prepared.input_files, prepared.routing)
         t0 = time.perf_counter()
         if isinstance(problem, CoverageProblem):
-            sol: Any = solve_coverage(problem, options, backend=backend, warm_open=warm)
+            cfg = point.config.solver
+            sol: Any = solve_coverage(
+                problem,
+                options,
+                backend=backend,
+                warm_open=warm,
+                aggregate=cfg.aggregate_demand,
+                drop_dominated=cfg.drop_dominated,
+                method=cfg.method,
+            )
         else:
             sol = solve_case(pp, backend=backend, time_limit_s=options.time_limit_s)
         folder = out_dir / "points" / f"{k:03d}"
@@ -165,7 +192,7 @@ def _row(k: int, value: float, sol: Any, seconds: float, folder: Path) -> dict[s
         "best_bound": sol.bound,
         "gap": sol.gap,
         "seconds": round(seconds, 3),
-        "folder": str(folder),
+        "folder": f"{folder.parent.name}/{folder.name}",  # relative to the sweep folder
     }
     ev = sol.evaluation
     if isinstance(sol, CoverageSolution) and ev is not None:
@@ -190,8 +217,12 @@ def run_sweep(
     workers: int = 2,
     backend: str | None = None,
     time_limit_s: float | None = None,
+    cluster: str | None = None,
 ) -> pd.DataFrame:
-    """Solve every point, write each point's results and the frontier; return the frontier."""
+    """Solve every point, write each point's results and the frontier; return the frontier.
+
+    ``cluster`` (default: the case's ``solver.cluster``) is a Dask scheduler address: the chains
+    then run there, one per worker thread (at least ``workers``)."""
     case = load_case(case_path)
     if not values:
         raise CaseError([Problem("--values", "no values to sweep", fix="give e.g. 1e6,2e6,3e6")])
@@ -206,10 +237,17 @@ def run_sweep(
     )
     prepared = prepare_case(points[widest])
     solver = case.config.solver
+    address = cluster or solver.cluster
+    client = None
+    if address is not None:
+        from .cluster import connect
+
+        client = connect(address)
+        workers = max(workers, sum(client.nthreads().values()))
     options = SolveOptions(
         time_limit_s=time_limit_s if time_limit_s is not None else solver.time_limit_s,
         mip_rel_gap=solver.mip_rel_gap,
-        threads=1 if workers > 1 else solver.threads,
+        threads=1 if workers > 1 or client is not None else solver.threads,
         seed=solver.seed,
         ortools_engine=solver.ortools_engine,
     )
@@ -224,9 +262,22 @@ def run_sweep(
     }
     n_chains = max(1, min(workers, len(points)))
     chains = [list(c) for c in np.array_split(np.arange(len(points)), n_chains) if len(c)]
-    log.info("Sweep %s over %d values in %d chains", param, len(points), len(chains))
+    log.info(
+        "Sweep %s over %d values in %d chains%s",
+        param,
+        len(points),
+        len(chains),
+        f" on the Dask cluster {address}" if client is not None else "",
+    )
     try:
-        if len(chains) > 1:
+        if client is not None:
+            from .cluster import cluster_map, write_files
+
+            parts = []
+            for rows, files in cluster_map(client, _solve_chain_remote, chains, state):
+                write_files(out, files)
+                parts.append(rows)
+        elif len(chains) > 1:
             # spawn, not fork: a child forked from a process whose solver threads already run
             # cannot use HiGHS; the prepared case is shipped once to each worker
             with ProcessPoolExecutor(
@@ -241,6 +292,8 @@ def run_sweep(
             parts = [_solve_chain(c) for c in chains]
     finally:
         _STATE.clear()
+        if client is not None:
+            client.close()
     frontier = (
         pd.DataFrame([r for part in parts for r in part])
         .sort_values("value")
@@ -249,10 +302,14 @@ def run_sweep(
     frontier.insert(1, "parameter", param)
     maximise = prepared.problem.model.resolved_objective in ("max_coverage", "mexclp", "bacop")
     frontier["monotone"] = _monotone(frontier, param, maximise)
+    from .report.frontier import refresh_point_reports, render_frontier
+
     with StagedOutput(out) as staged:
         staged.csv("frontier.csv", frontier)
         staged.write_with("frontier.png", lambda p: _chart(frontier, param, p))
         staged.write_with("frontier.svg", lambda p: _chart(frontier, param, p))
+        staged.text("frontier.html", render_frontier(frontier, param))
+    refresh_point_reports(out)  # each point's report gains the trade-off curves
     return frontier
 
 
@@ -303,6 +360,9 @@ def _chart(frontier: pd.DataFrame, param: str, path: Path) -> None:
                 x[hit], np.zeros(int(hit.sum())), marker=marker, color=colour, label=label, zorder=3
             )
     ax.set_xlabel(param)
+    from matplotlib.ticker import FuncFormatter
+
+    ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _pos: f"{v:,.6g}"))
     ax.grid(True, alpha=0.3)
     ax.legend(loc="lower right", fontsize=8)
     ax.set_title("Trade-off frontier (every point solved exactly)")

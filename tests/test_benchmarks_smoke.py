@@ -106,3 +106,53 @@ def test_compare_flags_disagreement_and_non_optimal():
     limit = compare(ours, {"status": "Time limit reached", "objective": 99.0})
     assert limit["agree"] is None and "not comparable" in limit["note"]
     assert compare(ours, None)["note"] == "spopt not run"
+
+
+def test_bounded_table_instance_is_the_dense_one_within_the_standard():
+    from benchmarks.instances import uniform_pairs
+
+    dense = uniform_instance(300, 40, seed=5)
+    spec, weight, di, sj, minutes = uniform_pairs(300, 40, seed=5)
+    assert spec.p == dense.spec.p and np.array_equal(weight, dense.weight)
+    table = np.full(dense.cost.shape, np.inf)
+    table[di, sj] = minutes
+    inside = dense.cost <= spec.radius
+    assert np.allclose(table[inside], dense.cost[inside])
+    assert np.isinf(table[~inside]).all()
+
+
+def test_large_runner_in_process_is_certified_and_agrees_with_benders():
+    from benchmarks.large import run_child
+
+    compact = run_child(400, 30, method="compact", time_limit_s=60, threads=None)
+    benders = run_child(400, 30, method="benders", time_limit_s=60, threads=None)
+    assert compact["status"] == benders["status"] == "optimal"
+    assert compact["checked"] and benders["checked"]
+    assert benders["objective"] == pytest.approx(compact["objective"], rel=OBJ_RTOL)
+    assert benders["benders"]["mip_rounds"] >= 1
+
+
+def test_suite_table_renders_skips_and_ratios():
+    from benchmarks.run import pmedian_rows, table
+
+    rows = [
+        {
+            "name": "u",
+            "ours": {
+                "build_s": 0.5,
+                "solve_s": 1.0,
+                "total_s": 1.5,
+                "status": "optimal",
+                "objective": 10.0,
+                "peak_rss_mib": 100,
+            },
+            "spopt": {"build_s": 50.0, "solve_s": 2.0, "total_s": 52.0},
+            "compare": {"agree": True, "note": ""},
+            "benders": {"solve_s": 3.0, "status": "optimal", "objective": 10.0},
+            "matrix": {"ours_s": 0.1, "networkx_s": 2.0, "identical": True},
+        },
+        *pmedian_rows(True),
+    ]
+    text = table(rows)
+    assert "100x" in text and "20x" in text and "yes" in text
+    assert "pmed" in text and "DIFFERENT" not in text

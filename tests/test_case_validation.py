@@ -141,6 +141,14 @@ def test_model_rules(tmp_case):
     assert "no travel-time table of this name" in "\n".join(_errors(tmp_case, bad))
     bad = CASE.replace("{name: t15, minutes: 15}", "{name: t15, metres: 1500}")
     assert "holds times" in "\n".join(_errors(tmp_case, bad))
+    benders = "solver: {method: benders}\n"
+    bad = CASE.replace(
+        "  max_new_sites: 1\n", "  max_new_sites: 1\n  secondary_objective: min_cost\n"
+    )
+    text = "\n".join(_errors(tmp_case, bad + benders))
+    assert "solver.method: the Benders decomposition does not support a secondary_objective" in text
+    # without a second stage it is accepted
+    assert prepare_case(tmp_case(CASE + benders, _files())).case.config.solver.method == "benders"
 
 
 def test_data_dependent_model_errors(tmp_case):

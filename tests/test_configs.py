@@ -88,3 +88,32 @@ def test_andorra_ems_case(tmp_path):
     demand = pd.read_csv(out / "demand.csv")
     urban = demand["class"] == "urban"
     assert (demand.loc[urban, "response_min"] <= 11 + 1e-9).all()
+
+
+def test_andorra_joint_case(tmp_path):
+    """Clinics, public AEDs (walking round trip on the pedestrian network) and 120 stations
+    under one budget on real OSM networks: all three types bought, budget kept, hosted AEDs only
+    inside open hosts, AED densities per parish, value per 10,000 yuan per type."""
+    shared_path("data", "osm-andorra", "andorra.osm.pbf")
+    out = tmp_path / "joint"
+    assert main(["run", str(ROOT / "configs" / "andorra_joint.yaml"), "--out", str(out), "-q"]) == 0
+    sol = json.loads((out / "solution.json").read_text(encoding="utf-8"))
+    assert sol["status"] == "optimal" and sol["gap"] < 1e-9
+    assert sol["cost"]["total"] <= sol["cost"]["budget"] + 1e-6
+    assert {t for t, v in sol["by_type"].items() if v["new_sites"] > 0} == {"clinic", "aed", "ems"}
+    for v in sol["by_type"].values():
+        for s in v["standards"].values():
+            assert s["per_10k_yuan"] > 0
+    sites = pd.read_csv(out / "sites.csv", keep_default_na=False)
+    chosen = set(sites.loc[sites["chosen"] == 1, "site_id"])
+    hosted = [s for s in chosen if s.startswith("AED@")]
+    assert hosted and all(s.removeprefix("AED@") in chosen for s in hosted)
+    demand = pd.read_csv(out / "demand.csv", keep_default_na=False)
+    venues = demand[demand["class"] == "venue"]
+    assert len(venues) > 0
+    # venues count for AEDs only (footfall), never as residents
+    assert sol["demand"]["residents"] == pytest.approx(
+        demand.loc[demand["class"] != "venue", "weight"].sum()
+    )
+    zones = pd.read_csv(out / "zones.csv")
+    assert "per10k_aed" in zones and zones["per10k_aed"].ge(0).all()

@@ -147,6 +147,30 @@ def test_points_far_from_roads_named_or_unreachable(tmp_path):
     assert "summit" in prepared.routing["drive"].unreachable_demand
 
 
+def test_points_no_standard_reads_are_not_routed(tmp_path):
+    """A venue far from any road, of a class the table's only standard does not cover, is
+    neither an error nor 'unreachable': it is simply not in that table."""
+    extra = pd.DataFrame({"id": ["summit"], "population": [10], "lon": [1.505], "lat": [42.60]})
+    path = _setup(tmp_path, extra_points=extra)
+    demand = pd.read_csv(tmp_path / "demand.csv")
+    demand["class"] = np.where(demand["id"] == "summit", "venue", "rural")
+    demand.to_csv(tmp_path / "demand.csv", index=False)
+    text = path.read_text(encoding="utf-8")
+    text = text.replace("weight: population,", "weight: population, class: class,")
+    text = text.replace("{name: t15, minutes: 15}", "{name: t15, minutes: {rural: 15}}")
+    path.write_text(text, encoding="utf-8")
+    prepared = prepare_case(path)
+    report = prepared.routing["drive"].to_dict()
+    assert report["demand"]["not_used"] == 1 and report["demand"]["snapped"] == 50
+    assert report["demand"]["not_snapped"] == 0 and report["unreachable_demand"] == []
+    summit = int(np.flatnonzero(prepared.problem.demand.ids == "summit")[0])
+    assert summit not in set(prepared.problem.travel_times["drive"].demand_index.tolist())
+    # the same point subject to the standard is an error again
+    path.write_text(text.replace("{rural: 15}", "{rural: 15, venue: 15}"), encoding="utf-8")
+    with pytest.raises(CaseError, match="summit"):
+        prepare_case(path)
+
+
 def test_empty_network_file_is_an_error(tmp_path):
     (tmp_path / "nodes.csv").write_text("osmid,lon,lat\n1,1.5,42.5\n")
     (tmp_path / "edges.csv").write_text("u,v,highway,length_m\n")

@@ -41,6 +41,7 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
+from ..certificate import Certificate
 from ..coverage import (
     CoverageProblem,
     ReducedCoverage,
@@ -61,7 +62,7 @@ log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, eq=False)
-class CoverageSolution:
+class CoverageSolution(Certificate):
     """A certified answer: status, plan, objective recomputed on raw data, bound and gap."""
 
     problem: CoverageProblem
@@ -69,23 +70,16 @@ class CoverageSolution:
     coverages: list[StandardCoverage]
     open_mask: np.ndarray | None = None
     evaluation: Evaluation | None = None
-    objective: float | None = None
     solver_objective: float | None = None
-    bound: float | None = None
-    gap: float | None = None
-    runtime_s: float = 0.0
-    total_time_s: float = 0.0
-    solver: str = ""
-    solver_version: str = ""
-    message: str = ""
-    model_size: dict[str, int] = field(default_factory=dict)
-    presolve: dict[str, int] = field(default_factory=dict)
-    diagnosis: list[str] = field(default_factory=list)
-    checked: bool = False
     dominated_by: dict[int, int] = field(default_factory=dict)
     """Presolve: site index -> index of a candidate that dominates it (coverage and cost)."""
-    secondary: dict[str, object] | None = None
-    """Lexicographic second stage: objective, status, value, bound, gap."""
+    method: str = "compact"
+    """How the model was solved: ``compact`` (one MILP) or ``benders`` (decomposition)."""
+    benders: dict[str, object] | None = None
+    """Benders rounds, cuts and cells (only with ``method == "benders"``)."""
+    warm_start: str | None = None
+    """Where the solver's starting plan came from: ``given`` (e.g. a sweep neighbour),
+    ``greedy``, or None."""
     timings_s: dict[str, float] = field(default_factory=dict)
     """Wall-clock seconds per stage of :func:`solve_coverage`, in pipeline order: ``coverage``,
     ``precheck``, ``presolve`` (aggregation + dominance), ``milp`` (building the matrix),
@@ -471,11 +465,20 @@ def solve_coverage(
     aggregate: bool = True,
     drop_dominated: bool = True,
     warm_open: np.ndarray | None = None,
+    method: str = "compact",
+    greedy: bool | None = None,
+    benders_cells: int | None = None,
 ) -> CoverageSolution:
     """Build, solve and certify a covering model. Raises :class:`CheckError` on a bad answer.
 
     ``warm_open`` (a mask of open sites, e.g. the neighbouring point of a sweep) is offered to
     the solver as a starting plan; the solver checks it and ignores it if it is infeasible.
+    Without one, ``greedy`` builds one (:mod:`optimizer.greedy`); by default (None) only for
+    Benders, which starts from it: HiGHS on the compact model was not faster with it
+    (benchmarks/README.md). ``method`` is ``compact``
+    (one MILP), ``benders`` (:mod:`optimizer.benders`; refuses cases it does not support) or
+    ``auto`` (Benders when the coverage part of the compact model is large, see
+    :func:`choose_method`). Either way the answer is certified the same way.
     """
     options = options or SolveOptions()
     t_start = time.perf_counter()
@@ -500,12 +503,36 @@ def solve_coverage(
     lap("presolve")
     milp = build_coverage_milp(problem, reduced)
     lap("milp")
-    if warm_open is not None:
+    chosen = choose_method(problem, reduced, method, backend)
+    warm_from = "given" if warm_open is not None else None
+    if greedy is None:
+        greedy = chosen == "benders"
+    if warm_open is None and greedy:
+        from ..greedy import greedy_plan
+
+        warm_open = greedy_plan(problem, reduced, milp)
+        warm_from = "greedy" if warm_open is not None else None
+        lap("greedy")
+    if warm_open is not None and chosen == "compact":
         options = replace(options, warm_start=warm_start_vector(milp, reduced, warm_open))
     kind = problem.model.secondary_objective
     second: SolveResult | None = None
     stage2: MILP | None = None
-    if kind == "none":
+    benders_info: dict[str, object] | None = None
+    if chosen == "benders":
+        from ..benders import solve_benders
+
+        result, binfo = solve_benders(
+            problem,
+            reduced,
+            milp,
+            options,
+            backend,
+            warm_open=warm_open,
+            n_cells=benders_cells or default_cells(reduced),
+        )
+        benders_info = binfo.as_dict()
+    elif kind == "none":
         result = solve(milp, options, backend)
     else:
         coef, const = site_objective(problem, reduced, kind)
@@ -534,6 +561,9 @@ def solve_coverage(
         "presolve": reduced.stats,
         "dominated_by": reduced.dominated_by,
         "timings_s": timings,
+        "method": chosen,
+        "benders": benders_info,
+        "warm_start": warm_from,
     }
     if not result.status.has_solution or result.x is None:
         diagnosis: list[str] = []
@@ -583,6 +613,41 @@ def solve_coverage(
         secondary=secondary,
         **common,  # type: ignore[arg-type]
     )
+
+
+AUTO_BENDERS_PAIRS = 20_000_000
+"""``method: auto`` picks Benders when the compact model would have at least this many
+(demand group, site) pairs in its coverage rows (after aggregation and dominance)."""
+
+
+def coverage_pairs(reduced: ReducedCoverage) -> int:
+    """Nonzeros of the compact model's coverage rows: groups x mean covering sites."""
+    total = 0
+    for rs in reduced.standards:
+        live = rs.applies & ~rs.const
+        total += int(np.diff(rs.matrix.indptr)[live].sum())
+    return total
+
+
+def default_cells(reduced: ReducedCoverage) -> int:
+    """Benders cells per standard: about one per 200 demand groups, 16 to 256 (multi-cut: one
+    theta for all demand needed far more master rounds in the benchmarks)."""
+    return max(16, min(256, reduced.n_groups // 200))
+
+
+def choose_method(
+    problem: CoverageProblem, reduced: ReducedCoverage, method: str, backend: str
+) -> str:
+    """``compact`` or ``benders`` for ``method`` in compact / benders / auto."""
+    if method in ("compact", "benders"):
+        return method
+    if method != "auto":
+        raise ValueError(f"solver.method: unknown method {method!r}; use compact, benders or auto")
+    from ..benders import benders_unsupported
+
+    if benders_unsupported(problem, backend):
+        return "compact"
+    return "benders" if coverage_pairs(reduced) >= AUTO_BENDERS_PAIRS else "compact"
 
 
 def _certify(

@@ -40,7 +40,7 @@ import logging
 import math
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -48,6 +48,7 @@ import scipy.sparse as sp
 
 from geodata.arrays import Demand, Sites, TravelTimes, Zones
 
+from ..certificate import Certificate
 from ..config import EmsModelConfig
 from ..coverage import group_rows, require_complete
 from ..errors import CheckError
@@ -600,23 +601,10 @@ def _levels(problem: EmsProblem, ix: _Index, live: np.ndarray, cap: np.ndarray) 
 # Solve and certify
 # ---------------------------------------------------------------------------------------------
 @dataclass(frozen=True, eq=False)
-class EmsSolution:
+class EmsSolution(Certificate):
     problem: EmsProblem
     status: Status
     evaluation: EmsEvaluation | None = None
-    objective: float | None = None
-    bound: float | None = None
-    gap: float | None = None
-    runtime_s: float = 0.0
-    total_time_s: float = 0.0
-    solver: str = ""
-    solver_version: str = ""
-    message: str = ""
-    model_size: dict[str, int] = field(default_factory=dict)
-    presolve: dict[str, int] = field(default_factory=dict)
-    diagnosis: list[str] = field(default_factory=list)
-    checked: bool = False
-    secondary: dict[str, object] | None = None
 
     @property
     def sense(self) -> str:
@@ -816,9 +804,9 @@ def solve_ems(
         problem,
         status,
         ev,
-        ev.objective,
-        bound,
-        gap,
+        objective=ev.objective,
+        bound=bound,
+        gap=gap,
         total_time_s=time.perf_counter() - t0,
         checked=True,
         secondary=secondary,

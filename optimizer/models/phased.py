@@ -29,6 +29,7 @@ from typing import Any
 
 import numpy as np
 
+from ..certificate import Certificate
 from ..coverage import CoverageProblem, StandardCoverage, coverage_sets, precheck, reduce
 from ..errors import CheckError
 from ..evaluate import Evaluation, check_plan, evaluate_plan
@@ -42,25 +43,12 @@ log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, eq=False)
-class PhasedSolution:
+class PhasedSolution(Certificate):
     problem: CoverageProblem
     status: Status
     coverages: list[StandardCoverage]
     open_by_phase: list[np.ndarray] = field(default_factory=list)
     evaluations: list[Evaluation] = field(default_factory=list)
-    objective: float | None = None
-    bound: float | None = None
-    gap: float | None = None
-    runtime_s: float = 0.0
-    total_time_s: float = 0.0
-    solver: str = ""
-    solver_version: str = ""
-    message: str = ""
-    model_size: dict[str, int] = field(default_factory=dict)
-    presolve: dict[str, int] = field(default_factory=dict)
-    diagnosis: list[str] = field(default_factory=list)
-    checked: bool = False
-    secondary: dict[str, object] | None = None
     dominated_by: dict[int, int] = field(default_factory=dict)
     timings_s: dict[str, float] = field(default_factory=dict)
 
@@ -278,9 +266,9 @@ def solve_phased(
         coverages,
         plans,
         evals,
-        raw,
-        bound,
-        gap,
+        objective=raw,
+        bound=bound,
+        gap=gap,
         total_time_s=time.perf_counter() - t0,
         checked=True,
         **common,

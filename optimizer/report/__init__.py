@@ -7,6 +7,8 @@ without a network. Sections and norm checks live in registries (:func:`register_
 
 from __future__ import annotations
 
+from . import ems as _ems  # noqa: F401  (registers the 120 section and norms)
+from . import phased as _phased  # noqa: F401  (registers the roll-out section)
 from . import siting as _siting  # noqa: F401  (p-median / p-center section)
 from .html import render_report, write_report, write_report_file
 from .i18n import Labels, add_labels

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from html import escape
 
-__all__ = ["Bar", "hbar_chart"]
+__all__ = ["Bar", "hbar_chart", "line_chart"]
 
 MET, MISSED, INFO, TARGET = "#2e7d32", "#c62828", "#607d8b", "#111111"
 
@@ -76,5 +76,100 @@ def hbar_chart(bars: list[Bar], *, title: str, width: int = 640, label_w: int = 
                 f'stroke="{TARGET}" stroke-width="2"><title>target {100 * b.target:.1f}%'
                 "</title></line>"
             )
+    out.append("</svg>")
+    return "".join(out)
+
+
+LINE_COLOURS = ("#1565c0", "#2e7d32", "#ef6c00", "#6a1b9a", "#00838f", "#ad1457", "#5d4037")
+
+
+def _tick(v: float) -> str:
+    a = abs(v)
+    if a >= 1e6:
+        return f"{v / 1e6:g}M"
+    if a >= 1e4:
+        return f"{v / 1e3:g}k"
+    return f"{v:g}"
+
+
+def line_chart(
+    xs: list[float],
+    series: dict[str, list[float | None]],
+    *,
+    title: str,
+    x_label: str,
+    share: bool = True,
+    highlight: float | None = None,
+    width: int = 640,
+    height: int = 300,
+) -> str:
+    """Trade-off curves: one line per series over ``xs`` (shares 0-100% when ``share``, else the
+    values' own range); points with None are gaps; ``highlight`` marks one x (this run)."""
+    left, right, top, bottom = 56, 130, 26, 40
+    pw, ph = width - left - right, height - top - bottom
+    vals = [v for ys in series.values() for v in ys if v is not None]
+    if not xs or not vals:
+        return ""
+    x0, x1 = min(xs), max(xs)
+    if share:
+        y0, y1 = 0.0, 1.0
+    else:
+        y0, y1 = min(vals), max(vals)
+        if y1 - y0 < 1e-12:
+            y0, y1 = y0 - 1.0, y1 + 1.0
+
+    def px(x: float) -> float:
+        return left + (pw * (x - x0) / (x1 - x0) if x1 > x0 else pw / 2)
+
+    def py(y: float) -> float:
+        return top + ph * (1 - (y - y0) / (y1 - y0))
+
+    out = [
+        f'<svg class="chart line-chart" xmlns="http://www.w3.org/2000/svg" width="{width}" '
+        f'height="{height}" viewBox="0 0 {width} {height}" role="img" '
+        f'aria-label="{escape(title)}">',
+        f'<text x="0" y="14" font-size="13" font-weight="bold">{escape(title)}</text>',
+    ]
+    for k in range(5):
+        y = y0 + (y1 - y0) * k / 4
+        label = f"{100 * y:.0f}%" if share else _tick(y)
+        out.append(
+            f'<line x1="{left}" y1="{py(y):.1f}" x2="{left + pw}" y2="{py(y):.1f}" stroke="#ddd"/>'
+            f'<text x="{left - 4}" y="{py(y) + 3:.1f}" font-size="10" text-anchor="end" '
+            f'fill="#555">{label}</text>'
+        )
+    for x in sorted(set(xs)):
+        out.append(
+            f'<text x="{px(x):.1f}" y="{top + ph + 14}" font-size="10" text-anchor="middle" '
+            f'fill="#555">{escape(_tick(x))}</text>'
+        )
+    out.append(
+        f'<text x="{left + pw / 2:.1f}" y="{height - 6}" font-size="11" '
+        f'text-anchor="middle">{escape(x_label)}</text>'
+    )
+    if highlight is not None:
+        out.append(
+            f'<line class="this-point" x1="{px(highlight):.1f}" y1="{top}" x2="{px(highlight):.1f}" '
+            f'y2="{top + ph}" stroke="{TARGET}" stroke-width="1.5" stroke-dasharray="4 3"/>'
+        )
+    for n, (name, ys) in enumerate(series.items()):
+        c = LINE_COLOURS[n % len(LINE_COLOURS)]
+        pts = [(px(x), py(y)) for x, y in zip(xs, ys, strict=True) if y is not None]
+        if len(pts) > 1:
+            d = " ".join(f"{'M' if i == 0 else 'L'}{x:.1f},{y:.1f}" for i, (x, y) in enumerate(pts))
+            out.append(f'<path d="{d}" fill="none" stroke="{c}" stroke-width="2"/>')
+        for (x, y), (xv, yv) in zip(
+            pts, [(x, y) for x, y in zip(xs, ys, strict=True) if y is not None], strict=True
+        ):
+            text = f"{100 * yv:.2f}%" if share else f"{yv:,.6g}"
+            out.append(
+                f'<circle class="pt" cx="{x:.1f}" cy="{y:.1f}" r="3.5" fill="{c}">'
+                f"<title>{escape(name)} @ {xv:,.6g}: {text}</title></circle>"
+            )
+        ly = top + 14 * n + 6
+        out.append(
+            f'<rect x="{left + pw + 10}" y="{ly - 8}" width="10" height="10" fill="{c}"/>'
+            f'<text x="{left + pw + 24}" y="{ly + 1}" font-size="11">{escape(name[:18])}</text>'
+        )
     out.append("</svg>")
     return "".join(out)

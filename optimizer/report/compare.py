@@ -47,6 +47,9 @@ __all__ = ["Comparison", "compare_runs", "write_compare"]
 
 log = logging.getLogger(__name__)
 
+VEHICLES = ("ambulances", "negative_pressure")
+"""Per-site vehicle columns of 120 runs, compared as A / B / change."""
+
 PRINT_ZONE_ROWS = 12
 """Above this many townships, the printed page lists only those whose coverage changes."""
 
@@ -78,7 +81,7 @@ def _ids_text(ids: list[str], limit: int = 8) -> str:
 
 
 def _open(frame: pd.DataFrame | None) -> pd.DataFrame:
-    cols = ["site_id", "facility_type", "zone", "cost", "chosen", "status"]
+    cols = ["site_id", "facility_type", "zone", "cost", "chosen", "status", *VEHICLES]
     if frame is None:
         return pd.DataFrame(columns=cols)
     out = frame[[c for c in cols if c in frame.columns]].copy()
@@ -124,6 +127,11 @@ def sites_diff(a: RunData, b: RunData) -> pd.DataFrame:
         (oa == 1) & (ob == 1), "kept", np.where(ob == 1, "added", np.where(oa == 1, "removed", ""))
     )
     out["change"] = change
+    for v in VEHICLES:  # 120 runs: ambulances per station in A and B, and the change
+        if f"{v}_a" in m or f"{v}_b" in m:
+            va = pd.to_numeric(_col(m, f"{v}_a"), errors="coerce").fillna(0).astype(int)
+            vb = pd.to_numeric(_col(m, f"{v}_b"), errors="coerce").fillna(0).astype(int)
+            out[f"{v}_a"], out[f"{v}_b"], out[f"{v}_change"] = va, vb, vb - va
     return out.sort_values("site_id", kind="stable").reset_index(drop=True)
 
 
@@ -344,6 +352,7 @@ def _totals(
                 "pct",
             )
         )
+    rows += _fleet_totals(sa, sb)
     staff_a, staff_b = _staff(sa), _staff(sb)
     if staff_a is not None or staff_b is not None:
         rows.append(("staff", staff_a, staff_b, "num"))
@@ -356,6 +365,47 @@ def _totals(
         )
     )
     return rows
+
+
+def _fleet_totals(sa: dict[str, Any], sb: dict[str, Any]) -> list[tuple[str, Any, Any, str]]:
+    """120 runs: stations open and new, ambulances, negative-pressure ambulances, expected
+    coverage and mean response, side by side."""
+    if "fleet" not in sa and "fleet" not in sb:
+        return []
+
+    def n_sites(sol: dict[str, Any], key: str) -> int | None:
+        block = sol.get(key)
+        return None if block is None else sum(len(v) for v in block.values())
+
+    def get(sol: dict[str, Any], *path: str) -> Any:
+        node: Any = sol
+        for k in path:
+            node = node.get(k) if isinstance(node, dict) else None
+        return node
+
+    return [
+        ("sites_open:120", n_sites(sa, "chosen_sites"), n_sites(sb, "chosen_sites"), "num"),
+        ("sites_new:120", n_sites(sa, "new_sites"), n_sites(sb, "new_sites"), "num"),
+        ("ambulances", get(sa, "fleet", "ambulances"), get(sb, "fleet", "ambulances"), "num"),
+        (
+            "negative_pressure",
+            get(sa, "fleet", "negative_pressure"),
+            get(sb, "fleet", "negative_pressure"),
+            "num",
+        ),
+        (
+            "expected_covered",
+            get(sa, "coverage", "ems", "expected_covered"),
+            get(sb, "coverage", "ems", "expected_covered"),
+            "num",
+        ),
+        (
+            "mean_response",
+            get(sa, "response", "overall", "mean_min"),
+            get(sb, "response", "overall", "mean_min"),
+            "num",
+        ),
+    ]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -442,6 +492,8 @@ def render_compare(
     body = []
     for ty in sorted(set(sd["facility_type"].dropna().astype(str))):
         sub = sd[sd["facility_type"] == ty]
+        if not ((sub["open_a"] == 1) | (sub["open_b"] == 1)).any():
+            continue  # e.g. clinics listed in a 120 run's sites table
         cells = [(escape(ty), "")]
         for ch in ("added", "removed", "kept"):
             ids = sub.loc[sub["change"] == ch, "site_id"].astype(str).tolist()
@@ -452,6 +504,7 @@ def render_compare(
     left.append(
         f"<h2>{escape(t('sites_changes'))}</h2>"
         + table_html([t("facility_type"), t("added"), t("removed"), t("kept_both")], body)
+        + _vehicle_changes(sd, t)
     )
     # coverage change overall + gained/lost points
     dd = comp.demand
@@ -544,6 +597,43 @@ def render_compare(
     )
     return html_page(
         f"{t('compare')} - {a.case_name}", css + "\n".join(parts), t, with_map=spec is not None
+    )
+
+
+def _vehicle_changes(sd: pd.DataFrame, t: Labels) -> str:
+    """120 runs: the stations whose ambulances (or negative-pressure ambulances) change."""
+    if "ambulances_change" not in sd:
+        return ""
+    moved = sd[(sd["ambulances_change"] != 0) | (sd.get("negative_pressure_change", 0) != 0)]
+    rows = []
+    for r in moved.itertuples():
+        row: Any = r
+        d = int(row.ambulances_change)
+        rows.append(
+            [
+                (escape(str(r.site_id)), ""),
+                (escape(str(r.change)), ""),
+                (f"{r.ambulances_a} → {r.ambulances_b}", "num"),
+                (f"{d:+d}", "num " + ("pos" if d > 0 else "neg" if d < 0 else "")),
+                (
+                    f"{getattr(r, 'negative_pressure_a', 0)} → {getattr(r, 'negative_pressure_b', 0)}",
+                    "num",
+                ),
+            ]
+        )
+    total = (
+        f"{int(sd['ambulances_a'].sum())} → {int(sd['ambulances_b'].sum())} "
+        f"({int(sd['ambulances_change'].sum()):+d})"
+    )
+    return (
+        f"<h3>{escape(t('vehicle_changes'))}: {escape(total)}</h3>"
+        + table_html(
+            [t("site"), t("sites_changes"), t("ambulances"), "Δ", t("negative_pressure")],
+            rows,
+            cls="vehicle-changes",
+        )
+        if rows
+        else f'<p class="note">{escape(t("vehicle_changes"))}: {escape(total)}</p>'
     )
 
 

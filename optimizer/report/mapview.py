@@ -3,6 +3,7 @@ overview for print. Geometries come from the run's ``geojson/`` layers (WGS-84).
 
 from __future__ import annotations
 
+import functools
 import math
 from html import escape
 from typing import Any
@@ -16,6 +17,8 @@ __all__ = ["BASEMAPS", "LayerSpec", "map_html", "overview_svg", "report_map_spec
 BASEMAPS = ("none", "osm", "tianditu")
 PALETTE = ("#1565c0", "#6a1b9a", "#ef6c00", "#00838f", "#5d4037", "#ad1457", "#827717")
 COVERED, UNCOVERED, NOT_SUBJECT = "#2e7d32", "#d50000", "#9e9e9e"
+PHASE_PALETTE = ("#1a237e", "#00897b", "#f9a825", "#d84315", "#6a1b9a", "#2e7d32", "#c2185b")
+"""Colours of the build years of a phased roll-out (first year darkest blue)."""
 DEMAND_STYLES = [
     {"color": "#1b5e20", "weight": 0.5, "fillColor": COVERED, "fillOpacity": 0.75},
     {"color": "#7f0000", "weight": 0.8, "fillColor": UNCOVERED, "fillOpacity": 0.85},
@@ -170,6 +173,11 @@ def report_map_spec(run: RunData, t: Labels, basemap: dict[str, Any]) -> dict[st
         popup += [[t("population"), "population", "num"]]
         popup += [[c[6:], c, "pct"] for c in share_cols]
         popup += [[c, c, "flag"] for c in _columns(L["zones"]) if c.startswith("met_")]
+        popup += [
+            [t(k) if k in ("stations", "ambulances") else k, k, "num"]
+            for k in _ZONE_EXTRA
+            if k in _columns(L["zones"])
+        ]
         popup += [["geometry", "geometry_source", ""]]
 
         def zone_style(p: dict[str, Any]) -> int:
@@ -256,10 +264,11 @@ def report_map_spec(run: RunData, t: Labels, basemap: dict[str, Any]) -> dict[st
         [t("cost"), "cost", "num"],
         [t("residents_nearest"), "residents_nearest", "num"],
         ["dominated_by", "dominated_by", ""],
+        [t("ambulances"), "ambulances", "num"],
+        [t("negative_pressure"), "negative_pressure", "num"],
+        [t("build_phase"), "build_phase", ""],
     ]
-    cand = [
-        f for f in _features(L, "candidate_sites") if (f.get("properties") or {}).get("chosen") != 1
-    ]
+    cand = [f for f in _features(L, "candidate_sites") if not _is_open(f.get("properties") or {})]
     if cand:
         layers.append(
             _point_layer(
@@ -276,26 +285,38 @@ def report_map_spec(run: RunData, t: Labels, basemap: dict[str, Any]) -> dict[st
             )
         )
     chosen = _features(L, "chosen_sites")
+    phases = phase_names(run)
     for ty in site_types:
         sub = [f for f in chosen if (f.get("properties") or {}).get("facility_type") == ty]
         if not sub:
             continue
         c = colours[ty]
+        if phases:  # a roll-out: new sites coloured by the year they are built
+            styles = [
+                {"color": c, "weight": 2.5, "fillColor": PHASE_PALETTE[k % len(PHASE_PALETTE)]}
+                | {"fillOpacity": 1.0}
+                for k in range(len(phases))
+            ]
+            styles.append({"color": c, "weight": 3, "fillColor": "#ffffff", "fillOpacity": 1.0})
+            style: Any = functools.partial(_phase_style, phases=phases)
+        else:
+            styles = [
+                {"color": "#000000", "weight": 1.5, "fillColor": c, "fillOpacity": 1.0},
+                {"color": c, "weight": 3, "fillColor": "#ffffff", "fillOpacity": 1.0},
+            ]
+            style = _status_style
         layers.append(
             _point_layer(
                 f"chosen-{ty}",
                 f"{t('lyr_chosen')}: {ty}",
                 sub,
-                [
-                    {"color": "#000000", "weight": 1.5, "fillColor": c, "fillOpacity": 1.0},
-                    {"color": c, "weight": 3, "fillColor": "#ffffff", "fillOpacity": 1.0},
-                ],
-                lambda p: 0 if p.get("status") == "new" else 1,
+                styles,
+                style,
                 site_popup,
                 show=True,
                 class_name="lyr-site",
                 swatch=c,
-                radius_of=lambda p: 7,
+                radius_of=_site_radius,
             )
         )
     demand = _features(L, "demand")
@@ -310,6 +331,7 @@ def report_map_spec(run: RunData, t: Labels, basemap: dict[str, Any]) -> dict[st
         near = [c for c in _columns(L["demand"]) if c.startswith("nearest_")]
         flags = [c for c in _columns(L["demand"]) if c.startswith("covered_")]
         popup = base_popup + [[c[8:], c, "flag"] for c in flags]
+        popup += [[k, k, "num"] for k in _DEMAND_EXTRA if k in _columns(L["demand"])]
         popup += [[c, c, "num" if c.rsplit("_", 1)[-1] in ("min", "m") else ""] for c in near]
         stds = [n for n in std_names if f"covered_{n}" in flags] or [""]
         # the points are stored once (a pool); each standard's layer only adds its colours
@@ -355,7 +377,51 @@ def report_map_spec(run: RunData, t: Labels, basemap: dict[str, Any]) -> dict[st
         "canvas": n_points > CANVAS_ABOVE,
         "pools": pools,
         "layers": layers,
+        "phases": phases,
     }
+
+
+_ZONE_EXTRA = (
+    "covered_share",
+    "expected_share",
+    "mean_response_min",
+    "worst_response_min",
+    "stations",
+    "ambulances",
+)
+_DEMAND_EXTRA = (
+    "standard_min",
+    "response_min",
+    "station_m",
+    "ambulances_within",
+    "expected_coverage",
+)
+
+
+def _phase_style(p: dict[str, Any], phases: list[str]) -> int:
+    """Style of a site in a roll-out: its build year, or the last style (existing, kept)."""
+    b = p.get("build_phase")
+    return phases.index(b) if b in phases else len(phases)
+
+
+def _status_style(p: dict[str, Any]) -> int:
+    return 0 if p.get("status") == "new" else 1
+
+
+def _is_open(props: dict[str, Any]) -> bool:
+    """An open site: ``chosen`` (coverage runs) or ``open`` (120 runs) is 1."""
+    return props.get("chosen", props.get("open")) == 1
+
+
+def _site_radius(props: dict[str, Any]) -> float:
+    """7 px; a 120 station grows with its ambulances."""
+    n = props.get("ambulances")
+    return 7.0 if not isinstance(n, (int, float)) else 6.0 + 2.0 * min(float(n), 5.0)
+
+
+def phase_names(run: RunData) -> list[str]:
+    """The years of a phased roll-out, in order (empty for other runs)."""
+    return [str(ph.get("phase")) for ph in run.solution.get("phases") or []]
 
 
 def layer_features(spec: dict[str, Any], ls: LayerSpec) -> list[dict[str, Any]]:
@@ -445,6 +511,11 @@ def legend_html(spec: dict[str, Any], t: Labels) -> str:
         f'<span><span class="swatch" style="background:{UNCOVERED}"></span>{escape(t("covered_no"))}</span>',
         f'<span><span class="swatch" style="background:{NOT_SUBJECT}"></span>{escape(t("not_subject"))}</span>',
     ]
+    for k, name in enumerate(spec.get("phases") or []):
+        items.append(
+            f'<span><span class="swatch" style="background:{PHASE_PALETTE[k % len(PHASE_PALETTE)]}">'
+            f"</span>{escape(t('built_in'))} {escape(name)}</span>"
+        )
     for ls in spec["layers"]:
         if ls["id"].startswith("chosen-"):
             items.append(

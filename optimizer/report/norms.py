@@ -18,7 +18,7 @@ import numpy as np
 
 from .rundata import RunData
 
-__all__ = ["NormCheck", "norm_checks", "register_norms"]
+__all__ = ["NormCheck", "compare_values", "norm_checks", "op_symbol", "register_norms"]
 
 TOL = 1e-9
 
@@ -42,10 +42,30 @@ class NormCheck:
     met: bool | None
     source: str = ""
     comparison: str = ">="
-    """How achieved is compared with required: ``>=`` or ``<=``."""
+    """How achieved is compared with required: ``>=``, ``<=`` or ``<`` (a mean response
+    "< 11 min")."""
 
     def as_row(self) -> dict[str, Any]:
         return asdict(self)
+
+
+OPS = {">=": "≥", "<=": "≤", "<": "<", ">": ">"}
+"""How a comparison is printed (``NormCheck.comparison``)."""
+
+
+def op_symbol(comparison: str) -> str:
+    return OPS.get(comparison, comparison)
+
+
+def compare_values(achieved: float, required: float, comparison: str, tol: float = TOL) -> bool:
+    """Whether ``achieved`` meets ``required`` under ``comparison`` (>=, <=, <, >)."""
+    if comparison == ">=":
+        return achieved >= required - tol
+    if comparison == "<=":
+        return achieved <= required + tol
+    if comparison == "<":
+        return achieved < required
+    return achieved > required
 
 
 Provider = Callable[[RunData], list[NormCheck]]
@@ -282,8 +302,12 @@ def fmt_value(v: float | str | None, unit: str) -> str:
         return v
     if unit == "share":
         return f"{100 * v:.2f}%"
-    if unit == "sites":
+    if unit in ("sites", "vehicles"):
         return f"{v:,.0f}"
+    if unit == "min":
+        return f"{v:,.2f} min"
+    if unit == "m":
+        return f"{v:,.0f} m"
     if abs(v) >= 1e4:
         return f"{v:,.0f}"
     return f"{v:,.6g}"

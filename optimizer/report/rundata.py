@@ -94,7 +94,23 @@ class RunData:
         if gj.is_dir():
             for p in sorted(gj.glob("*.geojson")):
                 run.layers[p.stem] = json.loads(p.read_text(encoding="utf-8"))
+        if run.is_ems:
+            run._ems_aliases()
         return run
+
+    def _ems_aliases(self) -> None:
+        """A 120 run's tables under the names the coverage reports read (``chosen``,
+        ``covered_ems``, ``share_ems``, ``sites_<station type>``); the files are unchanged."""
+        st = str(self.solution.get("model", {}).get("station_type", "ems"))
+        if self.sites is not None and "open" in self.sites and "chosen" not in self.sites:
+            self.sites["chosen"] = self.sites["open"]
+        if self.demand is not None and "covered" in self.demand:
+            self.demand["covered_ems"] = pd.to_numeric(self.demand["covered"], errors="coerce")
+        if self.zones is not None:
+            if "covered_share" in self.zones:
+                self.zones["share_ems"] = self.zones["covered_share"]
+            if "stations" in self.zones:
+                self.zones[f"sites_{st}"] = self.zones["stations"]
 
     def require(self, *names: str) -> None:
         """Raise a clear error when the run lacks a table the caller needs."""
@@ -111,8 +127,24 @@ class RunData:
         return "chosen_sites" in self.solution
 
     @property
+    def is_ems(self) -> bool:
+        return self.solution.get("model", {}).get("kind") == "ems"
+
+    @property
     def standards(self) -> list[dict[str, Any]]:
-        return list(self.solution.get("model", {}).get("standards", []))
+        model = self.solution.get("model", {})
+        if self.is_ems:  # the 120 response standard (dispatch included), as one standard
+            std: dict[str, Any] = {
+                "name": "ems",
+                "minutes": model.get("response_min"),
+                "matrix": model.get("time_matrix"),
+                "facility_types": [model.get("station_type", "ems")],
+            }
+            for key in ("min_share", "source"):
+                if model.get(key) is not None:
+                    std[key] = model[key]
+            return [std]
+        return list(model.get("standards", []))
 
     @property
     def coverage(self) -> dict[str, Any]:

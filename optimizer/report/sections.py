@@ -26,7 +26,7 @@ import pandas as pd
 from .charts import Bar, hbar_chart
 from .i18n import Labels
 from .mapview import legend_html, map_html, overview_svg, report_map_spec
-from .norms import NormCheck, fmt_value, norm_checks
+from .norms import NormCheck, fmt_value, norm_checks, op_symbol
 from .page import table_html
 from .rundata import RunData
 
@@ -283,7 +283,7 @@ def map_section(run: RunData, ctx: Context) -> str:
 
 
 def _cell(c: NormCheck, t: Labels) -> tuple[str, str]:
-    op = "≥" if c.comparison == ">=" else "≤"
+    op = escape(op_symbol(c.comparison))
     text = f"{fmt_value(c.achieved, c.unit)} <span class='note'>{op} {fmt_value(c.required, c.unit)}</span>"
     cls = "info" if c.met is None else ("met" if c.met else "missed")
     return text, cls
@@ -308,7 +308,7 @@ def norms_section(run: RunData, ctx: Context) -> str | None:
         head = [t("norm"), t("zone"), t("required"), t("achieved"), t("result"), t("source")]
         body = []
         for c in other:
-            op = "≥" if c.comparison == ">=" else "≤"
+            op = escape(op_symbol(c.comparison))
             body.append(
                 [
                     (escape(c.label), ""),
@@ -398,9 +398,12 @@ def zone_table_html(run: RunData, zone_checks: list[NormCheck], t: Labels) -> st
 
 @register_section("charts", order=50, title="charts")
 def charts_section(run: RunData, ctx: Context) -> str | None:
+    from .frontier import sweep_curves
+
     t, cov = ctx.t, run.coverage
+    curves = sweep_curves(run, t)  # when the run is a point of a sweep
     if not cov:
-        return None
+        return curves
     bars = [Bar(n, c.get("share"), c.get("min_share"), c.get("met")) for n, c in cov.items()]
     parts = [hbar_chart(bars, title=t("chart_coverage"))]
     names = run.zone_names()
@@ -428,7 +431,13 @@ def charts_section(run: RunData, ctx: Context) -> str | None:
         if full
         else ""
     )
-    return '<div class="grid2">' + "".join(f"<div>{p}</div>" for p in parts) + "</div>" + note
+    return (
+        '<div class="grid2">'
+        + "".join(f"<div>{p}</div>" for p in parts)
+        + "</div>"
+        + note
+        + (curves or "")
+    )
 
 
 @register_section("sites", order=60, title="sites")

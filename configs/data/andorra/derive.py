@@ -21,6 +21,7 @@ Writes beside this file (© OpenStreetMap contributors, ODbL 1.0):
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -28,6 +29,7 @@ import shapely
 
 from geodata.candidates import candidates_from_network, places_from_pbf, pois_from_pbf
 from geodata.network import RoadNetwork, graph_from_file
+from geodata.population import population_from_streets
 from geodata.snap import snap_points
 from geodata.speeds import profile_for
 
@@ -187,6 +189,117 @@ def main() -> None:
         f"{len(zones)} parishes ({len(polys)} with OSM boundaries), {len(villages)} settlements, "
         f"{villages['population'].sum():,} residents (estimate); sites: {len(existing)} existing clinics, "
         f"{len(new_vc)} clinic candidates, {len(ems)} station candidates"
+    )
+
+    joint(pbf, villages, sites, parish_of)
+
+
+# Joint clinic + AED + 120 case (configs/andorra_joint.yaml). Planning assumptions, not data:
+CELL_M = 200.0  # resident cells for walking (AED) coverage
+AED_COST = 30_000.0  # free-standing public AED: unit, outdoor cabinet, 5 years' upkeep (yuan)
+AED_HOSTED_COST = 12_000.0  # AED inside a chosen clinic or station: unit and upkeep only
+FOOTFALL = {  # daily visitors per venue kind (assumption; OHCA risk follows movement, Marijon)
+    "station": 1500.0,
+    "market": 800.0,
+    "school": 600.0,
+    "health": 400.0,
+    "government": 300.0,
+    "pharmacy": 150.0,
+}
+
+
+def joint(pbf: Path, villages: pd.DataFrame, sites: pd.DataFrame, parish_of: Any) -> None:
+    """Layers for the joint case: resident cells (walk-network street length, parish totals
+    spread - an ESTIMATE) and OSM public venues weighted by footfall as demand; AED sites at
+    public venues and settlement centres (village-committee proxies), and cheaper hosted AEDs
+    inside every clinic and station site, beside the clinic and station sites of ``sites.csv``."""
+    walk = RoadNetwork.from_graph(graph_from_file(pbf, "walk"), "andorra-walk")
+    cells = population_from_streets(walk, cell_m=CELL_M, density_per_km2=1.0)
+    lon, lat = cells["lon"].to_numpy(), cells["lat"].to_numpy()
+    cells["zone"] = parish_of(lon, lat)
+    # weights: the street-length shares; totals: the parish estimates used for villages.csv
+    w = cells["population"].astype(float).clip(lower=0) + 1e-9
+    totals = villages.groupby("zone")["population"].sum()
+    share = w / w.groupby(cells["zone"]).transform("sum")
+    cells["population"] = np.round(share * cells["zone"].map(totals)).astype(int)
+    # urban/rural class: that of the nearest settlement (towns are urban)
+    d2 = (lon[:, None] - villages["lon"].to_numpy()[None, :]) ** 2 + (
+        (lat[:, None] - villages["lat"].to_numpy()[None, :]) * 1.35
+    ) ** 2
+    cells["area"] = villages["area"].to_numpy()[d2.argmin(axis=1)]
+    resident = pd.DataFrame(
+        {
+            "demand_id": [
+                f"R{r:03d}{c:03d}" for r, c in zip(cells["row"], cells["col"], strict=True)
+            ],
+            "class": cells["area"],
+            "weight": cells["population"],
+            "zone": cells["zone"],
+            "lon": cells["lon"],
+            "lat": cells["lat"],
+            "note": "residents (estimate)",
+        }
+    )
+    pois = pois_from_pbf(pbf, list(FOOTFALL))
+    pois = pois.drop_duplicates(["osm_type", "osm_id"]).reset_index(drop=True)
+    # venues with no drivable road within MAX_FACILITY_ROAD_M (first-aid posts on the ski pistes,
+    # as for the existing facilities) are left out: no network here reaches them
+    roads = RoadNetwork.from_graph(graph_from_file(SHARED / "andorra_drive.graphml.gz"), "andorra")
+    reach = snap_points(
+        roads,
+        pois["lon"].to_numpy(),
+        pois["lat"].to_numpy(),
+        usable_edges=roads.usable_edges(profile_for("drive")),
+        max_snap_m=MAX_FACILITY_ROAD_M,
+    ).ok
+    pois = pois[reach].reset_index(drop=True)
+    pid = [f"{t[0]}{i}" for t, i in zip(pois["osm_type"], pois["osm_id"], strict=True)]
+    venues = pd.DataFrame(
+        {
+            "demand_id": ["V-" + p for p in pid],
+            "class": "venue",
+            "weight": pois["kind"].map(FOOTFALL).astype(int),
+            "zone": parish_of(pois["lon"].to_numpy(), pois["lat"].to_numpy()),
+            "lon": pois["lon"],
+            "lat": pois["lat"],
+            "note": "footfall: " + pois["kind"] + " (daily visitors, assumption)",
+        }
+    )
+    demand = pd.concat([resident, venues], ignore_index=True)
+    demand.to_csv(HERE / "joint_demand.csv", index=False)
+
+    base = sites.assign(host="")
+    centres = villages[villages["kind"].isin(["town", "village"])]
+    free = pd.concat(
+        [
+            pd.DataFrame(
+                {"site_id": ["AED-" + p for p in pid], "lon": pois["lon"], "lat": pois["lat"]}
+            ),
+            pd.DataFrame(
+                {
+                    "site_id": "AED-" + centres["village_id"],
+                    "lon": centres["lon"],
+                    "lat": centres["lat"],
+                }
+            ),
+        ],
+        ignore_index=True,
+    ).assign(type="aed", existing=0, cost_yuan=AED_COST, host="")
+    free["zone"] = parish_of(free["lon"].to_numpy(), free["lat"].to_numpy())
+    hosted = base.assign(
+        site_id="AED@" + base["site_id"],
+        type="aed",
+        existing=0,
+        cost_yuan=AED_HOSTED_COST,
+        host=base["site_id"],
+    )
+    out = pd.concat([base, free, hosted], ignore_index=True)
+    out[["site_id", "type", "existing", "cost_yuan", "host", "zone", "lon", "lat"]].to_csv(
+        HERE / "joint_sites.csv", index=False
+    )
+    print(
+        f"joint: {len(resident):,} resident cells ({resident['weight'].sum():,} residents, estimate), "
+        f"{len(venues)} venues; AED sites: {len(free)} free-standing, {len(hosted)} hosted"
     )
 
 

@@ -1,0 +1,202 @@
+"""``frontier.html`` of a sweep, and trade-off curves in the reports of its points.
+
+A sweep folder holds ``frontier.csv`` (one row per point) and ``points/<k>/`` run folders. The
+page is self-contained and offline (inline SVG, no script): the trade-off curves (share within
+each standard, or the objective, against the swept parameter), the table of points (status,
+objective, bound, gap, cost, shares, sites) and a link to each point's report.html. A point's
+own report shows the same curves with its value marked (:func:`sweep_curves`).
+"""
+
+from __future__ import annotations
+
+import logging
+from html import escape
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from ..atomic import atomic_write
+from .charts import line_chart
+from .i18n import Labels, add_labels
+from .page import html_page, table_html
+from .rundata import RunData
+from .sections import num, pct, status_badge
+
+__all__ = ["refresh_point_reports", "render_frontier", "sweep_curves", "sweep_of"]
+
+log = logging.getLogger(__name__)
+
+add_labels(
+    {
+        "frontier": {"zh": "权衡曲线（参数扫描）", "en": "Trade-off frontier (sweep)"},
+        "frontier_note": {
+            "zh": "每个点均为同一案例仅改变一个参数后精确求解并复核的结果。",
+            "en": "Every point is the same case with one parameter changed, solved exactly and "
+            "checked on the raw data.",
+        },
+        "point": {"zh": "点", "en": "Point"},
+        "value": {"zh": "参数值", "en": "Value"},
+        "report_link": {"zh": "报告", "en": "Report"},
+        "monotone": {"zh": "单调", "en": "Monotone"},
+        "tradeoff": {"zh": "权衡曲线", "en": "Trade-off curves"},
+        "this_point": {"zh": "虚线为本方案", "en": "dashed line: this plan"},
+        "seconds": {"zh": "用时 s", "en": "Time s"},
+    }
+)
+
+
+def _series(frontier: pd.DataFrame) -> tuple[dict[str, list[float | None]], bool]:
+    shares = [c for c in frontier.columns if c.startswith("share_")]
+    cols = shares or ["objective"]
+    out = {
+        (c.removeprefix("share_") if shares else c): [
+            None if pd.isna(v) else float(v) for v in pd.to_numeric(frontier[c], errors="coerce")
+        ]
+        for c in cols
+    }
+    return out, bool(shares)
+
+
+def _curves(frontier: pd.DataFrame, param: str, t: Labels, highlight: float | None) -> str:
+    xs = [float(v) for v in frontier["value"]]
+    series, share = _series(frontier)
+    charts = [
+        line_chart(
+            xs,
+            series,
+            title=t("tradeoff") + (" (%)" if share else f" ({t('objective')})"),
+            x_label=param,
+            share=share,
+            highlight=highlight,
+        )
+    ]
+    if "cost" in frontier and pd.to_numeric(frontier["cost"], errors="coerce").notna().any():
+        charts.append(
+            line_chart(
+                xs,
+                {
+                    t("cost"): [
+                        None if pd.isna(v) else float(v)
+                        for v in pd.to_numeric(frontier["cost"], errors="coerce")
+                    ]
+                },
+                title=t("cost"),
+                x_label=param,
+                share=False,
+                highlight=highlight,
+            )
+        )
+    return '<div class="grid2">' + "".join(f"<div>{c}</div>" for c in charts if c) + "</div>"
+
+
+def render_frontier(frontier: pd.DataFrame, param: str, *, lang: str = "zh") -> str:
+    """The whole frontier page (links point to ``points/<k>/report.html`` beside it)."""
+    t = Labels(lang)
+    parts = [
+        f"<h1>{escape(t('frontier'))}: {escape(param)}</h1>",
+        f'<p class="sub">{escape(t("frontier_note"))}</p>',
+        _curves(frontier, param, t, None),
+    ]
+    shares = [c for c in frontier.columns if c.startswith("share_")]
+    counts = [c for c in frontier.columns if c.startswith("sites_")]
+    counts += [c for c in ("stations", "ambulances") if c in frontier]
+    head = [
+        t("point"),
+        param,
+        t("status"),
+        t("objective"),
+        t("best_bound"),
+        t("gap"),
+        t("cost"),
+        *[c.removeprefix("share_") for c in shares],
+        *counts,
+        t("monotone"),
+        t("seconds"),
+        t("report_link"),
+    ]
+    body = []
+    for _, r in frontier.iterrows():
+        k = int(r["point"])
+        status = str(r["status"])
+        mono = r.get("monotone")
+        mono_text = "-" if mono is None or pd.isna(mono) else (t("yes") if bool(mono) else t("no"))
+        link = f"points/{k:03d}/report.html"
+        body.append(
+            [
+                (f"{k:03d}", "num"),
+                (num(r["value"], 6), "num"),
+                (status_badge(status, status), ""),
+                (num(_nan(r.get("objective")), 6), "num"),
+                (num(_nan(r.get("best_bound")), 6), "num"),
+                (pct(_nan(r.get("gap"))), "num"),
+                (num(_nan(r.get("cost"))), "num"),
+                *[(pct(_nan(r.get(c))), "num") for c in shares],
+                *[(num(_nan(r.get(c))), "num") for c in counts],
+                (escape(mono_text), "" if mono_text != t("no") else "missed"),
+                (num(_nan(r.get("seconds")), 3), "num"),
+                (f'<a class="point-link" href="{escape(link)}">{escape(t("report_link"))}</a>', ""),
+            ]
+        )
+    parts.append('<div class="scroll">' + table_html(head, body, cls="frontier") + "</div>")
+    parts.append(
+        '<p class="note">frontier.csv, frontier.png, frontier.svg · '
+        f"{escape(t('generated_offline'))}</p>"
+    )
+    return html_page(f"{t('frontier')} - {param}", "\n".join(parts), t, with_map=False)
+
+
+def _nan(v: Any) -> Any:
+    return None if v is None or (isinstance(v, float) and pd.isna(v)) else v
+
+
+def sweep_of(run: RunData) -> tuple[pd.DataFrame, float] | None:
+    """(frontier, this point's value) when the run folder is ``<sweep>/points/<k>``."""
+    folder = run.folder.resolve()
+    if folder.parent.name != "points":
+        return None
+    path = folder.parent.parent / "frontier.csv"
+    if not path.is_file():
+        return None
+    frontier = pd.read_csv(path)
+    if "point" not in frontier or "value" not in frontier:
+        return None
+    try:
+        k = int(folder.name)
+    except ValueError:
+        return None
+    row = frontier[frontier["point"] == k]
+    if len(row) != 1:
+        return None
+    return frontier, float(row["value"].iloc[0])
+
+
+def sweep_curves(run: RunData, t: Labels) -> str | None:
+    """Trade-off curves of the sweep this run belongs to, with its own value marked."""
+    found = sweep_of(run)
+    if found is None:
+        return None
+    frontier, value = found
+    param = str(frontier["parameter"].iloc[0]) if "parameter" in frontier else "value"
+    return (
+        f"<h3>{escape(t('tradeoff'))}: {escape(param)}</h3>"
+        + _curves(frontier, param, t, value)
+        + f'<p class="note">{escape(t("this_point"))} ({value:,.6g}) · '
+        '<a href="../../frontier.html">frontier.html</a></p>'
+    )
+
+
+def refresh_point_reports(sweep_dir: str | Path, *, lang: str = "zh") -> int:
+    """Rewrite each point's report.html now that frontier.csv exists (adds the curves)."""
+    from .html import render_report
+
+    n = 0
+    for folder in sorted(Path(sweep_dir, "points").glob("[0-9]*")):
+        if not (folder / "solution.json").is_file():
+            continue
+        run = RunData.from_dir(folder)
+        with atomic_write(folder / "report.html") as fh:
+            fh.write(render_report(run, lang=lang, basemap="none"))
+        n += 1
+    log.info("Point reports with trade-off curves: %d", n)
+    return n
