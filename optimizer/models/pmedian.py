@@ -32,6 +32,17 @@ doubled for the points that used :math:`f_i` and the model is solved again (warm
 after ``MAX_ROUNDS`` rounds the full model is solved. This is the row-and-column idea of García,
 Labbé & Marín (2011, *INFORMS J. Computing* 23(4):546-556) in its simplest form.
 
+**Methods.** ``method: auto`` (the default) solves an uncapacitated model on a complete table
+by Benders decomposition (:mod:`optimizer.models.pmedian_benders`: Durán-Mateluna, Alès &
+Elloumi 2023), and everything else (capacities, truncated tables, ``method: assignment``) with
+the assignment model above in k-nearest rounds. Both answers are certified the same way.
+
+**Truncated tables** (a network cutoff, k nearest sites, or a file's ``complete_within``): a
+point whose table leaves sites out gets the beyond-k column at the least value a left-out site
+can have (the cutoff, or its farthest listed site), so the model stays a relaxation of the full
+problem. When its answer leans on such trips, the best plan among the listed trips is solved for
+as well; it is OPTIMAL only when it meets the relaxation's bound, else FEASIBLE with the gap.
+
 Presolve: zero-weight points do not enter the model; without capacities a point whose nearest
 allowed site is already a kept-open existing site is a constant.
 
