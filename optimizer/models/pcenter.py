@@ -30,6 +30,11 @@ then reported FEASIBLE with the proven lower bound, never OPTIMAL.
     \min W \quad \text{s.t.} \quad \sum_j x_{ij} = 1, \;\; x_{ij} \le y_j \; (j \in F), \;\;
     \sum_{j \in F} y_j \le p - |E|, \;\; W \ge \sum_j v_{ij} x_{ij} \;\; \forall i
 
+**Truncated tables** (a cutoff or k nearest sites): a radius at most the least value a left-out
+pair can have is exact (a better plan would use only listed pairs); above it the plan is
+FEASIBLE with that value as the bound, and no plan among the listed pairs is NO_SOLUTION, never
+INFEASIBLE.
+
 Both methods answer the same problem; kept-open existing sites :math:`E` are constants, and
 "at most p" equals "exactly p" in value because opening a site never lengthens a trip. The
 answer is checked on the raw table: site rules, everyone counted served, and the radius
