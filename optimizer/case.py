@@ -26,6 +26,8 @@ from .config import (
     EmsModelConfig,
     LoadedCase,
     NetworkTravelTimesConfig,
+    PCenterModelConfig,
+    PMedianModelConfig,
     TravelTimesConfig,
     load_case,
 )
@@ -34,6 +36,7 @@ from .errors import ProblemCollector
 from .models.coverage import CoverageSolution, solve_coverage
 from .models.ems import EmsProblem, EmsSolution, solve_ems
 from .models.phased import PhasedSolution
+from .siting import SitingProblem, SitingSolution, solve_siting
 from .solvers import SolveOptions
 
 __all__ = ["PreparedCase", "prepare_case", "run_case", "solve_case"]
@@ -44,7 +47,7 @@ log = logging.getLogger(__name__)
 @dataclass(frozen=True, eq=False)
 class PreparedCase:
     case: LoadedCase
-    problem: CoverageProblem | EmsProblem
+    problem: CoverageProblem | EmsProblem | SitingProblem
     input_files: dict[str, str]
     """Input file path -> sha256, for the manifest."""
     routing: dict[str, RoutingReport] = field(default_factory=dict)
@@ -102,6 +105,8 @@ def prepare_case(case: LoadedCase | str | Path) -> PreparedCase:
     if demand is not None and sites is not None:
         if isinstance(cfg.model, EmsModelConfig):
             validate_ems(case, cfg.model, demand, sites, zones, problems)
+        elif isinstance(cfg.model, (PMedianModelConfig, PCenterModelConfig)):
+            validate_siting(case, cfg.model, sites, problems)
         else:
             validate_against_model(case, cfg.model, demand, sites, zones, problems)
     problems.raise_if_any()
@@ -117,10 +122,12 @@ def prepare_case(case: LoadedCase | str | Path) -> PreparedCase:
         p = case.resolve(f)
         if p.is_file():
             inputs[f] = _sha256(p)
-    problem: CoverageProblem | EmsProblem
+    problem: CoverageProblem | EmsProblem | SitingProblem
     model = cfg.model
     if isinstance(model, EmsModelConfig):
         problem = EmsProblem(demand, sites, tables, model, zones)
+    elif isinstance(model, (PMedianModelConfig, PCenterModelConfig)):
+        problem = SitingProblem(demand, sites, tables, model, zones)
     else:
         problem = CoverageProblem(demand, sites, tables, model, zones)
     _check_tables_complete(case, problem, problems)
@@ -130,11 +137,20 @@ def prepare_case(case: LoadedCase | str | Path) -> PreparedCase:
 
 
 def _check_tables_complete(
-    case: LoadedCase, problem: CoverageProblem | EmsProblem, problems: ProblemCollector
+    case: LoadedCase,
+    problem: CoverageProblem | EmsProblem | SitingProblem,
+    problems: ProblemCollector,
 ) -> None:
-    """Every standard must read a table that is complete up to its threshold."""
+    """Every standard must read a table that is complete up to its threshold.
+
+    p-median and p-center have no threshold: on a truncated table (a cutoff or k nearest sites)
+    their models bound the left-out pairs from below and either prove the truncation harmless
+    or report the plan as feasible with its gap and the reason.
+    """
     from .coverage import demand_thresholds, require_complete
 
+    if isinstance(problem, SitingProblem):
+        return
     checks: list[tuple[TravelTimes, np.ndarray, str]] = []
     if isinstance(problem, EmsProblem):
         checks.append((problem.time_table(), problem.drive_budget_min(), "model.response_min"))
@@ -168,6 +184,9 @@ def network_cutoffs(case: LoadedCase) -> dict[str, float | None]:
             continue
         if spec.cutoff != "auto":
             out[name] = spec.cutoff
+            continue
+        if isinstance(model, (PMedianModelConfig, PCenterModelConfig)):
+            out[name] = None  # every trip counts: the table is computed in full
             continue
         if isinstance(model, EmsModelConfig):
             # drive times are kept in full: mean and worst response need every nearest station
@@ -420,9 +439,66 @@ def validate_ems(
         )
 
 
+def validate_siting(
+    case: LoadedCase,
+    model: PMedianModelConfig | PCenterModelConfig,
+    sites: Sites,
+    problems: ProblemCollector,
+) -> None:
+    """Checks of a p-median / p-center case that need the data (the rest are in the model)."""
+    where = f"{case.label} › model"
+    types = set(map(str, sites.facility_type))
+    for t in model.facility_types or []:
+        if t not in types:
+            problems.add(
+                f"{where}.facility_types",
+                "no site has this facility type",
+                got=t,
+                fix=f"use one of: {', '.join(sorted(types))}",
+            )
+    if (
+        isinstance(model, PMedianModelConfig)
+        and model.capacity == "enforce"
+        and sites.capacity is None
+    ):
+        problems.add(
+            f"{where}.capacity",
+            "capacity: enforce needs a capacity column in the sites file",
+            got="enforce",
+            fix="set sites.columns.capacity (residents each site can serve), or capacity: ignore",
+        )
+    allowed = [
+        k
+        for k, t in enumerate(map(str, sites.facility_type))
+        if not model.facility_types or t in model.facility_types
+    ]
+    known = all(t in types for t in model.facility_types or [])
+    if (
+        known
+        and model.p is not None
+        and model.p > len(allowed)
+        and isinstance(model, PMedianModelConfig)
+    ):
+        problems.add(
+            f"{where}.p",
+            "more sites than the candidate and existing sites of the placed types",
+            got=model.p,
+            fix=f"give p <= {len(allowed)}",
+        )
+    if model.p is not None and model.existing == "keep":
+        n_exist = int(sum(bool(sites.existing[k]) for k in allowed))
+        if model.p < n_exist:
+            problems.add(
+                f"{where}.p",
+                f"fewer sites than the {n_exist} existing ones kept open",
+                got=model.p,
+                fix=f"give p >= {n_exist}, or set existing: may_close",
+            )
+
+
 def solve_case(
     prepared: PreparedCase, *, backend: str | None = None, time_limit_s: float | None = None
-) -> CoverageSolution | EmsSolution | PhasedSolution:
+) -> CoverageSolution | EmsSolution | PhasedSolution | SitingSolution:
     cfg = prepared.case.config.solver
     options = SolveOptions(
         time_limit_s=time_limit_s if time_limit_s is not None else cfg.time_limit_s,
@@ -441,6 +517,8 @@ def solve_case(
             backend=backend or cfg.backend,
             aggregate=cfg.aggregate_demand,
         )
+    if isinstance(prepared.problem, SitingProblem):
+        return solve_siting(prepared.problem, options, backend=backend or cfg.backend)
     if isinstance(prepared.problem, EmsProblem):
         return solve_ems(
             prepared.problem,
@@ -464,7 +542,7 @@ def run_case(
     *,
     backend: str | None = None,
     time_limit_s: float | None = None,
-) -> tuple[PreparedCase, CoverageSolution | EmsSolution | PhasedSolution, Path]:
+) -> tuple[PreparedCase, CoverageSolution | EmsSolution | PhasedSolution | SitingSolution, Path]:
     """Validate, solve, certify and write the outputs of a case. Returns what it wrote where."""
     from .results import write_results
 

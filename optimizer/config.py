@@ -37,6 +37,8 @@ __all__ = [
     "CoverageModelConfig",
     "DemandConfig",
     "LoadedCase",
+    "PCenterModelConfig",
+    "PMedianModelConfig",
     "SitesConfig",
     "SolverConfig",
     "Standard",
@@ -415,7 +417,101 @@ class EmsModelConfig(Strict):
         return self.objective
 
 
-ModelConfig = Annotated[CoverageModelConfig | EmsModelConfig, Field(discriminator="kind")]
+# ---------------------------------------------------------------------------------------------
+# Model: p-median and p-center (efficiency and equity, MODELS.md §1.4-1.5, §8.3)
+# ---------------------------------------------------------------------------------------------
+class PMedianModelConfig(Strict):
+    """p-median (MODELS.md §1.4, §8.3): least total population-weighted travel time.
+
+    YAML (``model:`` section)::
+
+        kind: p_median
+        p: 12                    # sites open in total (kept existing ones count); or
+        max_new_sites: 4         # at most this many new sites besides the existing ones
+        existing: keep           # keep | may_close (relocation; needs p)
+        facility_types: [clinic] # the site types placed (default: every site)
+        matrix: drive            # travel-time table to use (when there are several)
+        capacity: ignore         # ignore | enforce (sites' capacity column, residents)
+        k_nearest: auto          # auto | an integer k | null (full model); assignment only
+        method: auto             # auto (Benders without capacities) | benders | assignment
+    """
+
+    kind: Literal["p_median"]
+    p: Annotated[int, Field(ge=1)] | None = None
+    max_new_sites: Annotated[int, Field(ge=0)] | None = None
+    existing: Literal["keep", "may_close"] = "keep"
+    facility_types: list[Name] | None = None
+    matrix: Name | None = None
+    capacity: Literal["ignore", "enforce"] = "ignore"
+    k_nearest: Annotated[int, Field(ge=1)] | Literal["auto"] | None = "auto"
+    method: Literal["auto", "benders", "assignment"] = "auto"
+
+    @property
+    def resolved_objective(self) -> str:
+        return "min_total_travel"
+
+    @model_validator(mode="after")
+    def _site_count(self) -> PMedianModelConfig:
+        if (self.p is None) == (self.max_new_sites is None):
+            raise ValueError(
+                "give exactly one of 'p' (sites open in total) or 'max_new_sites' (new sites "
+                "besides the existing ones)"
+            )
+        if self.existing == "may_close" and self.p is None:
+            raise ValueError(
+                "existing: may_close needs 'p' (sites in total); with max_new_sites closing a "
+                "site never shortens a trip"
+            )
+        return self
+
+
+class PCenterModelConfig(Strict):
+    """p-center (MODELS.md §1.5): the least achievable worst travel time ("circle radius").
+
+    YAML (``model:`` section)::
+
+        kind: p_center
+        p: 12                    # at most this many sites open in total; or
+        max_new_sites: 4         # at most this many new sites besides the existing ones
+        existing: keep           # keep | may_close (relocation; needs p)
+        facility_types: [clinic] # the site types placed (default: every site)
+        matrix: drive            # travel-time table to use (when there are several)
+        weighted: false          # true: worst residents x travel time instead of travel time
+        method: binary_search    # binary_search | compact
+    """
+
+    kind: Literal["p_center"]
+    p: Annotated[int, Field(ge=1)] | None = None
+    max_new_sites: Annotated[int, Field(ge=0)] | None = None
+    existing: Literal["keep", "may_close"] = "keep"
+    facility_types: list[Name] | None = None
+    matrix: Name | None = None
+    weighted: bool = False
+    method: Literal["binary_search", "compact"] = "binary_search"
+
+    @property
+    def resolved_objective(self) -> str:
+        return "min_worst_travel"
+
+    @model_validator(mode="after")
+    def _site_count(self) -> PCenterModelConfig:
+        if (self.p is None) == (self.max_new_sites is None):
+            raise ValueError(
+                "give exactly one of 'p' (sites open in total) or 'max_new_sites' (new sites "
+                "besides the existing ones)"
+            )
+        if self.existing == "may_close" and self.p is None:
+            raise ValueError(
+                "existing: may_close needs 'p' (sites in total); with max_new_sites closing a "
+                "site never shortens a trip"
+            )
+        return self
+
+
+ModelConfig = Annotated[
+    CoverageModelConfig | EmsModelConfig | PMedianModelConfig | PCenterModelConfig,
+    Field(discriminator="kind"),
+]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -521,6 +617,8 @@ def _model_at(model: type[BaseModel], loc: Sequence[str | int]) -> type[BaseMode
     """The pydantic model class that owns the last key of ``loc`` (to list allowed keys)."""
     current: Any = model
     for part in loc[:-1]:
+        if isinstance(part, str) and part in _UNION_TAGS:
+            continue  # a union member's tag (e.g. p_median), chosen in _unwrap
         if isinstance(current, type) and issubclass(current, BaseModel):
             field = current.model_fields.get(str(part))
             if field is None:
@@ -543,6 +641,12 @@ def _unwrap(annotation: Any, loc: Sequence[str | int], part: str | int) -> Any:
     origin = typing.get_origin(annotation)
     if origin is None:
         return annotation
+    tags = {p for p in loc if isinstance(p, str)}
+    for arg in typing.get_args(annotation):  # the member of a tagged union the error is in
+        if isinstance(arg, type) and issubclass(arg, BaseModel) and "kind" in arg.model_fields:
+            kinds = typing.get_args(arg.model_fields["kind"].annotation)
+            if tags & set(map(str, kinds)):
+                return arg
     for arg in typing.get_args(annotation):
         found = _unwrap(arg, loc, part)
         if isinstance(found, type) and issubclass(found, BaseModel):
@@ -564,7 +668,7 @@ def _pydantic_problems(exc: ValidationError, label: str, root: type[BaseModel]) 
         fix = _FIX_BY_TYPE.get(etype, "")
         got = err.get("input")
         if etype == "extra_forbidden":
-            owner = _model_at(root, loc)
+            owner = _model_at(root, err["loc"])
             msg = "unknown key"
             if owner is not None:
                 allowed = _allowed_keys(owner)
@@ -586,6 +690,8 @@ def _pydantic_problems(exc: ValidationError, label: str, root: type[BaseModel]) 
 
 # pydantic inserts union member names into error locations; they mean nothing to a planner
 _UNION_TAGS = {
+    "p_median",
+    "p_center",
     "lscp",
     "mclp",
     "psclp",
@@ -780,6 +886,27 @@ def _check_ems_rules(case: LoadedCase, model: EmsModelConfig, problems: ProblemC
         )
 
 
+def _check_siting_rules(
+    case: LoadedCase, model: PMedianModelConfig | PCenterModelConfig, problems: ProblemCollector
+) -> None:
+    cfg = case.config
+    where = f"{case.label} › model"
+    tables = list(cfg.travel_times)
+    if model.matrix is not None and model.matrix not in cfg.travel_times:
+        problems.add(
+            f"{where}.matrix",
+            "no travel-time table of this name",
+            got=model.matrix,
+            fix=f"use one of: {', '.join(tables)}",
+        )
+    if model.matrix is None and len(tables) > 1:
+        problems.add(
+            f"{where}.matrix",
+            "several travel-time tables are given; say which one the model uses",
+            fix=f"add 'matrix: <name>' with one of: {', '.join(tables)}",
+        )
+
+
 def check_model_rules(case: LoadedCase, problems: ProblemCollector) -> None:
     """Rules that span several keys: every one found is added to ``problems``."""
     cfg = case.config
@@ -795,6 +922,18 @@ def check_model_rules(case: LoadedCase, problems: ProblemCollector) -> None:
                 "the Benders decomposition is for covering models (lscp, mclp, psclp, coverage)",
                 got="benders",
                 fix="use solver.method: compact (or auto) for an ambulance model",
+            )
+        return
+    if isinstance(model, (PMedianModelConfig, PCenterModelConfig)):
+        _check_siting_rules(case, model, problems)
+        if cfg.solver.method == "benders":
+            problems.add(
+                f"{label} › solver.method",
+                "solver.method chooses the covering models' decomposition; p-median and "
+                "p-center choose theirs in the model",
+                got="benders",
+                fix="drop solver.method (or use auto) and set model.method"
+                + (" (p_median: auto | benders | assignment)" if model.kind == "p_median" else ""),
             )
         return
     if cfg.solver.method == "benders" and (

@@ -533,7 +533,17 @@ def _is_coverage(sol: Any) -> bool:
     return isinstance(sol, (CoverageSolution, PhasedSolution))
 
 
+def _is_siting(sol: Any) -> bool:
+    from .siting import SitingSolution
+
+    return isinstance(sol, SitingSolution)
+
+
 def summary_text(prepared: Any, sol: Any, out_dir: Path | None = None) -> str:
+    if _is_siting(sol):
+        from .results_siting import siting_summary
+
+        return siting_summary(prepared, sol, out_dir)
     if not _is_coverage(sol):
         from .results_ems import ems_summary
 
@@ -617,6 +627,10 @@ def summary_text(prepared: Any, sol: Any, out_dir: Path | None = None) -> str:
 
 def write_results(prepared: Any, sol: Any, out_dir: Path) -> list[str]:
     """Write every output file atomically (staged, then published together)."""
+    if _is_siting(sol):
+        from .results_siting import write_siting_results
+
+        return write_siting_results(prepared, sol, out_dir)
     if not _is_coverage(sol):
         from .results_ems import write_ems_results
 
