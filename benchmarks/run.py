@@ -5,8 +5,8 @@
 Rows (instances):
 
 * ``sf-205x16`` - spopt's San Francisco fixture (ArcGIS network distances);
-* ``pmed*`` - OR-Library p-median, when this branch has a p-median model (otherwise listed as
-  skipped: see :func:`pmedian_rows`);
+* ``pmed*`` - OR-Library p-median and p-center against the published optima and spopt
+  (:func:`pmedian_rows`; the whole pmed1-40 run is ``python -m benchmarks.pmed``);
 * ``uniform-N x M`` - random MCLP from 10^3 x 10^2 to 10^5 x 10^4 (dense matrices up to
   20,000 x 1,000, where spopt can take them; beyond that a table bounded at the standard, ours
   only: the dense matrix would not fit);
@@ -64,26 +64,55 @@ NETWORKS = {
 }
 
 
-def pmedian_rows(quick: bool) -> list[dict[str, Any]]:
-    """Hook for OR-Library pmed rows: filled when ``optimizer.models.pmedian`` exists."""
-    try:
-        import optimizer.models.pmedian  # type: ignore[import-not-found]  # noqa: F401
-    except ImportError:
-        return [
-            {
-                "name": "pmed (OR-Library)",
-                "kind": "p-median",
-                "note": "skipped: no p-median model on this branch (hook: benchmarks/run.py "
-                "pmedian_rows)",
+PMED_QUICK = ["pmed1", "pmed6"]
+PMED_FULL = ["pmed1", "pmed6", "pmed11", "pmed16"]
+
+
+def pmedian_rows(
+    quick: bool, *, spopt: bool = True, time_limit: float = 600.0
+) -> list[dict[str, Any]]:
+    """OR-Library p-median and p-center (benchmarks/pmed.py drivers): ours against the published
+    value and spopt on the same all-pairs matrix with the same HiGHS. A row is "same opt" only if
+    both sides equal the published optimum. Ours runs Benders (p-median) / binary search
+    (p-center); the whole pmed1-40 run is ``python -m benchmarks.pmed``."""
+    from benchmarks.pmed import DATA, PCENTER_RADII, _agree, run_ours, run_spopt
+    from geodata.orlib import read_pmed_optima
+
+    if not DATA.is_dir():
+        return [{"name": "pmed (OR-Library)", "kind": "p-median", "note": "data not found"}]
+    optima = read_pmed_optima(DATA / "pmedopt.txt")
+    rows: list[dict[str, Any]] = []
+    for name in PMED_QUICK if quick else PMED_FULL:
+        k = int(name.removeprefix("pmed"))
+        for kind, published in (
+            ("p_median", float(optima[name])),
+            ("p_center", float(PCENTER_RADII[k - 1])),
+        ):
+            o = run_ours(name, kind, time_limit_s=time_limit)
+            ours = {
+                "total_s": o["wall_s"],
+                "status": o["status"],
+                "objective": o["objective"],
             }
-        ]
-    return [
-        {
-            "name": "pmed (OR-Library)",
-            "kind": "p-median",
-            "note": "p-median model present; add its driver to pmedian_rows",
-        }
-    ]
+            row: dict[str, Any] = {"name": f"{name}-{kind.replace('_', '-')}", "kind": kind}
+            row["ours"] = ours
+            agree = o["status"] == "optimal" and _agree(o["objective"], published)
+            note = (
+                "" if agree else f"ours {o['objective']} ({o['status']}) vs published {published:g}"
+            )
+            if spopt and (k <= 5 or (not quick and k <= 10)):
+                sp = run_spopt(name, kind, time_limit_s=time_limit)
+                row["spopt"] = {
+                    "build_s": sp["build_s"],
+                    "solve_s": sp["solve_s"],
+                    "total_s": sp["wall_s"],
+                }
+                agree = agree and sp["error"] is None and _agree(sp["objective"], published)
+                if sp["error"]:
+                    note += f" spopt: {sp['error']}"
+            row["compare"] = {"agree": agree, "note": note.strip(), "published": published}
+            rows.append(row)
+    return rows
 
 
 def _ours_dense(inst: Instance, workdir: Path, time_limit: float, spopt: bool) -> dict[str, Any]:
@@ -311,7 +340,7 @@ def main(argv: list[str] | None = None) -> int:
             rows.append(_mclp_row(sf_instance(), work, args, benders=False))
         except FileNotFoundError as exc:
             rows.append({"name": "sf-205x16", "kind": "MCLP", "note": f"skipped: {exc}"})
-        rows += pmedian_rows(args.quick)
+        rows += pmedian_rows(args.quick, spopt=not args.no_spopt, time_limit=args.time_limit)
         for n, m in QUICK_DENSE if args.quick else FULL_DENSE:
             step(f"uniform {n}x{m}")
             inst = uniform_instance(n, m, seed=args.seed)
