@@ -37,7 +37,13 @@ from .network import RoadNetwork
 from .snap import Snapped
 from .speeds import SpeedProfile
 
-__all__ = ["Direction", "augmented_graph", "network_travel_times", "node_distances"]
+__all__ = [
+    "Direction",
+    "augmented_graph",
+    "network_travel_times",
+    "node_distances",
+    "note_native_threads",
+]
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +53,27 @@ _BATCH_BYTES = 256 * 2**20  # dense rows per Dijkstra batch: keep each under ~25
 
 
 _GRAPH: Any = None  # the csr graph each worker process holds
+_NATIVE_THREADS = False  # a solver may have started native thread pools in this process
+
+
+def note_native_threads() -> None:
+    """Solver backends call this before they run: their native thread pools (HiGHS, OR-Tools)
+    make a later ``fork`` unsafe, so Dijkstra pools then start clean processes instead."""
+    global _NATIVE_THREADS
+    _NATIVE_THREADS = True
+
+
+def _pool_start_method() -> str:
+    """``fork`` (instant; the children share the graph) while this process runs no other thread
+    and no solver has run yet - e.g. routing in ``run`` before the model is solved; otherwise
+    ``forkserver`` (clean children that receive the graph), ``spawn`` where that is missing."""
+    import multiprocessing as mp
+    import threading
+
+    methods = mp.get_all_start_methods()
+    if "fork" in methods and not _NATIVE_THREADS and threading.active_count() == 1:
+        return "fork"
+    return "forkserver" if "forkserver" in methods else "spawn"
 
 
 def _set_graph(graph: object) -> None:
@@ -100,9 +127,9 @@ def node_distances(
             and not mp.current_process().daemon
         )
         if use_pool:
-            # forkserver: workers start clean (a fork of a process running solver threads is
-            # unsafe), receive the graph once, and run batches
-            method = "forkserver" if "forkserver" in mp.get_all_start_methods() else "spawn"
+            # fork while no solver threads exist, else forkserver: workers start clean (a fork
+            # of a process running solver threads is unsafe), receive the graph once
+            method = _pool_start_method()
             with ProcessPoolExecutor(
                 max_workers=workers,
                 mp_context=mp.get_context(method),

@@ -70,6 +70,9 @@ def backend_version(name: str) -> str:
 def _solve_whole(
     milp: MILP, options: SolveOptions, backend: str, *, quiet: bool = False
 ) -> SolveResult:
+    from geodata.matrix import note_native_threads
+
+    note_native_threads()  # solver thread pools: no fork of this process from now on
     mod = _module(backend)
     if not mod.available():
         raise SolverBackendError(
