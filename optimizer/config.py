@@ -420,7 +420,31 @@ class EmsModelConfig(Strict):
 # ---------------------------------------------------------------------------------------------
 # Model: p-median and p-center (efficiency and equity, MODELS.md §1.4-1.5, §8.3)
 # ---------------------------------------------------------------------------------------------
-class PMedianModelConfig(Strict):
+class _SitingModelConfig(Strict):
+    """What p-median and p-center share: how many sites, which types, which table."""
+
+    p: Annotated[int, Field(ge=1)] | None = None
+    max_new_sites: Annotated[int, Field(ge=0)] | None = None
+    existing: Literal["keep", "may_close"] = "keep"
+    facility_types: list[Name] | None = None
+    matrix: Name | None = None
+
+    @model_validator(mode="after")
+    def _site_count(self) -> _SitingModelConfig:
+        if (self.p is None) == (self.max_new_sites is None):
+            raise ValueError(
+                "give exactly one of 'p' (sites open in total) or 'max_new_sites' (new sites "
+                "besides the existing ones)"
+            )
+        if self.existing == "may_close" and self.p is None:
+            raise ValueError(
+                "existing: may_close needs 'p' (sites in total); with max_new_sites closing a "
+                "site never shortens a trip"
+            )
+        return self
+
+
+class PMedianModelConfig(_SitingModelConfig):
     """p-median (MODELS.md §1.4, §8.3): least total population-weighted travel time.
 
     YAML (``model:`` section)::
@@ -437,11 +461,6 @@ class PMedianModelConfig(Strict):
     """
 
     kind: Literal["p_median"]
-    p: Annotated[int, Field(ge=1)] | None = None
-    max_new_sites: Annotated[int, Field(ge=0)] | None = None
-    existing: Literal["keep", "may_close"] = "keep"
-    facility_types: list[Name] | None = None
-    matrix: Name | None = None
     capacity: Literal["ignore", "enforce"] = "ignore"
     k_nearest: Annotated[int, Field(ge=1)] | Literal["auto"] | None = "auto"
     method: Literal["auto", "benders", "assignment"] = "auto"
@@ -450,22 +469,8 @@ class PMedianModelConfig(Strict):
     def resolved_objective(self) -> str:
         return "min_total_travel"
 
-    @model_validator(mode="after")
-    def _site_count(self) -> PMedianModelConfig:
-        if (self.p is None) == (self.max_new_sites is None):
-            raise ValueError(
-                "give exactly one of 'p' (sites open in total) or 'max_new_sites' (new sites "
-                "besides the existing ones)"
-            )
-        if self.existing == "may_close" and self.p is None:
-            raise ValueError(
-                "existing: may_close needs 'p' (sites in total); with max_new_sites closing a "
-                "site never shortens a trip"
-            )
-        return self
 
-
-class PCenterModelConfig(Strict):
+class PCenterModelConfig(_SitingModelConfig):
     """p-center (MODELS.md §1.5): the least achievable worst travel time ("circle radius").
 
     YAML (``model:`` section)::
@@ -481,31 +486,12 @@ class PCenterModelConfig(Strict):
     """
 
     kind: Literal["p_center"]
-    p: Annotated[int, Field(ge=1)] | None = None
-    max_new_sites: Annotated[int, Field(ge=0)] | None = None
-    existing: Literal["keep", "may_close"] = "keep"
-    facility_types: list[Name] | None = None
-    matrix: Name | None = None
     weighted: bool = False
     method: Literal["binary_search", "compact"] = "binary_search"
 
     @property
     def resolved_objective(self) -> str:
         return "min_worst_travel"
-
-    @model_validator(mode="after")
-    def _site_count(self) -> PCenterModelConfig:
-        if (self.p is None) == (self.max_new_sites is None):
-            raise ValueError(
-                "give exactly one of 'p' (sites open in total) or 'max_new_sites' (new sites "
-                "besides the existing ones)"
-            )
-        if self.existing == "may_close" and self.p is None:
-            raise ValueError(
-                "existing: may_close needs 'p' (sites in total); with max_new_sites closing a "
-                "site never shortens a trip"
-            )
-        return self
 
 
 ModelConfig = Annotated[

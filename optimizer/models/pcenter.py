@@ -56,6 +56,7 @@ import scipy.sparse as sp
 
 from geodata.arrays import Demand, Sites, TravelTimes
 
+from ..certificate import Certificate
 from ..config import PCenterModelConfig
 from ..errors import CheckError
 from ..milp import MILP, ModelBuilder
@@ -74,8 +75,11 @@ log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, eq=False)
-class PCenterSolution:
-    """A certified p-center answer: radius recomputed on the raw table, bound, gap, steps."""
+class PCenterSolution(Certificate):
+    """A certified p-center answer: radius recomputed on the raw table, bound, gap, steps.
+
+    ``objective`` is the radius: the worst travel value (weighted: worst weight x travel) over
+    the counted demand points."""
 
     instance: SitingInstance
     config: PCenterModelConfig
@@ -85,21 +89,9 @@ class PCenterSolution:
     """Per demand point: its nearest open site (-1 when none is reachable)."""
     travel: np.ndarray | None = None
     """Per demand point: travel value to its nearest open site."""
-    objective: float | None = None
-    """The radius: worst travel value (weighted: worst weight x travel) over counted points."""
-    bound: float | None = None
-    gap: float | None = None
     sites_needed: int | None = None
     """Fewest new sites that achieve the radius (binary search, when proven)."""
-    runtime_s: float = 0.0
-    total_time_s: float = 0.0
-    solver: str = ""
-    solver_version: str = ""
-    message: str = ""
-    model_size: dict[str, int] = field(default_factory=dict)
     steps: list[dict[str, Any]] = field(default_factory=list)
-    diagnosis: list[str] = field(default_factory=list)
-    checked: bool = False
 
     @property
     def radius(self) -> float | None:

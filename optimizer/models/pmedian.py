@@ -65,6 +65,7 @@ import pandas as pd
 
 from geodata.arrays import Demand, Sites, TravelTimes
 
+from ..certificate import Certificate
 from ..config import PMedianModelConfig
 from ..errors import CaseError, CheckError, Problem
 from ..milp import MILP, ModelBuilder
@@ -88,7 +89,7 @@ FULL_MODEL_PAIRS = 40_000
 
 
 @dataclass(frozen=True, eq=False)
-class PMedianSolution:
+class PMedianSolution(Certificate):
     """A certified p-median answer (objective recomputed on the raw travel-time table)."""
 
     instance: SitingInstance
@@ -103,19 +104,8 @@ class PMedianSolution:
     """Per demand point: its longest assigned trip (= ``travel`` unless split)."""
     shares: pd.DataFrame | None = None
     """Capacitated only: ``demand, site, share, value`` rows of the split assignment."""
-    objective: float | None = None
     solver_objective: float | None = None
-    bound: float | None = None
-    gap: float | None = None
-    runtime_s: float = 0.0
-    total_time_s: float = 0.0
-    solver: str = ""
-    solver_version: str = ""
-    message: str = ""
-    model_size: dict[str, int] = field(default_factory=dict)
     rounds: list[dict[str, Any]] = field(default_factory=list)
-    diagnosis: list[str] = field(default_factory=list)
-    checked: bool = False
     method: str = "assignment"
     """``assignment`` (k-nearest rounds) or ``benders``."""
 
