@@ -69,7 +69,11 @@ PMED_FULL = ["pmed1", "pmed6", "pmed11", "pmed16"]
 
 
 def pmedian_rows(
-    quick: bool, *, spopt: bool = True, time_limit: float = 600.0
+    quick: bool,
+    *,
+    spopt: bool = True,
+    time_limit: float = 600.0,
+    instances: list[str] | None = None,
 ) -> list[dict[str, Any]]:
     """OR-Library p-median and p-center (benchmarks/pmed.py drivers): ours against the published
     value and spopt on the same all-pairs matrix with the same HiGHS. A row is "same opt" only if
@@ -82,7 +86,10 @@ def pmedian_rows(
         return [{"name": "pmed (OR-Library)", "kind": "p-median", "note": "data not found"}]
     optima = read_pmed_optima(DATA / "pmedopt.txt")
     rows: list[dict[str, Any]] = []
-    for name in PMED_QUICK if quick else PMED_FULL:
+    import importlib.util
+
+    spopt = spopt and importlib.util.find_spec("spopt") is not None
+    for name in instances or (PMED_QUICK if quick else PMED_FULL):
         k = int(name.removeprefix("pmed"))
         for kind, published in (
             ("p_median", float(optima[name])),

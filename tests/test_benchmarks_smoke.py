@@ -151,7 +151,7 @@ def test_suite_table_renders_skips_and_ratios():
             "benders": {"solve_s": 3.0, "status": "optimal", "objective": 10.0},
             "matrix": {"ours_s": 0.1, "networkx_s": 2.0, "identical": True},
         },
-        *pmedian_rows(True),
+        *pmedian_rows(True, spopt=False, instances=["pmed1"]),
     ]
     text = table(rows)
     assert "100x" in text and "20x" in text and "yes" in text
