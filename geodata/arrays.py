@@ -164,11 +164,7 @@ class TravelTimes:
     def from_dense(
         cls, matrix: np.ndarray, *, name: str = "travel_times", unit: str = "min"
     ) -> TravelTimes:
-        """From a dense demand x site array; ``inf`` or ``nan`` marks unreachable pairs.
-
-        When every pair is present and ``matrix`` is already a C-ordered float64 array, the
-        table's values are a read-only view of it (no 8-bytes-per-pair copy): do not modify the
-        matrix while the table is in use, or pass a copy."""
+        """From a dense demand x site array; ``inf`` or ``nan`` marks unreachable pairs."""
         m = np.asarray(matrix, dtype=float)
         if m.ndim != 2:
             raise ValueError(f"from_dense: expected a 2-D demand x site array (got {m.ndim}-D)")
@@ -179,10 +175,7 @@ class TravelTimes:
             # so build it directly instead of searching the mask and gathering the values.
             i = np.repeat(np.arange(n_demand, dtype=np.int64), n_sites)
             j = np.tile(np.arange(n_sites, dtype=np.int64), n_demand)
-            value = m.reshape(-1)  # a view when m is C-ordered (else reshape copies)
-            if np.shares_memory(value, m):
-                value = value.view()
-                value.flags.writeable = False
+            value = m.reshape(-1).copy()
         else:
             flat = np.flatnonzero(finite)
             i, j = np.divmod(flat, n_sites)
