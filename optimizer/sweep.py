@@ -37,6 +37,7 @@ from .config import CaseConfig, LoadedCase, check_model_rules, load_case
 from .coverage import CoverageProblem
 from .errors import CaseError, Problem, ProblemCollector
 from .models.coverage import CoverageSolution, solve_coverage
+from .siting import SitingSolution
 from .solvers import SolveOptions
 
 __all__ = ["parse_values", "run_sweep", "set_path"]
@@ -194,8 +195,17 @@ def _row(k: int, value: float, sol: Any, seconds: float, folder: Path) -> dict[s
         "seconds": round(seconds, 3),
         "folder": f"{folder.parent.name}/{folder.name}",  # relative to the sweep folder
     }
-    ev = sol.evaluation
-    if isinstance(sol, CoverageSolution) and ev is not None:
+    ev = getattr(sol, "evaluation", None)  # p-median / p-center answers carry their plan
+    if isinstance(sol, SitingSolution):
+        res = sol.result
+        if res.open_mask is not None and res.travel is not None and res.assigned_site is not None:
+            w = sol.problem.demand.weight
+            served = res.assigned_site >= 0
+            row["sites_open"] = int(res.open_mask.sum())
+            if served.any() and w[served].sum() > 0:
+                row["mean_travel"] = float((w[served] * res.travel[served]).sum() / w[served].sum())
+                row["worst_travel"] = float(res.travel[served].max())
+    elif isinstance(sol, CoverageSolution) and ev is not None:
         row["cost"] = ev.total_cost
         for r in ev.standards:
             row[f"share_{r.name}"] = r.share
@@ -318,7 +328,7 @@ def _monotone(frontier: pd.DataFrame, param: str, maximise: bool) -> list[bool |
     standard), whether each point is at least as good as the previous one."""
     relaxing = any(
         k in param for k in ("budget", "max_new_sites", "minutes", "metres", "max_vehicles")
-    )
+    ) or bool(re.search(r"(^|\.)p$", param))  # p-median / p-center: more sites never hurt
     obj = frontier["objective"].to_numpy(dtype=float)
     out: list[bool | None] = [None]
     for k in range(1, len(obj)):

@@ -237,3 +237,23 @@ def test_p_center_needs_one_site_count(tmp_path):
     case, *_ = _write_case(tmp_path, "  kind: p_center\n  p: 2\n  max_new_sites: 1")
     with pytest.raises(CaseError, match="give exactly one of 'p'"):
         load_case(case)
+
+
+def test_sweep_over_p_matches_brute_force_and_is_monotone(tmp_path):
+    """A trade-off sweep over p on a p-median case: every point certified and equal to brute
+    force, the frontier decreasing, with mean and worst trips per point."""
+    case, times, w, existing = _write_case(tmp_path, "  kind: p_median\n  p: 3")
+    out = tmp_path / "sweep"
+    code = main(
+        ["sweep", str(case), "--param", "model.p", "--values", "2,3,4", "--out", str(out), "-q"]
+    )
+    assert code == 0
+    frontier = pd.read_csv(out / "frontier.csv")
+    assert list(frontier["status"]) == ["optimal"] * 3
+    for p, obj in zip((2, 3, 4), frontier["objective"], strict=True):
+        assert obj == pytest.approx(brute_pmedian(times, w, existing, p=p), rel=OBJ_RTOL)
+    assert frontier["monotone"].iloc[1:].astype(bool).all()
+    assert list(frontier["sites_open"]) == [2, 3, 4]
+    mean = frontier["objective"] / w.sum()
+    assert np.allclose(frontier["mean_travel"], mean, rtol=1e-6)
+    assert (frontier["worst_travel"] >= frontier["mean_travel"]).all()
