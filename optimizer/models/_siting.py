@@ -19,7 +19,7 @@ from geodata.arrays import Demand, Sites, TravelTimes
 
 from ..errors import ProblemCollector
 
-__all__ = ["Pairs", "SitingInstance", "by_type", "prepare", "travel_summary"]
+__all__ = ["Pairs", "SitingInstance", "by_type", "open_site_ids", "prepare", "travel_summary"]
 
 log = logging.getLogger(__name__)
 
@@ -308,6 +308,18 @@ def by_type(sites: Sites, mask: np.ndarray, types: Sequence[str]) -> dict[str, l
     """Site ids under ``mask`` per facility type (sorted, every type in ``types`` listed)."""
     ftype = np.asarray(sites.facility_type)
     return {t: sorted(map(str, sites.ids[mask & (ftype == t)])) for t in sorted(set(types))}
+
+
+def open_site_ids(
+    sites: Sites, open_mask: np.ndarray | None, facility_type: str | None = None
+) -> list[str]:
+    """Sorted ids of the open sites (of one facility type, when given)."""
+    if open_mask is None:
+        return []
+    mask = open_mask.copy()
+    if facility_type is not None:
+        mask &= sites.facility_type == facility_type
+    return sorted(map(str, sites.ids[mask]))
 
 
 def _num(x: float | None, nd: int = 6) -> float | None:

@@ -61,7 +61,7 @@ from ..config import PCenterModelConfig
 from ..errors import CheckError
 from ..milp import MILP, ModelBuilder
 from ..solvers import SolveOptions, SolveResult, Status, relative_gap, solve
-from ._siting import SitingInstance, by_type, prepare, travel_summary
+from ._siting import SitingInstance, by_type, open_site_ids, prepare, travel_summary
 
 __all__ = [
     "PCenterModelConfig",
@@ -102,12 +102,7 @@ class PCenterSolution(Certificate):
         return self.instance.sites
 
     def open_ids(self, facility_type: str | None = None) -> list[str]:
-        if self.open_mask is None:
-            return []
-        mask = self.open_mask.copy()
-        if facility_type is not None:
-            mask &= self.sites.facility_type == facility_type
-        return sorted(map(str, self.sites.ids[mask]))
+        return open_site_ids(self.sites, self.open_mask, facility_type)
 
     def to_dict(self) -> dict[str, Any]:
         """Plain values for ``solution.json``."""

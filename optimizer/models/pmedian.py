@@ -70,7 +70,7 @@ from ..config import PMedianModelConfig
 from ..errors import CaseError, CheckError, Problem
 from ..milp import MILP, ModelBuilder
 from ..solvers import SolveOptions, SolveResult, Status, relative_gap, solve
-from ._siting import SitingInstance, by_type, prepare, travel_summary
+from ._siting import SitingInstance, by_type, open_site_ids, prepare, travel_summary
 
 __all__ = [
     "MAX_ROUNDS",
@@ -118,12 +118,7 @@ class PMedianSolution(Certificate):
         return self.instance.demand
 
     def open_ids(self, facility_type: str | None = None) -> list[str]:
-        if self.open_mask is None:
-            return []
-        mask = self.open_mask.copy()
-        if facility_type is not None:
-            mask &= self.sites.facility_type == facility_type
-        return sorted(map(str, self.sites.ids[mask]))
+        return open_site_ids(self.sites, self.open_mask, facility_type)
 
     @property
     def truncation_proven(self) -> bool | None:

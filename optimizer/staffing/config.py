@@ -18,13 +18,13 @@ reported at once as ``file › field.path: what (got X); fix``.
 
 from __future__ import annotations
 
-import hashlib
 from pathlib import Path
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, Field, ValidationError, field_validator, model_validator
 
 from ..config import (
+    CaseFile,
     Name,
     NonNegFloat,
     OutputConfig,
@@ -550,32 +550,18 @@ KINDS: dict[str, type[BaseModel]] = {"staffing_quota": QuotaCase, "sent_down": R
 # ---------------------------------------------------------------------------------------------
 # Loading
 # ---------------------------------------------------------------------------------------------
-class StaffingCase:
+class StaffingCase(CaseFile):
     """A validated staffing case: config, file label and the folder its paths are relative to."""
 
     def __init__(
         self, config: QuotaCase | RotationCase, path: Path | None, base_dir: Path, raw_text: str
     ) -> None:
+        super().__init__(path, base_dir, raw_text)
         self.config = config
-        self.path = path
-        self.base_dir = base_dir
-        self.raw_text = raw_text
 
     @property
     def kind(self) -> str:
         return self.config.kind
-
-    @property
-    def label(self) -> str:
-        return str(self.path) if self.path is not None else "<case>"
-
-    @property
-    def sha256(self) -> str:
-        return hashlib.sha256(self.raw_text.encode("utf-8")).hexdigest()
-
-    def resolve(self, file: str) -> Path:
-        p = Path(file).expanduser()
-        return p if p.is_absolute() else (self.base_dir / p)
 
 
 def parse_staffing_case(
