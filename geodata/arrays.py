@@ -33,10 +33,14 @@ class Demand:
     weight_note: str | None = None
     footfall: np.ndarray | None = None
     """Points whose weight is footfall at a venue, not residents (left out of resident totals)."""
+    name: np.ndarray | None = None
+    """Display names (village names, OSM ``name``); "" where unnamed. Ids stay the keys."""
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "ids", _as_str_array(self.ids))
         object.__setattr__(self, "weight", np.asarray(self.weight, dtype=float))
+        if self.name is not None:
+            object.__setattr__(self, "name", _as_str_array(self.name))
         if self.zone is not None:
             object.__setattr__(self, "zone", _as_str_array(self.zone))
         if self.demand_class is not None:
@@ -80,9 +84,13 @@ class Sites:
     host: np.ndarray | None = None
     """Index of the site this one sits inside (an AED in a clinic or station), -1 if none: it
     can only open if its host is open."""
+    name: np.ndarray | None = None
+    """Display names (clinic names, OSM ``name``); "" where unnamed. Ids stay the keys."""
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "ids", _as_str_array(self.ids))
+        if self.name is not None:
+            object.__setattr__(self, "name", _as_str_array(self.name))
         object.__setattr__(self, "facility_type", _as_str_array(self.facility_type))
         object.__setattr__(self, "cost", np.asarray(self.cost, dtype=float))
         object.__setattr__(self, "existing", np.asarray(self.existing, dtype=bool))

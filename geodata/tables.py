@@ -172,6 +172,22 @@ def _column(table: Table, column: str | None, key: str, problems: ProblemCollect
     return column if _need_column(table, column, key, problems) else None
 
 
+def _names(
+    table: Table, column: str | None, key: str, ids: np.ndarray, problems: ProblemCollector
+) -> np.ndarray | None:
+    """Display names: the configured column, else a column called ``name`` when the table has one.
+
+    Empty cells stay "" (a name is optional per row); ids remain the keys everywhere."""
+    if column is None:
+        if "name" not in table.frame.columns:
+            return None
+        column = "name"
+    elif not _need_column(table, column, key, problems):
+        return None
+    vals = _id_strings(table.frame[column])
+    return np.where(np.isin(vals, ["nan", "None", "<NA>"]), "", vals).astype(object)
+
+
 def _id_strings(series: pd.Series) -> np.ndarray:
     """Ids as clean strings; integral floats from GIS files lose their '.0'."""
     if pd.api.types.is_float_dtype(series):
@@ -383,7 +399,10 @@ def load_demand(cfg: DemandConfig, case: LoadedCase, problems: ProblemCollector)
         f"{np.nansum(weight):,.0f}",
         cfg.file,
     )
-    return Demand(ids, np.nan_to_num(weight), zone, dclass, x, y, crs, cfg.weight_note, footfall)
+    name = _names(table, cols.name, f"{key}.columns.name", ids, problems)
+    return Demand(
+        ids, np.nan_to_num(weight), zone, dclass, x, y, crs, cfg.weight_note, footfall, name
+    )
 
 
 def load_sites(cfg: SitesConfig, case: LoadedCase, problems: ProblemCollector) -> Sites | None:
@@ -499,6 +518,7 @@ def load_sites(cfg: SitesConfig, case: LoadedCase, problems: ProblemCollector) -
         None if vehicles is None else np.nan_to_num(vehicles),
         None if np_vehicles is None else np.nan_to_num(np_vehicles),
         host,
+        _names(table, cols.name, f"{key}.columns.name", ids, problems),
     )
 
 
@@ -517,11 +537,9 @@ def load_zones(cfg: ZonesConfig, case: LoadedCase, problems: ProblemCollector) -
     if not _need_column(table, cols.id, f"{key}.columns.id", problems):
         return None
     ids = _ids(table, cols.id, f"{key}.columns.id", "zone", problems)
-    name_col = _column(table, cols.name, f"{key}.columns.name", problems)
     kind_col = _column(table, cols.kind, f"{key}.columns.kind", problems)
-    name = (
-        _labels(table, name_col, ids, "zone name", problems, allow_empty=True) if name_col else ids
-    )
+    named = _names(table, cols.name, f"{key}.columns.name", ids, problems)
+    name = ids if named is None else np.where(named == "", ids, named)
     kind = (
         _labels(table, kind_col, ids, "zone kind", problems, allow_empty=True)
         if kind_col

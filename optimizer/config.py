@@ -68,6 +68,8 @@ Count = Annotated[int, Field(ge=0)]
 # ---------------------------------------------------------------------------------------------
 class DemandColumns(Strict):
     id: str = "id"
+    name: str | None = None
+    """Display name column (village name); default: a column called ``name`` when present."""
     weight: str = "population"
     zone: str | None = None
     demand_class: str | None = Field(default=None, alias="class")
@@ -93,6 +95,8 @@ class DemandConfig(Strict):
 
 class SitesColumns(Strict):
     id: str = "id"
+    name: str | None = None
+    """Display name column (clinic, station); default: a column called ``name`` when present."""
     type: str | None = None
     cost: str | None = None
     zone: str | None = None
@@ -123,6 +127,7 @@ class SitesConfig(Strict):
 class ZonesColumns(Strict):
     id: str = "id"
     name: str | None = None
+    """Display name column (乡镇/街道 name); default: a column called ``name`` when present."""
     kind: str | None = None
 
 

@@ -31,6 +31,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from optimizer.names import add_names, name_map, shown, zone_name_map
+
 from . import __version__
 from .atomic import StagedOutput
 from .coverage import _zone_share
@@ -316,7 +318,8 @@ def demand_table(sol: CoverageSolution) -> pd.DataFrame:
             frame[f"nearest_{t}_{table.unit}"] = np.where(
                 np.isfinite(val), np.round(val, 3), np.nan
             )
-    return pd.DataFrame(frame).sort_values("demand_id", kind="stable").reset_index(drop=True)
+    table = pd.DataFrame(frame).sort_values("demand_id", kind="stable").reset_index(drop=True)
+    return add_names(table, demand=d, sites=problem.sites, zones=problem.zones)
 
 
 def sites_table(sol: CoverageSolution) -> pd.DataFrame:
@@ -360,7 +363,8 @@ def sites_table(sol: CoverageSolution) -> pd.DataFrame:
             w = np.where(r.coverage.applies, problem.demand.weight, 0.0)
             within = np.asarray(r.coverage.matrix.T.astype(float) @ w).ravel()
             frame[f"residents_within_{r.name}"] = np.round(within, 3)
-    return pd.DataFrame(frame).sort_values("site_id", kind="stable").reset_index(drop=True)
+    table = pd.DataFrame(frame).sort_values("site_id", kind="stable").reset_index(drop=True)
+    return add_names(table, demand=problem.demand, sites=s, zones=problem.zones)
 
 
 def zones_table(sol: CoverageSolution) -> pd.DataFrame:
@@ -551,6 +555,8 @@ def summary_text(prepared: Any, sol: Any, out_dir: Path | None = None) -> str:
     problem = sol.problem
     model = problem.model
     lines = summary_head(prepared, sol, kind=model.kind.upper(), meaning=_objective_meaning(sol))
+    site_names = name_map(problem.sites.ids, problem.sites.name)
+    zone_names = zone_name_map(problem.zones)
     ev = sol.evaluation
     if ev is not None:
         lines.append(
@@ -566,7 +572,8 @@ def summary_text(prepared: Any, sol: Any, out_dir: Path | None = None) -> str:
                 head += f"; {closed} existing closed"
             lines.append(head)
             if new:
-                lines.append("  new: " + ", ".join(new[:30]) + (" ..." if len(new) > 30 else ""))
+                shown_new = [shown(k, site_names) for k in new[:30]]
+                lines.append("  new: " + ", ".join(shown_new) + (" ..." if len(new) > 30 else ""))
         unit = problem.sites.cost_unit
         if problem.sites.has_cost or model.budget is not None:
             cost_line = f"Cost: {ev.total_cost:,.2f} {unit}"
@@ -612,7 +619,8 @@ def summary_text(prepared: Any, sol: Any, out_dir: Path | None = None) -> str:
                 )[:3]
                 if worst:
                     lines.append(
-                        "    lowest zones: " + ", ".join(f"{z} {_pct(v)}" for v, z in worst)
+                        "    lowest zones: "
+                        + ", ".join(f"{shown(z, zone_names)} {_pct(v)}" for v, z in worst)
                     )
     if out_dir is not None:
         files = ["solution.json", "sites.csv", "demand.csv"]

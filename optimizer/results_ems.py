@@ -17,6 +17,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from optimizer.names import name_map, named_tables, shown
+
 from .atomic import StagedOutput
 from .models.ems import EmsSolution
 from .results import _num, _pct, _round, common_dict, manifest_dict, summary_head
@@ -209,11 +211,15 @@ def ems_tables(sol: EmsSolution) -> dict[str, pd.DataFrame]:
     if d.demand_class is not None:
         demand["class"] = d.demand_class
     demand["weight"] = d.weight
+    if d.x is not None and d.y is not None:
+        demand["x"], demand["y"] = d.x, d.y
     sites: dict[str, Any] = {"site_id": s.ids, "facility_type": s.facility_type}
     if s.zone is not None:
         sites["zone"] = s.zone
     sites["existing"] = s.existing.astype(int)
     sites["cost"] = s.cost
+    if s.x is not None and s.y is not None:
+        sites["x"], sites["y"] = s.x, s.y
     if ev is not None:
         demand["covered"] = np.where(ev.applies, ev.covered.astype(int).astype(object), "")
         demand["ambulances_within"] = ev.covering.astype(int)
@@ -322,7 +328,7 @@ def ems_tables(sol: EmsSolution) -> dict[str, pd.DataFrame]:
         tables["zones.csv"] = (
             pd.DataFrame(rows).sort_values("zone_id", kind="stable").reset_index(drop=True)
         )
-    return tables
+    return named_tables(tables, p)
 
 
 def ems_summary(prepared: Any, sol: EmsSolution, out_dir: Path | None = None) -> str:
@@ -338,7 +344,7 @@ def ems_summary(prepared: Any, sol: EmsSolution, out_dir: Path | None = None) ->
         new = info["new_sites"][m.station_type]
         lines.append(
             f"Stations: {int(ev.plan.open.sum())} open ({len(new)} new): "
-            + ", ".join(new[:20])
+            + ", ".join(shown(k, name_map(p.sites.ids, p.sites.name)) for k in new[:20])
             + (" ..." if len(new) > 20 else "")
         )
         fl = info["fleet"]

@@ -32,6 +32,7 @@ import pandas as pd
 import shapely
 
 from geodata.crs import normalise_crs
+from optimizer.names import name_map, named_tables, shown, zone_name_map
 
 from .atomic import StagedOutput
 from .layers import Layer, _lonlat, _native, _order, _points, site_layers, write_layers, zone_layer
@@ -94,11 +95,15 @@ def siting_tables(sol: SitingSolution) -> dict[str, pd.DataFrame]:
     if d.demand_class is not None:
         demand["class"] = d.demand_class
     demand["weight"] = w
+    if d.x is not None and d.y is not None:
+        demand["x"], demand["y"] = d.x, d.y
     sites: dict[str, Any] = {"site_id": s.ids.astype(str), "facility_type": s.facility_type}
     if s.zone is not None:
         sites["zone"] = s.zone
     sites["existing"] = s.existing.astype(int)
     sites["cost"] = s.cost
+    if s.x is not None and s.y is not None:
+        sites["x"], sites["y"] = s.x, s.y
     assigned = r.assigned_site
     travel = r.travel
     if r.open_mask is not None and assigned is not None and travel is not None:
@@ -151,7 +156,7 @@ def siting_tables(sol: SitingSolution) -> dict[str, pd.DataFrame]:
     zones = p.zone_ids()
     if zones and d.zone is not None:
         tables["zones.csv"] = _zones_table(sol, zones, unit)
-    return tables
+    return named_tables(tables, p)
 
 
 def _zones_table(sol: SitingSolution, zones: list[str], unit: str) -> pd.DataFrame:
@@ -268,6 +273,8 @@ def siting_summary(prepared: Any, sol: SitingSolution, out_dir: Path | None = No
     r = sol.result
     info = r.to_dict()
     unit = p.table().unit
+    site_names = name_map(p.sites.ids, p.sites.name)
+    zone_names = zone_name_map(p.zones)
     if r.open_mask is not None:
         lines.append(
             f"Objective: {_num(sol.objective)} (recomputed on the raw data; bound {_num(sol.bound)})"
@@ -276,12 +283,18 @@ def siting_summary(prepared: Any, sol: SitingSolution, out_dir: Path | None = No
             n_open = len(info["chosen_sites"][t])
             lines.append(
                 f"Sites '{t}': {n_open} open ({len(ids)} new)"
-                + (": " + ", ".join(ids[:30]) + (" ..." if len(ids) > 30 else "") if ids else "")
+                + (
+                    ": "
+                    + ", ".join(shown(k, site_names) for k in ids[:30])
+                    + (" ..." if len(ids) > 30 else "")
+                    if ids
+                    else ""
+                )
             )
         tr = info["travel"]
         lines.append(
             f"Average trip (population-weighted): {_num(tr['mean'])} {unit}; farthest: "
-            f"{_num(tr['worst'])} {unit} (demand point {tr.get('worst_demand_id', '-')})"
+            f"{_num(tr['worst'])} {unit} (demand point {shown(tr.get('worst_demand_id', '-'), name_map(p.demand.ids, p.demand.name))})"
         )
         if "zones" in tr:
             worst = sorted(
@@ -289,7 +302,8 @@ def siting_summary(prepared: Any, sol: SitingSolution, out_dir: Path | None = No
                 reverse=True,
             )[:3]
             lines.append(
-                "  farthest zones: " + ", ".join(f"{z} {_num(v)} {unit}" for v, z in worst)
+                "  farthest zones: "
+                + ", ".join(f"{shown(z, zone_names)} {_num(v)} {unit}" for v, z in worst)
             )
         method = info.get("method")
         if method:
