@@ -81,7 +81,8 @@ def _ids_text(ids: list[str], limit: int = 8) -> str:
 
 
 def _open(frame: pd.DataFrame | None) -> pd.DataFrame:
-    cols = ["site_id", "facility_type", "zone", "cost", "chosen", "status", *VEHICLES]
+    cols = ["site_id", "name", "facility_type", "zone", "zone_name", "cost", "chosen", "status"]
+    cols += list(VEHICLES)
     if frame is None:
         return pd.DataFrame(columns=cols)
     out = frame[[c for c in cols if c in frame.columns]].copy()
@@ -104,9 +105,18 @@ def _col(m: pd.DataFrame, name: str) -> pd.Series:
     return m[name] if name in m else pd.Series(np.nan, index=m.index)
 
 
+def _carry(out: pd.DataFrame, m: pd.DataFrame, name: str) -> None:
+    """Column ``name`` of either run (A's, else B's), e.g. the display name beside an id."""
+    if f"{name}_a" in m or f"{name}_b" in m:
+        va = _col(m, f"{name}_a")
+        vb = _col(m, f"{name}_b")
+        out[name] = va.where(va.notna() & (va.astype(str) != ""), vb).fillna("").astype(str)
+
+
 def sites_diff(a: RunData, b: RunData) -> pd.DataFrame:
     m = _merge(_open(a.sites), _open(b.sites), "site_id")
     out = pd.DataFrame({"site_id": m["site_id"].astype(str)})
+    _carry(out, m, "name")
     out["facility_type"] = m["facility_type_a"].where(
         m["_merge"] != "right_only", m["facility_type_b"]
     )
@@ -114,6 +124,7 @@ def sites_diff(a: RunData, b: RunData) -> pd.DataFrame:
         za = m["zone_a"] if "zone_a" in m else pd.Series("", index=m.index)
         zb = m["zone_b"] if "zone_b" in m else pd.Series("", index=m.index)
         out["zone"] = za.where(m["_merge"] != "right_only", zb).fillna("")
+    _carry(out, m, "zone_name")
     out["in_a"] = (m["_merge"] != "right_only").astype(int)
     out["in_b"] = (m["_merge"] != "left_only").astype(int)
     oa = pd.to_numeric(m["chosen_a"], errors="coerce").fillna(0).astype(int)
@@ -144,10 +155,12 @@ def demand_diff(a: RunData, b: RunData, standards: list[str]) -> pd.DataFrame:
     db = b.demand if b.demand is not None else pd.DataFrame(columns=["demand_id"])
     m = _merge(da, db, "demand_id")
     out = pd.DataFrame({"demand_id": m["demand_id"].astype(str)})
+    _carry(out, m, "name")
     if "zone_a" in m or "zone_b" in m:
         za = m["zone_a"] if "zone_a" in m else pd.Series("", index=m.index)
         zb = m["zone_b"] if "zone_b" in m else pd.Series("", index=m.index)
         out["zone"] = za.where(m["_merge"] != "right_only", zb).fillna("")
+    _carry(out, m, "zone_name")
     out["in_a"] = (m["_merge"] != "right_only").astype(int)
     out["in_b"] = (m["_merge"] != "left_only").astype(int)
     out["weight_a"] = pd.to_numeric(_col(m, "weight_a"), errors="coerce")

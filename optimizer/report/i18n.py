@@ -80,6 +80,8 @@ _LABELS: dict[str, dict[str, str]] = {
     "achieved": {"zh": "实际", "en": "Achieved"},
     "result": {"zh": "结果", "en": "Result"},
     "zone": {"zh": "乡镇", "en": "Township"},
+    "name": {"zh": "名称", "en": "Name"},
+    "zone_name": {"zh": "乡镇名称", "en": "Township name"},
     "county": {"zh": "全县", "en": "County"},
     "population": {"zh": "人口", "en": "Population"},
     "zone_rule": {"zh": "分区规则", "en": "Zone rule"},

@@ -169,7 +169,7 @@ def report_map_spec(run: RunData, t: Labels, basemap: dict[str, Any]) -> dict[st
     std_names = [s["name"] for s in run.standards]
     if "zones" in L:
         share_cols = [c for c in _columns(L["zones"]) if c.startswith("share_")]
-        popup = [[t("zone"), "zone_id", ""], [t("zone"), "name", ""]]
+        popup = [[t("zone"), "zone_id", ""], [t("name"), "name", ""]]
         popup += [[t("population"), "population", "num"]]
         popup += [[c[6:], c, "pct"] for c in share_cols]
         popup += [[c, c, "flag"] for c in _columns(L["zones"]) if c.startswith("met_")]
@@ -258,8 +258,10 @@ def report_map_spec(run: RunData, t: Labels, basemap: dict[str, Any]) -> dict[st
             )
     site_popup = [
         [t("site"), "site_id", ""],
+        [t("name"), "name", ""],
         [t("facility_type"), "facility_type", ""],
         [t("zone"), "zone", ""],
+        [t("zone_name"), "zone_name", ""],
         [t("status_site"), "status", ""],
         [t("cost"), "cost", "num"],
         [t("residents_nearest"), "residents_nearest", "num"],
@@ -324,7 +326,9 @@ def report_map_spec(run: RunData, t: Labels, basemap: dict[str, Any]) -> dict[st
         radius = _weight_radius(demand)
         base_popup = [
             [t("lyr_demand"), "demand_id", ""],
+            [t("name"), "name", ""],
             [t("zone"), "zone", ""],
+            [t("zone_name"), "zone_name", ""],
             ["class", "class", ""],
             [t("weight"), "weight", "num"],
         ]
