@@ -20,7 +20,19 @@ from typing import IO, Any
 import numpy as np
 import pandas as pd
 
-__all__ = ["StagedOutput", "atomic_write", "json_default", "write_csv", "write_json"]
+__all__ = [
+    "CSV_ENCODINGS",
+    "StagedOutput",
+    "atomic_write",
+    "csv_encoding_of",
+    "json_default",
+    "write_csv",
+    "write_json",
+]
+
+CSV_ENCODINGS = ("utf-8-sig", "utf-8", "gbk")
+"""``output.csv_encoding``: UTF-8 with BOM (default: Excel on Chinese Windows reads it right),
+plain UTF-8 (other tools), or GBK (old Excel and tools that only read the local code page)."""
 
 
 @contextlib.contextmanager
@@ -87,9 +99,55 @@ def write_json(path: str | os.PathLike[str], data: Any) -> None:
         fh.write("\n")
 
 
-def write_csv(path: str | os.PathLike[str], frame: pd.DataFrame) -> None:
-    with atomic_write(path) as fh:
-        frame.to_csv(fh, index=False, lineterminator="\n")
+def write_csv(
+    path: str | os.PathLike[str], frame: pd.DataFrame, *, encoding: str = "utf-8-sig"
+) -> None:
+    """``frame`` as CSV in ``encoding`` (one of :data:`CSV_ENCODINGS`; UTF-8 with BOM by default).
+
+    GBK cannot hold every character: a cell it cannot encode raises :class:`ValueError` naming the
+    file, column and row (choose ``utf-8-sig`` then), never a silently altered table."""
+    if encoding not in CSV_ENCODINGS:
+        raise ValueError(
+            f"csv encoding must be one of {', '.join(CSV_ENCODINGS)} (got {encoding!r})"
+        )
+    text = frame.to_csv(index=False, lineterminator="\n")
+    try:
+        data = text.encode(encoding)
+    except UnicodeEncodeError as exc:
+        raise ValueError(_unencodable(Path(path).name, frame, encoding, exc)) from None
+    with atomic_write(path, "wb") as fh:
+        fh.write(data)
+
+
+def _unencodable(name: str, frame: pd.DataFrame, encoding: str, exc: UnicodeEncodeError) -> str:
+    bad = exc.object[exc.start : exc.end]
+    where = name
+    for col in frame.columns:
+        hit = frame[col].astype(str).str.contains(bad, regex=False)
+        if str(col).find(bad) >= 0:
+            where = f"{name} column header '{col}'"
+            break
+        if hit.any():
+            row = int(np.flatnonzero(hit.to_numpy())[0])
+            where = f"{name} column '{col}' row {row + 2}"
+            break
+    return (
+        f"{where}: the character {bad!r} has no {encoding.upper()} code; set "
+        "output.csv_encoding: utf-8-sig (Excel reads UTF-8 with BOM) or rename the item"
+    )
+
+
+def csv_encoding_of(path: str | os.PathLike[str]) -> str:
+    """The encoding a run's CSV was written in: ``utf-8-sig`` (BOM), ``utf-8``, else ``gbk``."""
+    with open(path, "rb") as fh:
+        data = fh.read()
+    if data.startswith(b"\xef\xbb\xbf"):
+        return "utf-8-sig"
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError:
+        return "gbk"
+    return "utf-8"
 
 
 class StagedOutput:
@@ -98,10 +156,13 @@ class StagedOutput:
     Use as a context manager; files are published only when the block exits without error.
     """
 
-    def __init__(self, out_dir: str | os.PathLike[str]) -> None:
+    def __init__(self, out_dir: str | os.PathLike[str], *, csv_encoding: str = "utf-8-sig") -> None:
         self.out_dir = Path(out_dir)
+        self.csv_encoding = csv_encoding
         self._stage: Path | None = None
         self._names: list[str] = []
+        self.tables: dict[str, pd.DataFrame] = {}
+        """Every table written with :meth:`csv`, by file name (for ``results.xlsx``)."""
 
     def __enter__(self) -> StagedOutput:
         self.out_dir.mkdir(parents=True, exist_ok=True)
@@ -120,7 +181,8 @@ class StagedOutput:
         write_json(self.path(name), data)
 
     def csv(self, name: str, frame: pd.DataFrame) -> None:
-        write_csv(self.path(name), frame)
+        write_csv(self.path(name), frame, encoding=self.csv_encoding)
+        self.tables[name] = frame
 
     def text(self, name: str, text: str) -> None:
         with atomic_write(self.path(name)) as fh:

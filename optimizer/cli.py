@@ -156,7 +156,17 @@ def _staffing_kind(path: Path) -> bool:
     return isinstance(head, dict) and head.get("kind") in ("staffing_quota", "sent_down")
 
 
+def _tolerant_console() -> None:
+    """Never crash on a console that cannot show a character (cp936/GBK Windows consoles,
+    ``PYTHONIOENCODING=ascii``): such characters print as '?' instead of a traceback."""
+    for stream in (sys.stdout, sys.stderr):
+        reconfigure = getattr(stream, "reconfigure", None)
+        if reconfigure is not None:
+            reconfigure(errors="replace")
+
+
 def main(argv: list[str] | None = None) -> int:
+    _tolerant_console()
     args = _parser().parse_args(argv)
     _configure_logging(-1 if getattr(args, "quiet", False) else getattr(args, "verbose", 0))
     try:

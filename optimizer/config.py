@@ -535,7 +535,22 @@ class SolverConfig(Strict):
 
 
 class OutputConfig(Strict):
+    """Where and how a run's files are written."""
+
     dir: str | None = None
+    csv_encoding: Literal["utf-8-sig", "utf-8", "gbk"] = Field(
+        default="utf-8-sig",
+        description="CSV encoding: UTF-8 with BOM (Excel on Chinese Windows reads it right), "
+        "plain UTF-8, or GBK.",
+    )
+    lang: Literal["zh", "en"] = Field(
+        default="zh", description="Language of report.html and of results.xlsx's headers."
+    )
+    shapefile: bool = Field(
+        default=False,
+        description="Also write shapefile/<layer>.shp (field names cut to 10 characters; "
+        "shapefile/fields.csv maps them back).",
+    )
 
 
 class CaseConfig(Strict):

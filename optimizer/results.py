@@ -32,6 +32,7 @@ import numpy as np
 import pandas as pd
 
 from optimizer.names import add_names, name_map, shown, zone_name_map
+from optimizer.workbook import write_workbook
 
 from . import __version__
 from .atomic import StagedOutput
@@ -628,7 +629,7 @@ def summary_text(prepared: Any, sol: Any, out_dir: Path | None = None) -> str:
             files.append("zones.csv")
         if problem.demand.x is not None and problem.demand.crs is not None:
             files.append("layers.gpkg")
-        files.append("report.html")
+        files += ["results.xlsx", "report.html"]
         lines.append(f"Results: {out_dir}/ ({', '.join([*files, 'summary.txt', 'manifest.json'])})")
     return "\n".join(lines) + "\n"
 
@@ -643,7 +644,8 @@ def write_results(prepared: Any, sol: Any, out_dir: Path) -> list[str]:
         from .results_ems import write_ems_results
 
         return write_ems_results(prepared, sol, out_dir)
-    with StagedOutput(out_dir) as out:
+    opts = prepared.case.config.output
+    with StagedOutput(out_dir, csv_encoding=opts.csv_encoding) as out:
         out.json("solution.json", solution_dict(prepared, sol))
         out.csv("demand.csv", demand_table(sol))
         out.csv("sites.csv", sites_table(sol))
@@ -654,7 +656,8 @@ def write_results(prepared: Any, sol: Any, out_dir: Path) -> list[str]:
 
         write_layers(out, prepared, sol)  # layers.gpkg, geojson/, layers.json (optimizer.layers)
         out.text("summary.txt", summary_text(prepared, sol, out_dir))
-        write_report(out)  # report.html from the staged files (optimizer.report)
+        write_workbook(out, lang=opts.lang)  # results.xlsx: every table as a sheet
+        write_report(out, lang=opts.lang)  # report.html from the staged files (optimizer.report)
         names = [*out.names, "manifest.json"]
         out.json("manifest.json", manifest_dict(prepared, sol, names))
     log.info("Wrote %d files to %s", len(names), out_dir)

@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from optimizer.names import name_map, named_tables, shown
+from optimizer.workbook import write_workbook
 
 from .atomic import StagedOutput
 from .models.ems import EmsSolution
@@ -390,13 +391,15 @@ def write_ems_results(prepared: Any, sol: EmsSolution, out_dir: Path) -> list[st
     from .layers_ems import build_ems_layers
     from .report import write_report
 
-    with StagedOutput(out_dir) as out:
+    opts = prepared.case.config.output
+    with StagedOutput(out_dir, csv_encoding=opts.csv_encoding) as out:
         out.json("solution.json", ems_solution_dict(prepared, sol))
         for name, frame in ems_tables(sol).items():
             out.csv(name, frame)
         write_layers(out, prepared, sol, layers=build_ems_layers(prepared, sol))
         out.text("summary.txt", ems_summary(prepared, sol, out_dir))
-        write_report(out)  # report.html from the staged files (optimizer.report)
+        write_workbook(out, lang=opts.lang)
+        write_report(out, lang=opts.lang)  # report.html from the staged files (optimizer.report)
         names = [*out.names, "manifest.json"]
         out.json("manifest.json", manifest_dict(prepared, sol, names))
     return names

@@ -33,6 +33,7 @@ import shapely
 
 from geodata.crs import normalise_crs
 from optimizer.names import name_map, named_tables, shown, zone_name_map
+from optimizer.workbook import write_workbook
 
 from .atomic import StagedOutput
 from .layers import Layer, _lonlat, _native, _order, _points, site_layers, write_layers, zone_layer
@@ -322,13 +323,15 @@ def write_siting_results(prepared: Any, sol: SitingSolution, out_dir: Path) -> l
     from .report import write_report
 
     tables = siting_tables(sol)
-    with StagedOutput(out_dir) as out:
+    opts = prepared.case.config.output
+    with StagedOutput(out_dir, csv_encoding=opts.csv_encoding) as out:
         out.json("solution.json", siting_solution_dict(prepared, sol))
         for name, frame in tables.items():
             out.csv(name, frame)
         write_layers(out, prepared, sol, layers=siting_layers(prepared, sol, tables))
         out.text("summary.txt", siting_summary(prepared, sol, out_dir))
-        write_report(out)
+        write_workbook(out, lang=opts.lang)
+        write_report(out, lang=opts.lang)
         names = [*out.names, "manifest.json"]
         out.json("manifest.json", manifest_dict(prepared, sol, names))
     log.info("Wrote %d files to %s", len(names), out_dir)

@@ -16,7 +16,7 @@ from typing import Any
 
 import pandas as pd
 
-from ..atomic import atomic_write
+from ..atomic import atomic_write, csv_encoding_of
 from .charts import line_chart
 from .i18n import Labels, add_labels
 from .page import html_page, table_html
@@ -158,7 +158,7 @@ def sweep_of(run: RunData) -> tuple[pd.DataFrame, float] | None:
     path = folder.parent.parent / "frontier.csv"
     if not path.is_file():
         return None
-    frontier = pd.read_csv(path)
+    frontier = pd.read_csv(path, encoding=csv_encoding_of(path))
     if "point" not in frontier or "value" not in frontier:
         return None
     try:

@@ -13,6 +13,7 @@ from typing import Any
 
 import pandas as pd
 
+from ..atomic import csv_encoding_of
 from ..errors import ToolkitError
 
 __all__ = ["RunData", "RunFolderError"]
@@ -24,6 +25,7 @@ _ID_COLUMNS = {
     "zone_id": str,
     "class": str,
     "name": str,
+    "zone_name": str,
     "kind": str,
     "dominated_by": str,
     "facility_type": str,
@@ -36,12 +38,13 @@ class RunFolderError(ToolkitError, ValueError):
 
 
 def _read_csv(path: Path) -> pd.DataFrame:
-    head = pd.read_csv(path, nrows=0)
+    enc = csv_encoding_of(path)
+    head = pd.read_csv(path, nrows=0, encoding=enc)
     dtypes = {c: str for c in head.columns if c in _ID_COLUMNS or c.startswith("nearest_")}
     for c in head.columns:  # nearest_<type>_<unit> are numbers
         if c.startswith("nearest_") and c.rsplit("_", 1)[-1] in ("min", "m"):
             dtypes.pop(c, None)
-    frame = pd.read_csv(path, dtype=dtypes, keep_default_na=False, na_values=[""])
+    frame = pd.read_csv(path, dtype=dtypes, keep_default_na=False, na_values=[""], encoding=enc)
     for c, t in dtypes.items():
         if t is str:
             frame[c] = frame[c].fillna("")

@@ -14,6 +14,7 @@ from html import escape
 
 import pandas as pd
 
+from ..atomic import csv_encoding_of
 from ..report import Context, RunData, add_labels, register_section
 from ..report.page import table_html
 from ..report.sections import num
@@ -55,7 +56,7 @@ def _read(run: RunData, name: str) -> pd.DataFrame | None:
     path = run.folder / name
     if not path.is_file():
         return None
-    return pd.read_csv(path, dtype=str, keep_default_na=False)
+    return pd.read_csv(path, dtype=str, keep_default_na=False, encoding=csv_encoding_of(path))
 
 
 def _f(text: str) -> float | None:

@@ -29,6 +29,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from optimizer.workbook import write_workbook
+
 from .. import __version__
 from ..atomic import StagedOutput
 from .config import QuotaCase, RotationCase, StaffingCase
@@ -222,7 +224,7 @@ def quota_summary(case: StaffingCase, sol: QuotaSolution, out_dir: Path | None) 
     if out_dir is not None:
         lines.append(
             f"Results: {out_dir}/ (solution.json, posts.csv, compliance.csv, summary.txt, "
-            "report.html, manifest.json)"
+            "results.xlsx, report.html, manifest.json)"
         )
     return lines
 
@@ -686,7 +688,7 @@ def rotation_summary(sol: RotationSolution, out_dir: Path | None) -> list[str]:
     if out_dir is not None:
         lines.append(
             f"Results: {out_dir}/ (solution.json, calendar.csv, gantt.png, host_coverage.csv, "
-            "release.csv, compliance.csv, summary.txt, report.html, manifest.json)"
+            "release.csv, compliance.csv, results.xlsx, summary.txt, report.html, manifest.json)"
         )
     return lines
 
@@ -762,7 +764,8 @@ def write_staffing_results(
     inputs: dict[str, str],
 ) -> list[str]:
     """Write every output file atomically (staged, then published together)."""
-    with StagedOutput(out_dir) as out:
+    opts = case.config.output
+    with StagedOutput(out_dir, csv_encoding=opts.csv_encoding) as out:
         if isinstance(sol, QuotaSolution):
             out.json("solution.json", quota_solution_dict(case, sol))
             out.csv("posts.csv", posts_table(sol))
@@ -785,7 +788,8 @@ def write_staffing_results(
         from ..report import write_report
         from . import report as _section  # noqa: F401  (registers the staffing section)
 
-        write_report(out)  # report.html from the staged files (optimizer.report)
+        write_workbook(out, lang=opts.lang)
+        write_report(out, lang=opts.lang)  # report.html from the staged files (optimizer.report)
         names = [*out.names, "manifest.json"]
         out.json("manifest.json", manifest_dict(case, sol, inputs, names))
     log.info("Wrote %d files to %s", len(names), out_dir)
