@@ -28,6 +28,7 @@ ids, fixed GeoPackage timestamp).
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import time
@@ -49,6 +50,7 @@ from geodata.catchments import (
 )
 from geodata.crs import from_wgs84, is_china_offset_crs, normalise_crs, to_wgs84
 from geodata.zone_shapes import HULL_BUFFER_M, demand_hulls
+from optimizer.qgis import project_qgs, shapefile_field_map, write_layer_styles, write_project
 
 from .atomic import StagedOutput, atomic_write
 from .coverage import demand_thresholds
@@ -498,9 +500,50 @@ def _write_gpkg(path: Path, layers: list[Layer], crs_text: str, *, wgs84: bool =
                 geometry_type=layer.geometry_type,
                 append=k > 0,
                 layer_options={"DESCRIPTION": layer.note},
+                # GeoPackage 1.2: what QGIS 3.22 / GDAL 3.6 read without a version warning
+                dataset_options=None if k > 0 else {"VERSION": "1.2"},
             )
+        write_layer_styles(path, layers)  # QGIS default style of every layer (optimizer.qgis)
     finally:
         pyogrio.set_gdal_config_options({"OGR_CURRENT_DATE": None})
+
+
+def _write_shapefiles(out: StagedOutput, layers: list[Layer], crs_text: str) -> list[str]:
+    """``shapefile/<layer>.shp`` (+ .shx .dbf .prj .cpg) in the GeoPackage's CRS, field names cut
+    to 10 characters by :func:`optimizer.qgis.shapefile_field_map`; ``shapefile/fields.csv`` maps
+    them back. Shapefile has no null integers, so empty flags are written as empty numbers."""
+    import pyogrio
+
+    crs, _ = output_crs(crs_text)
+    written: list[str] = []
+    rows = []
+    for layer in layers:
+        fields = shapefile_field_map(list(map(str, layer.frame.columns)))
+        rows += [(layer.name, short, long) for long, short in fields.items()]
+        if layer.native_xy is not None:
+            geoms = np.asarray(shapely.points(*layer.native_xy), dtype=object)
+        else:
+            geoms = _to_crs(layer.geometry, crs_text)
+        frame = _gdf(layer, geoms, crs).rename(columns=fields)
+        names = [f"shapefile/{layer.name}{ext}" for ext in (".shp", ".shx", ".dbf", ".prj", ".cpg")]
+        for name in names[1:]:
+            out.path(name)  # sidecar files are published with the .shp
+        out.write_with(
+            names[0],
+            functools.partial(
+                pyogrio.write_dataframe,
+                frame,
+                driver="ESRI Shapefile",
+                geometry_type=layer.geometry_type,
+                encoding="UTF-8",
+            ),
+        )
+        written += names
+    out.csv(
+        "shapefile/fields.csv", pd.DataFrame(rows, columns=["layer", "shapefile_field", "column"])
+    )
+    written.append("shapefile/fields.csv")
+    return written
 
 
 def _json_value(v: Any) -> Any:
@@ -560,6 +603,18 @@ def write_layers(
     written: list[str] = []
     out.write_with("layers.gpkg", lambda p: _write_gpkg(p, layers, crs_text))
     written.append("layers.gpkg")
+    crs, _ = output_crs(crs_text)
+    qgs = project_qgs(
+        layers,
+        gpkg="layers.gpkg",
+        crs_wkt=crs.to_wkt(),
+        authid=crs_text if crs_text.upper().startswith("EPSG:") else "",
+        title=prepared.case.config.name,
+    )
+    out.write_with("project.qgz", lambda p: write_project(p, qgs))
+    written.append("project.qgz")
+    if prepared.case.config.output.shapefile:
+        written += _write_shapefiles(out, layers, crs_text)
     offset = is_china_offset_crs(crs_text)
     if offset:
         out.write_with("layers_wgs84.gpkg", lambda p: _write_gpkg(p, layers, crs_text, wgs84=True))

@@ -239,6 +239,11 @@ def siting_layers(
             pd.Index(table["assigned_site"].astype(str))
         )
         has = site_pos >= 0
+        # a village served by a site at its own location has no line (zero length is invalid)
+        same = np.zeros(len(table), dtype=bool)
+        same[has] = np.all(d_ll[rows[has]] == s_ll[site_pos[has]], axis=1)
+        n_same = int(same.sum())
+        has &= ~same
         lines = np.asarray(
             [
                 shapely.LineString([d_ll[rows[k]], s_ll[site_pos[k]]]) if has[k] else None
@@ -246,7 +251,8 @@ def siting_layers(
             ],
             dtype=object,
         )
-        cols = [c for c in table.columns if c in ("demand_id", "zone", "weight", "assigned_site")]
+        keep = ("demand_id", "name", "zone", "zone_name", "weight", "assigned_site")
+        cols = [c for c in table.columns if c in (*keep, "assigned_site_name")]
         cols += [c for c in table.columns if c.startswith("travel_")]
         layers.append(
             Layer(
@@ -255,7 +261,8 @@ def siting_layers(
                 lines[has],
                 "LineString",
                 "straight line from each demand point to its assigned site (the trip itself "
-                "follows the road network; the value is the table's)",
+                "follows the road network; the value is the table's); "
+                f"{n_same} points at their site's own location have no line",
             )
         )
     if "zones.csv" in tables:
