@@ -52,7 +52,7 @@ from geodata.crs import from_wgs84, is_china_offset_crs, normalise_crs, to_wgs84
 from geodata.zone_shapes import HULL_BUFFER_M, demand_hulls
 from optimizer.qgis import project_qgs, shapefile_field_map, write_layer_styles, write_project
 
-from .atomic import StagedOutput, atomic_write
+from .atomic import StagedOutput, atomic_write, write_csv
 from .coverage import demand_thresholds
 from .models.coverage import CoverageSolution
 from .results import demand_table, sites_table, zones_table
@@ -539,9 +539,8 @@ def _write_shapefiles(out: StagedOutput, layers: list[Layer], crs_text: str) -> 
             ),
         )
         written += names
-    out.csv(
-        "shapefile/fields.csv", pd.DataFrame(rows, columns=["layer", "shapefile_field", "column"])
-    )
+    table = pd.DataFrame(rows, columns=["layer", "shapefile_field", "column"])
+    write_csv(out.path("shapefile/fields.csv"), table, encoding=out.csv_encoding)
     written.append("shapefile/fields.csv")
     return written
 

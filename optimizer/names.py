@@ -35,11 +35,11 @@ def zone_name_map(zones: Any) -> dict[str, str]:
     return {k: v for k, v in name_map(zones.ids, zones.name).items() if v != k}
 
 
-def _refers_to(col: pd.Series, ids: dict[str, str]) -> bool:
+def _refers_to(col: pd.Series, ids: set[str]) -> bool:
     if pd.api.types.is_numeric_dtype(col) or pd.api.types.is_bool_dtype(col):
         return False
     vals = {str(v) for v in col.tolist() if v is not None and str(v) not in ("", "nan")}
-    return bool(vals) and vals <= ids.keys()
+    return bool(vals) and vals <= ids
 
 
 def _insert(frame: pd.DataFrame, after: str, new: str, values: list[str]) -> None:
@@ -64,6 +64,8 @@ def add_names(
     z_names = zone_name_map(zones)
     if not (d_names or s_names or z_names):
         return frame
+    d_ids = set(map(str, getattr(demand, "ids", [])))
+    s_ids = set(map(str, getattr(sites, "ids", [])))
     out = frame.copy()
     own = (
         ("demand_id", d_names)
@@ -81,8 +83,8 @@ def add_names(
         if col == "zone" and z_names:
             _insert(out, col, "zone_name", [z_names.get(str(v), str(v)) for v in out[col]])
             continue
-        for names in (s_names, d_names):
-            if names and _refers_to(out[col], names):
+        for names, ids in ((s_names, s_ids), (d_names, d_ids)):
+            if names and _refers_to(out[col], ids):
                 _insert(out, col, f"{col}_name", [names.get(str(v), "") for v in out[col]])
                 break
     return out

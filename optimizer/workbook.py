@@ -74,7 +74,7 @@ _EXACT = {
     "expected_coverage": "期望覆盖",
     "nearest_station": "最近急救站",
     "nearest_station_name": "最近急救站名称",
-    "travel_min": "行驶时间(分钟)",
+    "travel_min": "出行时间(分钟)",
     "response_min": "响应时间(分钟)",
     "standard_min": "标准(分钟)",
     "station_m": "至急救站距离(米)",
