@@ -73,7 +73,7 @@ def hbar_chart(bars: list[Bar], *, title: str, width: int = 640, label_w: int = 
             x = label_w + plot_w * b.target
             out.append(
                 f'<line x1="{x:.1f}" y1="{y}" x2="{x:.1f}" y2="{y + row_h - 2}" '
-                f'stroke="{TARGET}" stroke-width="2"><title>target {100 * b.target:.1f}%'
+                f'stroke="{TARGET}" stroke-width="2"><title>≥ {100 * b.target:.1f}%'
                 "</title></line>"
             )
     out.append("</svg>")

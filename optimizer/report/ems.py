@@ -228,7 +228,7 @@ def ems_norms(run: RunData) -> list[NormCheck]:
 
 def _check_row(c: NormCheck, t: Labels) -> list[tuple[str, str]]:
     return [
-        (escape(c.label), ""),
+        (escape(t.text(c.label)), ""),
         (f"{escape(op_symbol(c.comparison))} {escape(fmt_value(c.required, c.unit))}", "num"),
         (escape(fmt_value(c.achieved, c.unit)), "num"),
         result_cell(c.met, t),
@@ -261,8 +261,8 @@ def ems_section(run: RunData, ctx: Context) -> str | None:
         ),
     ]
     if fleet_cfg.get("fleet_size") is not None:
-        info.append(("fleet_size", num(fleet_cfg.get("fleet_size"))))
-    info.append(("max_per_station", num(fleet_cfg.get("max_per_station"))))
+        info.append((t("fleet_size"), num(fleet_cfg.get("fleet_size"))))
+    info.append((t("max_per_station"), num(fleet_cfg.get("max_per_station"))))
     parts.append(
         f"<h3>{escape(t('ems_fleet'))}</h3>"
         + kv_table(info)
@@ -284,7 +284,7 @@ def ems_section(run: RunData, ctx: Context) -> str | None:
             [
                 (escape(str(r["site_id"])), ""),
                 (escape(str(r.get("zone", ""))), ""),
-                (escape(str(r.get("status", ""))), ""),
+                (escape(t(str(r.get("status", "")))), ""),
                 (num(r.get("ambulances")), "num"),
                 (num(r.get("negative_pressure")), "num"),
                 (num(r.get("cost")), "num"),
@@ -326,7 +326,7 @@ def ems_section(run: RunData, ctx: Context) -> str | None:
         rad = radius.get(c) or {}
         body.append(
             [
-                (escape(t("all_classes") if c == "all" else c), ""),
+                (escape(t("all_classes") if c == "all" else t.text(c)), ""),
                 ("-" if limit is None else f"&lt; {limit:g} min", "num"),
                 (pct(by_class.get(c, cov.get("share") if c == "all" else None)), "num"),
                 (num(mean, 2), "num"),
@@ -372,14 +372,14 @@ def ems_section(run: RunData, ctx: Context) -> str | None:
             [
                 (
                     t("busy_fraction"),
-                    f"{num(bf.get('q'), 4)} <span class='note'>{escape(str(bf.get('derived', '')))}</span>",
+                    f"{num(bf.get('q'), 4)} <span class='note'>{escape(t.text(bf.get('derived', '')))}</span>",
                 ),
                 (
                     t("expected_covered"),
                     f"{num(exp)} / {num(pop)} ({pct(None if not pop or exp is None else exp / pop)})",
                 ),
                 (t("backup_covered"), num(cov.get("backup_covered"))),
-                (t("objective_meaning"), escape(str(sol.get("objective_meaning", "")))),
+                (t("objective_meaning"), escape(t.text(sol.get("objective_meaning", "")))),
             ]
         )
     )
@@ -393,7 +393,7 @@ def _zone_response_table(
     if zones is None or len(zones) == 0:
         return ""
     by = {(c.norm, c.zone): c for c in checks if c.scope == "zone"}
-    head = [t("zone"), "name", t("population"), t("within_standard"), t("expected_share")]
+    head = [t("zone"), t("name"), t("population"), t("within_standard"), t("expected_share")]
     head += [f"{t('mean_response')} {c} (&lt; {v:g} min)" for c, v in standard.items()]
     head += [t("worst_response"), t("stations"), t("ambulances"), t("negative_pressure")]
     body = []

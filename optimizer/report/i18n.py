@@ -81,8 +81,38 @@ _LABELS: dict[str, dict[str, str]] = {
     "result": {"zh": "结果", "en": "Result"},
     "zone": {"zh": "乡镇", "en": "Township"},
     "name": {"zh": "名称", "en": "Name"},
-    "zone_name": {"zh": "乡镇名称", "en": "Township name"},
+    "solver_params": {
+        "zh": "相对间隙 {gap}；线程 {threads}；随机种子 {seed}",
+        "en": "mip_rel_gap {gap}; threads {threads}; seed {seed}",
+    },
+    "fleet_size": {"zh": "救护车总数（设定）", "en": "Fleet size (set)"},
+    "max_per_station": {"zh": "每站救护车上限", "en": "Max ambulances per station"},
+    "sense_min": {"zh": "最小化", "en": "min"},
+    "sense_max": {"zh": "最大化", "en": "max"},
     "county": {"zh": "全县", "en": "County"},
+    "facility": {"zh": "机构", "en": "Facility"},
+    "kind_lscp": {"zh": "LSCP 集合覆盖", "en": "LSCP"},
+    "kind_mclp": {"zh": "MCLP 最大覆盖", "en": "MCLP"},
+    "kind_psclp": {"zh": "PSCLP 部分集合覆盖", "en": "PSCLP"},
+    "kind_p_median": {"zh": "p-中位（p-median）", "en": "p-median"},
+    "kind_p_center": {"zh": "p-中心（p-center）", "en": "p-center"},
+    "kind_ems": {"zh": "120 急救站与救护车", "en": "120 EMS"},
+    "kind_staffing_quota": {"zh": "编制测算", "en": "Staffing quota"},
+    "kind_sent_down": {"zh": "人员下沉轮转", "en": "Sent-down rotation"},
+    "total_time": {"zh": "总计", "en": "total"},
+    "crs_note_plain": {
+        "zh": "layers.gpkg 采用案例需求点的坐标系（{crs}）；geojson/ 为 WGS-84。",
+        "en": "layers.gpkg is in the case's demand CRS ({crs}); geojson/ is WGS-84.",
+    },
+    "crs_note_offset": {
+        "zh": "layers.gpkg 保留输入的 {crs} 坐标（自定义坐标系，无 EPSG 代码，PROJ 无法转换），只与 {crs} 底图（高德/腾讯/百度）对齐；layers_wgs84.gpkg 与 geojson/ 为 WGS-84。",
+        "en": "layers.gpkg keeps the input's {crs} coordinates under a custom CRS (no EPSG code; PROJ cannot convert it): it aligns with {crs} basemaps (高德/腾讯/百度) only. layers_wgs84.gpkg and geojson/ are WGS-84.",
+    },
+    "road_attribution": {
+        "zh": "道路数据 © OpenStreetMap 贡献者，ODbL 1.0（路网来自 OSM 时）。",
+        "en": "Road data © OpenStreetMap contributors, ODbL 1.0 (where the network is from OSM).",
+    },
+    "zone_name": {"zh": "乡镇名称", "en": "Township name"},
     "population": {"zh": "人口", "en": "Population"},
     "zone_rule": {"zh": "分区规则", "en": "Zone rule"},
     "max_new_sites": {"zh": "新建数量上限", "en": "Max new sites"},
@@ -217,3 +247,12 @@ class Labels:
         if texts is None:
             return key
         return texts.get(self.lang) or texts.get("en") or key
+
+    def text(self, phrase: object) -> str:
+        """A generated English phrase of ``solution.json`` (model meaning, norm label, status)
+        in the page's language (:func:`optimizer.report.phrases.zh_phrase` in ``zh``)."""
+        if self.lang != "zh" or phrase is None:
+            return "" if phrase is None else str(phrase)
+        from .phrases import zh_phrase
+
+        return zh_phrase(str(phrase))

@@ -124,19 +124,31 @@ def status_badge(status: str, text: str) -> str:
 # ---------------------------------------------------------------------------------------------
 # built-in sections
 # ---------------------------------------------------------------------------------------------
+def model_text(sol: dict[str, Any], t: Labels) -> str:
+    """``MCLP - maximise ...``: the model's kind and what its objective means, in the page's
+    language (the staffing kinds have no ``model.kind``: their ``kind`` names them)."""
+    kind = str((sol.get("model") or {}).get("kind") or sol.get("kind") or "")
+    name = t(f"kind_{kind}") if kind else ""
+    meaning = t.text(sol.get("objective_meaning", ""))
+    return " - ".join(p for p in (name, meaning) if p)
+
+
+def crs_note(index: dict[str, Any], t: Labels) -> str:
+    """What CRS ``layers.gpkg`` is in (from ``layers.json``), in the page's language."""
+    crs = str(index.get("crs", ""))
+    offset = "custom CRS" in str(index.get("crs_note", ""))
+    return t("crs_note_offset" if offset else "crs_note_plain").format(crs=crs)
+
+
 @register_section("summary", order=10, title="summary")
 def summary_section(run: RunData, ctx: Context) -> str:
     t, sol = ctx.t, run.solution
     case = sol.get("case", {})
-    model = sol.get("model", {})
     demand = sol.get("demand", {})
     rows = [
         (t("case"), escape(str(case.get("name", "")))),
-        (
-            t("model"),
-            escape(f"{str(model.get('kind', '')).upper()} - {sol.get('objective_meaning', '')}"),
-        ),
-        (t("status"), status_badge(str(sol.get("status")), str(sol.get("status_text", "")))),
+        (t("model"), escape(model_text(sol, t))),
+        (t("status"), status_badge(str(sol.get("status")), t.text(sol.get("status_text", "")))),
     ]
     if demand:
         rows.append(
@@ -207,31 +219,38 @@ def certificate_section(run: RunData, ctx: Context) -> str:
     solver = sol.get("solver", {})
     gap = sol.get("gap")
     rows = [
-        (t("status"), status_badge(str(sol.get("status")), str(sol.get("status_text", "")))),
+        (t("status"), status_badge(str(sol.get("status")), t.text(sol.get("status_text", "")))),
         (
             t("objective"),
-            f"{num(sol.get('objective'), 6)} ({escape(str(sol.get('objective_sense', '')))})",
+            f"{num(sol.get('objective'), 6)} ({escape(t('sense_' + str(sol.get('objective_sense', ''))))})",
         ),
-        (t("objective_meaning"), escape(str(sol.get("objective_meaning", "")))),
+        (t("objective_meaning"), escape(t.text(sol.get("objective_meaning", "")))),
         (t("best_bound"), num(sol.get("best_bound"), 6)),
         (t("gap"), "-" if gap is None else f"{100 * float(gap):.4f}%"),
         (
             t("solver"),
             escape(f"{solver.get('backend', '')} {solver.get('version', '')}".strip())
             + (
-                f' <span class="note">{escape(str(solver["message"]))}</span>'
+                f' <span class="note">{escape(t.text(solver["message"]))}</span>'
                 if solver.get("message")
                 else ""
             ),
         ),
         (
             t("time_limit"),
-            f"{num(solver.get('time_limit_s'))} s; mip_rel_gap {solver.get('mip_rel_gap', '-')}; "
-            f"threads {solver.get('threads') or '-'}; seed {solver.get('seed', '-')}",
+            f"{num(solver.get('time_limit_s'))} s; "
+            + escape(
+                t("solver_params").format(
+                    gap=solver.get("mip_rel_gap", "-"),
+                    threads=solver.get("threads") or "-",
+                    seed=solver.get("seed", "-"),
+                )
+            ),
         ),
         (
             t("runtime"),
-            f"{num(sol.get('runtime_s'), 3)} s (total {num(sol.get('total_time_s'), 3)} s)",
+            f"{num(sol.get('runtime_s'), 3)} s ({escape(t('total_time'))} "
+            f"{num(sol.get('total_time_s'), 3)} s)",
         ),
         (
             t("checked"),
@@ -241,9 +260,9 @@ def certificate_section(run: RunData, ctx: Context) -> str:
     ]
     sec = sol.get("secondary")
     if isinstance(sec, dict):
-        text = f"{escape(str(sec.get('objective')))}: {escape(str(sec.get('status')))}"
+        text = f"{escape(t.text(sec.get('objective')))}: {escape(t.text(sec.get('status')))}"
         if "value" in sec:
-            text += f", {num(sec.get('value'))} (gap {pct(sec.get('gap'))})"
+            text += f", {num(sec.get('value'))} ({escape(t('gap'))} {pct(sec.get('gap'))})"
         rows.append((t("secondary"), text))
     out = kv_table(rows)
     if sol.get("status") == "feasible":
@@ -252,7 +271,7 @@ def certificate_section(run: RunData, ctx: Context) -> str:
     if diag:
         out += (
             f"<h3>{escape(t('diagnosis'))}</h3><ul>"
-            + "".join(f"<li>{escape(str(d))}</li>" for d in diag)
+            + "".join(f"<li>{escape(t.text(d))}</li>" for d in diag)
             + "</ul>"
         )
     return out
@@ -318,8 +337,8 @@ def norms_section(run: RunData, ctx: Context) -> str | None:
             op = _op(c)
             body.append(
                 [
-                    (escape(c.label), ""),
-                    (escape(t("county") if c.scope == "county" else f"{c.scope} {c.zone}"), ""),
+                    (escape(t.text(c.label)), ""),
+                    (escape(t("county") if c.scope == "county" else f"{t(c.scope)} {c.zone}"), ""),
                     (f"{op} {escape(fmt_value(c.required, c.unit))}", "num"),
                     (escape(fmt_value(c.achieved, c.unit)), "num"),
                     result_cell(c.met, t),
@@ -352,14 +371,14 @@ def zone_table_html(run: RunData, zone_checks: list[NormCheck], t: Labels) -> st
         nid = f"{name}.zone_min_share"
         columns.append(("norm", nid) if nid in norm_ids else ("info", name))
     columns += [("norm", n) for n in norm_ids if not any(n == k for _, k in columns)]
-    head = [t("zone"), "name", t("population")]
+    head = [t("zone"), t("name"), t("population")]
     for kind, key in columns:
         if kind == "info":
             head.append(f"{key} ({t('share')})")
         elif key.endswith(".zone_min_share"):
             head.append(f"{key.split('.')[0]} ({t('zone_share')})")
         else:
-            head.append(labels.get(key, key))
+            head.append(t.text(labels.get(key, key)))
     body = []
     county = [
         (escape(t("county")), ""),
@@ -502,8 +521,8 @@ def travel_section(run: RunData, ctx: Context) -> str | None:
             [
                 (escape(name), ""),
                 (escape(str(r.get("network", r.get("source", "")))), ""),
-                (escape(f"{r.get('mode', '')} {r.get('measure', '')}".strip()), ""),
-                (escape(str(r.get("direction", ""))), ""),
+                (escape(t.text(f"{r.get('mode', '')} {r.get('measure', '')}".strip())), ""),
+                (escape(t.text(r.get("direction", ""))), ""),
                 (num(r.get("pairs")), "num"),
                 (f"{num(d.get('snapped'))} / {num(s.get('snapped'))}" if d else "-", "num"),
                 (f"{num(d.get('max_snap_m'))} / {num(s.get('max_snap_m'))}" if d else "-", "num"),
@@ -518,7 +537,7 @@ def notes_section(run: RunData, ctx: Context) -> str:
     t = ctx.t
     rows = []
     if run.layers_index:
-        rows.append((t("layers_crs"), escape(str(run.layers_index.get("crs_note", "")))))
+        rows.append((t("layers_crs"), escape(crs_note(run.layers_index, t))))
     files = (run.manifest or {}).get("files") or []
     if files:
         rows.append((t("files"), escape(", ".join(files))))
@@ -526,7 +545,7 @@ def notes_section(run: RunData, ctx: Context) -> str:
         rows.append(
             (
                 t("attribution"),
-                "Road data © OpenStreetMap contributors, ODbL 1.0 (where the network is from OSM).",
+                escape(t("road_attribution")),
             )
         )
     rows.append(("Leaflet", escape(t("leaflet_licence"))))
