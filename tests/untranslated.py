@@ -30,6 +30,13 @@ ALLOWED = {
 }
 
 
+DATA_COLUMN = re.compile(
+    r"(^|_)(id|name|zone|class|type|kind|hospital|specialty|department|category|source)$|"
+    r"^(nearest_[a-z]+|assigned_site|dominated_by)$"
+)
+"""Columns whose values are the planner's data (ids, names, types, cited sources)."""
+
+
 class _Text(HTMLParser):
     def __init__(self) -> None:
         super().__init__()
@@ -76,7 +83,7 @@ def data_words(run: Path) -> set[str]:
     for csv in run.glob("*.csv"):
         frame = pd.read_csv(csv, dtype=str, keep_default_na=False)
         for col in frame.columns:
-            if frame[col].str.contains(r"[A-Za-z]", regex=True).any():
+            if DATA_COLUMN.search(col) and frame[col].str.contains(r"[A-Za-z]").any():
                 texts += frame[col].unique().tolist()
     sol = run / "solution.json"
     if sol.is_file():

@@ -228,7 +228,7 @@ def ems_norms(run: RunData) -> list[NormCheck]:
 
 def _check_row(c: NormCheck, t: Labels) -> list[tuple[str, str]]:
     return [
-        (escape(t.text(c.label)), ""),
+        (escape(t.norm(c.norm, c.label)), ""),
         (f"{escape(op_symbol(c.comparison))} {escape(fmt_value(c.required, c.unit))}", "num"),
         (escape(fmt_value(c.achieved, c.unit)), "num"),
         result_cell(c.met, t),

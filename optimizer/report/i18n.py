@@ -83,10 +83,25 @@ _LABELS: dict[str, dict[str, str]] = {
     "name": {"zh": "名称", "en": "Name"},
     "solver_params": {
         "zh": "相对间隙 {gap}；线程 {threads}；随机种子 {seed}",
-        "en": "mip_rel_gap {gap}; threads {threads}; seed {seed}",
+        "en": "relative MIP gap {gap}; threads {threads}; seed {seed}",
     },
     "fleet_size": {"zh": "救护车总数（设定）", "en": "Fleet size (set)"},
     "max_per_station": {"zh": "每站救护车上限", "en": "Max ambulances per station"},
+    # norm ids written by other families' compliance tables (staffing)
+    "norm_cuts": {"zh": "不裁员（岗位 ≥ 现有人员）", "en": "No forced layoffs"},
+    "norm_gp_per_10k": {"zh": "每万人全科医生", "en": "GPs per 10,000 residents"},
+    "norm_per_mille.min": {"zh": "{0} 千人指标下限", "en": "{0} posts per 1,000: minimum"},
+    "norm_per_mille.max": {"zh": "{0} 千人指标上限", "en": "{0} posts per 1,000: maximum"},
+    "norm_pool": {"zh": "岗位总量", "en": "Total posts (pool)"},
+    "norm_professional_min_share": {"zh": "专业技术岗位占比", "en": "Professional posts share"},
+    "norm_public_health_min_share": {"zh": "公共卫生岗位占比", "en": "Public-health posts share"},
+    "norm_annual_total": {"zh": "年度派驻总数", "en": "Stints per year"},
+    "norm_host_capacity": {"zh": "驻点容量", "en": "Host capacity"},
+    "norm_max_share_away": {"zh": "科室同时外派比例", "en": "Share of a department away"},
+    "norm_max_travel_min": {"zh": "最长路程", "en": "Longest trip"},
+    "norm_min_months_between_starts": {"zh": "两次派驻间隔", "en": "Months between stints"},
+    "norm_stationed_per_host": {"zh": "驻点每月在岗医生", "en": "Doctors at each host every month"},
+    "norm_tenure_months": {"zh": "派驻时长", "en": "Stint length"},
     "sense_min": {"zh": "最小化", "en": "min"},
     "sense_max": {"zh": "最大化", "en": "max"},
     "county": {"zh": "全县", "en": "County"},
@@ -248,11 +263,26 @@ class Labels:
             return key
         return texts.get(self.lang) or texts.get("en") or key
 
+    def norm(self, norm_id: str, label: str | None = None) -> str:
+        """What a norm is, for people: its catalogue label (``per_mille[thc].min`` -> "thc
+        千人指标下限"), else its generated label through :meth:`text`, never a raw key."""
+        import re
+
+        m = re.fullmatch(r"(\w+)\[(.+)\]\.(\w+)", norm_id)
+        key, arg = (f"norm_{m[1]}.{m[3]}", m[2]) if m else (f"norm_{norm_id}", "")
+        if key in _LABELS:
+            return self(key).format(arg)
+        if label and label != norm_id:
+            return self.text(label)
+        return self.text(norm_id)
+
     def text(self, phrase: object) -> str:
         """A generated English phrase of ``solution.json`` (model meaning, norm label, status)
         in the page's language (:func:`optimizer.report.phrases.zh_phrase` in ``zh``)."""
-        if self.lang != "zh" or phrase is None:
-            return "" if phrase is None else str(phrase)
-        from .phrases import zh_phrase
+        if phrase is None:
+            return ""
+        from .phrases import EN_WORDS, zh_phrase
 
+        if self.lang != "zh":
+            return EN_WORDS.get(str(phrase), str(phrase))
         return zh_phrase(str(phrase))

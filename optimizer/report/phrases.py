@@ -11,7 +11,16 @@ from __future__ import annotations
 
 import re
 
-__all__ = ["PHRASES", "zh_phrase", "zh_unit"]
+__all__ = ["EN_WORDS", "PHRASES", "zh_phrase", "zh_unit"]
+
+EN_WORDS = {
+    "min_cost": "least cost",
+    "max_coverage": "most residents covered",
+    "min_sites": "fewest sites",
+    "demand_to_site": "demand → site",
+    "site_to_demand": "site → demand",
+}
+"""Configuration values an English page shows in words (no raw keys in either language)."""
 
 _UNITS = {"min": "分钟", "m": "米", "km": "公里", "yuan": "元", "s": "秒", "h": "小时"}
 _WORDS = {
@@ -109,7 +118,7 @@ PHRASES: list[tuple[str, str]] = [
     ),
     (r"binary search over LSCP steps", "按 LSCP 二分搜索"),
     (
-        r"midpoint of the per-mille norm × service population, split over categories by need_share",
+        r"midpoint of the per-mille norm × service population, split over categories by (?:need_share|their need shares)",
         "千人指标区间中值 × 服务人口，按各类别需求占比分配",
     ),
     (r"stage (\d+): (.+?); stage (\d+): (.+)", "第 {0} 阶段：{1p}；第 {2} 阶段：{3p}"),
@@ -168,6 +177,37 @@ PHRASES: list[tuple[str, str]] = [
         "每年 {0} 次呼叫 × 每次 {1} 分钟 ÷（{2} 辆救护车 × 每年 {3} 分钟）",
     ),
     (r"(\w+): (\w+), (.+) \(gap (.+)\)", "{0w}：{1w}，{2}（间隙 {3}）"),
+    # staffing quotas (编制) and sent-down rotations (下沉)
+    (r"posts ≥ current staff in every facility and category", "各机构各类别岗位 ≥ 现有人员"),
+    (r"≤ (\S+) posts at (.+)", "{1} 合计岗位 ≤ {0}"),
+    (r"([≤≥]) (\S+)‰ × (\S+) × (\S+) \(remote\) = (\S+)", "{0} {1}‰ × {2} × {3}（偏远）= {4}"),
+    (r"([≤≥]) (\S+)‰ × (\S+) = (\S+)", "{0} {1}‰ × {2} = {3}"),
+    (r"≥ (\S+) per (\S+) × (\S+) = (\S+)", "≥ 每 {1} 人 {0} × {2} = {3}"),
+    (r"≥ (\S+)% of (\S+) professional posts", "≥ {1} 个专业技术岗位的 {0}%"),
+    (r"≥ (\S+)% of (\S+) posts", "≥ {1} 个岗位的 {0}%"),
+    (r"(\S+) GP posts \((\S+) per (\S+)\)", "全科医生岗位 {0} 个（每 {2} 人 {1}）"),
+    (r"(\S+) below current", "{0} 个低于现状"),
+    (r"(\S+) posts \((\S+)‰ of (\S+)\)", "{0} 个岗位（{2} 人的 {1}‰）"),
+    (r"(\S+) \((\S+)%\)", "{0}（{1}%）"),
+    (r"(\d+)-(\d+) months", "{0}–{1} 个月"),
+    (r"one stint per doctor in any (\d+) months", "每名医生任意 {0} 个月内至多一次派驻"),
+    (r"≤ (\S+) min hospital → host", "派出医院 → 驻点 ≤ {0} 分钟"),
+    (
+        r"≤ (\S+)% of each department away at once \(floor of the share × headcount\)",
+        "各科室同时外派 ≤ {0}%（比例 × 人数向下取整）",
+    ),
+    (r"≤ capacity of each host", "≤ 各驻点容量"),
+    (r"≥ (\S+) doctor every month at (.+)", "{1} 每月至少 {0} 名医生"),
+    (r"≥ (\S+) stints starting in each full plan year", "每个完整规划年至少 {0} 次派驻开始"),
+    (r"(\S+) host-months over", "{0} 个驻点·月超出"),
+    (r"(\S+) hosts, (\S+) host-months below", "{0} 个驻点，{1} 个驻点·月不足"),
+    (r"checked per doctor", "逐名医生核查"),
+    (
+        r"highest (\S+)% \((.+): (\S+) of (\S+)\); (\S+) departments over",
+        "最高 {0}%（{1}：{3} 人中 {2} 人）；{4} 个科室超出",
+    ),
+    (r"max (\S+) min", "最长 {0} 分钟"),
+    (r"year (\d+): (\S+)", "第 {0} 年：{1}"),
     (r"target (.+)", "目标 {0}"),
     (r"(.+) \(max\)", "{0}（最大）"),
     (r"maximise (.+)", "最大化 {0*}"),

@@ -310,7 +310,10 @@ def _op(c: NormCheck) -> str:
 
 def _cell(c: NormCheck, t: Labels) -> tuple[str, str]:
     op = _op(c)
-    text = f"{fmt_value(c.achieved, c.unit)} <span class='note'>{op} {fmt_value(c.required, c.unit)}</span>"
+    text = (
+        f"{escape(t.text(fmt_value(c.achieved, c.unit)))} "
+        f"<span class='note'>{op} {escape(t.text(fmt_value(c.required, c.unit)))}</span>"
+    )
     cls = "info" if c.met is None else ("met" if c.met else "missed")
     return text, cls
 
@@ -337,10 +340,10 @@ def norms_section(run: RunData, ctx: Context) -> str | None:
             op = _op(c)
             body.append(
                 [
-                    (escape(t.text(c.label)), ""),
+                    (escape(t.norm(c.norm, c.label)), ""),
                     (escape(t("county") if c.scope == "county" else f"{t(c.scope)} {c.zone}"), ""),
-                    (f"{op} {escape(fmt_value(c.required, c.unit))}", "num"),
-                    (escape(fmt_value(c.achieved, c.unit)), "num"),
+                    (f"{op} {escape(t.text(fmt_value(c.required, c.unit)))}", "num"),
+                    (escape(t.text(fmt_value(c.achieved, c.unit))), "num"),
                     result_cell(c.met, t),
                     (escape(c.source), "note"),
                 ]
@@ -378,7 +381,7 @@ def zone_table_html(run: RunData, zone_checks: list[NormCheck], t: Labels) -> st
         elif key.endswith(".zone_min_share"):
             head.append(f"{key.split('.')[0]} ({t('zone_share')})")
         else:
-            head.append(t.text(labels.get(key, key)))
+            head.append(t.norm(key, labels.get(key, key)))
     body = []
     county = [
         (escape(t("county")), ""),

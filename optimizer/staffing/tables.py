@@ -234,7 +234,7 @@ def load_quota_instance(case: StaffingCase, problems: ProblemCollector) -> Quota
             else:
                 need_total[f] = mid
         if np.isfinite(share).any():
-            need_source += ", split over categories by need_share"
+            need_source += ", split over categories by their need shares"
     county = cfg.population.county_total
     if county is None:
         part = np.isin(types, cfg.population.partition_types)
