@@ -25,7 +25,7 @@ ALLOWED = {
     OSM OpenStreetMap ODbL Leaflet BSD-2-Clause MIT CC BY osmnx GeoPackage QGIS GeoJSON geojson
     EPSG EPSG:4326 WGS-84 GCJ-02 BD-09 CRS BSD-2-Clause PNG SVG CSV csv xlsx json html gpkg qgz
     MCLP LSCP PSCLP p-median p-center MEXCLP EMS AED
-    Tianditu x y id A B N vs e q
+    Tianditu x y id A B N vs e q k p
     """.split()
 }
 

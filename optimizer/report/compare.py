@@ -36,12 +36,14 @@ import pandas as pd
 
 from ..atomic import StagedOutput
 from .charts import Bar, hbar_chart
+from .compare_notes import Note, kinds_differ, mismatch_text, setting_lines, settings_diff
+from .compare_staffing import STAFFING_TABLES, staffing_diff, staffing_diff_html
 from .i18n import Labels
 from .mapview import DEMAND_STYLES, basemap_spec, map_html, overview_svg
 from .norms import NormCheck, fmt_value, norm_checks
 from .page import html_page, table_html
 from .rundata import RunData
-from .sections import num, pct, status_badge
+from .sections import num, pct, run_kind, status_badge
 
 __all__ = ["Comparison", "compare_runs", "write_compare"]
 
@@ -54,6 +56,10 @@ PRINT_ZONE_ROWS = 12
 """Above this many townships, the printed page lists only those whose coverage changes."""
 
 
+STAFFING_KINDS = ("staffing_quota", "sent_down")
+"""``kind`` of a staffing run's solution.json (no sites or demand tables)."""
+
+
 @dataclass
 class Comparison:
     a: RunData
@@ -64,19 +70,24 @@ class Comparison:
     norms: pd.DataFrame
     standards: list[str]
     """Standards in both runs (compared); the others are listed in ``mismatches``."""
-    mismatches: list[str] = field(default_factory=list)
+    mismatches: list[Note] = field(default_factory=list)
     """Data that does not match (ids, weights, standards): compared only where ids match."""
-    settings: list[str] = field(default_factory=list)
-    """Case settings that differ (the usual reason to compare: p, budget, rules, solver)."""
+    settings: list[tuple[str, Any, Any]] = field(default_factory=list)
+    """Case settings that differ (the usual reason to compare: p, budget, rules, solver), as
+    ``(key, A, B)`` (:func:`optimizer.report.compare_notes.settings_diff`)."""
     totals: list[tuple[str, Any, Any, str]] = field(default_factory=list)
     """(label key or text, value A, value B, kind: num / pct / text / money)."""
+    staffing_kind: str = ""
+    """``staffing_quota`` / ``sent_down`` when both runs are staffing runs of that kind."""
+    staffing: pd.DataFrame | None = None
+    """Posts per facility or months per host, A and B (:mod:`.compare_staffing`)."""
 
 
 # ---------------------------------------------------------------------------------------------
 # tables
 # ---------------------------------------------------------------------------------------------
 def _ids_text(ids: list[str], limit: int = 8) -> str:
-    more = f" and {len(ids) - limit:,} more" if len(ids) > limit else ""
+    more = f" … (+{len(ids) - limit:,})" if len(ids) > limit else ""
     return ", ".join(ids[:limit]) + more
 
 
@@ -269,67 +280,65 @@ def _staff(sol: dict[str, Any]) -> float | None:
 
 
 def compare_runs(a: RunData, b: RunData) -> Comparison:
-    mism: list[str] = []
-    settings: list[str] = []
+    mism: list[Note] = []
     ca, cb = a.solution.get("case", {}), b.solution.get("case", {})
     if ca.get("name") != cb.get("name"):
-        mism.append(f"different cases: A = {ca.get('name')}, B = {cb.get('name')}")
-    if ca.get("sha256") != cb.get("sha256"):
-        settings.append(f"case file: A = {ca.get('file')}, B = {cb.get('file')} (contents differ)")
-    ma, mb = a.solution.get("model", {}), b.solution.get("model", {})
-    for key in ("kind", "objective", "max_new_sites", "budget", "existing", "zone_rules"):
-        if ma.get(key) != mb.get(key):
-            settings.append(f"model.{key}: A = {ma.get(key)}, B = {mb.get(key)}")
-    va, vb = a.solution.get("solver", {}), b.solution.get("solver", {})
-    for key in ("backend", "time_limit_s", "mip_rel_gap"):
-        if va.get(key) != vb.get(key):
-            settings.append(f"solver.{key}: A = {va.get(key)}, B = {vb.get(key)}")
+        mism.append(("mm_cases", {"a": ca.get("name"), "b": cb.get("name")}))
+    settings = settings_diff(a.solution, b.solution)
     ia = ((a.manifest or {}).get("inputs_sha256")) or {}
     ib = ((b.manifest or {}).get("inputs_sha256")) or {}
     changed = sorted(k for k in set(ia) | set(ib) if ia.get(k) != ib.get(k))
     if changed:
-        mism.append("input files differ: " + _ids_text(changed))
+        mism.append(("mm_inputs", {"files": _ids_text(changed)}))
     std_a = {s["name"]: s for s in a.standards}
     std_b = {s["name"]: s for s in b.standards}
     standards = [n for n in std_a if n in std_b]
     for n, what in ((sorted(set(std_a) - set(std_b)), "A"), (sorted(set(std_b) - set(std_a)), "B")):
         if n:
-            mism.append(f"standards only in {what} (not compared): {', '.join(n)}")
+            mism.append(("mm_std_only", {"side": what, "names": ", ".join(n)}))
     for n in standards:
         ta = {k: std_a[n].get(k) for k in ("minutes", "metres", "matrix", "facility_types")}
         tb = {k: std_b[n].get(k) for k in ("minutes", "metres", "matrix", "facility_types")}
         if ta != tb:
-            mism.append(f"standard '{n}' differs: A {ta}, B {tb}")
+            mism.append(
+                (
+                    "mm_std_differs",
+                    {"name": n, "a": _standard_text(ta), "b": _standard_text(tb)},
+                )
+            )
     for label, fa, fb, key in (
-        ("demand points", a.demand, b.demand, "demand_id"),
-        ("sites", a.sites, b.sites, "site_id"),
-        ("zones", a.zones, b.zones, "zone_id"),
+        ("mm_only_demand", a.demand, b.demand, "demand_id"),
+        ("mm_only_sites", a.sites, b.sites, "site_id"),
+        ("mm_only_zones", a.zones, b.zones, "zone_id"),
     ):
         xa = set(fa[key].astype(str)) if fa is not None else set()
         xb = set(fb[key].astype(str)) if fb is not None else set()
-        if xa - xb:
-            mism.append(f"{len(xa - xb):,} {label} only in A: {_ids_text(sorted(xa - xb))}")
-        if xb - xa:
-            mism.append(f"{len(xb - xa):,} {label} only in B: {_ids_text(sorted(xb - xa))}")
+        for side, only in (("A", xa - xb), ("B", xb - xa)):
+            if only:
+                mism.append(
+                    (label, {"n": f"{len(only):,}", "side": side, "ids": _ids_text(sorted(only))})
+                )
     sd = sites_diff(a, b)
     dd = demand_diff(a, b, standards)
     both = (dd["in_a"] == 1) & (dd["in_b"] == 1)
     wdiff = both & ~np.isclose(dd["weight_a"].fillna(-1), dd["weight_b"].fillna(-1))
     if wdiff.any():
-        mism.append(
-            f"{int(wdiff.sum()):,} demand points have different weights: "
-            + _ids_text(dd.loc[wdiff, "demand_id"].tolist())
-        )
+        ids = _ids_text(dd.loc[wdiff, "demand_id"].tolist())
+        mism.append(("mm_weights", {"n": f"{int(wdiff.sum()):,}", "ids": ids}))
     if a.sites is not None and b.sites is not None:
         ta = dict(zip(a.sites["site_id"], a.sites["facility_type"], strict=True))
         tb = dict(zip(b.sites["site_id"], b.sites["facility_type"], strict=True))
         bad = sorted(k for k in set(ta) & set(tb) if ta[k] != tb[k])
         if bad:
-            mism.append(f"{len(bad):,} sites have different facility types: {_ids_text(bad)}")
+            mism.append(("mm_types", {"n": f"{len(bad):,}", "ids": _ids_text(bad)}))
     zd = zones_diff(a, b, standards, dd)
     na, nb = norm_checks(a), norm_checks(b)
     comp = Comparison(a, b, sd, dd, zd, norms_diff(na, nb), standards, mism, settings)
     comp.totals = _totals(a, b, standards, na, nb)
+    kind = run_kind(a.solution)
+    if kind in STAFFING_KINDS and run_kind(b.solution) == kind:
+        comp.staffing_kind = kind
+        comp.staffing = staffing_diff(a, b, kind)
     return comp
 
 
@@ -338,7 +347,7 @@ def _totals(
 ) -> list[tuple[str, Any, Any, str]]:
     sa, sb = a.solution, b.solution
     rows: list[tuple[str, Any, Any, str]] = [
-        ("status", sa.get("status_text"), sb.get("status_text"), "text"),
+        ("status", sa.get("status"), sb.get("status"), "status"),
         ("objective", sa.get("objective"), sb.get("objective"), "num"),
         ("gap", sa.get("gap"), sb.get("gap"), "pct"),
     ]
@@ -424,9 +433,34 @@ def _fleet_totals(sa: dict[str, Any], sb: dict[str, Any]) -> list[tuple[str, Any
 # ---------------------------------------------------------------------------------------------
 # page
 # ---------------------------------------------------------------------------------------------
-def _fmt(v: Any, kind: str) -> str:
+def _standard_text(std: dict[str, Any]) -> str:
+    """``15 min, walk, clinic``: a standard's threshold, table and types for a mismatch line."""
+    thr = (
+        f"{std['minutes']:g} min"
+        if std.get("minutes") is not None
+        else f"{std['metres']:g} m"
+        if std.get("metres") is not None
+        else ""
+    )
+    types = "/".join(std.get("facility_types") or [])
+    return ", ".join(p for p in (thr, str(std.get("matrix") or ""), types) if p)
+
+
+def objectives_comparable(sa: dict[str, Any], sb: dict[str, Any]) -> bool:
+    """Same model kind, objective and sense: only then is B's objective minus A's meaningful."""
+    ma, mb = sa.get("model") or {}, sb.get("model") or {}
+    return (
+        run_kind(sa) == run_kind(sb)
+        and ma.get("objective") == mb.get("objective")
+        and sa.get("objective_sense") == sb.get("objective_sense")
+    )
+
+
+def _fmt(v: Any, kind: str, t: Labels | None = None) -> str:
     if v is None or (isinstance(v, float) and np.isnan(v)):
         return "-"
+    if kind == "status" and t is not None:
+        return escape(t.text(str(v)))
     if kind == "pct":
         return pct(v)
     if kind == "num":
@@ -464,35 +498,41 @@ def render_compare(
         f"<h1>{escape(t('compare'))}: {escape(a.case_name)}"
         + (f" ⇄ {escape(b.case_name)}" if b.case_name != a.case_name else "")
         + "</h1>",
-        f'<p class="sub">A = {escape(str(a.folder))} ({status_badge(str(a.solution.get("status")), str(a.solution.get("status")))}) · '
-        f"B = {escape(str(b.folder))} ({status_badge(str(b.solution.get('status')), str(b.solution.get('status')))})"
+        f'<p class="sub">A = {escape(str(a.folder))} ({status_badge(str(a.solution.get("status")), t.text(a.solution.get("status")))}) · '
+        f"B = {escape(str(b.folder))} ({status_badge(str(b.solution.get('status')), t.text(b.solution.get('status')))})"
         f' <button class="no-print" onclick="window.print()">{escape(t("print"))}</button></p>',
     ]
+    kinds = kinds_differ(a.solution, b.solution, t)
+    if kinds:
+        parts.append(f'<div class="warn kinds-differ"><b>{escape(kinds)}</b></div>')
     if comp.mismatches:
         parts.append(
             f'<div class="warn"><b>{escape(t("mismatch"))}</b><ul>'
-            + "".join(f"<li>{escape(m)}</li>" for m in comp.mismatches)
+            + "".join(f"<li>{escape(mismatch_text(m, t))}</li>" for m in comp.mismatches)
             + "</ul></div>"
         )
     if comp.settings:
         parts.append(
-            f'<div class="info-box"><b>{escape(t("settings_diff"))}</b><ul>'
-            + "".join(f"<li>{escape(m)}</li>" for m in comp.settings)
+            f'<div class="info-box settings-diff"><b>{escape(t("settings_diff"))}</b><ul>'
+            + "".join(f"<li>{escape(line)}</li>" for line in setting_lines(comp.settings, t))
             + "</ul></div>"
         )
     left: list[str] = []
     right: list[str] = []
     # totals
     body = []
+    same_objective = objectives_comparable(a.solution, b.solution)
     for key, va, vb, kind in comp.totals:
         d, cls = _delta(va, vb, kind)
+        if key in ("objective", "gap") and not same_objective:
+            d, cls = "", ""  # unlike objectives are never subtracted
         if key.startswith("cost") and cls:
             cls = "neg" if cls == "pos" else "pos"  # more cost is worse
         body.append(
             [
                 (escape(_total_label(key, t)), ""),
-                (_fmt(va, kind), "num"),
-                (_fmt(vb, kind), "num"),
+                (_fmt(va, kind, t), "num"),
+                (_fmt(vb, kind, t), "num"),
                 (d, f"num {cls}"),
             ]
         )
@@ -500,6 +540,8 @@ def render_compare(
         f"<h2>{escape(t('totals'))}</h2>"
         + table_html(["", t("plan_a"), t("plan_b"), t("delta")], body)
     )
+    if comp.staffing_kind:
+        left.append(_staffing_part(comp, t))
     # sites
     sd = comp.sites
     body = []
@@ -514,11 +556,12 @@ def render_compare(
                 (f"<b>{len(ids)}</b> <span class='note'>{escape(_ids_text(ids, 6))}</span>", "")
             )
         body.append(cells)
-    left.append(
-        f"<h2>{escape(t('sites_changes'))}</h2>"
-        + table_html([t("facility_type"), t("added"), t("removed"), t("kept_both")], body)
-        + _vehicle_changes(sd, t)
-    )
+    if body or not comp.staffing_kind:
+        left.append(
+            f"<h2>{escape(t('sites_changes'))}</h2>"
+            + table_html([t("facility_type"), t("added"), t("removed"), t("kept_both")], body)
+            + _vehicle_changes(sd, t)
+        )
     # coverage change overall + gained/lost points
     dd = comp.demand
     body = []
@@ -548,7 +591,9 @@ def render_compare(
             Bar(s, ca.get("share"), ca.get("min_share"), ca.get("met"), value_b=cb.get("share"))
         )
     left.append(
-        f"<h2>{escape(t('coverage_change'))}</h2>"
+        ""
+        if comp.staffing_kind
+        else f"<h2>{escape(t('coverage_change'))}</h2>"
         + table_html(
             [
                 t("standard"),
@@ -568,15 +613,15 @@ def render_compare(
     for _, r in county.iterrows():
         body.append(
             [
-                (escape(str(r["label"])), ""),
-                (escape(_required_text(r)), "num"),
+                (escape(t.norm(str(r["norm"]), str(r["label"]))), ""),
+                (escape(t.text(_required_text(r))), "num"),
                 *_met_cells(r, "a", t),
                 *_met_cells(r, "b", t),
             ]
         )
     zonal = nd[nd["scope"] == "zone"]
     for _norm, sub in zonal.groupby("norm", sort=True):
-        label = str(sub["label"].iloc[0])
+        label = t.norm(str(_norm), str(sub["label"].iloc[0]))
         cells = [(escape(f"{label} [{t('zone')}]"), ""), ("", "")]
         for side in ("a", "b"):
             met = sub[f"met_{side}"]
@@ -598,12 +643,16 @@ def render_compare(
             + map_html(spec, "map-compare", _compare_legend(spec))
             + f'<div class="print-only">{overview_svg(spec, width=430, height=250)}</div>'
         )
-    right.append(
-        hbar_chart(bars, title=f"{t('chart_coverage')} (A; B blue)", width=430, label_w=120)
-    )
+    if bars:
+        right.append(
+            hbar_chart(
+                bars, title=f"{t('chart_coverage')} ({t('bars_a_b')})", width=430, label_w=120
+            )
+        )
     parts.append(f'<div class="cols"><div>{"".join(left)}</div><div>{"".join(right)}</div></div>')
     # per township
-    parts.append(f"<h2>{escape(t('zones_change'))}</h2>" + _zones_table(comp, t))
+    if len(comp.zones):
+        parts.append(f"<h2>{escape(t('zones_change'))}</h2>" + _zones_table(comp, t))
     css = (
         "<style>.cols{display:grid;grid-template-columns:1fr 1fr;gap:0 18px}"
         "@media print{.cols{grid-template-columns:1.05fr 0.95fr}}</style>"
@@ -611,6 +660,12 @@ def render_compare(
     return html_page(
         f"{t('compare')} - {a.case_name}", css + "\n".join(parts), t, with_map=spec is not None
     )
+
+
+def _staffing_part(comp: Comparison, t: Labels) -> str:
+    if comp.staffing is None:
+        return ""
+    return staffing_diff_html(comp.staffing, comp.staffing_kind, t)
 
 
 def _vehicle_changes(sd: pd.DataFrame, t: Labels) -> str:
@@ -686,7 +741,7 @@ def _met_cells(r: pd.Series, side: str, t: Labels) -> list[tuple[str, str]]:
         return [("-", "info"), ("", "")]
     cls = "info" if pd.isna(met) else ("met" if met == 1 else "missed")
     word = t("no_target") if pd.isna(met) else (t("met") if met == 1 else t("missed"))
-    return [(escape(fmt_value(ach, str(r["unit"]))), f"num {cls}"), (escape(word), cls)]
+    return [(escape(t.text(fmt_value(ach, str(r["unit"])))), f"num {cls}"), (escape(word), cls)]
 
 
 def _zones_table(comp: Comparison, t: Labels) -> str:
@@ -878,14 +933,20 @@ def write_compare(
     """Compare two run folders and write compare.html and the diff tables into ``out_dir``."""
     a = RunData.from_dir(run_a, "RUN_A")
     b = RunData.from_dir(run_b, "RUN_B")
-    for run in (a, b):
-        run.require("sites", "demand")
+    staffing = [run_kind(run.solution) in STAFFING_KINDS for run in (a, b)]
+    for run, is_staffing in zip((a, b), staffing, strict=True):
+        if not is_staffing:  # a staffing run has posts or a calendar instead
+            run.require("sites", "demand")
     comp = compare_runs(a, b)
     html = render_compare(comp, lang=lang, basemap=basemap, tianditu_key=tianditu_key)
     with StagedOutput(out_dir) as out:
-        out.csv("sites_diff.csv", comp.sites)
-        out.csv("demand_diff.csv", comp.demand)
-        out.csv("zones_diff.csv", comp.zones)
+        if comp.staffing_kind:
+            if comp.staffing is not None:
+                out.csv(STAFFING_TABLES[comp.staffing_kind][3], comp.staffing)
+        else:
+            out.csv("sites_diff.csv", comp.sites)
+            out.csv("demand_diff.csv", comp.demand)
+            out.csv("zones_diff.csv", comp.zones)
         out.csv("norms.csv", comp.norms)
         out.text("compare.html", html)
         names = out.names

@@ -124,10 +124,15 @@ def status_badge(status: str, text: str) -> str:
 # ---------------------------------------------------------------------------------------------
 # built-in sections
 # ---------------------------------------------------------------------------------------------
+def run_kind(sol: dict[str, Any]) -> str:
+    """``model.kind`` of a siting run, ``case.kind`` of a staffing run (``sent_down`` ...)."""
+    return str((sol.get("model") or {}).get("kind") or (sol.get("case") or {}).get("kind") or "")
+
+
 def model_text(sol: dict[str, Any], t: Labels) -> str:
     """``MCLP - maximise ...``: the model's kind and what its objective means, in the page's
     language (the staffing kinds have no ``model.kind``: their ``kind`` names them)."""
-    kind = str((sol.get("model") or {}).get("kind") or sol.get("kind") or "")
+    kind = run_kind(sol)
     name = t(f"kind_{kind}") if kind else ""
     meaning = t.text(sol.get("objective_meaning", ""))
     return " - ".join(p for p in (name, meaning) if p)
