@@ -346,16 +346,32 @@ def _chart(frontier: pd.DataFrame, param: str, path: Path) -> None:
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import FuncFormatter
+
+    from optimizer.report.charts import LINE_COLOURS, tick_text
 
     fig, ax = plt.subplots(figsize=(7, 4.2), dpi=120)
     shares = [c for c in frontier.columns if c.startswith("share_")]
     x = frontier["value"].to_numpy(dtype=float)
-    if shares:
-        for c in shares:
-            ax.plot(x, 100 * frontier[c].astype(float), marker="o", label=c.removeprefix("share_"))
+    if shares:  # the colours of frontier.html's curves (same order, same palette)
+        for k, c in enumerate(shares):
+            ax.plot(
+                x,
+                100 * frontier[c].astype(float),
+                marker="o",
+                color=LINE_COLOURS[k % len(LINE_COLOURS)],
+                label=c.removeprefix("share_"),
+            )
         ax.set_ylabel("residents within standard (%)")
     else:
-        ax.plot(x, frontier["objective"].astype(float), marker="o", label="objective")
+        ax.plot(
+            x,
+            frontier["objective"].astype(float),
+            marker="o",
+            color=LINE_COLOURS[0],
+            label="objective",
+        )
+        ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _pos: tick_text(v)))
         ax.set_ylabel("objective")
     status = frontier["status"].to_numpy()
     marks = {
@@ -370,9 +386,7 @@ def _chart(frontier: pd.DataFrame, param: str, path: Path) -> None:
                 x[hit], np.zeros(int(hit.sum())), marker=marker, color=colour, label=label, zorder=3
             )
     ax.set_xlabel(param)
-    from matplotlib.ticker import FuncFormatter
-
-    ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _pos: f"{v:,.6g}"))
+    ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _pos: tick_text(v)))
     ax.grid(True, alpha=0.3)
     ax.legend(loc="lower right", fontsize=8)
     ax.set_title("Trade-off frontier (every point solved exactly)")

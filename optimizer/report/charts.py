@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from html import escape
 
-__all__ = ["Bar", "hbar_chart", "line_chart"]
+__all__ = ["LINE_COLOURS", "Bar", "hbar_chart", "line_chart", "tick_text"]
 
 MET, MISSED, INFO, TARGET = "#2e7d32", "#c62828", "#607d8b", "#111111"
 
@@ -83,13 +83,18 @@ def hbar_chart(bars: list[Bar], *, title: str, width: int = 640, label_w: int = 
 LINE_COLOURS = ("#1565c0", "#2e7d32", "#ef6c00", "#6a1b9a", "#00838f", "#ad1457", "#5d4037")
 
 
+def tick_text(v: float) -> str:
+    """An axis tick: 2.5M, 30k, 12 (the same on the HTML curves and frontier.png)."""
+    return _tick(v)
+
+
 def _tick(v: float) -> str:
     a = abs(v)
     if a >= 1e6:
-        return f"{v / 1e6:g}M"
+        return f"{v / 1e6:.3g}M"
     if a >= 1e4:
-        return f"{v / 1e3:g}k"
-    return f"{v:g}"
+        return f"{v / 1e3:.3g}k"
+    return f"{v:.4g}"
 
 
 def line_chart(
@@ -105,7 +110,7 @@ def line_chart(
 ) -> str:
     """Trade-off curves: one line per series over ``xs`` (shares 0-100% when ``share``, else the
     values' own range); points with None are gaps; ``highlight`` marks one x (this run)."""
-    left, right, top, bottom = 56, 130, 26, 40
+    left, right, top, bottom = 56, 190, 26, 40
     pw, ph = width - left - right, height - top - bottom
     vals = [v for ys in series.values() for v in ys if v is not None]
     if not xs or not vals:
@@ -169,7 +174,7 @@ def line_chart(
         ly = top + 14 * n + 6
         out.append(
             f'<rect x="{left + pw + 10}" y="{ly - 8}" width="10" height="10" fill="{c}"/>'
-            f'<text x="{left + pw + 24}" y="{ly + 1}" font-size="11">{escape(name[:18])}</text>'
+            f'<text x="{left + pw + 24}" y="{ly + 1}" font-size="11">{escape(name if len(name) <= 28 else name[:27] + "…")}</text>'
         )
     out.append("</svg>")
     return "".join(out)

@@ -39,7 +39,7 @@ from .charts import Bar, hbar_chart
 from .compare_notes import Note, kinds_differ, mismatch_text, setting_lines, settings_diff
 from .compare_staffing import STAFFING_TABLES, staffing_diff, staffing_diff_html
 from .i18n import Labels
-from .mapview import DEMAND_STYLES, basemap_spec, map_html, overview_svg
+from .mapview import DEMAND_STYLES, SITE_CHANGE, basemap_spec, map_html, overview_svg
 from .norms import NormCheck, fmt_value, norm_checks
 from .page import html_page, table_html
 from .rundata import RunData
@@ -485,7 +485,7 @@ def _total_label(key: str, t: Labels) -> str:
     if ":" in key:
         head, tail = key.split(":", 1)
         return f"{t(head)}: {tail}"
-    return t(key) if not key.startswith("cost") else t("cost") + key[4:]
+    return t(key) if not key.startswith("cost") else t("cost") + key[4:].replace(" ()", "")
 
 
 def render_compare(
@@ -592,7 +592,7 @@ def render_compare(
         )
     left.append(
         ""
-        if comp.staffing_kind
+        if comp.staffing_kind or not comp.standards
         else f"<h2>{escape(t('coverage_change'))}</h2>"
         + table_html(
             [
@@ -825,7 +825,7 @@ def compare_map_spec(comp: Comparison, t: Labels, basemap: dict[str, Any]) -> di
                     str(f["properties"]["site_id"]), [round(c, 6) for c in g["coordinates"][:2]]
                 )
     sd = comp.sites
-    colours = {"added": "#2e7d32", "removed": "#c62828", "kept": "#1565c0"}
+    colours = SITE_CHANGE  # distinct from the demand's gained (green) / lost (red)
     popup = [
         [t("site"), "site_id", ""],
         [t("facility_type"), "facility_type", ""],
@@ -842,8 +842,8 @@ def compare_map_spec(comp: Comparison, t: Labels, basemap: dict[str, Any]) -> di
                 "p": {
                     "site_id": r.site_id,
                     "facility_type": r.facility_type,
-                    "status_a": r.status_a,
-                    "status_b": r.status_b,
+                    "status_a": t.text(r.status_a),
+                    "status_b": t.text(r.status_b),
                 },
             }
             for r in sub.itertuples()

@@ -89,6 +89,7 @@ add_labels(
         "set_dispatch_min": {"zh": "调度时间", "en": "dispatch time"},
         "set_stations_per_zone": {"zh": "每乡镇急救站数", "en": "stations per township"},
         "set_capacity": {"zh": "容量", "en": "capacity"},
+        "set_method": {"zh": "求解方法", "en": "method"},
         "set_k_nearest": {"zh": "每点候选站点数 k", "en": "nearest sites per point (k)"},
         "set_weighted": {"zh": "人口加权", "en": "population-weighted"},
         "set_classes": {"zh": "需求类别", "en": "demand classes"},
@@ -172,6 +173,8 @@ def setting_lines(diff: list[tuple[str, Any, Any]], t: Labels) -> list[str]:
                 if va != vb
                 else f"{t('set_case_file')}: {va} ({t('set_contents_differ')})"
             )
+        elif key.endswith(".kind"):
+            out.append(f"{_key_label(key, t)}: {t(f'kind_{va}')} → {t(f'kind_{vb}')}")
         else:
             out.append(f"{_key_label(key, t)}: {readable(va, t)} → {readable(vb, t)}")
     return out

@@ -17,6 +17,9 @@ __all__ = ["BASEMAPS", "LayerSpec", "map_html", "overview_svg", "report_map_spec
 BASEMAPS = ("none", "osm", "tianditu")
 PALETTE = ("#1565c0", "#6a1b9a", "#ef6c00", "#00838f", "#5d4037", "#ad1457", "#827717")
 COVERED, UNCOVERED, NOT_SUBJECT = "#2e7d32", "#d50000", "#9e9e9e"
+SITE_CHANGE = {"added": "#7b1fa2", "removed": "#ef6c00", "kept": "#37474f"}
+"""Sites in ``compare``: purple added, orange removed, slate kept - never the green / red that
+mark demand gaining / losing coverage."""
 PHASE_PALETTE = ("#1a237e", "#00897b", "#f9a825", "#d84315", "#6a1b9a", "#2e7d32", "#c2185b")
 """Colours of the build years of a phased roll-out (first year darkest blue)."""
 DEMAND_STYLES = [
