@@ -113,7 +113,9 @@ def test_compare_page_in_chromium_prints_on_one_page(compared):
     _, _, out = compared
     diff = _read(out / "sites_diff.csv")
     html = unescape((out / "compare.html").read_text(encoding="utf-8"))
-    assert "model.max_new_sites: A = {'clinic': 6}, B = {'clinic': 8}" in html
+    # the settings diff reads "label: old → new", never Python dict text
+    assert "<li>Model › max new sites › clinic: 6 → 8</li>" in html
+    assert "{'clinic'" not in html
     res = open_page(
         out / "compare.html",
         evaluate={
@@ -144,9 +146,10 @@ def test_runs_of_different_data_are_compared_where_ids_match(andorra_runs, tmp_p
     out = tmp_path / "cmp"
     assert main(["compare", str(a), str(b), "--out", str(out), "-q"]) == 0
     html = (out / "compare.html").read_text(encoding="utf-8")
-    assert "3 demand points only in A" in html and dropped[0] in html
-    assert "1 demand points only in B: new-village" in html
-    assert "1 demand points have different weights" in html
+    # worded in the page's language (zh by default)
+    assert "3 个需求点仅在 A 中" in html and dropped[0] in html
+    assert "1 个需求点仅在 B 中：new-village" in html
+    assert "1 个需求点的人口不同" in html
     dd = _read(out / "demand_diff.csv")
     assert dd.loc[dd["demand_id"].isin(dropped), "in_b"].eq(0).all()
     assert dd.loc[dd["demand_id"] == "new-village", "in_a"].eq(0).all()

@@ -40,7 +40,7 @@ def test_andorra_layers_match_the_tables(andorra_runs):
     _, _, run = andorra_runs[6]
     gpkg = run / "layers.gpkg"
     names = [str(n) for n, _ in pyogrio.list_layers(gpkg)]
-    assert names == list(LAYER_NAMES)
+    assert names == [*LAYER_NAMES, "layer_styles"]  # + QGIS's default style of each layer
     sites, demand, zones = _csv(run, "sites.csv"), _csv(run, "demand.csv"), _csv(run, "zones.csv")
     sol = json.loads((run / "solution.json").read_text(encoding="utf-8"))
     covered = [c for c in demand.columns if c.startswith("covered_")]

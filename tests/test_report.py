@@ -56,7 +56,7 @@ def test_report_is_written_with_the_run_and_is_self_contained(andorra_runs):
         "求解证书",
         "规范达标情况",
         "分乡镇达标表",
-        "OPTIMAL (proven)",
+        "最优（已证明）",
         sol["solver"]["version"],
     ):
         assert text in html, text
@@ -167,7 +167,9 @@ def test_new_families_add_sections_and_norms(tmp_path, monkeypatch):
 
     html = render_report(run, lang="en")
     assert "<h2>Travel-time statistics</h2>" in html and "7.25 min" in html
-    assert "per_mille[thc].min" in html and "18 posts" in html
+    # a family's norm id is shown by its label, never as the raw key
+    assert "thc posts per 1,000: minimum" in html and "18 posts" in html
+    assert "per_mille[" not in html
     assert re.search(r"<td>西镇</td>.*?missed", html, flags=re.S)
     assert 'data-map-ready", "1"' in html  # no map: no Leaflet inlined, ready at once
     assert "a JS library for interactive maps" not in html

@@ -79,7 +79,8 @@ def ems_runs(tmp_path_factory):
 def test_ems_layers_read_back(ems_runs):
     for run in ems_runs.values():
         gpkg = run / "layers.gpkg"
-        assert [str(n) for n, _ in pyogrio.list_layers(gpkg)] == list(LAYER_NAMES)
+        layers = [str(n) for n, _ in pyogrio.list_layers(gpkg)]
+        assert layers == [*LAYER_NAMES, "layer_styles"]
         sites, demand, zones = (
             _csv(run, "sites.csv"),
             _csv(run, "demand.csv"),
