@@ -17,17 +17,15 @@ WORD = re.compile(r"[A-Za-z][A-Za-z0-9_\-'.]*[A-Za-z0-9]|[A-Za-z]")
 FILE = re.compile(r"\.(csv|json|html|gpkg|qgz|geojson|png|svg|xlsx|yaml|txt|gz|shp)$", re.I)
 
 # units, proper names of software, licences and coordinate systems: the same in every language
-ALLOWED = {
-    w.lower()
-    for w in """
+_ALLOWED_TEXT = """
     min h s m km km2 km² yuan mb gb kph
     HiGHS highs CBC cbc OR-Tools ortools CP-SAT SAT Benders Lagrangian PuLP pulp
     OSM OpenStreetMap ODbL Leaflet BSD-2-Clause MIT CC BY osmnx GeoPackage QGIS GeoJSON geojson
     EPSG EPSG:4326 WGS-84 GCJ-02 BD-09 CRS BSD-2-Clause PNG SVG CSV csv xlsx json html gpkg qgz
     MCLP LSCP PSCLP p-median p-center MEXCLP EMS AED
     Tianditu x y id A B N vs e q k p
-    """.split()
-}
+"""
+ALLOWED = {w.lower() for w in _ALLOWED_TEXT.split()}
 
 
 DATA_COLUMN = re.compile(
@@ -110,7 +108,9 @@ def untranslated(html: str, allowed: set[str]) -> list[str]:
     return bad
 
 
-RAW_KEY = re.compile(r"\b[a-z][a-z0-9]*(?:_[a-z0-9]+)+(?:\[[^\]]*\])?(?:\.[a-z_]+)?|\b[a-z_]+\[[^\]]*\](?:\.[a-z_]+)?")
+RAW_KEY = re.compile(
+    r"\b[a-z][a-z0-9]*(?:_[a-z0-9]+)+(?:\[[^\]]*\])?(?:\.[a-z_]+)?|\b[a-z_]+\[[^\]]*\](?:\.[a-z_]+)?"
+)
 
 
 def raw_keys(html: str, allowed: set[str]) -> list[str]:
@@ -118,7 +118,9 @@ def raw_keys(html: str, allowed: set[str]) -> list[str]:
     ``per_mille[chc].max``) that is not the run's own data (a standard or table name)."""
     bad = []
     for chunk in page_text(html):
-        keys = [k for k in RAW_KEY.findall(chunk) if k.lower() not in allowed and not FILE.search(k)]
+        keys = [
+            k for k in RAW_KEY.findall(chunk) if k.lower() not in allowed and not FILE.search(k)
+        ]
         if keys:
             bad.append(f"{' '.join(keys)}  <<{chunk.strip()[:120]}>>")
     return bad

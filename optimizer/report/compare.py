@@ -468,7 +468,7 @@ def _fmt(v: Any, kind: str, t: Labels | None = None) -> str:
     return escape(str(v))
 
 
-def _delta(a: Any, b: Any, kind: str) -> tuple[str, str]:
+def _delta(a: Any, b: Any, kind: str, t: Labels | None = None) -> tuple[str, str]:
     if kind not in ("num", "pct") or a is None or b is None:
         return "", ""
     try:
@@ -477,7 +477,14 @@ def _delta(a: Any, b: Any, kind: str) -> tuple[str, str]:
         return "", ""
     if abs(d) < 1e-12:
         return "0", ""
-    text = f"{100 * d:+.2f} pt" if kind == "pct" else f"{d:+,.6g}" if abs(d) < 1e4 else f"{d:+,.0f}"
+    points = t("pct_points") if t is not None else "pt"
+    text = (
+        f"{100 * d:+.2f} {points}"
+        if kind == "pct"
+        else f"{d:+,.6g}"
+        if abs(d) < 1e4
+        else f"{d:+,.0f}"
+    )
     return text, "pos" if d > 0 else "neg"
 
 
@@ -523,7 +530,7 @@ def render_compare(
     body = []
     same_objective = objectives_comparable(a.solution, b.solution)
     for key, va, vb, kind in comp.totals:
-        d, cls = _delta(va, vb, kind)
+        d, cls = _delta(va, vb, kind, t)
         if key in ("objective", "gap") and not same_objective:
             d, cls = "", ""  # unlike objectives are never subtracted
         if key.startswith("cost") and cls:
@@ -568,7 +575,7 @@ def render_compare(
     bars = []
     for s in comp.standards:
         ca, cb = a.coverage.get(s) or {}, b.coverage.get(s) or {}
-        d, cls = _delta(ca.get("share"), cb.get("share"), "pct")
+        d, cls = _delta(ca.get("share"), cb.get("share"), "pct", t)
         g = dd[dd[f"change_{s}"] == "gained"]
         lo = dd[dd[f"change_{s}"] == "lost"]
         body.append(
@@ -767,7 +774,7 @@ def _zones_table(comp: Comparison, t: Labels) -> str:
         ]
         for s in comp.standards:
             va, vb = _nan_none(r[f"share_{s}_a"]), _nan_none(r[f"share_{s}_b"])
-            d, cls = _delta(va, vb, "pct")
+            d, cls = _delta(va, vb, "pct", t)
             g, lo = int(r[f"gained_points_{s}"]), int(r[f"lost_points_{s}"])
             cells += [
                 (pct(va), "num"),

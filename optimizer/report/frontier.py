@@ -110,7 +110,10 @@ def render_frontier(frontier: pd.DataFrame, param: str, *, lang: str = "zh") -> 
         t("gap"),
         t("cost"),
         *[c.removeprefix("share_") for c in shares],
-        *counts,
+        *[
+            f"{t('sites_open')}: {c.removeprefix('sites_')}" if c.startswith("sites_") else t(c)
+            for c in counts
+        ],
         t("monotone"),
         t("seconds"),
         t("report_link"),
@@ -126,7 +129,7 @@ def render_frontier(frontier: pd.DataFrame, param: str, *, lang: str = "zh") -> 
             [
                 (f"{k:03d}", "num"),
                 (num(r["value"], 6), "num"),
-                (status_badge(status, status), ""),
+                (status_badge(status, t.text(status)), ""),
                 (num(_nan(r.get("objective")), 6), "num"),
                 (num(_nan(r.get("best_bound")), 6), "num"),
                 (pct(_nan(r.get("gap"))), "num"),
@@ -138,7 +141,12 @@ def render_frontier(frontier: pd.DataFrame, param: str, *, lang: str = "zh") -> 
                 (f'<a class="point-link" href="{escape(link)}">{escape(t("report_link"))}</a>', ""),
             ]
         )
-    parts.append('<div class="scroll">' + table_html(head, body, cls="frontier") + "</div>")
+    parts.append(
+        "<style>table.frontier td{white-space:nowrap}</style>"
+        + '<div class="scroll">'
+        + table_html(head, body, cls="frontier")
+        + "</div>"
+    )
     parts.append(
         '<p class="note">frontier.csv, frontier.png, frontier.svg · '
         f"{escape(t('generated_offline'))}</p>"
