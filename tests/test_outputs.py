@@ -224,3 +224,24 @@ def test_cp936_console_does_not_crash(tmp_path):
     assert proc.returncode == 0, proc.stderr.decode("cp936", "replace")
     assert b"Traceback" not in proc.stderr
     assert "命名测试".encode("cp936") in proc.stdout
+
+
+def test_default_case_description_matches_its_data():
+    """The demo's description quotes its own counts: they must be the data's."""
+    import re
+
+    import yaml
+
+    from optimizer.cli import default_case_path
+
+    path = default_case_path()
+    case = yaml.safe_load(path.read_text(encoding="utf-8"))
+    text = " ".join(case["description"].split())
+    sites = pd.read_csv(path.parent / case["sites"]["file"])
+    demand = pd.read_csv(path.parent / case["demand"]["file"])
+    type_col = case["sites"]["columns"]["type"]
+    counts = sites[type_col].value_counts().to_dict()
+    for n, what in re.findall(r"(\d[\d,]*) (clinic|station) candidates", text):
+        assert int(n.replace(",", "")) == counts["clinic" if what == "clinic" else "ems"], what
+    for n in re.findall(r"(\d[\d,]*) population cells", text):
+        assert int(n.replace(",", "")) == len(demand)
