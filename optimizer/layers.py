@@ -18,6 +18,9 @@
 ``zones``
     townships with zones.csv's compliance figures; polygons from the case (``zones.geometry``) or
     the hull of the zone's demand points (``approximate`` = 1).
+``roads``
+    the road network the travel times were routed on, simplified (:mod:`optimizer.roads`); absent
+    when the case gives its travel times as a table.
 
 GCJ-02 / BD-09 inputs are written back in those coordinates under a custom geographic CRS named
 after them (no EPSG code exists; PROJ cannot convert them), and again in WGS-84 as
@@ -51,6 +54,7 @@ from geodata.catchments import (
 from geodata.crs import from_wgs84, is_china_offset_crs, normalise_crs, to_wgs84
 from geodata.zone_shapes import HULL_BUFFER_M, demand_hulls
 from optimizer.qgis import project_qgs, shapefile_field_map, write_layer_styles, write_project
+from optimizer.roads import roads_layer
 
 from .atomic import StagedOutput, atomic_write, write_csv
 from .coverage import demand_thresholds
@@ -68,6 +72,7 @@ LAYER_NAMES = (
     "uncovered_demand",
     "catchments",
     "zones",
+    "roads",
 )
 FIXED_GPKG_DATE = "2000-01-01T00:00:00.000Z"
 """GeoPackage last-change stamp: fixed so that reruns are byte-identical."""
@@ -596,6 +601,9 @@ def write_layers(
         layers = build_layers(prepared, sol, buffer_m=buffer_m)
     if not layers:
         return []
+    roads = roads_layer(prepared)  # the network the run routed on, as a base layer
+    if roads is not None:
+        layers = [*layers, roads]
     crs_text = normalise_crs(demand.crs) if demand.crs else "EPSG:4326"
     if demand.crs is None:  # sites only: keep their own CRS
         crs_text = normalise_crs(sol.problem.sites.crs or "EPSG:4326")

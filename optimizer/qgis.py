@@ -39,6 +39,7 @@ STYLE_TIME = "2000-01-01T00:00:00.000Z"
 """``layer_styles.update_time``: fixed so that reruns are byte-identical."""
 QGIS_VERSION = "3.22.16-Białowieża"
 LAYER_ORDER = (
+    "roads",
     "zones",
     "catchments",
     "assignments",
@@ -208,6 +209,15 @@ def layer_qml(name: str, fields: list[str], geometry_type: str, facility_types: 
         label = _label_field(fields, "name", "zone_id")
         if label:
             _labels(root, label, size=9, polygon=True)
+    elif name == "roads":
+        _categorized(
+            root,
+            "major",
+            [
+                ("1", "major", "line", {"line_color": _rgba("#808080"), "line_width": "0.45"}),
+                ("", "minor", "line", {"line_color": _rgba("#b0b0b0"), "line_width": "0.2"}),
+            ],
+        )
     elif geometry_type.endswith("LineString"):
         _single(root, "line", {"line_color": _rgba("#78909c"), "line_width": "0.25"})
     else:

@@ -102,6 +102,7 @@ _LABELS: dict[str, dict[str, str]] = {
     "norm_min_months_between_starts": {"zh": "两次派驻间隔", "en": "Months between stints"},
     "norm_stationed_per_host": {"zh": "驻点每月在岗医生", "en": "Doctors at each host every month"},
     "norm_tenure_months": {"zh": "派驻时长", "en": "Stint length"},
+    "lyr_roads": {"zh": "道路", "en": "Roads"},
     "pct_points": {"zh": "个百分点", "en": "pt"},
     "bars_a_b": {"zh": "A；B 为蓝色", "en": "A; B blue"},
     "sense_min": {"zh": "最小化", "en": "min"},

@@ -103,6 +103,7 @@ def _polygon_layer(
     show: bool,
     class_name: str,
     swatch: str,
+    label_of: Any = None,
 ) -> LayerSpec:
     keys = [p[1] for p in popup]
     feats = []
@@ -111,7 +112,10 @@ def _polygon_layer(
         if not g or g.get("type") not in ("Polygon", "MultiPolygon"):
             continue
         props = f.get("properties") or {}
-        feats.append({"geom": _round_geom(g), "s": style_of(props), "p": _props(props, keys)})
+        item = {"geom": _round_geom(g), "s": style_of(props), "p": _props(props, keys)}
+        if label_of is not None:
+            item["label"] = label_of(props)
+        feats.append(item)
     return {
         "id": lid,
         "label": label,
@@ -121,6 +125,37 @@ def _polygon_layer(
         "styles": styles,
         "popup": popup,
         "swatch": swatch,
+        "features": feats,
+    }
+
+
+ROAD_STYLES = [
+    {"color": "#a8a8a8", "weight": 0.8, "opacity": 0.8},
+    {"color": "#808080", "weight": 1.6, "opacity": 0.9},
+]
+"""Roads: a light base layer (minor, major), under everything else."""
+
+
+def roads_spec(L: dict[str, Any], t: Labels) -> LayerSpec | None:
+    """The run's road network (``geojson/roads.geojson``) as a non-clickable base layer."""
+    feats = []
+    for f in _features(L, "roads"):
+        g = f.get("geometry")
+        if not g or g.get("type") not in ("LineString", "MultiLineString"):
+            continue
+        major = (f.get("properties") or {}).get("major") == 1
+        feats.append({"geom": _round_geom(g), "s": 1 if major else 0})
+    if not feats:
+        return None
+    return {
+        "id": "roads",
+        "label": t("lyr_roads"),
+        "kind": "line",
+        "show": True,
+        "className": "lyr-roads",
+        "styles": ROAD_STYLES,
+        "popup": [],
+        "swatch": "#a8a8a8",
         "features": feats,
     }
 
@@ -142,7 +177,7 @@ def _weight_radius(features: list[dict[str, Any]]) -> Any:
 
     def radius(props: dict[str, Any]) -> float:
         w = float(props.get("weight") or 0)
-        return round(3.0 + 7.0 * math.sqrt(max(w, 0.0) / wmax), 2)
+        return round(1.5 + 4.5 * math.sqrt(max(w, 0.0) / wmax), 2)
 
     return radius
 
@@ -170,6 +205,9 @@ def report_map_spec(run: RunData, t: Labels, basemap: dict[str, Any]) -> dict[st
     layers: list[LayerSpec] = []
     pools: dict[str, list[dict[str, Any]]] = {}
     std_names = [s["name"] for s in run.standards]
+    roads = roads_spec(L, t)
+    if roads is not None:
+        layers.append(roads)
     if "zones" in L:
         share_cols = [c for c in _columns(L["zones"]) if c.startswith("share_")]
         popup = [[t("zone"), "zone_id", ""], [t("name"), "name", ""]]
@@ -218,6 +256,7 @@ def report_map_spec(run: RunData, t: Labels, basemap: dict[str, Any]) -> dict[st
                 show=True,
                 class_name="lyr-zones",
                 swatch="#90a4ae",
+                label_of=lambda p: str(p.get("name") or p.get("zone_id") or ""),
             )
         )
     site_types = sorted(
@@ -289,41 +328,6 @@ def report_map_spec(run: RunData, t: Labels, basemap: dict[str, Any]) -> dict[st
                 radius_of=lambda p: 3,
             )
         )
-    chosen = _features(L, "chosen_sites")
-    phases = phase_names(run)
-    for ty in site_types:
-        sub = [f for f in chosen if (f.get("properties") or {}).get("facility_type") == ty]
-        if not sub:
-            continue
-        c = colours[ty]
-        if phases:  # a roll-out: new sites coloured by the year they are built
-            styles = [
-                {"color": c, "weight": 2.5, "fillColor": PHASE_PALETTE[k % len(PHASE_PALETTE)]}
-                | {"fillOpacity": 1.0}
-                for k in range(len(phases))
-            ]
-            styles.append({"color": c, "weight": 3, "fillColor": "#ffffff", "fillOpacity": 1.0})
-            style: Any = functools.partial(_phase_style, phases=phases)
-        else:
-            styles = [
-                {"color": "#000000", "weight": 1.5, "fillColor": c, "fillOpacity": 1.0},
-                {"color": c, "weight": 3, "fillColor": "#ffffff", "fillOpacity": 1.0},
-            ]
-            style = _status_style
-        layers.append(
-            _point_layer(
-                f"chosen-{ty}",
-                f"{t('lyr_chosen')}: {ty}",
-                sub,
-                styles,
-                style,
-                site_popup,
-                show=True,
-                class_name="lyr-site",
-                swatch=c,
-                radius_of=_site_radius,
-            )
-        )
     demand = _features(L, "demand")
     if demand:
         radius = _weight_radius(demand)
@@ -376,6 +380,41 @@ def report_map_spec(run: RunData, t: Labels, basemap: dict[str, Any]) -> dict[st
                     "features": [],
                 }
             )
+    chosen = _features(L, "chosen_sites")
+    phases = phase_names(run)
+    for ty in site_types:
+        sub = [f for f in chosen if (f.get("properties") or {}).get("facility_type") == ty]
+        if not sub:
+            continue
+        c = colours[ty]
+        if phases:  # a roll-out: new sites coloured by the year they are built
+            styles = [
+                {"color": c, "weight": 2.5, "fillColor": PHASE_PALETTE[k % len(PHASE_PALETTE)]}
+                | {"fillOpacity": 1.0}
+                for k in range(len(phases))
+            ]
+            styles.append({"color": c, "weight": 3, "fillColor": "#ffffff", "fillOpacity": 1.0})
+            style: Any = functools.partial(_phase_style, phases=phases)
+        else:
+            styles = [
+                {"color": "#000000", "weight": 1.5, "fillColor": c, "fillOpacity": 1.0},
+                {"color": c, "weight": 3, "fillColor": "#ffffff", "fillOpacity": 1.0},
+            ]
+            style = _status_style
+        layers.append(
+            _point_layer(
+                f"chosen-{ty}",
+                f"{t('lyr_chosen')}: {ty}",
+                sub,
+                styles,
+                style,
+                site_popup,
+                show=True,
+                class_name="lyr-site",
+                swatch=c,
+                radius_of=_site_radius,
+            )
+        )
     n_points = sum(len(ls["features"]) for ls in layers if ls["kind"] == "point")
     n_points += sum(len(p) for p in pools.values())
     return {
@@ -460,6 +499,8 @@ def overview_svg(spec: dict[str, Any], *, width: int = 520, height: int = 360) -
     """A static picture of the map's visible layers (zones, points) for print."""
     pts: list[tuple[float, float]] = []
     for ls in spec["layers"]:
+        if ls["kind"] == "line":
+            continue  # roads do not set the extent
         for f in layer_features(spec, ls):
             if ls["kind"] == "point":
                 pts.append((f["xy"][0], f["xy"][1]))
@@ -486,7 +527,15 @@ def overview_svg(spec: dict[str, Any], *, width: int = 520, height: int = 360) -
             continue
         for f in layer_features(spec, ls):
             st = ls["styles"][f.get("s", 0)]
-            if ls["kind"] == "polygon":
+            if ls["kind"] == "line":
+                coords = f["geom"]["coordinates"]
+                parts = coords if f["geom"]["type"] == "MultiLineString" else [coords]
+                d = " ".join("M" + " L".join(px(x, y) for x, y in part) for part in parts)
+                out.append(
+                    f'<path d="{d}" fill="none" stroke="{st.get("color", "#aaa")}" '
+                    f'stroke-width="{0.4 * float(st.get("weight", 1)):.2f}"/>'
+                )
+            elif ls["kind"] == "polygon":
                 d = " ".join(
                     "M" + " L".join(px(x, y) for x, y in ring) + " Z" for ring in _rings(f["geom"])
                 )

@@ -1,7 +1,8 @@
 /* Interactive maps of the county-health-siting reports (Leaflet, no network needed).
  * Each <div class="lmap" data-spec="ID"> is drawn from the JSON in <script id="ID">:
- * {basemap: {kind, key, attribution}, canvas: bool, layers: [{id, label, kind: "point"|"polygon",
- *  show, className, styles: [...], popup: [[label, key, format]], features: [{s, r, xy|geom, p}]}]}
+ * {basemap: {kind, key, attribution}, canvas: bool, layers: [{id, label, kind: "point"|"polygon"|"line",
+ *  show, className, styles: [...], popup: [[label, key, format]], features: [{s, r, xy|geom, p, label}]}]}
+ * A feature's label (zone names) is a permanent tooltip at its centre; lines (roads) take no clicks.
  * After drawing, each map element gets data-drawn = {layer id: features on the map} and the body
  * data-map-ready = "1" (the browser tests read both). */
 (function () {
@@ -76,9 +77,16 @@
         if (ls.kind === "point") {
           st.radius = f.r || st.radius || 5;
           lyr = L.circleMarker([f.xy[1], f.xy[0]], st);
+        } else if (ls.kind === "line") {
+          st.interactive = false;
+          var multi = f.geom.type === "MultiLineString" ? 1 : 0;
+          lyr = L.polyline(L.GeoJSON.coordsToLatLngs(f.geom.coordinates, multi), st);
         } else {
           var deep = f.geom.type === "MultiPolygon" ? 2 : 1;
           lyr = L.polygon(L.GeoJSON.coordsToLatLngs(f.geom.coordinates, deep), st);
+        }
+        if (f.label) {
+          lyr.bindTooltip(esc(f.label), {permanent: true, direction: "center", className: "zone-label", opacity: 0.9});
         }
         if (ls.popup && ls.popup.length) { lyr.bindPopup(popupHtml(f.p || {}, ls.popup)); }
         group.addLayer(lyr);
