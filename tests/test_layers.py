@@ -29,7 +29,19 @@ GEOMETRY = {
     "uncovered_demand": "Point",
     "catchments": "MultiPolygon",
     "zones": "MultiPolygon",
+    "roads": "LineString",
 }
+
+
+def _roads(run):
+    """Streets of the roads layer (read from the GeoJSON; every one a real, valid line)."""
+    import shapely
+
+    roads = gpd.read_file(run / "geojson" / "roads.geojson")
+    geoms = roads.geometry.to_numpy()
+    assert len(roads) > 500 and shapely.is_valid(geoms).all()
+    assert (shapely.length(geoms) > 0).all()
+    return len(roads)
 
 
 def _csv(run, name):
@@ -56,6 +68,7 @@ def test_andorra_layers_match_the_tables(andorra_runs):
         "uncovered_demand": int(sum((demand[c] == 0).sum() for c in covered)),
         "catchments": expected_catchments,
         "zones": len(zones),
+        "roads": _roads(run),
     }
     for name in LAYER_NAMES:
         info = pyogrio.read_info(gpkg, layer=name)

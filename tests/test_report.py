@@ -32,6 +32,9 @@ COUNTS = {
     "catchments": "document.querySelectorAll('path.lyr-catchment').length",
     "controls": "document.querySelectorAll('.leaflet-control-layers-overlays label').length",
     "zone_rows": "document.querySelectorAll('#sec-norms table tbody tr').length",
+    "roads": "document.querySelectorAll('path.lyr-roads').length",
+    "zone_labels": "Array.from(document.querySelectorAll('.leaflet-tooltip.zone-label'))"
+    ".map(e => e.textContent).sort().join('|')",
 }
 
 
@@ -94,7 +97,11 @@ def test_report_in_chromium_offline(andorra_runs, tmp_path):
     n_std = len(
         json.loads((run / "solution.json").read_text(encoding="utf-8"))["model"]["standards"]
     )
-    assert v["controls"] == 1 + n_std + 1 + 2 + n_std
+    assert v["controls"] == 1 + 1 + n_std + 1 + 2 + n_std  # roads first
+    # the road network is drawn (one path per street, as in roads.geojson) and zones are named
+    roads = json.loads((run / "geojson" / "roads.geojson").read_text(encoding="utf-8"))
+    assert v["roads"] == len(roads["features"]) > 500
+    assert v["zone_labels"] == "|".join(sorted(zones["name"]))
     assert v["zone_rows"] >= len(zones) + 1
     assert res.screenshot is not None and res.screenshot.stat().st_size > 20_000
 

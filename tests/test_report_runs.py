@@ -35,7 +35,19 @@ GEOMETRY = {
     "uncovered_demand": "Point",
     "catchments": "MultiPolygon",
     "zones": "MultiPolygon",
+    "roads": "LineString",
 }
+
+
+def _roads(run):
+    """Streets of the roads layer (read from the GeoJSON; every one a real, valid line)."""
+    import shapely
+
+    roads = gpd.read_file(run / "geojson" / "roads.geojson")
+    geoms = roads.geometry.to_numpy()
+    assert len(roads) > 500 and shapely.is_valid(geoms).all()
+    assert (shapely.length(geoms) > 0).all()
+    return len(roads)
 
 
 def _csv(run, name):
@@ -97,6 +109,7 @@ def test_ems_layers_read_back(ems_runs):
             "uncovered_demand": int((demand["covered"] == 0).sum()),
             "catchments": len(staffed) * len(classes),
             "zones": len(zones),
+            "roads": _roads(run),
         }
         for name in LAYER_NAMES:
             info = pyogrio.read_info(gpkg, layer=name)
