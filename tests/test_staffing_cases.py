@@ -63,7 +63,13 @@ def test_zhuji_quota_example_runs_and_writes_every_file(tmp_path, capsys):
         assert f"{r.min_posts:,}–{int(r.max_posts):,}" in staffing
     assert staffing.count('class="num missed"') == 0
     assert staffing.count('class="num met"') == len(posts)
-    assert "gp_per_10k" in _section(html, "norms")
+    norms = _section(html, "norms")
+    assert "每万人全科医生" in norms and "gp_per_10k" not in norms  # labelled, no raw key
+    # facility rows are grouped per norm in collapsible blocks, closed when all are met
+    assert (
+        norms.count('<details class="norm-group">') >= 5
+        and '<details class="norm-group" open' not in norms
+    )
 
 
 def test_validate_command_checks_staffing_cases(tmp_path, capsys):
@@ -77,7 +83,7 @@ def test_validate_command_checks_staffing_cases(tmp_path, capsys):
 
 
 def test_sent_down_report_in_chromium_offline(tmp_path):
-    """The staffing report loads with the network off: no errors, Gantt image decoded."""
+    """The staffing report loads with the network off: no errors, the Gantt table readable."""
     from .browser import open_page
 
     out = tmp_path / "qingdao"
@@ -85,16 +91,29 @@ def test_sent_down_report_in_chromium_offline(tmp_path):
     res = open_page(
         out / "report.html",
         evaluate={
-            "gantt": "document.querySelector('#sec-staffing img.gantt').naturalWidth",
-            "release_rows": "document.querySelectorAll('#sec-staffing table')[0].rows.length",
+            "months": "Array.from(document.querySelectorAll('#sec-staffing table.gantt thead th'))"
+            ".slice(2).map(e => e.textContent).join(',')",
+            "header_top": "document.querySelector('#sec-staffing table.gantt thead').getBoundingClientRect().top"
+            " - document.querySelector('#sec-staffing table.gantt').getBoundingClientRect().top",
+            "stints": "document.querySelectorAll('#sec-staffing td.stint').length",
+            "hosts": "Array.from(document.querySelectorAll('#sec-staffing table.gantt tbody th'))"
+            ".map(e => e.textContent).filter(x => x).join('|')",
+            "release_rows": "document.querySelectorAll('#sec-staffing table:not(.gantt)')[0].rows.length",
         },
         ready="document.readyState === 'complete'",
     )
     assert res.errors == [], res.errors
     assert res.network_requests == [], res.network_requests
     release = pd.read_csv(out / "release.csv")
-    assert int(res.values["gantt"]) > 100
-    assert int(res.values["release_rows"]) == len(release) + 1  # header row
+    calendar = pd.read_csv(out / "calendar.csv")
+    v = res.values
+    # the Gantt chart: months across the top (first row of the table), one cell per stint,
+    # lanes named by the hosts' names
+    assert v["months"] == ",".join(f"25-{m:02d}" for m in range(1, 13))
+    assert abs(float(v["header_top"])) < 2  # the header row is the table's top
+    assert int(v["stints"]) == len(calendar)
+    assert set(v["hosts"].split("|")) == set(calendar["host_name"])
+    assert int(v["release_rows"]) == len(release) + 1  # header row
 
 
 def _section(html: str, key: str) -> str:
@@ -145,13 +164,14 @@ def test_qingdao_sent_down_example_runs_and_is_reproducible(tmp_path, capsys):
     assert (release["max_away"] <= release["max_away_allowed"]).all()
     for name in ("calendar.csv", "host_coverage.csv", "release.csv"):
         assert (outs[0] / name).read_bytes() == (outs[1] / name).read_bytes(), name
-    # report.html: Gantt chart inlined (offline), release limits per department, lacking hosts
+    # report.html: Gantt table (one cell per stint), release limits per department, lacking hosts
     html = (out / "report.html").read_text(encoding="utf-8")
     staffing = _section(html, "staffing")
-    assert 'src="data:image/png;base64,' in staffing
+    assert staffing.count('<td class="stint"') == len(cal)
     assert "派出医院放人限额" in staffing and "仍缺专科的派驻点" in staffing
     assert staffing.count(">达标<") == len(release) and ">未达标<" not in staffing
-    assert "max_share_away" in _section(html, "norms")
+    norms = _section(html, "norms")
+    assert "科室同时外派比例" in norms and "max_share_away" not in norms  # labelled, no raw key
 
 
 # ---------------------------------------------------------------------------------------------

@@ -103,6 +103,7 @@ _LABELS: dict[str, dict[str, str]] = {
     "norm_stationed_per_host": {"zh": "驻点每月在岗医生", "en": "Doctors at each host every month"},
     "norm_tenure_months": {"zh": "派驻时长", "en": "Stint length"},
     "lyr_roads": {"zh": "道路", "en": "Roads"},
+    "norms_entities": {"zh": "逐机构核查（点击展开）", "en": "Checks per facility (click to open)"},
     "pct_points": {"zh": "个百分点", "en": "pt"},
     "bars_a_b": {"zh": "A；B 为蓝色", "en": "A; B blue"},
     "sense_min": {"zh": "最小化", "en": "min"},

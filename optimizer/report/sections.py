@@ -23,6 +23,7 @@ from typing import Any
 
 import pandas as pd
 
+from ..atomic import csv_encoding_of
 from .charts import Bar, hbar_chart
 from .i18n import Labels
 from .mapview import legend_html, map_html, overview_svg, report_map_spec
@@ -283,10 +284,12 @@ def certificate_section(run: RunData, ctx: Context) -> str:
 
 
 @register_section("map", order=30, title="map")
-def map_section(run: RunData, ctx: Context) -> str:
+def map_section(run: RunData, ctx: Context) -> str | None:
     t = ctx.t
     spec = report_map_spec(run, t, ctx.basemap)
     if spec is None:
+        if run_kind(run.solution) in ("staffing_quota", "sent_down"):
+            return None  # staffing runs have no map: no empty section
         return f'<p class="note">{escape(t("no_map"))}</p>'
     ctx.cache["has_map"] = True
     hint = f'<p class="note screen-only">{escape(t("map_hint"))}{escape(ctx.basemap["label"])}</p>'
@@ -338,26 +341,65 @@ def norms_section(run: RunData, ctx: Context) -> str | None:
         f'<p><span class="badge optimal">{n_met} {escape(t("norms_met"))}</span> '
         f'<span class="badge {"bad" if n_missed else "optimal"}">{n_missed} {escape(t("norms_missed"))}</span></p>'
     )
-    if other:
-        head = [t("norm"), t("zone"), t("required"), t("achieved"), t("result"), t("source")]
-        body = []
-        for c in other:
-            op = _op(c)
-            body.append(
-                [
-                    (escape(t.norm(c.norm, c.label)), ""),
-                    (escape(t("county") if c.scope == "county" else f"{t(c.scope)} {c.zone}"), ""),
-                    (f"{op} {escape(t.text(fmt_value(c.required, c.unit)))}", "num"),
-                    (escape(t.text(fmt_value(c.achieved, c.unit))), "num"),
-                    result_cell(c.met, t),
-                    (escape(c.source), "note"),
-                ]
+    county = [c for c in other if c.scope == "county"]
+    grouped = [c for c in other if c.scope != "county"]
+    head = [t("norm"), t("zone"), t("required"), t("achieved"), t("result"), t("source")]
+    if county:
+        body = [_check_cells(c, t, t("county")) for c in county]
+        parts.append(
+            f"<h3>{escape(t('norms_county'))}</h3>"
+            + '<div class="scroll">'
+            + table_html(head, body, cls="norms")
+            + "</div>"
+        )
+    if grouped:  # e.g. one row per facility and norm: one collapsible block per norm
+        names = _entity_names(run)
+        parts.append(f"<h3>{escape(t('norms_entities'))}</h3>")
+        for norm in dict.fromkeys(c.norm for c in grouped):
+            rows = [c for c in grouped if c.norm == norm]
+            missed = sum(1 for c in rows if c.met is False)
+            met = sum(1 for c in rows if c.met is True)
+            body = [_check_cells(c, t, f"{c.zone} {names.get(c.zone, '')}".strip()) for c in rows]
+            summary = (
+                f"{escape(t.norm(norm, rows[0].label))} · {t(rows[0].scope)} {len(rows)} · "
+                f'<span class="met">{met} {escape(t("norms_met"))}</span> · '
+                f'<span class="{"missed" if missed else "met"}">{missed} '
+                f"{escape(t('norms_missed'))}</span>"
             )
-        parts.append(f"<h3>{escape(t('norms_county'))}</h3>" + table_html(head, body))
+            parts.append(
+                f'<details class="norm-group"{" open" if missed else ""}><summary>{summary}'
+                '</summary><div class="scroll">'
+                + table_html([t("norm"), t(rows[0].scope), *head[2:]], body, cls="norms")
+                + "</div></details>"
+            )
     zt = zone_table_html(run, zone_checks, t)
     if zt:
         parts.append(f"<h3>{escape(t('norms_zones'))}</h3>" + zt)
     return "".join(parts)
+
+
+def _check_cells(c: NormCheck, t: Labels, where: str) -> list[tuple[str, str]]:
+    return [
+        (escape(t.norm(c.norm, c.label)), ""),
+        (escape(where), ""),
+        (f"{_op(c)} {escape(t.text(fmt_value(c.required, c.unit)))}", "num"),
+        (escape(t.text(fmt_value(c.achieved, c.unit))), "num"),
+        result_cell(c.met, t),
+        (escape(c.source), "note"),
+    ]
+
+
+def _entity_names(run: RunData) -> dict[str, str]:
+    """Names of the facilities (staffing ``posts.csv``) and zones a norm row may name."""
+    names = dict(run.zone_names())
+    posts = run.folder / "posts.csv"
+    if posts.is_file():
+        frame = pd.read_csv(
+            posts, dtype=str, keep_default_na=False, encoding=csv_encoding_of(posts)
+        )
+        if "name" in frame:
+            names |= dict(zip(frame["facility_id"], frame["name"], strict=True))
+    return {k: v for k, v in names.items() if v and v != k}
 
 
 def zone_table_html(run: RunData, zone_checks: list[NormCheck], t: Labels) -> str:

@@ -9,13 +9,15 @@ own compliance section.
 
 from __future__ import annotations
 
-import base64
 from html import escape
+from typing import Any
 
 import pandas as pd
 
 from ..atomic import csv_encoding_of
 from ..report import Context, RunData, add_labels, register_section
+from ..report.charts import LINE_COLOURS
+from ..report.i18n import Labels
 from ..report.page import table_html
 from ..report.sections import num
 
@@ -106,14 +108,9 @@ def _posts_html(posts: pd.DataFrame, ctx: Context) -> str:
 def _rotation_html(run: RunData, ctx: Context) -> str:
     t = ctx.t
     parts = []
-    png = run.folder / "gantt.png"
-    if png.is_file():
-        data = base64.b64encode(png.read_bytes()).decode("ascii")
-        parts.append(
-            f"<h3>{escape(t('rotation_gantt'))}</h3>"
-            f'<img class="gantt" style="max-width:100%" alt="{escape(t("rotation_gantt"))}" '
-            f'src="data:image/png;base64,{data}">'
-        )
+    cal = _read(run, "calendar.csv")
+    if cal is not None and len(cal):
+        parts.append(f"<h3>{escape(t('rotation_gantt'))}</h3>" + gantt_html(cal, t))
     rel = _read(run, "release.csv")
     if rel is not None:
         head = [
@@ -160,7 +157,70 @@ def _rotation_html(run: RunData, ctx: Context) -> str:
     return "".join(parts)
 
 
-@register_section("staffing", order=45, title="staffing")
+def _month_labels(cal: pd.DataFrame) -> list[str]:
+    """``YYYY-MM`` of months 1..N of the plan (from the stints' start month and index)."""
+    first = cal.iloc[0]
+    y, m = (int(p) for p in str(first["start_month"]).split("-")[:2])
+    base = y * 12 + (m - 1) - (int(first["start"]) - 1)  # month index 1 -> base
+    n = int((cal["start"].astype(int) + cal["months"].astype(int) - 1).max())
+    return [f"{(base + k) // 12}-{(base + k) % 12 + 1:02d}" for k in range(n)]
+
+
+def gantt_html(cal: pd.DataFrame, t: Labels) -> str:
+    """The rotation calendar as an HTML table: months across the top (sticky), one lane per
+    host and specialty (overlapping stints on extra lanes), each stint a coloured cell spanning
+    its months and naming its doctor; hosts by name."""
+    months = _month_labels(cal)
+    specs = sorted(set(cal["specialty"]))
+    colour = {s: LINE_COLOURS[k % len(LINE_COLOURS)] for k, s in enumerate(specs)}
+    cal = cal.assign(
+        lane_start=cal["start"].astype(int),
+        lane_end=cal["start"].astype(int) + cal["months"].astype(int) - 1,
+        lane_host=[
+            n or i
+            for n, i in zip(cal.get("host_name", cal["host_id"]), cal["host_id"], strict=True)
+        ],
+    ).sort_values(["lane_host", "specialty", "lane_start"], kind="stable")
+    head = "".join(f"<th>{escape(m[2:])}</th>" for m in months)
+    rows = []
+    for (host, spec), grp in cal.groupby(["lane_host", "specialty"], sort=False):
+        lanes: list[list[Any]] = []  # interval partitioning: a stint on the first free lane
+        for r in grp.itertuples():
+            lane = next((ln for ln in lanes if ln[-1].lane_end < r.lane_start), None)
+            if lane is None:
+                lanes.append([r])
+            else:
+                lane.append(r)
+        for k, lane in enumerate(lanes):
+            cells, month = [], 1
+            for r in lane:
+                cells += ["<td></td>"] * (r.lane_start - month)
+                cells.append(
+                    f'<td class="stint" colspan="{r.lane_end - r.lane_start + 1}" '
+                    f'style="background:{colour[spec]}" title="{escape(str(r.doctor_id))} · '
+                    f"{escape(str(r.hospital))} · {escape(str(r.start_month))}–"
+                    f'{escape(str(r.end_month))}">{escape(str(r.doctor_id))}</td>'
+                )
+                month = r.lane_end + 1
+            cells += ["<td></td>"] * (len(months) - month + 1)
+            label = (
+                f"<th>{escape(str(host))}</th><td>{escape(str(spec))}</td>"
+                if k == 0
+                else "<th></th><td></td>"
+            )
+            rows.append(f"<tr>{label}{''.join(cells)}</tr>")
+    legend = " ".join(
+        f'<span><span class="swatch" style="background:{colour[s]}"></span>{escape(s)}</span>'
+        for s in specs
+    )
+    return (
+        f'<p class="legend note">{legend}</p><div class="gantt-wrap"><table class="gantt">'
+        f"<thead><tr><th>{escape(t('facility'))}</th><th>{escape(t('specialty'))}</th>{head}"
+        f"</tr></thead><tbody>{''.join(rows)}</tbody></table></div>"
+    )
+
+
+@register_section("staffing", order=38, title="staffing")
 def staffing_section(run: RunData, ctx: Context) -> str | None:
     """Posts per facility (quota runs) or the rotation calendar and release limits (sent-down)."""
     kind = str(run.solution.get("case", {}).get("kind", ""))
