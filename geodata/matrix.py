@@ -34,6 +34,7 @@ from scipy.sparse.csgraph import dijkstra
 
 from .arrays import TravelTimes
 from .network import RoadNetwork
+from .progress import bar
 from .snap import Snapped
 from .speeds import SpeedProfile
 
@@ -136,10 +137,20 @@ def node_distances(
                 initializer=_set_graph,
                 initargs=(graph,),
             ) as pool:
-                parts = list(pool.map(_dijkstra_batch, jobs))
+                parts = list(
+                    bar(
+                        pool.map(_dijkstra_batch, jobs),
+                        desc="Dijkstra",
+                        total=len(jobs),
+                        unit="batch",
+                    )
+                )
         else:
             _set_graph(graph)
-            parts = [_dijkstra_batch(j) for j in jobs]
+            parts = [
+                _dijkstra_batch(j)
+                for j in bar(jobs, desc="Dijkstra", total=len(jobs), unit="batch")
+            ]
     finally:
         _set_graph(None)
     if not parts:

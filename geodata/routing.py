@@ -20,6 +20,7 @@ from .arrays import Demand, Sites, TravelTimes
 from .crs import is_china_offset_crs, normalise_crs, to_wgs84
 from .matrix import network_travel_times
 from .network import RoadNetwork, cache_dir, graph_from_file, graph_from_osmnx
+from .progress import Heartbeat
 from .snap import Snapped, snap_points
 from .speeds import SpeedProfile, profile_for
 
@@ -247,9 +248,10 @@ def route_case(
         if spec.network not in cfg.networks:
             continue  # reported by the schema checks
         if spec.network not in networks:
-            networks[spec.network] = load_network(
-                spec.network, cfg.networks[spec.network], case, problems
-            )
+            with Heartbeat(f"Reading network {spec.network}"):
+                networks[spec.network] = load_network(
+                    spec.network, cfg.networks[spec.network], case, problems
+                )
         net = networks[spec.network]
         if net is None or dem_ll is None or site_ll is None:
             continue

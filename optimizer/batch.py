@@ -37,6 +37,8 @@ from typing import Any
 
 import pandas as pd
 
+from geodata.progress import bar
+
 from .atomic import StagedOutput
 from .config import CaseConfig, LoadedCase, TravelTimesConfig, load_case, parse_case
 from .errors import CaseError, SolverBackendError, ToolkitError
@@ -343,7 +345,7 @@ def _on_pool(
     log.info("Batch: %d cases on %d local process%s", len(todo), n, "es" if n > 1 else "")
     rows: dict[int, dict[str, Any]] = {}
     if n == 1:
-        for k, job in jobs.items():
+        for k, job in bar(jobs.items(), desc="Batch", total=len(jobs), unit="case"):
             rows[k] = _run_local(job)
             _progress(rows[k], len(rows), len(jobs))
         return rows
@@ -351,7 +353,7 @@ def _on_pool(
     # use HiGHS
     with ProcessPoolExecutor(max_workers=n, mp_context=mp.get_context("spawn")) as pool:
         futures = {pool.submit(_run_local, job): k for k, job in jobs.items()}
-        for fut in as_completed(futures):
+        for fut in bar(as_completed(futures), desc="Batch", total=len(futures), unit="case"):
             k = futures[fut]
             try:
                 rows[k] = fut.result()

@@ -31,6 +31,8 @@ import numpy as np
 import pandas as pd
 import yaml
 
+from geodata.progress import bar
+
 from .atomic import StagedOutput
 from .case import PreparedCase, network_cutoffs, prepare_case, solve_case
 from .config import CaseConfig, LoadedCase, check_model_rules, load_case
@@ -296,10 +298,17 @@ def run_sweep(
                 initializer=_init_state,
                 initargs=(state,),
             ) as pool:
-                parts = list(pool.map(_solve_chain, chains))
+                parts = list(
+                    bar(
+                        pool.map(_solve_chain, chains),
+                        desc="Sweep",
+                        total=len(chains),
+                        unit="chain",
+                    )
+                )
         else:
             _init_state(state)
-            parts = [_solve_chain(c) for c in chains]
+            parts = [_solve_chain(c) for c in bar(chains, desc="Sweep", unit="chain")]
     finally:
         _STATE.clear()
         if client is not None:

@@ -245,3 +245,41 @@ def test_default_case_description_matches_its_data():
         assert int(n.replace(",", "")) == counts["clinic" if what == "clinic" else "ems"], what
     for n in re.findall(r"(\d[\d,]*) population cells", text):
         assert int(n.replace(",", "")) == len(demand)
+
+
+class _Tty:
+    """A stderr that says it is a terminal and keeps what is written."""
+
+    def __init__(self) -> None:
+        import io
+
+        self.buf = io.StringIO()
+
+    def isatty(self) -> bool:
+        return True
+
+    def write(self, text: str) -> int:
+        return self.buf.write(text)
+
+    def flush(self) -> None:
+        pass
+
+
+def test_progress_is_quiet_off_a_terminal_and_beats_on_one(monkeypatch):
+    import time
+
+    from geodata import progress
+
+    assert not progress.enabled()  # pytest's captured stderr is no terminal
+    assert list(progress.bar(range(3), desc="x")) == [0, 1, 2]
+    tty = _Tty()
+    monkeypatch.setattr(sys, "stderr", tty)
+    assert progress.enabled()
+    with progress.Heartbeat("HiGHS") as beat:
+        assert beat.active
+        beat.update(120.0, 100.0, 1 / 6)
+        time.sleep(1.3)
+    out = tty.buf.getvalue()
+    assert "HiGHS" in out and "incumbent 120, bound 100, gap 16.67%" in out
+    monkeypatch.setenv("COUNTY_SITING_PROGRESS", "0")
+    assert not progress.enabled()

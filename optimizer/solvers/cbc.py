@@ -20,6 +20,8 @@ from typing import Any
 
 import numpy as np
 
+from geodata.progress import Heartbeat
+
 from ..errors import SolverBackendError
 from ..milp import MILP
 from .base import SolveOptions, SolveResult, Status
@@ -178,7 +180,8 @@ def solve(milp: MILP, options: SolveOptions) -> SolveResult:
         t0 = time.perf_counter()
         try:
             os.chdir(tmp)  # PuLP writes its temporary .mps/.sol files in the working folder
-            prob.solve(solver)
+            with Heartbeat("CBC"):
+                prob.solve(solver)
         except pulp.PulpSolverError as exc:
             return SolveResult(
                 Status.ERROR, None, None, None, time.perf_counter() - t0, NAME, ver, str(exc)

@@ -12,6 +12,8 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
+from geodata.progress import Heartbeat
+
 from ..milp import MILP
 from .base import SolveOptions, SolveResult, Status
 
@@ -121,7 +123,15 @@ def solve(milp: MILP, options: SolveOptions) -> SolveResult:
 
     t0 = time.perf_counter()
     load_time = t0 - t_load
-    h.run()
+    with Heartbeat("HiGHS") as beat:
+        if beat.active and is_mip:  # incumbent, bound and gap from HiGHS's MIP callback
+
+            def report(event: Any) -> None:
+                d = event.data_out
+                beat.update(d.mip_primal_bound, d.mip_dual_bound, d.mip_gap)
+
+            h.cbMipInterrupt.subscribe(report)
+        h.run()
     runtime = time.perf_counter() - t0
     model_status = h.getModelStatus()
     info = h.getInfo()

@@ -8,6 +8,8 @@ import time
 
 import numpy as np
 
+from geodata.progress import Heartbeat
+
 from ..errors import SolverBackendError
 from ..milp import MILP
 from .base import SolveOptions, SolveResult, Status
@@ -87,7 +89,8 @@ def solve(milp: MILP, options: SolveOptions) -> SolveResult:
         solver.set_solver_specific_parameters(params)
     solver.enable_output(bool(options.log))
     t0 = time.perf_counter()
-    status = solver.solve(model)
+    with Heartbeat("OR-Tools"):
+        status = solver.solve(model)
     runtime = time.perf_counter() - t0
     S = mb.SolveStatus
     has_x = status in (S.OPTIMAL, S.FEASIBLE)
