@@ -163,7 +163,8 @@ def _solve_chain(chain: list[int], state: dict[str, Any] | None = None) -> list[
     for k in chain:
         point = points[k]
         problem = replace(prepared.problem, model=point.config.model)  # type: ignore[arg-type]
-        pp = PreparedCase(point, problem, prepared.input_files, prepared.routing)
+        # the case's zone polygons go with every point (else its maps fall back to hulls)
+        pp = replace(prepared, case=point, problem=problem)
         t0 = time.perf_counter()
         if isinstance(problem, CoverageProblem):
             cfg = point.config.solver

@@ -283,3 +283,25 @@ def test_progress_is_quiet_off_a_terminal_and_beats_on_one(monkeypatch):
     assert "HiGHS" in out and "incumbent 120, bound 100, gap 16.67%" in out
     monkeypatch.setenv("COUNTY_SITING_PROGRESS", "0")
     assert not progress.enabled()
+
+
+def test_sweep_points_keep_the_case_zone_polygons(tmp_path):
+    """Every point of a sweep draws the case's own zone boundaries, not demand hulls."""
+    import geopandas as gpd
+    import shapely
+
+    case = _case(tmp_path, "  kind: p_median\n  p: 2")
+    boxes = [shapely.box(119.9 + 0.1 * k, 29.9, 120.0 + 0.1 * k, 30.3) for k in range(3)]
+    gpd.GeoDataFrame({"id": ["z0", "z1", "z2"]}, geometry=boxes, crs="EPSG:4326").to_file(
+        tmp_path / "towns.geojson", driver="GeoJSON"
+    )
+    text = case.read_text(encoding="utf-8").replace(
+        "  file: towns.csv\n", "  file: towns.csv\n  geometry: towns.geojson\n"
+    )
+    case.write_text(text, encoding="utf-8")
+    out = tmp_path / "sweep"
+    args = ["sweep", str(case), "--param", "model.p", "--values", "2:3:1", "--workers", "1"]
+    assert main([*args, "--out", str(out), "-q"]) == 0
+    for point in ("000", "001"):
+        zones = json.loads((out / "points" / point / "geojson" / "zones.geojson").read_text())
+        assert [f["properties"]["approximate"] for f in zones["features"]] == [0, 0, 0], point
