@@ -35,6 +35,7 @@ import numpy as np
 import pandas as pd
 
 from ..atomic import StagedOutput
+from ..names import shown
 from .charts import Bar, hbar_chart
 from .compare_notes import Note, kinds_differ, mismatch_text, setting_lines, settings_diff
 from .compare_staffing import STAFFING_TABLES, staffing_diff, staffing_diff_html
@@ -86,6 +87,13 @@ class Comparison:
 # ---------------------------------------------------------------------------------------------
 # tables
 # ---------------------------------------------------------------------------------------------
+def _shown(frame: pd.DataFrame, key: str) -> list[str]:
+    """Rows of a diff table as people read them: ``name (id)`` where a name exists, else id."""
+    names = frame["name"].astype(str).tolist() if "name" in frame else [""] * len(frame)
+    ids = frame[key].astype(str).tolist()
+    return [shown(i, {i: n} if n else {}) for i, n in zip(ids, names, strict=True)]
+
+
 def _ids_text(ids: list[str], limit: int = 8) -> str:
     more = f" … (+{len(ids) - limit:,})" if len(ids) > limit else ""
     return ", ".join(ids[:limit]) + more
@@ -558,7 +566,7 @@ def render_compare(
             continue  # e.g. clinics listed in a 120 run's sites table
         cells = [(escape(ty), "")]
         for ch in ("added", "removed", "kept"):
-            ids = sub.loc[sub["change"] == ch, "site_id"].astype(str).tolist()
+            ids = _shown(sub[sub["change"] == ch], "site_id")
             cells.append(
                 (f"<b>{len(ids)}</b> <span class='note'>{escape(_ids_text(ids, 6))}</span>", "")
             )
@@ -585,11 +593,11 @@ def render_compare(
                 (pct(cb.get("share")), "num"),
                 (d, f"num {cls}"),
                 (
-                    f"{len(g)} ({num(g['weight_b'].sum())}) <span class='note'>{escape(_ids_text(g['demand_id'].tolist(), 5))}</span>",
+                    f"{len(g)} ({num(g['weight_b'].sum())}) <span class='note'>{escape(_ids_text(_shown(g, 'demand_id'), 5))}</span>",
                     "pos" if len(g) else "",
                 ),
                 (
-                    f"{len(lo)} ({num(lo['weight_a'].sum())}) <span class='note'>{escape(_ids_text(lo['demand_id'].tolist(), 5))}</span>",
+                    f"{len(lo)} ({num(lo['weight_a'].sum())}) <span class='note'>{escape(_ids_text(_shown(lo, 'demand_id'), 5))}</span>",
                     "neg" if len(lo) else "",
                 ),
             ]
