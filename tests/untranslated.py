@@ -39,11 +39,13 @@ class _Text(HTMLParser):
     def __init__(self) -> None:
         super().__init__()
         self.skip = 0
+        self.json = False
         self.chunks: list[str] = []
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         if tag in ("script", "style"):
             self.skip += 1
+            self.json = tag == "script" and dict(attrs).get("type") == "application/json"
         for k, v in attrs:
             if k in ("title", "alt", "aria-label") and v:
                 self.chunks.append(v)
@@ -53,7 +55,13 @@ class _Text(HTMLParser):
             self.skip -= 1
 
     def handle_data(self, data: str) -> None:
-        if not self.skip and data.strip():
+        if self.skip and self.json:  # a map's spec: its layer names and popup labels show
+            spec = json.loads(data.replace("<\\/", "</"))
+            for layer in spec.get("layers", []):
+                self.chunks.append(str(layer.get("label", "")))
+                self.chunks += [str(p[0]) for p in layer.get("popup", [])]
+            self.json = False
+        elif not self.skip and data.strip():
             self.chunks.append(data)
 
 

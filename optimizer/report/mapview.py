@@ -33,6 +33,14 @@ CANVAS_ABOVE = 20_000
 LayerSpec = dict[str, Any]
 
 
+def col_label(column: str, t: Labels) -> str:
+    """A table column as a popup label: Chinese in zh (:func:`optimizer.workbook.column_label`),
+    words in en (``covered_walk15`` -> ``covered walk15``)."""
+    from ..workbook import column_label
+
+    return column_label(column, "zh") if t.lang == "zh" else column.replace("_", " ")
+
+
 def type_colours(types: list[str]) -> dict[str, str]:
     return {t: PALETTE[k % len(PALETTE)] for k, t in enumerate(sorted(types))}
 
@@ -212,14 +220,16 @@ def report_map_spec(run: RunData, t: Labels, basemap: dict[str, Any]) -> dict[st
         share_cols = [c for c in _columns(L["zones"]) if c.startswith("share_")]
         popup = [[t("zone"), "zone_id", ""], [t("name"), "name", ""]]
         popup += [[t("population"), "population", "num"]]
-        popup += [[c[6:], c, "pct"] for c in share_cols]
-        popup += [[c, c, "flag"] for c in _columns(L["zones"]) if c.startswith("met_")]
+        popup += [[col_label(c, t), c, "pct"] for c in share_cols]
         popup += [
-            [t(k) if k in ("stations", "ambulances") else k, k, "num"]
+            [col_label(c, t), c, "flag"] for c in _columns(L["zones"]) if c.startswith("met_")
+        ]
+        popup += [
+            [t(k) if k in ("stations", "ambulances") else col_label(k, t), k, "num"]
             for k in _ZONE_EXTRA
             if k in _columns(L["zones"])
         ]
-        popup += [["geometry", "geometry_source", ""]]
+        popup += [[col_label("geometry_source", t), "geometry_source", ""]]
 
         def zone_style(p: dict[str, Any]) -> int:
             missed = any(p.get(k) == 0 for k in p if k.startswith("met_"))
@@ -272,7 +282,7 @@ def report_map_spec(run: RunData, t: Labels, basemap: dict[str, Any]) -> dict[st
             [t("site"), "site_id", ""],
             [t("standard"), "standard", ""],
             [t("threshold"), "threshold", "num"],
-            ["unit", "unit", ""],
+            [col_label("unit", t), "unit", ""],
             [t("area_km2"), "area_km2", "num"],
             [t("residents_within"), "residents_within", "num"],
             [t("method"), "method", ""],
@@ -307,7 +317,7 @@ def report_map_spec(run: RunData, t: Labels, basemap: dict[str, Any]) -> dict[st
         [t("status_site"), "status", ""],
         [t("cost"), "cost", "num"],
         [t("residents_nearest"), "residents_nearest", "num"],
-        ["dominated_by", "dominated_by", ""],
+        [col_label("dominated_by", t), "dominated_by", ""],
         [t("ambulances"), "ambulances", "num"],
         [t("negative_pressure"), "negative_pressure", "num"],
         [t("build_phase"), "build_phase", ""],
@@ -336,14 +346,17 @@ def report_map_spec(run: RunData, t: Labels, basemap: dict[str, Any]) -> dict[st
             [t("name"), "name", ""],
             [t("zone"), "zone", ""],
             [t("zone_name"), "zone_name", ""],
-            ["class", "class", ""],
+            [col_label("class", t), "class", ""],
             [t("weight"), "weight", "num"],
         ]
         near = [c for c in _columns(L["demand"]) if c.startswith("nearest_")]
         flags = [c for c in _columns(L["demand"]) if c.startswith("covered_")]
-        popup = base_popup + [[c[8:], c, "flag"] for c in flags]
-        popup += [[k, k, "num"] for k in _DEMAND_EXTRA if k in _columns(L["demand"])]
-        popup += [[c, c, "num" if c.rsplit("_", 1)[-1] in ("min", "m") else ""] for c in near]
+        popup = base_popup + [[col_label(c, t), c, "flag"] for c in flags]
+        popup += [[col_label(k, t), k, "num"] for k in _DEMAND_EXTRA if k in _columns(L["demand"])]
+        popup += [
+            [col_label(c, t), c, "num" if c.rsplit("_", 1)[-1] in ("min", "m") else ""]
+            for c in near
+        ]
         stds = [n for n in std_names if f"covered_{n}" in flags] or [""]
         # the points are stored once (a pool); each standard's layer only adds its colours
         pools["demand"] = _point_layer(
