@@ -23,8 +23,8 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
-from .coverage import CoverageProblem, ReducedCoverage
-from .milp import MILP
+from ...milp import MILP
+from .problem import CoverageProblem, ReducedCoverage
 
 __all__ = ["greedy_plan", "plan_vector"]
 
@@ -33,7 +33,7 @@ log = logging.getLogger(__name__)
 
 def plan_vector(milp: MILP, reduced: ReducedCoverage, open_mask: np.ndarray) -> np.ndarray:
     """The compact MILP's vector for a plan (every coverage variable at the plan's value)."""
-    from .models.coverage import warm_start_vector
+    from .solve import warm_start_vector
 
     return warm_start_vector(milp, reduced, open_mask)
 

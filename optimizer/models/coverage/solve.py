@@ -41,8 +41,12 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from ..certificate import Certificate
-from ..coverage import (
+from ...certificate import Certificate
+from ...errors import CheckError
+from ...milp import MILP, ModelBuilder
+from ...solvers import SolveOptions, SolveResult, Status, relative_gap, solve, solve_lexicographic
+from .evaluate import Evaluation, check_plan, evaluate_plan
+from .problem import (
     CoverageProblem,
     ReducedCoverage,
     StandardCoverage,
@@ -51,10 +55,6 @@ from ..coverage import (
     precheck,
     reduce,
 )
-from ..errors import CheckError
-from ..evaluate import Evaluation, check_plan, evaluate_plan
-from ..milp import MILP, ModelBuilder
-from ..solvers import SolveOptions, SolveResult, Status, relative_gap, solve, solve_lexicographic
 
 __all__ = ["CoverageSolution", "build_coverage_milp", "solve_coverage"]
 
@@ -473,10 +473,10 @@ def solve_coverage(
 
     ``warm_open`` (a mask of open sites, e.g. the neighbouring point of a sweep) is offered to
     the solver as a starting plan; the solver checks it and ignores it if it is infeasible.
-    Without one, ``greedy`` builds one (:mod:`optimizer.greedy`); by default (None) only for
+    Without one, ``greedy`` builds one (:mod:`optimizer.models.coverage.greedy`); by default (None) only for
     Benders, which starts from it: HiGHS on the compact model was not faster with it
     (benchmarks/README.md). ``method`` is ``compact``
-    (one MILP), ``benders`` (:mod:`optimizer.benders`; refuses cases it does not support) or
+    (one MILP), ``benders`` (:mod:`optimizer.models.coverage.benders`; refuses cases it does not support) or
     ``auto`` (Benders when the coverage part of the compact model is large, see
     :func:`choose_method`). Either way the answer is certified the same way.
     """
@@ -508,7 +508,7 @@ def solve_coverage(
     if greedy is None:
         greedy = chosen == "benders"
     if warm_open is None and greedy:
-        from ..greedy import greedy_plan
+        from .greedy import greedy_plan
 
         warm_open = greedy_plan(problem, reduced, milp)
         warm_from = "greedy" if warm_open is not None else None
@@ -520,7 +520,7 @@ def solve_coverage(
     stage2: MILP | None = None
     benders_info: dict[str, object] | None = None
     if chosen == "benders":
-        from ..benders import solve_benders
+        from .benders import solve_benders
 
         result, binfo = solve_benders(
             problem,
@@ -643,7 +643,7 @@ def choose_method(
         return method
     if method != "auto":
         raise ValueError(f"solver.method: unknown method {method!r}; use compact, benders or auto")
-    from ..benders import benders_unsupported
+    from .benders import benders_unsupported
 
     if benders_unsupported(problem, backend):
         return "compact"
