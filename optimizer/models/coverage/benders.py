@@ -49,7 +49,7 @@ import scipy.sparse as sp
 from ...errors import CaseError, Problem
 from ...milp import MILP
 from ...solvers import SolveOptions, SolveResult, Status, solve
-from .greedy import plan_vector
+from .build import warm_start_vector
 from .problem import CoverageProblem, ReducedCoverage
 
 __all__ = ["BendersInfo", "benders_unsupported", "solve_benders"]
@@ -338,7 +338,7 @@ def solve_benders(
 
     def consider(open_mask: np.ndarray) -> None:
         nonlocal best_x, best_obj
-        x = plan_vector(milp, reduced, open_mask)
+        x = warm_start_vector(milp, reduced, open_mask)
         worst, _ = milp.max_violation(x)
         if worst > 1e-6:
             return

@@ -45,6 +45,7 @@ from ...certificate import Certificate
 from ...errors import CheckError
 from ...milp import MILP, ModelBuilder
 from ...solvers import SolveOptions, SolveResult, Status, relative_gap, solve, solve_lexicographic
+from .build import warm_start_vector
 from .evaluate import Evaluation, check_plan, evaluate_plan
 from .problem import (
     CoverageProblem,
@@ -408,27 +409,6 @@ def build_coverage_milp(
 # ---------------------------------------------------------------------------------------------
 # Solve, decode, certify
 # ---------------------------------------------------------------------------------------------
-def warm_start_vector(milp: MILP, reduced: ReducedCoverage, open_mask: np.ndarray) -> np.ndarray:
-    """A full MILP vector for a plan: y from the open sites (dominated ones mapped to their
-    dominator), every coverage variable at the value the plan gives it."""
-    x = np.zeros(milp.n_cols)
-    mask = np.asarray(open_mask, dtype=bool).copy()
-    for j, k in reduced.dominated_by.items():
-        if mask[j]:
-            mask[k] = True
-    y = mask[reduced.free_sites].astype(float)
-    x[milp.var_blocks["y"].slice] = y
-    for rs in reduced.standards:
-        block = milp.var_blocks.get(f"z[{rs.standard.name}]")
-        if block is None:
-            continue
-        live = rs.applies & ~rs.const
-        idx = np.flatnonzero(live & (np.diff(rs.matrix.indptr) > 0))
-        hits = np.asarray(rs.matrix[idx] @ y).ravel()
-        x[block.slice] = np.minimum(hits, 1.0)
-    return np.clip(x, milp.col_lo, milp.col_hi)
-
-
 def _decode(reduced: ReducedCoverage, milp: MILP, x: np.ndarray) -> np.ndarray:
     y = x[milp.var_blocks["y"].slice] > 0.5
     open_mask = reduced.fixed_open.copy()
