@@ -57,8 +57,8 @@ from optimizer.qgis import project_qgs, shapefile_field_map, write_layer_styles,
 from optimizer.roads import roads_layer
 
 from .atomic import StagedOutput, atomic_write, write_csv
-from .coverage import demand_thresholds
-from .models.coverage import CoverageSolution
+from .models.coverage.problem import demand_thresholds
+from .models.coverage.solve import CoverageSolution
 from .results import demand_table, sites_table, zones_table
 
 __all__ = ["LAYER_NAMES", "Layer", "build_layers", "write_layers", "zone_layer"]
@@ -594,7 +594,7 @@ def write_layers(
 ) -> list[str]:
     """Write layers.gpkg (+ layers_wgs84.gpkg for GCJ-02/BD-09), geojson/*, layers.json.
 
-    ``layers`` are a model family's own (e.g. :func:`optimizer.layers_ems.build_ems_layers`);
+    ``layers`` are a model family's own (e.g. :func:`optimizer.models.ems.layers.build_ems_layers`);
     by default the coverage layers of ``sol`` are built here."""
     demand = sol.problem.demand
     if layers is None:

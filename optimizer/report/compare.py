@@ -39,12 +39,12 @@ from ..names import shown
 from .charts import Bar, hbar_chart
 from .compare_notes import Note, kinds_differ, mismatch_text, setting_lines, settings_diff
 from .compare_staffing import STAFFING_TABLES, staffing_diff, staffing_diff_html
+from .format import num, pct, run_kind, status_badge
 from .i18n import Labels
 from .mapview import DEMAND_STYLES, SITE_CHANGE, basemap_spec, map_html, overview_svg
 from .norms import NormCheck, fmt_value, norm_checks
 from .page import html_page, table_html
 from .rundata import RunData
-from .sections import num, pct, run_kind, status_badge
 
 __all__ = ["Comparison", "compare_runs", "write_compare"]
 

@@ -187,7 +187,7 @@ def mismatch_text(note: Note, t: Labels) -> str:
 
 def kinds_differ(sa: dict[str, Any], sb: dict[str, Any], t: Labels) -> str | None:
     """The statement shown when the two runs are of different model kinds, else None."""
-    from .sections import run_kind
+    from .format import run_kind
 
     ka, kb = run_kind(sa), run_kind(sb)
     if ka == kb:

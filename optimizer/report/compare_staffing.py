@@ -14,10 +14,10 @@ from typing import Any
 import pandas as pd
 
 from ..atomic import csv_encoding_of
+from .format import num
 from .i18n import Labels, add_labels
 from .page import table_html
 from .rundata import RunData
-from .sections import num
 
 __all__ = ["STAFFING_TABLES", "staffing_diff", "staffing_diff_html"]
 

@@ -17,9 +17,9 @@ import pandas as pd
 from ..atomic import csv_encoding_of
 from ..report import Context, RunData, add_labels, register_section
 from ..report.charts import LINE_COLOURS
+from ..report.format import num
 from ..report.i18n import Labels
 from ..report.page import table_html
-from ..report.sections import num
 
 __all__ = ["staffing_section"]
 
