@@ -305,3 +305,27 @@ def test_sweep_points_keep_the_case_zone_polygons(tmp_path):
     for point in ("000", "001"):
         zones = json.loads((out / "points" / point / "geojson" / "zones.geojson").read_text())
         assert [f["properties"]["approximate"] for f in zones["features"]] == [0, 0, 0], point
+
+
+@pytest.mark.parametrize(("n", "canvas"), [(1_290, False), (6_000, True)])
+def test_map_draws_many_points_on_a_canvas(tmp_path, n, canvas):
+    """10^3 demand points stay SVG (the DOM tests count them); 10^4 go on a canvas."""
+    from optimizer.report.i18n import Labels
+    from optimizer.report.mapview import basemap_spec, report_map_spec
+    from optimizer.report.rundata import RunData
+
+    feats = [
+        {
+            "type": "Feature",
+            "geometry": {"type": "Point", "coordinates": [120 + 1e-4 * i, 30.0]},
+            "properties": {"demand_id": f"d{i}", "weight": 1 + i % 7},
+        }
+        for i in range(n)
+    ]
+    run = RunData(tmp_path, "run", {"model": {"standards": []}})
+    run.layers = {"demand": {"type": "FeatureCollection", "features": feats}}
+    t = Labels("zh")
+    spec = report_map_spec(run, t, basemap_spec("none", None, t))
+    assert spec is not None and spec["canvas"] is canvas
+    radii = [f["r"] for f in spec["pools"]["demand"]]
+    assert min(radii) >= 1.5 and max(radii) <= 6.0  # small dots, sized by weight

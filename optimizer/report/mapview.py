@@ -27,8 +27,9 @@ DEMAND_STYLES = [
     {"color": "#7f0000", "weight": 0.8, "fillColor": UNCOVERED, "fillOpacity": 0.85},
     {"color": "#616161", "weight": 0.5, "fillColor": NOT_SUBJECT, "fillOpacity": 0.6},
 ]
-CANVAS_ABOVE = 20_000
-"""More point features than this are drawn on a canvas (fast) instead of SVG paths."""
+CANVAS_ABOVE = 5_000
+"""More point features than this (or four times as many road lines) are drawn on a canvas
+(fast at 10^4 demand points) instead of SVG paths."""
 
 LayerSpec = dict[str, Any]
 
@@ -430,10 +431,11 @@ def report_map_spec(run: RunData, t: Labels, basemap: dict[str, Any]) -> dict[st
         )
     n_points = sum(len(ls["features"]) for ls in layers if ls["kind"] == "point")
     n_points += sum(len(p) for p in pools.values())
+    n_lines = sum(len(ls["features"]) for ls in layers if ls["kind"] == "line")
     return {
         "basemap": basemap,
         "noneLabel": t("basemap_none"),
-        "canvas": n_points > CANVAS_ABOVE,
+        "canvas": n_points > CANVAS_ABOVE or n_lines > 4 * CANVAS_ABOVE,
         "pools": pools,
         "layers": layers,
         "phases": phases,
