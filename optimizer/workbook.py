@@ -35,6 +35,8 @@ _SHEETS = {
     "demand_diff": ("需求点差异", "demand diff"),
     "zones_diff": ("乡镇差异", "zones diff"),
     "norms": ("规范对比", "norms"),
+    "posts_diff": ("岗位差异", "posts diff"),
+    "host_coverage_diff": ("驻点在岗差异", "host coverage diff"),
 }
 
 _EXACT = {
@@ -218,10 +220,10 @@ def _fixed_zip(data: bytes) -> bytes:
     return buf.getvalue()
 
 
-def write_workbook(out: StagedOutput, *, lang: str = "zh") -> None:
-    """``results.xlsx`` with every table staged so far (:attr:`StagedOutput.tables`)."""
+def write_workbook(out: StagedOutput, *, lang: str = "zh", name: str = "results.xlsx") -> None:
+    """``name`` with every table staged so far (:attr:`StagedOutput.tables`)."""
     if not out.tables:
         return
     data = workbook_bytes(out.tables, lang=lang)
-    with atomic_write(out.path("results.xlsx"), "wb") as fh:
+    with atomic_write(out.path(name), "wb") as fh:
         fh.write(data)

@@ -100,6 +100,10 @@ def test_staffing_quota_report_and_compare(quota_run, tmp_path):
     assert "各机构岗位变化" in pages["zh"]
     folder = tmp_path / f"cmp-{quota_run.name}-{quota_run.name}-zh"
     assert (folder / "posts_diff.csv").is_file() and not (folder / "sites_diff.csv").exists()
+    import openpyxl
+
+    sheets = openpyxl.load_workbook(folder / "compare.xlsx", read_only=True).sheetnames
+    assert sheets == ["说明", "岗位差异", "规范对比"]
 
 
 def test_frontier_page(tmp_path):

@@ -36,6 +36,7 @@ import pandas as pd
 
 from ..atomic import StagedOutput
 from ..names import shown
+from ..workbook import write_workbook
 from .charts import Bar, hbar_chart
 from .compare_notes import Note, kinds_differ, mismatch_text, setting_lines, settings_diff
 from .compare_staffing import STAFFING_TABLES, staffing_diff, staffing_diff_html
@@ -963,6 +964,7 @@ def write_compare(
             out.csv("demand_diff.csv", comp.demand)
             out.csv("zones_diff.csv", comp.zones)
         out.csv("norms.csv", comp.norms)
+        write_workbook(out, lang=lang, name="compare.xlsx")  # the diff tables for Excel
         out.text("compare.html", html)
         names = out.names
     log.info("Compared %s and %s: %d files in %s", run_a, run_b, len(names), out_dir)
