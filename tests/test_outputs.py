@@ -329,3 +329,14 @@ def test_map_draws_many_points_on_a_canvas(tmp_path, n, canvas):
     assert spec is not None and spec["canvas"] is canvas
     radii = [f["r"] for f in spec["pools"]["demand"]]
     assert min(radii) >= 1.5 and max(radii) <= 6.0  # small dots, sized by weight
+
+
+def test_report_pages_show_names_beside_ids(pmedian_run):
+    html = (pmedian_run / "report.html").read_text(encoding="utf-8")
+    sites = pd.read_csv(pmedian_run / "sites.csv", dtype=str, keep_default_na=False)
+    towns = {"z0": "暨阳街道", "z1": "陶朱街道", "z2": "店口镇"}
+    section = html.split('<section id="sec-sites">', 1)[1].split("</section>", 1)[0]
+    for r in sites[sites["status"] == "new"].itertuples():
+        assert f"<td>{towns[r.zone]} ({r.zone})</td>" in section
+    # the map's popups carry the names (village, site and township)
+    assert '"name":"王家5村"' in html and '"name":"中心卫生院"' in html

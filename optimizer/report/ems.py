@@ -283,8 +283,8 @@ def ems_section(run: RunData, ctx: Context) -> str | None:
         sub = s[s["open"] == 1]
         body = [
             [
-                (escape(str(r["site_id"])), ""),
-                (escape(str(r.get("zone", ""))), ""),
+                (escape(run.shown("sites", r["site_id"])), ""),
+                (escape(run.shown("zones", r.get("zone", ""))), ""),
                 (escape(t(str(r.get("status", "")))), ""),
                 (num(r.get("ambulances")), "num"),
                 (num(r.get("negative_pressure")), "num"),

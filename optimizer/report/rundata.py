@@ -157,6 +157,22 @@ class RunData:
     def case_name(self) -> str:
         return str(self.solution.get("case", {}).get("name", self.folder.name))
 
+    def shown(self, table: str, key: object) -> str:
+        """An id of ``demand``, ``sites`` or ``zones`` as people read it: ``name (id)`` where
+        the run's table has a name (the name alone when it contains the id), else the id."""
+        from ..names import shown
+
+        k = str(key)
+        if table == "zones":
+            return shown(k, {z: n for z, n in self.zone_names().items() if n != z})
+        frame = getattr(self, table, None)
+        col = {"demand": "demand_id", "sites": "site_id"}[table]
+        if frame is None or "name" not in frame or col not in frame:
+            return k
+        hit = frame.loc[frame[col].astype(str) == k, "name"]
+        name = str(hit.iloc[0]) if len(hit) and str(hit.iloc[0]) not in ("", "nan") else ""
+        return shown(k, {k: name} if name else {})
+
     def zone_names(self) -> dict[str, str]:
         if self.zones is None or "zone_id" not in self.zones:
             return {}

@@ -429,9 +429,9 @@ def sites_section(run: RunData, ctx: Context) -> str | None:
         head = [t("site"), t("facility_type"), t("zone"), t("cost"), t("residents_nearest")]
         body = [
             [
-                (escape(str(r["site_id"])), ""),
+                (escape(run.shown("sites", r["site_id"])), ""),
                 (escape(str(r["facility_type"])), ""),
-                (escape(str(r.get("zone", ""))), ""),
+                (escape(run.shown("zones", r.get("zone", ""))), ""),
                 (num(r.get("cost")), "num"),
                 (num(r.get("residents_nearest")), "num"),
             ]

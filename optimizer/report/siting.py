@@ -54,7 +54,7 @@ def siting_travel(run: RunData, ctx: Context) -> str | None:
         (t(f"siting_question_{kind}"), ""),
         (t("siting_mean"), f"{num(travel.get('mean'))} {escape(unit)}"),
         (t("siting_worst"), f"{num(travel.get('worst'))} {escape(unit)}"),
-        (t("siting_worst_point"), escape(str(travel.get("worst_demand_id", "-")))),
+        (t("siting_worst_point"), escape(run.shown("demand", travel.get("worst_demand_id", "-")))),
     ]
     if sol.get("sites_needed") is not None:
         rows.append((t("siting_sites_needed"), num(sol["sites_needed"])))
@@ -71,7 +71,7 @@ def siting_travel(run: RunData, ctx: Context) -> str | None:
                 (num(b.get("population")), "num"),
                 (num(b.get("mean")), "num"),
                 (num(b.get("worst")), "num"),
-                (escape(str(b.get("worst_demand_id", "-"))), ""),
+                (escape(run.shown("demand", b.get("worst_demand_id", "-"))), ""),
             ]
             for z, b in zones.items()
         ]
