@@ -122,6 +122,8 @@ def test_compare_page_in_chromium_prints_on_one_page(compared):
             "added": "document.querySelectorAll('path.lyr-added').length",
             "removed": "document.querySelectorAll('path.lyr-removed').length",
             "kept": "document.querySelectorAll('path.lyr-kept').length",
+            "roads": "document.querySelectorAll('path.lyr-roads').length",
+            "labels": "document.querySelectorAll('.leaflet-tooltip.zone-label').length",
         },
         screenshot=ARTIFACTS / "compare-andorra.png",
         pdf=True,
@@ -130,6 +132,9 @@ def test_compare_page_in_chromium_prints_on_one_page(compared):
     assert res.errors == [] and res.network_requests == [], (res.errors, res.network_requests)
     for ch in ("added", "removed", "kept"):
         assert res.values[ch] == int((diff["change"] == ch).sum()), ch
+    # the streets under the plans, and every township named on the map
+    assert res.values["roads"] > 500
+    assert res.values["labels"] == len(pd.read_csv(out / "zones_diff.csv"))
     assert res.pdf_pages == 1, "the reviewer's one printable page"
 
 

@@ -42,7 +42,7 @@ from .compare_notes import Note, kinds_differ, mismatch_text, setting_lines, set
 from .compare_staffing import STAFFING_TABLES, staffing_diff, staffing_diff_html
 from .format import num, pct, run_kind, status_badge
 from .i18n import Labels
-from .mapview import DEMAND_STYLES, SITE_CHANGE, basemap_spec, map_html, overview_svg
+from .mapview import DEMAND_STYLES, SITE_CHANGE, basemap_spec, map_html, overview_svg, roads_spec
 from .norms import NormCheck, fmt_value, norm_checks
 from .page import html_page, table_html
 from .rundata import RunData
@@ -807,6 +807,9 @@ def compare_map_spec(comp: Comparison, t: Labels, basemap: dict[str, Any]) -> di
     if not a.layers and not b.layers:
         return None
     layers: list[dict[str, Any]] = []
+    roads = roads_spec(b.layers, t) or roads_spec(a.layers, t)  # the streets, as a base
+    if roads is not None:
+        layers.append(roads)
     zones = (b.layers.get("zones") or a.layers.get("zones") or {}).get("features") or []
     if zones:
         layers.append(
@@ -819,13 +822,16 @@ def compare_map_spec(comp: Comparison, t: Labels, basemap: dict[str, Any]) -> di
                 "styles": [
                     {"color": "#455a64", "weight": 1.2, "fillColor": "#90a4ae", "fillOpacity": 0.06}
                 ],
-                "popup": [[t("zone"), "zone_id", ""], ["name", "name", ""]],
+                "popup": [[t("zone"), "zone_id", ""], [t("name"), "name", ""]],
                 "swatch": "#90a4ae",
                 "features": [
                     {
                         "geom": f["geometry"],
                         "s": 0,
                         "p": {k: f["properties"].get(k) for k in ("zone_id", "name")},
+                        "label": str(
+                            f["properties"].get("name") or f["properties"].get("zone_id") or ""
+                        ),
                     }
                     for f in zones
                     if f.get("geometry")
@@ -844,6 +850,7 @@ def compare_map_spec(comp: Comparison, t: Labels, basemap: dict[str, Any]) -> di
     colours = SITE_CHANGE  # distinct from the demand's gained (green) / lost (red)
     popup = [
         [t("site"), "site_id", ""],
+        [t("name"), "name", ""],
         [t("facility_type"), "facility_type", ""],
         ["A", "status_a", ""],
         ["B", "status_b", ""],
@@ -857,6 +864,7 @@ def compare_map_spec(comp: Comparison, t: Labels, basemap: dict[str, Any]) -> di
                 "r": 7,
                 "p": {
                     "site_id": r.site_id,
+                    "name": getattr(r, "name", ""),
                     "facility_type": r.facility_type,
                     "status_a": t.text(r.status_a),
                     "status_b": t.text(r.status_b),
@@ -903,8 +911,9 @@ def compare_map_spec(comp: Comparison, t: Labels, basemap: dict[str, Any]) -> di
                 "r": 5,
                 "p": {
                     "demand_id": r["demand_id"],
+                    "name": r.get("name", ""),
                     "zone": r.get("zone", ""),
-                    "change": r[f"change_{s}"],
+                    "change": t.text(r[f"change_{s}"]),
                 },
             }
             for _, r in sub.iterrows()
@@ -920,6 +929,7 @@ def compare_map_spec(comp: Comparison, t: Labels, basemap: dict[str, Any]) -> di
                 "styles": [DEMAND_STYLES[0], DEMAND_STYLES[1]],
                 "popup": [
                     [t("lyr_demand"), "demand_id", ""],
+                    [t("name"), "name", ""],
                     [t("zone"), "zone", ""],
                     [t("coverage_change"), "change", ""],
                 ],

@@ -48,6 +48,8 @@ _WORDS = {
     "sites": "站点",
     "clinic": "诊所",
     "auto": "自动",
+    "gained": "获得覆盖",
+    "lost": "失去覆盖",
     "binary_search": "二分搜索",
     "lagrangian": "拉格朗日松弛",
     "ignore": "忽略",
