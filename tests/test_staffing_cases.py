@@ -65,6 +65,8 @@ def test_zhuji_quota_example_runs_and_writes_every_file(tmp_path, capsys):
     assert staffing.count('class="num met"') == len(posts)
     norms = _section(html, "norms")
     assert "每万人全科医生" in norms and "gp_per_10k" not in norms  # labelled, no raw key
+    # a requirement written with its own comparison ("posts ≥ current staff") gets no second
+    assert "各机构各类别岗位 ≥ 现有人员" in norms and "≥ 各机构各类别岗位" not in norms
     # facility rows are grouped per norm in collapsible blocks, closed when all are met
     assert (
         norms.count('<details class="norm-group">') >= 5

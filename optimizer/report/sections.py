@@ -210,8 +210,8 @@ def map_section(run: RunData, ctx: Context) -> str | None:
 
 def _op(c: NormCheck) -> str:
     """The comparison sign shown before a requirement ('' when a text requirement has its own)."""
-    if isinstance(c.required, str) and c.required[:1] in "≥≤<>=":
-        return ""  # e.g. staffing rules: "≥ 1 doctor every month at thc"
+    if isinstance(c.required, str) and any(ch in c.required for ch in "≥≤<>="):
+        return ""  # e.g. staffing rules: "≥ 1 doctor every month", "posts ≥ current staff"
     return escape(op_symbol(c.comparison))
 
 
