@@ -113,8 +113,59 @@ _EXACT = {
     "folder": "文件夹",
     "parameter": "参数",
     "value": "取值",
+    # staffing quotas (编制)
+    "facility_id": "机构编号",
+    "type": "类型",
+    "remote": "偏远",
+    "min_posts": "标准下限",
+    "max_posts": "标准上限",
+    "posts_total": "编制合计",
+    "posts_per_mille": "每千人编制",
+    "current_total": "现有合计",
+    "need_total": "需求合计",
+    # sent-down rotations (下沉)
+    "rule": "规则",
+    "doctor_id": "医生编号",
+    "hospital": "派出医院",
+    "specialty": "专科",
+    "host_id": "驻点编号",
+    "host_name": "驻点名称",
+    "host_type": "驻点类型",
+    "start_month": "开始月份",
+    "end_month": "结束月份",
+    "start": "开始月序",
+    "months": "月数",
+    "months_present": "在岗月数",
+    "doctor_months": "医生·月",
+    "need_doctor_months": "需求医生·月",
+    "unmet_doctor_months": "缺口医生·月",
+    "residents_within_circle": "服务圈内居民",
+    "department_staff": "科室人数",
+    "doctors_listed": "名单医生数",
+    "max_away_allowed": "最多同时外派",
+    "max_away": "实际最多外派",
+    "peak_month": "高峰月份",
+    "doctor_months_away": "外派医生·月",
+    "stints": "派驻次数",
+    "stints_started_year1": "首年开始派驻",
+    "compliant": "达标",
+    # sweeps
+    "point": "序号",
+    "seconds": "秒",
+    "monotone": "单调",
+}
+_CATEGORIES = {
+    "professional": "专业技术",
+    "public_health": "公共卫生",
+    "gp": "全科医生",
+    "nursing": "护理",
+    "other": "其他",
+    "village_doctor": "乡村医生",
 }
 _PATTERNS = (
+    (r"^posts_(.+)$", "编制·{0}"),
+    (r"^current_(.+)$", "现有·{0}"),
+    (r"^need_(.+)$", "需求·{0}"),
     (r"^covered_(.+)$", "覆盖·{0}"),
     (r"^share_(.+)_change$", "覆盖比例变化·{0}"),
     (r"^share_(.+)$", "覆盖比例·{0}"),
@@ -138,7 +189,7 @@ _PATTERNS = (
     (r"^(.+)_change$", "{0}·变化"),
 )
 _UNITS = {"min": "分钟", "m": "米", "gained": "新增", "lost": "失去"}
-_UNITS |= {"points": "需求点", "residents": "居民", "a": "A", "b": "B"}
+_UNITS |= {"points": "需求点", "residents": "居民", "a": "A", "b": "B"} | _CATEGORIES
 
 
 def column_label(column: str, lang: str) -> str:

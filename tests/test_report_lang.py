@@ -126,3 +126,21 @@ def test_ems_and_sent_down_reports(command, case, tmp_path):
     out = tmp_path / "run"
     assert main([command, str(ROOT / "configs" / case), "--out", str(out), "-q"]) == 0
     _check(_pages(out, tmp_path), _words(out))
+
+
+def _headers_without_chinese(xlsx: Path) -> list[str]:
+    import re
+
+    import openpyxl
+
+    wb = openpyxl.load_workbook(xlsx, read_only=True)
+    bad = []
+    for ws in wb.worksheets[1:]:  # the first sheet (说明) lists the CSV headers on purpose
+        head = next(ws.iter_rows(values_only=True))
+        bad += [f"{ws.title}:{h}" for h in head if not re.search(r"[\u4e00-\u9fff]", str(h))]
+    return bad
+
+
+def test_workbook_headers_are_chinese(quota_run, siting_runs):
+    for run in (quota_run, siting_runs["p_median"], siting_runs["p_center"]):
+        assert _headers_without_chinese(run / "results.xlsx") == [], run
