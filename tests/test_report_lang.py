@@ -126,6 +126,7 @@ def test_ems_and_sent_down_reports(command, case, tmp_path):
     out = tmp_path / "run"
     assert main([command, str(ROOT / "configs" / case), "--out", str(out), "-q"]) == 0
     _check(_pages(out, tmp_path), _words(out))
+    assert _headers_without_chinese(out / "results.xlsx") == []
 
 
 def _headers_without_chinese(xlsx: Path) -> list[str]:
