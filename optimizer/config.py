@@ -403,7 +403,9 @@ class EmsModelConfig(Strict):
     calls_per_year: PositiveFloat | None = None
     minutes_per_call: PositiveFloat = 60.0
     backup_weight: Annotated[float, Field(ge=0, le=1)] = 0.5
-    """BACOP's theta: weight of first coverage; 1 - theta goes to backup (second) coverage."""
+    """BACOP-2's theta: weight of first coverage; 1 - theta goes to backup (second) coverage.
+    Not used when everyone must be covered (``min_share: 1``): that is BACOP-1, which maximises
+    the residents covered twice."""
     max_new_stations: Annotated[int, Field(ge=0)] | None = None
     budget: NonNegFloat | None = None
     stations_per_zone: Annotated[int, Field(ge=0)] = 0
@@ -862,14 +864,10 @@ def _check_ems_rules(case: LoadedCase, model: EmsModelConfig, problems: ProblemC
             "min_cost without any coverage or fleet target buys nothing",
             fix="set min_share, zone_min_share or fleet.per_population",
         )
-    if (
-        model.objective in ("mexclp", "bacop")
-        and model.busy_fraction is None
-        and model.calls_per_year is None
-    ):
+    if model.objective == "mexclp" and model.busy_fraction is None and model.calls_per_year is None:
         problems.add(
             where,
-            "expected/backup coverage needs the busy fraction of an ambulance",
+            "expected coverage (MEXCLP) needs the busy fraction of an ambulance",
             fix="set busy_fraction (e.g. 0.2) or calls_per_year (and minutes_per_call)",
         )
     if model.secondary_objective != "none" and model.objective == "min_cost":

@@ -23,9 +23,15 @@ and one of the objectives
   population covered when each ambulance is busy with probability :math:`q`
   (:math:`q` given, or calls x minutes per call over the fleet's available minutes);
   at the optimum it equals :math:`\sum_g w_g (1 - q^{n_g})`, :math:`n_g` = ambulances covering g;
-* **BACOP** (Hogan & ReVelle 1986, BACOP2): :math:`\max \theta \sum w_g u^1_g
-  + (1-\theta) \sum w_g u^2_g` with :math:`u^1_g + u^2_g \le \sum_{N_g} x_j`,
-  :math:`u^2 \le u^1 \le 1` - population covered once, and twice (backup);
+* **BACOP** (Hogan & ReVelle 1986), the level formulation with the levels kept integral:
+  when everyone must be covered (``min_share: 1``) it is **BACOP-1**,
+  :math:`\max \sum w_g u^2_g` with :math:`u^2_g \le \sum_{N_g} x_j - 1`, :math:`u^2 \le 1`
+  (the residents covered twice; ``backup_weight`` plays no part); otherwise **BACOP-2**,
+  :math:`\max \theta \sum w_g u^1_g + (1-\theta) \sum w_g u^2_g` with
+  :math:`u^1_g + u^2_g \le \sum_{N_g} x_j`, :math:`u^2 \le u^1 \le 1`. The LP relaxation of
+  the levels is exact only while the first level weighs at least the second (theta >= 1/2): a
+  once-covered group could otherwise score :math:`u^1 = u^2 = 1/2`, so :math:`u^1` is binary for
+  theta < 1/2 (the raw check of every answer recomputes W1 and W2 from the plan);
 * **max_coverage**: population covered by at least one ambulance;
 * **min_cost**: the cheapest stations and fleet meeting the coverage targets and norms.
 
@@ -103,10 +109,12 @@ class EmsProblem:
         return None if r is None else _per_class(r, self.demand)
 
     def capacity(self) -> np.ndarray:
+        """Ambulances each site can hold: its ``capacity`` cell (0 means none: the site cannot
+        be a station), ``fleet.max_per_station`` where the cell is empty or there is no column."""
         cap = np.full(len(self.sites), float(self.model.fleet.max_per_station))
         if self.sites.capacity is not None:
             given = np.asarray(self.sites.capacity, dtype=float)
-            cap = np.where(np.isfinite(given) & (given > 0), given, cap)
+            cap = np.where(np.isfinite(given), given, cap)
         return np.floor(cap)
 
     def vehicles_now(self) -> tuple[np.ndarray, np.ndarray]:
@@ -222,6 +230,12 @@ class EmsEvaluation:
         return int(self.plan.np_vehicles.sum())
 
 
+def bacop_variant(model: EmsModelConfig) -> int:
+    """1 when everyone must be covered once (BACOP-1: maximise residents covered twice),
+    else 2 (BACOP-2: theta x covered once + (1 - theta) x covered twice)."""
+    return 1 if model.min_share is not None and model.min_share >= 1 else 2
+
+
 def evaluate_ems(
     problem: EmsProblem, coverage: sp.csr_matrix, applies: np.ndarray, plan: EmsPlan
 ) -> EmsEvaluation:
@@ -247,6 +261,8 @@ def evaluate_ems(
     theta = m.backup_weight
     if m.objective == "mexclp":
         objective = float((w * expected).sum())
+    elif m.objective == "bacop" and bacop_variant(m) == 1:
+        objective = float(w[covering >= 2].sum())
     elif m.objective == "bacop":
         objective = float(theta * w[covered].sum() + (1 - theta) * w[covering >= 2].sum())
     elif m.objective == "max_coverage":
@@ -512,9 +528,21 @@ def build_ems_milp(problem: EmsProblem, ix: _Index, *, elastic: bool = False) ->
     ag = np.arange(live.size)
     scored = not elastic and objective in ("mexclp", "max_coverage", "bacop")
     first_cols: np.ndarray | None = None
-    if scored and objective == "bacop":
-        u1 = b.add_vars("u1", live.size, lb=0.0, ub=1.0, cost=m.backup_weight * w_live)
-        u2 = b.add_vars("u2", live.size, lb=0.0, ub=1.0, cost=(1 - m.backup_weight) * w_live)
+    if scored and objective == "bacop" and bacop_variant(m) == 1:
+        # BACOP-1: every live group is covered once (cover_all), u2 <= sum x - 1
+        u2 = b.add_vars("u2", live.size, lb=0.0, ub=1.0, cost=w_live)
+        b.add_rows(
+            "backup",
+            live.size,
+            np.r_[ag, r],
+            np.r_[u2.index(), x.start + sub.indices],
+            np.r_[np.ones(live.size), -np.ones(sub.nnz)],
+            hi=-1.0,
+        )
+    elif scored and objective == "bacop":
+        theta = m.backup_weight
+        u1 = b.add_vars("u1", live.size, lb=0.0, ub=1.0, cost=theta * w_live, integer=theta < 0.5)
+        u2 = b.add_vars("u2", live.size, lb=0.0, ub=1.0, cost=(1 - theta) * w_live)
         b.add_rows(
             "link",
             live.size,
@@ -628,6 +656,17 @@ def precheck_ems(problem: EmsProblem, coverage: sp.csr_matrix, applies: np.ndarr
                 + (" ..." if bad.size > 15 else "")
                 + ". Add station candidates near them or lower min_share."
             )
+    x_now, _ = problem.vehicles_now()
+    over = np.flatnonzero(problem.stations & (x_now > problem.capacity()))
+    if over.size:
+        out.append(
+            "existing stations hold more ambulances than their capacity: "
+            + ", ".join(
+                f"{problem.sites.ids[j]} ({x_now[j]:.0f} > {problem.capacity()[j]:.0f})"
+                for j in over[:15]
+            )
+            + "; fix the sites file's capacity (or vehicles) column"
+        )
     cap_total = float(problem.capacity()[problem.stations].sum())
     need = problem.fleet_minimum()
     if f.fleet_size is not None:
