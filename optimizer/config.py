@@ -478,8 +478,10 @@ class PCenterModelConfig(_SitingModelConfig):
     YAML (``model:`` section)::
 
         kind: p_center
-        p: 12                    # at most this many sites open in total; or
+        p: 12                    # sites open in total (kept existing ones count); or
         max_new_sites: 4         # at most this many new sites besides the existing ones
+        count: exactly           # exactly | at_most (p): at_most opens the fewest sites that
+                                 #   reach the optimal radius
         existing: keep           # keep | may_close (relocation; needs p)
         facility_types: [clinic] # the site types placed (default: every site)
         matrix: drive            # travel-time table to use (when there are several)
@@ -490,6 +492,17 @@ class PCenterModelConfig(_SitingModelConfig):
     kind: Literal["p_center"]
     weighted: bool = False
     method: Literal["binary_search", "compact"] = "binary_search"
+    count: Literal["exactly", "at_most"] = "exactly"
+    """How ``p`` counts: exactly p sites open (OR-Library's p-center), or at most p and the
+    fewest that reach the optimal radius. ``max_new_sites`` always means at most."""
+
+    @model_validator(mode="after")
+    def _count_needs_p(self) -> PCenterModelConfig:
+        if "count" in self.model_fields_set and self.p is None and self.count == "exactly":
+            raise ValueError(
+                "count: exactly needs 'p' (sites in total); max_new_sites is always at most"
+            )
+        return self
 
     @property
     def resolved_objective(self) -> str:
