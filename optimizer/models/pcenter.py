@@ -252,8 +252,8 @@ def _pad(inst: SitingInstance, vals: _Values, open_mask: np.ndarray) -> np.ndarr
         return open_mask
     cur = np.where(vals.counted, np.inf, -np.inf)
     by = vals.by_site
-    for j in np.flatnonzero(open_mask):
-        col = slice(by.indptr[j], by.indptr[j + 1])
+    for k in np.flatnonzero(open_mask):
+        col = slice(by.indptr[k], by.indptr[k + 1])
         rows = by.indices[col]
         cur[rows] = np.minimum(cur[rows], by.data[col] - 1.0)
     P = inst.pairs
