@@ -145,6 +145,9 @@ class RotationSpec:
     w_travel: float
     w_short: float
     w_fair: float
+    release_at_once: list[float] | None = None  # per hospital (inf = none)
+    release_per_year: list[float] | None = None  # per hospital, stints started in months 1-12, ...
+    need_weight: np.ndarray | None = None  # F x S x T weight of an unmet doctor-month
 
 
 def _schedules(spec: RotationSpec, d: int) -> list[list[tuple[int, int, int]]]:
@@ -197,6 +200,18 @@ def rotation_brute(spec: RotationSpec) -> float | None:
                 starts.append(tau)
         if (away > cap_away[:, :, None]).any():
             continue
+        if (
+            spec.release_at_once is not None
+            and (away.sum(axis=1) > np.asarray(spec.release_at_once)[:, None]).any()
+        ):
+            continue
+        if spec.release_per_year is not None:
+            started = np.zeros((H, (T + 11) // 12))
+            for d, sched in enumerate(combo):
+                for _, tau, _ in sched:
+                    started[spec.doctors[d][0], (tau - 1) // 12] += 1
+            if (started > np.asarray(spec.release_per_year)[:, None]).any():
+                continue
         tot = pres.sum(axis=1)
         if (tot > np.asarray(spec.capacity)[:, None]).any():
             continue
@@ -221,7 +236,8 @@ def rotation_brute(spec: RotationSpec) -> float | None:
         obj = (
             spec.w_cov * cov
             - spec.w_travel * travel
-            - spec.w_short * float(unmet.sum())
+            - spec.w_short
+            * float((unmet * (1.0 if spec.need_weight is None else spec.need_weight)).sum())
             - spec.w_fair * worst
         )
         if best is None or obj > best + 1e-9:

@@ -404,6 +404,9 @@ class NeedsColumns(Strict):
     specialty: str = "specialty"
     month: str | None = None
     need: str = "need"
+    weight: str | None = None
+    """Optional column: weight of a doctor-month of this row's unmet need (empty = 1), e.g. 3
+    for paediatrics in a remote township against 1 in the county town."""
 
 
 class NeedsConfig(Strict):
@@ -488,6 +491,21 @@ class AwayShareRule(Strict):
     source: str = "planner's choice: departments keep capacity (MODELS.md §4.3 κ_hs) [U]"
 
 
+class ReleaseLimit(Strict):
+    at_once: Annotated[int, Field(ge=0)] | None = None
+    """Most of the hospital's doctors away on stints in any month (all departments together)."""
+    per_year: Annotated[int, Field(ge=0)] | None = None
+    """Most stints the hospital's doctors start in each plan year (months 1-12, 13-24, ...)."""
+
+
+class HospitalReleaseRule(ReleaseLimit):
+    """What a hospital can release across its departments, beside each department's share
+    away: a default for every hospital and ``by_hospital`` overrides (null: no limit)."""
+
+    by_hospital: dict[str, ReleaseLimit] = Field(default_factory=dict)
+    source: str = "planner's choice: a hospital keeps its services running [U]"
+
+
 class StationedRule(Strict):
     value: Annotated[int, Field(ge=0)] = 1
     host_types: list[Name] = Field(default_factory=lambda: ["thc"])
@@ -504,6 +522,7 @@ class RotationRules(Strict):
         value=120.0, source="planner's choice: commute / relocation limit [U]"
     )
     max_share_away: AwayShareRule = AwayShareRule()
+    hospital_release: HospitalReleaseRule = HospitalReleaseRule()
     stationed_per_host: StationedRule = StationedRule()
     annual_total: ValueRule = ValueRule(
         value=1000.0, source="Qingdao (brief): ≥ 1,000 sent-down doctors a year [U]"
