@@ -38,6 +38,7 @@ class QuotaSpec:
     ph_share: float | None = 0.25
     ph_basis: str = "professional"
     share_types: list[str] = field(default_factory=lambda: ["thc", "chc"])
+    share_scope: str = "facility"  # or "county": the shares over the summed posts
     gp_per_10k: float | None = 4.0
     county: int = 0
     pool: int | None = None
@@ -70,7 +71,7 @@ def quota_brute(spec: QuotaSpec, max_posts: int = 12) -> tuple[float, float] | N
                 continue
             if not spec.cuts and any(vec[c] < spec.cur[f][c] for c in range(C)):
                 continue
-            if t in spec.share_types:
+            if t in spec.share_types and spec.share_scope == "facility":
                 prof = sum(vec[c] for c in range(C) if spec.cat_prof[c])
                 ph = sum(vec[c] for c in range(C) if spec.cat_ph[c])
                 if spec.prof_share is not None and prof < _f(spec.prof_share) * total:
@@ -86,6 +87,7 @@ def quota_brute(spec: QuotaSpec, max_posts: int = 12) -> tuple[float, float] | N
     # county rows and the objectives are sums over facilities (numpy broadcasting over plans).
     gp_sum = np.zeros(())
     pool_sum = np.zeros(())
+    prof_sum, ph_sum, tot_sum = np.zeros(()), np.zeros(()), np.zeros(())
     short_sum = np.zeros(())
     moved_sum = np.zeros(())
     for f in range(F):
@@ -101,6 +103,10 @@ def quota_brute(spec: QuotaSpec, max_posts: int = 12) -> tuple[float, float] | N
         moved = np.abs(vecs - np.asarray(spec.cur[f], dtype=float)).sum(axis=1)
         shape = [1] * F
         shape[f] = len(vecs)
+        if spec.types[f] in spec.share_types:
+            prof_sum = prof_sum + vecs[:, spec.cat_prof].sum(axis=1).reshape(shape)
+            ph_sum = ph_sum + vecs[:, spec.cat_ph].sum(axis=1).reshape(shape)
+            tot_sum = tot_sum + vecs.sum(axis=1).reshape(shape)
         gp_sum = gp_sum + gp.reshape(shape)
         pool_sum = pool_sum + pool.reshape(shape)
         short_sum = short_sum + short.reshape(shape)
@@ -112,6 +118,15 @@ def quota_brute(spec: QuotaSpec, max_posts: int = 12) -> tuple[float, float] | N
         ok &= gp_sum >= need_gp
     if spec.pool is not None:
         ok &= pool_sum <= spec.pool
+    if spec.share_scope == "county":
+        # exact: integer posts, shares as fractions n/d -> n x base <= d x part
+        if spec.prof_share is not None:
+            a = _f(spec.prof_share)
+            ok &= prof_sum * a.denominator >= a.numerator * tot_sum
+        if spec.ph_share is not None:
+            a = _f(spec.ph_share)
+            base = prof_sum if spec.ph_basis == "professional" else tot_sum
+            ok &= ph_sum * a.denominator >= a.numerator * base
     if not ok.any():
         return None
     best_short = float(short_sum[ok].min())

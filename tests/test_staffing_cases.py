@@ -445,3 +445,12 @@ rules:
     assert "departments with listed doctors have no row in e.csv" in joined
     assert "H1/rehab (1 listed)" in joined and "H2/paed (1 listed)" in joined
     assert "need weight" in joined
+
+
+def test_unknown_partition_type_is_an_error(tmp_path):
+    files = {"f.csv": "fid,type,pop\na,thc,10000\nb,chc,12000\n"}
+    text = QUOTA_CASE.replace("current_staff: {file: cur.csv}\nneed: {file: need.csv}\n", "")
+    errs = _problems(tmp_path, text + "population: {partition_types: [thc, tch]}\n", files)
+    assert any(
+        "population.partition_types: no facility has this type" in e and "tch" in e for e in errs
+    ), errs

@@ -57,12 +57,14 @@ def to_instance(spec: QuotaSpec) -> QuotaInstance:
             value=spec.prof_share or 0.0,
             enabled=spec.prof_share is not None,
             facility_types=share_types,
+            scope=spec.share_scope,  # type: ignore[arg-type]
         ),
         public_health_min_share=PublicHealthNorm(
             value=spec.ph_share or 0.0,
             enabled=spec.ph_share is not None,
             basis=spec.ph_basis,  # type: ignore[arg-type]
             facility_types=share_types,
+            scope=spec.share_scope,  # type: ignore[arg-type]
         ),
         gp_per_10k=GPNorm(per_10k=spec.gp_per_10k or 0.0, enabled=spec.gp_per_10k is not None),
         pool=PoolNorm(total=spec.pool, facility_types=spec.pool_types),
@@ -482,3 +484,41 @@ def test_time_limited_stage_is_never_reported_optimal(monkeypatch):
 def test_solve_options_pass_through():
     sol = solve_quota(to_instance(base_spec()), SolveOptions(time_limit_s=30, mip_rel_gap=0.0))
     assert sol.status == Status.OPTIMAL and sol.solver == "highs"
+
+
+# ---------------------------------------------------------------------------------------------
+# County-scope composition norms
+# ---------------------------------------------------------------------------------------------
+def county_spec(seed: int) -> QuotaSpec:
+    spec = random_spec(seed)
+    spec.share_scope = "county"
+    spec.prof_share = [0.75, 0.9][seed % 2]
+    spec.ph_share = [0.25, 1 / 3][(seed // 2) % 2]
+    return spec
+
+
+@pytest.mark.parametrize("seed", range(16))
+def test_county_scope_shares_match_brute_force(seed):
+    spec = county_spec(seed)
+    expected = quota_brute(spec)
+    sol = solve_quota(to_instance(spec))
+    if expected is None:
+        assert sol.status == Status.INFEASIBLE, (sol.status, sol.diagnosis)
+        assert sol.diagnosis
+        return
+    assert sol.status == Status.OPTIMAL, (sol.status, sol.diagnosis)
+    assert sol.shortfall == pytest.approx(expected[0], rel=OBJ_RTOL, abs=1e-6)
+    assert sol.movement == pytest.approx(expected[1], rel=OBJ_RTOL, abs=1e-6)
+    rows = [r for r in sol.evaluation.compliance if r["norm"].endswith("_min_share")]
+    assert rows and all(r["scope"] == "county" for r in rows)
+
+
+def test_county_scope_differs_from_facility_scope_somewhere():
+    """The county sum lets one facility fall below the share where another exceeds it."""
+    differ = 0
+    for seed in range(16):
+        spec = county_spec(seed)
+        county = quota_brute(spec)
+        spec.share_scope = "facility"
+        differ += county != quota_brute(spec)
+    assert differ >= 2

@@ -244,6 +244,11 @@ class RemoteNorm(Strict):
 class ShareNorm(Strict):
     value: Share
     facility_types: list[Name] = Field(default_factory=lambda: ["thc", "chc"])
+    scope: Literal["facility", "county"] = Field(
+        default="facility",
+        description="facility: the share holds at every facility of these types; county: over "
+        "their posts summed (a county-wide composition target).",
+    )
     enabled: bool = True
     source: str = ""
 

@@ -53,7 +53,7 @@ import numpy as np
 from ..errors import CheckError
 from ..milp import MILP, Block, ModelBuilder
 from ..solvers import SolveOptions, Status, relative_gap, solve
-from .config import Category, PerMilleNorm, QuotaNorms
+from .config import Category, PerMilleNorm, QuotaNorms, ShareNorm
 
 __all__ = [
     "QuotaEvaluation",
@@ -235,6 +235,36 @@ def composition_rows(inst: QuotaInstance) -> list[tuple[str, np.ndarray, np.ndar
 # ---------------------------------------------------------------------------------------------
 # Prechecks: the classic conflicts, with numbers
 # ---------------------------------------------------------------------------------------------
+def _county_share_precheck(
+    inst: QuotaInstance,
+    name: str,
+    fmask: np.ndarray,
+    coef: np.ndarray,
+    bounds: list[Bound],
+    allowed: np.ndarray,
+    cur_total: np.ndarray,
+) -> list[str]:
+    """A county-scope share that today's kept staff make unreachable even if every post up to
+    each facility's ceiling went to the norm's numerator (no ceiling: always reachable)."""
+    value = 0
+    for f in np.flatnonzero(fmask).tolist():
+        b = bounds[f]
+        pos = allowed[f] & (coef > 0)
+        if b.hi is None and pos.any():
+            return []
+        value += int((coef * inst.current[f]).sum())
+        if pos.any() and b.hi is not None:
+            value += max(b.hi - int(cur_total[f]), 0) * int(coef[pos].max())
+    if value >= 0:
+        return []
+    norm = getattr(inst.norms, name)
+    return [
+        f"norm {name} ({100 * norm.value:g}%, county-wide over "
+        f"{', '.join(norm.facility_types)}) vs current staff: with every facility at its "
+        "per-mille ceiling and today's staff kept (no cuts), the county share cannot be reached"
+    ]
+
+
 def precheck_quota(inst: QuotaInstance) -> list[str]:
     """Conflicts between one norm and one total that make the case infeasible, with numbers."""
     out: list[str] = []
@@ -263,6 +293,9 @@ def precheck_quota(inst: QuotaInstance) -> list[str]:
             )
     if not cuts:
         for name, fmask, coef, _q in composition_rows(inst):
+            if getattr(inst.norms, name).scope == "county":
+                out += _county_share_precheck(inst, name, fmask, coef, bounds, allowed, cur_total)
+                continue
             for f in np.flatnonzero(fmask).tolist():
                 b = bounds[f]
                 if b.hi is None:
@@ -465,25 +498,27 @@ def build_quota_milp(
         b.add_rows("per_mille", idx.size, r_tot, c_tot, 1.0, lo=lo_f[idx], hi=hi_f[idx])
     b.labels["per_mille"] = [str(inst.facility_ids[f]) for f in idx]
 
-    # Composition (share) norms, scaled to integers.
+    # Composition (share) norms, scaled to integers: one row per facility, or one county row.
     for name, fmask, coef, q in composition_rows(inst):
         fs = np.flatnonzero(fmask)
+        county = getattr(inst.norms, name).scope == "county"
+        n_rows = 1 if county else fs.size
         rr, cc, vv = [], [], []
         for k, f in enumerate(fs):
             m = (col[f] >= 0) & (coef != 0)
-            rr.append(np.full(int(m.sum()), k))
+            rr.append(np.full(int(m.sum()), 0 if county else k))
             cc.append(col[f][m])
             vv.append(coef[m].astype(float))
         if not fs.size:
             continue
         r_, c_, v_ = np.concatenate(rr), np.concatenate(cc), np.concatenate(vv)
         if elastic:
-            sl = slack(name, fs.size, float(q))
-            r_ = np.concatenate([r_, np.arange(fs.size)])
+            sl = slack(name, n_rows, float(q))
+            r_ = np.concatenate([r_, np.arange(n_rows)])
             c_ = np.concatenate([c_, sl.index()])
-            v_ = np.concatenate([v_, np.ones(fs.size)])
-        b.add_rows(name, fs.size, r_, c_, v_, lo=0.0)
-        b.labels[name] = [str(inst.facility_ids[f]) for f in fs]
+            v_ = np.concatenate([v_, np.ones(n_rows)])
+        b.add_rows(name, n_rows, r_, c_, v_, lo=0.0)
+        b.labels[name] = ["county"] if county else [str(inst.facility_ids[f]) for f in fs]
 
     # County GP norm.
     g_req = gp_required(inst)
@@ -576,6 +611,14 @@ class QuotaEvaluation:
     violations: list[str]
 
 
+def _share_units(inst: QuotaInstance, norm: ShareNorm) -> list[tuple[str, str, np.ndarray]]:
+    """(scope, facility id or '', facility indices) for each unit a share norm is checked on."""
+    fs = np.flatnonzero(inst.applies(norm.facility_types))
+    if norm.scope == "county":
+        return [("county", "", fs)]
+    return [("facility", str(inst.facility_ids[f]), np.asarray([f])) for f in fs]
+
+
 def evaluate_quota_plan(inst: QuotaInstance, posts: np.ndarray) -> QuotaEvaluation:
     """Objectives and the norm-compliance table of ``posts`` (F x C), from the raw data."""
     posts = np.asarray(posts)
@@ -657,12 +700,12 @@ def evaluate_quota_plan(inst: QuotaInstance, posts: np.ndarray) -> QuotaEvaluati
     ph = inst.mask("public_health")
     n1 = inst.norms.professional_min_share
     if n1.enabled:
-        for f in np.flatnonzero(inst.applies(n1.facility_types)):
-            num, den = int(s[f, prof].sum()), int(total[f])
+        for scope, fid, fs in _share_units(inst, n1):
+            num, den = int(s[fs][:, prof].sum()), int(total[fs].sum())
             ok = Fraction(num) >= frac(n1.value) * den
             add(
-                "facility",
-                str(inst.facility_ids[f]),
+                scope,
+                fid,
                 "professional_min_share",
                 f"≥ {100 * n1.value:g}% of {den} posts",
                 f"{num} ({100 * num / den if den else 0:.1f}%)",
@@ -671,13 +714,14 @@ def evaluate_quota_plan(inst: QuotaInstance, posts: np.ndarray) -> QuotaEvaluati
             )
     n2 = inst.norms.public_health_min_share
     if n2.enabled:
-        for f in np.flatnonzero(inst.applies(n2.facility_types)):
-            base = int(s[f, prof].sum()) if n2.basis == "professional" else int(total[f])
-            num = int(s[f, ph].sum())
+        for scope, fid, fs in _share_units(inst, n2):
+            sub = s[fs]
+            base = int(sub[:, prof].sum()) if n2.basis == "professional" else int(total[fs].sum())
+            num = int(sub[:, ph].sum())
             ok = Fraction(num) >= frac(n2.value) * base
             add(
-                "facility",
-                str(inst.facility_ids[f]),
+                scope,
+                fid,
                 "public_health_min_share",
                 f"≥ {100 * n2.value:g}% of {base} {n2.basis} posts",
                 f"{num} ({100 * num / base if base else 0:.1f}%)",

@@ -235,6 +235,15 @@ def load_quota_instance(case: StaffingCase, problems: ProblemCollector) -> Quota
                 need_total[f] = mid
         if np.isfinite(share).any():
             need_source += ", split over categories by need_share"
+    unknown_part = sorted(set(cfg.population.partition_types) - set(map(str, types)))
+    if unknown_part and "partition_types" in cfg.population.model_fields_set:
+        problems.add(
+            f"{label} › population.partition_types",
+            "no facility has this type, so it cannot partition the county's residents "
+            "(a typo would silently drop residents from the GP norm)",
+            got=", ".join(unknown_part),
+            fix=f"use types of the facilities file: {', '.join(sorted(set(map(str, types))))}",
+        )
     county = cfg.population.county_total
     if county is None:
         part = np.isin(types, cfg.population.partition_types)
