@@ -332,6 +332,12 @@ def validate_against_model(
             problems.add(
                 key, "zone rules need a zone column in the sites file", fix="set sites.columns.zone"
             )
+        if rule.per_10k_residents is not None and demand.zone is None:
+            problems.add(
+                f"{key}.per_10k_residents",
+                "a density per 10,000 residents needs each demand point's zone",
+                fix="set demand.columns.zone",
+            )
         for t in rule.facility_types or []:
             if t not in types:
                 problems.add(

@@ -306,13 +306,22 @@ class Standard(Strict):
 
 
 class ZoneRule(Strict):
-    """At least ``min_sites`` open sites of the given types in every selected zone."""
+    """At least ``min_sites`` open sites of the given types in every selected zone, and (with
+    ``per_10k_residents``) at least ceil(density x the zone's residents / 10,000) of them, e.g.
+    AEDs per 10,000 residents per street/town (footfall demand classes are not residents)."""
 
-    min_sites: Annotated[int, Field(ge=1)]
+    min_sites: Annotated[int, Field(ge=0)] = 0
+    per_10k_residents: PositiveFloat | None = None
     facility_types: list[Name] | None = None
     zones: Literal["all"] | list[str] = "all"
     zone_kinds: list[str] | None = None
     source: str | None = None
+
+    @model_validator(mode="after")
+    def _some_target(self) -> ZoneRule:
+        if self.min_sites < 1 and self.per_10k_residents is None:
+            raise ValueError("give min_sites (>= 1) or per_10k_residents")
+        return self
 
 
 class Phase(Strict):

@@ -15,6 +15,7 @@
 from __future__ import annotations
 
 import logging
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
@@ -82,6 +83,15 @@ class CoverageProblem:
             kinds = dict(zip(map(str, zones.ids), map(str, zones.kind), strict=True))
             ids = [z for z in ids if kinds.get(z, "") in set(rule.zone_kinds)]
         return ids
+
+    def rule_need(self, rule: ZoneRule, zone: str) -> int:
+        """Open sites ``rule`` asks for in ``zone``: min_sites, or the density target
+        ceil(per_10k_residents x residents / 10,000) when that is more."""
+        need = rule.min_sites
+        if rule.per_10k_residents is not None and self.demand.zone is not None:
+            residents = float(self.demand.residents[self.demand.zone == zone].sum())
+            need = max(need, math.ceil(rule.per_10k_residents * residents / 10_000 - 1e-9))
+        return need
 
     def active(self, standard: Standard) -> bool:
         """Whether the standard enters the model (objective or a constraint), not just the report."""
@@ -245,12 +255,18 @@ def precheck(problem: CoverageProblem, coverages: list[StandardCoverage]) -> lis
         short = []
         for z in problem.rule_zones(rule):
             n = int((mask & (sites.zone == z)).sum())
-            if n < rule.min_sites:
-                short.append(f"{z} ({n} available)")
+            need = problem.rule_need(rule, z)
+            if n < need:
+                short.append(f"{z} ({n} available, {need} needed)")
         if short:
             types = ", ".join(rule.facility_types) if rule.facility_types else "any type"
+            target = (
+                f"{rule.per_10k_residents:g} per 10,000 residents (at least {rule.min_sites})"
+                if rule.per_10k_residents is not None
+                else str(rule.min_sites)
+            )
             reasons.append(
-                f"zone_rules[{k}] needs at least {rule.min_sites} sites ({types}) in every selected zone, "
+                f"zone_rules[{k}] needs at least {target} sites ({types}) in every selected zone, "
                 f"but {len(short)} zones have too few candidate or existing sites: {', '.join(short[:20])}"
                 + (" ..." if len(short) > 20 else "")
                 + ". Add candidates in these zones or exclude them from the rule."

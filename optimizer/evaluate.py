@@ -8,7 +8,9 @@ a wrong answer reaching a planner.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
+from fractions import Fraction
 
 import numpy as np
 
@@ -195,10 +197,9 @@ def check_plan(problem: CoverageProblem, ev: Evaluation) -> list[str]:
             mask = ev.open_mask & problem.type_mask(rule.facility_types)
             for z in problem.rule_zones(rule):
                 n = int((mask & (sites.zone == z)).sum())
-                if n < rule.min_sites:
-                    out.append(
-                        f"zone_rules[{k}]: zone {z} has {n} open sites, needs {rule.min_sites}"
-                    )
+                need = _rule_need_raw(problem, rule.min_sites, rule.per_10k_residents, z)
+                if n < need:
+                    out.append(f"zone_rules[{k}]: zone {z} has {n} open sites, needs {need}")
     if model.keep_existing_count:
         for t in sorted(set(sites.facility_type[sites.existing].tolist())):
             of_type = sites.facility_type == t
@@ -206,3 +207,20 @@ def check_plan(problem: CoverageProblem, ev: Evaluation) -> list[str]:
             if have < need:
                 out.append(f"keep_existing_count: {have} {t} sites open, fewer than today's {need}")
     return out
+
+
+def _rule_need_raw(
+    problem: CoverageProblem, min_sites: int, per_10k: float | None, zone: str
+) -> int:
+    """The zone rule's site count recomputed from the raw demand (exact fractions), apart
+    from ``CoverageProblem.rule_need`` which the model uses."""
+    if per_10k is None or problem.demand.zone is None:
+        return min_sites
+    d = problem.demand
+    venue = np.zeros(len(d), bool) if d.footfall is None else np.asarray(d.footfall, bool)
+    keep = (np.asarray(d.zone).astype(str) == zone) & ~venue
+    residents = Fraction(0)
+    for w in np.asarray(d.weight, dtype=float)[keep]:
+        residents += Fraction(float(w))
+    need = Fraction(str(per_10k)) * residents / 10_000
+    return max(min_sites, math.ceil(need))

@@ -137,7 +137,15 @@ def solution_dict(prepared: Any, sol: CoverageSolution) -> dict[str, Any]:
             "budget": model.budget,
             "existing": model.existing,
             "standards": [s.model_dump(exclude_none=True) for s in problem.standards],
-            "zone_rules": [r.model_dump(exclude_none=True) for r in model.zone_rules],
+            "zone_rules": [
+                r.model_dump(exclude_none=True)
+                | (
+                    {"required": {z: problem.rule_need(r, z) for z in problem.rule_zones(r)}}
+                    if r.per_10k_residents is not None
+                    else {}
+                )
+                for r in model.zone_rules
+            ],
         },
     )
     if sol.open_mask is not None and sol.evaluation is not None:

@@ -7,7 +7,9 @@ error in the coverage core, presolve, model builder or checker cannot hide in bo
 from __future__ import annotations
 
 import itertools
+import math
 from dataclasses import dataclass
+from fractions import Fraction
 
 import numpy as np
 
@@ -166,7 +168,15 @@ def feasible_plans(inst: Dense) -> list[tuple[float, float, float]]:
             if rule.zone_kinds is not None:
                 zones = [z for z in zones if inst.zone_kind.get(z, "") in rule.zone_kinds]
             for z in zones:
-                if (open_ & ok_type & (np.asarray(s.zone) == z)).sum() < rule.min_sites:
+                need = rule.min_sites
+                if rule.per_10k_residents is not None:  # exact: ceil(density x residents / 1e4)
+                    res = sum(
+                        Fraction(float(v)) for v in np.asarray(d.weight)[np.asarray(d.zone) == z]
+                    )
+                    need = max(
+                        need, math.ceil(Fraction(str(rule.per_10k_residents)) * res / 10_000)
+                    )
+                if (open_ & ok_type & (np.asarray(s.zone) == z)).sum() < need:
                     feasible = False
                     break
             if not feasible:

@@ -127,3 +127,10 @@ def test_andorra_joint_case(tmp_path):
     )
     zones = pd.read_csv(out / "zones.csv")
     assert "per10k_aed" in zones and zones["per10k_aed"].ge(0).all()
+    # the AED density target per parish (zone rule per_10k_residents) is met and reported
+    rule = sol["model"]["zone_rules"][0]
+    got = zones.set_index("zone_id")["sites_aed"]
+    assert all(got[z] >= need for z, need in rule["required"].items())
+    assert (zones["per10k_aed"] >= 4 - 1e-9).all()
+    html = (out / "report.html").read_text(encoding="utf-8")
+    assert "per 10,000 residents per township" in html

@@ -371,7 +371,7 @@ def build_coverage_milp(
             zr, zc, zlo, znames = [], [], [], []
             for zone in problem.rule_zones(rule):
                 n_fixed = int((fixed & tmask & (sites.zone == zone)).sum())
-                need = rule.min_sites - n_fixed
+                need = problem.rule_need(rule, zone) - n_fixed
                 if need <= 0:
                     continue
                 members = np.flatnonzero(tmask[F] & (sites.zone[F] == zone))

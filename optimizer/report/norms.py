@@ -174,20 +174,29 @@ def _zone_rule_norms(run: RunData) -> list[NormCheck]:
     for k, rule in enumerate(run.solution.get("model", {}).get("zone_rules", []) or []):
         types = rule.get("facility_types")
         counts = open_sites_per_zone(run, types)
-        need = int(rule["min_sites"])
-        label = f">= {need} open {'/'.join(types) if types else 'sites'} per township"
+        need = int(rule.get("min_sites", 0))
+        what = "/".join(types) if types else "sites"
+        density = rule.get("per_10k_residents")
+        label = (
+            f">= {density:g} open {what} per 10,000 residents per township"
+            + (f" (at least {need})" if need else "")
+            if density is not None
+            else f">= {need} open {what} per township"
+        )
+        required = rule.get("required") or {}
         for z in _rule_zones(run, rule):
             got = counts.get(z, 0)
+            need_z = int(required.get(z, need))
             out.append(
                 NormCheck(
                     f"zone_rules[{k}]",
                     label,
                     "zone",
                     z,
-                    float(need),
+                    float(need_z),
                     float(got),
                     "sites",
-                    got >= need,
+                    got >= need_z,
                     str(rule.get("source") or ""),
                 )
             )
