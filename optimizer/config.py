@@ -557,6 +557,30 @@ class OutputConfig(Strict):
     dir: str | None = None
 
 
+class CapacityCheck(Strict):
+    """A county capacity norm checked against given data, not a siting decision: at least
+    ``min`` per ``per`` residents (e.g. CDC staff 1.75 per 10,000, Zhuji)."""
+
+    name: Name
+    have: NonNegFloat
+    """What the county has today (staff, beds), from the planner's data."""
+    min: PositiveFloat
+    per: PositiveFloat = 10_000
+    unit: str = ""
+    note: str = ""
+    """Where ``have`` comes from (statistical yearbook, health commission, estimate)."""
+    source: str = ""
+
+
+class CapacityNorms(Strict):
+    """County capacity checks shown in the compliance tables (``capacity_compliance``)."""
+
+    population: PositiveFloat | None = None
+    """Residents the norms refer to (default: the demand file's residents)."""
+    population_note: str = ""
+    checks: Annotated[list[CapacityCheck], Field(min_length=1)]
+
+
 class CaseConfig(Strict):
     name: str
     description: str = ""
@@ -566,6 +590,7 @@ class CaseConfig(Strict):
     networks: dict[Name, NetworkConfig] = {}
     travel_times: dict[Name, TravelTimesSpec]
     model: ModelConfig
+    capacity_norms: CapacityNorms | None = None
     solver: SolverConfig = SolverConfig()
     output: OutputConfig = OutputConfig()
 

@@ -33,6 +33,7 @@ import pandas as pd
 
 from . import __version__
 from .atomic import StagedOutput
+from .capacity import capacity_compliance, capacity_summary
 from .coverage import _zone_share
 from .models.coverage import CoverageSolution
 
@@ -119,7 +120,15 @@ def common_dict(prepared: Any, sol: Any, *, meaning: str, model: dict[str, Any])
         "model_size": sol.model_size,
         "presolve": sol.presolve,
         "diagnosis": sol.diagnosis,
-    }
+    } | (
+        {
+            "capacity_compliance": capacity_compliance(
+                cfg.capacity_norms, float(problem.demand.residents.sum())
+            )
+        }
+        if getattr(cfg, "capacity_norms", None) is not None
+        else {}
+    )
 
 
 def solution_dict(prepared: Any, sol: CoverageSolution) -> dict[str, Any]:
@@ -489,6 +498,10 @@ def summary_head(prepared: Any, sol: Any, *, kind: str, meaning: str) -> list[st
     ]
     if problem.demand.weight_note:
         lines.append(f"      residents: {problem.demand.weight_note}")
+    if getattr(cfg, "capacity_norms", None) is not None:
+        lines += capacity_summary(
+            capacity_compliance(cfg.capacity_norms, float(problem.demand.residents.sum()))
+        )
     ps = sol.presolve
     if ps and "demand_groups" in ps:
         lines.append(

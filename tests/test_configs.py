@@ -93,6 +93,20 @@ def test_andorra_ems_case(tmp_path):
     assert fleet["negative_pressure"] >= 2
     assert sol["coverage"]["ems"]["share"] == 1.0
     assert sol["response"]["overall"]["worst_min"] < 15 + 1e-9
+    # county capacity norms from given data, recomputed here: have >= min x residents / per
+    cap = {r["norm"]: r for r in sol["capacity_compliance"]["table"]}
+    residents = sol["demand"]["residents"]
+    for name, have, rate, per in (
+        ("cdc_staff", 12, 1.75, 10_000),
+        ("infectious_disease_beds", 26, 2.5, 10_000),
+        ("county_hospital_beds", 330, 3.7, 1_000),
+    ):
+        row = cap[f"capacity.{name}"]
+        assert row["required"] == pytest.approx(rate * residents / per, abs=1e-3)
+        assert row["met"] == (have >= rate * residents / per)
+    assert not cap["capacity.cdc_staff"]["met"] and cap["capacity.cdc_staff"]["shortfall"] == 2
+    html = (out / "report.html").read_text(encoding="utf-8")
+    assert "cdc_staff: &gt;= 1.75 per 10,000 residents" in html or "cdc_staff: >= 1.75" in html
     zones = pd.read_csv(out / "zones.csv")
     assert (zones["stations"] >= 1).all()
     demand = pd.read_csv(out / "demand.csv")

@@ -282,7 +282,7 @@ def _family_tables(run: RunData) -> list[NormCheck]:
             out.append(
                 NormCheck(
                     norm,
-                    norm,
+                    str(row.get("label") or norm),
                     scope,
                     str(where),
                     _num_or_text(row.get("required")),
