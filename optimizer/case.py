@@ -421,6 +421,12 @@ def validate_ems(
                         got=cls,
                         fix=f"use the classes in the data: {', '.join(sorted(classes))}",
                     )
+    if model.station_or_radius is not None and (demand.zone is None or sites.zone is None):
+        problems.add(
+            f"{where}.station_or_radius",
+            "needs a zone column in both the demand and the sites file",
+            fix="set demand.columns.zone and sites.columns.zone",
+        )
     if model.stations_per_zone and sites.zone is None:
         problems.add(
             f"{where}.stations_per_zone",

@@ -390,6 +390,18 @@ class FleetConfig(Strict):
     source: str | None = "Zhuji: >= 1 ambulance per 30,000 residents, >= 20% negative-pressure"
 
 
+class StationOrRadius(Strict):
+    """Per township: at least one 120 station inside it, or every resident of it within
+    ``radius_m`` by road of an open station (Yueqing rural norm: radius 8-10 km or >= 1 station
+    per 建制乡镇). Needs the case's ``distance_matrix`` and a demand zone column."""
+
+    radius_m: PositiveFloat = 10_000.0
+    zone_kinds: list[str] | None = None
+    source: str = (
+        "Yueqing: rural 120 service radius 8-10 km or >= 1 station per township (建制乡镇)"
+    )
+
+
 class EmsModelConfig(Strict):
     """120 stations and ambulances: response standards by demand class, fleet norms, and
     expected (MEXCLP, Daskin 1983) or backup (BACOP, Hogan & ReVelle 1986) coverage."""
@@ -419,6 +431,7 @@ class EmsModelConfig(Strict):
     budget: NonNegFloat | None = None
     stations_per_zone: Annotated[int, Field(ge=0)] = 0
     zone_kinds: list[str] | None = None
+    station_or_radius: StationOrRadius | None = None
     fleet: FleetConfig = FleetConfig()
     secondary_objective: Literal["none", "min_cost"] = "none"
     source: str | None = "Yueqing: urban < 11 min within 3.5 km; rural < 15 min within 8-10 km"
@@ -873,6 +886,12 @@ def _check_ems_rules(case: LoadedCase, model: EmsModelConfig, problems: ProblemC
             f"{where}.time_matrix",
             "several travel-time tables are given; say which holds driving times",
             fix=f"add 'time_matrix: <name>' with one of: {', '.join(tables)}",
+        )
+    if model.station_or_radius is not None and model.distance_matrix is None:
+        problems.add(
+            f"{where}.station_or_radius",
+            "the radius-or-station rule needs a road-distance table",
+            fix="add a travel_times entry with measure: distance and name it in distance_matrix",
         )
     if model.radius_m is not None and model.distance_matrix is None:
         problems.add(

@@ -19,6 +19,7 @@ import pandas as pd
 
 from .atomic import StagedOutput
 from .models.ems import EmsSolution, bacop_variant
+from .models.ems_zones import station_or_radius_table
 from .results import _num, _pct, _round, common_dict, manifest_dict, summary_head
 
 __all__ = ["ems_solution_dict", "ems_summary", "ems_tables", "write_ems_results"]
@@ -183,6 +184,13 @@ def ems_solution_dict(prepared: Any, sol: EmsSolution) -> dict[str, Any]:
     if p.demand.zone is not None:
         cov["by_zone"] = _zone_coverage(sol)
     out["coverage"] = {"ems": cov}
+    if m.station_or_radius is not None:
+        rows = station_or_radius_table(p, plan)
+        out["station_or_radius_compliance"] = {
+            "checks": len(rows),
+            "met": sum(1 for r in rows if r["met"]),
+            "table": rows,
+        }
     if m.objective == "bacop":
         out["bacop"] = {
             "variant": f"BACOP-{bacop_variant(m)}",
@@ -378,6 +386,16 @@ def ems_summary(prepared: Any, sol: EmsSolution, out_dir: Path | None = None) ->
             f"Expected coverage (q = {ev.q:.3f}): {_num(cov['expected_covered'])} residents; "
             f"backup (2+ ambulances): {_num(cov['backup_covered'])}"
         )
+        sor = info.get("station_or_radius_compliance")
+        if sor:
+            off = [r["zone"] for r in sor["table"] if not r["met"]]
+            lines.append(
+                f"Township norm (a station inside or everyone within "
+                f"{m.station_or_radius.radius_m / 1000:g} km): {sor['met']} of {sor['checks']} met"
+                + (f"; not met: {', '.join(off[:10])}" if off else "")
+                + f"; {sum(1 for r in sor['table'] if r['achieved'].startswith('0 '))} rely on "
+                "the radius"
+            )
         r = info["response"]["overall"]
         lines.append(
             f"Response (dispatch + drive): mean {_num(r['mean_min'])} min, worst {_num(r['worst_min'])} min"

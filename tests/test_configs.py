@@ -114,6 +114,27 @@ def test_andorra_ems_case(tmp_path):
     assert (demand.loc[urban, "response_min"] <= 11 + 1e-9).all()
 
 
+def test_andorra_ems_rural_township_norm_and_bacop(tmp_path, capsys):
+    """Yueqing's rural norm as written (a station in the parish OR everyone within 8 km by
+    road) and BACOP-1 backup coverage without a busy fraction: every parish meets the norm,
+    some through the radius alone, and the objective is the residents covered twice."""
+    shared_path("data", "osm-andorra", "andorra_drive.graphml.gz")
+    out = tmp_path / "rural"
+    case = ROOT / "configs" / "andorra_ems_rural.yaml"
+    assert main(["run", str(case), "--out", str(out), "-q"]) == 0
+    assert "Township norm (a station inside or everyone within 8 km): 7 of 7 met" in (
+        capsys.readouterr().out
+    )
+    sol = json.loads((out / "solution.json").read_text(encoding="utf-8"))
+    assert sol["status"] == "optimal" and sol["bacop"]["variant"] == "BACOP-1"
+    assert sol["objective"] == pytest.approx(sol["bacop"]["covered_twice"])
+    rows = sol["station_or_radius_compliance"]["table"]
+    assert len(rows) == 7 and all(r["met"] for r in rows)
+    assert any(r["achieved"].startswith("0 station") for r in rows)  # the radius branch is used
+    html = (out / "report.html").read_text(encoding="utf-8")
+    assert "ems.station_or_radius" in html or "every resident within 8 km" in html
+
+
 def test_andorra_joint_case(tmp_path):
     """Clinics, public AEDs (walking round trip on the pedestrian network) and 120 stations
     under one budget on real OSM networks: all three types bought, budget kept, hosted AEDs only

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from geodata.arrays import Demand, Sites, TravelTimes
-from optimizer.config import EmsModelConfig, FleetConfig
+from optimizer.config import EmsModelConfig, FleetConfig, StationOrRadius
 from optimizer.models.ems import (
     EmsPlan,
     EmsProblem,
@@ -110,6 +110,16 @@ def brute(problem: EmsProblem, times, dist):
         if m.stations_per_zone:
             zs = np.asarray(problem.sites.zone)
             if any(y[zs == z].sum() < m.stations_per_zone for z in set(zs)):
+                continue
+        if m.station_or_radius is not None:  # a station inside, or all residents within R
+            zs, zd = np.asarray(problem.sites.zone), np.asarray(d.zone)
+            R = m.station_or_radius.radius_m
+            ok = all(
+                (y & (zs == z)).any()
+                or all((dist[i, y] <= R).any() for i in np.flatnonzero((zd == z) & (w > 0)))
+                for z in set(zd)
+            )
+            if not ok:
                 continue
         k = reach.astype(float) @ x
         covered = k >= 1
@@ -383,3 +393,41 @@ def test_existing_station_over_capacity_is_named():
     sol = solve_ems(problem)
     assert sol.status == Status.INFEASIBLE
     assert any("s0 (1 > 0)" in d for d in sol.diagnosis)
+
+
+def _radius_rule_case(seed, radius):
+    model = EmsModelConfig(
+        **BASE,
+        objective="max_coverage",
+        min_share=None,
+        distance_matrix="km",
+        station_or_radius=StationOrRadius(radius_m=radius),
+        fleet=FleetConfig(per_population=None, max_vehicles=2, negative_pressure_share=0.0),
+    )
+    return instance(seed, model, n_sta=5, zones=3)
+
+
+@pytest.mark.parametrize("radius", [3000.0, 5000.0])
+@pytest.mark.parametrize("seed", range(5))
+def test_station_or_radius_township_rule_matches_brute_force(radius, seed):
+    """Yueqing rural: per township a station inside, or every resident within the radius."""
+    problem, times, dist = _radius_rule_case(seed, radius)
+    expected = brute(problem, times, dist)
+    sol = solve_ems(problem)
+    if expected is None:
+        assert sol.status == Status.INFEASIBLE
+        return
+    assert sol.status == Status.OPTIMAL, sol.diagnosis
+    assert sol.objective == pytest.approx(expected, rel=OBJ_RTOL, abs=1e-6)
+
+
+def test_station_or_radius_binds_and_is_infeasible_somewhere():
+    """The sample is not vacuous: the rule lowers an optimum and makes some cases infeasible."""
+    outcomes = []
+    for seed in range(5):
+        problem, times, dist = _radius_rule_case(seed, 3000.0)
+        free = problem.model.model_copy(update={"station_or_radius": None})
+        unruled = EmsProblem(problem.demand, problem.sites, problem.travel_times, free)
+        outcomes.append((brute(problem, times, dist), brute(unruled, times, dist)))
+    assert any(a is None for a, _ in outcomes)
+    assert any(a is not None and a < b for a, b in outcomes)

@@ -35,6 +35,9 @@ and one of the objectives
 * **max_coverage**: population covered by at least one ambulance;
 * **min_cost**: the cheapest stations and fleet meeting the coverage targets and norms.
 
+``station_or_radius`` adds Yueqing's rural township norm (a station inside, or every resident
+within the radius by road; :mod:`.ems_zones`).
+
 Coverage targets (``min_share``; 1 = every resident) and per-township shares act on
 :math:`u_{g1}`, which is at most :math:`\min(1, \sum_{N_g} x_j)`. This is the FLEET/hybrid model
 of Bianchi & Church (1988) with the norms of MISSION.md (Yueqing, Zhuji).
@@ -60,6 +63,11 @@ from ..coverage import group_rows, require_complete
 from ..errors import CheckError
 from ..milp import MILP, ModelBuilder
 from ..solvers import SolveOptions, SolveResult, Status, relative_gap, solve, solve_lexicographic
+from .ems_zones import (
+    add_station_or_radius_rows,
+    check_station_or_radius,
+    precheck_station_or_radius,
+)
 
 __all__ = ["EmsPlan", "EmsProblem", "EmsSolution", "build_ems_milp", "evaluate_ems", "solve_ems"]
 
@@ -338,6 +346,8 @@ def check_ems(problem: EmsProblem, ev: EmsEvaluation) -> list[str]:
             n = int((plan.open & (sites.zone == z)).sum())
             if n < m.stations_per_zone:
                 out.append(f"zone {z}: {n} stations, needs {m.stations_per_zone}")
+    if m.station_or_radius is not None:
+        out += check_station_or_radius(problem, plan)
     return out
 
 
@@ -498,6 +508,9 @@ def build_ems_milp(problem: EmsProblem, ix: _Index, *, elastic: bool = False) ->
                 lo=float(m.stations_per_zone),
                 penalty=1.0,
             )
+
+    if m.station_or_radius is not None:
+        add_station_or_radius_rows(b, problem, st, y.start, elastic)
 
     # coverage blocks on demand groups
     gw, cov = ix.group_weight, ix.cover
@@ -687,6 +700,11 @@ def precheck_ems(problem: EmsProblem, coverage: sp.csr_matrix, applies: np.ndarr
                 f"{len(short)} zones have fewer station candidates than the {m.stations_per_zone} required: "
                 + ", ".join(short[:20])
             )
+    rule = m.station_or_radius
+    dist = problem.distance_table()
+    if rule is not None and dist is not None:
+        require_complete(dist, rule.radius_m, "the 120 township radius (station_or_radius)")
+        out += precheck_station_or_radius(problem)
     q, _ = problem.busy_fraction()
     if q >= 1:
         out.append(
@@ -886,6 +904,11 @@ def diagnose_ems(problem: EmsProblem, ix: _Index, options: SolveOptions, backend
         elif what.startswith("zone_share["):
             out.append(
                 f"- {what[len('zone_share[') : -1]}: {v:,.0f} residents short of the township target"
+            )
+        elif what.startswith("station_or_radius["):
+            out.append(
+                f"- {what[len('station_or_radius[') : -1]}: needs a station of its own (some "
+                "residents are beyond the radius of every affordable station)"
             )
         elif what.startswith("zone_stations["):
             out.append(f"- {what[len('zone_stations[') : -1]}: {v:.0f} station(s) short")
