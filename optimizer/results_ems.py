@@ -387,7 +387,7 @@ def ems_summary(prepared: Any, sol: EmsSolution, out_dir: Path | None = None) ->
             f"backup (2+ ambulances): {_num(cov['backup_covered'])}"
         )
         sor = info.get("station_or_radius_compliance")
-        if sor:
+        if sor and m.station_or_radius is not None:
             off = [r["zone"] for r in sor["table"] if not r["met"]]
             lines.append(
                 f"Township norm (a station inside or everyone within "
