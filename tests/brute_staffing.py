@@ -39,6 +39,10 @@ class QuotaSpec:
     ph_basis: str = "professional"
     share_types: list[str] = field(default_factory=lambda: ["thc", "chc"])
     share_scope: str = "facility"  # or "county": the shares over the summed posts
+    # (numerator categories, denominator categories or None = all, share, facility types)
+    extra_shares: list[tuple[list[int], list[int] | None, float, list[str]]] = field(
+        default_factory=list
+    )
     gp_per_10k: float | None = 4.0
     county: int = 0
     pool: int | None = None
@@ -70,6 +74,14 @@ def quota_brute(spec: QuotaSpec, max_posts: int = 12) -> tuple[float, float] | N
             if hi_pm is not None and total * 1000 > _f(hi_pm) * factor * P:
                 continue
             if not spec.cuts and any(vec[c] < spec.cur[f][c] for c in range(C)):
+                continue
+            bad_extra = False
+            for num_c, den_c, share, types in spec.extra_shares:
+                if t in types:
+                    num = sum(vec[c] for c in num_c)
+                    den = sum(vec[c] for c in (range(C) if den_c is None else den_c))
+                    bad_extra |= num < _f(share) * den
+            if bad_extra:
                 continue
             if t in spec.share_types and spec.share_scope == "facility":
                 prof = sum(vec[c] for c in range(C) if spec.cat_prof[c])

@@ -54,6 +54,14 @@ def test_zhuji_quota_example_runs_and_writes_every_file(tmp_path, capsys):
     assert (thc["posts_total"] <= thc["max_posts"].astype(int)).all()
     compliance = pd.read_csv(out / "compliance.csv")
     assert compliance["met"].all() and {"gp_per_10k", "pool"} <= set(compliance["norm"])
+    # >= 60% of village doctors licensed, checked per village-doctor group from posts.csv
+    lic = compliance[compliance["norm"] == "shares[village_doctors_licensed]"]
+    assert len(lic) == 23
+    vc = posts[posts["type"] == "village_clinic"]
+    assert (
+        vc["posts_village_doctor_licensed"]
+        >= 0.6 * (vc["posts_village_doctor_licensed"] + vc["posts_village_doctor"]) - 1e-9
+    ).all()
     assert not [p for p in out.iterdir() if p.name.startswith(".")], "no staging leftovers"
     # report.html: the staffing section lists every facility's posts against its norm range
     html = (out / "report.html").read_text(encoding="utf-8")

@@ -12,6 +12,7 @@ from optimizer.errors import CheckError
 from optimizer.solvers import SolveOptions, SolveResult, Status
 from optimizer.staffing import quota as quota_mod
 from optimizer.staffing.config import (
+    CategoryShareNorm,
     Category,
     CutsNorm,
     GPNorm,
@@ -67,6 +68,16 @@ def to_instance(spec: QuotaSpec) -> QuotaInstance:
             scope=spec.share_scope,  # type: ignore[arg-type]
         ),
         gp_per_10k=GPNorm(per_10k=spec.gp_per_10k or 0.0, enabled=spec.gp_per_10k is not None),
+        shares=[
+            CategoryShareNorm(
+                name=f"x{k}",
+                categories=[spec.cat_names[c] for c in num],
+                of=None if den is None else [spec.cat_names[c] for c in den],
+                value=share,
+                facility_types=types,
+            )
+            for k, (num, den, share, types) in enumerate(spec.extra_shares)
+        ],
         pool=PoolNorm(total=spec.pool, facility_types=spec.pool_types),
         cuts=CutsNorm(allowed=spec.cuts),
     )
@@ -521,4 +532,45 @@ def test_county_scope_differs_from_facility_scope_somewhere():
         county = quota_brute(spec)
         spec.share_scope = "facility"
         differ += county != quota_brute(spec)
+    assert differ >= 2
+
+
+# ---------------------------------------------------------------------------------------------
+# Composition norms between any categories (e.g. >= 60% of village doctors licensed)
+# ---------------------------------------------------------------------------------------------
+def licensed_spec(seed: int) -> QuotaSpec:
+    """Three categories at village clinics: licensed doctors, unlicensed doctors, other."""
+    spec = random_spec(seed)
+    spec.types = ["village_clinic" if k % 2 else "thc" for k in range(len(spec.types))]
+    spec.per_mille = {"thc": (1.0, 1.5), "village_clinic": (1.0, 1.5)}
+    spec.cat_names = ["licensed", "unlicensed", "other"]
+    spec.cat_prof, spec.cat_ph, spec.cat_gp = [True, True, False], [False] * 3, [True, False, False]
+    spec.prof_share = spec.ph_share = None
+    spec.extra_shares = [([0], [0, 1], 0.6, ["village_clinic"]), ([0, 1], None, 0.5, ["thc"])]
+    return spec
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_category_share_norms_match_brute_force(seed):
+    spec = licensed_spec(seed)
+    expected = quota_brute(spec)
+    sol = solve_quota(to_instance(spec))
+    if expected is None:
+        assert sol.status == Status.INFEASIBLE, (sol.status, sol.diagnosis)
+        assert sol.diagnosis
+        return
+    assert sol.status == Status.OPTIMAL, (sol.status, sol.diagnosis)
+    assert sol.shortfall == pytest.approx(expected[0], rel=OBJ_RTOL, abs=1e-6)
+    assert sol.movement == pytest.approx(expected[1], rel=OBJ_RTOL, abs=1e-6)
+    rows = [r for r in sol.evaluation.compliance if r["norm"].startswith("shares[")]
+    assert rows and all(r["met"] for r in rows)
+
+
+def test_category_share_norms_change_some_answers():
+    differ = 0
+    for seed in range(12):
+        spec = licensed_spec(seed)
+        with_norm = quota_brute(spec)
+        spec.extra_shares = []
+        differ += with_norm != quota_brute(spec)
     assert differ >= 2

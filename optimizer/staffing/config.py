@@ -260,6 +260,15 @@ class PublicHealthNorm(ShareNorm):
     )
 
 
+class CategoryShareNorm(ShareNorm):
+    """At least ``value`` of the posts in the ``of`` categories (default: every category the
+    facility has) are in ``categories``, e.g. >= 60% of village doctors licensed (Qingdao)."""
+
+    name: Name
+    categories: Annotated[list[Name], Field(min_length=1)]
+    of: list[Name] | None = None
+
+
 class GPNorm(Strict):
     """County-wide GPs: ``Σ GP posts ≥ per_10k × county population / 10,000``."""
 
@@ -295,6 +304,9 @@ class QuotaNorms(Strict):
         value=0.25, source="Qingdao (brief): public-health staff ≥ 25% of professional staff [U]"
     )
     gp_per_10k: GPNorm = GPNorm()
+    shares: list[CategoryShareNorm] = Field(
+        default_factory=list, description="More composition norms between staff categories."
+    )
     pool: PoolNorm = PoolNorm()
     cuts: CutsNorm = CutsNorm()
 
@@ -710,6 +722,21 @@ def _check_quota_rules(case: StaffingCase, cfg: QuotaCase, problems: ProblemColl
                 "give a need column or the WISN workload columns",
                 fix="e.g. need: need",
             )
+    seen: set[str] = set()
+    for k, share in enumerate(cfg.norms.shares):
+        where = f"{label} › norms.shares[{k}]"
+        if share.name in seen:
+            problems.add(f"{where}.name", "duplicate share norm name", got=share.name)
+        seen.add(share.name)
+        for key in ("categories", "of"):
+            unknown = sorted(set(getattr(share, key) or []) - set(names))
+            if unknown:
+                problems.add(
+                    f"{where}.{key}",
+                    "unknown categories",
+                    got=", ".join(unknown),
+                    fix=f"use: {', '.join(names)}",
+                )
     sp = cfg.service_population
     if sp is not None:
         unknown = sorted(set(sp.nearest_columns) - set(sp.facility_types))

@@ -229,7 +229,23 @@ def composition_rows(inst: QuotaInstance) -> list[tuple[str, np.ndarray, np.ndar
         base = prof if n2.basis == "professional" else np.ones(len(inst.categories), bool)
         coef, q = _share_coefs(inst, ph, base, n2.value)
         rows.append(("public_health_min_share", inst.applies(n2.facility_types), coef, q))
+    names = np.asarray(inst.category_names, dtype=object)
+    for n in inst.norms.shares:
+        if n.enabled:
+            num = np.isin(names, n.categories)
+            base = np.ones(names.size, bool) if n.of is None else np.isin(names, n.of)
+            coef, q = _share_coefs(inst, num, base, n.value)
+            rows.append((f"shares[{n.name}]", inst.applies(n.facility_types), coef, q))
     return rows
+
+
+def composition_norm(inst: QuotaInstance, name: str) -> ShareNorm:
+    """The norm behind a composition row name (``professional_min_share``, ``shares[x]``)."""
+    if name.startswith("shares["):
+        return next(n for n in inst.norms.shares if f"shares[{n.name}]" == name)
+    norm = getattr(inst.norms, name)
+    assert isinstance(norm, ShareNorm)
+    return norm
 
 
 # ---------------------------------------------------------------------------------------------
@@ -257,7 +273,7 @@ def _county_share_precheck(
             value += max(b.hi - int(cur_total[f]), 0) * int(coef[pos].max())
     if value >= 0:
         return []
-    norm = getattr(inst.norms, name)
+    norm = composition_norm(inst, name)
     return [
         f"norm {name} ({100 * norm.value:g}%, county-wide over "
         f"{', '.join(norm.facility_types)}) vs current staff: with every facility at its "
@@ -293,7 +309,7 @@ def precheck_quota(inst: QuotaInstance) -> list[str]:
             )
     if not cuts:
         for name, fmask, coef, _q in composition_rows(inst):
-            if getattr(inst.norms, name).scope == "county":
+            if composition_norm(inst, name).scope == "county":
                 out += _county_share_precheck(inst, name, fmask, coef, bounds, allowed, cur_total)
                 continue
             for f in np.flatnonzero(fmask).tolist():
@@ -309,10 +325,10 @@ def precheck_quota(inst: QuotaInstance) -> list[str]:
                 if pos.any():
                     value += room * int(coef[pos].max())
                 if value < 0:
-                    norm = getattr(inst.norms, name)
+                    share = composition_norm(inst, name)
                     cats = ", ".join(c for c, m in zip(inst.category_names, neg, strict=True) if m)
                     out.append(
-                        f"norm {name} ({100 * norm.value:g}%) vs current staff at {inst.label(f)}: "
+                        f"norm {name} ({100 * share.value:g}%) vs current staff at {inst.label(f)}: "
                         f"with at most {b.hi:,} posts ({b.hi_text}) and today's "
                         f"{int(inst.current[f][neg].sum()):,} staff in {cats} kept (no cuts), "
                         "the share cannot be reached"
@@ -501,7 +517,7 @@ def build_quota_milp(
     # Composition (share) norms, scaled to integers: one row per facility, or one county row.
     for name, fmask, coef, q in composition_rows(inst):
         fs = np.flatnonzero(fmask)
-        county = getattr(inst.norms, name).scope == "county"
+        county = composition_norm(inst, name).scope == "county"
         n_rows = 1 if county else fs.size
         rr, cc, vv = [], [], []
         for k, f in enumerate(fs):
@@ -727,6 +743,24 @@ def evaluate_quota_plan(inst: QuotaInstance, posts: np.ndarray) -> QuotaEvaluati
                 f"{num} ({100 * num / base if base else 0:.1f}%)",
                 ok,
                 n2.source,
+            )
+    names = np.asarray(inst.category_names, dtype=object)
+    for n in inst.norms.shares:
+        if not n.enabled:
+            continue
+        num_c = np.isin(names, n.categories)
+        base_c = np.ones(names.size, bool) if n.of is None else np.isin(names, n.of)
+        of_text = "all" if n.of is None else "/".join(n.of)
+        for scope, fid, fs in _share_units(inst, n):
+            num, base = int(s[fs][:, num_c].sum()), int(s[fs][:, base_c].sum())
+            add(
+                scope,
+                fid,
+                f"shares[{n.name}]",
+                f"≥ {100 * n.value:g}% of {base} {of_text} posts in {'/'.join(n.categories)}",
+                f"{num} ({100 * num / base if base else 0:.1f}%)",
+                Fraction(num) >= frac(n.value) * base,
+                n.source,
             )
     gpn = inst.norms.gp_per_10k
     if gpn.enabled:
@@ -1015,9 +1049,11 @@ def diagnose_quota(inst: QuotaInstance, options: SolveOptions, backend: str) -> 
                     f"- norm per_mille[{inst.types[f]}] {side} at {inst.label(int(f))} "
                     f"({text} posts) gives way by {vals[k]:,.0f}"
                 )
-        elif row in ("professional_min_share", "public_health_min_share"):
+        elif row in ("professional_min_share", "public_health_min_share") or row.startswith(
+            "shares["
+        ):
             labels = milp.labels.get(row, [])
-            norm = getattr(inst.norms, row)
+            norm = composition_norm(inst, row)
             q = frac(norm.value).denominator
             items = [f"{labels[k]} by {vals[k] / q:,.1f} posts" for k in hit if k < len(labels)]
             out.append(
