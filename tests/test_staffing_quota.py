@@ -12,8 +12,8 @@ from optimizer.errors import CheckError
 from optimizer.solvers import SolveOptions, SolveResult, Status
 from optimizer.staffing import quota as quota_mod
 from optimizer.staffing.config import (
-    CategoryShareNorm,
     Category,
+    CategoryShareNorm,
     CutsNorm,
     GPNorm,
     PerMilleNorm,
