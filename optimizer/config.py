@@ -305,6 +305,11 @@ class Standard(Strict):
         return self.min_share is not None and self.min_share >= 1.0
 
 
+class LargeZoneCap(Strict):
+    over_residents: PositiveFloat
+    max_sites: Annotated[int, Field(ge=0)]
+
+
 class ZoneRule(Strict):
     """At least ``min_sites`` open sites of the given types in every selected zone, and (with
     ``per_10k_residents``) at least ceil(density x the zone's residents / 10,000) of them, e.g.
@@ -312,6 +317,10 @@ class ZoneRule(Strict):
 
     min_sites: Annotated[int, Field(ge=0)] = 0
     per_10k_residents: PositiveFloat | None = None
+    max_sites: Annotated[int, Field(ge=0)] | None = None
+    """At most this many open sites of the types in each zone (e.g. one CHC per street)."""
+    large_zones: LargeZoneCap | None = None
+    """A higher cap for zones with more residents (streets over 100,000 may add 1-2 CHCs)."""
     facility_types: list[Name] | None = None
     zones: Literal["all"] | list[str] = "all"
     zone_kinds: list[str] | None = None
@@ -319,8 +328,12 @@ class ZoneRule(Strict):
 
     @model_validator(mode="after")
     def _some_target(self) -> ZoneRule:
-        if self.min_sites < 1 and self.per_10k_residents is None:
-            raise ValueError("give min_sites (>= 1) or per_10k_residents")
+        if self.min_sites < 1 and self.per_10k_residents is None and self.max_sites is None:
+            raise ValueError("give min_sites (>= 1), per_10k_residents or max_sites")
+        if self.max_sites is not None and self.max_sites < self.min_sites:
+            raise ValueError(f"max_sites {self.max_sites} is below min_sites {self.min_sites}")
+        if self.large_zones is not None and self.max_sites is None:
+            raise ValueError("large_zones raises max_sites: give max_sites too")
         return self
 
 

@@ -93,6 +93,18 @@ class CoverageProblem:
             need = max(need, math.ceil(rule.per_10k_residents * residents / 10_000 - 1e-9))
         return need
 
+    def rule_cap(self, rule: ZoneRule, zone: str) -> int | None:
+        """Most open sites ``rule`` allows in ``zone`` (None: no cap): max_sites, or
+        large_zones.max_sites when the zone has more residents than large_zones.over_residents."""
+        if rule.max_sites is None:
+            return None
+        big = rule.large_zones
+        if big is not None and self.demand.zone is not None:
+            residents = float(self.demand.residents[self.demand.zone == zone].sum())
+            if residents > big.over_residents:
+                return max(rule.max_sites, big.max_sites)
+        return rule.max_sites
+
     def active(self, standard: Standard) -> bool:
         """Whether the standard enters the model (objective or a constraint), not just the report."""
         return (
@@ -253,11 +265,24 @@ def precheck(problem: CoverageProblem, coverages: list[StandardCoverage]) -> lis
             break
         mask = problem.type_mask(rule.facility_types)
         short = []
+        fixed = problem.fixed_open() & mask
         for z in problem.rule_zones(rule):
             n = int((mask & (sites.zone == z)).sum())
             need = problem.rule_need(rule, z)
+            cap = problem.rule_cap(rule, z)
             if n < need:
                 short.append(f"{z} ({n} available, {need} needed)")
+            if cap is not None and cap < need:
+                reasons.append(
+                    f"zone_rules[{k}] in zone {z}: needs at least {need} sites but allows at "
+                    f"most {cap}; lower the density or raise max_sites"
+                )
+            kept = int((fixed & (sites.zone == z)).sum())
+            if cap is not None and kept > cap:
+                reasons.append(
+                    f"zone_rules[{k}] in zone {z}: {kept} existing sites are kept open but at "
+                    f"most {cap} are allowed; set existing: may_close or raise max_sites"
+                )
         if short:
             types = ", ".join(rule.facility_types) if rule.facility_types else "any type"
             target = (

@@ -200,6 +200,16 @@ def check_plan(problem: CoverageProblem, ev: Evaluation) -> list[str]:
                 need = _rule_need_raw(problem, rule.min_sites, rule.per_10k_residents, z)
                 if n < need:
                     out.append(f"zone_rules[{k}]: zone {z} has {n} open sites, needs {need}")
+                cap = rule.max_sites
+                big = rule.large_zones
+                if (
+                    cap is not None
+                    and big is not None
+                    and _residents_raw(problem, z) > Fraction(str(big.over_residents))
+                ):
+                    cap = max(cap, big.max_sites)
+                if cap is not None and n > cap:
+                    out.append(f"zone_rules[{k}]: zone {z} has {n} open sites, at most {cap}")
     if model.keep_existing_count:
         for t in sorted(set(sites.facility_type[sites.existing].tolist())):
             of_type = sites.facility_type == t
@@ -216,11 +226,18 @@ def _rule_need_raw(
     from ``CoverageProblem.rule_need`` which the model uses."""
     if per_10k is None or problem.demand.zone is None:
         return min_sites
+    need = Fraction(str(per_10k)) * _residents_raw(problem, zone) / 10_000
+    return max(min_sites, math.ceil(need))
+
+
+def _residents_raw(problem: CoverageProblem, zone: str) -> Fraction:
+    """Residents of a zone (footfall venues left out), summed exactly from the raw weights."""
     d = problem.demand
+    if d.zone is None:
+        return Fraction(0)
     venue = np.zeros(len(d), bool) if d.footfall is None else np.asarray(d.footfall, bool)
     keep = (np.asarray(d.zone).astype(str) == zone) & ~venue
     residents = Fraction(0)
     for w in np.asarray(d.weight, dtype=float)[keep]:
         residents += Fraction(float(w))
-    need = Fraction(str(per_10k)) * residents / 10_000
-    return max(min_sites, math.ceil(need))
+    return residents

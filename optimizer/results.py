@@ -153,6 +153,11 @@ def solution_dict(prepared: Any, sol: CoverageSolution) -> dict[str, Any]:
                     if r.per_10k_residents is not None
                     else {}
                 )
+                | (
+                    {"allowed": {z: problem.rule_cap(r, z) for z in problem.rule_zones(r)}}
+                    if r.max_sites is not None
+                    else {}
+                )
                 for r in model.zone_rules
             ],
         },

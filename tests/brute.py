@@ -176,7 +176,15 @@ def feasible_plans(inst: Dense) -> list[tuple[float, float, float]]:
                     need = max(
                         need, math.ceil(Fraction(str(rule.per_10k_residents)) * res / 10_000)
                     )
-                if (open_ & ok_type & (np.asarray(s.zone) == z)).sum() < need:
+                n_open = (open_ & ok_type & (np.asarray(s.zone) == z)).sum()
+                cap = rule.max_sites
+                if cap is not None and rule.large_zones is not None:
+                    res = sum(
+                        Fraction(float(v)) for v in np.asarray(d.weight)[np.asarray(d.zone) == z]
+                    )
+                    if res > Fraction(str(rule.large_zones.over_residents)):
+                        cap = max(cap, rule.large_zones.max_sites)
+                if n_open < need or (cap is not None and n_open > cap):
                     feasible = False
                     break
             if not feasible:

@@ -135,6 +135,30 @@ def test_andorra_ems_rural_township_norm_and_bacop(tmp_path, capsys):
     assert "ems.station_or_radius" in html or "every resident within 8 km" in html
 
 
+def test_andorra_centres_one_per_parish(tmp_path):
+    """Qingdao's CHC norm (one per street, a second only in a large street), scaled to
+    parishes: every parish has exactly one open clinic except the one over 20,000 residents,
+    which may have two; recomputed here from sites.csv and demand.csv."""
+    shared_path("data", "osm-andorra", "andorra_drive.graphml.gz")
+    out = tmp_path / "centres"
+    assert (
+        main(["run", str(ROOT / "configs" / "andorra_centres.yaml"), "--out", str(out), "-q"]) == 0
+    )
+    sol = json.loads((out / "solution.json").read_text(encoding="utf-8"))
+    assert sol["status"] == "optimal"
+    sites = pd.read_csv(out / "sites.csv")
+    open_per = sites[(sites["chosen"] == 1) & (sites["facility_type"] == "clinic")]
+    counts = open_per["zone"].value_counts()
+    demand = pd.read_csv(out / "demand.csv")
+    residents = demand.groupby("zone")["weight"].sum()
+    for zone, n in residents.items():
+        cap = 2 if n > 20_000 else 1
+        assert 1 <= counts.get(zone, 0) <= cap, (zone, counts.get(zone, 0), cap)
+    assert sol["model"]["zone_rules"][0]["allowed"] == {
+        z: (2 if n > 20_000 else 1) for z, n in residents.items()
+    }
+
+
 def test_andorra_joint_case(tmp_path):
     """Clinics, public AEDs (walking round trip on the pedestrian network) and 120 stations
     under one budget on real OSM networks: all three types bought, budget kept, hosted AEDs only

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from optimizer.config import CoverageModelConfig, Standard, ZoneRule
+from optimizer.config import CoverageModelConfig, LargeZoneCap, Standard, ZoneRule
 from optimizer.models.coverage import solve_coverage
 from optimizer.solvers import SolveOptions, Status
 
@@ -113,6 +113,21 @@ MODELS = {
             zone_rules=[ZoneRule(per_10k_residents=40, facility_types=["aed"])],
         ),
         {"types": ("clinic", "aed"), "n_sites": 14, "n_zones": 3},
+    ),
+    "zone_chc_per_street": (
+        CoverageModelConfig(
+            kind="mclp",
+            standards=[S15],
+            max_new_sites=5,
+            zone_rules=[
+                ZoneRule(
+                    min_sites=1,
+                    max_sites=1,
+                    large_zones=LargeZoneCap(over_residents=230, max_sites=2),
+                )
+            ],
+        ),
+        {"n_sites": 9},
     ),
     "zone_min_share": (
         CoverageModelConfig(

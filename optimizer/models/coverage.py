@@ -369,8 +369,19 @@ def build_coverage_milp(
         for k, rule in enumerate(model.zone_rules):
             tmask = problem.type_mask(rule.facility_types)
             zr, zc, zlo, znames = [], [], [], []
+            cr: list[np.ndarray] = []
+            cc: list[np.ndarray] = []
+            chi: list[float] = []
+            cnames: list[str] = []
             for zone in problem.rule_zones(rule):
                 n_fixed = int((fixed & tmask & (sites.zone == zone)).sum())
+                cap = problem.rule_cap(rule, zone)
+                if cap is not None:
+                    members = np.flatnonzero(tmask[F] & (sites.zone[F] == zone))
+                    cr.append(np.full(members.size, len(chi)))
+                    cc.append(y.start + members)
+                    chi.append(float(cap - n_fixed))
+                    cnames.append(zone)
                 need = problem.rule_need(rule, zone) - n_fixed
                 if need <= 0:
                     continue
@@ -390,6 +401,17 @@ def build_coverage_milp(
                     penalty=1.0 / max(len(zlo), 1),
                 )
                 b.labels[f"zone_rule[{k}]"] = znames
+            if chi:
+                rows.add(
+                    f"zone_rule_max[{k}]",
+                    len(chi),
+                    np.concatenate(cr),
+                    np.concatenate(cc),
+                    1.0,
+                    hi=np.asarray(chi),
+                    penalty=1.0 / max(len(chi), 1),
+                )
+                b.labels[f"zone_rule_max[{k}]"] = cnames
 
     if model.keep_existing_count:
         for t in sorted(set(sites.facility_type[sites.existing].tolist())):
@@ -805,6 +827,12 @@ def diagnose_infeasibility(
             zones = milp.labels.get(row, [])
             items = [f"{zones[k]} short by {vals[k]:,.0f} residents" for k in hit if k < len(zones)]
             out.append(f"- standard '{std}' zone shares: " + "; ".join(items[:15]))
+        elif row.startswith("zone_rule_max["):
+            zones = milp.labels.get(row, [])
+            items = [f"{zones[k]} ({vals[k]:.0f} over)" for k in hit if k < len(zones)]
+            out.append(
+                f"- {row}: more sites than allowed would have to open in " + ", ".join(items[:20])
+            )
         elif row.startswith("zone_rule["):
             zones = milp.labels.get(row, [])
             items = [f"{zones[k]} ({vals[k]:.0f} short)" for k in hit if k < len(zones)]

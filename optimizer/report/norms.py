@@ -184,8 +184,32 @@ def _zone_rule_norms(run: RunData) -> list[NormCheck]:
             else f">= {need} open {what} per township"
         )
         required = rule.get("required") or {}
+        allowed = rule.get("allowed") or {}
         for z in _rule_zones(run, rule):
             got = counts.get(z, 0)
+            if z in allowed and allowed[z] is not None:
+                out.append(
+                    NormCheck(
+                        f"zone_rules[{k}].max",
+                        f"<= {rule['max_sites']} open {what} per township"
+                        + (
+                            f" ({rule['large_zones']['max_sites']} over "
+                            f"{rule['large_zones']['over_residents']:,.0f} residents)"
+                            if rule.get("large_zones")
+                            else ""
+                        ),
+                        "zone",
+                        z,
+                        float(allowed[z]),
+                        float(got),
+                        "sites",
+                        got <= allowed[z],
+                        str(rule.get("source") or ""),
+                        comparison="<=",
+                    )
+                )
+            if not need and density is None:
+                continue
             need_z = int(required.get(z, need))
             out.append(
                 NormCheck(
