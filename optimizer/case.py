@@ -326,6 +326,22 @@ def validate_against_model(
                         fix=f"use one of: {', '.join(sorted(types))}",
                     )
     zone_kinds = set(map(str, zones.kind)) if zones is not None else set()
+    for k, share in enumerate(model.type_shares):
+        for field_name in ("facility_types", "of"):
+            for t in getattr(share, field_name):
+                if t not in types:
+                    problems.add(
+                        f"{where}.type_shares[{k}].{field_name}",
+                        "no site has this facility type",
+                        got=t,
+                        fix=f"use one of: {', '.join(sorted(types))}",
+                    )
+        if share.scope == "zone" and sites.zone is None:
+            problems.add(
+                f"{where}.type_shares[{k}].scope",
+                "a share per zone needs a zone column in the sites file",
+                fix="set sites.columns.zone or scope: county",
+            )
     for k, rule in enumerate(model.zone_rules):
         key = f"{where}.zone_rules[{k}]"
         if sites.zone is None:

@@ -337,6 +337,19 @@ class ZoneRule(Strict):
         return self
 
 
+class TypeShare(Strict):
+    """Among the open sites of the ``of`` types, at least ``min_share`` are of ``facility_types``
+    (e.g. >= 90% of village clinics standardised, Qingdao/Zhuji), county-wide or in every zone."""
+
+    name: Name
+    facility_types: Annotated[list[Name], Field(min_length=1)]
+    of: Annotated[list[Name], Field(min_length=1)]
+    min_share: Share
+    scope: Literal["county", "zone"] = "county"
+    zone_kinds: list[str] | None = None
+    source: str | None = None
+
+
 class Phase(Strict):
     """One year (or stage) of a phased roll-out."""
 
@@ -361,6 +374,7 @@ class CoverageModelConfig(Strict):
     existing: Literal["keep", "may_close"] = "keep"
     keep_existing_count: bool = False
     zone_rules: list[ZoneRule] = []
+    type_shares: list[TypeShare] = []
     secondary_objective: Literal["none", "min_cost", "min_sites"] = "none"
     """Lexicographic second stage: among plans with optimal coverage, the cheapest / fewest."""
     phases: list[Phase] | None = None

@@ -24,7 +24,7 @@ import scipy.sparse as sp
 
 from geodata.arrays import Demand, Sites, TravelTimes, Zones
 
-from .config import CoverageModelConfig, Standard, ZoneRule
+from .config import CoverageModelConfig, Standard, TypeShare, ZoneRule
 
 __all__ = [
     "CoverageProblem",
@@ -104,6 +104,13 @@ class CoverageProblem:
             if residents > big.over_residents:
                 return max(rule.max_sites, big.max_sites)
         return rule.max_sites
+
+    def share_units(self, share: TypeShare) -> list[tuple[str, np.ndarray]]:
+        """(zone id or 'county', site mask) for each unit a type share is required on."""
+        if share.scope == "county" or self.sites.zone is None:
+            return [("county", np.ones(len(self.sites), dtype=bool))]
+        rule = ZoneRule(max_sites=0, zone_kinds=share.zone_kinds)
+        return [(z, self.sites.zone == z) for z in self.rule_zones(rule)]
 
     def active(self, standard: Standard) -> bool:
         """Whether the standard enters the model (objective or a constraint), not just the report."""
@@ -508,6 +515,8 @@ def _dominated(
         if sites.zone is not None:
             in_rule &= np.isin(sites.zone, np.asarray(problem.rule_zones(rule), dtype=object))
         counted |= in_rule
+    for share in problem.model.type_shares:
+        counted |= np.isin(sites.facility_type, [*share.facility_types, *share.of])
     if problem.model.keep_existing_count:
         counted |= np.isin(sites.facility_type, sites.facility_type[sites.existing])
     if problem.model.min_new_sites is not None:

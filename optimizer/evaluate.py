@@ -210,6 +210,30 @@ def check_plan(problem: CoverageProblem, ev: Evaluation) -> list[str]:
                     cap = max(cap, big.max_sites)
                 if cap is not None and n > cap:
                     out.append(f"zone_rules[{k}]: zone {z} has {n} open sites, at most {cap}")
+    for share in model.type_shares:
+        num = np.isin(sites.facility_type, share.facility_types) & ev.open_mask
+        den = np.isin(sites.facility_type, share.of) & ev.open_mask
+        zones = (
+            ["county"]
+            if share.scope == "county" or sites.zone is None
+            else sorted(set(map(str, sites.zone)))
+        )
+        wanted = set(share.zone_kinds or [])
+        kinds = None
+        if share.zone_kinds is not None and problem.zones is not None:
+            kinds = dict(
+                zip(map(str, problem.zones.ids), map(str, problem.zones.kind), strict=True)
+            )
+        for z in zones:
+            if kinds is not None and kinds.get(z, "") not in wanted:
+                continue
+            inz = np.ones(len(sites), bool) if z == "county" else sites.zone == z
+            a, b_ = int((num & inz).sum()), int((den & inz).sum())
+            if Fraction(a) < Fraction(str(share.min_share)) * b_:
+                out.append(
+                    f"type_shares[{share.name}] {z}: {a} of {b_} open sites, below "
+                    f"{100 * share.min_share:g}%"
+                )
     if model.keep_existing_count:
         for t in sorted(set(sites.facility_type[sites.existing].tolist())):
             of_type = sites.facility_type == t

@@ -25,6 +25,7 @@ from __future__ import annotations
 import logging
 import platform
 import sys
+from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
@@ -131,6 +132,33 @@ def common_dict(prepared: Any, sol: Any, *, meaning: str, model: dict[str, Any])
     )
 
 
+def _type_share_rows(problem: Any, open_mask: np.ndarray) -> list[dict[str, Any]]:
+    """One compliance row per type share and unit (county or zone): open sites counted."""
+    sites = problem.sites
+    rows = []
+    for share in problem.model.type_shares:
+        num = open_mask & np.isin(sites.facility_type, share.facility_types)
+        den = open_mask & np.isin(sites.facility_type, share.of)
+        for unit, mask in problem.share_units(share):
+            a, b = int((num & mask).sum()), int((den & mask).sum())
+            rows.append(
+                {
+                    "norm": f"type_shares[{share.name}]",
+                    "label": f">= {100 * share.min_share:g}% of open {'/'.join(share.of)} "
+                    f"are {'/'.join(share.facility_types)}",
+                    "scope": "county" if unit == "county" else "zone",
+                    "zone": "" if unit == "county" else unit,
+                    "required": share.min_share,
+                    "achieved": _round(a / b) if b else None,
+                    "unit": "share",
+                    "met": Fraction(a) >= Fraction(str(share.min_share)) * b,
+                    "counts": f"{a} of {b}",
+                    "source": share.source or "",
+                }
+            )
+    return rows
+
+
 def solution_dict(prepared: Any, sol: CoverageSolution) -> dict[str, Any]:
     problem = sol.problem
     model = problem.model
@@ -176,6 +204,8 @@ def solution_dict(prepared: Any, sol: CoverageSolution) -> dict[str, Any]:
             }
             for t in out["chosen_sites"]
         }
+        if model.type_shares:
+            out["type_share_compliance"] = {"table": _type_share_rows(problem, ev.open_mask)}
         out["cost"] = {
             "unit": sites.cost_unit,
             "new_sites": _round(ev.new_cost, 2),

@@ -191,6 +191,19 @@ def feasible_plans(inst: Dense) -> list[tuple[float, float, float]]:
                 break
         if not feasible:
             continue
+        for share in m.type_shares:
+            units = (
+                [np.ones(J, bool)]
+                if share.scope == "county"
+                else [np.asarray(s.zone) == z for z in inst.zone_ids]
+            )
+            for unit in units:
+                a = (open_ & unit & np.isin(types, share.facility_types)).sum()
+                b = (open_ & unit & np.isin(types, share.of)).sum()
+                if Fraction(int(a)) < Fraction(str(share.min_share)) * int(b):
+                    feasible = False
+        if not feasible:
+            continue
         if m.keep_existing_count:
             for t in set(types[existing]):
                 if (open_ & (types == t)).sum() < (existing & (types == t)).sum():

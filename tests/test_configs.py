@@ -159,6 +159,34 @@ def test_andorra_centres_one_per_parish(tmp_path):
     }
 
 
+def test_andorra_village_tiers_standardised_share(tmp_path):
+    """>= 90% of village clinics standardised: upgrades of today's clinics (hosted, no new
+    coverage) compete with new standard clinics for the budget; the share is recomputed here
+    from sites.csv, and the committed tiers file is what tiers.py derives."""
+    from configs.data.andorra.tiers import village_tiers
+
+    data = ROOT / "configs" / "data" / "andorra"
+    derived = village_tiers(pd.read_csv(data / "sites.csv", dtype={"site_id": str}))
+    committed = pd.read_csv(
+        data / "village_tiers.csv", dtype={"site_id": str}, keep_default_na=False
+    )
+    assert derived.astype(str).equals(committed.astype(str))
+    shared_path("data", "osm-andorra", "andorra_drive.graphml.gz")
+    out = tmp_path / "tiers"
+    case = ROOT / "configs" / "andorra_village_tiers.yaml"
+    assert main(["run", str(case), "--out", str(out), "-q"]) == 0
+    sol = json.loads((out / "solution.json").read_text(encoding="utf-8"))
+    assert sol["status"] == "optimal"
+    sites = pd.read_csv(out / "sites.csv")
+    chosen = sites[sites["chosen"] == 1]["facility_type"].value_counts()
+    standard = chosen.get("vc_std", 0) + chosen.get("vc_upgrade", 0)
+    clinics = chosen.get("vc_std", 0) + chosen.get("vc_basic", 0)
+    assert standard >= 0.9 * clinics and chosen.get("vc_upgrade", 0) >= 1
+    row = sol["type_share_compliance"]["table"][0]
+    assert row["met"] and row["counts"] == f"{standard} of {clinics}"
+    assert sol["cost"]["total"] <= 2_500_000 + 1e-6
+
+
 def test_andorra_joint_case(tmp_path):
     """Clinics, public AEDs (walking round trip on the pedestrian network) and 120 stations
     under one budget on real OSM networks: all three types bought, budget kept, hosted AEDs only

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from optimizer.config import CoverageModelConfig, LargeZoneCap, Standard, ZoneRule
+from optimizer.config import CoverageModelConfig, LargeZoneCap, Standard, TypeShare, ZoneRule
 from optimizer.models.coverage import solve_coverage
 from optimizer.solvers import SolveOptions, Status
 
@@ -128,6 +128,36 @@ MODELS = {
             ],
         ),
         {"n_sites": 9},
+    ),
+    "standardised_share_county": (
+        CoverageModelConfig(
+            kind="mclp",
+            standards=[Standard(name="vc", minutes=9)],
+            max_new_sites=3,
+            type_shares=[
+                TypeShare(
+                    name="std", facility_types=["vc_std"], of=["vc_std", "vc_basic"], min_share=0.75
+                )
+            ],
+        ),
+        {"types": ("vc_basic", "vc_std"), "n_sites": 9, "n_existing": 2},
+    ),
+    "standardised_share_zone": (
+        CoverageModelConfig(
+            kind="mclp",
+            standards=[Standard(name="vc", minutes=9)],
+            max_new_sites=4,
+            type_shares=[
+                TypeShare(
+                    name="std",
+                    facility_types=["vc_std"],
+                    of=["vc_std", "vc_basic"],
+                    min_share=0.5,
+                    scope="zone",
+                )
+            ],
+        ),
+        {"types": ("vc_basic", "vc_std"), "n_sites": 9},
     ),
     "zone_min_share": (
         CoverageModelConfig(
