@@ -5,6 +5,10 @@ beds, county hospital beds) and the norm (1.75 CDC staff and 2.5 infectious-dise
 10,000 residents, Zhuji; 3.7 county beds per 1,000, Yueqing). Each check is
 
 .. math::  \\text{have} \\ge \\text{min} \\times \\text{residents} / \\text{per}
+           \\quad\\text{or}\\quad \\text{have} \\ge \\text{min\\_share} \\times \\text{of}
+
+(the second for shares of a given count, e.g. >= 5% of the lead hospitals' new hires reserved
+for grassroots posts serving >= 2 years, Qingdao)
 
 compared in exact fractions, with the shortfall in whole units
 (:math:`\\lceil \\text{required} \\rceil - \\text{have}`). The rows go to ``solution.json ›
@@ -34,20 +38,28 @@ def capacity_compliance(norms: CapacityNorms, residents: float) -> dict[str, Any
     pop = float(norms.population) if norms.population is not None else float(residents)
     rows: list[dict[str, Any]] = []
     for c in norms.checks:
-        required = _frac(c.min) * _frac(pop) / _frac(c.per)
+        if c.min is not None:
+            required = _frac(c.min) * _frac(pop) / _frac(c.per)
+            label = f"{c.name}: >= {c.min:g} per {c.per:,.0f} residents"
+        else:
+            assert c.min_share is not None and c.of is not None
+            required = _frac(c.min_share) * _frac(c.of)
+            label = f"{c.name}: >= {100 * c.min_share:g}% of {c.of:,.0f}"
         met = _frac(c.have) >= required
-        per_text = f"{c.per:,.0f}"
         rows.append(
             {
                 "norm": f"capacity.{c.name}",
-                "label": f"{c.name}: >= {c.min:g} per {per_text} residents",
+                "label": label,
                 "scope": "county",
                 "required": round(float(required), 3),
                 "achieved": float(c.have),
                 "unit": c.unit,
                 "met": bool(met),
                 "per": float(c.per),
-                "per_population": round(float(_frac(c.have) * _frac(c.per) / _frac(pop)), 4),
+                "per_population": None
+                if c.min is None
+                else round(float(_frac(c.have) * _frac(c.per) / _frac(pop)), 4),
+                "share": None if c.of is None or c.of == 0 else round(c.have / c.of, 4),
                 "shortfall": 0 if met else math.ceil(required) - math.floor(c.have),
                 "note": c.note,
                 "source": c.source,
@@ -73,9 +85,14 @@ def capacity_summary(block: dict[str, Any]) -> list[str]:
     """Summary lines: one per check, with the numbers."""
     lines = [f"County capacity norms ({block['population']:,.0f} residents):"]
     for r in block["table"]:
+        rate = (
+            f"{r['per_population']:g} per {r['per']:,.0f}"
+            if r["per_population"] is not None
+            else f"{100 * (r['share'] or 0):.1f}%"
+        )
         lines.append(
             f"  {'ok ' if r['met'] else 'NO '} {r['label']}: have {r['achieved']:,.0f} "
-            f"{r['unit']} ({r['per_population']:g} per {r['per']:,.0f}), need {r['required']:,.1f}"
+            f"{r['unit']} ({rate}), need {r['required']:,.1f}"
             + ("" if r["met"] else f" - short by {r['shortfall']:,}")
         )
     return lines

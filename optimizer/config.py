@@ -604,12 +604,24 @@ class CapacityCheck(Strict):
     name: Name
     have: NonNegFloat
     """What the county has today (staff, beds), from the planner's data."""
-    min: PositiveFloat
+    min: PositiveFloat | None = None
     per: PositiveFloat = 10_000
+    min_share: Share | None = None
+    """Instead of a rate per residents: at least this share of ``of`` (e.g. >= 5% of the
+    lead hospitals' new hires reserved for grassroots posts, Qingdao)."""
+    of: NonNegFloat | None = None
     unit: str = ""
     note: str = ""
     """Where ``have`` comes from (statistical yearbook, health commission, estimate)."""
     source: str = ""
+
+    @model_validator(mode="after")
+    def _one_form(self) -> CapacityCheck:
+        if (self.min is None) == (self.min_share is None):
+            raise ValueError("give either min (per `per` residents) or min_share (of `of`)")
+        if self.min_share is not None and self.of is None:
+            raise ValueError("min_share needs `of`, the count it is a share of")
+        return self
 
 
 class CapacityNorms(Strict):

@@ -44,3 +44,18 @@ def test_bad_checks_are_errors():
         norms(checks=[])
     with pytest.raises(ValidationError):
         norms(checks=[{"name": "x", "have": 1, "min": 1.0, "typo": 2}])
+
+
+def test_share_of_a_given_count():
+    """>= 5% of 130 new hires reserved for grassroots posts: 6.5 needed, 6 short by 1."""
+    block = capacity_compliance(
+        norms(checks=[{"name": "grassroots_hires", "have": 6, "min_share": 0.05, "of": 130}]),
+        residents=80_000,
+    )
+    row = block["table"][0]
+    assert row["required"] == 6.5 and not row["met"] and row["shortfall"] == 1
+    assert "(4.6%)" in "\n".join(capacity_summary(block))
+    with pytest.raises(ValidationError, match="either min"):
+        norms(checks=[{"name": "x", "have": 1, "min": 1.0, "min_share": 0.1, "of": 5}])
+    with pytest.raises(ValidationError, match="needs `of`"):
+        norms(checks=[{"name": "x", "have": 1, "min_share": 0.1}])
