@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from optimizer.config import CoverageModelConfig, LargeZoneCap, Standard, TypeShare, ZoneRule
-from optimizer.models.coverage import solve_coverage
+from optimizer.models.coverage.solve import solve_coverage
 from optimizer.solvers import SolveOptions, Status
 
 from .brute import brute_force, brute_force_lexicographic
@@ -326,8 +326,8 @@ def test_aed_density_per_10k_residents_moves_the_plan():
     (5,000 residents; its venues' footfall is not residents) needs 1. Without the rule the
     three AEDs go where the footfall is."""
     from geodata.arrays import Demand, Sites, TravelTimes
-    from optimizer.coverage import CoverageProblem
-    from optimizer.evaluate import check_plan, evaluate_plan
+    from optimizer.models.coverage.evaluate import check_plan, evaluate_plan
+    from optimizer.models.coverage.problem import CoverageProblem
 
     inf = np.inf
     times = np.array(

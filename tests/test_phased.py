@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 from optimizer.config import CoverageModelConfig, Phase, Standard, ZoneRule
-from optimizer.models.coverage import solve_coverage
-from optimizer.models.phased import solve_phased
+from optimizer.models.coverage.phased import solve_phased
+from optimizer.models.coverage.solve import solve_coverage
 from optimizer.solvers import SolveOptions, SolveResult, Status
 
 from .conftest import OBJ_RTOL, random_instance
@@ -136,7 +136,7 @@ def test_time_limit_returns_a_real_rollout_with_a_true_bound():
 def test_empty_incumbent_at_the_limit_is_replaced_by_the_greedy(monkeypatch):
     """The solver stops with the all-zero plan and no bound: the greedy roll-out is returned
     with the trivial bound (everyone reachable covered in every phase)."""
-    import optimizer.models.phased as ph_mod
+    import optimizer.models.coverage.phased as ph_mod
 
     problem = _big_phased(1, 30)
     exact = solve_phased(problem)

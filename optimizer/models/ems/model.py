@@ -36,7 +36,7 @@ and one of the objectives
 * **min_cost**: the cheapest stations and fleet meeting the coverage targets and norms.
 
 ``station_or_radius`` adds Yueqing's rural township norm (a station inside, or every resident
-within the radius by road; :mod:`.ems_zones`).
+within the radius by road; :mod:`.zones`).
 
 Coverage targets (``min_share``; 1 = every resident) and per-township shares act on
 :math:`u_{g1}`, which is at most :math:`\min(1, \sum_{N_g} x_j)`. This is the FLEET/hybrid model
@@ -57,13 +57,13 @@ import scipy.sparse as sp
 
 from geodata.arrays import Demand, Sites, TravelTimes, Zones
 
-from ..certificate import Certificate
-from ..config import EmsModelConfig
-from ..coverage import group_rows, require_complete
-from ..errors import CheckError
-from ..milp import MILP, ModelBuilder
-from ..solvers import SolveOptions, SolveResult, Status, relative_gap, solve, solve_lexicographic
-from .ems_zones import (
+from ...certificate import Certificate
+from ...config import EmsModelConfig
+from ...errors import CheckError
+from ...milp import MILP, ModelBuilder
+from ...solvers import SolveOptions, SolveResult, Status, relative_gap, solve, solve_lexicographic
+from ..coverage.problem import group_rows, require_complete
+from .zones import (
     add_station_or_radius_rows,
     check_station_or_radius,
     precheck_station_or_radius,

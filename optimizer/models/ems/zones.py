@@ -17,14 +17,16 @@ from the open stations and each village's nearest open station by road, apart fr
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
-from ..milp import ModelBuilder
+from ...milp import ModelBuilder
 
-if TYPE_CHECKING:
-    from .ems import EmsPlan, EmsProblem
+# ``problem`` is an ``EmsProblem`` and ``plan`` an ``EmsPlan`` (.model); typed loosely here so
+# that .model can import this module without an import circle.
+EmsProblem = Any
+EmsPlan = Any
 
 __all__ = [
     "add_station_or_radius_rows",
