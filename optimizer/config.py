@@ -36,6 +36,7 @@ __all__ = [
     "CaseConfig",
     "CoverageModelConfig",
     "DemandConfig",
+    "EstimateTravelTimesConfig",
     "LoadedCase",
     "PCenterModelConfig",
     "PMedianModelConfig",
@@ -243,14 +244,55 @@ class NetworkTravelTimesConfig(Strict):
         return self.measure
 
 
+Setting = Literal["urban", "rural"]
+PerSetting = PositiveFloat | dict[Setting, PositiveFloat]
+
+
+class EstimateTravelTimesConfig(Strict):
+    """Travel times ESTIMATED without a road network (``mode: estimate``): great-circle
+    distance x circuity / speed per setting (urban, rural), plus an off-road leg at each end.
+    Defaults are calibrated on real networks (``geodata/data/estimate_calibration.csv``)."""
+
+    mode: Literal["estimate"]
+    by: Literal["drive", "ebike", "walk"] = "drive"
+    """The travel mode whose calibrated circuity and speed apply."""
+    measure: Literal["time", "distance"] = "time"
+    setting: Literal["urban", "rural", "by_class"] = "by_class"
+    """urban (calibrated on central Chengdu) or rural (Andorra's mountain roads) for every pair,
+    or by_class: the demand point's class (urban/rural, or an NBS 城乡分类代码: 1xx urban,
+    2xx rural; class_settings maps other classes); points without a class are rural."""
+    class_settings: dict[str, Setting] | None = None
+    circuity: PerSetting | None = None
+    """Road distance / straight-line distance (default: calibrated per setting and mode)."""
+    speed_kph: PerSetting | None = None
+    """Effective speed along the road distance (default: calibrated per setting and mode)."""
+    offroad_m: NonNegFloat = 0.0
+    """Off-road leg at each end (village centre to the nearest road), in metres."""
+    offroad_kph: PositiveFloat = 4.5
+
+    @property
+    def unit(self) -> str:
+        return "min" if self.measure == "time" else "m"
+
+    @property
+    def quantity(self) -> Literal["time", "distance"]:
+        return self.measure
+
+
 def _travel_times_tag(value: Any) -> str:
     if isinstance(value, Mapping):
+        if value.get("mode") == "estimate":
+            return "estimate"
         return "network" if "network" in value else "file"
+    if isinstance(value, EstimateTravelTimesConfig):
+        return "estimate"
     return "network" if isinstance(value, NetworkTravelTimesConfig) else "file"
 
 
 TravelTimesSpec = Annotated[
-    Annotated[TravelTimesConfig, Tag("file")] | Annotated[NetworkTravelTimesConfig, Tag("network")],
+    Annotated[TravelTimesConfig, Tag("file")]
+    | Annotated[NetworkTravelTimesConfig, Tag("network")]
+    | Annotated[EstimateTravelTimesConfig, Tag("estimate")],
     Discriminator(_travel_times_tag),
 ]
 
@@ -549,7 +591,9 @@ class CaseConfig(Strict):
     @classmethod
     def _single_table(cls, value: Any) -> Any:
         # ``travel_times: {file: ...}`` is one unnamed table; name it "travel_times".
-        if isinstance(value, Mapping) and ("file" in value or "network" in value):
+        if isinstance(value, Mapping) and (
+            "file" in value or "network" in value or value.get("mode") == "estimate"
+        ):
             return {"travel_times": value}
         return value
 
@@ -784,7 +828,8 @@ def _check_network_refs(case: LoadedCase, problems: ProblemCollector) -> None:
                 fix="define it under 'networks:'"
                 + (f" or use one of: {', '.join(cfg.networks)}" if cfg.networks else ""),
             )
-        if isinstance(tt, NetworkTravelTimesConfig):
+        if isinstance(tt, (NetworkTravelTimesConfig, EstimateTravelTimesConfig)):
+            how = "estimated from distances" if tt.mode == "estimate" else "computed on a road network"
             for side in ("demand", "sites"):
                 cols = getattr(cfg, side).columns
                 src = getattr(cfg, side).file.lower()
@@ -792,7 +837,7 @@ def _check_network_refs(case: LoadedCase, problems: ProblemCollector) -> None:
                 if (cols.x is None or cols.y is None) and not is_geo:
                     problems.add(
                         f"{label} › {side}.columns",
-                        f"travel_times.{name} is computed on a road network, which needs point coordinates",
+                        f"travel_times.{name} is {how}, which needs point coordinates",
                         fix="set columns x and y (e.g. {x: lon, y: lat}) and the crs, or use a GIS file",
                     )
 

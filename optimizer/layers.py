@@ -31,7 +31,7 @@ from __future__ import annotations
 import json
 import logging
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -554,6 +554,10 @@ def write_layers(
         layers = build_layers(prepared, sol, buffer_m=buffer_m)
     if not layers:
         return []
+    estimated = {n: r.note() for n, r in (getattr(prepared, "estimates", None) or {}).items()}
+    if estimated:  # every layer says so, in its GeoPackage description and in layers.json
+        flag = " | TRAVEL TIMES " + "; ".join(f"{n}: {v}" for n, v in sorted(estimated.items()))
+        layers = [replace(layer, note=layer.note + flag) for layer in layers]
     crs_text = normalise_crs(demand.crs) if demand.crs else "EPSG:4326"
     if demand.crs is None:  # sites only: keep their own CRS
         crs_text = normalise_crs(sol.problem.sites.crs or "EPSG:4326")
@@ -590,6 +594,7 @@ def write_layers(
             }
             for layer in layers
         ],
+        "travel_times_estimated": estimated,
         "catchment_buffer_m": buffer_m,
         "zone_hull_buffer_m": HULL_BUFFER_M,
     }

@@ -111,6 +111,8 @@ def common_dict(prepared: Any, sol: Any, *, meaning: str, model: dict[str, Any])
                 **(
                     prepared.routing[name].to_dict()
                     if name in prepared.routing
+                    else getattr(prepared, "estimates", {})[name].to_dict()
+                    if name in getattr(prepared, "estimates", {})
                     else {"source": "table"}
                 ),
             }
@@ -481,6 +483,8 @@ def summary_head(prepared: Any, sol: Any, *, kind: str, meaning: str) -> list[st
     ]
     if problem.demand.weight_note:
         lines.append(f"      residents: {problem.demand.weight_note}")
+    for name, rep in sorted((getattr(prepared, "estimates", None) or {}).items()):
+        lines.append(f"  !! Travel times '{name}': {rep.note()}")
     ps = sol.presolve
     if ps and "demand_groups" in ps:
         lines.append(

@@ -510,7 +510,12 @@ def travel_section(run: RunData, ctx: Context) -> str | None:
                 (num(len(r.get("unreachable_demand") or [])), "num"),
             ]
         )
-    return table_html(head, body)
+    notes = [
+        f'<p class="warn"><b>{escape(name)}</b>: {escape(str(r["note"]))}</p>'
+        for name, r in tt.items()
+        if r.get("source") == "estimate" and r.get("note")
+    ]
+    return table_html(head, body) + "".join(notes)
 
 
 @register_section("notes", order=90, title="notes")
