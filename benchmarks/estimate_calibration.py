@@ -29,8 +29,8 @@ from __future__ import annotations
 
 import argparse
 import io
-from itertools import pairwise
 import sys
+from itertools import pairwise
 from pathlib import Path
 
 import numpy as np

@@ -10,7 +10,8 @@ pyproj's geodesic on the same sphere (not the haversine code that built it): a m
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -42,13 +43,16 @@ def estimate_case(
     from optimizer.config import EstimateTravelTimesConfig
 
     cfg = case.config
-    specs = {
-        n: t for n, t in cfg.travel_times.items() if isinstance(t, EstimateTravelTimesConfig)
-    }
+    specs = {n: t for n, t in cfg.travel_times.items() if isinstance(t, EstimateTravelTimesConfig)}
     if not specs:
         return {}, {}
     dem = wgs84_points(
-        demand.x, demand.y, demand.crs, where=f"{case.label} › demand", ids=demand.ids, problems=problems
+        demand.x,
+        demand.y,
+        demand.crs,
+        where=f"{case.label} › demand",
+        ids=demand.ids,
+        problems=problems,
     )
     sit = wgs84_points(
         sites.x, sites.y, sites.crs, where=f"{case.label} › sites", ids=sites.ids, problems=problems
@@ -61,7 +65,10 @@ def estimate_case(
         key = f"{case.label} › travel_times.{name}"
         if spec.setting == "by_class":
             settings, unknown = setting_of_classes(
-                demand.demand_class, len(demand), "rural", spec.class_settings
+                demand.demand_class,
+                len(demand),
+                "rural",
+                dict(spec.class_settings) if spec.class_settings else None,
             )
             if unknown:
                 problems.add(
@@ -75,8 +82,8 @@ def estimate_case(
             settings = np.full(len(demand), spec.setting, dtype=object)
         params = default_params(
             spec.by,
-            circuity=dict(spec.circuity) if isinstance(spec.circuity, dict) else spec.circuity,
-            speed_kph=dict(spec.speed_kph) if isinstance(spec.speed_kph, dict) else spec.speed_kph,
+            circuity=_per_setting(spec.circuity),
+            speed_kph=_per_setting(spec.speed_kph),
             offroad_m=spec.offroad_m,
             offroad_kph=spec.offroad_kph,
         )
@@ -94,6 +101,10 @@ def estimate_case(
             counts,
         )
     return tables, reports
+
+
+def _per_setting(value: float | Mapping[Any, float] | None) -> float | dict[str, float] | None:
+    return {str(k): float(v) for k, v in value.items()} if isinstance(value, Mapping) else value
 
 
 def check_estimate(
@@ -120,7 +131,10 @@ def check_estimate(
     metres = np.asarray(dist) * circ + 2.0 * params.offroad_m
     if measure == "time":
         speed = np.vectorize(params.speed_kph.__getitem__, otypes=[float])(s) if s.size else circ
-        expect = (np.asarray(dist) * circ / (speed * 1000.0) + 2.0 * params.offroad_m / (params.offroad_kph * 1000.0)) * 60.0
+        expect = (
+            np.asarray(dist) * circ / (speed * 1000.0)
+            + 2.0 * params.offroad_m / (params.offroad_kph * 1000.0)
+        ) * 60.0
     else:
         expect = metres
     bad = ~np.isclose(tt.value, expect, rtol=rtol, atol=1e-6)
@@ -129,7 +143,7 @@ def check_estimate(
         raise CheckError(
             [
                 f"estimated table {tt.name}: {int(bad.sum())} pairs differ from the independent "
-            f"recomputation"
+                f"recomputation"
                 + (
                     f" (first: demand {i[k]}, site {j[k]}: {tt.value[k]:.6f} vs {expect[k]:.6f})"
                     if k >= 0

@@ -142,6 +142,11 @@ class ZonesConfig(Strict):
     geometry_id: str | None = Field(
         default=None, description="Zone id column of the geometry file (default: columns.id)."
     )
+    geometry_approximate: str | None = Field(
+        default=None,
+        description="How the polygons were approximated when they are not official boundaries "
+        "(e.g. 'Voronoi cells of the villages'): the zones layer and the report flag them.",
+    )
 
 
 class MatrixColumns(Strict):
@@ -578,6 +583,10 @@ class OutputConfig(Strict):
 class CaseConfig(Strict):
     name: str
     description: str = ""
+    roads: Literal["network", "estimate"] = "network"
+    """``estimate``: every network travel-time table becomes a calibrated straight-line estimate
+    of the same mode and measure (offline; no network is loaded). One line switches a case
+    between OSM roads and the estimate."""
     demand: DemandConfig
     sites: SitesConfig
     zones: ZonesConfig | None = None
@@ -586,6 +595,18 @@ class CaseConfig(Strict):
     model: ModelConfig
     solver: SolverConfig = SolverConfig()
     output: OutputConfig = OutputConfig()
+
+    @model_validator(mode="after")
+    def _estimate_roads(self) -> CaseConfig:
+        if self.roads == "network":
+            return self
+        tables: dict[str, Any] = {}
+        for name, t in self.travel_times.items():
+            if isinstance(t, NetworkTravelTimesConfig):
+                t = EstimateTravelTimesConfig(mode="estimate", by=t.mode, measure=t.measure)
+            tables[name] = t
+        object.__setattr__(self, "travel_times", tables)
+        return self
 
     @field_validator("travel_times", mode="before")
     @classmethod
@@ -829,7 +850,11 @@ def _check_network_refs(case: LoadedCase, problems: ProblemCollector) -> None:
                 + (f" or use one of: {', '.join(cfg.networks)}" if cfg.networks else ""),
             )
         if isinstance(tt, (NetworkTravelTimesConfig, EstimateTravelTimesConfig)):
-            how = "estimated from distances" if tt.mode == "estimate" else "computed on a road network"
+            how = (
+                "estimated from distances"
+                if tt.mode == "estimate"
+                else "computed on a road network"
+            )
             for side in ("demand", "sites"):
                 cols = getattr(cfg, side).columns
                 src = getattr(cfg, side).file.lower()

@@ -413,12 +413,14 @@ def zone_layer(
         if missing and demand_zone is not None
         else {}
     )
+    zcfg = getattr(getattr(getattr(prepared, "case", None), "config", None), "zones", None)
+    flagged = getattr(zcfg, "geometry_approximate", None)
     geoms, source, approx = [], [], []
     for z in ids:
         if z in given:
             geoms.append(_multi(given[z]))
-            source.append("case file")
-            approx.append(0)
+            source.append(f"case file ({flagged})" if flagged else "case file")
+            approx.append(1 if flagged else 0)
         elif z in hulls:
             geoms.append(_multi(hulls[z]))
             source.append(f"hull of the zone's demand points + {HULL_BUFFER_M:g} m (approximate)")
@@ -439,7 +441,8 @@ def zone_layer(
         np.asarray(geoms, dtype=object),
         "MultiPolygon",
         "zones with the compliance figures of zones.csv; polygons from the case, else the hull "
-        "of each zone's demand points (approximate=1)",
+        "of each zone's demand points (approximate=1)"
+        + (f"; boundaries {flagged}" if flagged else ""),
     )
 
 

@@ -271,9 +271,12 @@ def map_section(run: RunData, ctx: Context) -> str:
         for f in (run.layers.get("zones") or {}).get("features", [])
         if (f.get("properties") or {}).get("approximate") == 1
     ]
+    props = [f["properties"] for f in approx]
+    how = sorted({str(p.get("geometry_source", "")) for p in props} - {""})
     note = (
-        f'<p class="note">{escape(t("zones_approx"))}: '
-        + escape(", ".join(str(f["properties"].get("zone_id")) for f in approx[:20]))
+        f'<p class="note">{escape(t("zones_approx"))} ({escape("; ".join(how))}): '
+        + escape(", ".join(str(p.get("name") or p.get("zone_id")) for p in props[:40]))
+        + (" …" if len(props) > 40 else "")
         + "</p>"
         if approx
         else ""
@@ -524,6 +527,9 @@ def notes_section(run: RunData, ctx: Context) -> str:
     rows = []
     if run.layers_index:
         rows.append((t("layers_crs"), escape(str(run.layers_index.get("crs_note", "")))))
+        for layer in run.layers_index.get("layers") or []:
+            if layer.get("name") == "zones" and "APPROXIMATE" in str(layer.get("note", "")):
+                rows.append((t("zones"), escape(str(layer["note"]).split(" | ")[0])))
     files = (run.manifest or {}).get("files") or []
     if files:
         rows.append((t("files"), escape(", ".join(files))))
