@@ -615,8 +615,13 @@ def summary_text(prepared: Any, sol: Any, out_dir: Path | None = None) -> str:
                     key=lambda t: (t[0], t[1]),
                 )[:3]
                 if worst:
+                    zn = problem.zones
+                    label = (
+                        dict(zip(map(str, zn.ids), map(str, zn.name), strict=True)) if zn else {}
+                    )
                     lines.append(
-                        "    lowest zones: " + ", ".join(f"{z} {_pct(v)}" for v, z in worst)
+                        "    lowest zones: "
+                        + ", ".join(f"{label.get(str(z), z)} {_pct(v)}" for v, z in worst)
                     )
     if out_dir is not None:
         files = ["solution.json", "sites.csv", "demand.csv"]
