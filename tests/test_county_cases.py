@@ -78,3 +78,18 @@ def test_prepare_county_refuses_bad_counties(tmp_path, adcode, message, capsys):
 
     with pytest.raises(CaseError, match=message):
         load_county(adcode)
+
+
+@pytest.mark.network
+def test_fenghuang_on_osm_roads_by_changing_one_line(tmp_path):
+    """``roads: network`` downloads the county's OSM roads (osmnx, cached); never in CI."""
+    configs = tmp_path / "configs"
+    shutil.copytree(ROOT / "configs" / "data" / "fenghuang", configs / "data" / "fenghuang")
+    text = (ROOT / "configs" / "fenghuang.yaml").read_text(encoding="utf-8")
+    assert text.count("roads: estimate\n") == 1
+    case = configs / "fenghuang.yaml"
+    case.write_text(text.replace("roads: estimate\n", "roads: network\n"), encoding="utf-8")
+    _, sol, out = run_case(case, tmp_path / "out")
+    doc = json.loads((out / "solution.json").read_text(encoding="utf-8"))
+    assert {t.get("source", "network") for t in doc["travel_times"].values()} == {"network"}
+    assert sol.checked or sol.status.value == "infeasible"
