@@ -197,6 +197,8 @@ class EstimateReport:
     """Demand points per setting (urban / rural)."""
     pairs: int
     checked: bool = False
+    scope: str = ""
+    """Empty: the whole table is estimated; else which points (roads elsewhere)."""
 
     @property
     def error_bands(self) -> list[dict[str, Any]]:
@@ -210,8 +212,9 @@ class EstimateReport:
             for b in self.error_bands
         )
         how = "circuity / speed" if self.measure == "time" else "circuity"
+        where = f"ESTIMATE for {self.scope}" if self.scope else "ESTIMATE, no road network"
         return (
-            f"ESTIMATE, no road network: straight-line distance x {how} "
+            f"{where}: straight-line distance x {how} "
             f"({self.params.mode}); measured {self.measure} error against real roads: {bands}"
         )
 
@@ -225,6 +228,7 @@ class EstimateReport:
             "method": "great-circle distance x circuity / speed + off-road leg (detour index)",
             "params": self.params.to_dict(),
             "settings": dict(sorted(self.settings.items())),
+            "scope": self.scope or "every pair",
             "error_band": self.error_bands,
             "calibration": "geodata/data/estimate_calibration.csv (benchmarks/estimate_calibration.py)",
             "checked_independently": self.checked,

@@ -115,8 +115,11 @@ def check_estimate(
     params: EstimateParams,
     measure: str,
     rtol: float = 1e-6,
+    *,
+    full: bool = True,
 ) -> None:
-    """Recompute every pair with pyproj's geodesic on the sphere and compare (CheckError)."""
+    """Recompute every pair with pyproj's geodesic on the sphere and compare (CheckError);
+    ``full``: the table must hold every pair."""
     from pyproj import Geod
 
     geod = Geod(a=EARTH_RADIUS_M, b=EARTH_RADIUS_M)
@@ -138,7 +141,7 @@ def check_estimate(
     else:
         expect = metres
     bad = ~np.isclose(tt.value, expect, rtol=rtol, atol=1e-6)
-    if tt.value.size != tt.n_demand * tt.n_sites or bad.any():
+    if (full and tt.value.size != tt.n_demand * tt.n_sites) or bad.any():
         k = int(np.flatnonzero(bad)[0]) if bad.any() else -1
         raise CheckError(
             [

@@ -99,6 +99,7 @@ def prepare_case(case: LoadedCase | str | Path) -> PreparedCase:
             )
             tables.update(net_tables)
             est_tables, estimates = estimate_case(case, demand, sites, problems)
+            estimates |= {n: r.estimate for n, r in routing.items() if r.estimate is not None}
             tables.update(est_tables)
     else:
         for name, tcfg in cfg.travel_times.items():

@@ -230,7 +230,10 @@ class NetworkTravelTimesConfig(Strict):
     max_snap_m: PositiveFloat = 1000.0
     snap_exclude: list[str] = ["motorway", "motorway_link"]
     """Road classes points may not be snapped onto (expressways; add trunk for elevated urban roads)."""
-    far_points: Literal["error", "unreachable"] = "error"
+    far_points: Literal["error", "unreachable", "estimate"] = "error"
+    """Points farther than max_snap_m from a road, or outside the network: an error, unreachable,
+    or ``estimate``: their pairs get the calibrated straight-line estimate of this mode (roads
+    where the network has them, the estimate elsewhere; flagged in every output)."""
     components: Literal["largest", "all"] = "largest"
     """Snap onto the largest strongly connected part of the network only (default: no point is
     stranded on an island), or onto any part ("all": local walking coverage such as AEDs, on a

@@ -190,3 +190,45 @@ def test_calibration_script_reproduces_the_committed_table():
     )
     assert run.returncode == 0, run.stdout[-2000:] + run.stderr[-2000:]
     assert "matches the committed table" in run.stdout
+
+
+def test_mixed_roads_where_given_estimate_beyond(tmp_path):
+    """far_points: estimate - points beyond the roads get the calibrated estimate, the rest is
+    routed; the summary and solution.json say which."""
+    shared_path("data", "osm-andorra", "andorra_drive.graphml.gz")
+    case = yaml.safe_load((ROOT / "configs" / "andorra.yaml").read_text(encoding="utf-8"))
+    for part in ("demand", "sites", "zones"):
+        for key in ("file", "geometry"):
+            if key in case[part]:
+                case[part][key] = str(ROOT / "configs" / case[part][key])
+    case["networks"]["roads"]["file"] = str(
+        shared_path("data", "osm-andorra", "andorra_drive.graphml.gz")
+    )
+    case["travel_times"]["ebike"].update(max_snap_m=60, far_points="estimate")
+    path = tmp_path / "mixed.yaml"
+    path.write_text(yaml.safe_dump(case, allow_unicode=True), encoding="utf-8")
+    prepared = prepare_case(path)
+    rep = prepared.routing["ebike"]
+    far = rep.demand_snap.a < 0
+    assert 0 < far.sum() < len(far)
+    est = prepared.estimates["ebike"]
+    assert est.scope.startswith(f"{int(far.sum())} demand points")
+    tt = prepared.problem.travel_times["ebike"]
+    dem = prepared.problem.demand
+    sites = prepared.problem.sites
+    i = int(np.flatnonzero(far)[0])
+    rows = tt.demand_index == i
+    assert rows.any()
+    d = great_circle_m(
+        dem.x[i], dem.y[i], sites.x[tt.site_index[rows]], sites.y[tt.site_index[rows]]
+    )
+    p = default_params("ebike")
+    np.testing.assert_allclose(
+        tt.value[rows], d * p.circuity["rural"] / p.speed_kph["rural"] * 0.06
+    )
+    _, sol, out = run_case(path, tmp_path / "out")
+    assert sol.checked
+    doc = json.loads((out / "solution.json").read_text(encoding="utf-8"))["travel_times"]["ebike"]
+    assert doc["network"] == "roads" and doc["estimated"]["source"] == "estimate"
+    assert "beyond the roads" in (out / "summary.txt").read_text(encoding="utf-8")
+    assert "drive" not in prepared.estimates

@@ -516,7 +516,7 @@ def travel_section(run: RunData, ctx: Context) -> str | None:
     notes = [
         f'<p class="warn"><b>{escape(name)}</b>: {escape(str(r["note"]))}</p>'
         for name, r in tt.items()
-        if r.get("source") == "estimate" and r.get("note")
+        if r.get("note")
     ]
     return table_html(head, body) + "".join(notes)
 
