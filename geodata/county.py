@@ -394,7 +394,10 @@ def build_county(
         "total_villages": data.total_villages,
         "kinds": sorted(set(tables["townships"]["kind"])),
     }
-    case_path.write_text(case_yaml(data, rel, stats, pop_note, approx, slug), encoding="utf-8")
+    out_shown = Path(os.path.relpath(out.resolve(), Path.cwd())).as_posix()
+    case_path.write_text(
+        case_yaml(data, rel, stats, pop_note, approx, slug, out_shown), encoding="utf-8"
+    )
     quota_path.write_text(quota_yaml(data, rel, results, stats, pop_note), encoding="utf-8")
     shown = [Path(os.path.relpath(Path(q).resolve(), Path.cwd())) for q in (case_path, quota_path)]
     (out / "README.md").write_text(

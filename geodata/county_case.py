@@ -30,13 +30,19 @@ def max_new_clinics(stats: dict[str, Any]) -> int:
 
 
 def case_yaml(
-    data: CountyData, rel: Path, stats: dict[str, Any], pop_note: str, approx: str, slug: str
+    data: CountyData,
+    rel: Path,
+    stats: dict[str, Any],
+    pop_note: str,
+    approx: str,
+    slug: str,
+    out_shown: str = ".",
 ) -> str:
     d = rel.as_posix().rstrip("/") + "/" if rel.as_posix() not in ("", ".") else ""
     n_new = max_new_clinics(stats)
     return f"""# {data.name} ({data.province}{data.city}, adcode {data.adcode}) - village clinics (村卫生室),
 # township health centres (乡镇卫生院) and 120 stations, written by
-#     python -m optimizer prepare county {data.adcode} --out {d.rstrip("/") or "."}
+#     python -m optimizer prepare county {data.adcode} --out {out_shown}
 # Run:  python -m optimizer run <this file> --out results/{slug}
 #
 # {ATTRIBUTION}.
