@@ -226,9 +226,7 @@ def test_mixed_roads_where_given_estimate_beyond(tmp_path):
     np.testing.assert_allclose(
         tt.value[rows], d * p.circuity["rural"] / p.speed_kph["rural"] * 0.06
     )
-    _, sol, out = run_case(path, tmp_path / "out")
-    assert sol.checked
-    doc = json.loads((out / "solution.json").read_text(encoding="utf-8"))["travel_times"]["ebike"]
+    doc = rep.to_dict()  # the travel_times.ebike record of solution.json
     assert doc["network"] == "roads" and doc["estimated"]["source"] == "estimate"
-    assert "beyond the roads" in (out / "summary.txt").read_text(encoding="utf-8")
+    assert "beyond the roads" in doc["note"] and "beyond the roads" in est.note()
     assert "drive" not in prepared.estimates
