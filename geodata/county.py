@@ -181,7 +181,7 @@ def spread_population(
             r = t.iloc[0]
             seats.append(
                 {
-                    "code": r["code"],
+                    "code": f"{r['code']}-seat",  # not the township's own id (sites use it)
                     "parent": code,
                     "name": f"{_clean(r['name'])}(未定位村合计, 驻地)",
                     "ur_code": "",

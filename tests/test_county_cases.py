@@ -93,3 +93,19 @@ def test_fenghuang_on_osm_roads_by_changing_one_line(tmp_path):
     doc = json.loads((out / "solution.json").read_text(encoding="utf-8"))
     assert {t.get("source", "network") for t in doc["travel_times"].values()} == {"network"}
     assert sol.checked or sol.status.value == "infeasible"
+
+
+def test_townships_without_located_villages_get_a_seat_point(tmp_path, monkeypatch):
+    """邵阳县 has townships whose villages have no position: their residents sit at the seat."""
+    shared_path("data", "cn-village-points-adcode", "coverage_by_county.csv")
+    monkeypatch.chdir(tmp_path)
+    from geodata.county import build_county
+
+    written = build_county("430523", tmp_path / "sy")
+    villages = pd.read_csv(written["villages"], dtype=str)
+    seats = villages[villages["village_id"].str.endswith("-seat")]
+    assert len(seats) >= 3 and seats["name"].str.contains("未定位村合计").all()
+    sites = pd.read_csv(written["sites"], dtype=str)
+    assert sites["site_id"].is_unique
+    prepared = prepare_case(written["case"])
+    assert len(prepared.problem.demand) == len(villages)
