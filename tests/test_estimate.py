@@ -156,7 +156,8 @@ def test_every_output_says_estimate(tmp_path):
     assert rec["source"] == "estimate" and rec["checked_independently"] is True
     assert rec["error_band"][0]["calibrated_on"] == "andorra"
     assert "ESTIMATE" in (out / "summary.txt").read_text(encoding="utf-8")
-    assert "ESTIMATE, no road network" in (out / "report.html").read_text(encoding="utf-8")
+    report = (out / "report.html").read_text(encoding="utf-8")
+    assert "出行时间为估算（无路网）" in report and "标定路网 andorra" in report
     layers = json.loads((out / "layers.json").read_text(encoding="utf-8"))
     assert "travel_times" in layers["travel_times_estimated"]
     assert all("TRAVEL TIMES" in layer["note"] for layer in layers["layers"])
