@@ -135,7 +135,7 @@ service_population:
 
 population:
   partition_types: [thc]
-  note: "{pop_note}"
+  note: "{pop_note}; residents served = nearest centre by the siting run's travel times (ESTIMATED from straight-line distances unless that case says roads: network)"
 
 categories:   # need_share splits the per-mille midpoint need: ILLUSTRATIVE mix
   - {{name: professional, professional: true, facility_types: [thc], need_share: 0.12}}
