@@ -217,20 +217,17 @@ def _setting(ur: str) -> str:
     return "urban" if ur.startswith("1") else "rural"
 
 
-def _tables(data: CountyData, demand: pd.DataFrame) -> dict[str, pd.DataFrame]:
-    towns = data.townships.copy()
-    towns["name"] = towns["name"].map(_clean)
-    vill = demand.assign(
-        village_id=demand["code"],
-        township=demand["parent"],
-        setting=demand["ur_code"].map(_setting),
-        lon=demand["lon_wgs84"].round(6),
-        lat=demand["lat_wgs84"].round(6),
-    )
-    villages = vill[
-        ["village_id", "name", "township", "ur_code", "setting", "population", "lon", "lat"]
-    ].sort_values("village_id")
-    heaviest = vill.sort_values(["population", "village_id"], ascending=[False, True])
+def _site(
+    sid: str, name: str, kind: str, existing: int, cost: float, **where: object
+) -> dict[str, object]:
+    row: dict[str, object] = {"site_id": sid, "name": name, "type": kind}
+    return row | {"existing": existing, "cost_yuan": cost} | where
+
+
+def _seat_sites(towns: pd.DataFrame, villages: pd.DataFrame) -> list[dict[str, object]]:
+    """Per township: its health centre (existing) and a 120 candidate at the seat point, or,
+    without one, at its most populous located village (flagged)."""
+    heaviest = villages.sort_values(["population", "village_id"], ascending=[False, True])
     heaviest = heaviest.drop_duplicates("township").set_index("township")
     rows = []
     for t in towns.to_dict("records"):
@@ -242,55 +239,40 @@ def _tables(data: CountyData, demand: pd.DataFrame) -> dict[str, pd.DataFrame]:
             lon, lat, where = h["lon"], h["lat"], f"APPROXIMATE: at {h['name']} (no seat point)"
         else:
             continue
-        base = {"township": t["code"], "lon": lon, "lat": lat, "position": where}
+        at = {"township": t["code"], "lon": lon, "lat": lat, "position": where}
+        rows.append(_site(f"THC-{t['code']}", f"{t['name']}卫生院", "thc", 1, 0.0, **at))
         rows.append(
-            base
-            | {
-                "site_id": f"THC-{t['code']}",
-                "name": f"{t['name']}卫生院",
-                "type": "thc",
-                "existing": 1,
-                "cost_yuan": 0.0,
-            }
+            _site(f"EMS-{t['code']}", f"{t['name']}120急救站(候选)", "ems", 0, EMS_COST, **at)
         )
-        rows.append(
-            base
-            | {
-                "site_id": f"EMS-{t['code']}",
-                "name": f"{t['name']}120急救站(候选)",
-                "type": "ems",
-                "existing": 0,
-                "cost_yuan": EMS_COST,
-            }
-        )
-    for v in villages.itertuples():
-        rows.append(
-            {
-                "site_id": f"EMS-{v.village_id}",
-                "name": f"{v.name}120急救站(候选)",
-                "type": "ems",
-                "existing": 0,
-                "cost_yuan": EMS_COST,
-                "township": v.township,
-                "lon": v.lon,
-                "lat": v.lat,
-                "position": "village point",
-            }
-        )
-        rows.append(
-            {
-                "site_id": f"VC-{v.village_id}",
-                "name": f"{v.name}卫生室(候选)",
-                "type": "clinic",
-                "existing": 0,
-                "cost_yuan": CLINIC_COST,
-                "township": v.township,
-                "lon": v.lon,
-                "lat": v.lat,
-                "position": "village point",
-            }
-        )
-    sites = pd.DataFrame(rows)[
+    return rows
+
+
+def _village_sites(villages: pd.DataFrame) -> list[dict[str, object]]:
+    """A village-clinic and a 120 candidate at every located village."""
+    rows = []
+    for v in villages.to_dict("records"):
+        at = {"township": v["township"], "lon": v["lon"], "lat": v["lat"]}
+        at["position"] = "village point"
+        vid, name = v["village_id"], v["name"]
+        rows.append(_site(f"EMS-{vid}", f"{name}120急救站(候选)", "ems", 0, EMS_COST, **at))
+        rows.append(_site(f"VC-{vid}", f"{name}卫生室(候选)", "clinic", 0, CLINIC_COST, **at))
+    return rows
+
+
+def _tables(data: CountyData, demand: pd.DataFrame) -> dict[str, pd.DataFrame]:
+    """villages (demand), sites, townships (zones) and facilities (编制) tables."""
+    towns = data.townships.copy()
+    towns["name"] = towns["name"].map(_clean)
+    villages = demand.assign(
+        village_id=demand["code"],
+        township=demand["parent"],
+        setting=demand["ur_code"].map(_setting),
+        lon=demand["lon_wgs84"].round(6),
+        lat=demand["lat_wgs84"].round(6),
+    )[["village_id", "name", "township", "ur_code", "setting", "population", "lon", "lat"]]
+    villages = villages.sort_values("village_id")
+    sites = pd.DataFrame(_seat_sites(towns, villages) + _village_sites(villages))
+    sites = sites[
         ["site_id", "name", "type", "existing", "cost_yuan", "township", "lon", "lat", "position"]
     ].sort_values("site_id")
     zones = pd.DataFrame(
@@ -303,14 +285,13 @@ def _tables(data: CountyData, demand: pd.DataFrame) -> dict[str, pd.DataFrame]:
     ).sort_values("zone_id")
     zones = zones[zones["zone_id"].isin(set(villages["township"]) | set(sites["township"]))]
     thc = sites[sites["type"] == "thc"]
+    names = dict(zip(zones["zone_id"], zones["name"], strict=True))
     facilities = pd.DataFrame(
         {
             "facility_id": thc["site_id"],
             "name": thc["name"],
             "type": "thc",
-            "township": thc["township"].map(
-                dict(zip(zones["zone_id"], zones["name"], strict=True))
-            ),
+            "township": thc["township"].map(names),
         }
     )
     return {"villages": villages, "sites": sites, "townships": zones, "facilities": facilities}
