@@ -319,6 +319,12 @@ def build_county(
     min_share: float = 0.5,
 ) -> dict[str, Path]:
     """Write the county's tables, polygons, cases and README; return the written paths."""
+    if population is not None and not population > 0:
+        raise _problem(
+            "the county population must be a positive number of residents",
+            population,
+            "give the county's resident total, e.g. --population 350195 (七普)",
+        )
     data = load_county(adcode, source, min_villages=min_villages, min_share=min_share)
     demand, pop_note = spread_population(data.townships, data.villages, population)
     if population is not None and population_source:

@@ -109,3 +109,11 @@ def test_townships_without_located_villages_get_a_seat_point(tmp_path, monkeypat
     assert sites["site_id"].is_unique
     prepared = prepare_case(written["case"])
     assert len(prepared.problem.demand) == len(villages)
+
+
+def test_prepare_county_refuses_a_negative_population(tmp_path, capsys):
+    shared_path("data", "cn-village-points-adcode", "coverage_by_county.csv")
+    args = ["prepare", "county", "433123", "--out", str(tmp_path / "x"), "--population", "-5"]
+    assert main(args) == 1
+    assert "positive number of residents" in capsys.readouterr().err
+    assert not (tmp_path / "x").exists()
