@@ -17,7 +17,11 @@ from optimizer.staffing.run import run_staffing_case
 
 from .conftest import ROOT, shared_path
 
-CASES = {"fenghuang": ("433123", "廖家桥镇", "廖家桥社区"), "yongshun": ("433127", "灵溪镇", None)}
+CASES = {
+    "fenghuang": ("433123", "廖家桥镇", "廖家桥社区"),
+    "yongshun": ("433127", "灵溪镇", None),
+    "chongyang": ("421223", "天城镇", None),
+}
 
 
 @pytest.mark.parametrize("slug", sorted(CASES))
