@@ -145,7 +145,10 @@ def run(args: argparse.Namespace) -> int:
         )
         sys.stdout.write(f"Wrote {', '.join(str(p) for p in written.values())}\n")
         slug = args.name or f"county-{args.adcode}"
-        sys.stdout.write(f"Run:  python -m optimizer run {written['case']} --out results/{slug}\n")
+        sys.stdout.write(
+            f"Run:  python -m optimizer run {written['case']} --out results/{slug}\n"
+            f"then: python -m optimizer staff {written['quota']} --out results/{slug}-quota\n"
+        )
         return 0
     if args.what == "cells":
         out = cells_from_raster(args.raster, cell_m=args.cell_m)
