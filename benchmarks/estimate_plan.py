@@ -27,8 +27,8 @@ sys.path.insert(0, str(ROOT))
 
 from optimizer.case import prepare_case, solve_case  # noqa: E402
 from optimizer.config import load_case  # noqa: E402
-from optimizer.coverage import coverage_sets  # noqa: E402
-from optimizer.evaluate import evaluate_plan  # noqa: E402
+from optimizer.models.coverage.evaluate import evaluate_plan  # noqa: E402
+from optimizer.models.coverage.problem import coverage_sets  # noqa: E402
 
 
 def _variant(case: Path, roads: str, folder: Path) -> Path:
