@@ -214,7 +214,7 @@ def test_andorra_aed_density_target(tmp_path):
     assert any(counts.get(z, 0) == n for z, n in need.items())  # the target binds
     assert len(aeds) <= 40
     html = (out / "report.html").read_text(encoding="utf-8")
-    assert "per 10,000 residents per township" in html
+    assert "每个乡镇每万居民至少开设 2 个 aed" in html  # the density norm, in the zh page
 
 
 def test_andorra_joint_case(tmp_path):

@@ -158,6 +158,10 @@ PHRASES: list[tuple[str, str]] = [
     ),
     # norm labels
     (r"(.+): share within (.+)", "{0}：{1t} 内居民比例"),
+    (
+        r">= (\S+) open (.+) per 10,000 residents per township",
+        "每个乡镇每万居民至少开设 {0} 个 {1}",
+    ),
     (r">= (\S+) open (.+) per township", "每个乡镇至少开设 {0} 个 {1}"),
     (
         r"total cost of new sites plus net closures within the budget",
