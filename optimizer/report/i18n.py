@@ -92,6 +92,7 @@ _LABELS: dict[str, dict[str, str]] = {
     "norm_gp_per_10k": {"zh": "每万人全科医生", "en": "GPs per 10,000 residents"},
     "norm_per_mille.min": {"zh": "{0} 千人指标下限", "en": "{0} posts per 1,000: minimum"},
     "norm_per_mille.max": {"zh": "{0} 千人指标上限", "en": "{0} posts per 1,000: maximum"},
+    "norm_shares": {"zh": "{0} 岗位占比", "en": "{0}: share of posts"},
     "norm_pool": {"zh": "岗位总量", "en": "Total posts (pool)"},
     "norm_professional_min_share": {"zh": "专业技术岗位占比", "en": "Professional posts share"},
     "norm_public_health_min_share": {"zh": "公共卫生岗位占比", "en": "Public-health posts share"},
@@ -272,8 +273,11 @@ class Labels:
         千人指标下限"), else its generated label through :meth:`text`, never a raw key."""
         import re
 
-        m = re.fullmatch(r"(\w+)\[(.+)\]\.(\w+)", norm_id)
-        key, arg = (f"norm_{m[1]}.{m[3]}", m[2]) if m else (f"norm_{norm_id}", "")
+        m = re.fullmatch(r"(\w+)\[(.+)\](?:\.(\w+))?", norm_id)
+        if m:
+            key, arg = (f"norm_{m[1]}.{m[3]}" if m[3] else f"norm_{m[1]}"), m[2]
+        else:
+            key, arg = f"norm_{norm_id}", ""
         if key in _LABELS:
             return self(key).format(arg)
         if label and label != norm_id:

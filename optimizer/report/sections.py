@@ -201,7 +201,7 @@ def map_section(run: RunData, ctx: Context) -> str | None:
     props = [f["properties"] for f in approx]
     how = sorted({str(p.get("geometry_source", "")) for p in props} - {""})
     note = (
-        f'<p class="note">{escape(t("zones_approx"))} ({escape("; ".join(how))}): '
+        f'<p class="note">{escape(t("zones_approx"))} ({escape("; ".join(t.text(h) for h in how))}): '
         + escape(", ".join(str(p.get("name") or p.get("zone_id")) for p in props[:40]))
         + (" …" if len(props) > 40 else "")
         + "</p>"
