@@ -17,6 +17,8 @@ from typing import Any
 import numpy as np
 
 from geodata.arrays import Demand, Sites, TravelTimes, Zones
+from geodata.estimate import EstimateReport
+from geodata.estimate_case import estimate_case
 from geodata.routing import RoutingReport, route_case
 from geodata.tables import load_demand, load_sites, load_travel_times, load_zones
 from geodata.zone_shapes import load_zone_polygons
@@ -54,6 +56,8 @@ class PreparedCase:
     """How each network travel-time table was computed (snapping, pairs, time)."""
     zone_polygons: dict[str, Any] | None = None
     """Zone id -> WGS-84 polygon when the case provides zone boundaries (GIS layers, maps)."""
+    estimates: dict[str, EstimateReport] = field(default_factory=dict)
+    """How each ``mode: estimate`` table was made, with its measured error band."""
 
 
 def _sha256(path: Path) -> str:
@@ -77,6 +81,7 @@ def prepare_case(case: LoadedCase | str | Path) -> PreparedCase:
     polygons = load_zone_polygons(cfg.zones, case, problems) if cfg.zones is not None else None
     tables: dict[str, TravelTimes] = {}
     routing: dict[str, RoutingReport] = {}
+    estimates: dict[str, EstimateReport] = {}
     if demand is not None and sites is not None:
         for name, tcfg in cfg.travel_times.items():
             if isinstance(tcfg, TravelTimesConfig):
@@ -93,6 +98,9 @@ def prepare_case(case: LoadedCase | str | Path) -> PreparedCase:
                 used=tables_in_use(case, demand, sites),
             )
             tables.update(net_tables)
+            est_tables, estimates = estimate_case(case, demand, sites, problems)
+            estimates |= {n: r.estimate for n, r in routing.items() if r.estimate is not None}
+            tables.update(est_tables)
     else:
         for name, tcfg in cfg.travel_times.items():
             if isinstance(tcfg, TravelTimesConfig) and not case.resolve(tcfg.file).exists():
@@ -133,7 +141,7 @@ def prepare_case(case: LoadedCase | str | Path) -> PreparedCase:
     _check_tables_complete(case, problem, problems)
     problems.raise_if_any()
     log.info("Case '%s' loaded and validated in %.2f s", cfg.name, time.perf_counter() - t0)
-    return PreparedCase(case, problem, inputs, routing, polygons)
+    return PreparedCase(case, problem, inputs, routing, polygons, estimates)
 
 
 def _check_tables_complete(

@@ -36,6 +36,7 @@ __all__ = [
     "CaseConfig",
     "CoverageModelConfig",
     "DemandConfig",
+    "EstimateTravelTimesConfig",
     "LoadedCase",
     "PCenterModelConfig",
     "PMedianModelConfig",
@@ -141,6 +142,11 @@ class ZonesConfig(Strict):
     geometry_id: str | None = Field(
         default=None, description="Zone id column of the geometry file (default: columns.id)."
     )
+    geometry_approximate: str | None = Field(
+        default=None,
+        description="How the polygons were approximated when they are not official boundaries "
+        "(e.g. 'Voronoi cells of the villages'): the zones layer and the report flag them.",
+    )
 
 
 class MatrixColumns(Strict):
@@ -224,7 +230,10 @@ class NetworkTravelTimesConfig(Strict):
     max_snap_m: PositiveFloat = 1000.0
     snap_exclude: list[str] = ["motorway", "motorway_link"]
     """Road classes points may not be snapped onto (expressways; add trunk for elevated urban roads)."""
-    far_points: Literal["error", "unreachable"] = "error"
+    far_points: Literal["error", "unreachable", "estimate"] = "error"
+    """Points farther than max_snap_m from a road, or outside the network: an error, unreachable,
+    or ``estimate``: their pairs get the calibrated straight-line estimate of this mode (roads
+    where the network has them, the estimate elsewhere; flagged in every output)."""
     components: Literal["largest", "all"] = "largest"
     """Snap onto the largest strongly connected part of the network only (default: no point is
     stranded on an island), or onto any part ("all": local walking coverage such as AEDs, on a
@@ -243,14 +252,55 @@ class NetworkTravelTimesConfig(Strict):
         return self.measure
 
 
+Setting = Literal["urban", "rural"]
+PerSetting = PositiveFloat | dict[Setting, PositiveFloat]
+
+
+class EstimateTravelTimesConfig(Strict):
+    """Travel times ESTIMATED without a road network (``mode: estimate``): great-circle
+    distance x circuity / speed per setting (urban, rural), plus an off-road leg at each end.
+    Defaults are calibrated on real networks (``geodata/data/estimate_calibration.csv``)."""
+
+    mode: Literal["estimate"]
+    by: Literal["drive", "ebike", "walk"] = "drive"
+    """The travel mode whose calibrated circuity and speed apply."""
+    measure: Literal["time", "distance"] = "time"
+    setting: Literal["urban", "rural", "by_class"] = "by_class"
+    """urban (calibrated on central Chengdu) or rural (Andorra's mountain roads) for every pair,
+    or by_class: the demand point's class (urban/rural, or an NBS 城乡分类代码: 1xx urban,
+    2xx rural; class_settings maps other classes); points without a class are rural."""
+    class_settings: dict[str, Setting] | None = None
+    circuity: PerSetting | None = None
+    """Road distance / straight-line distance (default: calibrated per setting and mode)."""
+    speed_kph: PerSetting | None = None
+    """Effective speed along the road distance (default: calibrated per setting and mode)."""
+    offroad_m: NonNegFloat = 0.0
+    """Off-road leg at each end (village centre to the nearest road), in metres."""
+    offroad_kph: PositiveFloat = 4.5
+
+    @property
+    def unit(self) -> str:
+        return "min" if self.measure == "time" else "m"
+
+    @property
+    def quantity(self) -> Literal["time", "distance"]:
+        return self.measure
+
+
 def _travel_times_tag(value: Any) -> str:
     if isinstance(value, Mapping):
+        if value.get("mode") == "estimate":
+            return "estimate"
         return "network" if "network" in value else "file"
+    if isinstance(value, EstimateTravelTimesConfig):
+        return "estimate"
     return "network" if isinstance(value, NetworkTravelTimesConfig) else "file"
 
 
 TravelTimesSpec = Annotated[
-    Annotated[TravelTimesConfig, Tag("file")] | Annotated[NetworkTravelTimesConfig, Tag("network")],
+    Annotated[TravelTimesConfig, Tag("file")]
+    | Annotated[NetworkTravelTimesConfig, Tag("network")]
+    | Annotated[EstimateTravelTimesConfig, Tag("estimate")],
     Discriminator(_travel_times_tag),
 ]
 
@@ -636,6 +686,10 @@ class CapacityNorms(Strict):
 class CaseConfig(Strict):
     name: str
     description: str = ""
+    roads: Literal["network", "estimate"] = "network"
+    """``estimate``: every network travel-time table becomes a calibrated straight-line estimate
+    of the same mode and measure (offline; no network is loaded). One line switches a case
+    between OSM roads and the estimate."""
     demand: DemandConfig
     sites: SitesConfig
     zones: ZonesConfig | None = None
@@ -646,11 +700,25 @@ class CaseConfig(Strict):
     solver: SolverConfig = SolverConfig()
     output: OutputConfig = OutputConfig()
 
+    @model_validator(mode="after")
+    def _estimate_roads(self) -> CaseConfig:
+        if self.roads == "network":
+            return self
+        tables: dict[str, Any] = {}
+        for name, t in self.travel_times.items():
+            if isinstance(t, NetworkTravelTimesConfig):
+                t = EstimateTravelTimesConfig(mode="estimate", by=t.mode, measure=t.measure)
+            tables[name] = t
+        object.__setattr__(self, "travel_times", tables)
+        return self
+
     @field_validator("travel_times", mode="before")
     @classmethod
     def _single_table(cls, value: Any) -> Any:
         # ``travel_times: {file: ...}`` is one unnamed table; name it "travel_times".
-        if isinstance(value, Mapping) and ("file" in value or "network" in value):
+        if isinstance(value, Mapping) and (
+            "file" in value or "network" in value or value.get("mode") == "estimate"
+        ):
             return {"travel_times": value}
         return value
 
@@ -885,7 +953,12 @@ def _check_network_refs(case: LoadedCase, problems: ProblemCollector) -> None:
                 fix="define it under 'networks:'"
                 + (f" or use one of: {', '.join(cfg.networks)}" if cfg.networks else ""),
             )
-        if isinstance(tt, NetworkTravelTimesConfig):
+        if isinstance(tt, (NetworkTravelTimesConfig, EstimateTravelTimesConfig)):
+            how = (
+                "estimated from distances"
+                if tt.mode == "estimate"
+                else "computed on a road network"
+            )
             for side in ("demand", "sites"):
                 cols = getattr(cfg, side).columns
                 src = getattr(cfg, side).file.lower()
@@ -893,7 +966,7 @@ def _check_network_refs(case: LoadedCase, problems: ProblemCollector) -> None:
                 if (cols.x is None or cols.y is None) and not is_geo:
                     problems.add(
                         f"{label} › {side}.columns",
-                        f"travel_times.{name} is computed on a road network, which needs point coordinates",
+                        f"travel_times.{name} is {how}, which needs point coordinates",
                         fix="set columns x and y (e.g. {x: lon, y: lat}) and the crs, or use a GIS file",
                     )
 

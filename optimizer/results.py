@@ -113,6 +113,8 @@ def common_dict(prepared: Any, sol: Any, *, meaning: str, model: dict[str, Any])
                 **(
                     prepared.routing[name].to_dict()
                     if name in prepared.routing
+                    else getattr(prepared, "estimates", {})[name].to_dict()
+                    if name in getattr(prepared, "estimates", {})
                     else {"source": "table"}
                 ),
             }
@@ -537,6 +539,8 @@ def summary_head(prepared: Any, sol: Any, *, kind: str, meaning: str) -> list[st
         lines += capacity_summary(
             capacity_compliance(cfg.capacity_norms, float(problem.demand.residents.sum()))
         )
+    for name, rep in sorted((getattr(prepared, "estimates", None) or {}).items()):
+        lines.append(f"  !! Travel times '{name}': {rep.note()}")
     ps = sol.presolve
     if ps and "demand_groups" in ps:
         lines.append(
@@ -667,8 +671,13 @@ def summary_text(prepared: Any, sol: Any, out_dir: Path | None = None) -> str:
                     key=lambda t: (t[0], t[1]),
                 )[:3]
                 if worst:
+                    zn = problem.zones
+                    label = (
+                        dict(zip(map(str, zn.ids), map(str, zn.name), strict=True)) if zn else {}
+                    )
                     lines.append(
-                        "    lowest zones: " + ", ".join(f"{z} {_pct(v)}" for v, z in worst)
+                        "    lowest zones: "
+                        + ", ".join(f"{label.get(str(z), z)} {_pct(v)}" for v, z in worst)
                     )
     if out_dir is not None:
         files = ["solution.json", "sites.csv", "demand.csv"]
