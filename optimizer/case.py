@@ -334,11 +334,33 @@ def validate_against_model(
                         fix=f"use one of: {', '.join(sorted(types))}",
                     )
     zone_kinds = set(map(str, zones.kind)) if zones is not None else set()
+    for k, share in enumerate(model.type_shares):
+        for field_name in ("facility_types", "of"):
+            for t in getattr(share, field_name):
+                if t not in types:
+                    problems.add(
+                        f"{where}.type_shares[{k}].{field_name}",
+                        "no site has this facility type",
+                        got=t,
+                        fix=f"use one of: {', '.join(sorted(types))}",
+                    )
+        if share.scope == "zone" and sites.zone is None:
+            problems.add(
+                f"{where}.type_shares[{k}].scope",
+                "a share per zone needs a zone column in the sites file",
+                fix="set sites.columns.zone or scope: county",
+            )
     for k, rule in enumerate(model.zone_rules):
         key = f"{where}.zone_rules[{k}]"
         if sites.zone is None:
             problems.add(
                 key, "zone rules need a zone column in the sites file", fix="set sites.columns.zone"
+            )
+        if rule.per_10k_residents is not None and demand.zone is None:
+            problems.add(
+                f"{key}.per_10k_residents",
+                "a density per 10,000 residents needs each demand point's zone",
+                fix="set demand.columns.zone",
             )
         for t in rule.facility_types or []:
             if t not in types:
@@ -423,6 +445,12 @@ def validate_ems(
                         got=cls,
                         fix=f"use the classes in the data: {', '.join(sorted(classes))}",
                     )
+    if model.station_or_radius is not None and (demand.zone is None or sites.zone is None):
+        problems.add(
+            f"{where}.station_or_radius",
+            "needs a zone column in both the demand and the sites file",
+            fix="set demand.columns.zone and sites.columns.zone",
+        )
     if model.stations_per_zone and sites.zone is None:
         problems.add(
             f"{where}.stations_per_zone",
