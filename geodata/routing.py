@@ -9,7 +9,7 @@ by id, and run the bounded multi-source Dijkstra.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -275,7 +275,7 @@ def route_case(
             ("sites", site_ll, sites.ids, s_used),
         ):
             s = snap_points(net, ll[0], ll[1], usable_edges=usable, max_snap_m=spec.max_snap_m)
-            s = Snapped(s.a, s.b, s.t, s.distance_m, s.far & in_use, s.outside & in_use)
+            s = replace(s, far=s.far & in_use, outside=s.outside & in_use)
             if s.outside.any():
                 problems.add(
                     f"{key}: {side}",
