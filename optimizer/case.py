@@ -10,7 +10,7 @@ import hashlib
 import logging
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -54,6 +54,8 @@ class PreparedCase:
     """How each network travel-time table was computed (snapping, pairs, time)."""
     zone_polygons: dict[str, Any] | None = None
     """Zone id -> WGS-84 polygon when the case provides zone boundaries (GIS layers, maps)."""
+    travel_times_check: dict[str, dict[str, Any]] = field(default_factory=dict)
+    """Per table, its sample recomputed by the independent router (:mod:`.certify_roads`)."""
 
 
 def _sha256(path: Path) -> str:
@@ -64,8 +66,11 @@ def _sha256(path: Path) -> str:
     return h.hexdigest()
 
 
-def prepare_case(case: LoadedCase | str | Path) -> PreparedCase:
-    """Read and validate every file of the case; raise one CaseError listing all problems."""
+def prepare_case(case: LoadedCase | str | Path, *, check_roads: bool = True) -> PreparedCase:
+    """Read and validate every file of the case; raise one CaseError listing all problems.
+
+    Every network travel-time table is then re-checked on a sample against the roads by the
+    independent router (``check_roads``; a deviation raises CheckError)."""
     if not isinstance(case, LoadedCase):
         case = load_case(case)
     cfg = case.config
@@ -133,7 +138,13 @@ def prepare_case(case: LoadedCase | str | Path) -> PreparedCase:
     _check_tables_complete(case, problem, problems)
     problems.raise_if_any()
     log.info("Case '%s' loaded and validated in %.2f s", cfg.name, time.perf_counter() - t0)
-    return PreparedCase(case, problem, inputs, routing, polygons)
+    prepared = PreparedCase(case, problem, inputs, routing, polygons)
+    if not check_roads:
+        return prepared
+    from .certify_roads import check_travel_times
+
+    check = check_travel_times(prepared, tables_in_use(case, demand, sites))
+    return replace(prepared, travel_times_check=check)
 
 
 def _check_tables_complete(
