@@ -84,7 +84,9 @@ def checked_shapes(
         if back < fwd:
             g, fwd = g[::-1], back
         if fwd > _SHAPE_END_TOL_DEG:
-            bad.append(f"edge {e + 1} (u={u[e]}, v={v[e]}): ends {fwd * 111e3:,.0f} m from its nodes")
+            bad.append(
+                f"edge {e + 1} (u={u[e]}, v={v[e]}): ends {fwd * 111e3:,.0f} m from its nodes"
+            )
             out[e] = None
             continue
         g = g.copy()

@@ -38,8 +38,8 @@ from typing import Any
 
 import numpy as np
 import pyproj
-import shapely
 import scipy.sparse as sp
+import shapely
 from scipy.sparse.csgraph import connected_components, dijkstra
 
 __all__ = ["IndependentRoads", "IndependentRouter", "RouterRules", "read_roads"]
@@ -122,6 +122,7 @@ def _line(text: Any, start: tuple[float, float], end: tuple[float, float]) -> np
     pts = np.asarray(shapely.get_coordinates(geom), dtype=float)
     if pts.shape[0] < 2:
         return straight
+
     def gap(p: Any, q: Any) -> float:
         return max(abs(float(p[0]) - float(q[0])), abs(float(p[1]) - float(q[1])))
 
@@ -252,6 +253,57 @@ class _Place:
     off_m: float
 
 
+@dataclass(frozen=True)
+class _Roads:
+    """Edges grouped into roads: an edge and its reverse with the same line and length are one
+    road travelled two ways; parallel roads between the same junctions stay apart."""
+
+    road_of: np.ndarray
+    """Per edge, its road (-1: the mode may not use the edge)."""
+    ends: np.ndarray
+    """Per road, its (low, high) junction."""
+    lines: list[np.ndarray]
+    """Per road, its lon/lat line from the low to the high junction."""
+    low_high: np.ndarray
+    high_low: np.ndarray
+    """Per road, the cost of travelling it whole in each direction (inf: not allowed)."""
+
+    @classmethod
+    def of(
+        cls, roads: IndependentRoads, cost: np.ndarray, allowed: np.ndarray, *, ignore_oneway: bool
+    ) -> _Roads:
+        keys: dict[tuple[int, int, float, bytes], int] = {}
+        road_of = np.full(roads.u.size, -1, dtype=np.int64)
+        ends: list[tuple[int, int]] = []
+        lines: list[np.ndarray] = []
+        forward: list[float] = []
+        backward: list[float] = []
+        for e in np.flatnonzero(allowed):
+            a, b = int(roads.u[e]), int(roads.v[e])
+            line = roads.shapes[e] if a < b else roads.shapes[e][::-1]
+            length = round(float(roads.length_m[e]), 1)
+            r = keys.setdefault(
+                (min(a, b), max(a, b), length, np.round(line, 7).tobytes()), len(ends)
+            )
+            if r == len(ends):
+                ends.append((min(a, b), max(a, b)))
+                lines.append(line)
+                forward.append(math.inf)
+                backward.append(math.inf)
+            road_of[e] = r
+            if a < b or ignore_oneway:
+                forward[r] = min(forward[r], float(cost[e]))
+            if a > b or ignore_oneway:
+                backward[r] = min(backward[r], float(cost[e]))
+        return cls(
+            road_of,
+            np.array(ends, dtype=np.int64).reshape(-1, 2),
+            lines,
+            np.array(forward),
+            np.array(backward),
+        )
+
+
 class IndependentRouter:
     """Travel times between points on the roads under one table's rules."""
 
@@ -269,44 +321,25 @@ class IndependentRouter:
         zone = int((lon0 + 180) // 6) + 1
         epsg = (32600 if lat0 >= 0 else 32700) + zone
         self.to_metric = pyproj.Transformer.from_crs(4326, epsg, always_xy=True)
-        # roads: an edge and its reverse with the same line and length are one road, two ways
-        keys: dict[tuple[int, int, float, bytes], int] = {}
-        self.road_of = np.full(roads.u.size, -1, dtype=np.int64)
-        ends, lines, forward, backward = [], [], [], []
+        groups = _Roads.of(roads, cost, allowed, ignore_oneway=rules.ignore_oneway)
+        self.road_of, self.ends = groups.road_of, groups.ends
+        self.cost_low_high, self.cost_high_low = groups.low_high, groups.high_low
         snappable = allowed & ~np.isin(roads.highway, list(rules.snap_exclude))
         if rules.components == "largest":
             _, label = connected_components(self.graph, directed=True, connection="strong")
             big = np.bincount(label).argmax()
             snappable &= (label[roads.u] == big) & (label[roads.v] == big)
-        for e in np.flatnonzero(allowed):
-            a, b = int(roads.u[e]), int(roads.v[e])
-            line = roads.shapes[e] if a < b else roads.shapes[e][::-1]
-            length = round(float(roads.length_m[e]), 1)
-            key = (min(a, b), max(a, b), length, np.round(line, 7).tobytes())
-            r = keys.setdefault(key, len(ends))
-            if r == len(ends):
-                ends.append((min(a, b), max(a, b)))
-                lines.append(line)
-                forward.append(np.inf)
-                backward.append(np.inf)
-            self.road_of[e] = r
-            c = float(cost[e])
-            if a < b or rules.ignore_oneway:
-                forward[r] = min(forward[r], c)
-            if a > b or rules.ignore_oneway:
-                backward[r] = min(backward[r], c)
-        self.ends = np.array(ends, dtype=np.int64).reshape(-1, 2)
-        self.cost_low_high = np.array(forward)
-        self.cost_high_low = np.array(backward)
         snap_roads = np.unique(self.road_of[snappable])
         self.snap_roads = snap_roads[snap_roads >= 0]
-        dense = shapely.segmentize(
-            np.asarray([shapely.linestrings(lines[r]) for r in self.snap_roads], dtype=object),
-            _DENSIFY_DEG,
-        )
-        xy, owner = shapely.get_coordinates(dense, return_index=True)
-        x, y = self.to_metric.transform(xy[:, 0], xy[:, 1])
-        self.lines = np.asarray(shapely.linestrings(np.c_[x, y], indices=owner), dtype=object)
+        self.lines = np.zeros(0, dtype=object)
+        if self.snap_roads.size:
+            dense = shapely.segmentize(
+                np.asarray([shapely.linestrings(groups.lines[r]) for r in self.snap_roads]),
+                _DENSIFY_DEG,
+            )
+            xy, owner = shapely.get_coordinates(dense, return_index=True)
+            x, y = self.to_metric.transform(xy[:, 0], xy[:, 1])
+            self.lines = np.asarray(shapely.linestrings(np.c_[x, y], indices=owner), dtype=object)
         self.tree = shapely.STRtree(self.lines)
 
     def place(self, lon: float, lat: float) -> list[_Place]:
@@ -380,7 +413,7 @@ class IndependentRouter:
                     values.append(best)
             if not values:
                 values = [math.inf]
-            if math.isfinite(min(values)) or o_places[i] and d_places[j]:
+            if o_places[i] and d_places[j]:  # both on the roads: the close-pair rule
                 ox, oy = self.to_metric.transform(*origins[i])
                 dx, dy = self.to_metric.transform(*destinations[j])
                 straight = math.hypot(ox - dx, oy - dy)

@@ -122,8 +122,10 @@ def _sample(
         rd, rs = table.demand_index[pick], table.site_index[pick]
     else:
         total = d_used.size * s_used.size
-        flat = rng.choice(total, size=min(RANDOM_PAIRS, total), replace=False) if total else []
-        flat = np.asarray(flat, dtype=np.int64)
+        flat = np.asarray(
+            rng.choice(total, size=min(RANDOM_PAIRS, total), replace=False) if total else [],
+            dtype=np.int64,
+        )
         rd, rs = d_used[flat // max(s_used.size, 1)], s_used[flat % max(s_used.size, 1)]
     band = BAND_MIN if table.unit == "min" else BAND_M
     near = np.zeros(len(table), dtype=bool)
@@ -143,6 +145,7 @@ def _sample(
 def _deviation(held: float | None, candidates: list[float], bound: float) -> float:
     """How far the table is from the independent router on one pair: ``|held - c|``, or for a
     pair left out beyond the bound, how far ``c`` falls below it (the best of tied snaps)."""
+
     def one(c: float) -> float:
         if held is not None:
             return abs(held - c) if math.isfinite(c) else math.inf
@@ -176,8 +179,7 @@ def check_table(
     to_site = direction == "demand_to_site"
     origins, dests = (dem_ll, site_ll) if to_site else (site_ll, dem_ll)
     pairs = [
-        (int(d), int(s)) if to_site else (int(s), int(d))
-        for d, s in zip(d_idx, s_idx, strict=True)
+        (int(d), int(s)) if to_site else (int(s), int(d)) for d, s in zip(d_idx, s_idx, strict=True)
     ]
     limit = math.inf  # a full table: every pair, however far
     if np.isfinite(table.complete_within):  # a cutoff: exact values are needed up to it only
