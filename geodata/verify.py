@@ -179,12 +179,15 @@ def roads_from_tables(nodes: Any, edges: Any) -> IndependentRoads:
         for o, x, y in zip(nodes["osmid"], nodes["lon"], nodes["lat"], strict=True)
     }
     shape_col = next((c for c in ("geometry_wkt", "geometry") if c in edges.columns), None)
-    records = []
-    for row in edges.to_dict("records"):
-        if shape_col is not None:
-            row["geometry"] = row.get(shape_col)
-        records.append((int(row["u"]), int(row["v"]), row))
-    return _from_records(table, records)
+    records = edges.to_dict("records")
+    if shape_col is not None:
+        text = edges[shape_col].to_numpy(dtype=object)
+        given = np.array([isinstance(w, str) and bool(w.strip()) for w in text], dtype=bool)
+        lines = np.full(text.size, None, dtype=object)
+        lines[given] = shapely.from_wkt(text[given])
+        for row, line in zip(records, lines, strict=True):
+            row["geometry"] = line
+    return _from_records(table, [(int(r["u"]), int(r["v"]), r) for r in records])
 
 
 def read_roads(source: Path | None, nodes_file: Path | None, network_type: str) -> IndependentRoads:
