@@ -82,6 +82,7 @@ def prepare_case(case: LoadedCase | str | Path, *, check_roads: bool = True) -> 
     polygons = load_zone_polygons(cfg.zones, case, problems) if cfg.zones is not None else None
     tables: dict[str, TravelTimes] = {}
     routing: dict[str, RoutingReport] = {}
+    graphs: dict[str, Any] = {}  # networks as read, for the independent router (then dropped)
     if demand is not None and sites is not None:
         for name, tcfg in cfg.travel_times.items():
             if isinstance(tcfg, TravelTimesConfig):
@@ -96,6 +97,7 @@ def prepare_case(case: LoadedCase | str | Path, *, check_roads: bool = True) -> 
                 network_cutoffs(case),
                 problems,
                 used=tables_in_use(case, demand, sites),
+                graphs=graphs,
             )
             tables.update(net_tables)
     else:
@@ -143,7 +145,7 @@ def prepare_case(case: LoadedCase | str | Path, *, check_roads: bool = True) -> 
         return prepared
     from .certify_roads import check_travel_times
 
-    check = check_travel_times(prepared, tables_in_use(case, demand, sites))
+    check = check_travel_times(prepared, tables_in_use(case, demand, sites), graphs=graphs)
     return replace(prepared, travel_times_check=check)
 
 

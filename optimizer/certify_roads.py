@@ -227,10 +227,15 @@ def _finite(x: float) -> float | None:
     return round(x, 4) if math.isfinite(x) else None
 
 
-def _roads(case: Any, name: str, routing: dict[str, Any]) -> IndependentRoads:
-    """The roads of network ``name`` as the user handed them over (read here, not reused)."""
-    from geodata.verify import roads_from_tables
+def _roads(
+    case: Any, name: str, routing: dict[str, Any], graphs: dict[str, Any]
+) -> IndependentRoads:
+    """The roads of network ``name`` as the user handed them over: the graph as the file reader
+    returned it (converted here, by the independent router's own code), else read here."""
+    from geodata.verify import roads_from_graph, roads_from_tables
 
+    if name in graphs:
+        return roads_from_graph(graphs[name])
     cfg = case.config.networks[name]
     if cfg.file is not None:
         nodes = case.resolve(cfg.nodes_file) if cfg.nodes_file is not None else None
@@ -240,9 +245,15 @@ def _roads(case: Any, name: str, routing: dict[str, Any]) -> IndependentRoads:
     return roads_from_tables(*net.edge_tables())
 
 
-def check_travel_times(prepared: Any, used: dict[str, tuple[np.ndarray, np.ndarray]]) -> dict:
+def check_travel_times(
+    prepared: Any,
+    used: dict[str, tuple[np.ndarray, np.ndarray]],
+    *,
+    graphs: dict[str, Any] | None = None,
+) -> dict[str, dict[str, Any]]:
     """The ``travel_times_check`` block of every table of a prepared case; raises
-    :class:`CheckError` when a table deviates from the roads beyond tolerance."""
+    :class:`CheckError` when a table deviates from the roads beyond tolerance. ``graphs``: the
+    networks' graphs as their readers returned them (else the files are read again)."""
     from .config import NetworkTravelTimesConfig
 
     case, problem = prepared.case, prepared.problem
@@ -256,7 +267,7 @@ def check_travel_times(prepared: Any, used: dict[str, tuple[np.ndarray, np.ndarr
             out[name] = {"status": NOT_CHECKED}
             continue
         if spec.network not in roads:
-            roads[spec.network] = _roads(case, spec.network, prepared.routing)
+            roads[spec.network] = _roads(case, spec.network, prepared.routing, graphs or {})
         router = IndependentRouter(roads[spec.network], _rules(spec))
         default = (np.ones(len(problem.demand), bool), np.ones(len(problem.sites), bool))
         out[name] = check_table(
