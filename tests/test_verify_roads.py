@@ -424,3 +424,62 @@ def test_perturbed_table_fails_the_run(tmp_path, monkeypatch):
     monkeypatch.setattr(routing, "network_travel_times", off_by_a_minute)
     with pytest.raises(CheckError, match="deviates from the independent router"):
         prepare_case(_village_case(tmp_path, shift_m=200.0))
+
+
+@pytest.mark.parametrize("bend_m", [0.0, 200.0])
+def test_hand_checked_trip_on_a_straight_and_a_bent_road(bend_m):
+    """One residential road A-B, 1,000 m between its junctions, straight or bent 200 m north at
+    its middle; a village 300 m north of the middle, the clinic at B. By hand: off-road leg
+    (300 - bend) m at 4.5 km/h, then half the road (length / 2) at 20 km/h."""
+    east = 1000 * M_LON
+    a, b = (LON0, LAT0), (LON0 + east, LAT0)
+    mid = (LON0 + east / 2, LAT0 + bend_m * M_LAT)
+    coords = [a, mid, b] if bend_m else [a, b]
+    length = _line_length_m(coords)
+    G = nx.MultiDiGraph(crs="epsg:4326")
+    G.add_node(1, x=a[0], y=a[1])
+    G.add_node(2, x=b[0], y=b[1])
+    for u, v, line in ((1, 2, coords), (2, 1, coords[::-1])):
+        G.add_edge(u, v, highway="residential", length=length, geometry=shapely.LineString(line))
+    village = (np.array([mid[0]]), np.array([LAT0 + 300 * M_LAT]))
+    clinic = (np.array([b[0]]), np.array([b[1]]))
+    profile = profile_for("drive")
+    off_m = _line_length_m([(mid[0], LAT0 + 300 * M_LAT), mid])
+    by_hand = off_m / 75.0 + (length / 2) / (20_000 / 60)
+    table, _, _ = _table(RoadNetwork.from_graph(G, "g"), profile, village, clinic, "demand_to_site")
+    ref = _independent(G, profile, village, clinic, "demand_to_site")
+    assert table[0, 0] == pytest.approx(by_hand, abs=1e-3)
+    assert min(ref[(0, 0)]) == pytest.approx(by_hand, abs=1e-3)
+    if bend_m:  # the chord would put the village 300 m off the road, not 100 m
+        assert by_hand < 300 / 75.0 + 500 / (20_000 / 60)
+
+
+@pytest.mark.slow
+def test_andorra_resident_cells_follow_the_road_shapes():
+    """The 516 resident cells of the joint case (issue 12's village siting case): 0 cells whose
+    nearest clinic by e-bike is off by more than 0.5 min against the independent router."""
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1] / "configs" / "data" / "andorra"
+    cells = pd.read_csv(root / "joint_demand.csv")
+    cells = cells[cells["class"] != "venue"].reset_index(drop=True)
+    _, s = andorra_villages()
+    profile = profile_for("ebike")
+    net = RoadNetwork.from_graph(andorra_graph(), "andorra")
+    d_ll = (cells["lon"].to_numpy(), cells["lat"].to_numpy())
+    s_ll = (s["lon"].to_numpy(), s["lat"].to_numpy())
+    usable = net.usable_edges(profile)
+    dem = snap_points(net, *d_ll, usable_edges=usable, max_snap_m=1500)
+    sit = snap_points(net, *s_ll, usable_edges=usable, max_snap_m=1500)
+    tt = network_travel_times(net, profile, dem, sit, direction="demand_to_site", workers=1)
+    table = np.full((len(cells), len(s)), np.inf)
+    table[tt.demand_index, tt.site_index] = tt.value
+    router = IndependentRouter(
+        roads_from_graph(andorra_graph()), rules_for(profile, max_snap_m=1500)
+    )
+    pairs = [(d, k) for d in range(len(cells)) for k in range(len(s))]
+    found = router.trips(list(zip(*d_ll, strict=True)), list(zip(*s_ll, strict=True)), pairs)
+    ref = np.array([min(c) for c in found]).reshape(len(cells), len(s)).min(axis=1)
+    got = table.min(axis=1)
+    assert len(cells) == 516
+    assert int((np.abs(got - ref)[np.isfinite(ref)] > 0.5).sum()) == 0
