@@ -483,3 +483,29 @@ def test_andorra_resident_cells_follow_the_road_shapes():
     got = table.min(axis=1)
     assert len(cells) == 516
     assert int((np.abs(got - ref)[np.isfinite(ref)] > 0.5).sum()) == 0
+
+
+def test_catchment_follows_the_bent_road():
+    """The service area of a clinic at one end of a road bent 300 m north covers the bend, not
+    the chord between the junctions (buffer 100 m)."""
+    from geodata.catchments import network_service_areas
+
+    east = 1000 * M_LON
+    a, b = (LON0, LAT0), (LON0 + east, LAT0)
+    apex = (LON0 + east / 2, LAT0 + 300 * M_LAT)
+    coords = [a, apex, b]
+    G = nx.MultiDiGraph(crs="epsg:4326")
+    G.add_node(1, x=a[0], y=a[1])
+    G.add_node(2, x=b[0], y=b[1])
+    for u, v, line in ((1, 2, coords), (2, 1, coords[::-1])):
+        G.add_edge(u, v, highway="residential", length=_line_length_m(coords),
+                   geometry=shapely.LineString(line))  # fmt: skip
+    net = RoadNetwork.from_graph(G, "g")
+    profile = profile_for("drive")
+    clinic = snap_points(
+        net, np.array([b[0]]), np.array([b[1]]), usable_edges=net.usable_edges(profile)
+    )
+    areas = network_service_areas(net, profile, clinic, np.array([0]), [10.0])
+    poly = areas[(0, 10.0)]
+    assert poly.contains(shapely.Point(apex))
+    assert not poly.contains(shapely.Point(LON0 + east / 2, LAT0))  # the chord's middle
