@@ -509,3 +509,24 @@ def test_catchment_follows_the_bent_road():
     poly = areas[(0, 10.0)]
     assert poly.contains(shapely.Point(apex))
     assert not poly.contains(shapely.Point(LON0 + east / 2, LAT0))  # the chord's middle
+
+
+def test_osm_xml_loader_carries_road_shapes(tmp_path):
+    """An OSM XML file (here the small Aguascalientes extract written out as .osm)."""
+    import osmium
+
+    src = shared_path("data", "osm-dependency-samples", "aguascalientes_osmnx.osm.pbf")
+    xml = tmp_path / "extract.osm"
+    writer = osmium.SimpleWriter(str(xml))
+
+    class Copy(osmium.SimpleHandler):
+        def node(self, n):
+            writer.add_node(n)
+
+        def way(self, w):
+            writer.add_way(w)
+
+    Copy().apply_file(str(src), locations=False)
+    writer.close()
+    net = RoadNetwork.from_graph(graph_from_file(xml, "drive"), "xml")
+    assert 0 < net.n_shaped < net.n_edges
