@@ -55,9 +55,9 @@ NOT_CHECKED = "not checked: table given, no roads"
 def table_thresholds(problem: Any) -> dict[str, list[np.ndarray]]:
     """Per table name, the thresholds (one value per demand point, nan = not subject) of every
     standard that reads it."""
-    from .coverage import demand_thresholds
-    from .models.ems import EmsProblem
-    from .siting import SitingProblem
+    from .models.coverage.problem import demand_thresholds
+    from .models.ems.model import EmsProblem
+    from .models.siting.solve import SitingProblem
 
     out: dict[str, list[np.ndarray]] = {}
     if isinstance(problem, SitingProblem):
