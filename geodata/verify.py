@@ -432,25 +432,32 @@ class IndependentRouter:
         return min((p.off_m for p in places), default=math.inf)
 
 
+_BATCH_BYTES = 2**27
+"""Dense Dijkstra rows per batch: at most ~128 MB at a time, whatever the network's size."""
+
+
 class _NodeTable:
     """Shortest road costs from the exit junctions to the entry junctions, searched from the
-    smaller of the two sets (on the reversed graph from the entries)."""
+    smaller of the two sets (on the reversed graph from the entries), in batches that keep only
+    the other set's columns."""
 
     def __init__(self, graph: sp.csr_matrix, exits: set[int], entries: set[int], limit: float):
         self.forward = len(exits) <= len(entries)
-        nodes = sorted(exits if self.forward else entries)
+        sources = sorted(exits if self.forward else entries)
+        targets = sorted(entries if self.forward else exits)
         g = graph if self.forward else graph.T.tocsr()
-        self.index = {n: k for k, n in enumerate(nodes)}
-        self.table = (
-            dijkstra(g, directed=True, indices=nodes, limit=limit)
-            if nodes
-            else np.zeros((0, graph.shape[0]))
-        )
+        self.row = {n: k for k, n in enumerate(sources)}
+        self.col = {n: k for k, n in enumerate(targets)}
+        self.table = np.full((len(sources), len(targets)), np.inf)
+        step = max(1, _BATCH_BYTES // (8 * max(graph.shape[0], 1)))
+        for k in range(0, len(sources), step):
+            dist = dijkstra(g, directed=True, indices=sources[k : k + step], limit=limit)
+            self.table[k : k + step] = dist[:, targets]
 
     def get(self, a: int, b: int) -> float:
         if self.forward:
-            return float(self.table[self.index[a], b])
-        return float(self.table[self.index[b], a])
+            return float(self.table[self.row[a], self.col[b]])
+        return float(self.table[self.row[b], self.col[a]])
 
 
 def _share(fraction: float, cost: float) -> float:

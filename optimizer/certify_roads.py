@@ -142,6 +142,20 @@ def _sample(
     return d[keep], s[keep], int(rd.size), int(near.sum())
 
 
+def _held(table: TravelTimes, d_idx: np.ndarray, s_idx: np.ndarray) -> np.ndarray:
+    """The table's value of each sampled pair (nan where the table leaves the pair out)."""
+    key = table.demand_index.astype(np.int64) * (table.n_sites + 1) + table.site_index
+    order = np.argsort(key, kind="stable")
+    want = d_idx.astype(np.int64) * (table.n_sites + 1) + s_idx
+    pos = np.searchsorted(key[order], want)
+    pos = np.minimum(pos, max(key.size - 1, 0))
+    out = np.full(want.size, np.nan)
+    if key.size:
+        hit = key[order][pos] == want
+        out[hit] = table.value[order][pos[hit]]
+    return out
+
+
 def _deviation(held: float | None, candidates: list[float], bound: float) -> float:
     """How far the table is from the independent router on one pair: ``|held - c|``, or for a
     pair left out beyond the bound, how far ``c`` falls below it (the best of tied snaps)."""
@@ -171,10 +185,7 @@ def check_table(
     t0 = time.perf_counter()
     rng = np.random.default_rng(seed)
     d_idx, s_idx, n_random, n_near = _sample(table, thresholds, used, rng)
-    held = {
-        (int(d), int(s)): float(v)
-        for d, s, v in zip(table.demand_index, table.site_index, table.value, strict=True)
-    }
+    held = _held(table, d_idx, s_idx)
     dem_ll, site_ll = _lonlat(demand), _lonlat(sites)
     to_site = direction == "demand_to_site"
     origins, dests = (dem_ll, site_ll) if to_site else (site_ll, dem_ll)
@@ -183,12 +194,12 @@ def check_table(
     ]
     limit = math.inf  # a full table: every pair, however far
     if np.isfinite(table.complete_within):  # a cutoff: exact values are needed up to it only
-        top = max((held.get((int(d), int(s)), 0.0) for d, s in zip(d_idx, s_idx, strict=True)))
+        top = float(np.nanmax(held, initial=0.0))
         limit = max(float(table.complete_within), top) + 1.0
     found = router.trips(origins, dests, pairs, limit=limit)
     devs, worst = [], None
-    for d, s, cands in zip(d_idx.tolist(), s_idx.tolist(), found, strict=True):
-        value = held.get((d, s))
+    for d, s, h, cands in zip(d_idx.tolist(), s_idx.tolist(), held.tolist(), found, strict=True):
+        value = None if math.isnan(h) else float(h)
         dev = _deviation(value, cands, table.complete_within)
         devs.append(dev)
         if worst is None or dev > worst[0]:
