@@ -536,6 +536,9 @@ def travel_check_lines(check: dict[str, dict[str, Any]]) -> list[str]:
         if b.get("status") != "checked":
             lines.append(f"Travel times {name}: {b.get('status')}")
             continue
+        if not b["pairs_checked"]:
+            lines.append(f"Travel times {name}: no demand-site pair to re-route (nothing snapped)")
+            continue
         w = b.get("worst_pair") or {}
         lines.append(
             f"Travel times {name} re-routed independently on the roads: {b['pairs_checked']:,} "
