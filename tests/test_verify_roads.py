@@ -422,8 +422,13 @@ def test_perturbed_table_fails_the_run(tmp_path, monkeypatch):
         return replace(tt, value=tt.value + 0.1)
 
     monkeypatch.setattr(routing, "network_travel_times", off_by_a_minute)
+    path = _village_case(tmp_path, shift_m=200.0)
     with pytest.raises(CheckError, match="deviates from the independent router"):
-        prepare_case(_village_case(tmp_path, shift_m=200.0))
+        prepare_case(path)
+    from optimizer.cli import main
+
+    assert main(["run", str(path), "--out", str(tmp_path / "out"), "-q"]) == 3
+    assert not (tmp_path / "out" / "solution.json").exists()
 
 
 @pytest.mark.parametrize("bend_m", [0.0, 200.0])
