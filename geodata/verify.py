@@ -363,6 +363,10 @@ class IndependentRouter:
             out.append(_Place(int(self.snap_roads[k]), share, float(shapely.distance(line, pt))))
         return out
 
+    def on_roads(self, lon: float, lat: float) -> bool:
+        """Whether the point is within ``max_snap_m`` of a road the mode may join."""
+        return bool(self.place(lon, lat))
+
     def _exits(self, p: _Place) -> list[tuple[int, float]]:
         lo, hi = self.ends[p.road]
         acc = p.off_m * self.per_m

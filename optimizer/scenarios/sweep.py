@@ -166,6 +166,8 @@ def _solve_chain(chain: list[int], state: dict[str, Any] | None = None) -> list[
             problem,
             prepared.input_files,
             prepared.routing,
+            prepared.zone_polygons,
+            prepared.estimates,
             travel_times_check=prepared.travel_times_check,
         )
         t0 = time.perf_counter()
