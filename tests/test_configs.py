@@ -51,7 +51,7 @@ def test_andorra_rural_case(tmp_path):
         assert sol["coverage"][name]["met"] is True, name
     zones = pd.read_csv(out / "zones.csv")
     assert len(zones) == 7 and (zones["sites_ems"] >= 1).all(), "one 120 station per parish"
-    assert sol["counts"]["clinic"]["existing"] == 3 and sol["counts"]["clinic"]["new"] <= 6
+    assert sol["counts"]["clinic"]["existing"] == 3 and sol["counts"]["clinic"]["new"] <= 7
     assert "ESTIMATE" in sol["demand"]["weight_note"]
 
 
