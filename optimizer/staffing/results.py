@@ -107,6 +107,7 @@ def quota_solution_dict(case: StaffingCase, sol: QuotaSolution) -> dict[str, Any
             "county_total": inst.county_population,
             "facilities_total": _round(float(np.nansum(inst.population)), 3),
             "note": inst.population_note,
+            **(inst.population_source or {}),
         },
         "need_source": inst.need_source,
         "norms": cfg.norms.model_dump(),

@@ -1,0 +1,181 @@
+"""Hand-offs between stages (issue 12, items 3-7): each resident counted once from siting to
+staffing, residents apart from footfall, 120 infeasibility notes verified, 120 classes without a
+standard, existing ambulances made explicit; and the independent checks (optimizer.handoff)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from optimizer.errors import CaseError, CheckError
+from optimizer.handoff import check_service_population
+from optimizer.solvers import Status
+from optimizer.staffing.config import parse_staffing_case
+from optimizer.staffing.run import prepare_staffing, run_staffing_case, solve_staffing
+
+# ---------------------------------------------------------------------------------------------
+# 3. Siting -> staffing: each resident to exactly one facility
+# ---------------------------------------------------------------------------------------------
+QUOTA_FROM_SITING = """\
+kind: staffing_quota
+name: thc + chc from a siting run
+facilities: {file: f.csv, columns: {id: id, type: type}}
+service_population: {file: demand.csv, facility_types: [thc, chc]}
+population: {note: "ESTIMATE: test", partition_types: [thc, chc]}
+"""
+FACILITIES = "id,type\nt1,thc\nt2,thc\nc1,chc\n"
+# a siting run's demand.csv: nearest open site of each type and the minutes to it
+DEMAND = (
+    "demand_id,weight,nearest_thc,nearest_thc_min,nearest_chc,nearest_chc_min\n"
+    "v1,1000,t1,5,c1,12\n"  # thc nearer -> t1
+    "v2,2000,t1,10,c1,4\n"  # chc nearer -> c1
+    "v3,3000,t2,7,c1,7\n"  # tie -> the type listed first (thc) -> t2
+    "v4,500,t2,3,,\n"  # no chc in the table -> t2
+    "v5,1500,t1,20,c1,6\n"  # -> c1
+)
+
+
+def _write(tmp_path, files):
+    for name, text in files.items():
+        (tmp_path / name).write_text(text, encoding="utf-8")
+
+
+def _problems(tmp_path, text, files):
+    _write(tmp_path, files | {"case.yaml": text})
+    with pytest.raises(CaseError) as err:
+        prepare_staffing(tmp_path / "case.yaml")
+    return [str(p) for p in err.value.problems]
+
+
+def test_thc_and_chc_share_the_residents_of_a_siting_run(tmp_path):
+    _write(tmp_path, {"f.csv": FACILITIES, "demand.csv": DEMAND})
+    prepared = prepare_staffing(parse_staffing_case(QUOTA_FROM_SITING, base_dir=tmp_path))
+    inst = prepared.instance
+    # before: t1 4,500 + t2 3,500 + c1 7,500 = 15,500 for 8,000 residents
+    assert dict(zip(inst.facility_ids, inst.population, strict=True)) == {  # type: ignore[union-attr]
+        "t1": 1000.0,
+        "t2": 3500.0,
+        "c1": 3500.0,
+    }
+    assert inst.county_population == 8000.0  # type: ignore[union-attr]
+    sol = solve_staffing(prepared)
+    assert sol.status == Status.OPTIMAL
+    src = inst.population_source["from_siting_run"]  # type: ignore[union-attr,index]
+    assert src["residents"] == 8000.0
+    assert src["layers"][0]["types"] == ["thc", "chc"] and src["layers"][0]["unassigned"] == 0
+
+
+def test_other_types_are_a_second_layer_each_counting_everyone(tmp_path):
+    """village_clinic is not a partition type: each resident also goes to their nearest clinic."""
+    text = QUOTA_FROM_SITING.replace("[thc, chc]}\n", "[thc, chc, village_clinic]}\n", 1)
+    demand = DEMAND.replace("nearest_chc_min\n", "nearest_chc_min,nearest_village_clinic\n")
+    demand = "\n".join(
+        line + ("" if k == 0 else f",vc{k % 2}") for k, line in enumerate(demand.splitlines())
+    )
+    _write(tmp_path, {"f.csv": FACILITIES + "vc0,village_clinic\nvc1,village_clinic\n"})
+    _write(tmp_path, {"demand.csv": demand + "\n"})
+    inst = prepare_staffing(parse_staffing_case(text, base_dir=tmp_path)).instance
+    pop = dict(zip(inst.facility_ids, inst.population, strict=True))  # type: ignore[union-attr]
+    assert pop["vc1"] + pop["vc0"] == 8000.0 and pop["t1"] + pop["t2"] + pop["c1"] == 8000.0
+    assert inst.county_population == 8000.0  # type: ignore[union-attr]
+
+
+def test_a_stated_county_total_must_equal_the_assigned_residents(tmp_path):
+    text = QUOTA_FROM_SITING.replace("\npopulation: {", "\npopulation: {county_total: 8500, ")
+    errs = _problems(tmp_path, text, {"f.csv": FACILITIES, "demand.csv": DEMAND})
+    assert [e.replace(f"{tmp_path}/", "") for e in errs] == [
+        "case.yaml › population.county_total: the service populations of the thc, chc "
+        "facilities add up to 8,000 residents, not the stated county total 8,500 (500 counted "
+        "nowhere); the siting run's demand table holds 8,000 residents (got 8500.0); state the "
+        "county total the service populations add up to, or correct the populations in f.csv "
+        "/ the siting run's table"
+    ]
+
+
+def test_residents_left_out_are_named_in_the_county_total_error(tmp_path):
+    text = QUOTA_FROM_SITING.replace("\npopulation: {", "\npopulation: {county_total: 8700, ")
+    text = text.replace("[thc, chc]}", "[thc, chc], unassigned: leave_out}", 1)
+    demand = DEMAND + "v6,700,,,,\n"  # reaches neither a thc nor a chc
+    errs = _problems(tmp_path, text, {"f.csv": FACILITIES, "demand.csv": demand})
+    assert len(errs) == 1
+    assert (
+        "(700 counted nowhere); 700 residents at 1 points of demand.csv have no thc/chc"
+        in (errs[0])
+    )
+    # stating the county the partition serves is consistent (the 700 are reported as left out)
+    (tmp_path / "case.yaml").write_text(text.replace("8700", "8000"), encoding="utf-8")
+    inst = prepare_staffing(tmp_path / "case.yaml").instance
+    layer = inst.population_source["from_siting_run"]["layers"][0]  # type: ignore[union-attr,index]
+    assert (layer["assigned"], layer["unassigned"], layer["unassigned_points"]) == (8000, 700, 1)
+
+
+def test_column_populations_may_differ_from_the_county_by_rounding_only(tmp_path):
+    text = """\
+kind: staffing_quota
+name: t
+facilities: {file: f.csv, columns: {id: id, type: type, population: pop}}
+population: {county_total: 10002}
+"""
+    files = {"f.csv": "id,type,pop\na,thc,5000\nb,chc,5000\n"}
+    _write(tmp_path, files)
+    case = tmp_path / "case.yaml"
+    case.write_text(text, encoding="utf-8")
+    with pytest.raises(
+        CaseError,
+        match=r"add up to 10,000 residents, not the stated county "
+        r"total 10,002 \(2 counted nowhere\)",
+    ):
+        prepare_staffing(case)
+    case.write_text(text.replace("10002", "10001"), encoding="utf-8")  # 0.5 per facility
+    assert prepare_staffing(case).instance.county_population == 10001
+
+
+def test_the_handoff_check_recomputes_apart_and_fails_on_a_double_count(tmp_path):
+    _write(tmp_path, {"demand.csv": DEMAND})
+    kwargs = {
+        "weight_column": "weight",
+        "facility_types": ["thc", "chc"],
+        "partition_types": ["thc", "chc"],
+        "nearest_columns": {},
+        "time_columns": {},
+        "county_stated": False,
+        "leave_out": False,
+    }
+    good = {"t1": ("thc", 1000.0), "t2": ("thc", 3500.0), "c1": ("chc", 3500.0)}
+    assert (
+        check_service_population(
+            tmp_path / "demand.csv", facilities=good, county_total=8000, **kwargs
+        )
+        == []
+    )
+    # what the old code handed over: every type summed the whole table
+    bad = {"t1": ("thc", 4500.0), "t2": ("thc", 3500.0), "c1": ("chc", 7500.0)}
+    v = check_service_population(
+        tmp_path / "demand.csv", facilities=bad, county_total=15500, **kwargs
+    )
+    assert (
+        "service population of c1 (chc): the quota run uses 7,500.000 residents, demand.csv "
+        "gives 3,500.000" in v
+    )
+    assert any("counted twice or not at all" in x for x in v)
+
+
+def test_quota_run_writes_the_population_provenance(tmp_path):
+    _write(tmp_path, {"f.csv": FACILITIES, "demand.csv": DEMAND})
+    (tmp_path / "case.yaml").write_text(QUOTA_FROM_SITING, encoding="utf-8")
+    _, _, out = run_staffing_case(tmp_path / "case.yaml", tmp_path / "out")
+    js = json.loads((out / "solution.json").read_text(encoding="utf-8"))
+    assert js["population"]["county_total"] == 8000.0
+    assert js["population"]["from_siting_run"]["layers"][0]["assigned"] == 8000.0
+    assert js["gp_posts_required"] == 4  # ceil(4 per 10,000 x 8,000), not x 15,500 (7)
+
+
+def test_handoff_check_error_is_raised_by_prepare(tmp_path, monkeypatch):
+    """A disagreement between the reader and the independent check stops the run (exit 3)."""
+    import optimizer.staffing.run as run
+
+    _write(tmp_path, {"f.csv": FACILITIES, "demand.csv": DEMAND})
+    monkeypatch.setattr(run, "check_service_population", lambda *a, **k: ["t1: 1 != 2"])
+    with pytest.raises(CheckError, match="siting -> staffing hand-off: t1: 1 != 2"):
+        prepare_staffing(parse_staffing_case(QUOTA_FROM_SITING, base_dir=tmp_path))
