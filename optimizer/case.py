@@ -379,6 +379,33 @@ def validate_against_model(
         log.info("No removal_cost column: closing an existing site is free in the budget")
 
 
+def _ems_class_without_standard(
+    case: LoadedCase,
+    demand: Demand,
+    field_name: str,
+    value: dict[str, float],
+    problems: ProblemCollector,
+) -> None:
+    """Every resident class of a 120 case needs a response standard (and a radius when radii are
+    per class): the 120 service is for everyone, so a class left out is an error, not MET."""
+    if demand.demand_class is None:
+        return
+    footfall = set(case.config.demand.footfall_classes)
+    cls = np.asarray(demand.demand_class).astype(str)
+    missing = sorted(set(cls[demand.weight > 0]) - set(value) - footfall)
+    for c in missing:
+        at = cls == c
+        example = "rural: 15" if field_name == "response_min" else "rural: 10000"
+        problems.add(
+            f"{case.label} › model.{field_name}",
+            f"demand class '{c}' has no value ({int(at.sum()):,} points, "
+            f"{float(demand.weight[at].sum()):,.0f} residents would go unassessed)",
+            got=", ".join(f"{k}: {v:g}" for k, v in value.items()),
+            fix=f"add it (e.g. {example}), give one number for every class, or list the class "
+            "in demand.footfall_classes if it holds no residents",
+        )
+
+
 def validate_ems(
     case: LoadedCase,
     model: EmsModelConfig,
@@ -415,6 +442,15 @@ def validate_ems(
                         got=cls,
                         fix=f"use the classes in the data: {', '.join(sorted(classes))}",
                     )
+            _ems_class_without_standard(case, demand, field_name, value, problems)
+    existing = int((sites.existing & (sites.facility_type == model.station_type)).sum())
+    if existing and sites.vehicles is None:
+        log.warning(
+            "%d existing 120 stations and no vehicles column: each is assumed to hold 1 "
+            "ambulance (not negative-pressure), already paid for; give sites.columns.vehicles "
+            "(and np_vehicles) to state today's fleet",
+            existing,
+        )
     if model.stations_per_zone and sites.zone is None:
         problems.add(
             f"{where}.stations_per_zone",

@@ -114,6 +114,23 @@ def _station_distance_m(sol: EmsSolution) -> np.ndarray | None:
     return metres
 
 
+def existing_fleet(p: Any) -> dict[str, Any]:
+    """Today's ambulances the plan starts from, and where the count comes from (issue 12/7)."""
+    st = p.stations & p.sites.existing
+    x_now, n_now = p.vehicles_now()
+    given = p.sites.vehicles is not None
+    return {
+        "stations": int(st.sum()),
+        "ambulances": round(float(x_now[st].sum())),
+        "negative_pressure": round(float(n_now[st].sum())),
+        "source": "sites table, columns vehicles / np_vehicles"
+        if given
+        else "ASSUMED: 1 ambulance (not negative-pressure) per existing station, already paid "
+        "for; the sites table has no vehicles column (sites.columns.vehicles)",
+        "assumed": not given and bool(st.any()),
+    }
+
+
 def ems_solution_dict(prepared: Any, sol: EmsSolution) -> dict[str, Any]:
     p = sol.problem
     m = p.model
@@ -147,6 +164,7 @@ def ems_solution_dict(prepared: Any, sol: EmsSolution) -> dict[str, Any]:
         "negative_pressure_required": np_need,
         "negative_pressure_met": ev.total_np >= np_need,
         "source": f.source,
+        "existing": existing_fleet(p),
     }
     pop = float(w[ev.applies].sum())
 
@@ -347,6 +365,12 @@ def ems_summary(prepared: Any, sol: EmsSolution, out_dir: Path | None = None) ->
             f"{fl['negative_pressure']} negative-pressure ({_pct(fl['negative_pressure_share'])}; "
             f">= {fl['negative_pressure_required']} required: {'MET' if fl['negative_pressure_met'] else 'MISSED'})"
         )
+        ex = fl["existing"]
+        if ex["stations"]:
+            lines.append(
+                f"  existing: {ex['stations']} stations with {ex['ambulances']} ambulances "
+                f"({ex['negative_pressure']} negative-pressure) - {ex['source']}"
+            )
         cov = info["coverage"]["ems"]
         target = (
             ""

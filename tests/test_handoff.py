@@ -179,3 +179,145 @@ def test_handoff_check_error_is_raised_by_prepare(tmp_path, monkeypatch):
     monkeypatch.setattr(run, "check_service_population", lambda *a, **k: ["t1: 1 != 2"])
     with pytest.raises(CheckError, match="siting -> staffing hand-off: t1: 1 != 2"):
         prepare_staffing(parse_staffing_case(QUOTA_FROM_SITING, base_dir=tmp_path))
+
+
+# ---------------------------------------------------------------------------------------------
+# 5-7. 120: verified fixes, classes without a standard, existing ambulances
+# ---------------------------------------------------------------------------------------------
+def _ems_instance(model, **kw):
+    from .test_ems import instance
+
+    return instance(2, model, **kw)
+
+
+def test_the_120_budget_fix_is_the_least_and_re_solves():
+    """The note's extra budget equals brute force's cheapest plan minus the budget, and the case
+    solves at that budget and not a yuan below."""
+    import dataclasses
+
+    from optimizer.config import EmsModelConfig, FleetConfig
+    from optimizer.models.ems import solve_ems
+
+    from .test_ems import BASE, brute
+
+    fleet = FleetConfig(per_population=None, vehicle_cost=10, negative_pressure_share=0.0)
+    model = EmsModelConfig(**BASE, objective="max_coverage", min_share=0.6, budget=1, fleet=fleet)
+    problem, times, dist = _ems_instance(model)
+    sol = solve_ems(problem)
+    assert sol.status == Status.INFEASIBLE
+    cheapest = brute(
+        dataclasses.replace(
+            problem,
+            model=model.model_copy(update={"objective": "min_cost", "budget": None}),
+        ),
+        times,
+        dist,
+    )
+    assert cheapest is not None
+    extra = cheapest - 1
+    line = f"- budget: {extra:,.0f} yuan more, i.e. budget {cheapest:,.0f}"
+    assert line in sol.diagnosis, sol.diagnosis
+    assert not any("(estimate" in x for x in sol.diagnosis)
+    assert "- min_share: 60.00% lower, i.e. 0.00%" in sol.diagnosis  # the other fix alone
+    for budget, ok in ((cheapest, True), (cheapest - 1, False)):
+        moved = dataclasses.replace(problem, model=model.model_copy(update={"budget": budget}))
+        assert solve_ems(moved).status.has_solution is ok
+
+
+def test_existing_ambulances_beyond_a_station_limit_are_named():
+    """6 ambulances at an existing station that may hold 3: the note says so (was: 'found no
+    explanation')."""
+    import dataclasses
+
+    import numpy as np
+
+    from optimizer.config import EmsModelConfig, FleetConfig
+    from optimizer.models.ems import solve_ems
+
+    from .test_ems import BASE
+
+    model = EmsModelConfig(
+        **BASE,
+        objective="max_coverage",
+        min_share=None,
+        fleet=FleetConfig(per_population=None, max_vehicles=8, max_per_station=3),
+    )
+    problem, _, _ = _ems_instance(model, existing=1, cap=0)
+    sites = dataclasses.replace(problem.sites, vehicles=np.array([6.0, 0, 0, 0]), capacity=None)
+    sol = solve_ems(dataclasses.replace(problem, sites=sites))
+    assert sol.status == Status.INFEASIBLE
+    assert (
+        "existing station s0 has 6 ambulances today but may hold at most 3 "
+        "(fleet.max_per_station or its capacity): raise fleet.max_per_station to 6 or give the "
+        "station a capacity of 6"
+    ) in sol.diagnosis
+
+
+def test_existing_station_vehicles_column_is_taken_as_given():
+    """With a vehicles column, 0 ambulances today means the first one is bought (was: free)."""
+    import dataclasses
+
+    import numpy as np
+
+    from optimizer.config import EmsModelConfig, FleetConfig
+    from optimizer.models.ems import EmsProblem
+
+    model = EmsModelConfig(
+        **{"kind": "ems", "response_min": 12, "dispatch_min": 2, "time_matrix": "drive"},
+        objective="max_coverage",
+        min_share=None,
+        fleet=FleetConfig(per_population=None, max_vehicles=4),
+    )
+    problem, _, _ = _ems_instance(model, existing=2)
+    assert isinstance(problem, EmsProblem)
+    assert problem.vehicles_now()[0].tolist() == [1, 1, 0, 0]  # assumed, and reported
+    sites = dataclasses.replace(problem.sites, vehicles=np.array([0.0, 2, 0, 0]))
+    given = dataclasses.replace(problem, sites=sites)
+    assert given.vehicles_now()[0].tolist() == [0, 2, 0, 0]
+
+
+EMS_CASE = """\
+name: 120 classes
+demand: {file: d.csv, columns: {id: id, weight: pop, class: area}}
+sites: {file: s.csv, columns: {id: id, type: type, cost: cost, existing: existing}}
+travel_times:
+  drive: {file: od.csv, columns: {demand_id: d, site_id: s, value: min}, unit: min,
+          direction: site_to_demand}
+model:
+  kind: ems
+  response_min: {urban: 11}
+  dispatch_min: 2
+  objective: max_coverage
+  budget: 1000000
+  fleet: {per_population: null, vehicle_cost: 100000}
+"""
+EMS_FILES = {
+    "d.csv": "id,pop,area\nu1,500,urban\nr1,300,rural\nr2,0,rural\n",
+    "s.csv": "id,type,cost,existing\ns1,ems,1000,1\ns2,ems,1000,0\n",
+    "od.csv": "d,s,min\nu1,s1,5\nr1,s1,12\nr1,s2,7\nr2,s2,3\n",
+}
+
+
+def test_a_120_class_without_a_standard_is_an_error(tmp_case, capsys):
+    from optimizer.cli import main
+
+    case = tmp_case(EMS_CASE, EMS_FILES)
+    assert main(["validate", str(case)]) == 1
+    err = capsys.readouterr().err
+    assert (
+        "model.response_min: demand class 'rural' has no value (2 points, 300 residents would "
+        "go unassessed) (got 'urban: 11'); add it (e.g. rural: 15)"
+    ) in err
+
+
+def test_120_run_states_the_assumed_existing_ambulances(tmp_case, tmp_path, capsys):
+    from optimizer.cli import main
+
+    case = tmp_case(EMS_CASE.replace("{urban: 11}", "{urban: 11, rural: 15}"), EMS_FILES)
+    assert main(["run", str(case), "--out", str(tmp_path / "out"), "-q"]) == 0
+    js = json.loads((tmp_path / "out" / "solution.json").read_text(encoding="utf-8"))
+    ex = js["fleet"]["existing"]
+    assert (ex["stations"], ex["ambulances"], ex["assumed"]) == (1, 1, True)
+    summary = (tmp_path / "out" / "summary.txt").read_text(encoding="utf-8")
+    assert "existing: 1 stations with 1 ambulances (0 negative-pressure) - ASSUMED" in summary
+    assert "each is assumed to hold 1 ambulance" in capsys.readouterr().err
