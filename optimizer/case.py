@@ -299,6 +299,7 @@ def validate_against_model(
                         ", ".join(missing),
                         n,
                     )
+        _footfall_target(case, demand, s, key, problems)
         if s.zone_min_share is not None and demand.zone is None:
             problems.add(
                 f"{key}.zone_min_share",
@@ -377,6 +378,29 @@ def validate_against_model(
                 )
     if model.existing == "may_close" and model.budget is not None and sites.removal_cost is None:
         log.info("No removal_cost column: closing an existing site is free in the budget")
+
+
+def _footfall_target(
+    case: LoadedCase, demand: Demand, s: Any, key: str, problems: ProblemCollector
+) -> None:
+    """Targets are shares of residents: a standard with one must not count footfall venues."""
+    footfall = case.config.demand.footfall_classes
+    if (s.min_share is None and s.zone_min_share is None) or not footfall:
+        return
+    if demand.demand_class is None:
+        return
+    subject = set(s.threshold) if isinstance(s.threshold, dict) else None
+    present = set(map(str, demand.demand_class))
+    hit = sorted(c for c in footfall if c in present and (subject is None or c in subject))
+    if hit:
+        problems.add(
+            f"{key}.min_share" if s.min_share is not None else f"{key}.zone_min_share",
+            "a target is a share of residents, but this standard also counts footfall venues "
+            f"(classes {', '.join(hit)})",
+            got=s.min_share if s.min_share is not None else s.zone_min_share,
+            fix="give minutes per resident class (leaving the venue classes out) for the target, "
+            "and a second standard without a target for the venues",
+        )
 
 
 def _ems_class_without_standard(

@@ -16,5 +16,6 @@ exactly as for an objective mismatch (issue 12).
 from __future__ import annotations
 
 from .population import check_service_population
+from .shares import check_run_folder
 
-__all__ = ["check_service_population"]
+__all__ = ["check_run_folder", "check_service_population"]
