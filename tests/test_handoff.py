@@ -321,3 +321,116 @@ def test_120_run_states_the_assumed_existing_ambulances(tmp_case, tmp_path, caps
     summary = (tmp_path / "out" / "summary.txt").read_text(encoding="utf-8")
     assert "existing: 1 stations with 1 ambulances (0 negative-pressure) - ASSUMED" in summary
     assert "each is assumed to hold 1 ambulance" in capsys.readouterr().err
+
+
+# ---------------------------------------------------------------------------------------------
+# 4. Residents and footfall, two measures; shares and compare totals re-checked from the folder
+# ---------------------------------------------------------------------------------------------
+AED_CASE = """\
+name: AEDs with a market
+demand:
+  file: d.csv
+  columns: {id: id, weight: w, class: cls, zone: zone}
+  footfall_classes: [venue]
+sites: {file: s.csv, columns: {id: id, type: type, cost: cost}}
+travel_times:
+  walk: {file: od.csv, columns: {demand_id: d, site_id: s, value: min}, unit: min}
+model:
+  kind: mclp
+  max_new_sites: {aed: 2}
+  standards:
+    - {name: aed, minutes: 4, matrix: walk, facility_types: [aed]}
+"""
+AED_FILES = {
+    "d.csv": "id,w,cls,zone\nr1,1000,res,z1\nr2,500,res,z2\nv1,800,venue,z1\n",
+    "s.csv": "id,type,cost\na1,aed,1\na2,aed,1\n",
+    "od.csv": "d,s,min\nr1,a2,3\nr2,a2,10\nv1,a1,1\n",
+}
+
+
+@pytest.fixture
+def aed_run(tmp_case, tmp_path):
+    from optimizer.cli import main
+
+    case = tmp_case(AED_CASE, AED_FILES)
+    out = tmp_path / "run"
+    assert main(["run", str(case), "--out", str(out), "-q"]) == 0
+    return out
+
+
+def test_aed_residents_and_footfall_are_two_measures(aed_run):
+    import pandas as pd
+
+    js = json.loads((aed_run / "solution.json").read_text(encoding="utf-8"))
+    c = js["coverage"]["aed"]
+    # residents covered / residents (was 1,800 / 2,300 = 78.26%, visitors mixed in)
+    assert (c["covered"], c["population"], c["share"]) == (1000, 1500, pytest.approx(2 / 3))
+    assert (c["footfall_covered"], c["footfall"], c["footfall_share"]) == (800, 800, 1.0)
+    assert js["objective"] == 1800  # the objective still counts footfall (AED demand)
+    assert c["by_zone"]["z1"]["population"] == 1000 and c["by_zone"]["z1"]["footfall"] == 800
+    sites = pd.read_csv(aed_run / "sites.csv").set_index("site_id")
+    assert sites.loc["a1", "residents_within_aed"] == 0  # the market AED covers only visitors
+    assert sites.loc["a1", "footfall_within_aed"] == 800
+    zones = pd.read_csv(aed_run / "zones.csv").set_index("zone_id")
+    assert zones.loc["z1", "population"] == 1000 and zones.loc["z1", "share_aed"] == 1.0
+    assert zones["population"].sum() == 1500
+    demand = pd.read_csv(aed_run / "demand.csv").set_index("demand_id")
+    assert demand.loc["v1", "residents"] == 0 and demand.loc["v1", "footfall"] == 800
+    summary = (aed_run / "summary.txt").read_text(encoding="utf-8")
+    assert "aed              within 4 min: 66.67% (1,000 of 1,500 residents)" in summary
+    assert "footfall venues: 100.00% (800 of 800 footfall weight" in summary
+    html = (aed_run / "report.html").read_text(encoding="utf-8")
+    assert "1,000 / 1,500" in html and "2,300" not in html
+
+
+def test_a_target_on_a_standard_counting_venues_is_refused(tmp_case, capsys):
+    from optimizer.cli import main
+
+    case = tmp_case(
+        AED_CASE.replace("facility_types: [aed]}", "facility_types: [aed], min_share: 0.5}"),
+        AED_FILES,
+    )
+    assert main(["validate", str(case)]) == 1
+    assert (
+        "standards[0].min_share: a target is a share of residents, but this standard also "
+        "counts footfall venues (classes venue)"
+    ) in capsys.readouterr().err
+
+
+def test_run_folder_shares_are_recomputed_from_demand_csv(aed_run):
+    from optimizer.handoff import check_run_folder
+
+    assert check_run_folder(aed_run) == []
+    sol = aed_run / "solution.json"
+    js = json.loads(sol.read_text(encoding="utf-8"))
+    js["coverage"]["aed"]["share"] = 1800 / 2300  # the old mixed share
+    sol.write_text(json.dumps(js), encoding="utf-8")
+    zones = aed_run / "zones.csv"
+    zones.write_text(
+        zones.read_text(encoding="utf-8").replace(",1.0,", ",0.9,", 1), encoding="utf-8"
+    )
+    v = check_run_folder(aed_run)
+    assert (
+        "solution.json coverage.aed.share = 0.782608695652174 but demand.csv gives "
+        "0.6666666666666666" in v
+    )
+    assert any(x.startswith("zones.csv z1: share_aed 0.9") for x in v)
+
+
+def test_compare_totals_are_checked_against_each_run(aed_run, tmp_path, capsys):
+    from optimizer.cli import main
+    from optimizer.handoff.totals import run_totals
+
+    other = tmp_path / "run_b"
+    import shutil
+
+    shutil.copytree(aed_run, other)
+    assert main(["compare", str(aed_run), str(other), "--out", str(tmp_path / "cmp"), "-q"]) == 0
+    assert run_totals(aed_run)["share:aed"] == pytest.approx(2 / 3)
+    assert run_totals(aed_run)["footfall_share:aed"] == 1.0
+    sol = other / "solution.json"
+    js = json.loads(sol.read_text(encoding="utf-8"))
+    js["coverage"]["aed"]["share"] = 0.5
+    sol.write_text(json.dumps(js), encoding="utf-8")
+    assert main(["compare", str(aed_run), str(other), "--out", str(tmp_path / "cmp2"), "-q"]) == 3
+    assert "compare total 'share:aed' of run B is 0.5, the run has 0.666" in capsys.readouterr().err

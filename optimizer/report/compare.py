@@ -35,6 +35,8 @@ import numpy as np
 import pandas as pd
 
 from ..atomic import StagedOutput
+from ..errors import CheckError
+from ..handoff.totals import check_compare_totals
 from .charts import Bar, hbar_chart
 from .i18n import Labels
 from .mapview import DEMAND_STYLES, basemap_spec, map_html, overview_svg
@@ -878,6 +880,9 @@ def write_compare(
     for run in (a, b):
         run.require("sites", "demand")
     comp = compare_runs(a, b)
+    violations = check_compare_totals(Path(run_a), Path(run_b), comp.totals)
+    if violations:
+        raise CheckError(["compare hand-off: " + v for v in violations])
     html = render_compare(comp, lang=lang, basemap=basemap, tianditu_key=tianditu_key)
     with StagedOutput(out_dir) as out:
         out.csv("sites_diff.csv", comp.sites)
