@@ -34,6 +34,7 @@ import pandas as pd
 from . import __version__
 from .atomic import StagedOutput
 from .coverage import _zone_share
+from .handoff import require_consistent_folder
 from .models.coverage import CoverageSolution
 
 __all__ = [
@@ -662,16 +663,6 @@ def summary_text(prepared: Any, sol: Any, out_dir: Path | None = None) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _check_handoff(folder: Path) -> None:
-    """The shares the folder states, recomputed from its demand.csv (optimizer.handoff)."""
-    from .errors import CheckError
-    from .handoff import check_run_folder
-
-    violations = check_run_folder(folder)
-    if violations:
-        raise CheckError(["run folder hand-off: " + v for v in violations])
-
-
 def write_results(prepared: Any, sol: Any, out_dir: Path) -> list[str]:
     """Write every output file atomically (staged, then published together)."""
     if _is_siting(sol):
@@ -694,7 +685,7 @@ def write_results(prepared: Any, sol: Any, out_dir: Path) -> list[str]:
         write_layers(out, prepared, sol)  # layers.gpkg, geojson/, layers.json (optimizer.layers)
         out.text("summary.txt", summary_text(prepared, sol, out_dir))
         write_report(out)  # report.html from the staged files (optimizer.report)
-        _check_handoff(out.path("solution.json").parent)
+        require_consistent_folder(out.path("solution.json").parent)  # optimizer.handoff
         names = [*out.names, "manifest.json"]
         out.json("manifest.json", manifest_dict(prepared, sol, names))
     log.info("Wrote %d files to %s", len(names), out_dir)

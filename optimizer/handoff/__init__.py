@@ -15,7 +15,17 @@ exactly as for an objective mismatch (issue 12).
 
 from __future__ import annotations
 
+from pathlib import Path
+
+from ..errors import CheckError
 from .population import check_service_population
 from .shares import check_run_folder
 
-__all__ = ["check_run_folder", "check_service_population"]
+__all__ = ["check_run_folder", "check_service_population", "require_consistent_folder"]
+
+
+def require_consistent_folder(folder: Path) -> None:
+    """Raise CheckError when a (staged) run folder's shares disagree with its demand.csv."""
+    violations = check_run_folder(folder)
+    if violations:
+        raise CheckError(["run folder hand-off: " + v for v in violations])

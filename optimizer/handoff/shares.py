@@ -52,8 +52,12 @@ def _num(text: str | None) -> float:
         return 0.0
 
 
-def recount(rows: list[dict[str, str]], standards: list[str]) -> dict[str, Recount]:
-    """Per standard: residents (footfall apart) subject and covered, from demand.csv rows."""
+def recount(
+    rows: list[dict[str, str]], standards: list[str], columns: dict[str, str] | None = None
+) -> dict[str, Recount]:
+    """Per standard: residents (footfall apart) subject and covered, from demand.csv rows
+    (column ``covered_<standard>``, or as ``columns`` names it: a 120 run's ``covered``)."""
+    columns = columns or {}
     out = {s: Recount() for s in standards}
     for row in rows:
         weight = _num(row.get("weight"))
@@ -61,7 +65,7 @@ def recount(rows: list[dict[str, str]], standards: list[str]) -> dict[str, Recou
         foot = _num(row["footfall"]) if "footfall" in row else 0.0
         zone = row.get("zone", "")
         for s in standards:
-            flag = (row.get(f"covered_{s}") or "").strip()
+            flag = (row.get(columns.get(s, f"covered_{s}")) or "").strip()
             if flag == "":
                 continue
             hit = flag in ("1", "1.0", "True", "true")
@@ -91,7 +95,11 @@ def check_run_folder(folder: Path) -> list[str]:
     if not coverage or not demand_csv.exists():
         return []
     rows = read_rows(demand_csv)
-    names = [s for s in coverage if rows and f"covered_{s}" in rows[0]]
+    if not rows:
+        return []
+    if set(coverage) == {"ems"} and "covered" in rows[0]:  # a 120 run
+        return _check_ems(folder, coverage["ems"], recount(rows, ["ems"], {"ems": "covered"}))
+    names = [s for s in coverage if f"covered_{s}" in rows[0]]
     counts = recount(rows, names)
     out: list[str] = []
     for s in names:
@@ -108,7 +116,29 @@ def check_run_folder(folder: Path) -> list[str]:
     return out
 
 
-def _check_solution(name: str, c: dict[str, Any], rc: Recount) -> list[str]:
+_EMS_LINE = re.compile(r"^Within the 120 standard: ([\d.]+)% of ([\d,]+) residents")
+
+
+def _check_ems(folder: Path, c: dict[str, Any], counts: dict[str, Recount]) -> list[str]:
+    """A 120 run: overall residents within the standard, in solution.json and summary.txt."""
+    rc = counts["ems"]
+    out = _check_solution("ems", c, rc, zones=False)
+    if (folder / "summary.txt").exists() and rc.share is not None:
+        text = (folder / "summary.txt").read_text(encoding="utf-8")
+        m = next(filter(None, map(_EMS_LINE.match, text.splitlines())), None)
+        if (
+            m is None
+            or abs(float(m.group(1)) / 100 - rc.share) > 0.5e-4 + 1e-12
+            or abs(float(m.group(2).replace(",", "")) - rc.residents) > 0.5 + 1e-9
+        ):
+            out.append(
+                f"summary.txt: '{m.group(0) if m else 'no 120 share'}' but demand.csv gives "
+                f"{100 * rc.share:.2f}% of {rc.residents:,.0f} residents"
+            )
+    return out
+
+
+def _check_solution(name: str, c: dict[str, Any], rc: Recount, *, zones: bool = True) -> list[str]:
     out = []
     pairs = [
         ("population", rc.residents, COUNT_TOL),
@@ -126,7 +156,7 @@ def _check_solution(name: str, c: dict[str, Any], rc: Recount) -> list[str]:
             out.append(
                 f"solution.json coverage.{name}.{key} = {c.get(key)} but demand.csv gives {want}"
             )
-    for z, zc in (c.get("by_zone") or {}).items():
+    for z, zc in (c.get("by_zone") or {}).items() if zones else ():
         pop, cov = rc.zones.get(z, [0.0, 0.0])
         if not (
             _close(zc.get("population"), pop, COUNT_TOL)
