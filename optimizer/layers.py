@@ -229,6 +229,8 @@ def _uncovered(sol: CoverageSolution, d_ll: np.ndarray) -> Layer:
         if demand.demand_class is not None:
             frame["class"] = demand.demand_class[miss]
         frame["weight"] = demand.weight[miss]
+        if demand.footfall is not None:  # residents apart from venues' footfall
+            frame["residents"] = demand.residents[miss]
         frame["standard"] = s.name
         frame["threshold"] = thr[miss]
         frame["unit"] = s.unit
@@ -241,6 +243,8 @@ def _uncovered(sol: CoverageSolution, d_ll: np.ndarray) -> Layer:
         parts.append(part.iloc[order].reset_index(drop=True))
         geoms.append(_points(d_ll, miss[order]))
     cols = ["demand_id", "zone", "class", "weight", "standard", "threshold", "unit"]
+    if demand.footfall is not None:
+        cols.insert(4, "residents")
     frame_all = (
         pd.concat(parts, ignore_index=True)
         if parts

@@ -268,6 +268,10 @@ def type_value(sol: CoverageSolution) -> dict[str, Any]:
                     "added": _round(gain, 3),
                     "per_10k_yuan": _round(gain / spend * 10_000, 6) if spend > 0 else None,
                 }
+                if _has_footfall(r):  # residents above; venues' footfall apart
+                    gains[r.name]["footfall_added"] = _round(
+                        r.footfall_covered - b.footfall_covered, 3
+                    )
         out[t] = {
             "new_sites": int((ev.new_mask & (sites.facility_type == t)).sum()),
             "spend": _round(spend, 2),
@@ -612,9 +616,10 @@ def summary_text(prepared: Any, sol: Any, out_dir: Path | None = None) -> str:
                     if g["per_10k_yuan"] is None
                     else f" ({g['per_10k_yuan']:,.2f} per 10,000 {unit})"
                 )
+                foot = f" (+{g['footfall_added']:,.0f} footfall)" if "footfall_added" in g else ""
                 lines.append(
                     f"Value of '{t}': {v['new_sites']} new, {v['spend']:,.0f} {unit} -> "
-                    f"+{g['added']:,.0f} within '{std}'{per}"
+                    f"+{g['added']:,.0f} residents within '{std}'{per}{foot}"
                 )
         for row in phase_rows(sol):
             built = sum(len(v) for v in row["built"].values())
