@@ -473,3 +473,28 @@ population: {{note: "ESTIMATE: Andorra stand-in"}}
     # summing each type over the whole table (the old hand-off) would count them twice
     both = demand["nearest_clinic"].ne("") & demand["nearest_ems"].ne("")
     assert float(demand.loc[both, "weight"].sum()) > 0.5 * total
+
+
+def test_andorra_120_budget_note_names_the_least_budget_and_it_solves():
+    """configs/andorra_ems.yaml with a 10 M budget: the note names 17.6 M more (27.6 M); the
+    case solves at 27,600,000 and has no plan at 27,599,999 (the note is verified, not guessed)."""
+    import dataclasses
+
+    from optimizer.case import prepare_case, solve_case
+
+    from .conftest import ROOT, shared_path
+
+    shared_path("data", "osm-andorra", "andorra_drive.graphml.gz")
+    prepared = prepare_case(ROOT / "configs" / "andorra_ems.yaml")
+    m = prepared.problem.model
+
+    def at(budget: float):
+        model = m.model_copy(update={"budget": budget})
+        problem = dataclasses.replace(prepared.problem, model=model)
+        return solve_case(dataclasses.replace(prepared, problem=problem))
+
+    note = at(10_000_000)
+    assert note.status == Status.INFEASIBLE
+    assert "- budget: 17,600,000 yuan more, i.e. budget 27,600,000" in note.diagnosis
+    assert at(27_600_000).status.has_solution
+    assert at(27_599_999).status == Status.INFEASIBLE
