@@ -488,8 +488,8 @@ def test_andorra_120_budget_note_names_the_least_budget_and_it_solves():
     prepared = prepare_case(ROOT / "configs" / "andorra_ems.yaml")
     m = prepared.problem.model
 
-    def at(budget: float):
-        model = m.model_copy(update={"budget": budget})
+    def at(budget: float, **update: float):
+        model = m.model_copy(update={"budget": budget, **update})
         problem = dataclasses.replace(prepared.problem, model=model)
         return solve_case(dataclasses.replace(prepared, problem=problem))
 
@@ -498,3 +498,6 @@ def test_andorra_120_budget_note_names_the_least_budget_and_it_solves():
     assert "- budget: 17,600,000 yuan more, i.e. budget 27,600,000" in note.diagnosis
     assert at(27_600_000).status.has_solution
     assert at(27_599_999).status == Status.INFEASIBLE
+    # with min_share 0.9 the weighted elastic model asked for 20,600,000 more; the least is the same
+    note = at(10_000_000, min_share=0.9)
+    assert "- budget: 17,600,000 yuan more, i.e. budget 27,600,000" in note.diagnosis
