@@ -169,6 +169,12 @@ def test_quota_run_writes_the_population_provenance(tmp_path):
     assert js["population"]["county_total"] == 8000.0
     assert js["population"]["from_siting_run"]["layers"][0]["assigned"] == 8000.0
     assert js["gp_posts_required"] == 4  # ceil(4 per 10,000 x 8,000), not x 15,500 (7)
+    summary = (out / "summary.txt").read_text(encoding="utf-8")
+    assert "county population 8,000" in summary
+    assert (
+        "from demand.csv: thc/chc - nearest by travel time among these types (tie: first listed); "
+        "8,000 residents assigned once (re-checked from the file)"
+    ) in summary
 
 
 def test_handoff_check_error_is_raised_by_prepare(tmp_path, monkeypatch):
