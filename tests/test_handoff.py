@@ -100,8 +100,8 @@ def test_residents_left_out_are_named_in_the_county_total_error(tmp_path):
     errs = _problems(tmp_path, text, {"f.csv": FACILITIES, "demand.csv": demand})
     assert len(errs) == 1
     assert (
-        "(700 counted nowhere); 700 residents at 1 points of demand.csv have no thc/chc"
-        in (errs[0])
+        "(700 counted nowhere); 700 residents at 1 points of demand.csv have no thc/chc (left "
+        "out: line 7)" in errs[0]
     )
     # stating the county the partition serves is consistent (the 700 are reported as left out)
     (tmp_path / "case.yaml").write_text(text.replace("8700", "8000"), encoding="utf-8")

@@ -155,6 +155,7 @@ def assign_residents(
                 "assigned": round(float(weight[ok].sum()), 3),
                 "unassigned": round(float(weight[left].sum()), 3),
                 "unassigned_points": int(left.sum()),
+                "unassigned_rows": table.rows(np.flatnonzero(left)) if left.any() else "",
             }
         )
     return ServicePopulation(out, float(weight.sum()), info, weight_col)

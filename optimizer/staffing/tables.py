@@ -336,7 +336,8 @@ def _check_county_total(
             what += "; " + "; ".join(
                 f"{lay['unassigned']:,.0f} residents at {lay['unassigned_points']} points of "
                 f"{cfg.service_population.file if cfg.service_population else ''} have no "
-                f"{'/'.join(map(str, lay['types']))} (left out)"  # type: ignore[call-overload]
+                f"{'/'.join(map(str, lay['types']))} (left out: "  # type: ignore[call-overload]
+                f"{lay['unassigned_rows']})"
                 for lay in left
             )
         what += f"; the siting run's demand table holds {siting.residents:,.0f} residents"
