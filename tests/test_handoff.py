@@ -327,6 +327,8 @@ def test_120_run_states_the_assumed_existing_ambulances(tmp_case, tmp_path, caps
     summary = (tmp_path / "out" / "summary.txt").read_text(encoding="utf-8")
     assert "existing: 1 stations with 1 ambulances (0 negative-pressure) - ASSUMED" in summary
     assert "each is assumed to hold 1 ambulance" in capsys.readouterr().err
+    html = (tmp_path / "out" / "report.html").read_text(encoding="utf-8")
+    assert "现有站点与车辆" in html and "每个现有站点按 1 辆已购救护车计" in html
 
 
 # ---------------------------------------------------------------------------------------------
