@@ -822,6 +822,12 @@ def solve_ems(
 
 def diagnose_ems(problem: EmsProblem, ix: _Index, options: SolveOptions, backend: str) -> list[str]:
     """Why no plan exists, with each fix re-solved before it is printed (models.ems_fixes)."""
-    from .ems_fixes import diagnose_ems_fixes
+    from .ems_fixes import Hooks, diagnose_ems_fixes
 
-    return diagnose_ems_fixes(problem, ix, options, backend)
+    return diagnose_ems_fixes(problem, ix, options, backend, Hooks(build_ems_milp, _violations))
+
+
+def _violations(problem: EmsProblem, ix: _Index, milp: MILP, x: np.ndarray) -> list[str]:
+    """A solution of ``milp`` decoded and checked on the raw data (empty = a valid plan)."""
+    cov, applies = coverage_matrix(problem)
+    return check_ems(problem, evaluate_ems(problem, cov, applies, _decode(problem, ix, milp, x)))

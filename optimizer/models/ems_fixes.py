@@ -26,6 +26,7 @@ from __future__ import annotations
 import logging
 import math
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -34,7 +35,7 @@ import numpy as np
 from ..milp import MILP
 from ..solvers import SolveOptions, Status, solve
 
-__all__ = ["data_conflicts", "diagnose_ems_fixes"]
+__all__ = ["Hooks", "data_conflicts", "diagnose_ems_fixes"]
 
 log = logging.getLogger(__name__)
 
@@ -139,22 +140,31 @@ def _moved_model(problem: Any, fixes: list[Fix]) -> Any | None:
     return m.model_copy(update=update)
 
 
-def _verify(problem: Any, ix: Any, fixes: list[Fix], options: SolveOptions, backend: str) -> bool:
+@dataclass(frozen=True)
+class Hooks:
+    """What the diagnosis needs from the 120 model (passed in: this module imports none of it).
+
+    ``build(problem, ix, elastic=...)`` builds the MILP; ``violations(problem, ix, milp, x)``
+    decodes a solution and re-checks it on the raw data (empty list = a valid plan)."""
+
+    build: Callable[..., MILP]
+    violations: Callable[[Any, Any, MILP, np.ndarray], list[str]]
+
+
+def _verify(
+    problem: Any, ix: Any, fixes: list[Fix], options: SolveOptions, backend: str, hooks: Hooks
+) -> bool:
     """Re-solve the case with the fixes applied; True when it then has a plan (raw-data checked
     when every fix is a case-file field)."""
-    from .ems import _decode, build_ems_milp, check_ems, coverage_matrix, evaluate_ems
-
     model = _moved_model(problem, fixes)
     if model is not None:
         moved = replace(problem, model=model)
-        milp = build_ems_milp(moved, ix)
+        milp = hooks.build(moved, ix)
         res = solve(milp, options, backend)
         if not res.status.has_solution or res.x is None:
             return False
-        cov, applies = coverage_matrix(moved)
-        ev = evaluate_ems(moved, cov, applies, _decode(moved, ix, milp, res.x))
-        return not check_ems(moved, ev)
-    milp = build_ems_milp(problem, ix)
+        return not hooks.violations(moved, ix, milp, res.x)
+    milp = hooks.build(problem, ix)
     lo, hi = milp.row_lo.copy(), milp.row_hi.copy()
     for fx in fixes:
         blk = milp.row_blocks[fx.row]
@@ -171,10 +181,10 @@ def _verify(problem: Any, ix: Any, fixes: list[Fix], options: SolveOptions, back
     return res.status.has_solution
 
 
-def diagnose_ems_fixes(problem: Any, ix: Any, options: SolveOptions, backend: str) -> list[str]:
+def diagnose_ems_fixes(
+    problem: Any, ix: Any, options: SolveOptions, backend: str, hooks: Hooks
+) -> list[str]:
     """Planner-readable reasons a proven-infeasible 120 case has no plan (module docstring)."""
-    from .ems import build_ems_milp
-
     conflicts = data_conflicts(problem)
     if conflicts:
         return ["The existing stations conflict with the limits (no plan can keep them):"] + [
@@ -186,7 +196,7 @@ def diagnose_ems_fixes(problem: Any, ix: Any, options: SolveOptions, backend: st
         left = max(deadline - time.perf_counter(), 1.0)
         return SolveOptions(time_limit_s=left, mip_rel_gap=0.0, threads=options.threads)
 
-    elastic = build_ems_milp(problem, ix, elastic=True)
+    elastic = hooks.build(problem, ix, elastic=True)
     slacks = [n for n in elastic.var_blocks if n.startswith("slack:")]
     singles: list[Fix] = []
     for slack in slacks:
@@ -198,17 +208,20 @@ def diagnose_ems_fixes(problem: Any, ix: Any, options: SolveOptions, backend: st
             continue
         amount = _rounded(ix, row, float(res.x[elastic.var_blocks[slack].slice].sum()))
         fix = Fix(row, amount, res.status == Status.OPTIMAL, False)
-        singles.append(replace(fix, verified=_verify(problem, ix, [fix], opts(), backend)))
+        ok = _verify(problem, ix, [fix], opts(), backend, hooks)
+        singles.append(replace(fix, verified=ok))
     if singles:
         return [
             "The norms and limits conflict. Each change below alone makes a plan possible "
             "(the least amount, proven by the solver, and checked by solving the case again "
             "at that value, unless marked as an estimate):"
         ] + [_line(problem, f) for f in singles]
-    return _together(problem, ix, elastic, opts, backend)
+    return _together(problem, ix, elastic, opts, backend, hooks)
 
 
-def _together(problem: Any, ix: Any, elastic: MILP, opts: Any, backend: str) -> list[str]:
+def _together(
+    problem: Any, ix: Any, elastic: MILP, opts: Any, backend: str, hooks: Hooks
+) -> list[str]:
     """No single limit suffices: relax several at once (weighted elastic model)."""
     res = solve(elastic, opts(), backend)
     if res.x is None:
@@ -223,7 +236,7 @@ def _together(problem: Any, ix: Any, elastic: MILP, opts: Any, backend: str) -> 
         if v > 1e-6:
             row = name.removeprefix("slack:")
             fixes.append(Fix(row, _rounded(ix, row, v), False, False))
-    ok = _verify(problem, ix, fixes, opts(), backend)
+    ok = _verify(problem, ix, fixes, opts(), backend, hooks)
     head = "No single limit can be relaxed enough on its own. Relaxed together " + (
         "(checked by solving the case again with all of them; not proven least):"
         if ok
