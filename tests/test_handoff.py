@@ -202,7 +202,7 @@ def test_the_120_budget_fix_is_the_least_and_re_solves():
     import dataclasses
 
     from optimizer.config import EmsModelConfig, FleetConfig
-    from optimizer.models.ems import solve_ems
+    from optimizer.models.ems.model import solve_ems
 
     from .test_ems import BASE, brute
 
@@ -238,7 +238,7 @@ def test_existing_ambulances_beyond_a_station_limit_are_named():
     import numpy as np
 
     from optimizer.config import EmsModelConfig, FleetConfig
-    from optimizer.models.ems import solve_ems
+    from optimizer.models.ems.model import solve_ems
 
     from .test_ems import BASE
 
@@ -266,7 +266,7 @@ def test_existing_station_vehicles_column_is_taken_as_given():
     import numpy as np
 
     from optimizer.config import EmsModelConfig, FleetConfig
-    from optimizer.models.ems import EmsProblem
+    from optimizer.models.ems.model import EmsProblem
 
     model = EmsModelConfig(
         **{"kind": "ems", "response_min": 12, "dispatch_min": 2, "time_matrix": "drive"},

@@ -38,12 +38,12 @@ from ..atomic import StagedOutput
 from ..errors import CheckError
 from ..handoff.totals import check_compare_totals
 from .charts import Bar, hbar_chart
+from .format import num, pct, status_badge
 from .i18n import Labels
 from .mapview import DEMAND_STYLES, basemap_spec, map_html, overview_svg
 from .norms import NormCheck, fmt_value, norm_checks
 from .page import html_page, table_html
 from .rundata import RunData
-from .sections import num, pct, status_badge
 
 __all__ = ["Comparison", "compare_runs", "write_compare"]
 

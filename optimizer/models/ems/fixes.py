@@ -32,8 +32,8 @@ from typing import Any
 
 import numpy as np
 
-from ..milp import MILP
-from ..solvers import SolveOptions, Status, solve
+from ...milp import MILP
+from ...solvers import SolveOptions, Status, solve
 
 __all__ = ["Hooks", "data_conflicts", "diagnose_ems_fixes"]
 

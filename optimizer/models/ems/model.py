@@ -48,12 +48,12 @@ import scipy.sparse as sp
 
 from geodata.arrays import Demand, Sites, TravelTimes, Zones
 
-from ..certificate import Certificate
-from ..config import EmsModelConfig
-from ..coverage import group_rows, require_complete
-from ..errors import CheckError
-from ..milp import MILP, ModelBuilder
-from ..solvers import SolveOptions, SolveResult, Status, relative_gap, solve, solve_lexicographic
+from ...certificate import Certificate
+from ...config import EmsModelConfig
+from ...errors import CheckError
+from ...milp import MILP, ModelBuilder
+from ...solvers import SolveOptions, SolveResult, Status, relative_gap, solve, solve_lexicographic
+from ..coverage.problem import group_rows, require_complete
 
 __all__ = ["EmsPlan", "EmsProblem", "EmsSolution", "build_ems_milp", "evaluate_ems", "solve_ems"]
 
@@ -651,7 +651,7 @@ def precheck_ems(problem: EmsProblem, coverage: sp.csr_matrix, applies: np.ndarr
                 f"{len(short)} zones have fewer station candidates than the {m.stations_per_zone} required: "
                 + ", ".join(short[:20])
             )
-    from .ems_fixes import data_conflicts
+    from .fixes import data_conflicts
 
     out += data_conflicts(problem)
     q, _ = problem.busy_fraction()
@@ -821,8 +821,8 @@ def solve_ems(
 
 
 def diagnose_ems(problem: EmsProblem, ix: _Index, options: SolveOptions, backend: str) -> list[str]:
-    """Why no plan exists, with each fix re-solved before it is printed (models.ems_fixes)."""
-    from .ems_fixes import Hooks, diagnose_ems_fixes
+    """Why no plan exists, with each fix re-solved before it is printed (models.ems.fixes)."""
+    from .fixes import Hooks, diagnose_ems_fixes
 
     return diagnose_ems_fixes(problem, ix, options, backend, Hooks(build_ems_milp, _violations))
 
