@@ -509,3 +509,59 @@ def test_andorra_120_budget_note_names_the_least_budget_and_it_solves():
     # with min_share 0.9 the weighted elastic model asked for 20,600,000 more; the least is the same
     note = at(10_000_000, min_share=0.9)
     assert "- budget: 17,600,000 yuan more, i.e. budget 27,600,000" in note.diagnosis
+
+
+def _two_limit_case():
+    from optimizer.config import EmsModelConfig, FleetConfig
+
+    from .test_ems import BASE, instance
+
+    fleet = FleetConfig(per_population=None, vehicle_cost=10, negative_pressure_share=0.0)
+    model = EmsModelConfig(
+        **BASE,
+        objective="max_coverage",
+        min_share=1.0,
+        budget=25,
+        max_new_stations=1,
+        fleet=fleet,
+    )
+    return instance(5, model)[0]
+
+
+def test_when_no_single_limit_suffices_the_limits_are_relaxed_together_and_re_solved():
+    import dataclasses
+
+    from optimizer.models.ems.model import solve_ems
+
+    problem = _two_limit_case()
+    sol = solve_ems(problem)
+    assert sol.status == Status.INFEASIBLE
+    assert sol.diagnosis[0].startswith(
+        "No single limit can be relaxed enough on its own. Relaxed together (checked by solving"
+    )
+    assert "- max_new_stations: 2 more, i.e. 3 (estimate: not proven least)" in sol.diagnosis
+    assert "- budget: 65 yuan more, i.e. budget 90 (estimate: not proven least)" in sol.diagnosis
+    moved = problem.model.model_copy(update={"budget": 90.0, "max_new_stations": 3})
+    assert solve_ems(dataclasses.replace(problem, model=moved)).status.has_solution
+
+
+def test_a_fix_the_re_solve_does_not_confirm_is_printed_as_an_estimate():
+    """The labels follow the re-solve: a plan that fails the raw-data check is no proof."""
+    from optimizer.config import EmsModelConfig, FleetConfig
+    from optimizer.models.ems.fixes import Hooks, diagnose_ems_fixes
+    from optimizer.models.ems.model import _index, build_ems_milp, coverage_matrix
+    from optimizer.solvers import SolveOptions
+
+    from .test_ems import BASE
+
+    fleet = FleetConfig(per_population=None, vehicle_cost=10, negative_pressure_share=0.0)
+    model = EmsModelConfig(**BASE, objective="max_coverage", min_share=0.6, budget=1, fleet=fleet)
+    problem, _, _ = _ems_instance(model)
+    cov, applies = coverage_matrix(problem)
+    ix = _index(problem, cov, applies, True)
+    never = Hooks(build_ems_milp, lambda *a: ["rejected on the raw data"])
+    lines = diagnose_ems_fixes(problem, ix, SolveOptions(), "highs", never)
+    assert (
+        "- budget: 29 yuan more, i.e. budget 30 (estimate: solving again at this value found no plan)"
+        in lines
+    )

@@ -219,30 +219,48 @@ def diagnose_ems_fixes(
     return _together(problem, ix, elastic, opts, backend, hooks)
 
 
+#: Slack rows that leave residents outside a coverage target (tried only after the limits).
+_COVERAGE_ROWS = ("cover_all", "coverage_share", "zone_share[")
+
+
+def _limits_only(elastic: MILP) -> MILP:
+    """The weighted elastic model with the coverage targets hard: only limits may move."""
+    hi = elastic.col_hi.copy()
+    for name, blk in elastic.var_blocks.items():
+        if name.removeprefix("slack:").startswith(_COVERAGE_ROWS) and name.startswith("slack:"):
+            hi[blk.slice] = 0.0
+    return replace(elastic, col_hi=hi)
+
+
 def _together(
     problem: Any, ix: Any, elastic: MILP, opts: Any, backend: str, hooks: Hooks
 ) -> list[str]:
-    """No single limit suffices: relax several at once (weighted elastic model)."""
-    res = solve(elastic, opts(), backend)
-    if res.x is None:
-        return [
-            "The solver proved the plan infeasible and no relaxation of the case's limits "
-            f"(budget, fleet, stations, coverage targets) gives a plan ({res.status.value}); "
-            "check the station candidates' capacities and the existing stations' ambulances"
-        ]
-    fixes = []
-    for name, blk in elastic.var_blocks.items():
-        v = float(res.x[blk.slice].sum()) if name.startswith("slack:") else 0.0
-        if v > 1e-6:
-            row = name.removeprefix("slack:")
-            fixes.append(Fix(row, _rounded(ix, row, v), False, False))
-    ok = _verify(problem, ix, fixes, opts(), backend, hooks)
-    head = "No single limit can be relaxed enough on its own. Relaxed together " + (
-        "(checked by solving the case again with all of them; not proven least):"
-        if ok
-        else "(estimate: not proven least, and solving again with them found no plan):"
-    )
-    return [head] + [_line(problem, replace(f, verified=ok)) for f in fixes]
+    """No single limit suffices: relax several at once (weighted elastic model), the case's
+    limits first (budget, stations, fleet) with every coverage target kept, then everything."""
+    for model in (_limits_only(elastic), elastic):
+        res = solve(model, opts(), backend)
+        if res.x is None:
+            continue
+        fixes = []
+        for name, blk in model.var_blocks.items():
+            v = float(res.x[blk.slice].sum()) if name.startswith("slack:") else 0.0
+            if v > 1e-6:
+                row = name.removeprefix("slack:")
+                fixes.append(Fix(row, _rounded(ix, row, v), False, False))
+        ok = _verify(problem, ix, fixes, opts(), backend, hooks)
+        if not ok and model is not elastic:
+            continue
+        head = "No single limit can be relaxed enough on its own. Relaxed together " + (
+            "(checked by solving the case again with all of them; not proven least):"
+            if ok
+            else "(estimate: not proven least, and solving again with them found no plan):"
+        )
+        return [head] + [_line(problem, replace(f, verified=ok)) for f in fixes]
+    return [
+        "The solver proved the plan infeasible and no relaxation of the case's limits "
+        "(budget, fleet, stations, coverage targets) gives a plan; check the station "
+        "candidates' capacities and the existing stations' ambulances"
+    ]
 
 
 def _line(problem: Any, fx: Fix) -> str:
