@@ -124,9 +124,10 @@ _EMS_LINE = re.compile(r"^Within the 120 standard: ([\d.]+)% of ([\d,]+) residen
 
 
 def _check_ems(folder: Path, c: dict[str, Any], counts: dict[str, Recount]) -> list[str]:
-    """A 120 run: overall residents within the standard, in solution.json and summary.txt."""
+    """A 120 run: residents within the standard (overall and per zone) in solution.json and
+    summary.txt."""
     rc = counts["ems"]
-    out = _check_solution("ems", c, rc, zones=False)
+    out = _check_solution("ems", c, rc)
     if (folder / "summary.txt").exists() and rc.share is not None:
         text = (folder / "summary.txt").read_text(encoding="utf-8")
         m = next(filter(None, map(_EMS_LINE.match, text.splitlines())), None)
@@ -142,7 +143,7 @@ def _check_ems(folder: Path, c: dict[str, Any], counts: dict[str, Recount]) -> l
     return out
 
 
-def _check_solution(name: str, c: dict[str, Any], rc: Recount, *, zones: bool = True) -> list[str]:
+def _check_solution(name: str, c: dict[str, Any], rc: Recount) -> list[str]:
     out = []
     pairs = [
         ("population", rc.residents, COUNT_TOL),
@@ -160,7 +161,7 @@ def _check_solution(name: str, c: dict[str, Any], rc: Recount, *, zones: bool = 
             out.append(
                 f"solution.json coverage.{name}.{key} = {c.get(key)} but demand.csv gives {want}"
             )
-    for z, zc in (c.get("by_zone") or {}).items() if zones else ():
+    for z, zc in (c.get("by_zone") or {}).items():
         pop, cov = rc.zones.get(z, [0.0, 0.0])
         if not (
             _close(zc.get("population"), pop, COUNT_TOL)
