@@ -565,3 +565,23 @@ def test_a_fix_the_re_solve_does_not_confirm_is_printed_as_an_estimate():
         "- budget: 29 yuan more, i.e. budget 30 (estimate: solving again at this value found no plan)"
         in lines
     )
+
+
+def test_a_120_radius_without_a_rural_value_is_an_error(tmp_case, capsys):
+    from optimizer.cli import main
+
+    text = EMS_CASE.replace("{urban: 11}", "{urban: 11, rural: 15}").replace(
+        "  dispatch_min: 2\n",
+        "  dispatch_min: 2\n  time_matrix: drive\n  radius_m: {urban: 3500}\n"
+        "  distance_matrix: km\n",
+    )
+    text = text.replace(
+        "model:\n",
+        "  km: {file: od.csv, columns: {demand_id: d, site_id: s, value: min}, unit: m,\n"
+        "       direction: site_to_demand}\nmodel:\n",
+    )
+    case = tmp_case(text, EMS_FILES)
+    assert main(["validate", str(case)]) == 1
+    assert "model.radius_m: demand class 'rural' has no value (2 points, 300 residents" in (
+        capsys.readouterr().err
+    )
