@@ -296,6 +296,11 @@ def _line(problem: Any, fx: Fix) -> str:
         return f"- negative-pressure share: {v:.2f} negative-pressure ambulances fewer{tag}"
     if row.startswith("zone_share["):
         return f"- {row[len('zone_share[') : -1]}: township target {v:,.0f} residents lower{tag}"
+    if row.startswith("station_or_radius["):
+        return (
+            f"- {row[len('station_or_radius[') : -1]}: the township rule (a station of its own or "
+            f"everyone within the radius) waived{tag}"
+        )
     if row.startswith("zone_stations["):
         return f"- {row[len('zone_stations[') : -1]}: {v:.0f} station(s) fewer required{tag}"
     if row == "cover_all":
