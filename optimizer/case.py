@@ -320,6 +320,7 @@ def validate_against_model(
                         ", ".join(missing),
                         n,
                     )
+        _footfall_target(case, demand, s, key, problems)
         if s.zone_min_share is not None and demand.zone is None:
             problems.add(
                 f"{key}.zone_min_share",
@@ -422,6 +423,56 @@ def validate_against_model(
         log.info("No removal_cost column: closing an existing site is free in the budget")
 
 
+def _footfall_target(
+    case: LoadedCase, demand: Demand, s: Any, key: str, problems: ProblemCollector
+) -> None:
+    """Targets are shares of residents: a standard with one must not count footfall venues."""
+    footfall = case.config.demand.footfall_classes
+    if (s.min_share is None and s.zone_min_share is None) or not footfall:
+        return
+    if demand.demand_class is None:
+        return
+    subject = set(s.threshold) if isinstance(s.threshold, dict) else None
+    present = set(map(str, demand.demand_class))
+    hit = sorted(c for c in footfall if c in present and (subject is None or c in subject))
+    if hit:
+        problems.add(
+            f"{key}.min_share" if s.min_share is not None else f"{key}.zone_min_share",
+            "a target is a share of residents, but this standard also counts footfall venues "
+            f"(classes {', '.join(hit)})",
+            got=s.min_share if s.min_share is not None else s.zone_min_share,
+            fix="give minutes per resident class (leaving the venue classes out) for the target, "
+            "and a second standard without a target for the venues",
+        )
+
+
+def _ems_class_without_standard(
+    case: LoadedCase,
+    demand: Demand,
+    field_name: str,
+    value: dict[str, float],
+    problems: ProblemCollector,
+) -> None:
+    """Every resident class of a 120 case needs a response standard (and a radius when radii are
+    per class): the 120 service is for everyone, so a class left out is an error, not MET."""
+    if demand.demand_class is None:
+        return
+    footfall = set(case.config.demand.footfall_classes)
+    cls = np.asarray(demand.demand_class).astype(str)
+    missing = sorted(set(cls[demand.weight > 0]) - set(value) - footfall)
+    for c in missing:
+        at = cls == c
+        example = "rural: 15" if field_name == "response_min" else "rural: 10000"
+        problems.add(
+            f"{case.label} › model.{field_name}",
+            f"demand class '{c}' has no value ({int(at.sum()):,} points, "
+            f"{float(demand.weight[at].sum()):,.0f} residents would go unassessed)",
+            got=", ".join(f"{k}: {v:g}" for k, v in value.items()),
+            fix=f"add it (e.g. {example}), give one number for every class, or list the class "
+            "in demand.footfall_classes if it holds no residents",
+        )
+
+
 def validate_ems(
     case: LoadedCase,
     model: EmsModelConfig,
@@ -458,6 +509,15 @@ def validate_ems(
                         got=cls,
                         fix=f"use the classes in the data: {', '.join(sorted(classes))}",
                     )
+            _ems_class_without_standard(case, demand, field_name, value, problems)
+    existing = int((sites.existing & (sites.facility_type == model.station_type)).sum())
+    if existing and sites.vehicles is None:
+        log.warning(
+            "%d existing 120 stations and no vehicles column: each is assumed to hold 1 "
+            "ambulance (not negative-pressure), already paid for; give sites.columns.vehicles "
+            "(and np_vehicles) to state today's fleet",
+            existing,
+        )
     if model.station_or_radius is not None and (demand.zone is None or sites.zone is None):
         problems.add(
             f"{where}.station_or_radius",

@@ -142,6 +142,14 @@ def test_runs_of_different_data_are_compared_where_ids_match(andorra_runs, tmp_p
     extra = demand.iloc[[0]].assign(demand_id="new-village")
     pd.concat([demand, extra]).to_csv(b / "demand.csv", index=False)
     out = tmp_path / "cmp"
+    # B's solution.json still states the shares of the full table: compare refuses it (exit 3)
+    assert main(["compare", str(a), str(b), "--out", str(out), "-q"]) == 3
+    from optimizer.handoff.totals import run_totals
+
+    js = json.loads((b / "solution.json").read_text(encoding="utf-8"))
+    for s, c in js["coverage"].items():  # a consistent run of the other data
+        c["share"] = run_totals(b)[f"share:{s}"]
+    (b / "solution.json").write_text(json.dumps(js), encoding="utf-8")
     assert main(["compare", str(a), str(b), "--out", str(out), "-q"]) == 0
     html = (out / "compare.html").read_text(encoding="utf-8")
     assert "3 demand points only in A" in html and dropped[0] in html

@@ -66,6 +66,8 @@ _LABELS: dict[str, dict[str, str]] = {
     "model": {"zh": "模型", "en": "Model"},
     "demand_points": {"zh": "需求点", "en": "Demand points"},
     "residents": {"zh": "居民", "en": "Residents"},
+    "footfall": {"zh": "人流量（场所）", "en": "Footfall (venues)"},
+    "footfall_share": {"zh": "场所人流覆盖比例", "en": "Footfall share"},
     "weight_note": {"zh": "人口说明", "en": "Population note"},
     "cost": {"zh": "费用", "en": "Cost"},
     "budget": {"zh": "预算", "en": "Budget"},

@@ -51,7 +51,13 @@ def summary_section(run: RunData, ctx: Context) -> str:
         rows.append(
             (
                 t("demand_points"),
-                f"{num(demand.get('points'))} ({t('residents')} {num(demand.get('total_weight'))})",
+                f"{num(demand.get('points'))} ({t('residents')} "
+                f"{num(demand.get('residents', demand.get('total_weight')))}"
+                + (
+                    f"; {t('footfall')} {num(demand.get('footfall_weight'))})"
+                    if demand.get("footfall_weight")
+                    else ")"
+                ),
             )
         )
         if demand.get("weight_note"):
@@ -100,7 +106,16 @@ def summary_section(run: RunData, ctx: Context) -> str:
                     (escape(name), ""),
                     (escape(threshold_text(c)), ""),
                     (pct(c.get("share")), "num"),
-                    (f"{num(c.get('covered'))} / {num(c.get('population'))}", "num"),
+                    (
+                        f"{num(c.get('covered'))} / {num(c.get('population'))}"
+                        + (
+                            f" ({t('footfall')} {num(c.get('footfall_covered'))} / "
+                            f"{num(c.get('footfall'))})"
+                            if c.get("footfall")
+                            else ""
+                        ),
+                        "num",
+                    ),
                     (pct(c.get("min_share")) if c.get("min_share") is not None else "-", "num"),
                     result_cell(c.get("met"), t),
                     (escape(str(c.get("source") or "")), "note"),
@@ -133,6 +148,12 @@ def roads_check_text(check: dict[str, Any], t: Any) -> str:
         )
         lines.append(f'<span class="{"met" if ok else "missed"}">{escape(text)}</span>')
     return "<br>".join(lines)
+
+
+def _residents(demand: dict) -> float | None:
+    """Residents of a run (footfall venues apart); older runs only had ``total_weight``."""
+    value = demand.get("residents", demand.get("total_weight"))
+    return None if value is None else float(value)
 
 
 @register_section("certificate", order=20, title="certificate")
@@ -304,7 +325,7 @@ def zone_table_html(run: RunData, zone_checks: list[NormCheck], t: Labels) -> st
     county = [
         (escape(t("county")), ""),
         ("", ""),
-        (num(run.solution.get("demand", {}).get("total_weight")), "num"),
+        (num(_residents(run.solution.get("demand", {}))), "num"),
     ]
     for kind, key in columns:
         name = key.split(".")[0]
