@@ -362,7 +362,7 @@ def _totals(
 ) -> list[tuple[str, Any, Any, str]]:
     sa, sb = a.solution, b.solution
     rows: list[tuple[str, Any, Any, str]] = [
-        ("status", sa.get("status"), sb.get("status"), "status"),
+        ("status", sa.get("status_text"), sb.get("status_text"), "status"),
         ("objective", sa.get("objective"), sb.get("objective"), "num"),
         ("gap", sa.get("gap"), sb.get("gap"), "pct"),
     ]
