@@ -86,7 +86,7 @@ def common_dict(prepared: Any, sol: Any, *, meaning: str, model: dict[str, Any])
             "backend": sol.solver or cfg.solver.backend,
             "version": sol.solver_version,
             "message": sol.message,
-            "time_limit_s": cfg.solver.time_limit_s,
+            "time_limit_s": getattr(sol, "time_limit_s", None) or cfg.solver.time_limit_s,
             "mip_rel_gap": cfg.solver.mip_rel_gap,
             "threads": cfg.solver.threads,
             "seed": cfg.solver.seed,

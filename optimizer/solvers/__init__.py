@@ -16,6 +16,7 @@ import numpy as np
 from ..errors import SolverBackendError
 from ..milp import MILP, lexicographic_stage, split_blocks, sub_milp
 from .base import SolveOptions, SolveResult, Status, relative_gap
+from .blocks import schedule_blocks
 
 __all__ = [
     "BACKENDS",
@@ -174,7 +175,9 @@ def solve(
 
     A MILP whose rows and columns fall into independent blocks (e.g. clinics and ambulance
     stations that share no constraint) is solved one block at a time - exact, because the
-    objective is separable - with the time limit shared across blocks.
+    objective is separable - with the time limit shared across blocks: smallest first with a
+    fair share each, then the blocks a limit stopped get the time the others left, warm
+    started from their incumbents (:mod:`optimizer.solvers.blocks`).
     """
     options = options or SolveOptions()
     blocks = split_blocks(milp) if decompose and milp.n_cols else []
@@ -183,18 +186,19 @@ def solve(
     else:
         log.info("Solving %s as %d independent blocks (%s)", milp.name, len(blocks), milp.summary())
         t0 = time.perf_counter()
-        order = _by_size(milp, blocks)
-        found: dict[int, SolveResult] = {}
-        for done, k in enumerate(order):
-            cols, rows = blocks[k]
-            warm = None if options.warm_start is None else options.warm_start[cols]
-            found[k] = _solve_whole(
-                sub_milp(milp, cols, rows, f"{milp.name}#{k}"),
-                _options_for(options, t0, len(order) - done, warm),
-                backend,
-                quiet=True,
-            )
-        results = [found[k] for k in range(len(blocks))]
+        subs = [
+            sub_milp(milp, cols, rows, f"{milp.name}#{k}") for k, (cols, rows) in enumerate(blocks)
+        ]
+        warm = [
+            None if options.warm_start is None else options.warm_start[cols] for cols, _ in blocks
+        ]
+        results = schedule_blocks(
+            subs,
+            _by_size(milp, blocks),
+            options,
+            warm,
+            lambda sub, opts: _solve_whole(sub, opts, backend, quiet=True),
+        )
         result = _merge(milp, blocks, results, time.perf_counter() - t0, milp.c0)
     log.info(
         "Solver %s: %s, objective %s, bound %s, %.2f s",
