@@ -91,6 +91,7 @@ def common_dict(prepared: Any, sol: Any, *, meaning: str, model: dict[str, Any])
             "threads": cfg.solver.threads,
             "seed": cfg.solver.seed,
             "method": getattr(sol, "method", "compact"),
+            "method_reason": getattr(sol, "method_reason", "") or None,
             "warm_start": getattr(sol, "warm_start", None),
             "benders": getattr(sol, "benders", None),
         },

@@ -89,3 +89,25 @@ def test_unequal_costs_keep_every_site_under_exact_counts():
     for seed in range(4):
         problem, _ = random_instance(seed, model, n_demand=18, **opts)
         assert reduce(problem, coverage_sets(problem)).stats["sites_dominated"] == 0
+
+
+def test_auto_says_what_it_measured_and_why(monkeypatch, caplog):
+    """``method: auto`` logs its choice with the measured size and keeps the reason."""
+    from optimizer.models import coverage as cov_model
+
+    model = CoverageModelConfig(
+        kind="mclp", standards=[Standard(name="t", minutes=9)], max_new_sites=3
+    )
+    problem, dense = random_instance(1, model, n_demand=30, n_sites=10)
+    with caplog.at_level("INFO"):
+        small = solve_coverage(problem, method="auto")
+    assert small.method == "compact"
+    assert "auto: compact" in small.method_reason and "pairs" in small.method_reason
+    assert small.method_reason in caplog.text
+    monkeypatch.setattr(cov_model, "AUTO_BENDERS_PAIRS", 1)
+    big = solve_coverage(problem, method="auto")
+    assert big.method == "benders" and big.method_reason.startswith("auto: benders")
+    assert big.objective == pytest.approx(brute_force(dense), rel=OBJ_RTOL)
+    assert small.objective == pytest.approx(big.objective, rel=OBJ_RTOL)
+    fixed = solve_coverage(problem, method="compact")
+    assert fixed.method_reason == "solver.method: compact (set in the case)"

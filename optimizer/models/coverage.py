@@ -75,6 +75,8 @@ class CoverageSolution(Certificate):
     """Presolve: site index -> index of a candidate that dominates it (coverage and cost)."""
     method: str = "compact"
     """How the model was solved: ``compact`` (one MILP) or ``benders`` (decomposition)."""
+    method_reason: str = ""
+    """Why that method: the case's setting, or what ``auto`` measured and concluded."""
     benders: dict[str, object] | None = None
     """Benders rounds, cuts and cells (only with ``method == "benders"``)."""
     warm_start: str | None = None
@@ -503,7 +505,8 @@ def solve_coverage(
     lap("presolve")
     milp = build_coverage_milp(problem, reduced)
     lap("milp")
-    chosen = choose_method(problem, reduced, method, backend)
+    chosen, reason = decide_method(problem, reduced, method, backend)
+    log.info("Method %s", reason)
     warm_from = "given" if warm_open is not None else None
     if greedy is None:
         greedy = chosen == "benders"
@@ -562,6 +565,7 @@ def solve_coverage(
         "dominated_by": reduced.dominated_by,
         "timings_s": timings,
         "method": chosen,
+        "method_reason": reason,
         "benders": benders_info,
         "warm_start": warm_from,
     }
@@ -639,15 +643,42 @@ def choose_method(
     problem: CoverageProblem, reduced: ReducedCoverage, method: str, backend: str
 ) -> str:
     """``compact`` or ``benders`` for ``method`` in compact / benders / auto."""
+    return decide_method(problem, reduced, method, backend)[0]
+
+
+def decide_method(
+    problem: CoverageProblem, reduced: ReducedCoverage, method: str, backend: str
+) -> tuple[str, str]:
+    """The method to run and why, for ``method`` in compact / benders / auto.
+
+    ``auto`` measures the presolved model: the (demand group, site) pairs its coverage rows
+    would hold. Below :data:`AUTO_BENDERS_PAIRS` the compact model wins every measured instance
+    (benchmarks/README.md: up to 10^5 x 10^4); above it the compact model's memory grows with
+    the pairs while Benders keeps only the master and one cell at a time.
+    """
     if method in ("compact", "benders"):
-        return method
+        return method, f"solver.method: {method} (set in the case)"
     if method != "auto":
         raise ValueError(f"solver.method: unknown method {method!r}; use compact, benders or auto")
     from ..benders import benders_unsupported
 
-    if benders_unsupported(problem, backend):
-        return "compact"
-    return "benders" if coverage_pairs(reduced) >= AUTO_BENDERS_PAIRS else "compact"
+    pairs = coverage_pairs(reduced)
+    size = (
+        f"{pairs:,} (demand group, site) pairs in {reduced.n_groups:,} groups x "
+        f"{reduced.free_sites.size:,} site columns"
+    )
+    why_not = benders_unsupported(problem, backend)
+    if why_not:
+        return "compact", f"auto: compact, as Benders cannot take {'; '.join(why_not)} ({size})"
+    if pairs >= AUTO_BENDERS_PAIRS:
+        return "benders", (
+            f"auto: benders, {size} >= {AUTO_BENDERS_PAIRS:,}: the compact model would be too "
+            "large to hold"
+        )
+    return "compact", (
+        f"auto: compact, {size} < {AUTO_BENDERS_PAIRS:,}; the compact model was faster on every "
+        "measured instance of that size"
+    )
 
 
 def _certify(
