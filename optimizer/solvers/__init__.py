@@ -1,6 +1,6 @@
 """Solver backends behind one call: :func:`solve` (MILP, options, backend) -> SolveResult.
 
-Only the modules in this package import ``highspy``, ``pulp`` or ``ortools``. Backends are
+Only the modules in this package import ``highspy``, ``pulp``, ``ortools`` or ``pyscipopt``. Backends are
 loaded lazily; asking for a missing one raises an error listing what is available.
 """
 
@@ -32,13 +32,14 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-BACKENDS = ("highs", "cbc", "ortools")
+BACKENDS = ("highs", "cbc", "ortools", "scip")
 
 #: Feature flags: what each backend reports or accepts.
 FEATURES = {
     "highs": {"bound": True, "warm_start": True, "threads": True},
     "cbc": {"bound": True, "warm_start": True, "threads": True},
     "ortools": {"bound": True, "warm_start": True, "threads": True},
+    "scip": {"bound": True, "warm_start": True, "threads": False},
 }
 
 
@@ -55,6 +56,10 @@ def _module(name: str) -> ModuleType:
         from . import ortools_backend
 
         return ortools_backend
+    if name == "scip":
+        from . import scip
+
+        return scip
     raise SolverBackendError(
         f"solver.backend: unknown backend (got {name!r}); use one of {', '.join(BACKENDS)}"
     )

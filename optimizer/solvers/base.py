@@ -41,7 +41,7 @@ class Status(enum.StrEnum):
         }[self]
 
 
-Backend = Literal["highs", "cbc", "ortools"]
+Backend = Literal["highs", "cbc", "ortools", "scip"]
 
 
 @dataclass(frozen=True)
