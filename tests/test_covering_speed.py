@@ -111,3 +111,103 @@ def test_auto_says_what_it_measured_and_why(monkeypatch, caplog):
     assert small.objective == pytest.approx(big.objective, rel=OBJ_RTOL)
     fixed = solve_coverage(problem, method="compact")
     assert fixed.method_reason == "solver.method: compact (set in the case)"
+
+
+def _psclp_milp(seed: int, n_groups: int = 25, n_sites: int = 9, share: float = 0.8):
+    """An equal-cost PSCLP block as the coverage model builds it, and its brute-force optimum."""
+    import itertools
+
+    import numpy as np
+
+    from optimizer.milp import ModelBuilder
+
+    rng = np.random.default_rng(seed)
+    cover = rng.random((n_groups, n_sites)) < 0.25
+    cover[~cover.any(axis=1), 0] = True
+    w = rng.integers(1, 50, n_groups).astype(float)
+    target = share * w.sum()
+    b = ModelBuilder("psclp", "min")
+    y = b.add_binary("y", n_sites, cost=3.0)
+    z = b.add_vars("z", n_groups, lb=0.0, ub=1.0)
+    g, j = np.nonzero(cover)
+    rows = np.r_[np.arange(n_groups), g]
+    cols = np.r_[z.index(), y.start + j]
+    vals = np.r_[np.ones(n_groups), -np.ones(g.size)]
+    b.add_rows("link", n_groups, rows, cols, vals, hi=0.0)
+    b.add_row("share", z.index(), w, lo=target)
+    best = None
+    for k in range(n_sites + 1):
+        for subset in itertools.combinations(range(n_sites), k):
+            if w[cover[:, list(subset)].any(axis=1)].sum() >= target - 1e-9:
+                best = 3.0 * k
+                break
+        if best is not None:
+            break
+    return b.build(), best
+
+
+@pytest.mark.parametrize("seed", range(12))
+@pytest.mark.parametrize("share", [0.6, 0.9])
+def test_count_search_equals_brute_force_and_the_backend(seed, share):
+    from optimizer.solvers import SolveOptions, solve
+    from optimizer.solvers.covering import detect_equal_cost_psclp
+
+    milp, expected = _psclp_milp(seed, share=share)
+    assert detect_equal_cost_psclp(milp) is not None
+    on = solve(milp, SolveOptions(count_search=True))
+    off = solve(milp, SolveOptions(count_search=False))
+    assert on.status == off.status == Status.OPTIMAL
+    assert "over p" in on.message and "over p" not in off.message
+    assert on.objective == pytest.approx(expected) == off.objective
+    assert on.bound == pytest.approx(expected)
+    worst, _ = milp.max_violation(on.x)
+    assert worst <= 1e-9
+
+
+def test_count_search_proves_with_the_solver_when_the_heuristic_falls_short(monkeypatch):
+    """A deliberately poor heuristic (every site) leaves the proof to the solver's solves."""
+    from optimizer.solvers import SolveOptions, covering, solve
+
+    monkeypatch.setattr(
+        covering, "_best_plan", lambda p, k, c, lp: covering.np.zeros(p.y.size, bool)
+    )
+    monkeypatch.setattr(
+        covering, "_greedy_to_target", lambda p, c: covering.np.ones(p.y.size, dtype=bool)
+    )
+    for seed in range(4):
+        milp, expected = _psclp_milp(seed, share=0.9)
+        res = solve(milp, SolveOptions(count_search=True))
+        assert res.status == Status.OPTIMAL and res.objective == pytest.approx(expected)
+        assert "proof solve" in res.message and "(0 proof" not in res.message
+
+
+def test_count_search_recognises_only_its_structure():
+    from dataclasses import replace
+
+    import numpy as np
+
+    from optimizer.solvers.covering import detect_equal_cost_psclp
+
+    milp, _ = _psclp_milp(0)
+    unequal = milp.c.copy()
+    unequal[0] = 5.0
+    assert detect_equal_cost_psclp(replace(milp, c=unequal)) is None
+    assert detect_equal_cost_psclp(replace(milp, sense="max")) is None
+    two_shares = replace(milp, row_lo=np.where(np.isfinite(milp.row_lo), milp.row_lo, 0.0))
+    assert detect_equal_cost_psclp(two_shares) is None
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_psclp_case_with_equal_costs_matches_brute_force(seed):
+    """Through the whole pipeline (the backend on the block as it is, the default)."""
+    model = CoverageModelConfig(
+        kind="psclp", objective="min_cost", standards=[Standard(name="t", minutes=9, min_share=0.8)]
+    )
+    problem, dense = random_instance(seed, model, n_demand=20, n_sites=9, with_costs=False)
+    expected = brute_force(dense)
+    sol = solve_coverage(problem)
+    if expected is None:
+        assert sol.status == Status.INFEASIBLE
+        return
+    assert sol.status == Status.OPTIMAL and sol.checked
+    assert sol.objective == pytest.approx(expected, rel=OBJ_RTOL, abs=1e-6)

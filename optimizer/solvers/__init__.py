@@ -73,6 +73,29 @@ def backend_version(name: str) -> str:
     return str(_module(name).version())
 
 
+def _solve_structured(
+    milp: MILP, options: SolveOptions, backend: str, *, quiet: bool = False
+) -> SolveResult:
+    """:func:`_solve_whole`, or the search over the number of sites for an equal-cost PSCLP."""
+    from .covering import detect_equal_cost_psclp, solve_equal_cost_psclp
+
+    found = detect_equal_cost_psclp(milp) if options.count_search else None
+    if found is None:
+        return _solve_whole(milp, options, backend, quiet=quiet)
+    (log.debug if quiet else log.info)(
+        "Solving %s (equal-cost partial covering, %d sites) as a search over the number of sites",
+        milp.name,
+        found.y.size,
+    )
+    result = solve_equal_cost_psclp(
+        milp, found, options, lambda m, o: _solve_whole(m, o, backend, quiet=True)
+    )
+    worst, where = milp.max_violation(result.x) if result.x is not None else (0.0, "")
+    if worst > 1e-5:
+        log.warning("the site-count search returned a vector violating %s by %.3g", where, worst)
+    return result
+
+
 def _solve_whole(
     milp: MILP, options: SolveOptions, backend: str, *, quiet: bool = False
 ) -> SolveResult:
@@ -187,7 +210,7 @@ def solve(
     options = options or SolveOptions()
     blocks = split_blocks(milp) if decompose and milp.n_cols else []
     if len(blocks) <= 1:
-        result = _solve_whole(milp, options, backend)
+        result = _solve_structured(milp, options, backend)
     else:
         log.info("Solving %s as %d independent blocks (%s)", milp.name, len(blocks), milp.summary())
         t0 = time.perf_counter()
@@ -202,7 +225,7 @@ def solve(
             _by_size(milp, blocks),
             options,
             warm,
-            lambda sub, opts: _solve_whole(sub, opts, backend, quiet=True),
+            lambda sub, opts: _solve_structured(sub, opts, backend, quiet=True),
         )
         result = _merge(milp, blocks, results, time.perf_counter() - t0, milp.c0)
     log.info(
