@@ -91,7 +91,7 @@ def detect_equal_cost_psclp(milp: MILP) -> EqualCostPSCLP | None:
     # order the link rows by their z column: row g of ``cover`` belongs to z[g]
     order = np.argsort(Lz.indices)
     zcols = z[Lz.indices[order]]
-    cover = sp.csr_matrix(Ly[order] != 0)
+    cover = sp.csr_matrix(Ly[order], dtype=bool)
     w = np.zeros(milp.n_cols)
     w[srow.indices] = srow.data
     return EqualCostPSCLP(y, zcols, cover, w[zcols], float(milp.row_lo[s]), float(cy[0]))
@@ -166,7 +166,9 @@ def _vector(milp: MILP, p: EqualCostPSCLP, open_y: np.ndarray) -> np.ndarray:
 
 
 def _with_count_limit(milp: MILP, p: EqualCostPSCLP, k: int) -> MILP:
-    row = sp.csr_matrix((np.ones(p.y.size), (np.zeros(p.y.size), p.y)), shape=(1, milp.n_cols))
+    dense = np.zeros((1, milp.n_cols))
+    dense[0, p.y] = 1.0
+    row = sp.csr_matrix(dense)
     return replace(
         milp,
         name=f"{milp.name}-at-most-{k}",
