@@ -513,7 +513,7 @@ class SolverConfig(Strict):
     ortools_engine: Literal["SCIP", "CP-SAT", "CBC", "HIGHS"] = "SCIP"
     aggregate_demand: bool = True
     drop_dominated: bool = True
-    method: Literal["compact", "benders", "auto"] = "compact"
+    method: Literal["compact", "benders", "bbc", "auto"] = "compact"
     """Covering models: one compact MILP, a Benders decomposition (Cordeau, Furini & Ljubić
     2019), or ``auto`` (Benders when the coverage part of the model is very large)."""
     cluster: str | None = None
@@ -911,22 +911,22 @@ def check_model_rules(case: LoadedCase, problems: ProblemCollector) -> None:
     _check_network_refs(case, problems)
     if isinstance(model, EmsModelConfig):
         _check_ems_rules(case, model, problems)
-        if cfg.solver.method == "benders":
+        if cfg.solver.method in ("benders", "bbc"):
             problems.add(
                 f"{label} › solver.method",
                 "the Benders decomposition is for covering models (lscp, mclp, psclp, coverage)",
-                got="benders",
+                got=cfg.solver.method,
                 fix="use solver.method: compact (or auto) for an ambulance model",
             )
         return
     if isinstance(model, (PMedianModelConfig, PCenterModelConfig)):
         _check_siting_rules(case, model, problems)
-        if cfg.solver.method == "benders":
+        if cfg.solver.method in ("benders", "bbc"):
             problems.add(
                 f"{label} › solver.method",
                 "solver.method chooses the covering models' decomposition; p-median and "
                 "p-center choose theirs in the model",
-                got="benders",
+                got=cfg.solver.method,
                 fix="drop solver.method (or use auto) and set model.method"
                 + (" (p_median: auto | benders | assignment)" if model.kind == "p_median" else ""),
             )

@@ -211,3 +211,61 @@ def test_psclp_case_with_equal_costs_matches_brute_force(seed):
         return
     assert sol.status == Status.OPTIMAL and sol.checked
     assert sol.objective == pytest.approx(expected, rel=OBJ_RTOL, abs=1e-6)
+
+
+BBC_MODELS = {
+    "mclp_p": (
+        CoverageModelConfig(
+            kind="mclp", standards=[Standard(name="t", minutes=9)], max_new_sites=3
+        ),
+        {},
+    ),
+    "mclp_budget": (
+        CoverageModelConfig(kind="mclp", standards=[Standard(name="t", minutes=9)], budget=7),
+        {},
+    ),
+    "mclp_mandatory_far": (
+        CoverageModelConfig(
+            kind="mclp",
+            standards=[
+                Standard(name="t", minutes=9),
+                Standard(name="far", minutes=16, weight=0, min_share=1.0),
+            ],
+            max_new_sites=3,
+        ),
+        {"unreachable_share": 0.0},
+    ),
+    "mclp_existing_keep": (
+        CoverageModelConfig(
+            kind="mclp", standards=[Standard(name="t", minutes=9)], max_new_sites=2
+        ),
+        {"n_existing": 2},
+    ),
+}
+
+
+@pytest.mark.parametrize("name", sorted(BBC_MODELS))
+@pytest.mark.parametrize(("seed", "cells"), [(0, 1), (1, 3), (2, 64), (3, 2), (4, 5)])
+def test_branch_and_benders_cut_matches_brute_force(name, seed, cells):
+    model, opts = BBC_MODELS[name]
+    problem, dense = random_instance(seed, model, n_demand=30, **opts)
+    expected = brute_force(dense)
+    sol = solve_coverage(problem, method="bbc", benders_cells=cells)
+    if expected is None:
+        assert sol.status == Status.INFEASIBLE
+        return
+    assert sol.status == Status.OPTIMAL, (sol.status, sol.message)
+    assert sol.method == "bbc" and sol.checked
+    assert sol.objective == pytest.approx(expected, rel=OBJ_RTOL, abs=1e-6)
+    assert sol.bound == pytest.approx(expected, rel=1e-6, abs=1e-6)
+
+
+def test_bbc_refuses_share_targets_with_a_clear_error():
+    from optimizer.errors import CaseError
+
+    model = CoverageModelConfig(
+        kind="psclp", standards=[Standard(name="t", minutes=9, min_share=0.3)]
+    )
+    problem, _ = random_instance(0, model, unreachable_share=0.0)
+    with pytest.raises(CaseError, match="share targets"):
+        solve_coverage(problem, method="bbc")

@@ -51,7 +51,7 @@ from ..coverage import (
     precheck,
     reduce,
 )
-from ..errors import CheckError
+from ..errors import CaseError, CheckError, Problem
 from ..evaluate import Evaluation, check_plan, evaluate_plan
 from ..milp import MILP, ModelBuilder
 from ..solvers import SolveOptions, SolveResult, Status, relative_gap, solve, solve_lexicographic
@@ -509,7 +509,7 @@ def solve_coverage(
     log.info("Method %s", reason)
     warm_from = "given" if warm_open is not None else None
     if greedy is None:
-        greedy = chosen == "benders"
+        greedy = chosen in ("benders", "bbc")
     if warm_open is None and greedy:
         from ..greedy import greedy_plan
 
@@ -522,7 +522,20 @@ def solve_coverage(
     second: SolveResult | None = None
     stage2: MILP | None = None
     benders_info: dict[str, object] | None = None
-    if chosen == "benders":
+    if chosen == "bbc":
+        from ..bbc import solve_coverage_bbc
+
+        warm = None if warm_open is None else warm_start_vector(milp, reduced, warm_open)
+        result, bbc_info = solve_coverage_bbc(
+            problem,
+            reduced,
+            milp,
+            options,
+            warm=warm,
+            n_cells=benders_cells or default_cells(reduced),
+        )
+        benders_info = dict(bbc_info)
+    elif chosen == "benders":
         from ..benders import solve_benders
 
         result, binfo = solve_benders(
@@ -656,10 +669,26 @@ def decide_method(
     (benchmarks/README.md: up to 10^5 x 10^4); above it the compact model's memory grows with
     the pairs while Benders keeps only the master and one cell at a time.
     """
-    if method in ("compact", "benders"):
+    if method == "bbc":
+        from ..bbc import bbc_unsupported
+
+        why = bbc_unsupported(problem)
+        if why:
+            raise CaseError(
+                [
+                    Problem(
+                        "solver.method: bbc",
+                        "branch-and-Benders-cut does not support " + "; ".join(why),
+                        fix="use solver.method: compact (or auto) for this case",
+                    )
+                ]
+            )
+    if method in ("compact", "benders", "bbc"):
         return method, f"solver.method: {method} (set in the case)"
     if method != "auto":
-        raise ValueError(f"solver.method: unknown method {method!r}; use compact, benders or auto")
+        raise ValueError(
+            f"solver.method: unknown method {method!r}; use compact, benders, bbc or auto"
+        )
     from ..benders import benders_unsupported
 
     pairs = coverage_pairs(reduced)
