@@ -16,7 +16,9 @@ toolkit as a planner runs it (presolve: demand merged by covering set and domina
 dropped; ``solver.method: auto``; HiGHS); ``highs`` and ``scip`` = the plain compact model (no
 presolve of ours) given to HiGHS and to SCIP (PySCIPOpt). All with the same time limit and gap
 0; the load average (``/proc/loadavg``) is recorded beside every figure, since the machine is
-shared. Ratios are peer seconds / our seconds in the same run.
+shared. Ratios are peer seconds / our seconds in the same run. Extra sides (``--sides``):
+``ours-scip`` (our presolve, compact model, SCIP) and ``bbc`` (our presolve, branch-and-Benders-
+cut in SCIP, ``solver.method: bbc``).
 """
 
 from __future__ import annotations
@@ -128,7 +130,7 @@ def run_child(row: str, side: str, time_limit_s: float) -> dict[str, Any]:
     from optimizer.solvers import SolveOptions, solve
 
     options = SolveOptions(time_limit_s=time_limit_s, mip_rel_gap=0.0, threads=2)
-    backend = "scip" if side == "scip" else "highs"
+    backend = "scip" if side in ("scip", "ours-scip", "bbc") else "highs"
     load0 = _load()
     t0 = time.perf_counter()
     if row == "default-clinics":
@@ -143,14 +145,14 @@ def run_child(row: str, side: str, time_limit_s: float) -> dict[str, Any]:
         _, size, p_text, t_text = row.split("-")
         n, m = (int(v) for v in size.split("x"))
         problem = _town_problem(n, m, int(p_text[1:]), float(t_text[1:]))
-        plain = side != "ours"
+        plain = side in ("highs", "scip")
         sol = solve_coverage(
             problem,
             options,
             backend=backend,
             aggregate=not plain,
             drop_dominated=not plain,
-            method="compact" if plain else "auto",
+            method={"bbc": "bbc", "ours-scip": "compact"}.get(side, "compact" if plain else "auto"),
         )
         out = {
             "status": sol.status.value,
@@ -208,10 +210,16 @@ def rows_for(quick: bool) -> list[str]:
     return ["default-clinics"] + [f"towns-{n}x{m}-p{p}-T{t:g}" for n, m, p, t in towns]
 
 
-def run(quick: bool, time_limit_s: float, sides: list[str]) -> list[dict[str, Any]]:
-    out: list[dict[str, Any]] = [{"row": "default-e2e", "ours": _e2e()}]
-    print(format_table(out), flush=True)
+def run(
+    quick: bool, time_limit_s: float, sides: list[str], only: str | None = None
+) -> list[dict[str, Any]]:
+    out: list[dict[str, Any]] = []
+    if only is None or only in "default-e2e":
+        out.append({"row": "default-e2e", "ours": _e2e()})
+        print(format_table(out), flush=True)
     for row in rows_for(quick):
+        if only is not None and only not in row:
+            continue
         entry: dict[str, Any] = {"row": row}
         for side in sides:
             entry[side] = _spawn(row, side, time_limit_s)
@@ -220,9 +228,7 @@ def run(quick: bool, time_limit_s: float, sides: list[str]) -> list[dict[str, An
     return out
 
 
-def _cell(side: dict[str, Any] | None) -> str:
-    if not side:
-        return f"{'-':>34}"
+def _cell(side: dict[str, Any]) -> str:
     st = str(side.get("status", "?"))[:8]
     obj, bound = side.get("objective"), side.get("bound")
     gap = ""
@@ -230,10 +236,8 @@ def _cell(side: dict[str, Any] | None) -> str:
         gap = f" {100 * abs(obj - bound) / max(abs(obj), 1e-9):.2f}%"
     load = side.get("load", [None])[0]
     mem = side.get("peak_rss_mib")
-    return (
-        f"{st + gap:>15} {side.get('total_s', 0.0):7.1f}s "
-        f"{'' if mem is None else f'{mem:5.0f}M'} L{load}"
-    )
+    mem_text = "-" if mem is None else f"{mem:.0f}M"
+    return f"{st + gap:>15} {side.get('total_s', 0.0):7.1f}s {mem_text:>6} {load!s:>6}"
 
 
 def _ratio(peer: dict[str, Any] | None, ours: dict[str, Any] | None) -> str:
@@ -243,19 +247,20 @@ def _ratio(peer: dict[str, Any] | None, ours: dict[str, Any] | None) -> str:
 
 
 def format_table(rows: list[dict[str, Any]], *, header: bool = True) -> str:
+    """One line per row and side: status (gap when stopped), seconds, peak MiB, load; and the
+    side's seconds over ours."""
     lines = []
     if header:
         lines.append(
-            f"{'row':<28} {'ours (status, s, peak, load)':>38} {'compact HiGHS':>38} "
-            f"{'SCIP':>38}  HiGHS/ours  SCIP/ours"
+            f"{'row':<26} {'side':<10} {'status':>15} {'total':>8} {'peak':>6} {'load':>6} "
+            f"{'x ours':>7}"
         )
     for r in rows:
-        ours, highs, scip = r.get("ours"), r.get("highs"), r.get("scip")
-
-        lines.append(
-            f"{r['row']:<28} {_cell(ours):>38} {_cell(highs):>38} {_cell(scip):>38}  "
-            f"{_ratio(highs, ours):>10} {_ratio(scip, ours):>10}"
-        )
+        ours = r.get("ours")
+        for side, res in r.items():
+            if side == "row" or not isinstance(res, dict):
+                continue
+            lines.append(f"{r['row']:<26} {side:<10} {_cell(res)} {_ratio(res, ours):>7}")
     return "\n".join(lines)
 
 
@@ -265,6 +270,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--time-limit", type=float, default=600.0)
     ap.add_argument("--sides", default="ours,highs,scip")
     ap.add_argument("--json", type=Path)
+    ap.add_argument("--rows", help="only the rows whose name contains this text")
     ap.add_argument("--child", nargs=2, metavar=("ROW", "SIDE"), help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
     if args.child:
@@ -272,7 +278,7 @@ def main(argv: list[str] | None = None) -> int:
         args.json.write_text(json.dumps(result, default=str))
         return 0
     sides = [s for s in args.sides.split(",") if s]
-    rows = run(args.quick, args.time_limit, sides)
+    rows = run(args.quick, args.time_limit, sides, args.rows)
     if args.json:
         meta = {"date": dt.datetime.now(dt.UTC).isoformat(), "time_limit_s": args.time_limit}
         args.json.write_text(json.dumps({"meta": meta, "rows": rows}, indent=1, default=str))

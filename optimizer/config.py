@@ -513,9 +513,10 @@ class SolverConfig(Strict):
     ortools_engine: Literal["SCIP", "CP-SAT", "CBC", "HIGHS"] = "SCIP"
     aggregate_demand: bool = True
     drop_dominated: bool = True
-    method: Literal["compact", "benders", "bbc", "auto"] = "compact"
+    method: Literal["compact", "benders", "bbc", "auto"] = "auto"
     """Covering models: one compact MILP, a Benders decomposition (Cordeau, Furini & Ljubić
-    2019), or ``auto`` (Benders when the coverage part of the model is very large)."""
+    2019; ``benders`` multi-tree in HiGHS, ``bbc`` branch-and-Benders-cut in SCIP), or ``auto``
+    (chosen by the measured size and structure, see ``models.coverage.decide_method``)."""
     cluster: str | None = None
     """Dask scheduler address (``tcp://host:8786``) for sweeps; None = local processes."""
 

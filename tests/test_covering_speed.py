@@ -104,9 +104,17 @@ def test_auto_says_what_it_measured_and_why(monkeypatch, caplog):
     assert small.method == "compact"
     assert "auto: compact" in small.method_reason and "pairs" in small.method_reason
     assert small.method_reason in caplog.text
+    monkeypatch.setattr(cov_model, "AUTO_BBC_PAIRS", 1)
+    mid = solve_coverage(problem, method="auto")
+    assert mid.method == "bbc" and mid.method_reason.startswith("auto: bbc")
+    assert mid.objective == pytest.approx(brute_force(dense), rel=OBJ_RTOL)
+    from optimizer import bbc
+
+    monkeypatch.setattr(bbc, "bbc_unsupported", lambda problem, milp=None: ["no SCIP here"])
     monkeypatch.setattr(cov_model, "AUTO_BENDERS_PAIRS", 1)
     big = solve_coverage(problem, method="auto")
     assert big.method == "benders" and big.method_reason.startswith("auto: benders")
+    assert "no SCIP here" in big.method_reason
     assert big.objective == pytest.approx(brute_force(dense), rel=OBJ_RTOL)
     assert small.objective == pytest.approx(big.objective, rel=OBJ_RTOL)
     fixed = solve_coverage(problem, method="compact")

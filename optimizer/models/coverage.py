@@ -636,6 +636,11 @@ AUTO_BENDERS_PAIRS = 20_000_000
 """``method: auto`` picks Benders when the compact model would have at least this many
 (demand group, site) pairs in its coverage rows (after aggregation and dominance)."""
 
+AUTO_BBC_PAIRS = 50_000
+"""``method: auto`` picks branch-and-Benders-cut (SCIP) for a maximal covering model with at
+least this many pairs, when PySCIPOpt is installed: 5-14x faster than the compact model in HiGHS
+on the clustered-town counties of benchmarks/covering.py; below it every method takes a moment."""
+
 
 def coverage_pairs(reduced: ReducedCoverage) -> int:
     """Nonzeros of the compact model's coverage rows: groups x mean covering sites."""
@@ -689,6 +694,7 @@ def decide_method(
         raise ValueError(
             f"solver.method: unknown method {method!r}; use compact, benders, bbc or auto"
         )
+    from ..bbc import bbc_unsupported
     from ..benders import benders_unsupported
 
     pairs = coverage_pairs(reduced)
@@ -696,17 +702,29 @@ def decide_method(
         f"{pairs:,} (demand group, site) pairs in {reduced.n_groups:,} groups x "
         f"{reduced.free_sites.size:,} site columns"
     )
+    no_bbc = bbc_unsupported(problem)
+    if backend not in ("highs", "scip"):
+        no_bbc.append(f"solver.backend: {backend} (it runs in SCIP; the case asks for {backend})")
+    if not no_bbc and pairs >= AUTO_BBC_PAIRS:
+        return "bbc", (
+            f"auto: bbc (branch-and-Benders-cut in SCIP), a maximal covering model with {size} "
+            f">= {AUTO_BBC_PAIRS:,}; it beat the compact model 5-14x in benchmarks/covering.py"
+        )
     why_not = benders_unsupported(problem, backend)
     if why_not:
         return "compact", f"auto: compact, as Benders cannot take {'; '.join(why_not)} ({size})"
     if pairs >= AUTO_BENDERS_PAIRS:
         return "benders", (
             f"auto: benders, {size} >= {AUTO_BENDERS_PAIRS:,}: the compact model would be too "
-            "large to hold"
+            "large to hold" + (f" (bbc cannot take {'; '.join(no_bbc)})" if no_bbc else "")
         )
     return "compact", (
-        f"auto: compact, {size} < {AUTO_BENDERS_PAIRS:,}; the compact model was faster on every "
-        "measured instance of that size"
+        f"auto: compact, {size} < {AUTO_BENDERS_PAIRS:,}"
+        + (
+            f" (bbc cannot take {'; '.join(no_bbc)})"
+            if no_bbc
+            else f" and < {AUTO_BBC_PAIRS:,} for bbc"
+        )
     )
 
 
