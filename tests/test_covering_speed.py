@@ -105,6 +105,7 @@ def test_auto_says_what_it_measured_and_why(monkeypatch, caplog):
     assert "auto: compact" in small.method_reason and "pairs" in small.method_reason
     assert small.method_reason in caplog.text
     monkeypatch.setattr(cov_model, "AUTO_BBC_PAIRS", 1)
+    monkeypatch.setattr(cov_model, "AUTO_BBC_MEAN_SITES", 0.0)
     mid = solve_coverage(problem, method="auto")
     assert mid.method == "bbc" and mid.method_reason.startswith("auto: bbc")
     assert mid.objective == pytest.approx(brute_force(dense), rel=OBJ_RTOL)
@@ -222,6 +223,25 @@ def test_psclp_case_with_equal_costs_matches_brute_force(seed):
 
 
 BBC_MODELS = {
+    "psclp_costed": (
+        CoverageModelConfig(
+            kind="psclp",
+            objective="min_cost",
+            standards=[Standard(name="t", minutes=9, min_share=0.75)],
+        ),
+        {},
+    ),
+    "psclp_sites_with_mandatory": (
+        CoverageModelConfig(
+            kind="coverage",
+            objective="min_sites",
+            standards=[
+                Standard(name="t", minutes=9, min_share=0.6),
+                Standard(name="far", minutes=18, weight=0, min_share=1.0),
+            ],
+        ),
+        {"unreachable_share": 0.0},
+    ),
     "mclp_p": (
         CoverageModelConfig(
             kind="mclp", standards=[Standard(name="t", minutes=9)], max_new_sites=3
@@ -272,7 +292,7 @@ def test_bbc_refuses_share_targets_with_a_clear_error():
     from optimizer.errors import CaseError
 
     model = CoverageModelConfig(
-        kind="psclp", standards=[Standard(name="t", minutes=9, min_share=0.3)]
+        kind="mclp", standards=[Standard(name="t", minutes=9, min_share=0.3)], max_new_sites=3
     )
     problem, _ = random_instance(0, model, unreachable_share=0.0)
     with pytest.raises(CaseError, match="share targets"):

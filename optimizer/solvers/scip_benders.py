@@ -1,4 +1,4 @@
-r"""Branch-and-Benders-cut for maximal covering in one SCIP search tree (PySCIPOpt).
+r"""Branch-and-Benders-cut for maximal and partial covering in one SCIP search tree (PySCIPOpt).
 
 Cordeau, Furini & Ljubić (2019), "Benders decomposition for very large scale partial set
 covering and maximal covering location problems", EJOR 275(3). The coverage variables
@@ -140,19 +140,29 @@ def _handler_class() -> Any:
 
 
 def solve_bbc(
-    master: MILP, cells: CoverCells, options: SolveOptions, warm: np.ndarray | None = None
+    master: MILP,
+    cells: CoverCells,
+    options: SolveOptions,
+    warm: np.ndarray | None = None,
+    *,
+    share: float | None = None,
 ) -> tuple[SolveResult, dict[str, Any]]:
-    """Maximise ``master``'s objective + sum of the thetas under the Benders cuts.
+    """Optimise ``master`` with the thetas under the Benders cuts.
 
-    ``master`` holds the site columns and their rows (a maximisation); returns the result on
-    the master's columns (objective and bound include the thetas) and statistics.
+    Maximal covering (``share`` None, ``master`` a maximisation): the objective is the master's
+    plus the sum of the thetas. Partial covering (``share`` = D, ``master`` a minimisation of
+    the site costs): the thetas carry no cost and must reach sum_c theta_c >= D.
+    ``master`` holds the site columns and their rows; returns the result on the master's
+    columns (objective and bound as SCIP states them) and statistics.
     """
     from pyscipopt import Model
 
     from .scip import _status, _write_mps
 
-    if master.sense != "max":
-        raise ValueError("branch-and-Benders-cut here maximises coverage")
+    if (share is None) != (master.sense == "max"):
+        raise ValueError(
+            "branch-and-Benders-cut: maximise coverage, or reach a share at least cost"
+        )
     t_load = time.perf_counter()
     model = Model()
     if not options.log:
@@ -165,9 +175,15 @@ def solve_bbc(
     n_cells = int(cells.cell.max()) + 1 if cells.cell.size else 0
     cap = np.bincount(cells.cell, weights=cells.weight, minlength=n_cells)
     thetas = [
-        model.addVar(f"theta{c}", vtype="C", lb=0.0, ub=float(cap[c]), obj=1.0)
+        model.addVar(
+            f"theta{c}", vtype="C", lb=0.0, ub=float(cap[c]), obj=1.0 if share is None else 0.0
+        )
         for c in range(n_cells)
     ]
+    if share is not None:
+        from pyscipopt import quicksum
+
+        model.addCons(quicksum(thetas) >= float(share), name="share")
     handler = _handler_class()(cells, ys, thetas)
     model.includeConshdlr(
         handler,
@@ -176,6 +192,7 @@ def solve_bbc(
         sepapriority=1_000_000,
         enfopriority=-1_000_000,
         chckpriority=-1_000_000,
+        sepafreq=1,
         needscons=False,
     )
     model.setParam("limits/time", max(float(options.time_limit_s), 0.01))
