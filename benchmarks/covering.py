@@ -17,6 +17,7 @@ dropped; ``solver.method: auto``; HiGHS); ``highs`` and ``scip`` = the plain com
 presolve of ours) given to HiGHS and to SCIP (PySCIPOpt). All with the same time limit and gap
 0; the load average (``/proc/loadavg``) is recorded beside every figure, since the machine is
 shared. Ratios are peer seconds / our seconds in the same run. Extra sides (``--sides``):
+``ours-highs`` (our presolve, compact model, HiGHS: ``ours`` before ``auto`` chose bbc),
 ``ours-scip`` (our presolve, compact model, SCIP) and ``bbc`` (our presolve, branch-and-Benders-
 cut in SCIP, ``solver.method: bbc``).
 """
@@ -152,7 +153,9 @@ def run_child(row: str, side: str, time_limit_s: float) -> dict[str, Any]:
             backend=backend,
             aggregate=not plain,
             drop_dominated=not plain,
-            method={"bbc": "bbc", "ours-scip": "compact"}.get(side, "compact" if plain else "auto"),
+            method={"bbc": "bbc", "ours-scip": "compact", "ours-highs": "compact"}.get(
+                side, "compact" if plain else "auto"
+            ),
         )
         out = {
             "status": sol.status.value,
@@ -160,6 +163,7 @@ def run_child(row: str, side: str, time_limit_s: float) -> dict[str, Any]:
             "bound": sol.bound,
             "solve_s": sol.timings_s.get("solve"),
             "method": sol.method,
+            "method_reason": sol.method_reason,
             "presolve": sol.presolve,
             "checked": sol.checked,
         }
