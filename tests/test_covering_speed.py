@@ -297,3 +297,17 @@ def test_bbc_refuses_share_targets_with_a_clear_error():
     problem, _ = random_instance(0, model, unreachable_share=0.0)
     with pytest.raises(CaseError, match="share targets"):
         solve_coverage(problem, method="bbc")
+
+
+def test_auto_counts_only_the_coverage_benders_projects_out():
+    """The default case: its 120 rows are mandatory (rows of the master, not projected), so the
+    clinic coverage alone (9 sites per group) decides: compact, as measured."""
+    from optimizer.case import prepare_case
+    from optimizer.cli import default_case_path
+    from optimizer.models.coverage import decide_method
+
+    problem = prepare_case(default_case_path()).problem
+    reduced = reduce(problem, coverage_sets(problem))
+    method, reason = decide_method(problem, reduced, "auto", "highs")
+    assert method == "compact", reason
+    assert "sites per group" in reason

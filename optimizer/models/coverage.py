@@ -649,19 +649,25 @@ the compact model in HiGHS 4-45x (10,000 x 500: 1.5-1.6 s against 30-71 s; 10^5 
 the optimum in 10 s; the default case's clinic block (9 per group) also went to HiGHS."""
 
 
-def coverage_pairs(reduced: ReducedCoverage) -> int:
-    """Nonzeros of the compact model's coverage rows: groups x mean covering sites."""
+def coverage_pairs(reduced: ReducedCoverage, *, projected_only: bool = False) -> int:
+    """Nonzeros of the compact model's coverage rows: groups x mean covering sites
+    (``projected_only``: only the rows Benders projects out, not mandatory cover rows)."""
     total = 0
     for rs in reduced.standards:
+        if projected_only and rs.standard.mandatory:
+            continue
         live = rs.applies & ~rs.const
         total += int(np.diff(rs.matrix.indptr)[live].sum())
     return total
 
 
-def coverage_rows(reduced: ReducedCoverage) -> int:
-    """Coverage rows of the compact model: live demand groups that some free site reaches."""
+def coverage_rows(reduced: ReducedCoverage, *, projected_only: bool = False) -> int:
+    """Coverage rows of the compact model: live demand groups that some free site reaches
+    (``projected_only``: only those of standards with coverage variables, not mandatory ones)."""
     total = 0
     for rs in reduced.standards:
+        if projected_only and rs.standard.mandatory:
+            continue
         live = rs.applies & ~rs.const
         total += int((np.diff(rs.matrix.indptr)[live] > 0).sum())
     return total
@@ -721,10 +727,13 @@ def decide_method(
     no_bbc = bbc_unsupported(problem)
     if backend not in ("highs", "scip"):
         no_bbc.append(f"solver.backend: {backend} (it runs in SCIP; the case asks for {backend})")
-    rows = coverage_rows(reduced)
-    mean = pairs / max(rows, 1)
-    size += f", {mean:.1f} sites per group on average"
-    dense = pairs >= AUTO_BBC_PAIRS and mean >= AUTO_BBC_MEAN_SITES
+    projected = coverage_pairs(reduced, projected_only=True)
+    mean = projected / max(coverage_rows(reduced, projected_only=True), 1)
+    size += (
+        f"; {projected:,} of them in coverage rows Benders would project out, "
+        f"{mean:.1f} sites per group on average"
+    )
+    dense = projected >= AUTO_BBC_PAIRS and mean >= AUTO_BBC_MEAN_SITES
     if not no_bbc and dense:
         return "bbc", (
             f"auto: bbc (branch-and-Benders-cut in SCIP), {size}: >= {AUTO_BBC_PAIRS:,} pairs "
