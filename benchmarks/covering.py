@@ -237,7 +237,8 @@ def _cell(side: dict[str, Any]) -> str:
     obj, bound = side.get("objective"), side.get("bound")
     gap = ""
     if obj is not None and bound is not None and st != "optimal":
-        gap = f" {100 * abs(obj - bound) / max(abs(obj), 1e-9):.2f}%"
+        rel = abs(obj - bound) / max(abs(obj), 1e-9)
+        gap = f" {100 * rel:.2f}%" if rel < 10 else " no bound"
     load = side.get("load", [None])[0]
     mem = side.get("peak_rss_mib")
     mem_text = "-" if mem is None else f"{mem:.0f}M"
