@@ -88,7 +88,7 @@ def town_pairs(
 def _town_problem(n: int, m: int, p: int, minutes: float) -> Any:
     from geodata.arrays import Demand, Sites, TravelTimes
     from optimizer.config import CoverageModelConfig, Standard
-    from optimizer.coverage import CoverageProblem
+    from optimizer.models.coverage.problem import CoverageProblem
 
     weight, di, sj, tmin = town_pairs(n, m, minutes)
     tt = TravelTimes("drive", di, sj, tmin, n, m, unit="min", complete_within=minutes)
@@ -109,9 +109,9 @@ def _clinic_block() -> Any:
     """The default case's clinic block as the toolkit hands it to the solver."""
     from optimizer.case import prepare_case
     from optimizer.cli import default_case_path
-    from optimizer.coverage import coverage_sets, reduce
+    from optimizer.models.coverage.problem import coverage_sets, reduce
     from optimizer.milp import split_blocks, sub_milp
-    from optimizer.models.coverage import build_coverage_milp
+    from optimizer.models.coverage.solve import build_coverage_milp
 
     prepared = prepare_case(default_case_path())
     problem = prepared.problem
@@ -127,7 +127,7 @@ def _clinic_block() -> Any:
 
 def run_child(row: str, side: str, time_limit_s: float) -> dict[str, Any]:
     """One side of one row in this process."""
-    from optimizer.models.coverage import solve_coverage
+    from optimizer.models.coverage.solve import solve_coverage
     from optimizer.solvers import SolveOptions, solve
 
     options = SolveOptions(time_limit_s=time_limit_s, mip_rel_gap=0.0, threads=2)

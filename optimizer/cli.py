@@ -188,7 +188,7 @@ def main(argv: list[str] | None = None) -> int:
 
             return EXIT_OK if main_staff(args) else EXIT_NO_PLAN
         if args.command == "sweep":
-            from .sweep import parse_values, run_sweep
+            from .scenarios.sweep import parse_values, run_sweep
 
             try:
                 values = parse_values(args.values)
@@ -212,7 +212,7 @@ def main(argv: list[str] | None = None) -> int:
             answered = frontier["status"].isin(["optimal", "feasible", "infeasible"]).all()
             return EXIT_OK if answered else EXIT_NO_PLAN
         if args.command == "batch":
-            from .batch import exit_code, run_batch, table_text
+            from .scenarios.batch import exit_code, run_batch, table_text
 
             table = run_batch(
                 args.cases,

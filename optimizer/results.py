@@ -25,6 +25,7 @@ from __future__ import annotations
 import logging
 import platform
 import sys
+from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
@@ -33,8 +34,9 @@ import pandas as pd
 
 from . import __version__
 from .atomic import StagedOutput
-from .coverage import _zone_share
-from .models.coverage import CoverageSolution
+from .capacity import capacity_compliance, capacity_summary
+from .models.coverage.problem import _zone_share
+from .models.coverage.solve import CoverageSolution
 
 __all__ = [
     "demand_table",
@@ -112,6 +114,8 @@ def common_dict(prepared: Any, sol: Any, *, meaning: str, model: dict[str, Any])
                 **(
                     prepared.routing[name].to_dict()
                     if name in prepared.routing
+                    else getattr(prepared, "estimates", {})[name].to_dict()
+                    if name in getattr(prepared, "estimates", {})
                     else {"source": "table"}
                 ),
             }
@@ -120,7 +124,42 @@ def common_dict(prepared: Any, sol: Any, *, meaning: str, model: dict[str, Any])
         "model_size": sol.model_size,
         "presolve": sol.presolve,
         "diagnosis": sol.diagnosis,
-    }
+    } | (
+        {
+            "capacity_compliance": capacity_compliance(
+                cfg.capacity_norms, float(problem.demand.residents.sum())
+            )
+        }
+        if getattr(cfg, "capacity_norms", None) is not None
+        else {}
+    )
+
+
+def _type_share_rows(problem: Any, open_mask: np.ndarray) -> list[dict[str, Any]]:
+    """One compliance row per type share and unit (county or zone): open sites counted."""
+    sites = problem.sites
+    rows = []
+    for share in problem.model.type_shares:
+        num = open_mask & np.isin(sites.facility_type, share.facility_types)
+        den = open_mask & np.isin(sites.facility_type, share.of)
+        for unit, mask in problem.share_units(share):
+            a, b = int((num & mask).sum()), int((den & mask).sum())
+            rows.append(
+                {
+                    "norm": f"type_shares[{share.name}]",
+                    "label": f">= {100 * share.min_share:g}% of open {'/'.join(share.of)} "
+                    f"are {'/'.join(share.facility_types)}",
+                    "scope": "county" if unit == "county" else "zone",
+                    "zone": "" if unit == "county" else unit,
+                    "required": share.min_share,
+                    "achieved": _round(a / b) if b else None,
+                    "unit": "share",
+                    "met": Fraction(a) >= Fraction(str(share.min_share)) * b,
+                    "counts": f"{a} of {b}",
+                    "source": share.source or "",
+                }
+            )
+    return rows
 
 
 def solution_dict(prepared: Any, sol: CoverageSolution) -> dict[str, Any]:
@@ -138,7 +177,20 @@ def solution_dict(prepared: Any, sol: CoverageSolution) -> dict[str, Any]:
             "budget": model.budget,
             "existing": model.existing,
             "standards": [s.model_dump(exclude_none=True) for s in problem.standards],
-            "zone_rules": [r.model_dump(exclude_none=True) for r in model.zone_rules],
+            "zone_rules": [
+                r.model_dump(exclude_none=True)
+                | (
+                    {"required": {z: problem.rule_need(r, z) for z in problem.rule_zones(r)}}
+                    if r.per_10k_residents is not None
+                    else {}
+                )
+                | (
+                    {"allowed": {z: problem.rule_cap(r, z) for z in problem.rule_zones(r)}}
+                    if r.max_sites is not None
+                    else {}
+                )
+                for r in model.zone_rules
+            ],
         },
     )
     if sol.open_mask is not None and sol.evaluation is not None:
@@ -155,6 +207,8 @@ def solution_dict(prepared: Any, sol: CoverageSolution) -> dict[str, Any]:
             }
             for t in out["chosen_sites"]
         }
+        if model.type_shares:
+            out["type_share_compliance"] = {"table": _type_share_rows(problem, ev.open_mask)}
         out["cost"] = {
             "unit": sites.cost_unit,
             "new_sites": _round(ev.new_cost, 2),
@@ -231,7 +285,7 @@ def phase_rows(sol: Any) -> list[dict[str, Any]]:
 def type_value(sol: CoverageSolution) -> dict[str, Any]:
     """What each facility type buys: new sites, spend, and the residents it adds within each
     standard it alone serves (against keeping only today's sites), per 10,000 yuan spent."""
-    from .evaluate import evaluate_plan
+    from .models.coverage.evaluate import evaluate_plan
 
     problem = sol.problem
     ev = sol.evaluation
@@ -482,6 +536,12 @@ def summary_head(prepared: Any, sol: Any, *, kind: str, meaning: str) -> list[st
     ]
     if problem.demand.weight_note:
         lines.append(f"      residents: {problem.demand.weight_note}")
+    if getattr(cfg, "capacity_norms", None) is not None:
+        lines += capacity_summary(
+            capacity_compliance(cfg.capacity_norms, float(problem.demand.residents.sum()))
+        )
+    for name, rep in sorted((getattr(prepared, "estimates", None) or {}).items()):
+        lines.append(f"  !! Travel times '{name}': {rep.note()}")
     ps = sol.presolve
     if ps and "demand_groups" in ps:
         lines.append(
@@ -529,24 +589,24 @@ def summary_head(prepared: Any, sol: Any, *, kind: str, meaning: str) -> list[st
 
 
 def _is_coverage(sol: Any) -> bool:
-    from .models.phased import PhasedSolution
+    from .models.coverage.phased import PhasedSolution
 
     return isinstance(sol, (CoverageSolution, PhasedSolution))
 
 
 def _is_siting(sol: Any) -> bool:
-    from .siting import SitingSolution
+    from .models.siting.solve import SitingSolution
 
     return isinstance(sol, SitingSolution)
 
 
 def summary_text(prepared: Any, sol: Any, out_dir: Path | None = None) -> str:
     if _is_siting(sol):
-        from .results_siting import siting_summary
+        from .models.siting.outputs import siting_summary
 
         return siting_summary(prepared, sol, out_dir)
     if not _is_coverage(sol):
-        from .results_ems import ems_summary
+        from .models.ems.outputs import ems_summary
 
         return ems_summary(prepared, sol, out_dir)
     problem = sol.problem
@@ -612,8 +672,13 @@ def summary_text(prepared: Any, sol: Any, out_dir: Path | None = None) -> str:
                     key=lambda t: (t[0], t[1]),
                 )[:3]
                 if worst:
+                    zn = problem.zones
+                    label = (
+                        dict(zip(map(str, zn.ids), map(str, zn.name), strict=True)) if zn else {}
+                    )
                     lines.append(
-                        "    lowest zones: " + ", ".join(f"{z} {_pct(v)}" for v, z in worst)
+                        "    lowest zones: "
+                        + ", ".join(f"{label.get(str(z), z)} {_pct(v)}" for v, z in worst)
                     )
     if out_dir is not None:
         files = ["solution.json", "sites.csv", "demand.csv"]
@@ -629,11 +694,11 @@ def summary_text(prepared: Any, sol: Any, out_dir: Path | None = None) -> str:
 def write_results(prepared: Any, sol: Any, out_dir: Path) -> list[str]:
     """Write every output file atomically (staged, then published together)."""
     if _is_siting(sol):
-        from .results_siting import write_siting_results
+        from .models.siting.outputs import write_siting_results
 
         return write_siting_results(prepared, sol, out_dir)
     if not _is_coverage(sol):
-        from .results_ems import write_ems_results
+        from .models.ems.outputs import write_ems_results
 
         return write_ems_results(prepared, sol, out_dir)
     with StagedOutput(out_dir) as out:

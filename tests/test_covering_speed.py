@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from optimizer.config import CoverageModelConfig, Standard
-from optimizer.coverage import coverage_sets, reduce
-from optimizer.models.coverage import solve_coverage
+from optimizer.models.coverage.problem import coverage_sets, reduce
+from optimizer.models.coverage.solve import solve_coverage
 from optimizer.solvers import Status
 
 from .brute import brute_force
@@ -93,7 +93,7 @@ def test_unequal_costs_keep_every_site_under_exact_counts():
 
 def test_auto_says_what_it_measured_and_why(monkeypatch, caplog):
     """``method: auto`` logs its choice with the measured size and keeps the reason."""
-    from optimizer.models import coverage as cov_model
+    from optimizer.models.coverage import solve as cov_model
 
     model = CoverageModelConfig(
         kind="mclp", standards=[Standard(name="t", minutes=9)], max_new_sites=3
@@ -109,7 +109,7 @@ def test_auto_says_what_it_measured_and_why(monkeypatch, caplog):
     mid = solve_coverage(problem, method="auto")
     assert mid.method == "bbc" and mid.method_reason.startswith("auto: bbc")
     assert mid.objective == pytest.approx(brute_force(dense), rel=OBJ_RTOL)
-    from optimizer import bbc
+    from optimizer.models.coverage import bbc
 
     monkeypatch.setattr(bbc, "bbc_unsupported", lambda problem, milp=None: ["no SCIP here"])
     monkeypatch.setattr(cov_model, "AUTO_BENDERS_PAIRS", 1)
@@ -304,7 +304,7 @@ def test_auto_counts_only_the_coverage_benders_projects_out():
     clinic coverage alone (9 sites per group) decides: compact, as measured."""
     from optimizer.case import prepare_case
     from optimizer.cli import default_case_path
-    from optimizer.models.coverage import decide_method
+    from optimizer.models.coverage.solve import decide_method
 
     problem = prepare_case(default_case_path()).problem
     reduced = reduce(problem, coverage_sets(problem))

@@ -1,4 +1,5 @@
-"""The report's sections, in a registry so model families can add their own.
+"""The report's built-in sections, in the registry (:mod:`.registry`) so model families can add
+their own.
 
 A section is a function ``(run, ctx) -> html | None`` registered with :func:`register_section`
 under a key, an order and a title label. It reads only what it needs from the run folder
@@ -16,109 +17,17 @@ quotas) adds a section in its own module without touching this one::
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass, field
 from html import escape
 from typing import Any
 
-import pandas as pd
-
 from .charts import Bar, hbar_chart
-from .i18n import Labels
+from .format import kv_table, num, pct, result_cell, status_badge, threshold_text
+from .i18n import Labels, add_labels
 from .mapview import legend_html, map_html, overview_svg, report_map_spec
-from .norms import NormCheck, fmt_value, norm_checks, op_symbol
+from .norms import NormCheck, fmt_value, op_symbol
 from .page import table_html
+from .registry import Context, register_section
 from .rundata import RunData
-
-__all__ = ["Context", "Section", "register_section", "sections"]
-
-
-@dataclass
-class Context:
-    """What every section may use: labels in the chosen language and the map options."""
-
-    t: Labels
-    basemap: dict[str, Any]
-    cache: dict[str, Any] = field(default_factory=dict)
-
-    def norms(self, run: RunData) -> list[NormCheck]:
-        key = f"norms:{run.folder}"
-        if key not in self.cache:
-            self.cache[key] = norm_checks(run)
-        return list(self.cache[key])
-
-
-SectionFn = Callable[[RunData, Context], str | None]
-
-
-@dataclass(frozen=True)
-class Section:
-    key: str
-    order: int
-    title: str
-    """Label key of the section title."""
-    render: SectionFn
-
-
-_SECTIONS: dict[str, Section] = {}
-
-
-def register_section(
-    key: str, *, order: int, title: str | None = None
-) -> Callable[[SectionFn], SectionFn]:
-    """Decorator: add (or replace) a report section."""
-
-    def deco(fn: SectionFn) -> SectionFn:
-        _SECTIONS[key] = Section(key, order, title or key, fn)
-        return fn
-
-    return deco
-
-
-def sections() -> list[Section]:
-    return sorted(_SECTIONS.values(), key=lambda s: (s.order, s.key))
-
-
-# ---------------------------------------------------------------------------------------------
-# helpers
-# ---------------------------------------------------------------------------------------------
-def num(x: Any, nd: int = 2) -> str:
-    if x is None or (isinstance(x, float) and pd.isna(x)):
-        return "-"
-    if isinstance(x, str):
-        return escape(x)
-    x = float(x)
-    if abs(x) >= 1e4 or float(x).is_integer():
-        return f"{x:,.0f}"
-    return f"{x:,.{nd}f}"
-
-
-def pct(x: Any) -> str:
-    return "-" if x is None or (isinstance(x, float) and pd.isna(x)) else f"{100 * float(x):.2f}%"
-
-
-def threshold_text(std: dict[str, Any]) -> str:
-    thr = std.get("threshold", std.get("minutes", std.get("metres")))
-    unit = std.get("unit") or ("min" if "minutes" in std else "m")
-    if isinstance(thr, dict):
-        return " / ".join(f"{v:,g} {unit} ({k})" for k, v in thr.items())
-    return f"{float(thr):,g} {unit}" if thr is not None else "-"
-
-
-def result_cell(met: bool | None, t: Labels) -> tuple[str, str]:
-    if met is None:
-        return escape(t("no_target")), "info"
-    return (escape(t("met")), "met") if met else (escape(t("missed")), "missed")
-
-
-def kv_table(rows: list[tuple[str, str]]) -> str:
-    body = "".join(f"<tr><th>{escape(k)}</th><td>{v}</td></tr>" for k, v in rows)
-    return f'<table class="kv">{body}</table>'
-
-
-def status_badge(status: str, text: str) -> str:
-    cls = "optimal" if status == "optimal" else ("feasible" if status == "feasible" else "bad")
-    return f'<span class="badge {cls}">{escape(text)}</span>'
 
 
 # ---------------------------------------------------------------------------------------------
@@ -271,9 +180,12 @@ def map_section(run: RunData, ctx: Context) -> str:
         for f in (run.layers.get("zones") or {}).get("features", [])
         if (f.get("properties") or {}).get("approximate") == 1
     ]
+    props = [f["properties"] for f in approx]
+    how = sorted({str(p.get("geometry_source", "")) for p in props} - {""})
     note = (
-        f'<p class="note">{escape(t("zones_approx"))}: '
-        + escape(", ".join(str(f["properties"].get("zone_id")) for f in approx[:20]))
+        f'<p class="note">{escape(t("zones_approx"))} ({escape("; ".join(how))}): '
+        + escape(", ".join(str(p.get("name") or p.get("zone_id")) for p in props[:40]))
+        + (" …" if len(props) > 40 else "")
         + "</p>"
         if approx
         else ""
@@ -405,7 +317,7 @@ def zone_table_html(run: RunData, zone_checks: list[NormCheck], t: Labels) -> st
 
 @register_section("charts", order=50, title="charts")
 def charts_section(run: RunData, ctx: Context) -> str | None:
-    from .frontier import sweep_curves
+    from .sweep_curves import sweep_curves
 
     t, cov = ctx.t, run.coverage
     curves = sweep_curves(run, t)  # when the run is a point of a sweep
@@ -510,7 +422,58 @@ def travel_section(run: RunData, ctx: Context) -> str | None:
                 (num(len(r.get("unreachable_demand") or [])), "num"),
             ]
         )
-    return table_html(head, body)
+    notes = [
+        f'<p class="warn"><b>{escape(name)}</b>: {escape(estimate_text(r, t))}</p>'
+        for name, r in tt.items()
+        if r.get("source") == "estimate" or r.get("estimated")
+    ]
+    return table_html(head, body) + "".join(notes)
+
+
+add_labels(
+    {
+        "estimate_all": {
+            "zh": "出行时间为估算（无路网）",
+            "en": "Travel times are ESTIMATED (no road network)",
+        },
+        "estimate_some": {
+            "zh": "路网以外的点位出行时间为估算",
+            "en": "Travel times ESTIMATED for points beyond the roads",
+        },
+        "estimate_how_time": {
+            "zh": "直线距离 × 绕行系数 ÷ 速度",
+            "en": "straight-line distance x circuity / speed",
+        },
+        "estimate_how_distance": {
+            "zh": "直线距离 × 绕行系数",
+            "en": "straight-line distance x circuity",
+        },
+        "estimate_error": {
+            "zh": "与真实路网相比的误差（P10 至 P90）",
+            "en": "error against real roads (P10 to P90)",
+        },
+        "urban": {"zh": "城镇", "en": "urban"},
+        "rural": {"zh": "乡村", "en": "rural"},
+        "calibrated_on": {"zh": "标定路网", "en": "calibrated on"},
+    }
+)
+
+
+def estimate_text(r: dict[str, Any], t: Any) -> str:
+    """The estimate flag of a travel-time table in the page language, with its error band."""
+    info = r if r.get("source") == "estimate" else (r.get("estimated") or {})
+    measure = info.get("measure", "time")
+    key = "error" if measure == "time" else "distance_error"
+    bands = "; ".join(
+        f"{t(b['setting'])} {b[key + '_p10_pct']:+.0f}% ~ {b[key + '_p90_pct']:+.0f}% "
+        f"({t('calibrated_on')} {b['calibrated_on']})"
+        for b in info.get("error_band", [])
+    )
+    head = t("estimate_all") if r.get("source") == "estimate" else t("estimate_some")
+    scope = info.get("scope", "")
+    scope = f" ({scope})" if scope and scope != "every pair" else ""
+    how = t("estimate_how_time" if measure == "time" else "estimate_how_distance")
+    return f"{head}{scope}: {how}; {t('estimate_error')}: {bands}"
 
 
 @register_section("notes", order=90, title="notes")

@@ -16,7 +16,7 @@ dual gives the optimality cut
 valid for every ``y`` (the right side bounds :math:`\sum_g w_g \min(1, y(N_g))` term by term).
 A constraint handler separates these cuts at fractional LP points (``conssepalp``) and at
 integer points (``consenfolp`` / ``conscheck``), so branching, cuts and heuristics share one
-tree, unlike the multi-tree loop of :mod:`optimizer.benders` that re-solves its master.
+tree, unlike the multi-tree loop of :mod:`optimizer.models.coverage.benders` that re-solves its master.
 """
 
 from __future__ import annotations

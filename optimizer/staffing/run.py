@@ -124,7 +124,7 @@ def run_staffing_case(
     time_limit_s: float | None = None,
 ) -> tuple[PreparedStaffing, QuotaSolution | RotationSolution, Path]:
     """Validate, solve, certify and write a staffing case. Returns what it wrote where."""
-    from .results import write_staffing_results
+    from .outputs import write_staffing_results
 
     prepared = prepare_staffing(case)
     solution = solve_staffing(prepared, backend=backend, time_limit_s=time_limit_s)
@@ -142,7 +142,7 @@ def run_staffing_case(
 
 def main_staff(args: argparse.Namespace) -> bool:
     """The ``staff`` CLI command: solve, write, print the summary. True when a plan was found."""
-    from .results import summary_text
+    from .outputs import summary_text
 
     prepared, solution, out = run_staffing_case(
         args.case, args.out, backend=args.backend, time_limit_s=args.time_limit
