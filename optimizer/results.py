@@ -60,6 +60,21 @@ def _round(x: float | None, nd: int = 6) -> float | None:
     return None if x is None or not np.isfinite(x) else round(float(x), nd)
 
 
+def _solve_record(prepared: Any) -> dict[str, Any]:
+    """What the run was solved with (``prepared.settings``: CLI > case > default), else the
+    case's solver section (a prepared case written without going through the front door)."""
+    settings = getattr(prepared, "settings", None)
+    if settings is not None:
+        return dict(settings.record())
+    s = prepared.case.config.solver
+    return {
+        "time_limit_s": s.time_limit_s,
+        "mip_rel_gap": s.mip_rel_gap,
+        "threads": s.threads,
+        "seed": s.seed,
+    }
+
+
 def common_dict(prepared: Any, sol: Any, *, meaning: str, model: dict[str, Any]) -> dict[str, Any]:
     """The part of solution.json every model family shares: case, certificate, solver, data."""
     problem = sol.problem
@@ -86,10 +101,7 @@ def common_dict(prepared: Any, sol: Any, *, meaning: str, model: dict[str, Any])
             "backend": sol.solver or cfg.solver.backend,
             "version": sol.solver_version,
             "message": sol.message,
-            "time_limit_s": cfg.solver.time_limit_s,
-            "mip_rel_gap": cfg.solver.mip_rel_gap,
-            "threads": cfg.solver.threads,
-            "seed": cfg.solver.seed,
+            **_solve_record(prepared),
             "method": getattr(sol, "method", "compact"),
             "warm_start": getattr(sol, "warm_start", None),
             "benders": getattr(sol, "benders", None),

@@ -15,10 +15,13 @@ import numpy as np
 
 from ..errors import SolverBackendError
 from ..milp import MILP, lexicographic_stage, split_blocks, sub_milp
-from .base import SolveOptions, SolveResult, Status, relative_gap
+from .base import Backend, Deadline, Feature, SolveOptions, SolveResult, Status, relative_gap
 
 __all__ = [
     "BACKENDS",
+    "Backend",
+    "Deadline",
+    "Feature",
     "SolveOptions",
     "SolveResult",
     "Status",
@@ -27,18 +30,12 @@ __all__ = [
     "relative_gap",
     "solve",
     "solve_lexicographic",
+    "supports",
 ]
 
 log = logging.getLogger(__name__)
 
-BACKENDS = ("highs", "cbc", "ortools")
-
-#: Feature flags: what each backend reports or accepts.
-FEATURES = {
-    "highs": {"bound": True, "warm_start": True, "threads": True},
-    "cbc": {"bound": True, "warm_start": True, "threads": True},
-    "ortools": {"bound": True, "warm_start": True, "threads": True},
-}
+BACKENDS = tuple(b.value for b in Backend)
 
 
 def _module(name: str) -> ModuleType:
@@ -57,6 +54,11 @@ def _module(name: str) -> ModuleType:
     raise SolverBackendError(
         f"solver.backend: unknown backend (got {name!r}); use one of {', '.join(BACKENDS)}"
     )
+
+
+def supports(backend: str, feature: Feature) -> bool:
+    """Whether a backend declares a feature (its module's ``FEATURES``)."""
+    return feature in _module(backend).FEATURES
 
 
 def available_backends() -> list[str]:

@@ -13,11 +13,13 @@ import numpy as np
 import scipy.sparse as sp
 
 from ..milp import MILP
-from .base import SolveOptions, SolveResult, Status
+from .base import Feature, SolveOptions, SolveResult, Status
 
 log = logging.getLogger(__name__)
 
 NAME = "highs"
+FEATURES: frozenset[Feature] = frozenset({Feature.BOUND, Feature.WARM_START, Feature.THREADS})
+"""What this backend supports (:func:`optimizer.solvers.supports`)."""
 _banner_shown = False
 
 
