@@ -99,7 +99,7 @@ class Family:
     default_presolve: Callable[[Any], bool] = lambda prepared: True
     site: SiteParts | None = None
     variant: Callable[[Any], Family | None] | None = None
-    """A more specific family for a model (coverage with phases -> phased)."""
+    """A more specific family for a model section (coverage with phases -> phased)."""
 
 
 # ---------------------------------------------------------------------------------------------
@@ -121,15 +121,15 @@ def _reprepare_siting(prepared: Any, point: LoadedCase) -> Any:
 
 
 def _write_coverage(prepared: Any, sol: Any, out: Path) -> list[str]:
-    from .results import write_results
+    from .results import write_coverage_results
 
-    return write_results(prepared, sol, out)
+    return write_coverage_results(prepared, sol, out)
 
 
 def _summary_coverage(prepared: Any, sol: Any, out: Path | None) -> str:
-    from .results import summary_text
+    from .results import coverage_summary
 
-    return summary_text(prepared, sol, out)
+    return coverage_summary(prepared, sol, out)
 
 
 def _validated_siting(prepared: Any) -> str:
@@ -215,8 +215,8 @@ def _coverage_row(sol: Any) -> dict[str, Any]:
     return row
 
 
-def _phased_variant(model_case: Any) -> Family | None:
-    return PHASED if model_case.config.model.phases else None
+def _phased_variant(model: Any) -> Family | None:
+    return PHASED if model.phases else None
 
 
 def _solve_phased(prepared: Any, st: SolveSettings, warm: Any) -> Any:
@@ -514,19 +514,30 @@ FAMILIES: dict[str, Family] = {
 STAFFING_KINDS = (*QUOTA.kinds, *SENT_DOWN.kinds)
 
 
-def kind_of(case: CaseFile) -> str:
-    """The kind that picks a case's family: ``model.kind`` of a siting case, else ``kind``."""
-    config = getattr(case, "config", None)
-    model = getattr(config, "model", None)
-    return str(model.kind) if model is not None else str(getattr(config, "kind", ""))
+def _model_of(item: Any) -> Any:
+    """The model section that decides the family: a prepared case's problem's (a sweep point
+    or a notebook may swap it), else the case file's; None for a staffing case."""
+    problem = getattr(item, "problem", None)
+    if problem is not None and getattr(problem, "model", None) is not None:
+        return problem.model
+    case = getattr(item, "case", item)
+    return getattr(getattr(case, "config", None), "model", None)
 
 
-def family_of(case: CaseFile | Any) -> Family:
+def kind_of(item: Any) -> str:
+    """The kind that picks the family: ``model.kind`` of a siting case, else ``kind``."""
+    model = _model_of(item)
+    if model is not None:
+        return str(model.kind)
+    case = getattr(item, "case", item)
+    return str(getattr(case.config, "kind", ""))
+
+
+def family_of(item: CaseFile | Any) -> Family:
     """The family of a loaded case, a prepared case or a run (anything with ``.case``)."""
-    case = getattr(case, "case", case)
-    family = FAMILIES[kind_of(case)]
+    family = FAMILIES[kind_of(item)]
     if family.variant is not None:
-        family = family.variant(case) or family
+        family = family.variant(_model_of(item)) or family
     return family
 
 

@@ -37,10 +37,12 @@ from .models.coverage.problem import _zone_share
 from .models.coverage.solve import CoverageSolution
 
 __all__ = [
+    "coverage_summary",
     "demand_table",
     "sites_table",
     "solution_dict",
     "summary_text",
+    "write_coverage_results",
     "write_results",
     "zones_table",
 ]
@@ -539,27 +541,15 @@ def summary_head(prepared: Any, sol: Any, *, kind: str, meaning: str) -> list[st
     return lines
 
 
-def _is_coverage(sol: Any) -> bool:
-    from .models.coverage.phased import PhasedSolution
-
-    return isinstance(sol, (CoverageSolution, PhasedSolution))
-
-
-def _is_siting(sol: Any) -> bool:
-    from .models.siting.solve import SitingSolution
-
-    return isinstance(sol, SitingSolution)
-
-
 def summary_text(prepared: Any, sol: Any, out_dir: Path | None = None) -> str:
-    if _is_siting(sol):
-        from .models.siting.outputs import siting_summary
+    """The planner-readable summary of any family's answer (``optimizer.families``' table)."""
+    from .families import family_of
 
-        return siting_summary(prepared, sol, out_dir)
-    if not _is_coverage(sol):
-        from .models.ems.outputs import ems_summary
+    return family_of(prepared).summary(prepared, sol, out_dir)
 
-        return ems_summary(prepared, sol, out_dir)
+
+def coverage_summary(prepared: Any, sol: Any, out_dir: Path | None = None) -> str:
+    """The summary of a covering (or phased) answer."""
     problem = sol.problem
     model = problem.model
     lines = summary_head(prepared, sol, kind=model.kind.upper(), meaning=_objective_meaning(sol))
@@ -638,15 +628,15 @@ def summary_text(prepared: Any, sol: Any, out_dir: Path | None = None) -> str:
 
 
 def write_results(prepared: Any, sol: Any, out_dir: Path) -> list[str]:
-    """Write every output file atomically (staged, then published together)."""
-    if _is_siting(sol):
-        from .models.siting.outputs import write_siting_results
+    """Write any family's outputs (``optimizer.families``' table), atomically."""
+    from .families import family_of
 
-        return write_siting_results(prepared, sol, out_dir)
-    if not _is_coverage(sol):
-        from .models.ems.outputs import write_ems_results
+    return family_of(prepared).write(prepared, sol, out_dir)
 
-        return write_ems_results(prepared, sol, out_dir)
+
+def write_coverage_results(prepared: Any, sol: Any, out_dir: Path) -> list[str]:
+    """Write every output file of a covering (or phased) run atomically (staged, then
+    published together)."""
     with StagedOutput(out_dir) as out:
         out.json("solution.json", solution_dict(prepared, sol))
         out.csv("demand.csv", demand_table(sol))
@@ -657,7 +647,7 @@ def write_results(prepared: Any, sol: Any, out_dir: Path) -> list[str]:
         from .report import write_report
 
         write_layers(out, prepared, sol)  # layers.gpkg, geojson/, layers.json (optimizer.layers)
-        out.text("summary.txt", summary_text(prepared, sol, out_dir))
+        out.text("summary.txt", coverage_summary(prepared, sol, out_dir))
         write_report(out)  # report.html from the staged files (optimizer.report)
         names = [*out.names, "manifest.json"]
         out.json("manifest.json", manifest_dict(prepared, sol, names))
