@@ -78,15 +78,15 @@ def check_certificate(
     """
     where = f"{where} ({status.value})"
     if status.has_solution and not has_plan:
-        raise CheckError(f"{where}: the status promises a plan but none was returned")
+        raise CheckError([f"{where}: the status promises a plan but none was returned"])
     if status.has_solution and not checked:
-        raise CheckError(f"{where}: the plan was not checked on the raw data")
+        raise CheckError([f"{where}: the plan was not checked on the raw data"])
     if not status.has_solution and has_plan:
-        raise CheckError(f"{where}: a plan was returned with a status that has none")
+        raise CheckError([f"{where}: a plan was returned with a status that has none"])
     if status.has_solution and (objective is None or not math.isfinite(objective)):
-        raise CheckError(f"{where}: no finite objective for a plan")
+        raise CheckError([f"{where}: no finite objective for a plan"])
     if gap is not None and math.isfinite(gap) and gap < -rtol:
-        raise CheckError(f"{where}: negative gap {gap}")
+        raise CheckError([f"{where}: negative gap {gap}"])
     if objective is None or bound is None:
         return
     if not (math.isfinite(objective) and math.isfinite(bound)):
@@ -95,6 +95,8 @@ def check_certificate(
     wrong = bound > objective + tol if sense == "min" else bound < objective - tol
     if status.has_solution and wrong:
         raise CheckError(
-            f"{where}: the bound {bound} is on the wrong side of the objective {objective} "
-            f"for a {sense}imisation"
+            [
+                f"{where}: the bound {bound} is on the wrong side of the objective {objective} "
+                f"for a {sense}imisation"
+            ]
         )

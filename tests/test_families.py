@@ -148,3 +148,51 @@ def test_batch_runs_every_kind_together(tmp_case, tmp_path):
     assert list(table["status"]) == ["optimal"] * 4
     phased = json.loads((out / "phased" / "solution.json").read_text(encoding="utf-8"))
     assert [p["phase"] for p in phased["phases"]] == ["2025", "2026"]
+
+
+def test_backend_is_spelled_once():
+    """The case schemas spell the backends as a Literal (the schema sits below the solvers, for
+    geodata's import contract); they must list exactly the Backend enum."""
+    from typing import get_args
+
+    from optimizer.config import SolverConfig
+    from optimizer.solvers import BACKENDS, Feature, supports
+    from optimizer.solvers.base import Backend
+    from optimizer.staffing.config import StaffingSolverConfig
+
+    for schema in (SolverConfig, StaffingSolverConfig):
+        literal = schema.model_fields["backend"].annotation
+        assert set(get_args(literal)) == {b.value for b in Backend} == set(BACKENDS)
+    assert all(supports(b, Feature.BOUND) for b in BACKENDS)
+    assert supports("ortools", Feature.ENGINES) and not supports("highs", Feature.ENGINES)
+
+
+def test_certificate_check_refuses_inconsistent_answers():
+    from optimizer.certificate import check_certificate
+    from optimizer.errors import CheckError
+    from optimizer.solvers import Status
+
+    ok = {"objective": 10.0, "bound": 12.0, "gap": 0.2, "sense": "max", "checked": True}
+    check_certificate(status=Status.FEASIBLE, has_plan=True, where="t", **ok)
+    with pytest.raises(CheckError, match="wrong side"):
+        check_certificate(status=Status.FEASIBLE, has_plan=True, where="t", **ok | {"sense": "min"})
+    with pytest.raises(CheckError, match="promises a plan"):
+        check_certificate(status=Status.OPTIMAL, has_plan=False, where="t", **ok)
+    with pytest.raises(CheckError, match="status that has none"):
+        check_certificate(status=Status.INFEASIBLE, has_plan=True, where="t", **ok)
+    with pytest.raises(CheckError, match="not checked"):
+        check_certificate(
+            status=Status.OPTIMAL, has_plan=True, where="t", **ok | {"checked": False}
+        )
+    with pytest.raises(CheckError, match="negative gap"):
+        check_certificate(status=Status.OPTIMAL, has_plan=True, where="t", **ok | {"gap": -0.1})
+
+
+def test_deadline_gives_each_round_the_time_left():
+    from optimizer.solvers import Deadline, SolveOptions
+
+    d = Deadline(100.0, start=0.0)  # started long ago (perf_counter origin): nothing left
+    assert d.expired() and d.remaining() == 0.0
+    assert d.options_for(SolveOptions(), floor=1.0).time_limit_s == 1.0
+    fresh = Deadline(50.0)
+    assert 49.0 < fresh.options_for(SolveOptions(time_limit_s=50.0)).time_limit_s <= 50.0
