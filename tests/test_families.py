@@ -196,3 +196,38 @@ def test_deadline_gives_each_round_the_time_left():
     assert d.options_for(SolveOptions(), floor=1.0).time_limit_s == 1.0
     fresh = Deadline(50.0)
     assert 49.0 < fresh.options_for(SolveOptions(time_limit_s=50.0)).time_limit_s <= 50.0
+
+
+OFFLINE = sorted(p for p in (ROOT / "configs").glob("*.yaml") if p.stem != "zhuji")  # zhuji: osmnx
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        pytest.param(p, marks=pytest.mark.slow) if p.stem == "andorra_joint" else p  # 20 s
+        for p in OFFLINE
+    ],
+    ids=[p.stem for p in OFFLINE],
+)
+def test_validate_takes_every_offline_config(path, capsys):
+    assert main(["validate", str(path), "-q"]) == 0
+    assert capsys.readouterr().out.startswith(f"OK: {path} is valid - ")
+
+
+@pytest.mark.slow
+def test_run_and_batch_agree_on_every_offline_config(tmp_path):
+    """run and batch give the same answer for every offline configs/*.yaml (staffing included)."""
+    runs = {}
+    for path in OFFLINE:
+        out = tmp_path / "run" / path.stem
+        assert main(["run", str(path), "--out", str(out), "-q"]) == 0, path
+        runs[path.stem] = json.loads((out / "solution.json").read_text(encoding="utf-8"))
+    paths = [str(p) for p in OFFLINE]
+    assert main(["batch", *paths, "--out", str(tmp_path / "batch"), "--workers", "1", "-q"]) == 0
+    table = pd.read_csv(tmp_path / "batch" / "batch.csv")
+    for case, status, objective in zip(
+        table["case"], table["status"], table["objective"], strict=True
+    ):
+        ran = runs[Path(case).stem]
+        assert status == ran["status"], case
+        assert objective == pytest.approx(ran["objective"], rel=1e-9), case
