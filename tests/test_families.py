@@ -83,6 +83,26 @@ def test_sweep_point_equals_run(name, tmp_case, tmp_path):
     assert all(a["status"] == "optimal" for a in answers)
 
 
+def test_quota_sweep_point_equals_run(tmp_path):
+    """A staffing family sweeps like the others: each point is what ``run`` gives there."""
+    text = (ROOT / "configs" / "zhuji_quota.yaml").read_text(encoding="utf-8")
+    case = tmp_path / "case" / "zhuji_quota.yaml"
+    case.parent.mkdir()
+    case.write_text(
+        text.replace(
+            "data/zhuji_facilities.csv", str(ROOT / "configs" / "data" / "zhuji_facilities.csv")
+        )
+    )
+    answers = _sweep_equals_run(
+        lambda t, files: case,
+        tmp_path,
+        yaml.safe_dump(yaml.safe_load(case.read_text())),
+        "norms.pool.total",
+        [1300, 1350],
+    )
+    assert answers[0]["objective"] > answers[1]["objective"]  # a larger pool: less shortfall
+
+
 def test_phased_sweep_solves_the_phased_model(tmp_case, tmp_path):
     """The bug of issue 13: a sweep over a phased case solved the unphased model ("optimal"
     430 for both budgets, no phases) where ``run`` gives the phased roll-out."""
