@@ -29,7 +29,8 @@ import yaml
 
 from .config import CaseFile
 from .errors import CaseError, Problem
-from .families import Family, family_of, load_any, prepare_any, settings_for, solve_prepared
+from .families import Family, family_of
+from .runner import load_any, prepare_any, settings_for, solve_prepared
 from .settings import SolveOverrides, SolveSettings
 
 __all__ = ["Result", "case_from_data", "load_case", "solve"]

@@ -463,7 +463,7 @@ def solve_case(
     certificate. ``settings`` (else ``backend`` / ``time_limit_s`` over the case's solver
     section, :func:`optimizer.settings.resolve_solve_options`); ``warm_start``: a plan of the
     same case (a sweep neighbour's), used by the families that take one."""
-    from .families import settings_for, solve_prepared
+    from .runner import settings_for, solve_prepared
 
     if settings is None:
         settings = settings_for(prepared, SolveOverrides(backend, time_limit_s))
@@ -478,7 +478,7 @@ def run_case(
     time_limit_s: float | None = None,
 ) -> tuple[Any, Any, Path]:
     """Validate, solve, certify and write the outputs of a case of any kind (siting, 120,
-    staffing ...: :func:`optimizer.families.run_any`). Returns what it wrote where."""
-    from .families import run_any
+    staffing ...: :func:`optimizer.runner.run_any`). Returns what it wrote where."""
+    from .runner import run_any
 
     return run_any(case, out_dir, SolveOverrides(backend, time_limit_s))

@@ -138,7 +138,8 @@ def _parser() -> argparse.ArgumentParser:
 
 def _run(case_path: Path, args: argparse.Namespace) -> int:
     """``run`` (and its aliases ``demo``, ``staff``): any kind of case, through its family."""
-    from .families import family_of, run_any
+    from .families import family_of
+    from .runner import run_any
     from .settings import SolveOverrides
 
     prepared, solution, out = run_any(
@@ -157,7 +158,8 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "demo":
             return _run(default_case_path(), args)
         if args.command == "validate":
-            from .families import family_of, prepare_any
+            from .families import family_of
+            from .runner import prepare_any
 
             prepared = prepare_any(args.case)
             text = family_of(prepared).validated(prepared)

@@ -11,7 +11,8 @@ import pytest
 import yaml
 
 from optimizer.cli import main
-from optimizer.families import FAMILIES, family_of, load_any
+from optimizer.families import FAMILIES, family_of
+from optimizer.runner import load_any
 from optimizer.scenarios.sweep import set_path
 
 from .test_case_validation import CASE, _files

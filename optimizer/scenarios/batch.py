@@ -40,7 +40,7 @@ import pandas as pd
 from ..atomic import StagedOutput
 from ..config import CaseConfig, CaseFile, LoadedCase, TravelTimesConfig
 from ..errors import CaseError, SolverBackendError, ToolkitError
-from ..families import load_any
+from ..runner import load_any
 
 __all__ = ["BatchCase", "exit_code", "expand_cases", "run_batch", "table_text"]
 

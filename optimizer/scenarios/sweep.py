@@ -35,7 +35,8 @@ from ..atomic import StagedOutput
 from ..case import network_cutoffs
 from ..config import CaseFile
 from ..errors import CaseError, Problem, ProblemCollector
-from ..families import family_of, load_any, settings_for, solve_prepared
+from ..families import family_of
+from ..runner import load_any, settings_for, solve_prepared
 from ..settings import SolveOverrides, SolveSettings
 
 __all__ = ["parse_values", "run_sweep", "set_path"]
