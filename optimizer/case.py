@@ -71,6 +71,9 @@ def prepare_case(case: LoadedCase | str | Path) -> PreparedCase:
         case = load_case(case)
     from .families import family_of
 
+    family = family_of(case)
+    site = family.site
+    assert site is not None, f"{family.name} is not a siting family"
     cfg = case.config
     t0 = time.perf_counter()
     problems = ProblemCollector()
@@ -93,7 +96,7 @@ def prepare_case(case: LoadedCase | str | Path) -> PreparedCase:
                 sites,
                 network_cutoffs(case),
                 problems,
-                used=tables_in_use(case, demand, sites),
+                used=site.tables_in_use(case, demand, sites),
             )
             tables.update(net_tables)
     else:
@@ -105,9 +108,6 @@ def prepare_case(case: LoadedCase | str | Path) -> PreparedCase:
                     got=tcfg.file,
                     fix="check the path; paths are relative to the case file's folder",
                 )
-    family = family_of(case)
-    site = family.site
-    assert site is not None, f"{family.name} is not a siting family"
     if demand is not None and sites is not None:
         site.validate_data(case, cfg.model, demand, sites, zones, problems)
     problems.raise_if_any()
@@ -168,11 +168,11 @@ def tables_in_use(
     case: LoadedCase, demand: Demand, sites: Sites
 ) -> dict[str, tuple[np.ndarray, np.ndarray]]:
     """Per network table of a coverage model: the demand points and sites its standards read
-    (classes subject to a standard; sites of its facility types). Other model kinds use all."""
+    (classes subject to a standard; sites of its facility types): the coverage family's
+    ``SiteParts.tables_in_use`` (other families read every pair)."""
     cfg = case.config
     model = cfg.model
-    if not isinstance(model, CoverageModelConfig):
-        return {}
+    assert isinstance(model, CoverageModelConfig)
     names = list(cfg.travel_times)
     out: dict[str, tuple[np.ndarray, np.ndarray]] = {}
     for name, spec in cfg.travel_times.items():

@@ -56,6 +56,10 @@ class SiteParts:
     """Tables that must be complete up to a threshold (empty: truncation is bounded instead)."""
     auto_cutoff: Callable[[LoadedCase, str], float | None]
     """``cutoff: auto`` of a network table: the search bound it needs (None = the full table)."""
+    tables_in_use: Callable[[LoadedCase, Demand, Sites], dict[str, Any]] = (
+        lambda case, demand, sites: {}
+    )
+    """Per network table, the demand points and sites the model reads ({}: every pair)."""
 
 
 @dataclass(frozen=True)
@@ -178,6 +182,12 @@ def _validate_coverage(*args: Any) -> None:
     validate_against_model(*args)
 
 
+def _coverage_tables_in_use(case: LoadedCase, demand: Demand, sites: Sites) -> dict[str, Any]:
+    from .case import tables_in_use
+
+    return tables_in_use(case, demand, sites)
+
+
 def _solve_coverage(prepared: Any, st: SolveSettings, warm: Any) -> Any:
     from .models.coverage.solve import solve_coverage
 
@@ -221,6 +231,7 @@ _COVERAGE_SITE = SiteParts(
     make_problem=_coverage_problem,
     table_checks=_coverage_checks,
     auto_cutoff=_standards_cutoff,
+    tables_in_use=_coverage_tables_in_use,
 )
 
 COVERAGE = Family(
