@@ -210,6 +210,8 @@ def case_from_data(
     demand_columns: dict[str, str] | None = None,
     sites_columns: dict[str, str] | None = None,
     facility_type: str = "facility",
+    zones: pd.DataFrame | None = None,
+    zones_columns: dict[str, str] | None = None,
     unit: str = "min",
     network: dict[str, Any] | None = None,
     solver: dict[str, Any] | None = None,
@@ -228,7 +230,9 @@ def case_from_data(
     networkx / osmnx road graph, routed by the toolkit (``network``: the options of a network
     travel-time table, e.g. ``{"mode": "drive", "max_snap_m": 1500}``).
     ``model``: the ``model`` section of a case file as a dict (any siting family's kind);
-    ``solver``: its ``solver`` section.
+    ``solver``: its ``solver`` section. ``zones``: an optional zones table (``id``; roles such as
+    ``{"name": "name", "kind": "kind"}`` in ``zones_columns``); a GeoDataFrame's polygons become
+    the zone boundaries of the maps and layers.
     """
     folder = Path(tempfile.mkdtemp(prefix="optimizer-case-"))
     d_table, d_xy, d_crs = _points_frame(demand, "demand")
@@ -244,6 +248,14 @@ def case_from_data(
         | ({"crs": s_crs} if s_crs else {}),
         "model": model,
     }
+    if zones is not None:
+        z_cols = {"id": "id", **(zones_columns or {})}
+        if hasattr(zones, "crs") and hasattr(zones, "geometry"):
+            zones.to_file(folder / "zones.gpkg", driver="GPKG")
+            data["zones"] = {"file": "zones.gpkg", "columns": z_cols}
+        else:
+            pd.DataFrame(zones).to_csv(folder / "zones.csv", index=False)
+            data["zones"] = {"file": "zones.csv", "columns": z_cols}
     if _is_graph(travel):
         import osmnx as ox
 

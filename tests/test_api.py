@@ -145,3 +145,35 @@ def test_road_graph_is_routed_like_a_network_case():
     result = optimizer.solve(optimizer.case_from_data(demand, sites, g, model))
     assert result.status == "optimal"
     assert result.tables()["sites"].set_index("site_id")["chosen"].to_dict() == {"s1": 0, "s2": 1}
+
+
+def test_zones_and_phases_from_data():
+    """Zone targets and a phased roll-out built from data, with zone polygons for the layers."""
+    from shapely.geometry import box
+
+    demand, sites, tt = _frames()
+    zones = gpd.GeoDataFrame(
+        {"id": ["t1", "t2"], "name": ["Town 1", "Town 2"]},
+        geometry=[box(0, 0, 1, 1), box(1, 0, 2, 1)],
+        crs="EPSG:4326",
+    )
+    model = {
+        "kind": "mclp",
+        "standards": [{"name": "t15", "minutes": 15}],
+        "phases": [{"name": "2025", "max_new_sites": 1}, {"name": "2026", "max_new_sites": 1}],
+    }
+    case = optimizer.case_from_data(
+        demand,
+        sites,
+        tt,
+        model,
+        demand_columns={"weight": "pop", "zone": "town"},
+        sites_columns={"zone": "town", "existing": "exist"},
+        zones=zones,
+        zones_columns={"name": "name"},
+    )
+    result = optimizer.solve(case)
+    assert result.status == "optimal" and result.family.name == "phased"
+    tables = result.tables()
+    assert set(tables["zones"]["zone_id"]) == {"t1", "t2"}
+    assert "build_phase" in tables["sites"].columns
