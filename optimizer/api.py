@@ -251,7 +251,8 @@ def case_from_data(
     if zones is not None:
         z_cols = {"id": "id", **(zones_columns or {})}
         if hasattr(zones, "crs") and hasattr(zones, "geometry"):
-            zones.to_file(folder / "zones.gpkg", driver="GPKG")
+            gdf: Any = zones  # a GeoDataFrame: its polygons are the zone boundaries
+            gdf.to_file(folder / "zones.gpkg", driver="GPKG")
             data["zones"] = {"file": "zones.gpkg", "columns": z_cols}
         else:
             pd.DataFrame(zones).to_csv(folder / "zones.csv", index=False)

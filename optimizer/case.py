@@ -17,6 +17,8 @@ from typing import Any
 import numpy as np
 
 from geodata.arrays import Demand, Sites, TravelTimes, Zones
+from geodata.estimate import EstimateReport
+from geodata.estimate_case import estimate_case
 from geodata.routing import RoutingReport, route_case
 from geodata.tables import load_demand, load_sites, load_travel_times, load_zones
 from geodata.zone_shapes import load_zone_polygons
@@ -53,6 +55,8 @@ class PreparedCase:
     """How each network travel-time table was computed (snapping, pairs, time)."""
     zone_polygons: dict[str, Any] | None = None
     """Zone id -> WGS-84 polygon when the case provides zone boundaries (GIS layers, maps)."""
+    estimates: dict[str, EstimateReport] = field(default_factory=dict)
+    """How each ``mode: estimate`` table was made, with its measured error band."""
     settings: SolveSettings | None = None
     """The solve settings of the run (CLI > case > default), recorded in solution.json."""
 
@@ -83,6 +87,7 @@ def prepare_case(case: LoadedCase | str | Path) -> PreparedCase:
     polygons = load_zone_polygons(cfg.zones, case, problems) if cfg.zones is not None else None
     tables: dict[str, TravelTimes] = {}
     routing: dict[str, RoutingReport] = {}
+    estimates: dict[str, EstimateReport] = {}
     if demand is not None and sites is not None:
         for name, tcfg in cfg.travel_times.items():
             if isinstance(tcfg, TravelTimesConfig):
@@ -99,6 +104,9 @@ def prepare_case(case: LoadedCase | str | Path) -> PreparedCase:
                 used=site.tables_in_use(case, demand, sites),
             )
             tables.update(net_tables)
+            est_tables, estimates = estimate_case(case, demand, sites, problems)
+            estimates |= {n: r.estimate for n, r in routing.items() if r.estimate is not None}
+            tables.update(est_tables)
     else:
         for name, tcfg in cfg.travel_times.items():
             if isinstance(tcfg, TravelTimesConfig) and not case.resolve(tcfg.file).exists():
@@ -127,7 +135,7 @@ def prepare_case(case: LoadedCase | str | Path) -> PreparedCase:
     _check_tables_complete(case, site.table_checks(problem), problems)
     problems.raise_if_any()
     log.info("Case '%s' loaded and validated in %.2f s", cfg.name, time.perf_counter() - t0)
-    return PreparedCase(case, problem, inputs, routing, polygons)
+    return PreparedCase(case, problem, inputs, routing, polygons, estimates)
 
 
 def _check_tables_complete(
@@ -281,11 +289,33 @@ def validate_against_model(
                         fix=f"use one of: {', '.join(sorted(types))}",
                     )
     zone_kinds = set(map(str, zones.kind)) if zones is not None else set()
+    for k, share in enumerate(model.type_shares):
+        for field_name in ("facility_types", "of"):
+            for t in getattr(share, field_name):
+                if t not in types:
+                    problems.add(
+                        f"{where}.type_shares[{k}].{field_name}",
+                        "no site has this facility type",
+                        got=t,
+                        fix=f"use one of: {', '.join(sorted(types))}",
+                    )
+        if share.scope == "zone" and sites.zone is None:
+            problems.add(
+                f"{where}.type_shares[{k}].scope",
+                "a share per zone needs a zone column in the sites file",
+                fix="set sites.columns.zone or scope: county",
+            )
     for k, rule in enumerate(model.zone_rules):
         key = f"{where}.zone_rules[{k}]"
         if sites.zone is None:
             problems.add(
                 key, "zone rules need a zone column in the sites file", fix="set sites.columns.zone"
+            )
+        if rule.per_10k_residents is not None and demand.zone is None:
+            problems.add(
+                f"{key}.per_10k_residents",
+                "a density per 10,000 residents needs each demand point's zone",
+                fix="set demand.columns.zone",
             )
         for t in rule.facility_types or []:
             if t not in types:
@@ -370,6 +400,12 @@ def validate_ems(
                         got=cls,
                         fix=f"use the classes in the data: {', '.join(sorted(classes))}",
                     )
+    if model.station_or_radius is not None and (demand.zone is None or sites.zone is None):
+        problems.add(
+            f"{where}.station_or_radius",
+            "needs a zone column in both the demand and the sites file",
+            fix="set demand.columns.zone and sites.columns.zone",
+        )
     if model.stations_per_zone and sites.zone is None:
         problems.add(
             f"{where}.stations_per_zone",

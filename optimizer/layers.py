@@ -31,7 +31,7 @@ from __future__ import annotations
 import json
 import logging
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -413,12 +413,14 @@ def zone_layer(
         if missing and demand_zone is not None
         else {}
     )
+    zcfg = getattr(getattr(getattr(prepared, "case", None), "config", None), "zones", None)
+    flagged = getattr(zcfg, "geometry_approximate", None)
     geoms, source, approx = [], [], []
     for z in ids:
         if z in given:
             geoms.append(_multi(given[z]))
-            source.append("case file")
-            approx.append(0)
+            source.append(f"case file ({flagged})" if flagged else "case file")
+            approx.append(1 if flagged else 0)
         elif z in hulls:
             geoms.append(_multi(hulls[z]))
             source.append(f"hull of the zone's demand points + {HULL_BUFFER_M:g} m (approximate)")
@@ -439,7 +441,8 @@ def zone_layer(
         np.asarray(geoms, dtype=object),
         "MultiPolygon",
         "zones with the compliance figures of zones.csv; polygons from the case, else the hull "
-        "of each zone's demand points (approximate=1)",
+        "of each zone's demand points (approximate=1)"
+        + (f"; boundaries {flagged}" if flagged else ""),
     )
 
 
@@ -554,6 +557,10 @@ def write_layers(
         layers = build_layers(prepared, sol, buffer_m=buffer_m)
     if not layers:
         return []
+    estimated = {n: r.note() for n, r in (getattr(prepared, "estimates", None) or {}).items()}
+    if estimated:  # every layer says so, in its GeoPackage description and in layers.json
+        flag = " | TRAVEL TIMES " + "; ".join(f"{n}: {v}" for n, v in sorted(estimated.items()))
+        layers = [replace(layer, note=layer.note + flag) for layer in layers]
     crs_text = normalise_crs(demand.crs) if demand.crs else "EPSG:4326"
     if demand.crs is None:  # sites only: keep their own CRS
         crs_text = normalise_crs(sol.problem.sites.crs or "EPSG:4326")
@@ -590,6 +597,7 @@ def write_layers(
             }
             for layer in layers
         ],
+        "travel_times_estimated": estimated,
         "catchment_buffer_m": buffer_m,
         "zone_hull_buffer_m": HULL_BUFFER_M,
     }

@@ -25,6 +25,7 @@ from __future__ import annotations
 import logging
 import platform
 import sys
+from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +34,7 @@ import pandas as pd
 
 from . import __version__
 from .atomic import StagedOutput
+from .capacity import capacity_compliance, capacity_summary
 from .models.coverage.problem import _zone_share
 from .models.coverage.solve import CoverageSolution
 
@@ -125,6 +127,8 @@ def common_dict(prepared: Any, sol: Any, *, meaning: str, model: dict[str, Any])
                 **(
                     prepared.routing[name].to_dict()
                     if name in prepared.routing
+                    else getattr(prepared, "estimates", {})[name].to_dict()
+                    if name in getattr(prepared, "estimates", {})
                     else {"source": "table"}
                 ),
             }
@@ -133,7 +137,42 @@ def common_dict(prepared: Any, sol: Any, *, meaning: str, model: dict[str, Any])
         "model_size": sol.model_size,
         "presolve": sol.presolve,
         "diagnosis": sol.diagnosis,
-    }
+    } | (
+        {
+            "capacity_compliance": capacity_compliance(
+                cfg.capacity_norms, float(problem.demand.residents.sum())
+            )
+        }
+        if getattr(cfg, "capacity_norms", None) is not None
+        else {}
+    )
+
+
+def _type_share_rows(problem: Any, open_mask: np.ndarray) -> list[dict[str, Any]]:
+    """One compliance row per type share and unit (county or zone): open sites counted."""
+    sites = problem.sites
+    rows = []
+    for share in problem.model.type_shares:
+        num = open_mask & np.isin(sites.facility_type, share.facility_types)
+        den = open_mask & np.isin(sites.facility_type, share.of)
+        for unit, mask in problem.share_units(share):
+            a, b = int((num & mask).sum()), int((den & mask).sum())
+            rows.append(
+                {
+                    "norm": f"type_shares[{share.name}]",
+                    "label": f">= {100 * share.min_share:g}% of open {'/'.join(share.of)} "
+                    f"are {'/'.join(share.facility_types)}",
+                    "scope": "county" if unit == "county" else "zone",
+                    "zone": "" if unit == "county" else unit,
+                    "required": share.min_share,
+                    "achieved": _round(a / b) if b else None,
+                    "unit": "share",
+                    "met": Fraction(a) >= Fraction(str(share.min_share)) * b,
+                    "counts": f"{a} of {b}",
+                    "source": share.source or "",
+                }
+            )
+    return rows
 
 
 def solution_dict(prepared: Any, sol: CoverageSolution) -> dict[str, Any]:
@@ -151,7 +190,20 @@ def solution_dict(prepared: Any, sol: CoverageSolution) -> dict[str, Any]:
             "budget": model.budget,
             "existing": model.existing,
             "standards": [s.model_dump(exclude_none=True) for s in problem.standards],
-            "zone_rules": [r.model_dump(exclude_none=True) for r in model.zone_rules],
+            "zone_rules": [
+                r.model_dump(exclude_none=True)
+                | (
+                    {"required": {z: problem.rule_need(r, z) for z in problem.rule_zones(r)}}
+                    if r.per_10k_residents is not None
+                    else {}
+                )
+                | (
+                    {"allowed": {z: problem.rule_cap(r, z) for z in problem.rule_zones(r)}}
+                    if r.max_sites is not None
+                    else {}
+                )
+                for r in model.zone_rules
+            ],
         },
     )
     if sol.open_mask is not None and sol.evaluation is not None:
@@ -168,6 +220,8 @@ def solution_dict(prepared: Any, sol: CoverageSolution) -> dict[str, Any]:
             }
             for t in out["chosen_sites"]
         }
+        if model.type_shares:
+            out["type_share_compliance"] = {"table": _type_share_rows(problem, ev.open_mask)}
         out["cost"] = {
             "unit": sites.cost_unit,
             "new_sites": _round(ev.new_cost, 2),
@@ -495,6 +549,12 @@ def summary_head(prepared: Any, sol: Any, *, kind: str, meaning: str) -> list[st
     ]
     if problem.demand.weight_note:
         lines.append(f"      residents: {problem.demand.weight_note}")
+    if getattr(cfg, "capacity_norms", None) is not None:
+        lines += capacity_summary(
+            capacity_compliance(cfg.capacity_norms, float(problem.demand.residents.sum()))
+        )
+    for name, rep in sorted((getattr(prepared, "estimates", None) or {}).items()):
+        lines.append(f"  !! Travel times '{name}': {rep.note()}")
     ps = sol.presolve
     if ps and "demand_groups" in ps:
         lines.append(
@@ -613,8 +673,13 @@ def coverage_summary(prepared: Any, sol: Any, out_dir: Path | None = None) -> st
                     key=lambda t: (t[0], t[1]),
                 )[:3]
                 if worst:
+                    zn = problem.zones
+                    label = (
+                        dict(zip(map(str, zn.ids), map(str, zn.name), strict=True)) if zn else {}
+                    )
                     lines.append(
-                        "    lowest zones: " + ", ".join(f"{z} {_pct(v)}" for v, z in worst)
+                        "    lowest zones: "
+                        + ", ".join(f"{label.get(str(z), z)} {_pct(v)}" for v, z in worst)
                     )
     if out_dir is not None:
         files = ["solution.json", "sites.csv", "demand.csv"]

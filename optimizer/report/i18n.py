@@ -97,8 +97,8 @@ _LABELS: dict[str, dict[str, str]] = {
     "settings_diff": {"zh": "两方案的设定差异", "en": "Differences in the plans' settings"},
     "norms_missed": {"zh": "未达标", "en": "missed"},
     "zones_approx": {
-        "zh": "乡镇边界为居民点外包多边形（近似）",
-        "en": "township outlines are hulls of their demand points (approximate)",
+        "zh": "乡镇边界为近似（非法定边界）",
+        "en": "township boundaries are approximate (not legal boundaries)",
     },
     # charts
     "chart_coverage": {"zh": "各服务标准覆盖率", "en": "Coverage by standard"},

@@ -18,10 +18,11 @@ quotas) adds a section in its own module without touching this one::
 from __future__ import annotations
 
 from html import escape
+from typing import Any
 
 from .charts import Bar, hbar_chart
 from .format import kv_table, num, pct, result_cell, status_badge, threshold_text
-from .i18n import Labels
+from .i18n import Labels, add_labels
 from .mapview import legend_html, map_html, overview_svg, report_map_spec
 from .norms import NormCheck, fmt_value, op_symbol
 from .page import table_html
@@ -179,9 +180,12 @@ def map_section(run: RunData, ctx: Context) -> str:
         for f in (run.layers.get("zones") or {}).get("features", [])
         if (f.get("properties") or {}).get("approximate") == 1
     ]
+    props = [f["properties"] for f in approx]
+    how = sorted({str(p.get("geometry_source", "")) for p in props} - {""})
     note = (
-        f'<p class="note">{escape(t("zones_approx"))}: '
-        + escape(", ".join(str(f["properties"].get("zone_id")) for f in approx[:20]))
+        f'<p class="note">{escape(t("zones_approx"))} ({escape("; ".join(how))}): '
+        + escape(", ".join(str(p.get("name") or p.get("zone_id")) for p in props[:40]))
+        + (" …" if len(props) > 40 else "")
         + "</p>"
         if approx
         else ""
@@ -418,7 +422,58 @@ def travel_section(run: RunData, ctx: Context) -> str | None:
                 (num(len(r.get("unreachable_demand") or [])), "num"),
             ]
         )
-    return table_html(head, body)
+    notes = [
+        f'<p class="warn"><b>{escape(name)}</b>: {escape(estimate_text(r, t))}</p>'
+        for name, r in tt.items()
+        if r.get("source") == "estimate" or r.get("estimated")
+    ]
+    return table_html(head, body) + "".join(notes)
+
+
+add_labels(
+    {
+        "estimate_all": {
+            "zh": "出行时间为估算（无路网）",
+            "en": "Travel times are ESTIMATED (no road network)",
+        },
+        "estimate_some": {
+            "zh": "路网以外的点位出行时间为估算",
+            "en": "Travel times ESTIMATED for points beyond the roads",
+        },
+        "estimate_how_time": {
+            "zh": "直线距离 × 绕行系数 ÷ 速度",
+            "en": "straight-line distance x circuity / speed",
+        },
+        "estimate_how_distance": {
+            "zh": "直线距离 × 绕行系数",
+            "en": "straight-line distance x circuity",
+        },
+        "estimate_error": {
+            "zh": "与真实路网相比的误差（P10 至 P90）",
+            "en": "error against real roads (P10 to P90)",
+        },
+        "urban": {"zh": "城镇", "en": "urban"},
+        "rural": {"zh": "乡村", "en": "rural"},
+        "calibrated_on": {"zh": "标定路网", "en": "calibrated on"},
+    }
+)
+
+
+def estimate_text(r: dict[str, Any], t: Any) -> str:
+    """The estimate flag of a travel-time table in the page language, with its error band."""
+    info = r if r.get("source") == "estimate" else (r.get("estimated") or {})
+    measure = info.get("measure", "time")
+    key = "error" if measure == "time" else "distance_error"
+    bands = "; ".join(
+        f"{t(b['setting'])} {b[key + '_p10_pct']:+.0f}% ~ {b[key + '_p90_pct']:+.0f}% "
+        f"({t('calibrated_on')} {b['calibrated_on']})"
+        for b in info.get("error_band", [])
+    )
+    head = t("estimate_all") if r.get("source") == "estimate" else t("estimate_some")
+    scope = info.get("scope", "")
+    scope = f" ({scope})" if scope and scope != "every pair" else ""
+    how = t("estimate_how_time" if measure == "time" else "estimate_how_distance")
+    return f"{head}{scope}: {how}; {t('estimate_error')}: {bands}"
 
 
 @register_section("notes", order=90, title="notes")

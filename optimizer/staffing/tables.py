@@ -235,6 +235,15 @@ def load_quota_instance(case: StaffingCase, problems: ProblemCollector) -> Quota
                 need_total[f] = mid
         if np.isfinite(share).any():
             need_source += ", split over categories by need_share"
+    unknown_part = sorted(set(cfg.population.partition_types) - set(map(str, types)))
+    if unknown_part and "partition_types" in cfg.population.model_fields_set:
+        problems.add(
+            f"{label} › population.partition_types",
+            "no facility has this type, so it cannot partition the county's residents "
+            "(a typo would silently drop residents from the GP norm)",
+            got=", ".join(unknown_part),
+            fix=f"use types of the facilities file: {', '.join(sorted(set(map(str, types))))}",
+        )
     county = cfg.population.county_total
     if county is None:
         part = np.isin(types, cfg.population.partition_types)
@@ -598,7 +607,7 @@ def load_rotation_instance(
 
     # Needs.
     F = h_ids.size
-    need_rows: list[tuple[int, str, int | None, float]] = []
+    need_rows: list[tuple[int, str, int | None, float, float]] = []
     if cfg.needs is not None:
         nkey = f"{label} › needs"
         nt = _read(case, cfg.needs.file, nkey, problems)
@@ -614,6 +623,12 @@ def load_rotation_instance(
                 n_host = _labels(nt, c3.host_id, rid, "host id", problems)
                 n_spec = _labels(nt, c3.specialty, n_host, "specialty", problems)
                 n_val = _numbers(nt, c3.need, n_host, "need", problems)
+                wc = _column(nt, c3.weight, f"{nkey}.columns.weight", problems)
+                n_wt = (
+                    _numbers(nt, wc, n_host, "need weight", problems, allow_empty=True)
+                    if wc
+                    else np.full(n_host.size, np.nan)
+                )
                 mc = _column(nt, c3.month, f"{nkey}.columns.month", problems)
                 n_month = (
                     _integers(nt, mc, n_host, "month", problems, allow_empty=True, min_value=1)
@@ -634,17 +649,21 @@ def load_rotation_instance(
                 pos = {str(v): k for k, v in enumerate(h_ids)}
                 for r in np.flatnonzero(ok & np.isfinite(n_val)):
                     m = None if not np.isfinite(n_month[r]) else int(n_month[r])
-                    need_rows.append((pos[str(n_host[r])], str(n_spec[r]), m, float(n_val[r])))
+                    wt = float(n_wt[r]) if np.isfinite(n_wt[r]) else 1.0
+                    need_rows.append((pos[str(n_host[r])], str(n_spec[r]), m, float(n_val[r]), wt))
     specialties = sorted(spec_set)
     S = len(specialties)
     spos = {s: k for k, s in enumerate(specialties)}
     need = np.zeros((F, S, T))
+    need_weight = np.ones((F, S, T))
     # Rows for every month first, so that month-specific rows override them.
-    for fn, sn, mn, val in sorted(need_rows, key=lambda row: row[2] is not None):
+    for fn, sn, mn, val, wt in sorted(need_rows, key=lambda row: row[2] is not None):
         if mn is None:
             need[fn, spos[sn], :] = val
+            need_weight[fn, spos[sn], :] = wt
         elif 1 <= mn <= T:
             need[fn, spos[sn], mn - 1] = val
+            need_weight[fn, spos[sn], mn - 1] = wt
 
     # Departments.
     hpos = {h: k for k, h in enumerate(hospitals)}
@@ -667,6 +686,22 @@ def load_rotation_instance(
                 e_s = _labels(et, c4.specialty, e_h, "specialty", problems)
                 e_n = _integers(et, c4.staff, e_h, "department staff", problems)
                 _duplicates(et, [e_h, e_s], "hospital/specialty", problems)
+                missing = [
+                    f"{hospitals[k]}/{specialties[j]} ({listed[k, j]} listed)"
+                    for k, j in zip(*np.nonzero(listed), strict=True)
+                    if not (
+                        (e_h.astype(str) == hospitals[k]) & (e_s.astype(str) == specialties[j])
+                    ).any()
+                ]
+                if missing:
+                    problems.add(
+                        f"{ekey}.file",
+                        f"departments with listed doctors have no row in {cfg.departments.file}, "
+                        "so their headcount (and the share that may be away) is unknown",
+                        got=", ".join(missing[:8]) + (" ..." if len(missing) > 8 else ""),
+                        fix="add a hospital/specialty/staff row for each (the whole department's "
+                        "headcount)",
+                    )
                 small = []
                 for row in range(e_h.size):
                     h, sp_ = str(e_h[row]), str(e_s[row])
@@ -687,6 +722,8 @@ def load_rotation_instance(
                         ),
                         fix="give the whole department's headcount",
                     )
+
+    _check_hospital_names(cfg, label, hospitals, problems)
 
     # Hospital → host travel.
     travel = np.full((len(hospitals), F), np.inf)
@@ -769,10 +806,31 @@ def load_rotation_instance(
         weight=np.asarray(weight, dtype=float),
         rules=cfg.rules,
         weights=cfg.weights,
+        need_weight=need_weight,
         month_labels=month_labels(cfg.horizon.start, T),
         demand_ids=demand_ids,
         residents_note=note,
     )
+
+
+def _check_hospital_names(
+    cfg: RotationCase, label: str, hospitals: list[str], problems: ProblemCollector
+) -> None:
+    """Every ``by_hospital`` key must name a hospital of the doctors file (a typo would
+    silently drop the rule)."""
+    rules = cfg.rules
+    for key, names in (
+        ("max_share_away", rules.max_share_away.by_hospital),
+        ("hospital_release", rules.hospital_release.by_hospital),
+    ):
+        for name in names:
+            if name not in hospitals:
+                problems.add(
+                    f"{label} › rules.{key}.by_hospital.{name}",
+                    f"names no hospital of the doctors file ({cfg.doctors.file})",
+                    got=name,
+                    fix=f"use one of: {', '.join(hospitals[:12])}",
+                )
 
 
 def _touch_other_rotation_files(

@@ -8,7 +8,9 @@ a wrong answer reaching a planner.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
+from fractions import Fraction
 
 import numpy as np
 
@@ -195,10 +197,43 @@ def check_plan(problem: CoverageProblem, ev: Evaluation) -> list[str]:
             mask = ev.open_mask & problem.type_mask(rule.facility_types)
             for z in problem.rule_zones(rule):
                 n = int((mask & (sites.zone == z)).sum())
-                if n < rule.min_sites:
-                    out.append(
-                        f"zone_rules[{k}]: zone {z} has {n} open sites, needs {rule.min_sites}"
-                    )
+                need = _rule_need_raw(problem, rule.min_sites, rule.per_10k_residents, z)
+                if n < need:
+                    out.append(f"zone_rules[{k}]: zone {z} has {n} open sites, needs {need}")
+                cap = rule.max_sites
+                big = rule.large_zones
+                if (
+                    cap is not None
+                    and big is not None
+                    and _residents_raw(problem, z) > Fraction(str(big.over_residents))
+                ):
+                    cap = max(cap, big.max_sites)
+                if cap is not None and n > cap:
+                    out.append(f"zone_rules[{k}]: zone {z} has {n} open sites, at most {cap}")
+    for share in model.type_shares:
+        num = np.isin(sites.facility_type, share.facility_types) & ev.open_mask
+        den = np.isin(sites.facility_type, share.of) & ev.open_mask
+        zones = (
+            ["county"]
+            if share.scope == "county" or sites.zone is None
+            else sorted(set(map(str, sites.zone)))
+        )
+        wanted = set(share.zone_kinds or [])
+        kinds = None
+        if share.zone_kinds is not None and problem.zones is not None:
+            kinds = dict(
+                zip(map(str, problem.zones.ids), map(str, problem.zones.kind), strict=True)
+            )
+        for z in zones:
+            if kinds is not None and kinds.get(z, "") not in wanted:
+                continue
+            inz = np.ones(len(sites), bool) if z == "county" else sites.zone == z
+            a, b_ = int((num & inz).sum()), int((den & inz).sum())
+            if Fraction(a) < Fraction(str(share.min_share)) * b_:
+                out.append(
+                    f"type_shares[{share.name}] {z}: {a} of {b_} open sites, below "
+                    f"{100 * share.min_share:g}%"
+                )
     if model.keep_existing_count:
         for t in sorted(set(sites.facility_type[sites.existing].tolist())):
             of_type = sites.facility_type == t
@@ -206,3 +241,27 @@ def check_plan(problem: CoverageProblem, ev: Evaluation) -> list[str]:
             if have < need:
                 out.append(f"keep_existing_count: {have} {t} sites open, fewer than today's {need}")
     return out
+
+
+def _rule_need_raw(
+    problem: CoverageProblem, min_sites: int, per_10k: float | None, zone: str
+) -> int:
+    """The zone rule's site count recomputed from the raw demand (exact fractions), apart
+    from ``CoverageProblem.rule_need`` which the model uses."""
+    if per_10k is None or problem.demand.zone is None:
+        return min_sites
+    need = Fraction(str(per_10k)) * _residents_raw(problem, zone) / 10_000
+    return max(min_sites, math.ceil(need))
+
+
+def _residents_raw(problem: CoverageProblem, zone: str) -> Fraction:
+    """Residents of a zone (footfall venues left out), summed exactly from the raw weights."""
+    d = problem.demand
+    if d.zone is None:
+        return Fraction(0)
+    venue = np.zeros(len(d), bool) if d.footfall is None else np.asarray(d.footfall, bool)
+    keep = (np.asarray(d.zone).astype(str) == zone) & ~venue
+    residents = Fraction(0)
+    for w in np.asarray(d.weight, dtype=float)[keep]:
+        residents += Fraction(float(w))
+    return residents

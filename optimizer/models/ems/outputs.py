@@ -19,16 +19,25 @@ import pandas as pd
 
 from ...atomic import StagedOutput
 from ...results import _num, _pct, _round, common_dict, manifest_dict, summary_head
-from .model import EmsSolution
+from .model import EmsSolution, bacop_variant
+from .zones import station_or_radius_table
 
 __all__ = ["ems_solution_dict", "ems_summary", "ems_tables", "write_ems_results"]
 
 _MEANING = {
     "mexclp": "maximise expected residents covered (MEXCLP, busy fraction q)",
     "bacop": "maximise residents covered once and twice (BACOP)",
+    "bacop1": "everyone covered once; maximise residents covered twice (BACOP-1)",
+    "bacop2": "maximise theta x residents covered once + (1 - theta) x covered twice (BACOP-2)",
     "max_coverage": "maximise residents within the 120 standard",
     "min_cost": "minimise the cost of stations and ambulances meeting the norms",
 }
+
+
+def _meaning(m: Any) -> str:
+    if m.objective == "bacop":
+        return _MEANING[f"bacop{bacop_variant(m)}"]
+    return _MEANING[m.objective]
 
 
 def _response(sol: EmsSolution) -> dict[str, Any]:
@@ -117,9 +126,7 @@ def _station_distance_m(sol: EmsSolution) -> np.ndarray | None:
 def ems_solution_dict(prepared: Any, sol: EmsSolution) -> dict[str, Any]:
     p = sol.problem
     m = p.model
-    out = common_dict(
-        prepared, sol, meaning=_MEANING[m.objective], model=m.model_dump(exclude_none=True)
-    )
+    out = common_dict(prepared, sol, meaning=_meaning(m), model=m.model_dump(exclude_none=True))
     q, how = p.busy_fraction()
     out["busy_fraction"] = {"q": _round(q), "derived": how}
     ev = sol.evaluation
@@ -177,6 +184,21 @@ def ems_solution_dict(prepared: Any, sol: EmsSolution) -> dict[str, Any]:
     if p.demand.zone is not None:
         cov["by_zone"] = _zone_coverage(sol)
     out["coverage"] = {"ems": cov}
+    if m.station_or_radius is not None:
+        rows = station_or_radius_table(p, plan)
+        out["station_or_radius_compliance"] = {
+            "checks": len(rows),
+            "met": sum(1 for r in rows if r["met"]),
+            "table": rows,
+        }
+    if m.objective == "bacop":
+        out["bacop"] = {
+            "variant": f"BACOP-{bacop_variant(m)}",
+            "backup_weight": None if bacop_variant(m) == 1 else m.backup_weight,
+            "covered_once": cov["covered"],
+            "covered_twice": cov["backup_covered"],
+            "objective": _round(ev.objective, 3),
+        }
     out["response"] = _response(sol)
     metres = _station_distance_m(sol)
     if metres is not None and m.radius_m is not None:
@@ -328,7 +350,7 @@ def ems_tables(sol: EmsSolution) -> dict[str, pd.DataFrame]:
 def ems_summary(prepared: Any, sol: EmsSolution, out_dir: Path | None = None) -> str:
     p = sol.problem
     m = p.model
-    lines = summary_head(prepared, sol, kind="120 EMS", meaning=_MEANING[m.objective])
+    lines = summary_head(prepared, sol, kind="120 EMS", meaning=_meaning(m))
     ev = sol.evaluation
     if ev is not None:
         info = ems_solution_dict(prepared, sol)
@@ -364,6 +386,16 @@ def ems_summary(prepared: Any, sol: EmsSolution, out_dir: Path | None = None) ->
             f"Expected coverage (q = {ev.q:.3f}): {_num(cov['expected_covered'])} residents; "
             f"backup (2+ ambulances): {_num(cov['backup_covered'])}"
         )
+        sor = info.get("station_or_radius_compliance")
+        if sor and m.station_or_radius is not None:
+            off = [r["zone"] for r in sor["table"] if not r["met"]]
+            lines.append(
+                f"Township norm (a station inside or everyone within "
+                f"{m.station_or_radius.radius_m / 1000:g} km): {sor['met']} of {sor['checks']} met"
+                + (f"; not met: {', '.join(off[:10])}" if off else "")
+                + f"; {sum(1 for r in sor['table'] if r['achieved'].startswith('0 '))} rely on "
+                "the radius"
+            )
         r = info["response"]["overall"]
         lines.append(
             f"Response (dispatch + drive): mean {_num(r['mean_min'])} min, worst {_num(r['worst_min'])} min"
