@@ -10,7 +10,7 @@ import hashlib
 import logging
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -57,6 +57,8 @@ class PreparedCase:
     """Zone id -> WGS-84 polygon when the case provides zone boundaries (GIS layers, maps)."""
     estimates: dict[str, EstimateReport] = field(default_factory=dict)
     """How each ``mode: estimate`` table was made, with its measured error band."""
+    travel_times_check: dict[str, dict[str, Any]] = field(default_factory=dict)
+    """Per table, its sample recomputed by the independent router (:mod:`.certify_roads`)."""
     settings: SolveSettings | None = None
     """The solve settings of the run (CLI > case > default), recorded in solution.json."""
 
@@ -69,8 +71,11 @@ def _sha256(path: Path) -> str:
     return h.hexdigest()
 
 
-def prepare_case(case: LoadedCase | str | Path) -> PreparedCase:
-    """Read and validate every file of the case; raise one CaseError listing all problems."""
+def prepare_case(case: LoadedCase | str | Path, *, check_roads: bool = True) -> PreparedCase:
+    """Read and validate every file of the case; raise one CaseError listing all problems.
+
+    Every network travel-time table is then re-checked on a sample against the roads by the
+    independent router (``check_roads``; a deviation raises CheckError)."""
     if not isinstance(case, LoadedCase):
         case = load_case(case)
     from .families import family_of
@@ -87,6 +92,7 @@ def prepare_case(case: LoadedCase | str | Path) -> PreparedCase:
     polygons = load_zone_polygons(cfg.zones, case, problems) if cfg.zones is not None else None
     tables: dict[str, TravelTimes] = {}
     routing: dict[str, RoutingReport] = {}
+    graphs: dict[str, Any] = {}  # networks as read, for the independent router (then dropped)
     estimates: dict[str, EstimateReport] = {}
     if demand is not None and sites is not None:
         for name, tcfg in cfg.travel_times.items():
@@ -102,6 +108,7 @@ def prepare_case(case: LoadedCase | str | Path) -> PreparedCase:
                 network_cutoffs(case),
                 problems,
                 used=site.tables_in_use(case, demand, sites),
+                graphs=graphs,
             )
             tables.update(net_tables)
             est_tables, estimates = estimate_case(case, demand, sites, problems)
@@ -135,7 +142,13 @@ def prepare_case(case: LoadedCase | str | Path) -> PreparedCase:
     _check_tables_complete(case, site.table_checks(problem), problems)
     problems.raise_if_any()
     log.info("Case '%s' loaded and validated in %.2f s", cfg.name, time.perf_counter() - t0)
-    return PreparedCase(case, problem, inputs, routing, polygons, estimates)
+    prepared = PreparedCase(case, problem, inputs, routing, polygons, estimates)
+    if not check_roads:
+        return prepared
+    from .certify_roads import check_travel_times
+
+    check = check_travel_times(prepared, site.tables_in_use(case, demand, sites), graphs=graphs)
+    return replace(prepared, travel_times_check=check)
 
 
 def _check_tables_complete(
@@ -262,6 +275,7 @@ def validate_against_model(
                         ", ".join(missing),
                         n,
                     )
+        _footfall_target(case, demand, s, key, problems)
         if s.zone_min_share is not None and demand.zone is None:
             problems.add(
                 f"{key}.zone_min_share",
@@ -364,6 +378,56 @@ def validate_against_model(
         log.info("No removal_cost column: closing an existing site is free in the budget")
 
 
+def _footfall_target(
+    case: LoadedCase, demand: Demand, s: Any, key: str, problems: ProblemCollector
+) -> None:
+    """Targets are shares of residents: a standard with one must not count footfall venues."""
+    footfall = case.config.demand.footfall_classes
+    if (s.min_share is None and s.zone_min_share is None) or not footfall:
+        return
+    if demand.demand_class is None:
+        return
+    subject = set(s.threshold) if isinstance(s.threshold, dict) else None
+    present = set(map(str, demand.demand_class))
+    hit = sorted(c for c in footfall if c in present and (subject is None or c in subject))
+    if hit:
+        problems.add(
+            f"{key}.min_share" if s.min_share is not None else f"{key}.zone_min_share",
+            "a target is a share of residents, but this standard also counts footfall venues "
+            f"(classes {', '.join(hit)})",
+            got=s.min_share if s.min_share is not None else s.zone_min_share,
+            fix="give minutes per resident class (leaving the venue classes out) for the target, "
+            "and a second standard without a target for the venues",
+        )
+
+
+def _ems_class_without_standard(
+    case: LoadedCase,
+    demand: Demand,
+    field_name: str,
+    value: dict[str, float],
+    problems: ProblemCollector,
+) -> None:
+    """Every resident class of a 120 case needs a response standard (and a radius when radii are
+    per class): the 120 service is for everyone, so a class left out is an error, not MET."""
+    if demand.demand_class is None:
+        return
+    footfall = set(case.config.demand.footfall_classes)
+    cls = np.asarray(demand.demand_class).astype(str)
+    missing = sorted(set(cls[demand.weight > 0]) - set(value) - footfall)
+    for c in missing:
+        at = cls == c
+        example = "rural: 15" if field_name == "response_min" else "rural: 10000"
+        problems.add(
+            f"{case.label} › model.{field_name}",
+            f"demand class '{c}' has no value ({int(at.sum()):,} points, "
+            f"{float(demand.weight[at].sum()):,.0f} residents would go unassessed)",
+            got=", ".join(f"{k}: {v:g}" for k, v in value.items()),
+            fix=f"add it (e.g. {example}), give one number for every class, or list the class "
+            "in demand.footfall_classes if it holds no residents",
+        )
+
+
 def validate_ems(
     case: LoadedCase,
     model: EmsModelConfig,
@@ -400,6 +464,15 @@ def validate_ems(
                         got=cls,
                         fix=f"use the classes in the data: {', '.join(sorted(classes))}",
                     )
+            _ems_class_without_standard(case, demand, field_name, value, problems)
+    existing = int((sites.existing & (sites.facility_type == model.station_type)).sum())
+    if existing and sites.vehicles is None:
+        log.warning(
+            "%d existing 120 stations and no vehicles column: each is assumed to hold 1 "
+            "ambulance (not negative-pressure), already paid for; give sites.columns.vehicles "
+            "(and np_vehicles) to state today's fleet",
+            existing,
+        )
     if model.station_or_radius is not None and (demand.zone is None or sites.zone is None):
         problems.add(
             f"{where}.station_or_radius",

@@ -229,6 +229,8 @@ def _uncovered(sol: CoverageSolution, d_ll: np.ndarray) -> Layer:
         if demand.demand_class is not None:
             frame["class"] = demand.demand_class[miss]
         frame["weight"] = demand.weight[miss]
+        if demand.footfall is not None:  # residents apart from venues' footfall
+            frame["residents"] = demand.residents[miss]
         frame["standard"] = s.name
         frame["threshold"] = thr[miss]
         frame["unit"] = s.unit
@@ -241,6 +243,8 @@ def _uncovered(sol: CoverageSolution, d_ll: np.ndarray) -> Layer:
         parts.append(part.iloc[order].reset_index(drop=True))
         geoms.append(_points(d_ll, miss[order]))
     cols = ["demand_id", "zone", "class", "weight", "standard", "threshold", "unit"]
+    if demand.footfall is not None:
+        cols.insert(4, "residents")
     frame_all = (
         pd.concat(parts, ignore_index=True)
         if parts
@@ -325,8 +329,12 @@ def _catchments(
                 areas.update({(int(j), v): p for j, p in zip(open_pos, polys, strict=True)})
             method, network = "demand_hull", ""
         for v in values:
-            w = np.where(r.coverage.applies & (thr == v), demand.weight, 0.0)
-            reach = np.asarray(r.coverage.matrix.T.astype(float) @ w).ravel()
+            subject = r.coverage.applies & (thr == v)
+            mat = r.coverage.matrix.T.astype(float)
+            reach = np.asarray(mat @ np.where(subject, demand.residents, 0.0)).ravel()
+            foot = np.asarray(
+                mat @ np.where(subject, demand.weight - demand.residents, 0.0)
+            ).ravel()
             for j in open_pos:
                 poly = areas.get((int(j), v))
                 if poly is None:
@@ -345,6 +353,11 @@ def _catchments(
                         "area_km2": round(polygon_area_km2(poly), 4),
                         "residents_within": round(float(reach[j]), 3),
                     }
+                    | (
+                        {"footfall_within": round(float(foot[j]), 3)}
+                        if demand.footfall is not None
+                        else {}
+                    )
                 )
                 geoms.append(_multi(poly))
     frame = pd.DataFrame(
@@ -361,6 +374,7 @@ def _catchments(
             "buffer_m",
             "area_km2",
             "residents_within",
+            *(["footfall_within"] if demand.footfall is not None else []),
         ],
     )
     order = (

@@ -305,9 +305,20 @@ def test_service_population_from_a_siting_demand_csv(tmp_path):
     }
     for name, text in files.items():
         (tmp_path / name).write_text(text)
-    case = parse_staffing_case(SITING_CASE, base_dir=tmp_path)
-    prepared = prepare_staffing(case)
+    # v4 reaches no clinic: counted nowhere, so an error unless the case leaves it out
+    errs = _problems(tmp_path, SITING_CASE)
+    assert errs == [
+        "demand.csv line 5: 100 residents at 1 demand points have no open thc in the siting "
+        "run's table (they would be counted nowhere); extend the siting run's travel-time table "
+        "(travel_times.<name>.cutoff) so every resident reaches a thc, or set "
+        "service_population.unassigned: leave_out"
+    ]
+    text = SITING_CASE.replace(
+        "facility_types: [thc]", "facility_types: [thc]\n  unassigned: leave_out"
+    )
+    prepared = prepare_staffing(parse_staffing_case(text, base_dir=tmp_path))
     assert prepared.instance.population.tolist() == [5500.0, 4500.0]  # type: ignore[union-attr]
+    assert prepared.instance.county_population == 10000.0  # type: ignore[union-attr]
     sol = solve_staffing(prepared)
     assert sol.status == Status.OPTIMAL
 
@@ -320,7 +331,7 @@ def test_siting_demand_csv_problems(tmp_path):
     errs = _problems(tmp_path, SITING_CASE, files)
     joined = "\n".join(errs)
     assert "column 'nearest_clinic' names facilities that are not in f.csv (got 's9')" in joined
-    assert "2 'thc' facilities are not the nearest open 'thc' of any resident" in joined
+    assert "2 'thc' facilities are not the nearest open thc of any resident" in joined
 
 
 def test_wisn_need_is_computed_from_workloads(tmp_path):

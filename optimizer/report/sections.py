@@ -51,7 +51,13 @@ def summary_section(run: RunData, ctx: Context) -> str:
         rows.append(
             (
                 t("demand_points"),
-                f"{num(demand.get('points'))} ({t('residents')} {num(demand.get('total_weight'))})",
+                f"{num(demand.get('points'))} ({t('residents')} "
+                f"{num(demand.get('residents', demand.get('total_weight')))}"
+                + (
+                    f"; {t('footfall')} {num(demand.get('footfall_weight'))})"
+                    if demand.get("footfall_weight")
+                    else ")"
+                ),
             )
         )
         if demand.get("weight_note"):
@@ -100,7 +106,16 @@ def summary_section(run: RunData, ctx: Context) -> str:
                     (escape(name), ""),
                     (escape(threshold_text(c)), ""),
                     (pct(c.get("share")), "num"),
-                    (f"{num(c.get('covered'))} / {num(c.get('population'))}", "num"),
+                    (
+                        f"{num(c.get('covered'))} / {num(c.get('population'))}"
+                        + (
+                            f" ({t('footfall')} {num(c.get('footfall_covered'))} / "
+                            f"{num(c.get('footfall'))})"
+                            if c.get("footfall")
+                            else ""
+                        ),
+                        "num",
+                    ),
                     (pct(c.get("min_share")) if c.get("min_share") is not None else "-", "num"),
                     result_cell(c.get("met"), t),
                     (escape(str(c.get("source") or "")), "note"),
@@ -108,6 +123,37 @@ def summary_section(run: RunData, ctx: Context) -> str:
             )
         parts.append(f"<h3>{escape(t('coverage'))}</h3>" + table_html(head, body))
     return "".join(parts)
+
+
+def roads_check_text(check: dict[str, Any], t: Any) -> str:
+    """One line per travel-time table: its sample re-routed by the independent router."""
+    lines = []
+    for name, b in check.items():
+        if not isinstance(b, dict) or b.get("status") != "checked":
+            lines.append(escape(t("roads_not_checked").format(table=name)))
+            continue
+        w = b.get("worst_pair") or {}
+        ok = bool(b.get("passed"))
+        text = t("roads_check_row").format(
+            table=name,
+            pairs=num(b.get("pairs_checked")),
+            random=num(b.get("random_pairs")),
+            near=num(b.get("near_threshold_checked")),
+            found=num(b.get("near_threshold_found")),
+            max=f"{b.get('max_deviation'):.4f}",
+            mean=f"{b.get('mean_deviation'):.4f}",
+            unit=b.get("unit"),
+            tol=b.get("tolerance"),
+            worst=f"{w.get('demand')} - {w.get('site')}",
+        )
+        lines.append(f'<span class="{"met" if ok else "missed"}">{escape(text)}</span>')
+    return "<br>".join(lines)
+
+
+def _residents(demand: dict) -> float | None:
+    """Residents of a run (footfall venues apart); older runs only had ``total_weight``."""
+    value = demand.get("residents", demand.get("total_weight"))
+    return None if value is None else float(value)
 
 
 @register_section("certificate", order=20, title="certificate")
@@ -148,6 +194,9 @@ def certificate_section(run: RunData, ctx: Context) -> str:
             f"{escape(t('yes') if sol.get('checked_on_raw_data') else t('no'))}</span>",
         ),
     ]
+    roads = roads_check_text(sol.get("travel_times_check") or {}, t)
+    if roads:
+        rows.append((t("roads_checked"), roads))
     sec = sol.get("secondary")
     if isinstance(sec, dict):
         text = f"{escape(str(sec.get('objective')))}: {escape(str(sec.get('status')))}"
@@ -276,7 +325,7 @@ def zone_table_html(run: RunData, zone_checks: list[NormCheck], t: Labels) -> st
     county = [
         (escape(t("county")), ""),
         ("", ""),
-        (num(run.solution.get("demand", {}).get("total_weight")), "num"),
+        (num(_residents(run.solution.get("demand", {}))), "num"),
     ]
     for kind, key in columns:
         name = key.split(".")[0]

@@ -100,11 +100,24 @@ class SitingPopulationConfig(Strict):
     """Service populations from a siting run's ``demand.csv`` (nearest open facility)."""
 
     file: str
-    weight_column: str = "weight"
+    weight_column: str | None = Field(
+        default=None,
+        description="Residents column; default 'residents' when the file has it, else 'weight'.",
+    )
     facility_types: Annotated[list[Name], Field(min_length=1)]
     nearest_columns: dict[Name, str] = Field(
         default_factory=dict,
         description="Column per facility type; default 'nearest_<type>'.",
+    )
+    time_columns: dict[Name, str] = Field(
+        default_factory=dict,
+        description="Travel time to that facility, per type; default '<nearest column>_min' "
+        "(or _s, _h, _m, _km). Needed when several partition types share the residents.",
+    )
+    unassigned: Literal["error", "leave_out"] = Field(
+        default="error",
+        description="Residents with no facility of a type in the run's table: an error, or "
+        "left out (reported; the county total then states fewer residents).",
     )
 
 

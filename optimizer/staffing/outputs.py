@@ -63,7 +63,25 @@ def _header(case: StaffingCase, sol: QuotaSolution | RotationSolution) -> dict[s
         "status": sol.status.value,
         "status_text": sol.status.label,
         "checked_on_raw_data": sol.checked,
+        "travel_times_check": _travel_check(cfg),
     }
+
+
+def _travel_check(cfg: Any) -> dict[str, dict[str, str]]:
+    """Staffing cases read travel times as given tables (no roads): say they are not checked."""
+    from ..certify_roads import NOT_CHECKED
+
+    out: dict[str, dict[str, str]] = {}
+    if isinstance(cfg, RotationCase):
+        out["travel"] = {"status": NOT_CHECKED, "file": cfg.travel.file}
+        if cfg.coverage is not None:
+            out["coverage.travel_times"] = {
+                "status": NOT_CHECKED,
+                "file": cfg.coverage.travel_times.file,
+            }
+    elif cfg.facilities.columns.travel_min is not None:
+        out["facilities.travel_min"] = {"status": NOT_CHECKED, "file": cfg.facilities.file}
+    return out
 
 
 def _solver(case: StaffingCase, sol: QuotaSolution | RotationSolution) -> dict[str, Any]:
@@ -109,6 +127,7 @@ def quota_solution_dict(case: StaffingCase, sol: QuotaSolution) -> dict[str, Any
             "county_total": inst.county_population,
             "facilities_total": _round(float(np.nansum(inst.population)), 3),
             "note": inst.population_note,
+            **(inst.population_source or {}),
         },
         "need_source": inst.need_source,
         "norms": cfg.norms.model_dump(),
@@ -190,6 +209,19 @@ def quota_summary(case: StaffingCase, sol: QuotaSolution, out_dir: Path | None) 
     ]
     if inst.population_note:
         lines.append(f"      populations: {inst.population_note}")
+    siting = (inst.population_source or {}).get("from_siting_run")
+    if isinstance(siting, dict):
+        for layer in siting.get("layers", []):
+            lines.append(
+                f"      from {siting['file']}: {'/'.join(layer['types'])} - {layer['rule']}; "
+                f"{layer['assigned']:,.0f} residents assigned once"
+                + (
+                    f", {layer['unassigned']:,.0f} at {layer['unassigned_points']} points left out"
+                    if layer["unassigned_points"]
+                    else ""
+                )
+                + " (re-checked from the file)"
+            )
     lines.append(f"      need: {inst.need_source}")
     lines.append(_status_line(sol))
     if sol.diagnosis:

@@ -113,6 +113,8 @@ class QuotaInstance:
     zones: np.ndarray | None = None
     total_shortfall_weight: float = 1.0
     movement: str = "lexicographic"
+    population_source: dict[str, object] | None = None
+    """County total, partition types and, from a siting run, the residents each layer assigned."""
 
     @property
     def n_facilities(self) -> int:

@@ -23,8 +23,12 @@ SHARE_TOL = 1e-9
 
 @dataclass(frozen=True, eq=False)
 class ZoneCoverage:
+    """Residents of a zone subject to a standard and those covered (footfall apart)."""
+
     population: float
     covered: float
+    footfall: float = 0.0
+    footfall_covered: float = 0.0
 
     @property
     def share(self) -> float | None:
@@ -33,11 +37,25 @@ class ZoneCoverage:
 
 @dataclass(frozen=True, eq=False)
 class StandardResult:
+    """A standard on the raw data. ``population`` / ``covered_population`` are **residents**
+    (footfall venues are not residents); ``footfall`` / ``footfall_covered`` the footfall weight
+    of venue classes; ``weighted_covered`` their sum, the measure the objective counts."""
+
     coverage: StandardCoverage
     covered: np.ndarray
     population: float
     covered_population: float
     by_zone: dict[str, ZoneCoverage] = field(default_factory=dict)
+    footfall: float = 0.0
+    footfall_covered: float = 0.0
+
+    @property
+    def weighted_covered(self) -> float:
+        return self.covered_population + self.footfall_covered
+
+    @property
+    def footfall_share(self) -> float | None:
+        return self.footfall_covered / self.footfall if self.footfall > 0 else None
 
     @property
     def name(self) -> str:
@@ -76,28 +94,39 @@ def evaluate_plan(
     closed_mask = sites.existing & ~open_mask
     zones = problem.zone_ids() if demand.zone is not None else []
     results = []
+    res = demand.residents
+    foot = demand.weight - res
+    codes = {z: k for k, z in enumerate(zones)}
+    zcode = (
+        np.array([codes.get(str(z), -1) for z in demand.zone]) if demand.zone is not None else None
+    )
     for cov in coverages:
         covered = cov.covered_by(open_mask)
-        w = demand.weight
         by_zone = {}
-        if demand.zone is not None:
-            app_w = np.where(cov.applies, w, 0.0)
-            cov_w = np.where(covered, w, 0.0)
-            codes = {z: k for k, z in enumerate(zones)}
-            zcode = np.array([codes.get(str(z), -1) for z in demand.zone])
+        if zcode is not None:
             ok = zcode >= 0
-            pop_z = np.bincount(zcode[ok], weights=app_w[ok], minlength=len(zones))
-            cov_z = np.bincount(zcode[ok], weights=cov_w[ok], minlength=len(zones))
+
+            def per_zone(w: np.ndarray, mask: np.ndarray, ok: np.ndarray = ok) -> np.ndarray:
+                vals = np.where(mask, w, 0.0)[ok]
+                return np.bincount(zcode[ok], weights=vals, minlength=len(zones))
+
+            pop_z, cov_z = per_zone(res, cov.applies), per_zone(res, covered)
+            fpop_z, fcov_z = per_zone(foot, cov.applies), per_zone(foot, covered)
             by_zone = {
-                z: ZoneCoverage(float(pop_z[k]), float(cov_z[k])) for k, z in enumerate(zones)
+                z: ZoneCoverage(
+                    float(pop_z[k]), float(cov_z[k]), float(fpop_z[k]), float(fcov_z[k])
+                )
+                for k, z in enumerate(zones)
             }
         results.append(
             StandardResult(
                 cov,
                 covered,
-                float(w[cov.applies].sum()),
-                float(w[covered].sum()),
+                float(res[cov.applies].sum()),
+                float(res[covered].sum()),
                 by_zone,
+                float(foot[cov.applies].sum()),
+                float(foot[covered].sum()),
             )
         )
     new_cost = float(sites.cost[new_mask].sum())
@@ -119,7 +148,7 @@ def _objective(
 ) -> float:
     kind = problem.model.resolved_objective
     if kind == "max_coverage":
-        return float(sum(r.coverage.standard.weight * r.covered_population for r in results))
+        return float(sum(r.coverage.standard.weight * r.weighted_covered for r in results))
     if kind == "min_cost":
         return float(total_cost)
     return float(new_mask.sum())

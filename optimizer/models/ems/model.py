@@ -137,14 +137,17 @@ class EmsProblem:
             if s.np_vehicles is None
             else np.where(s.existing, np.asarray(s.np_vehicles, float), 0.0)
         )
-        x = np.where(
-            self.stations & s.existing, np.maximum(x, 1.0), 0.0
-        )  # an existing station has one
-        return x, np.minimum(n, x)
+        if s.vehicles is None:  # stated in the output and README: one per existing station
+            x = np.where(self.stations & s.existing, 1.0, 0.0)
+        else:  # as given (0 = the station's first ambulance is bought)
+            x = np.where(self.stations & s.existing, x, 0.0)
+        return x, np.minimum(n, x) if s.vehicles is None else n
 
     def population(self) -> float:
         f = self.model.fleet
-        return float(f.population) if f.population is not None else self.demand.total_weight
+        if f.population is not None:
+            return float(f.population)
+        return float(self.demand.residents.sum())  # footfall venues are not residents
 
     def fleet_minimum(self) -> int:
         f = self.model.fleet
@@ -705,6 +708,9 @@ def precheck_ems(problem: EmsProblem, coverage: sp.csr_matrix, applies: np.ndarr
     if rule is not None and dist is not None:
         require_complete(dist, rule.radius_m, "the 120 township radius (station_or_radius)")
         out += precheck_station_or_radius(problem)
+    from .fixes import data_conflicts
+
+    out += data_conflicts(problem)
     q, _ = problem.busy_fraction()
     if q >= 1:
         out.append(
@@ -872,50 +878,13 @@ def solve_ems(
 
 
 def diagnose_ems(problem: EmsProblem, ix: _Index, options: SolveOptions, backend: str) -> list[str]:
-    milp = build_ems_milp(problem, ix, elastic=True)
-    res = solve(
-        milp, SolveOptions(time_limit_s=min(options.time_limit_s, 120.0), mip_rel_gap=1e-6), backend
-    )
-    if res.x is None:
-        return [
-            f"the solver proved the plan infeasible; the elastic diagnosis found no explanation ({res.status.value})"
-        ]
-    out = [
-        "The norms and limits conflict. The least total relaxation that makes a plan possible is:"
-    ]
-    for name, block in milp.var_blocks.items():
-        if not name.startswith("slack:"):
-            continue
-        v = float(res.x[block.slice].sum())
-        if v <= 1e-6:
-            continue
-        what = name.removeprefix("slack:")
-        if what == "budget":
-            out.append(f"- budget: {v:,.2f} {problem.sites.cost_unit} more would be needed")
-        elif what == "cover_all":
-            out.append(
-                f"- {v:,.0f} demand groups cannot all be within the standard under the limits"
-            )
-        elif what == "coverage_share":
-            out.append(
-                f"- coverage target: {v:,.0f} residents short of min_share {problem.model.min_share:.0%} "
-                "within the 120 standard under the budget and fleet limits"
-            )
-        elif what.startswith("zone_share["):
-            out.append(
-                f"- {what[len('zone_share[') : -1]}: {v:,.0f} residents short of the township target"
-            )
-        elif what.startswith("station_or_radius["):
-            out.append(
-                f"- {what[len('station_or_radius[') : -1]}: needs a station of its own (some "
-                "residents are beyond the radius of every affordable station)"
-            )
-        elif what.startswith("zone_stations["):
-            out.append(f"- {what[len('zone_stations[') : -1]}: {v:.0f} station(s) short")
-        elif what == "fleet_norm":
-            out.append(
-                f"- fleet norm: {v:.0f} fewer ambulances than the norm of {problem.fleet_minimum()} fit the limits"
-            )
-        else:
-            out.append(f"- {what}: violated by {v:,.3g}")
-    return out
+    """Why no plan exists, with each fix re-solved before it is printed (models.ems.fixes)."""
+    from .fixes import Hooks, diagnose_ems_fixes
+
+    return diagnose_ems_fixes(problem, ix, options, backend, Hooks(build_ems_milp, _violations))
+
+
+def _violations(problem: EmsProblem, ix: _Index, milp: MILP, x: np.ndarray) -> list[str]:
+    """A solution of ``milp`` decoded and checked on the raw data (empty = a valid plan)."""
+    cov, applies = coverage_matrix(problem)
+    return check_ems(problem, evaluate_ems(problem, cov, applies, _decode(problem, ix, milp, x)))

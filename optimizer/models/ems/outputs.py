@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from ...atomic import StagedOutput
+from ...handoff import require_consistent_folder
 from ...results import _num, _pct, _round, common_dict, manifest_dict, summary_head
 from .model import EmsSolution, bacop_variant
 from .zones import station_or_radius_table
@@ -44,7 +45,7 @@ def _response(sol: EmsSolution) -> dict[str, Any]:
     ev = sol.evaluation
     assert ev is not None
     p = sol.problem
-    w = p.demand.weight
+    w = p.demand.residents
     resp = ev.travel_min + p.model.dispatch_min
     reach = np.isfinite(resp)
 
@@ -78,7 +79,7 @@ def _zone_coverage(sol: EmsSolution) -> dict[str, Any]:
     it is met: the same shape as a coverage run's ``coverage.<standard>.by_zone``."""
     p, ev = sol.problem, sol.evaluation
     assert ev is not None and p.demand.zone is not None
-    w = p.demand.weight
+    w = p.demand.residents
     out: dict[str, Any] = {}
     for z in p.zone_ids():
         inz = p.demand.zone == z
@@ -123,6 +124,23 @@ def _station_distance_m(sol: EmsSolution) -> np.ndarray | None:
     return metres
 
 
+def existing_fleet(p: Any) -> dict[str, Any]:
+    """Today's ambulances the plan starts from, and where the count comes from (issue 12/7)."""
+    st = p.stations & p.sites.existing
+    x_now, n_now = p.vehicles_now()
+    given = p.sites.vehicles is not None
+    return {
+        "stations": int(st.sum()),
+        "ambulances": round(float(x_now[st].sum())),
+        "negative_pressure": round(float(n_now[st].sum())),
+        "source": "sites table, columns vehicles / np_vehicles"
+        if given
+        else "ASSUMED: 1 ambulance (not negative-pressure) per existing station, already paid "
+        "for; the sites table has no vehicles column (sites.columns.vehicles)",
+        "assumed": not given and bool(st.any()),
+    }
+
+
 def ems_solution_dict(prepared: Any, sol: EmsSolution) -> dict[str, Any]:
     p = sol.problem
     m = p.model
@@ -132,7 +150,7 @@ def ems_solution_dict(prepared: Any, sol: EmsSolution) -> dict[str, Any]:
     ev = sol.evaluation
     if ev is None:
         return out
-    sites, w = p.sites, p.demand.weight
+    sites, w = p.sites, p.demand.residents
     plan = ev.plan
     out["chosen_sites"] = {m.station_type: sorted(map(str, sites.ids[plan.open]))}
     out["new_sites"] = {m.station_type: sorted(map(str, sites.ids[plan.open & ~sites.existing]))}
@@ -154,6 +172,7 @@ def ems_solution_dict(prepared: Any, sol: EmsSolution) -> dict[str, Any]:
         "negative_pressure_required": np_need,
         "negative_pressure_met": ev.total_np >= np_need,
         "source": f.source,
+        "existing": existing_fleet(p),
     }
     pop = float(w[ev.applies].sum())
 
@@ -231,6 +250,9 @@ def ems_tables(sol: EmsSolution) -> dict[str, pd.DataFrame]:
     if d.demand_class is not None:
         demand["class"] = d.demand_class
     demand["weight"] = d.weight
+    if d.footfall is not None:  # residents and footfall, two measures
+        demand["residents"] = d.residents
+        demand["footfall"] = d.weight - d.residents
     sites: dict[str, Any] = {"site_id": s.ids, "facility_type": s.facility_type}
     if s.zone is not None:
         sites["zone"] = s.zone
@@ -264,7 +286,7 @@ def ems_tables(sol: EmsSolution) -> dict[str, pd.DataFrame]:
         sites["negative_pressure"] = ev.plan.np_vehicles.astype(int)
         first = np.bincount(
             ev.nearest_site[ev.nearest_site >= 0],
-            weights=d.weight[ev.nearest_site >= 0],
+            weights=d.residents[ev.nearest_site >= 0],
             minlength=len(s),
         )
         sites["residents_nearest"] = np.round(first, 3)
@@ -288,7 +310,7 @@ def ems_tables(sol: EmsSolution) -> dict[str, pd.DataFrame]:
         standard = _class_values(p.model.response_min, _classes(sol))
         for z in zones:
             inz = d.zone == z
-            pop = float(d.weight[inz & ev.applies].sum())
+            pop = float(d.residents[inz & ev.applies].sum())
             ok = inz & np.isfinite(resp)
             n_st = int((ev.plan.open & (s.zone == z)).sum()) if s.zone is not None else None
             extra: dict[str, Any] = {}
@@ -296,8 +318,10 @@ def ems_tables(sol: EmsSolution) -> dict[str, pd.DataFrame]:
                 # mean response of the class's residents in the zone, against the class standard
                 mask = ok & _class_mask(sol, c)
                 mean = (
-                    _round(float((d.weight[mask] * resp[mask]).sum() / d.weight[mask].sum()), 3)
-                    if mask.any() and d.weight[mask].sum() > 0
+                    _round(
+                        float((d.residents[mask] * resp[mask]).sum() / d.residents[mask].sum()), 3
+                    )
+                    if mask.any() and d.residents[mask].sum() > 0
                     else None
                 )
                 extra[f"mean_response_{c}_min"] = mean
@@ -308,7 +332,7 @@ def ems_tables(sol: EmsSolution) -> dict[str, pd.DataFrame]:
                 extra["met_stations"] = None if need is None or n_st is None else int(n_st >= need)
             req = _zone_required(p.model, z)
             if p.model.zone_min_share is not None:
-                share = float(d.weight[inz & ev.covered].sum()) / pop if pop > 0 else None
+                share = float(d.residents[inz & ev.covered].sum()) / pop if pop > 0 else None
                 extra["required_ems"] = req
                 extra["met_ems"] = (
                     None if req is None or share is None else int(share >= req - 1e-9)
@@ -318,15 +342,18 @@ def ems_tables(sol: EmsSolution) -> dict[str, pd.DataFrame]:
                     "zone_id": z,
                     "name": names.get(z, z),
                     "kind": kinds.get(z, ""),
-                    "population": float(d.weight[inz].sum()),
-                    "covered_share": _round(float(d.weight[inz & ev.covered].sum()) / pop)
+                    "population": float(d.residents[inz].sum()),
+                    "covered_share": _round(float(d.residents[inz & ev.covered].sum()) / pop)
                     if pop > 0
                     else None,
-                    "expected_share": _round(float((d.weight * ev.expected)[inz].sum()) / pop)
+                    "expected_share": _round(float((d.residents * ev.expected)[inz].sum()) / pop)
                     if pop > 0
                     else None,
                     "mean_response_min": _round(
-                        float((d.weight[ok] * resp[ok]).sum() / max(d.weight[ok].sum(), 1e-12)), 3
+                        float(
+                            (d.residents[ok] * resp[ok]).sum() / max(d.residents[ok].sum(), 1e-12)
+                        ),
+                        3,
                     )
                     if ok.any()
                     else None,
@@ -369,6 +396,12 @@ def ems_summary(prepared: Any, sol: EmsSolution, out_dir: Path | None = None) ->
             f"{fl['negative_pressure']} negative-pressure ({_pct(fl['negative_pressure_share'])}; "
             f">= {fl['negative_pressure_required']} required: {'MET' if fl['negative_pressure_met'] else 'MISSED'})"
         )
+        ex = fl["existing"]
+        if ex["stations"]:
+            lines.append(
+                f"  existing: {ex['stations']} stations with {ex['ambulances']} ambulances "
+                f"({ex['negative_pressure']} negative-pressure) - {ex['source']}"
+            )
         cov = info["coverage"]["ems"]
         target = (
             ""
@@ -423,6 +456,7 @@ def write_ems_results(prepared: Any, sol: EmsSolution, out_dir: Path) -> list[st
         write_layers(out, prepared, sol, layers=build_ems_layers(prepared, sol))
         out.text("summary.txt", ems_summary(prepared, sol, out_dir))
         write_report(out)  # report.html from the staged files (optimizer.report)
+        require_consistent_folder(out.path("solution.json").parent)  # optimizer.handoff
         names = [*out.names, "manifest.json"]
         out.json("manifest.json", manifest_dict(prepared, sol, names))
     return names
