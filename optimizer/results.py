@@ -108,6 +108,7 @@ def common_dict(prepared: Any, sol: Any, *, meaning: str, model: dict[str, Any])
             "message": sol.message,
             **_solve_record(prepared),
             "method": getattr(sol, "method", "compact"),
+            "method_reason": getattr(sol, "method_reason", "") or None,
             "warm_start": getattr(sol, "warm_start", None),
             "benders": getattr(sol, "benders", None),
         },
