@@ -6,7 +6,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 import logging
 import time
@@ -24,8 +23,8 @@ from geodata.routing import RoutingReport, route_case
 from geodata.tables import load_demand, load_sites, load_travel_times, load_zones
 from geodata.zone_shapes import load_zone_polygons
 
-from .certificate import Certificate
 from .config import (
+    CaseFile,
     CoverageModelConfig,
     EmsModelConfig,
     LoadedCase,
@@ -36,12 +35,10 @@ from .config import (
     load_case,
 )
 from .errors import ProblemCollector
-from .models.coverage.phased import PhasedSolution
 from .models.coverage.problem import CoverageProblem
-from .models.coverage.solve import CoverageSolution, solve_coverage
-from .models.ems.model import EmsProblem, EmsSolution, solve_ems
-from .models.siting.solve import SitingProblem, SitingSolution, solve_siting
-from .solvers import SolveOptions
+from .models.ems.model import EmsProblem
+from .models.siting.solve import SitingProblem
+from .settings import SolveOverrides, SolveSettings
 
 __all__ = ["PreparedCase", "prepare_case", "run_case", "solve_case"]
 
@@ -62,6 +59,8 @@ class PreparedCase:
     """How each ``mode: estimate`` table was made, with its measured error band."""
     travel_times_check: dict[str, dict[str, Any]] = field(default_factory=dict)
     """Per table, its sample recomputed by the independent router (:mod:`.certify_roads`)."""
+    settings: SolveSettings | None = None
+    """The solve settings of the run (CLI > case > default), recorded in solution.json."""
 
 
 def _sha256(path: Path) -> str:
@@ -79,6 +78,11 @@ def prepare_case(case: LoadedCase | str | Path, *, check_roads: bool = True) -> 
     independent router (``check_roads``; a deviation raises CheckError)."""
     if not isinstance(case, LoadedCase):
         case = load_case(case)
+    from .families import family_of
+
+    family = family_of(case)
+    site = family.site
+    assert site is not None, f"{family.name} is not a siting family"
     cfg = case.config
     t0 = time.perf_counter()
     problems = ProblemCollector()
@@ -103,7 +107,7 @@ def prepare_case(case: LoadedCase | str | Path, *, check_roads: bool = True) -> 
                 sites,
                 network_cutoffs(case),
                 problems,
-                used=tables_in_use(case, demand, sites),
+                used=site.tables_in_use(case, demand, sites),
                 graphs=graphs,
             )
             tables.update(net_tables)
@@ -120,12 +124,7 @@ def prepare_case(case: LoadedCase | str | Path, *, check_roads: bool = True) -> 
                     fix="check the path; paths are relative to the case file's folder",
                 )
     if demand is not None and sites is not None:
-        if isinstance(cfg.model, EmsModelConfig):
-            validate_ems(case, cfg.model, demand, sites, zones, problems)
-        elif isinstance(cfg.model, (PMedianModelConfig, PCenterModelConfig)):
-            validate_siting(case, cfg.model, sites, problems)
-        else:
-            validate_against_model(case, cfg.model, demand, sites, zones, problems)
+        site.validate_data(case, cfg.model, demand, sites, zones, problems)
     problems.raise_if_any()
     assert demand is not None and sites is not None
     inputs = {}
@@ -139,15 +138,8 @@ def prepare_case(case: LoadedCase | str | Path, *, check_roads: bool = True) -> 
         p = case.resolve(f)
         if p.is_file():
             inputs[f] = _sha256(p)
-    problem: CoverageProblem | EmsProblem | SitingProblem
-    model = cfg.model
-    if isinstance(model, EmsModelConfig):
-        problem = EmsProblem(demand, sites, tables, model, zones)
-    elif isinstance(model, (PMedianModelConfig, PCenterModelConfig)):
-        problem = SitingProblem(demand, sites, tables, model, zones)
-    else:
-        problem = CoverageProblem(demand, sites, tables, model, zones)
-    _check_tables_complete(case, problem, problems)
+    problem = site.make_problem(demand, sites, tables, cfg.model, zones)
+    _check_tables_complete(case, site.table_checks(problem), problems)
     problems.raise_if_any()
     log.info("Case '%s' loaded and validated in %.2f s", cfg.name, time.perf_counter() - t0)
     prepared = PreparedCase(case, problem, inputs, routing, polygons, estimates)
@@ -155,40 +147,22 @@ def prepare_case(case: LoadedCase | str | Path, *, check_roads: bool = True) -> 
         return prepared
     from .certify_roads import check_travel_times
 
-    check = check_travel_times(prepared, tables_in_use(case, demand, sites), graphs=graphs)
+    check = check_travel_times(prepared, site.tables_in_use(case, demand, sites), graphs=graphs)
     return replace(prepared, travel_times_check=check)
 
 
 def _check_tables_complete(
     case: LoadedCase,
-    problem: CoverageProblem | EmsProblem | SitingProblem,
+    checks: list[tuple[TravelTimes, np.ndarray, str]],
     problems: ProblemCollector,
 ) -> None:
-    """Every standard must read a table that is complete up to its threshold.
-
-    p-median and p-center have no threshold: on a truncated table (a cutoff or k nearest sites)
-    their models bound the left-out pairs from below and either prove the truncation harmless
-    or report the plan as feasible with its gap and the reason.
+    """Every standard must read a table that is complete up to its threshold (the family's
+    ``table_checks``). p-median and p-center have none: on a truncated table (a cutoff or k
+    nearest sites) their models bound the left-out pairs from below and either prove the
+    truncation harmless or report the plan as feasible with its gap and the reason.
     """
-    from .models.coverage.problem import demand_thresholds, require_complete
+    from .models.coverage.problem import require_complete
 
-    if isinstance(problem, SitingProblem):
-        return
-    checks: list[tuple[TravelTimes, np.ndarray, str]] = []
-    if isinstance(problem, EmsProblem):
-        checks.append((problem.time_table(), problem.drive_budget_min(), "model.response_min"))
-        radius, dist = problem.radius_m(), problem.distance_table()
-        if radius is not None and dist is not None:
-            checks.append((dist, radius, "model.radius_m"))
-    else:
-        for k, s in enumerate(problem.standards):
-            checks.append(
-                (
-                    problem.matrix_for(s),
-                    demand_thresholds(s, problem.demand),
-                    f"model.standards[{k}]",
-                )
-            )
     for table, thr, where in checks:
         try:
             require_complete(table, float(np.nanmax(thr, initial=-np.inf)), where)
@@ -198,37 +172,16 @@ def _check_tables_complete(
 
 def network_cutoffs(case: LoadedCase) -> dict[str, float | None]:
     """Search bound of each network table: 'auto' = the largest standard that uses it."""
+    from .families import family_of
+
     cfg = case.config
     out: dict[str, float | None] = {}
-    names = list(cfg.travel_times)
-    model = cfg.model
+    site = family_of(case).site
+    assert site is not None
     for name, spec in cfg.travel_times.items():
         if not isinstance(spec, NetworkTravelTimesConfig):
             continue
-        if spec.cutoff != "auto":
-            out[name] = spec.cutoff
-            continue
-        if isinstance(model, (PMedianModelConfig, PCenterModelConfig)):
-            out[name] = None  # every trip counts: the table is computed in full
-            continue
-        if isinstance(model, EmsModelConfig):
-            # drive times are kept in full: mean and worst response need every nearest station
-            radius = model.radius_m
-            is_distance = name == model.distance_matrix
-            if is_distance and radius is not None:
-                out[name] = max(radius.values()) if isinstance(radius, dict) else float(radius)
-            else:
-                out[name] = None
-            continue
-        largest: float | None = None
-        assert isinstance(model, CoverageModelConfig)
-        for s in model.standards:
-            uses = s.matrix == name or (s.matrix is None and names[0] == name)
-            if uses:
-                thr = s.threshold
-                value = max(thr.values()) if isinstance(thr, dict) else float(thr)
-                largest = value if largest is None else max(largest, value)
-        out[name] = largest
+        out[name] = spec.cutoff if spec.cutoff != "auto" else site.auto_cutoff(case, name)
     return out
 
 
@@ -236,11 +189,11 @@ def tables_in_use(
     case: LoadedCase, demand: Demand, sites: Sites
 ) -> dict[str, tuple[np.ndarray, np.ndarray]]:
     """Per network table of a coverage model: the demand points and sites its standards read
-    (classes subject to a standard; sites of its facility types). Other model kinds use all."""
+    (classes subject to a standard; sites of its facility types): the coverage family's
+    ``SiteParts.tables_in_use`` (other families read every pair)."""
     cfg = case.config
     model = cfg.model
-    if not isinstance(model, CoverageModelConfig):
-        return {}
+    assert isinstance(model, CoverageModelConfig)
     names = list(cfg.travel_times)
     out: dict[str, tuple[np.ndarray, np.ndarray]] = {}
     for name, spec in cfg.travel_times.items():
@@ -608,84 +561,33 @@ def validate_siting(
 
 
 def solve_case(
-    prepared: PreparedCase, *, backend: str | None = None, time_limit_s: float | None = None
-) -> CoverageSolution | EmsSolution | PhasedSolution | SitingSolution:
-    cfg = prepared.case.config.solver
-    options = SolveOptions(
-        time_limit_s=time_limit_s if time_limit_s is not None else cfg.time_limit_s,
-        mip_rel_gap=cfg.mip_rel_gap,
-        threads=cfg.threads,
-        seed=cfg.seed,
-        log=cfg.log,
-        ortools_engine=cfg.ortools_engine,
-    )
-    solution = _solve_prepared(prepared, options, backend or cfg.backend)
-    if isinstance(solution, Certificate):
-        solution = dataclasses.replace(solution, time_limit_s=options.time_limit_s)
-    elif isinstance(solution.result, Certificate):  # p-median / p-center wrap their answer
-        solution = dataclasses.replace(
-            solution,
-            result=dataclasses.replace(solution.result, time_limit_s=options.time_limit_s),
-        )
-    return solution
+    prepared: PreparedCase,
+    *,
+    backend: str | None = None,
+    time_limit_s: float | None = None,
+    warm_start: Any = None,
+    settings: SolveSettings | None = None,
+) -> Any:
+    """Solve a prepared case with its family (:mod:`optimizer.families`) and check its
+    certificate. ``settings`` (else ``backend`` / ``time_limit_s`` over the case's solver
+    section, :func:`optimizer.settings.resolve_solve_options`); ``warm_start``: a plan of the
+    same case (a sweep neighbour's), used by the families that take one."""
+    from .runner import settings_for, solve_prepared
 
-
-def _solve_prepared(
-    prepared: PreparedCase, options: SolveOptions, backend: str
-) -> CoverageSolution | EmsSolution | PhasedSolution | SitingSolution:
-    cfg = prepared.case.config.solver
-    if isinstance(prepared.problem, CoverageProblem) and prepared.problem.model.phases:
-        from .models.coverage.phased import solve_phased
-
-        return solve_phased(
-            prepared.problem,
-            options,
-            backend=backend,
-            aggregate=cfg.aggregate_demand,
-        )
-    if isinstance(prepared.problem, SitingProblem):
-        return solve_siting(prepared.problem, options, backend=backend)
-    if isinstance(prepared.problem, EmsProblem):
-        return solve_ems(
-            prepared.problem,
-            options,
-            backend=backend,
-            aggregate=cfg.aggregate_demand,
-        )
-    return solve_coverage(
-        prepared.problem,
-        options,
-        backend=backend,
-        aggregate=cfg.aggregate_demand,
-        drop_dominated=cfg.drop_dominated,
-        method=cfg.method,
-    )
+    if settings is None:
+        settings = settings_for(prepared, SolveOverrides(backend, time_limit_s))
+    return solve_prepared(prepared, settings, warm_start=warm_start)
 
 
 def run_case(
-    case: LoadedCase | str | Path,
+    case: CaseFile | str | Path,
     out_dir: str | Path | None = None,
     *,
     backend: str | None = None,
     time_limit_s: float | None = None,
-) -> tuple[PreparedCase, CoverageSolution | EmsSolution | PhasedSolution | SitingSolution, Path]:
-    """Validate, solve, certify and write the outputs of a case. Returns what it wrote where."""
-    from .results import write_results
+) -> tuple[Any, Any, Path]:
+    """Validate, solve, certify and write the outputs of a case of any kind (siting, 120,
+    staffing ...: :func:`optimizer.runner.run_any`). Returns what it wrote where."""
+    from .runner import run_any
 
-    prepared = prepare_case(case)
-    solution = solve_case(prepared, backend=backend, time_limit_s=time_limit_s)
-    cfg = prepared.case.config
-    if out_dir is None:
-        out_dir = (
-            prepared.case.resolve(cfg.output.dir)
-            if cfg.output.dir
-            else Path("results") / _slug(cfg.name)
-        )
-    out = Path(out_dir)
-    write_results(prepared, solution, out)
-    return prepared, solution, out
-
-
-def _slug(text: str) -> str:
-    keep = [c if c.isalnum() else "-" for c in text.lower()]
-    return "-".join(part for part in "".join(keep).split("-") if part) or "case"
+    return run_any(case, out_dir, SolveOverrides(backend, time_limit_s))

@@ -8,9 +8,13 @@ diagnosis when no plan exists, and whether the answer passed its check.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
+from typing import Any
 
-__all__ = ["Certificate"]
+from .errors import CheckError
+
+__all__ = ["Certificate", "check_certificate"]
 
 
 @dataclass(frozen=True, eq=False, kw_only=True)
@@ -36,3 +40,65 @@ class Certificate:
     """Lexicographic second stage: objective, status, value, bound, gap."""
     time_limit_s: float | None = None
     """The time limit the solve honoured (the case's, or the command line's override)."""
+
+    def check(self, *, has_plan: bool) -> None:
+        """Bound side, gap, status/plan consistency (:func:`check_certificate`)."""
+        check_certificate(
+            status=getattr(self, "status"),  # noqa: B009  (declared by each family's subclass)
+            objective=self.objective,
+            bound=self.bound,
+            gap=self.gap,
+            sense=str(getattr(self, "sense", "min")),
+            has_plan=has_plan,
+            checked=self.checked,
+            where=type(self).__name__,
+        )
+
+
+def check_certificate(
+    *,
+    status: Any,
+    objective: float | None,
+    bound: float | None,
+    gap: float | None,
+    sense: str,
+    has_plan: bool,
+    checked: bool,
+    where: str,
+    rtol: float = 1e-6,
+) -> None:
+    """The family-independent checks of an answer (python-mip's ``check_optimization_results``):
+
+    * status and plan agree: OPTIMAL / FEASIBLE carry a plan that passed its raw-data check
+      (``checked``) and a finite objective; the other statuses carry no plan;
+    * the gap is not negative;
+    * the bound is on the right side of the recomputed objective for the sense (``min``: bound
+      <= objective; ``max``: bound >= objective), within ``rtol`` of the objective's scale.
+
+    Raises :class:`optimizer.errors.CheckError` naming what disagrees. The family's own check
+    (every constraint, objective recomputed on the raw data) has run before.
+    """
+    where = f"{where} ({status.value})"
+    if status.has_solution and not has_plan:
+        raise CheckError([f"{where}: the status promises a plan but none was returned"])
+    if status.has_solution and not checked:
+        raise CheckError([f"{where}: the plan was not checked on the raw data"])
+    if not status.has_solution and has_plan:
+        raise CheckError([f"{where}: a plan was returned with a status that has none"])
+    if status.has_solution and (objective is None or not math.isfinite(objective)):
+        raise CheckError([f"{where}: no finite objective for a plan"])
+    if gap is not None and math.isfinite(gap) and gap < -rtol:
+        raise CheckError([f"{where}: negative gap {gap}"])
+    if objective is None or bound is None:
+        return
+    if not (math.isfinite(objective) and math.isfinite(bound)):
+        return
+    tol = rtol * max(1.0, abs(objective))
+    wrong = bound > objective + tol if sense == "min" else bound < objective - tol
+    if status.has_solution and wrong:
+        raise CheckError(
+            [
+                f"{where}: the bound {bound} is on the wrong side of the objective {objective} "
+                f"for a {sense}imisation"
+            ]
+        )

@@ -2,11 +2,12 @@
 
 Commands
 --------
-run CASE.yaml --out DIR     validate, solve, certify and write the results of a case
+run CASE.yaml --out DIR     validate, solve, certify and write the results of a case of any kind
+                            (coverage, phased, p-median, p-center, 120, joint, quota, sent-down)
 validate CASE.yaml          check a case file and all its data without solving
 demo --out DIR              run the embedded default case (works offline on a fresh machine)
 backends                    list the solver backends installed, with versions
-staff CASE.yaml --out DIR   编制 quotas or sent-down rotations (optimizer.staffing)
+staff CASE.yaml --out DIR   alias of run (编制 quotas or sent-down rotations)
 sweep CASE.yaml ...          trade-off curve over one parameter (frontier table and chart)
 batch CASE_OR_GLOB ... --out many cases (e.g. one per county) on local processes or Dask
 prepare WHAT ...            build layers: network, cells, spread, candidates, pois, places
@@ -51,6 +52,9 @@ def _configure_logging(verbosity: int) -> None:
 
 
 def _parser() -> argparse.ArgumentParser:
+    from .solvers.base import Backend
+
+    BACKENDS = [b.value for b in Backend]
     p = argparse.ArgumentParser(
         prog="python -m optimizer",
         description="Exact, certified siting of village clinics, AEDs and 120 stations for county health planning.",
@@ -68,9 +72,7 @@ def _parser() -> argparse.ArgumentParser:
             type=Path,
             help="output folder (default: output.dir of the case, else results/<name>)",
         )
-        sp.add_argument(
-            "--backend", choices=["highs", "cbc", "ortools", "scip"], help="override solver.backend"
-        )
+        sp.add_argument("--backend", choices=BACKENDS, help="override solver.backend")
         sp.add_argument(
             "--time-limit", type=float, metavar="S", help="override solver.time_limit_s"
         )
@@ -100,7 +102,7 @@ def _parser() -> argparse.ArgumentParser:
     sw.add_argument(
         "--workers", type=int, default=2, help="parallel chains on this machine (default 2)"
     )
-    sw.add_argument("--backend", choices=["highs", "cbc", "ortools", "scip"])
+    sw.add_argument("--backend", choices=BACKENDS)
     sw.add_argument("--time-limit", type=float, metavar="S", help="per point")
     sw.add_argument(
         "--cluster",
@@ -117,7 +119,7 @@ def _parser() -> argparse.ArgumentParser:
     bt.add_argument("--out", type=Path, required=True, help="batch folder: DIR/<case-stem>/")
     bt.add_argument("--workers", type=int, default=2, help="cases run at once here (default 2)")
     bt.add_argument("--cluster", metavar="ADDRESS", help="Dask scheduler address (tcp://host:8786)")
-    bt.add_argument("--backend", choices=["highs", "cbc", "ortools", "scip"])
+    bt.add_argument("--backend", choices=BACKENDS)
     bt.add_argument("--time-limit", type=float, metavar="S", help="per case")
     sub.add_parser("backends", parents=[verbosity], help="list installed solver backends")
     staff = sub.add_parser(
@@ -135,25 +137,16 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _run(case_path: Path, args: argparse.Namespace) -> int:
-    from .case import run_case
-    from .results import summary_text
+    """``run`` (and its aliases ``demo``, ``staff``): any kind of case, through its family."""
+    from .families import family_of
+    from .runner import run_any
+    from .settings import SolveOverrides
 
-    prepared, solution, out = run_case(
-        case_path, args.out, backend=args.backend, time_limit_s=args.time_limit
+    prepared, solution, out = run_any(
+        case_path, args.out, SolveOverrides(args.backend, args.time_limit)
     )
-    sys.stdout.write(summary_text(prepared, solution, out))
+    sys.stdout.write(family_of(prepared).summary(prepared, solution, out))
     return EXIT_OK if solution.status.has_solution else EXIT_NO_PLAN
-
-
-def _staffing_kind(path: Path) -> bool:
-    """A staffing case (``kind: staffing_quota | sent_down``), validated by ``optimizer.staffing``."""
-    import yaml
-
-    try:
-        head = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, yaml.YAMLError):
-        return False  # the siting loader reports the problem
-    return isinstance(head, dict) and head.get("kind") in ("staffing_quota", "sent_down")
 
 
 def _tolerant_console() -> None:
@@ -174,29 +167,16 @@ def main(argv: list[str] | None = None) -> int:
             return _run(args.case, args)
         if args.command == "demo":
             return _run(default_case_path(), args)
-        if args.command == "validate" and _staffing_kind(args.case):
-            from .staffing.run import prepare_staffing
-
-            staffing = prepare_staffing(args.case)
-            sys.stdout.write(
-                f"OK: {args.case} is valid - staffing case, kind {staffing.case.kind}\n"
-            )
-            return EXIT_OK
         if args.command == "validate":
-            from .case import prepare_case
+            from .families import family_of
+            from .runner import prepare_any
 
-            prepared = prepare_case(args.case)
-            p = prepared.problem
-            sys.stdout.write(
-                f"OK: {args.case} is valid - {len(p.demand):,} demand points, {len(p.sites):,} sites, "
-                f"{sum(len(t) for t in p.travel_times.values()):,} travel-time pairs, "
-                f"model {prepared.case.config.model.kind}\n"
-            )
+            prepared = prepare_any(args.case)
+            text = family_of(prepared).validated(prepared)
+            sys.stdout.write(f"OK: {args.case} is valid - {text}\n")
             return EXIT_OK
         if args.command == "staff":
-            from .staffing.run import main_staff
-
-            return EXIT_OK if main_staff(args) else EXIT_NO_PLAN
+            return _run(args.case, args)
         if args.command == "sweep":
             from .scenarios.sweep import parse_values, run_sweep
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import difflib
 import hashlib
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -1100,34 +1100,47 @@ def _check_siting_rules(
 
 
 def check_model_rules(case: LoadedCase, problems: ProblemCollector) -> None:
-    """Rules that span several keys: every one found is added to ``problems``."""
-    cfg = case.config
-    label = case.label
-    model = cfg.model
-    where = f"{label} › model"
+    """Rules that span several keys: every one found is added to ``problems``. The rules of
+    each model kind are looked up in ``MODEL_RULES`` (one entry per family)."""
     _check_network_refs(case, problems)
-    if isinstance(model, EmsModelConfig):
-        _check_ems_rules(case, model, problems)
-        if cfg.solver.method in ("benders", "bbc"):
-            problems.add(
-                f"{label} › solver.method",
-                "the Benders decomposition is for covering models (lscp, mclp, psclp, coverage)",
-                got=cfg.solver.method,
-                fix="use solver.method: compact (or auto) for an ambulance model",
-            )
-        return
-    if isinstance(model, (PMedianModelConfig, PCenterModelConfig)):
-        _check_siting_rules(case, model, problems)
-        if cfg.solver.method in ("benders", "bbc"):
-            problems.add(
-                f"{label} › solver.method",
-                "solver.method chooses the covering models' decomposition; p-median and "
-                "p-center choose theirs in the model",
-                got=cfg.solver.method,
-                fix="drop solver.method (or use auto) and set model.method"
-                + (" (p_median: auto | benders | assignment)" if model.kind == "p_median" else ""),
-            )
-        return
+    model = case.config.model
+    MODEL_RULES[model.kind](case, model, problems)
+
+
+def _check_ems_case(case: LoadedCase, model: EmsModelConfig, problems: ProblemCollector) -> None:
+    cfg, label = case.config, case.label
+    _check_ems_rules(case, model, problems)
+    if cfg.solver.method in ("benders", "bbc"):
+        problems.add(
+            f"{label} › solver.method",
+            "the Benders decomposition is for covering models (lscp, mclp, psclp, coverage)",
+            got=cfg.solver.method,
+            fix="use solver.method: compact (or auto) for an ambulance model",
+        )
+
+
+def _check_siting_case(
+    case: LoadedCase, model: PMedianModelConfig | PCenterModelConfig, problems: ProblemCollector
+) -> None:
+    cfg, label = case.config, case.label
+    _check_siting_rules(case, model, problems)
+    if cfg.solver.method in ("benders", "bbc"):
+        problems.add(
+            f"{label} › solver.method",
+            "solver.method chooses the covering models' decomposition; p-median and "
+            "p-center choose theirs in the model",
+            got=cfg.solver.method,
+            fix="drop solver.method (or use auto) and set model.method"
+            + (" (p_median: auto | benders | assignment)" if model.kind == "p_median" else ""),
+        )
+
+
+def _check_coverage_rules(
+    case: LoadedCase, model: CoverageModelConfig, problems: ProblemCollector
+) -> None:
+    """The covering models' rules (LSCP, MCLP, PSCLP, compositions, phases)."""
+    cfg, label = case.config, case.label
+    where = f"{label} › model"
     if cfg.solver.method == "benders" and (
         model.secondary_objective != "none" or model.phases is not None
     ):
@@ -1264,3 +1277,12 @@ def check_model_rules(case: LoadedCase, problems: ProblemCollector) -> None:
             got=True,
             fix="set existing: may_close, or drop keep_existing_count",
         )
+
+
+MODEL_RULES: dict[str, Callable[[LoadedCase, Any, ProblemCollector], None]] = {
+    "ems": _check_ems_case,
+    "p_median": _check_siting_case,
+    "p_center": _check_siting_case,
+    **dict.fromkeys(("lscp", "mclp", "psclp", "coverage"), _check_coverage_rules),
+}
+"""model.kind -> its cross-field rules (the ``check_rules`` of optimizer.families' table)."""

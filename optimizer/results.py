@@ -43,10 +43,12 @@ from .models.coverage.problem import _zone_share
 from .models.coverage.solve import CoverageSolution
 
 __all__ = [
+    "coverage_summary",
     "demand_table",
     "sites_table",
     "solution_dict",
     "summary_text",
+    "write_coverage_results",
     "write_results",
     "zones_table",
 ]
@@ -64,6 +66,21 @@ def _by_type(sites_ids: np.ndarray, types: np.ndarray, mask: np.ndarray) -> dict
 
 def _round(x: float | None, nd: int = 6) -> float | None:
     return None if x is None or not np.isfinite(x) else round(float(x), nd)
+
+
+def _solve_record(prepared: Any) -> dict[str, Any]:
+    """What the run was solved with (``prepared.settings``: CLI > case > default), else the
+    case's solver section (a prepared case written without going through the front door)."""
+    settings = getattr(prepared, "settings", None)
+    if settings is not None:
+        return dict(settings.record())
+    s = prepared.case.config.solver
+    return {
+        "time_limit_s": s.time_limit_s,
+        "mip_rel_gap": s.mip_rel_gap,
+        "threads": s.threads,
+        "seed": s.seed,
+    }
 
 
 def common_dict(prepared: Any, sol: Any, *, meaning: str, model: dict[str, Any]) -> dict[str, Any]:
@@ -92,10 +109,7 @@ def common_dict(prepared: Any, sol: Any, *, meaning: str, model: dict[str, Any])
             "backend": sol.solver or cfg.solver.backend,
             "version": sol.solver_version,
             "message": sol.message,
-            "time_limit_s": getattr(sol, "time_limit_s", None) or cfg.solver.time_limit_s,
-            "mip_rel_gap": cfg.solver.mip_rel_gap,
-            "threads": cfg.solver.threads,
-            "seed": cfg.solver.seed,
+            **_solve_record(prepared),
             "method": getattr(sol, "method", "compact"),
             "method_reason": getattr(sol, "method_reason", "") or None,
             "warm_start": getattr(sol, "warm_start", None),
@@ -652,27 +666,15 @@ def travel_check_lines(check: dict[str, dict[str, Any]]) -> list[str]:
     return lines
 
 
-def _is_coverage(sol: Any) -> bool:
-    from .models.coverage.phased import PhasedSolution
-
-    return isinstance(sol, (CoverageSolution, PhasedSolution))
-
-
-def _is_siting(sol: Any) -> bool:
-    from .models.siting.solve import SitingSolution
-
-    return isinstance(sol, SitingSolution)
-
-
 def summary_text(prepared: Any, sol: Any, out_dir: Path | None = None) -> str:
-    if _is_siting(sol):
-        from .models.siting.outputs import siting_summary
+    """The planner-readable summary of any family's answer (``optimizer.families``' table)."""
+    from .families import family_of
 
-        return siting_summary(prepared, sol, out_dir)
-    if not _is_coverage(sol):
-        from .models.ems.outputs import ems_summary
+    return family_of(prepared).summary(prepared, sol, out_dir)
 
-        return ems_summary(prepared, sol, out_dir)
+
+def coverage_summary(prepared: Any, sol: Any, out_dir: Path | None = None) -> str:
+    """The summary of a covering (or phased) answer."""
     problem = sol.problem
     model = problem.model
     lines = summary_head(prepared, sol, kind=model.kind.upper(), meaning=_objective_meaning(sol))
@@ -762,15 +764,15 @@ def summary_text(prepared: Any, sol: Any, out_dir: Path | None = None) -> str:
 
 
 def write_results(prepared: Any, sol: Any, out_dir: Path) -> list[str]:
-    """Write every output file atomically (staged, then published together)."""
-    if _is_siting(sol):
-        from .models.siting.outputs import write_siting_results
+    """Write any family's outputs (``optimizer.families``' table), atomically."""
+    from .families import family_of
 
-        return write_siting_results(prepared, sol, out_dir)
-    if not _is_coverage(sol):
-        from .models.ems.outputs import write_ems_results
+    return family_of(prepared).write(prepared, sol, out_dir)
 
-        return write_ems_results(prepared, sol, out_dir)
+
+def write_coverage_results(prepared: Any, sol: Any, out_dir: Path) -> list[str]:
+    """Write every output file of a covering (or phased) run atomically (staged, then
+    published together)."""
     opts = prepared.case.config.output
     with StagedOutput(out_dir, csv_encoding=opts.csv_encoding) as out:
         out.json("solution.json", solution_dict(prepared, sol))
@@ -782,7 +784,7 @@ def write_results(prepared: Any, sol: Any, out_dir: Path) -> list[str]:
         from .report import write_report
 
         write_layers(out, prepared, sol)  # layers.gpkg, geojson/, layers.json (optimizer.layers)
-        out.text("summary.txt", summary_text(prepared, sol, out_dir))
+        out.text("summary.txt", coverage_summary(prepared, sol, out_dir))
         write_workbook(out, lang=opts.lang)  # results.xlsx: every table as a sheet
         write_report(out, lang=opts.lang)  # report.html from the staged files (optimizer.report)
         require_consistent_folder(out.path("solution.json").parent)  # optimizer.handoff

@@ -40,8 +40,9 @@ import pandas as pd
 from geodata.progress import bar
 
 from ..atomic import StagedOutput
-from ..config import CaseConfig, LoadedCase, TravelTimesConfig, load_case, parse_case
+from ..config import CaseConfig, CaseFile, LoadedCase, TravelTimesConfig
 from ..errors import CaseError, SolverBackendError, ToolkitError
+from ..runner import load_any
 
 __all__ = ["BatchCase", "exit_code", "expand_cases", "run_batch", "table_text"]
 
@@ -129,9 +130,7 @@ def _folders(paths: list[str]) -> dict[str, str]:
 # ---------------------------------------------------------------------------------------------
 # One case (runs in a pool process, on a Dask worker, or here)
 # ---------------------------------------------------------------------------------------------
-def _solve_one(
-    case: LoadedCase | str, out: Path, options: dict[str, Any]
-) -> tuple[str, str, float]:
+def _solve_one(case: CaseFile | str, out: Path, options: dict[str, Any]) -> tuple[str, str, float]:
     """Run one case like ``run``; return (status, error text, seconds). Never raises for a
     problem of the case itself: bad input and internal errors become its status."""
     from ..case import run_case
@@ -152,8 +151,8 @@ def _solve_one(
     return status, error, time.perf_counter() - t0
 
 
-def _label(case: LoadedCase | str) -> str:
-    return case.label if isinstance(case, LoadedCase) else str(case)
+def _label(case: CaseFile | str) -> str:
+    return case.label if isinstance(case, CaseFile) else str(case)
 
 
 def _row(item: BatchCase, status: str, error: str, seconds: float, out: Path) -> dict[str, Any]:
@@ -208,11 +207,10 @@ def _run_remote(
         base_dir.mkdir(parents=True, exist_ok=True)  # '..' in relative paths must resolve
         item: BatchCase = bundle["item"]
         try:
-            case = parse_case(
-                bundle["text"], label=item.case, base_dir=base_dir, path=Path(item.case)
-            )
+            case = load_any(bundle["text"], base_dir=base_dir, label=item.case)
+            case.path = Path(item.case)
             moved = {old: inputs / rel for old, rel in bundle["absolute"].items()}
-            case = _ShippedCase(case, moved)
+            case = _shipped(case, moved)
         except CaseError as exc:  # validated before sending; only a version mismatch gets here
             return _row(item, BAD_INPUT, str(exc), 0.0, tmp), {}
         out = tmp / "out"
@@ -226,8 +224,14 @@ def _run_remote(
 # ---------------------------------------------------------------------------------------------
 # Input files of a case (sent to Dask workers, which need no shared disk)
 # ---------------------------------------------------------------------------------------------
-def _input_files(cfg: CaseConfig) -> Iterator[str]:
-    """Every file the case names, as written."""
+def _input_files(case: CaseFile) -> Iterator[str]:
+    """Every file the case names, as written (a staffing case: ``staffing.run.input_files``)."""
+    if not isinstance(case, LoadedCase):
+        from ..staffing.run import input_files
+
+        yield from input_files(case)  # type: ignore[arg-type]
+        return
+    cfg: CaseConfig = case.config
     yield cfg.demand.file
     yield cfg.sites.file
     if cfg.zones is not None:
@@ -241,25 +245,25 @@ def _input_files(cfg: CaseConfig) -> Iterator[str]:
             yield tt.file
 
 
-class _ShippedCase(LoadedCase):
+def _shipped(case: CaseFile, moved: dict[str, Path]) -> CaseFile:
     """A case rebuilt on a worker: absolute input paths point into its private folder. The
     config is untouched, so manifests and messages name the paths the planner wrote."""
+    plain = case.resolve
 
-    def __init__(self, case: LoadedCase, moved: dict[str, Path]) -> None:
-        super().__init__(case.config, case.path, case.base_dir, case.raw_text)
-        self.moved = moved
+    def resolve(file: str) -> Path:
+        return moved.get(file) or plain(file)
 
-    def resolve(self, file: str) -> Path:
-        return self.moved.get(file) or super().resolve(file)
+    case.resolve = resolve  # type: ignore[method-assign]
+    return case
 
 
-def _bundle(item: BatchCase, case: LoadedCase) -> dict[str, Any]:
+def _bundle(item: BatchCase, case: CaseFile) -> dict[str, Any]:
     """The case text and the bytes of every input file it names, laid out so that its
     relative paths (``../data/x.csv`` included) resolve the same on the worker."""
     base = os.path.normpath(os.path.abspath(case.base_dir))
     found: dict[str, str] = {}  # lexical path -> real file
     absolute: dict[str, str] = {}  # absolute path as written -> lexical path
-    for value in _input_files(case.config):
+    for value in _input_files(case):
         lexical = os.path.normpath(os.path.abspath(case.resolve(value)))
         if not os.path.isfile(lexical):
             continue  # the worker reports it missing, as run does
@@ -383,7 +387,7 @@ def _on_cluster(
         bundles: dict[int, dict[str, Any]] = {}
         for k in todo:
             try:  # the case file itself is read here: its errors need no worker
-                bundles[k] = _bundle(items[k], load_case(items[k].case))
+                bundles[k] = _bundle(items[k], load_any(items[k].case))
             except CaseError as exc:
                 rows[k] = _row(items[k], BAD_INPUT, str(exc), 0.0, out)
         order = list(bundles)

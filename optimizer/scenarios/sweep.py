@@ -34,13 +34,12 @@ import yaml
 from geodata.progress import bar
 
 from ..atomic import StagedOutput
-from ..case import PreparedCase, network_cutoffs, prepare_case, solve_case
-from ..config import CaseConfig, LoadedCase, check_model_rules, load_case
+from ..case import network_cutoffs
+from ..config import CaseFile
 from ..errors import CaseError, Problem, ProblemCollector
-from ..models.coverage.problem import CoverageProblem
-from ..models.coverage.solve import CoverageSolution, solve_coverage
-from ..models.siting.solve import SitingSolution
-from ..solvers import SolveOptions
+from ..families import family_of
+from ..runner import load_any, settings_for, solve_prepared
+from ..settings import SolveOverrides, SolveSettings
 
 __all__ = ["parse_values", "run_sweep", "set_path"]
 
@@ -88,8 +87,10 @@ def set_path(data: dict[str, Any], path: str, value: Any) -> None:
                 node = node.setdefault(key, {})
 
 
-def _point_cases(case: LoadedCase, param: str, values: list[float]) -> list[LoadedCase]:
+def _point_cases(case: CaseFile, param: str, values: list[float]) -> list[CaseFile]:
+    """The case once per value, each validated by its family's loader like a case file."""
     raw = yaml.safe_load(case.raw_text)
+    load = family_of(case).load
     out, problems = [], ProblemCollector()
     for v in values:
         data = copy.deepcopy(raw)
@@ -110,17 +111,13 @@ def _point_cases(case: LoadedCase, param: str, values: list[float]) -> list[Load
                     )
                 ]
             ) from None
+        text = yaml.safe_dump(data, allow_unicode=True, sort_keys=False)
         try:
-            cfg = CaseConfig.model_validate(data)
-        except Exception as exc:  # a value the schema rejects (e.g. a negative budget)
-            problems.add(
-                f"{case.label} › {param} = {value}", f"invalid value: {exc}".splitlines()[0]
-            )
+            point = load(text, case.label, case.base_dir, case.path)
+        except CaseError as exc:  # a value the schema or the model rules reject
+            for p in exc.problems:
+                problems.add(f"{p.where} (at {param} = {value})", p.what, got=p.got, fix=p.fix)
             continue
-        point = LoadedCase(
-            cfg, case.path, case.base_dir, yaml.safe_dump(data, allow_unicode=True, sort_keys=False)
-        )
-        check_model_rules(point, problems)
         out.append(point)
     problems.raise_if_any("the sweep has invalid points")
     return out
@@ -148,77 +145,49 @@ def _solve_chain_remote(
 
 
 def _solve_chain(chain: list[int], state: dict[str, Any] | None = None) -> list[dict[str, Any]]:
-    """Solve the points of one chain in order, each warm-started from the previous plan."""
-    from ..results import write_results
-
+    """Solve the points of one chain in order, each warm-started from the previous plan, each
+    exactly as ``run`` solves that point (:func:`optimizer.families.solve_prepared`)."""
     state = _STATE if state is None else state
-    prepared: PreparedCase = state["prepared"]
-    points: list[LoadedCase] = state["points"]
+    prepared: Any = state["prepared"]
+    points: list[CaseFile] = state["points"]
     values: list[float] = state["values"]
     out_dir: Path = state["out_dir"]
-    options: SolveOptions = state["options"]
-    backend: str = state["backend"]
+    overrides: SolveOverrides = state["overrides"]
     rows = []
-    warm: np.ndarray | None = None
+    warm: Any = None
     for k in chain:
         point = points[k]
-        problem = replace(prepared.problem, model=point.config.model)  # type: ignore[arg-type]
-        # the case's zone polygons go with every point (else its maps fall back to hulls)
-        pp = replace(prepared, case=point, problem=problem)
+        family = family_of(point)
+        pp = family.reprepare(prepared, point)
+        settings: SolveSettings = settings_for(pp, overrides)
+        pp = replace(pp, settings=settings)
         t0 = time.perf_counter()
-        if isinstance(problem, CoverageProblem):
-            cfg = point.config.solver
-            sol: Any = solve_coverage(
-                problem,
-                options,
-                backend=backend,
-                warm_open=warm,
-                aggregate=cfg.aggregate_demand,
-                drop_dominated=cfg.drop_dominated,
-                method=cfg.method,
-            )
-        else:
-            sol = solve_case(pp, backend=backend, time_limit_s=options.time_limit_s)
+        sol = solve_prepared(pp, settings, warm_start=warm)
         folder = out_dir / "points" / f"{k:03d}"
-        write_results(pp, sol, folder)
-        if isinstance(sol, CoverageSolution) and sol.open_mask is not None:
-            warm = sol.open_mask
-        rows.append(_row(k, values[k], sol, time.perf_counter() - t0, folder))
+        family.write(pp, sol, folder)
+        plan = family.warm_start(sol)
+        if plan is not None:
+            warm = plan
+        rows.append(
+            _row(k, values[k], sol, family.certificate(sol), time.perf_counter() - t0, folder)
+        )
+        rows[-1].update(family.sweep_row(sol))
     return rows
 
 
-def _row(k: int, value: float, sol: Any, seconds: float, folder: Path) -> dict[str, Any]:
-    row: dict[str, Any] = {
+def _row(
+    k: int, value: float, sol: Any, cert: dict[str, Any], seconds: float, folder: Path
+) -> dict[str, Any]:
+    return {
         "point": k,
         "value": value,
         "status": sol.status.value,
-        "objective": sol.objective,
-        "best_bound": sol.bound,
-        "gap": sol.gap,
+        "objective": cert["objective"],
+        "best_bound": cert["bound"],
+        "gap": cert["gap"],
         "seconds": round(seconds, 3),
         "folder": f"{folder.parent.name}/{folder.name}",  # relative to the sweep folder
     }
-    ev = getattr(sol, "evaluation", None)  # p-median / p-center answers carry their plan
-    if isinstance(sol, SitingSolution):
-        res = sol.result
-        if res.open_mask is not None and res.travel is not None and res.assigned_site is not None:
-            w = sol.problem.demand.weight
-            served = res.assigned_site >= 0
-            row["sites_open"] = int(res.open_mask.sum())
-            if served.any() and w[served].sum() > 0:
-                row["mean_travel"] = float((w[served] * res.travel[served]).sum() / w[served].sum())
-                row["worst_travel"] = float(res.travel[served].max())
-    elif isinstance(sol, CoverageSolution) and ev is not None:
-        row["cost"] = ev.total_cost
-        for r in ev.standards:
-            row[f"share_{r.name}"] = r.share
-        for t in sol.problem.sites.types:
-            row[f"sites_{t}"] = int((ev.open_mask & (sol.problem.sites.facility_type == t)).sum())
-    elif ev is not None:
-        row["cost"] = ev.cost
-        row["ambulances"] = ev.total_vehicles
-        row["stations"] = int(ev.plan.open.sum())
-    return row
 
 
 def run_sweep(
@@ -236,33 +205,31 @@ def run_sweep(
 
     ``cluster`` (default: the case's ``solver.cluster``) is a Dask scheduler address: the chains
     then run there, one per worker thread (at least ``workers``)."""
-    case = load_case(case_path)
+    case = load_any(case_path)
     if not values:
         raise CaseError([Problem("--values", "no values to sweep", fix="give e.g. 1e6,2e6,3e6")])
     points = _point_cases(case, param, sorted(values))
     values = sorted(values)
     # prepare the data once, with the travel times complete up to what any point needs
-    widest = max(
-        range(len(points)),
-        key=lambda k: sum(
-            v if v is not None else 1e12 for v in network_cutoffs(points[k]).values()
-        ),
-    )
-    prepared = prepare_case(points[widest])
-    solver = case.config.solver
-    address = cluster or solver.cluster
+    family = family_of(points[0])
+
+    def reach(point: Any) -> float:
+        if family.site is None:
+            return 0.0
+        return sum(v if v is not None else 1e12 for v in network_cutoffs(point).values())
+
+    widest = max(range(len(points)), key=lambda k: reach(points[k]))
+    prepared = family.prepare(points[widest])
+    solver = case.config.solver  # type: ignore[attr-defined]
+    address = cluster or getattr(solver, "cluster", None)
     client = None
     if address is not None:
         from .cluster import connect
 
         client = connect(address)
         workers = max(workers, sum(client.nthreads().values()))
-    options = SolveOptions(
-        time_limit_s=time_limit_s if time_limit_s is not None else solver.time_limit_s,
-        mip_rel_gap=solver.mip_rel_gap,
-        threads=1 if workers > 1 or client is not None else solver.threads,
-        seed=solver.seed,
-        ortools_engine=solver.ortools_engine,
+    overrides = SolveOverrides(
+        backend, time_limit_s, threads=1 if workers > 1 or client is not None else None
     )
     out = Path(out_dir)
     state = {
@@ -270,8 +237,7 @@ def run_sweep(
         "points": points,
         "values": values,
         "out_dir": out,
-        "options": options,
-        "backend": backend or solver.backend,
+        "overrides": overrides,
     }
     n_chains = max(1, min(workers, len(points)))
     chains = [list(c) for c in np.array_split(np.arange(len(points)), n_chains) if len(c)]
@@ -320,7 +286,7 @@ def run_sweep(
         .reset_index(drop=True)
     )
     frontier.insert(1, "parameter", param)
-    maximise = prepared.problem.model.resolved_objective in ("max_coverage", "mexclp", "bacop")
+    maximise = family.maximise(prepared)
     frontier["monotone"] = _monotone(frontier, param, maximise)
     from ..report.frontier import refresh_point_reports, render_frontier
 

@@ -15,11 +15,14 @@ import numpy as np
 
 from ..errors import SolverBackendError
 from ..milp import MILP, lexicographic_stage, split_blocks, sub_milp
-from .base import SolveOptions, SolveResult, Status, relative_gap
+from .base import Backend, Deadline, Feature, SolveOptions, SolveResult, Status, relative_gap
 from .blocks import schedule_blocks
 
 __all__ = [
     "BACKENDS",
+    "Backend",
+    "Deadline",
+    "Feature",
     "SolveOptions",
     "SolveResult",
     "Status",
@@ -28,19 +31,12 @@ __all__ = [
     "relative_gap",
     "solve",
     "solve_lexicographic",
+    "supports",
 ]
 
 log = logging.getLogger(__name__)
 
-BACKENDS = ("highs", "cbc", "ortools", "scip")
-
-#: Feature flags: what each backend reports or accepts.
-FEATURES = {
-    "highs": {"bound": True, "warm_start": True, "threads": True},
-    "cbc": {"bound": True, "warm_start": True, "threads": True},
-    "ortools": {"bound": True, "warm_start": True, "threads": True},
-    "scip": {"bound": True, "warm_start": True, "threads": False},
-}
+BACKENDS = tuple(b.value for b in Backend)
 
 
 def _module(name: str) -> ModuleType:
@@ -63,6 +59,11 @@ def _module(name: str) -> ModuleType:
     raise SolverBackendError(
         f"solver.backend: unknown backend (got {name!r}); use one of {', '.join(BACKENDS)}"
     )
+
+
+def supports(backend: str, feature: Feature) -> bool:
+    """Whether a backend declares a feature (its module's ``FEATURES``)."""
+    return feature in _module(backend).FEATURES
 
 
 def available_backends() -> list[str]:

@@ -3,12 +3,20 @@
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass, field
-from typing import Literal
+import time
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-__all__ = ["SolveOptions", "SolveResult", "Status", "relative_gap"]
+__all__ = [
+    "Backend",
+    "Deadline",
+    "Feature",
+    "SolveOptions",
+    "SolveResult",
+    "Status",
+    "relative_gap",
+]
 
 
 class Status(enum.StrEnum):
@@ -41,7 +49,59 @@ class Status(enum.StrEnum):
         }[self]
 
 
-Backend = Literal["highs", "cbc", "ortools", "scip"]
+class Backend(enum.StrEnum):
+    """The solver backends, spelled once (CLI choices, case schemas, :func:`solve`)."""
+
+    HIGHS = "highs"
+    CBC = "cbc"
+    ORTOOLS = "ortools"
+    SCIP = "scip"
+
+
+class Feature(enum.StrEnum):
+    """What a backend module declares it supports (``FEATURES`` in each backend module)."""
+
+    BOUND = "bound"
+    """Reports a proven dual bound at a limit."""
+    WARM_START = "warm_start"
+    """Accepts a starting plan (``SolveOptions.warm_start``)."""
+    THREADS = "threads"
+    """Honours ``SolveOptions.threads``."""
+    ENGINES = "engines"
+    """Chooses among inner engines (``SolveOptions.ortools_engine``: SCIP, CP-SAT, ...)."""
+
+
+class Deadline:
+    """Remaining time of one solve budget, shared by the rounds of an algorithm.
+
+    ``Deadline(options.time_limit_s)`` starts the clock; :meth:`remaining` is the seconds left
+    (never below 0) and :meth:`options_for` the options of the next round with the time limit
+    set to what is left, floored at ``floor`` seconds so a last round still gets to report its
+    incumbent and bound.
+    """
+
+    def __init__(self, seconds: float, *, start: float | None = None) -> None:
+        self.seconds = float(seconds)
+        self.start = time.perf_counter() if start is None else start
+
+    @property
+    def end(self) -> float:
+        return self.start + self.seconds
+
+    def elapsed(self) -> float:
+        return time.perf_counter() - self.start
+
+    def remaining(self) -> float:
+        return max(self.seconds - self.elapsed(), 0.0)
+
+    def expired(self) -> bool:
+        return self.remaining() <= 0.0
+
+    def options_for(
+        self, options: SolveOptions, *, floor: float = 1.0, **changes: object
+    ) -> SolveOptions:
+        """``options`` with ``time_limit_s`` = the remaining time (at least ``floor``)."""
+        return replace(options, time_limit_s=max(self.remaining(), floor), **changes)  # type: ignore[arg-type]
 
 
 @dataclass(frozen=True)

@@ -24,11 +24,13 @@ from geodata.progress import Heartbeat
 
 from ..errors import SolverBackendError
 from ..milp import MILP
-from .base import SolveOptions, SolveResult, Status
+from .base import Feature, SolveOptions, SolveResult, Status
 
 log = logging.getLogger(__name__)
 
 NAME = "cbc"
+FEATURES: frozenset[Feature] = frozenset({Feature.BOUND, Feature.WARM_START, Feature.THREADS})
+"""What this backend supports (:func:`optimizer.solvers.supports`)."""
 
 
 def _cbc_path() -> str | None:

@@ -16,11 +16,13 @@ import scipy.sparse as sp
 from geodata.progress import Heartbeat
 
 from ..milp import MILP
-from .base import SolveOptions, SolveResult, Status
+from .base import Feature, SolveOptions, SolveResult, Status
 
 log = logging.getLogger(__name__)
 
 NAME = "highs"
+FEATURES: frozenset[Feature] = frozenset({Feature.BOUND, Feature.WARM_START, Feature.THREADS})
+"""What this backend supports (:func:`optimizer.solvers.supports`)."""
 _banner_shown = False
 
 

@@ -12,11 +12,15 @@ from geodata.progress import Heartbeat
 
 from ..errors import SolverBackendError
 from ..milp import MILP
-from .base import SolveOptions, SolveResult, Status
+from .base import Feature, SolveOptions, SolveResult, Status
 
 log = logging.getLogger(__name__)
 
 NAME = "ortools"
+FEATURES: frozenset[Feature] = frozenset(
+    {Feature.BOUND, Feature.WARM_START, Feature.THREADS, Feature.ENGINES}
+)
+"""What this backend supports (:func:`optimizer.solvers.supports`)."""
 
 _ENGINES = {"SCIP": "scip", "CP-SAT": "sat", "CBC": "cbc", "HIGHS": "highs"}
 

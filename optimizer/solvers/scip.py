@@ -16,11 +16,13 @@ from typing import Any
 import numpy as np
 
 from ..milp import MILP
-from .base import SolveOptions, SolveResult, Status
+from .base import Feature, SolveOptions, SolveResult, Status
 
 log = logging.getLogger(__name__)
 
 NAME = "scip"
+FEATURES: frozenset[Feature] = frozenset({Feature.BOUND, Feature.WARM_START})
+"""What this backend supports (:func:`optimizer.solvers.supports`): no thread count."""
 
 
 def available() -> bool:

@@ -54,7 +54,7 @@ Month = Annotated[int, Field(ge=1, le=120)]
 class StaffingSolverConfig(Strict):
     """Solver options (as in siting cases) plus MIP presolve, which the staffing models tune."""
 
-    backend: Literal["highs", "cbc", "ortools"] = "highs"
+    backend: Literal["highs", "cbc", "ortools", "scip"] = "highs"
     time_limit_s: PositiveFloat = 600.0
     mip_rel_gap: Annotated[float, Field(ge=0, lt=1)] = 0.0
     threads: Annotated[int, Field(ge=1, le=256)] | None = None

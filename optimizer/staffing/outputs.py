@@ -846,22 +846,31 @@ def manifest_dict(
     }
 
 
+def _with_settings(data: dict[str, Any], settings: Any) -> dict[str, Any]:
+    """The solver block records the settings the run used (CLI > case > default)."""
+    if settings is not None and isinstance(data.get("solver"), dict):
+        data["solver"].update(settings.record())
+    return data
+
+
 def write_staffing_results(
     case: StaffingCase,
     sol: QuotaSolution | RotationSolution,
     out_dir: Path,
     inputs: dict[str, str],
+    settings: Any = None,
 ) -> list[str]:
-    """Write every output file atomically (staged, then published together)."""
+    """Write every output file atomically (staged, then published together). ``settings``
+    (:class:`optimizer.settings.SolveSettings`): what the solver block records, when given."""
     opts = case.config.output
     with StagedOutput(out_dir, csv_encoding=opts.csv_encoding) as out:
         if isinstance(sol, QuotaSolution):
-            out.json("solution.json", quota_solution_dict(case, sol))
+            out.json("solution.json", _with_settings(quota_solution_dict(case, sol), settings))
             out.csv("posts.csv", posts_table(sol))
             if sol.evaluation is not None:
                 out.csv("compliance.csv", compliance_table(sol.evaluation.compliance))
         else:
-            out.json("solution.json", rotation_solution_dict(case, sol))
+            out.json("solution.json", _with_settings(rotation_solution_dict(case, sol), settings))
             if sol.evaluation is not None:
                 out.csv("calendar.csv", calendar_table(sol))
                 out.csv("host_coverage.csv", host_coverage_table(sol))

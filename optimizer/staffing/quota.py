@@ -52,7 +52,7 @@ import numpy as np
 
 from ..errors import CheckError
 from ..milp import MILP, Block, ModelBuilder
-from ..solvers import SolveOptions, Status, relative_gap, solve
+from ..solvers import Deadline, SolveOptions, Status, relative_gap, solve
 from .config import Category, PerMilleNorm, QuotaNorms, ShareNorm
 
 __all__ = [
@@ -950,8 +950,8 @@ def solve_quota(
             cap = ev1.shortfall + 1e-6 * max(1.0, abs(ev1.shortfall))
             cap_model = cap
         m2 = build_quota_milp(inst, stage=2, stage1_cap=cap_model)
-        remaining = max(options.time_limit_s - (time.perf_counter() - t_start), 1.0)
-        opts2 = replace(options, time_limit_s=remaining, warm_start=_stage2_start(m1, m2, r1.x))
+        deadline = Deadline(options.time_limit_s, start=t_start)
+        opts2 = deadline.options_for(options, warm_start=_stage2_start(m1, m2, r1.x))
         r2 = solve(m2, opts2, backend)
         runtime += r2.runtime_s
         if r2.status.has_solution and r2.x is not None:

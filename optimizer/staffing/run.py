@@ -14,17 +14,18 @@ import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from ..errors import CheckError, ProblemCollector
 from ..handoff import check_service_population
-from ..solvers import SolveOptions
-from .config import QuotaCase, RotationCase, StaffingCase, load_staffing_case
-from .quota import QuotaInstance, QuotaSolution, solve_quota
-from .rotation import RotationInstance, RotationSolution, default_presolve, solve_rotation
+from .config import QuotaCase, StaffingCase, load_staffing_case
+from .quota import QuotaInstance, QuotaSolution
+from .rotation import RotationInstance, RotationSolution
 from .tables import load_quota_instance, load_rotation_instance
 
 __all__ = [
     "PreparedStaffing",
+    "input_files",
     "main_staff",
     "prepare_staffing",
     "run_staffing_case",
@@ -39,6 +40,8 @@ class PreparedStaffing:
     case: StaffingCase
     instance: QuotaInstance | RotationInstance
     input_files: dict[str, str]
+    settings: Any = None
+    """The solve settings of the run (:class:`optimizer.settings.SolveSettings`), recorded."""
 
 
 def _sha256(path: Path) -> str:
@@ -49,7 +52,7 @@ def _sha256(path: Path) -> str:
     return h.hexdigest()
 
 
-def _input_files(case: StaffingCase) -> list[str]:
+def input_files(case: StaffingCase) -> list[str]:
     cfg = case.config
     if isinstance(cfg, QuotaCase):
         files = [cfg.facilities.file]
@@ -82,7 +85,7 @@ def prepare_staffing(case: StaffingCase | str | Path) -> PreparedStaffing:
     if isinstance(instance, QuotaInstance):
         _check_handoff(case, instance)
     inputs = {}
-    for f in _input_files(case):
+    for f in input_files(case):
         p = case.resolve(f)
         if p.is_file():
             inputs[f] = _sha256(p)
@@ -126,26 +129,15 @@ def _check_handoff(case: StaffingCase, inst: QuotaInstance) -> None:
 def solve_staffing(
     prepared: PreparedStaffing, *, backend: str | None = None, time_limit_s: float | None = None
 ) -> QuotaSolution | RotationSolution:
-    cfg = prepared.case.config
-    s = cfg.solver
-    inst = prepared.instance
-    if s.presolve is not None:
-        presolve = s.presolve
-    else:  # quotas: on; rotations: by model size (rotation.default_presolve)
-        presolve = isinstance(inst, QuotaInstance) or default_presolve(inst)
-    options = SolveOptions(
-        time_limit_s=time_limit_s if time_limit_s is not None else s.time_limit_s,
-        mip_rel_gap=s.mip_rel_gap,
-        threads=s.threads,
-        seed=s.seed,
-        log=s.log,
-        ortools_engine=s.ortools_engine,
-        presolve=presolve,
-    )
-    if isinstance(inst, QuotaInstance):
-        return solve_quota(inst, options, backend=backend or s.backend)
-    assert isinstance(cfg, RotationCase)
-    return solve_rotation(inst, options, backend=backend or s.backend)
+    """Solve with the case's family (quota or sent-down) and settings resolved CLI > case >
+    default (presolve: the case's, else on for quotas and by model size for rotations,
+    :func:`optimizer.staffing.rotation.default_presolve`)."""
+    from ..runner import settings_for, solve_prepared
+    from ..settings import SolveOverrides
+
+    settings = prepared.settings or settings_for(prepared, SolveOverrides(backend, time_limit_s))
+    sol: QuotaSolution | RotationSolution = solve_prepared(prepared, settings)
+    return sol
 
 
 def run_staffing_case(
@@ -155,25 +147,18 @@ def run_staffing_case(
     backend: str | None = None,
     time_limit_s: float | None = None,
 ) -> tuple[PreparedStaffing, QuotaSolution | RotationSolution, Path]:
-    """Validate, solve, certify and write a staffing case. Returns what it wrote where."""
-    from .outputs import write_staffing_results
+    """Validate, solve, certify and write a staffing case (the front door of every kind,
+    :func:`optimizer.runner.run_any`). Returns what it wrote where."""
+    from ..runner import run_any
+    from ..settings import SolveOverrides
 
-    prepared = prepare_staffing(case)
-    solution = solve_staffing(prepared, backend=backend, time_limit_s=time_limit_s)
-    cfg = prepared.case.config
-    if out_dir is None:
-        out_dir = (
-            prepared.case.resolve(cfg.output.dir)
-            if cfg.output.dir
-            else Path("results") / _slug(cfg.name)
-        )
-    out = Path(out_dir)
-    write_staffing_results(prepared.case, solution, out, prepared.input_files)
-    return prepared, solution, out
+    if not isinstance(case, StaffingCase):
+        case = load_staffing_case(case)
+    return run_any(case, out_dir, SolveOverrides(backend, time_limit_s))
 
 
 def main_staff(args: argparse.Namespace) -> bool:
-    """The ``staff`` CLI command: solve, write, print the summary. True when a plan was found."""
+    """The ``staff`` CLI command (an alias of ``run``): solve, write, print the summary."""
     from .outputs import summary_text
 
     prepared, solution, out = run_staffing_case(
@@ -181,8 +166,3 @@ def main_staff(args: argparse.Namespace) -> bool:
     )
     sys.stdout.write(summary_text(prepared.case, solution, out))
     return solution.status.has_solution
-
-
-def _slug(text: str) -> str:
-    keep = [c if c.isalnum() else "-" for c in text.lower()]
-    return "-".join(part for part in "".join(keep).split("-") if part) or "case"

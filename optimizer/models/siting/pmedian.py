@@ -69,7 +69,7 @@ from ...certificate import Certificate
 from ...config import PMedianModelConfig
 from ...errors import CaseError, CheckError, Problem
 from ...milp import MILP, ModelBuilder
-from ...solvers import SolveOptions, SolveResult, Status, relative_gap, solve
+from ...solvers import Deadline, SolveOptions, SolveResult, Status, relative_gap, solve
 from .problem import SitingInstance, by_type, open_site_ids, prepare, travel_summary
 
 __all__ = [
@@ -562,6 +562,7 @@ def solve_pmedian(
     """
     options = options or SolveOptions()
     t_start = time.perf_counter()
+    deadline = Deadline(options.time_limit_s, start=t_start)
     inst = prepare(
         demand,
         sites,
@@ -621,8 +622,7 @@ def solve_pmedian(
     for rnd in range(1, MAX_ROUNDS + 2):
         if k is not None and rnd == MAX_ROUNDS + 1:
             k = None  # last resort: the full model
-        remaining = options.time_limit_s - (time.perf_counter() - t_start)
-        if remaining <= 0 and last is not None:
+        if deadline.expired() and last is not None:
             final_status = Status.FEASIBLE if best is not None else Status.NO_SOLUTION
             break
         layout = build_pmedian_milp(inst, k, capacity)
@@ -630,8 +630,7 @@ def solve_pmedian(
         warm = None
         if capacity is None and best is not None:
             warm = _warm_start(layout, inst, best.open_mask)
-        opts = dataclasses.replace(options, time_limit_s=max(remaining, 1.0), warm_start=warm)
-        res = solve(milp, opts, backend)
+        res = solve(milp, deadline.options_for(options, warm_start=warm), backend)
         last = res
         runtime += res.runtime_s
         info: dict[str, Any] = {
@@ -736,7 +735,7 @@ def solve_pmedian(
     if best is None and inst.truncated and final_status not in (Status.INFEASIBLE,):
         # The relaxation's plans lean on trips the truncated table does not list: find the best
         # plan among listed trips (an upper bound) and keep the relaxation's bound.
-        remaining = options.time_limit_s - (time.perf_counter() - t_start)
+        remaining = deadline.remaining()
         if remaining > 0:
             layout = build_pmedian_milp(inst, None, capacity, listed_only=True)
             res = solve(layout.milp, dataclasses.replace(options, time_limit_s=remaining), backend)

@@ -37,7 +37,6 @@ reports is a valid bound for the full problem, and every integer answer is a rea
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 import time
 from collections.abc import Callable
@@ -47,7 +46,7 @@ from typing import Any
 import numpy as np
 
 from ...milp import MILP, ModelBuilder
-from ...solvers import SolveOptions, SolveResult, Status, solve
+from ...solvers import Deadline, SolveOptions, SolveResult, Status, solve
 from .problem import SitingInstance
 
 __all__ = ["BendersOutcome", "solve_pmedian_benders"]
@@ -466,13 +465,12 @@ def solve_pmedian_benders(
         d.val.size,
     )
 
-    def remaining() -> float:
-        return options.time_limit_s - (time.perf_counter() - t_start)
+    deadline = Deadline(options.time_limit_s, start=t_start)
+    remaining = deadline.remaining
 
     def run(milp: MILP, warm: np.ndarray | None = None) -> SolveResult:
         nonlocal runtime, last, size
-        opts = dataclasses.replace(options, time_limit_s=max(remaining(), 1.0), warm_start=warm)
-        res = solve(milp, opts, backend)
+        res = solve(milp, deadline.options_for(options, warm_start=warm), backend)
         runtime += res.runtime_s
         last = res
         size = {
