@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import math
 from pathlib import Path
 
 import pandas as pd
@@ -31,6 +32,19 @@ from .speeds import profile_for
 __all__ = ["add_parser", "run"]
 
 log = logging.getLogger(__name__)
+
+
+def _positive_metres(text: str) -> float:
+    """A length in metres: a finite number > 0 (argparse type)."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not math.isfinite(value) or value <= 0:
+        raise argparse.ArgumentTypeError(
+            f"must be a finite number of metres > 0 (got {text!r}); give e.g. 500"
+        )
+    return value
 
 
 def add_parser(sub: argparse._SubParsersAction, parents: list[argparse.ArgumentParser]) -> None:
@@ -48,7 +62,9 @@ def add_parser(sub: argparse._SubParsersAction, parents: list[argparse.ArgumentP
 
     c = what.add_parser("cells", parents=parents, help="population raster to demand cells")
     c.add_argument("raster", type=Path)
-    c.add_argument("--cell-m", type=float, help="aggregate pixels into square cells of this size")
+    c.add_argument(
+        "--cell-m", type=_positive_metres, help="aggregate pixels into square cells of this size"
+    )
     c.add_argument("--out", type=Path, required=True)
 
     s = what.add_parser("spread", parents=parents, help="spread zone totals over points (estimate)")
@@ -63,7 +79,7 @@ def add_parser(sub: argparse._SubParsersAction, parents: list[argparse.ArgumentP
     k = what.add_parser("candidates", parents=parents, help="road junctions as candidate sites")
     k.add_argument("nodes", type=Path, help="node CSV (osmid, lon, lat)")
     k.add_argument("edges", type=Path, help="edge CSV (u, v, highway, length_m)")
-    k.add_argument("--spacing-m", type=float, required=True)
+    k.add_argument("--spacing-m", type=_positive_metres, required=True)
     k.add_argument("--classes", help="only junctions of these road classes (comma separated)")
     k.add_argument("--exclude-classes", default="motorway,motorway_link")
     k.add_argument("--prefix", default="N")

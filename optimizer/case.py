@@ -544,10 +544,12 @@ def run_case(
     time_limit_s: float | None = None,
 ) -> tuple[PreparedCase, CoverageSolution | EmsSolution | PhasedSolution | SitingSolution, Path]:
     """Validate, solve, certify and write the outputs of a case. Returns what it wrote where."""
+    from .atomic import check_out_dir, claim
     from .results import write_results
 
+    if out_dir is not None:
+        check_out_dir(out_dir)  # an unusable --out is refused before reading or solving
     prepared = prepare_case(case)
-    solution = solve_case(prepared, backend=backend, time_limit_s=time_limit_s)
     cfg = prepared.case.config
     if out_dir is None:
         out_dir = (
@@ -556,7 +558,9 @@ def run_case(
             else Path("results") / _slug(cfg.name)
         )
     out = Path(out_dir)
-    write_results(prepared, solution, out)
+    with claim(out):  # a second run into this folder is refused now, not after solving
+        solution = solve_case(prepared, backend=backend, time_limit_s=time_limit_s)
+        write_results(prepared, solution, out)
     return prepared, solution, out
 
 

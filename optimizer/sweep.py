@@ -233,6 +233,9 @@ def run_sweep(
 
     ``cluster`` (default: the case's ``solver.cluster``) is a Dask scheduler address: the chains
     then run there, one per worker thread (at least ``workers``)."""
+    from .atomic import check_out_dir
+
+    check_out_dir(out_dir)  # an unusable --out is refused before solving
     case = load_case(case_path)
     if not values:
         raise CaseError([Problem("--values", "no values to sweep", fix="give e.g. 1e6,2e6,3e6")])
@@ -262,6 +265,28 @@ def run_sweep(
         ortools_engine=solver.ortools_engine,
     )
     out = Path(out_dir)
+    with StagedOutput(out) as staged:  # points and frontier published together
+        frontier = _sweep_into(
+            staged, prepared, points, values, param, options, backend, workers, client, address
+        )
+    return frontier
+
+
+def _sweep_into(
+    staged: StagedOutput,
+    prepared: PreparedCase,
+    points: list[LoadedCase],
+    values: list[float],
+    param: str,
+    options: SolveOptions,
+    backend: str | None,
+    workers: int,
+    client: Any,
+    address: str | None,
+) -> pd.DataFrame:
+    """Solve the points into the staging folder, then write the frontier beside them."""
+    out = staged.stage_dir
+    solver = prepared.case.config.solver
     state = {
         "prepared": prepared,
         "points": points,
@@ -314,11 +339,10 @@ def run_sweep(
     frontier["monotone"] = _monotone(frontier, param, maximise)
     from .report.frontier import refresh_point_reports, render_frontier
 
-    with StagedOutput(out) as staged:
-        staged.csv("frontier.csv", frontier)
-        staged.write_with("frontier.png", lambda p: _chart(frontier, param, p))
-        staged.write_with("frontier.svg", lambda p: _chart(frontier, param, p))
-        staged.text("frontier.html", render_frontier(frontier, param))
+    staged.csv("frontier.csv", frontier)
+    staged.write_with("frontier.png", lambda p: _chart(frontier, param, p))
+    staged.write_with("frontier.svg", lambda p: _chart(frontier, param, p))
+    staged.text("frontier.html", render_frontier(frontier, param))
     refresh_point_reports(out)  # each point's report gains the trade-off curves
     return frontier
 

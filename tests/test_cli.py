@@ -96,6 +96,7 @@ def test_bad_input_exit_code_and_nothing_written(tmp_case, tmp_path, capsys):
     out = tmp_path / "out"
     out.mkdir()
     (out / "solution.json").write_text('{"previous": true}')
+    (out / "manifest.json").write_text("{}")  # an earlier run's folder
     assert main(["run", str(path), "--out", str(out)]) == 1
     err = capsys.readouterr().err
     assert "standards[0].minutes" in err

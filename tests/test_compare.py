@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from optimizer.atomic import seal_manifest
 from optimizer.cli import main
 
 from .browser import open_page
@@ -141,6 +142,7 @@ def test_runs_of_different_data_are_compared_where_ids_match(andorra_runs, tmp_p
     demand.loc[demand.index[0], "weight"] += 1
     extra = demand.iloc[[0]].assign(demand_id="new-village")
     pd.concat([demand, extra]).to_csv(b / "demand.csv", index=False)
+    seal_manifest(b)  # as if run B had been solved on this data
     out = tmp_path / "cmp"
     assert main(["compare", str(a), str(b), "--out", str(out), "-q"]) == 0
     html = (out / "compare.html").read_text(encoding="utf-8")

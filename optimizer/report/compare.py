@@ -34,7 +34,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..atomic import StagedOutput
+from ..atomic import StagedOutput, check_out_dir
 from .charts import Bar, hbar_chart
 from .i18n import Labels
 from .mapview import DEMAND_STYLES, basemap_spec, map_html, overview_svg
@@ -863,8 +863,9 @@ def write_compare(
     tianditu_key: str | None = None,
 ) -> list[str]:
     """Compare two run folders and write compare.html and the diff tables into ``out_dir``."""
-    a = RunData.from_dir(run_a, "RUN_A")
-    b = RunData.from_dir(run_b, "RUN_B")
+    check_out_dir(out_dir)  # an unusable --out is refused before reading the runs
+    a = RunData.from_dir(run_a, "RUN_A", verify=True)
+    b = RunData.from_dir(run_b, "RUN_B", verify=True)
     for run in (a, b):
         run.require("sites", "demand")
     comp = compare_runs(a, b)

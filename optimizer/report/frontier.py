@@ -16,7 +16,7 @@ from typing import Any
 
 import pandas as pd
 
-from ..atomic import atomic_write
+from ..atomic import atomic_write, seal_manifest
 from .charts import line_chart
 from .i18n import Labels, add_labels
 from .page import html_page, table_html
@@ -197,6 +197,7 @@ def refresh_point_reports(sweep_dir: str | Path, *, lang: str = "zh") -> int:
         run = RunData.from_dir(folder)
         with atomic_write(folder / "report.html") as fh:
             fh.write(render_report(run, lang=lang, basemap="none"))
+        seal_manifest(folder)  # the point's manifest lists the new report's sha256
         n += 1
     log.info("Point reports with trade-off curves: %d", n)
     return n

@@ -13,6 +13,7 @@ from typing import Any
 
 import pandas as pd
 
+from ..atomic import verify_manifest
 from ..errors import ToolkitError
 
 __all__ = ["RunData", "RunFolderError"]
@@ -64,13 +65,18 @@ class RunData:
     """Layer name -> GeoJSON FeatureCollection (WGS-84) from ``geojson/``."""
 
     @classmethod
-    def from_dir(cls, folder: str | Path, label: str = "RUN_DIR") -> RunData:
+    def from_dir(
+        cls, folder: str | Path, label: str = "RUN_DIR", *, verify: bool = False
+    ) -> RunData:
+        """Read a run folder; ``verify`` first checks every file against ``manifest.json``."""
         folder = Path(folder)
         if not folder.is_dir():
             raise RunFolderError(
                 f"{label} ({folder}) is not a folder; give the --out folder of "
                 "`python -m optimizer run`"
             )
+        if verify:
+            verify_manifest(folder, label)
         sol_path = folder / "solution.json"
         if not sol_path.is_file():
             raise RunFolderError(

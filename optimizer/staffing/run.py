@@ -124,10 +124,12 @@ def run_staffing_case(
     time_limit_s: float | None = None,
 ) -> tuple[PreparedStaffing, QuotaSolution | RotationSolution, Path]:
     """Validate, solve, certify and write a staffing case. Returns what it wrote where."""
+    from ..atomic import check_out_dir, claim
     from .results import write_staffing_results
 
+    if out_dir is not None:
+        check_out_dir(out_dir)  # an unusable --out is refused before reading or solving
     prepared = prepare_staffing(case)
-    solution = solve_staffing(prepared, backend=backend, time_limit_s=time_limit_s)
     cfg = prepared.case.config
     if out_dir is None:
         out_dir = (
@@ -136,7 +138,9 @@ def run_staffing_case(
             else Path("results") / _slug(cfg.name)
         )
     out = Path(out_dir)
-    write_staffing_results(prepared.case, solution, out, prepared.input_files)
+    with claim(out):  # a second run into this folder is refused now, not after solving
+        solution = solve_staffing(prepared, backend=backend, time_limit_s=time_limit_s)
+        write_staffing_results(prepared.case, solution, out, prepared.input_files)
     return prepared, solution, out
 
 
