@@ -168,5 +168,8 @@ def test_incomplete_run_folders_are_named(andorra_runs, tmp_path, capsys):
     shutil.copytree(a, partial)
     (partial / "demand.csv").unlink()
     assert main(["compare", str(a), str(partial), "--out", str(tmp_path / "o"), "-q"]) == 1
+    assert "demand.csv is listed in manifest.json but missing" in capsys.readouterr().err
+    (partial / "manifest.json").unlink()  # no manifest to check against: the reader names it
+    assert main(["compare", str(a), str(partial), "--out", str(tmp_path / "o"), "-q"]) == 1
     assert f"RUN_B ({partial}) has no demand.csv" in capsys.readouterr().err
     assert not (tmp_path / "o").exists()
