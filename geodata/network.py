@@ -335,8 +335,11 @@ def parse_duration_min(value: object) -> float:
 
 
 def _first(value: object) -> str:
+    """One value of a tag; of a list (osmnx merges the tags of simplified segments into a list
+    in set order, which changes from one process to the next) the smallest, so that two runs
+    read the same class."""
     if isinstance(value, (list, tuple)):
-        return str(value[0]) if value else ""
+        return min(map(str, value)) if value else ""
     return "" if value is None else str(value)
 
 

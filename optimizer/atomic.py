@@ -46,6 +46,7 @@ __all__ = [
     "claim",
     "json_default",
     "seal_manifest",
+    "split_timings",
     "verify_manifest",
     "write_csv",
     "write_json",
@@ -124,6 +125,34 @@ def write_csv(path: str | os.PathLike[str], frame: pd.DataFrame) -> None:
 
 
 UNHASHED = "timings.json"  # run times: the one output that differs between two runs of a case
+TIMING_KEYS = frozenset({"runtime_s", "total_time_s", "build_time_s", "load_time_s", "seconds"})
+
+
+def split_timings(data: Any, prefix: str = "") -> tuple[Any, dict[str, Any]]:
+    """Take every wall-clock figure (keys in :data:`TIMING_KEYS`, at any depth) out of ``data``.
+
+    Returns the data without them and ``{dotted.path: seconds}``, so that every other output
+    of two runs of one case is byte-identical."""
+    times: dict[str, Any] = {}
+    if isinstance(data, dict):
+        clean = {}
+        for key, value in data.items():
+            if key in TIMING_KEYS and (value is None or isinstance(value, (int, float))):
+                times[prefix + str(key)] = value
+            else:
+                clean[key], inner = split_timings(value, f"{prefix}{key}.")
+                times.update(inner)
+        return clean, times
+    if isinstance(data, list):
+        items = []
+        for k, value in enumerate(data):
+            item, inner = split_timings(value, f"{prefix}{k}.")
+            items.append(item)
+            times.update(inner)
+        return items, times
+    return data, times
+
+
 _HELD: dict[Path, list[int]] = {}  # folders this process has claimed: path -> [lock fd, depth]
 _on_step: Callable[[str], None] | None = None  # test hook: called at each publishing step
 
@@ -379,6 +408,7 @@ class StagedOutput:
         self.keep_existing = keep_existing
         self._stage: Path | None = None
         self._names: list[str] = []
+        self._timings: dict[str, dict[str, Any]] = {}
         self._stack = contextlib.ExitStack()
 
     def __enter__(self) -> StagedOutput:
@@ -402,6 +432,10 @@ class StagedOutput:
         return p
 
     def json(self, name: str, data: Any) -> None:
+        """Write JSON; its timing figures go to ``timings.json`` (see :func:`split_timings`)."""
+        data, times = split_timings(data)
+        if times:
+            self._timings[name] = times
         write_json(self.path(name), data)
 
     def csv(self, name: str, frame: pd.DataFrame) -> None:
@@ -419,6 +453,8 @@ class StagedOutput:
         assert self._stage is not None
         with self._stack:  # removes the staging folder (after the swap: the previous run)
             if exc_type is None:
+                if self._timings:
+                    write_json(self._stage / UNHASHED, self._timings)
                 _step("staged")
                 seal_manifest(self._stage)
                 _step("sealed")

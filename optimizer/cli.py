@@ -192,7 +192,18 @@ def _run(case_path: Path, args: argparse.Namespace) -> int:
         case_path, args.out, backend=args.backend, time_limit_s=args.time_limit
     )
     sys.stdout.write(summary_text(prepared, solution, out))
+    sys.stdout.write(time_line(solution))
     return EXIT_OK if solution.status.has_solution else EXIT_NO_PLAN
+
+
+def time_line(solution: object) -> str:
+    """Run times, printed but not in summary.txt (they are in timings.json): the files of two
+    runs of one case are byte-identical."""
+    run = getattr(solution, "runtime_s", None)
+    total = getattr(solution, "total_time_s", None)
+    if not isinstance(run, (int, float)) or not isinstance(total, (int, float)):
+        return ""
+    return f"Time: solver {run:.2f} s, total {total:.2f} s (timings.json)\n"
 
 
 def _staffing_kind(path: Path) -> bool:

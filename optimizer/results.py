@@ -494,8 +494,7 @@ def summary_head(prepared: Any, sol: Any, *, kind: str, meaning: str) -> list[st
         )
     gap = "-" if sol.gap is None else f"{100 * sol.gap:.4f}%"
     lines.append(
-        f"Status: {sol.status.label}   gap {gap}   solver {sol.solver} {sol.solver_version}   "
-        f"{sol.runtime_s:.2f} s (total {sol.total_time_s:.2f} s)"
+        f"Status: {sol.status.label}   gap {gap}   solver {sol.solver} {sol.solver_version}"
     )
     if sol.status.value == "feasible":
         lines.append(
@@ -645,7 +644,7 @@ def write_results(prepared: Any, sol: Any, out_dir: Path) -> list[str]:
         from .report import write_report
 
         write_layers(out, prepared, sol)  # layers.gpkg, geojson/, layers.json (optimizer.layers)
-        out.text("summary.txt", summary_text(prepared, sol, out_dir))
+        out.text("summary.txt", summary_text(prepared, sol))  # no path, no times: same on a rerun
         write_report(out)  # report.html from the staged files (optimizer.report)
         names = [*out.names, "manifest.json"]
         out.json("manifest.json", manifest_dict(prepared, sol, names))

@@ -313,7 +313,7 @@ def write_siting_results(prepared: Any, sol: SitingSolution, out_dir: Path) -> l
         for name, frame in tables.items():
             out.csv(name, frame)
         write_layers(out, prepared, sol, layers=siting_layers(prepared, sol, tables))
-        out.text("summary.txt", siting_summary(prepared, sol, out_dir))
+        out.text("summary.txt", siting_summary(prepared, sol))  # same on a rerun
         write_report(out)
         names = [*out.names, "manifest.json"]
         out.json("manifest.json", manifest_dict(prepared, sol, names))

@@ -230,10 +230,6 @@ def certificate_section(run: RunData, ctx: Context) -> str:
             f"threads {solver.get('threads') or '-'}; seed {solver.get('seed', '-')}",
         ),
         (
-            t("runtime"),
-            f"{num(sol.get('runtime_s'), 3)} s (total {num(sol.get('total_time_s'), 3)} s)",
-        ),
-        (
             t("checked"),
             f'<span class="{"met" if sol.get("checked_on_raw_data") else "missed"}">'
             f"{escape(t('yes') if sol.get('checked_on_raw_data') else t('no'))}</span>",

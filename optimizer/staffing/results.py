@@ -701,7 +701,7 @@ def _fmt(v: float | None) -> str:
 def _status_line(sol: QuotaSolution | RotationSolution) -> str:
     line = (
         f"Status: {sol.status.label}   gap {_pct(sol.gap)}   solver {sol.solver} "
-        f"{sol.solver_version}   {sol.runtime_s:.2f} s (total {sol.total_time_s:.2f} s)"
+        f"{sol.solver_version}"
     )
     if sol.status.value == "feasible":
         line += (
@@ -781,7 +781,7 @@ def write_staffing_results(
                 frame["met"] = frame["met"].astype(int)
                 out.csv("compliance.csv", frame)
                 out.write_with("gantt.png", lambda p: gantt_png(sol, p))
-        out.text("summary.txt", summary_text(case, sol, out_dir))
+        out.text("summary.txt", summary_text(case, sol))  # no path, no times: same on a rerun
         from ..report import write_report
         from . import report as _section  # noqa: F401  (registers the staffing section)
 
