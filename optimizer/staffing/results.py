@@ -645,9 +645,8 @@ def rotation_summary(sol: RotationSolution, out_dir: Path | None) -> list[str]:
         lines.append(
             f"Model: {ms.get('doctor_groups', 0):,} groups of identical doctors, "
             f"{ms.get('stint_options', 0):,} stint options, {ms.get('resident_groups', 0):,} "
-            f"resident groups; {ms['rows']:,} rows x {ms['columns']:,} columns; "
-            f"built in {sol.build_time_s:.2f} s"
-        )
+            f"resident groups; {ms['rows']:,} rows x {ms['columns']:,} columns"
+        )  # the build time is in timings.json: summary.txt is the same on a rerun
     lines.append(_status_line(sol))
     if sol.diagnosis:
         lines.append("Why no rotation exists:")
