@@ -210,9 +210,11 @@ def _staffing_kind(path: Path) -> bool:
     """A staffing case (``kind: staffing_quota | sent_down``), validated by ``optimizer.staffing``."""
     import yaml
 
+    from .casefile import load_yaml, read_case_text
+
     try:
-        head = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, yaml.YAMLError):
+        head = load_yaml(read_case_text(path))
+    except (CaseError, yaml.YAMLError, RecursionError):
         return False  # the siting loader reports the problem
     return isinstance(head, dict) and head.get("kind") in ("staffing_quota", "sent_down")
 

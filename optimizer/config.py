@@ -21,6 +21,7 @@ from typing import Annotated, Any, Literal
 import yaml
 from pydantic import (
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Discriminator,
     Field,
@@ -56,11 +57,20 @@ class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
 
-PositiveFloat = Annotated[float, Field(gt=0, allow_inf_nan=False)]
-Share = Annotated[float, Field(gt=0, le=1, allow_inf_nan=False)]
-NonNegFloat = Annotated[float, Field(ge=0, allow_inf_nan=False)]
+def _not_bool(value: object) -> object:
+    """YAML ``true``/``false`` where a number belongs is a typo, not 1 or 0."""
+    if isinstance(value, bool):
+        raise ValueError(f"a number is needed here, not {str(value).lower()}")
+    return value
+
+
+NotBool = BeforeValidator(_not_bool)
+PositiveFloat = Annotated[float, Field(gt=0, allow_inf_nan=False), NotBool]
+Share = Annotated[float, Field(gt=0, le=1, allow_inf_nan=False), NotBool]
+NonNegFloat = Annotated[float, Field(ge=0, allow_inf_nan=False), NotBool]
 Name = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[^\s,;/\\]+$")]
-Count = Annotated[int, Field(ge=0)]
+Count = Annotated[int, Field(ge=0), NotBool]
+Names = Annotated[list[Name], Field(min_length=1)]  # an empty list selects nothing: an error
 
 
 # ---------------------------------------------------------------------------------------------
@@ -258,7 +268,7 @@ TravelTimesSpec = Annotated[
 # ---------------------------------------------------------------------------------------------
 # Model: coverage family (LSCP, MCLP, PSCLP and the general composition)
 # ---------------------------------------------------------------------------------------------
-Threshold = PositiveFloat | dict[str, PositiveFloat]
+Threshold = PositiveFloat | Annotated[dict[str, PositiveFloat], Field(min_length=1)]
 
 
 class Standard(Strict):
@@ -268,7 +278,7 @@ class Standard(Strict):
     minutes: Threshold | None = None
     metres: Threshold | None = None
     matrix: str | None = None
-    facility_types: list[Name] | None = None
+    facility_types: Names | None = None
     weight: NonNegFloat = 1.0
     min_share: Share | None = None
     zone_min_share: Share | dict[str, Share] | None = None
@@ -309,7 +319,7 @@ class ZoneRule(Strict):
     """At least ``min_sites`` open sites of the given types in every selected zone."""
 
     min_sites: Annotated[int, Field(ge=1)]
-    facility_types: list[Name] | None = None
+    facility_types: Names | None = None
     zones: Literal["all"] | list[str] = "all"
     zone_kinds: list[str] | None = None
     source: str | None = None
@@ -426,7 +436,7 @@ class _SitingModelConfig(Strict):
     p: Annotated[int, Field(ge=1)] | None = None
     max_new_sites: Annotated[int, Field(ge=0)] | None = None
     existing: Literal["keep", "may_close"] = "keep"
-    facility_types: list[Name] | None = None
+    facility_types: Names | None = None
     matrix: Name | None = None
 
     @model_validator(mode="after")
@@ -715,18 +725,31 @@ def _dotted(loc: Sequence[str | int]) -> str:
     return out
 
 
+def yaml_problem(exc: yaml.YAMLError, label: str) -> Problem:
+    """A YAML error as a Problem at the line where the broken construct starts (an unclosed
+    quote is reported where it opens, not at the end of the file where PyYAML noticed)."""
+    mark = getattr(exc, "problem_mark", None)
+    start = getattr(exc, "context_mark", None)
+    problem = getattr(exc, "problem", None) or str(exc)
+    context = getattr(exc, "context", None)
+    if start is not None and context and "quoted" in context:
+        mark, problem = start, f"{problem} ({context} that starts here)"
+    where = f"{label} line {mark.line + 1}, column {mark.column + 1}" if mark else label
+    fix = "check indentation and quoting"
+    if "given twice" in problem:
+        fix = "keep one of the two (YAML would otherwise silently use the last)"
+    return Problem(where, f"not valid YAML: {problem}", fix=fix)
+
+
 def yaml_mapping(text: str, label: str, *, start_from: str) -> dict[str, Any]:
     """The case YAML as a mapping; bad YAML or another top-level shape is a CaseError naming the
     line and column (``start_from`` names an example case to copy)."""
+    from .casefile import load_yaml
+
     try:
-        raw = yaml.safe_load(text)
+        raw = load_yaml(text)  # a key given twice is an error, not "the last one wins"
     except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"{label} line {mark.line + 1}, column {mark.column + 1}" if mark else label
-        problem = getattr(exc, "problem", None) or str(exc)
-        raise CaseError(
-            [Problem(where, f"not valid YAML: {problem}", fix="check indentation and quoting")]
-        ) from None
+        raise CaseError([yaml_problem(exc, label)]) from None
     if not isinstance(raw, dict):
         raise CaseError(
             [
@@ -759,16 +782,10 @@ def parse_case(
 
 def load_case(path: str | Path) -> LoadedCase:
     """Read, parse and validate a case file (schema and model rules; data is read later)."""
+    from .casefile import read_case_text
+
     p = Path(path)
-    if not p.exists():
-        raise CaseError(
-            [
-                Problem(
-                    str(p), "case file not found", fix="check the path (e.g. configs/example.yaml)"
-                )
-            ]
-        )
-    text = p.read_text(encoding="utf-8")
+    text = read_case_text(p)  # UTF-8, or GBK; a folder, binary or missing file is a CaseError
     return parse_case(text, label=str(p), base_dir=p.resolve().parent, path=p)
 
 

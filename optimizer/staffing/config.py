@@ -600,12 +600,10 @@ def parse_staffing_case(
 
 
 def load_staffing_case(path: str | Path) -> StaffingCase:
+    from ..casefile import read_case_text
+
     p = Path(path)
-    if not p.exists():
-        raise CaseError(
-            [Problem(str(p), "case file not found", fix="check the path (e.g. configs/*.yaml)")]
-        )
-    text = p.read_text(encoding="utf-8")
+    text = read_case_text(p)  # UTF-8, or GBK; a folder, binary or missing file is a CaseError
     return parse_staffing_case(text, label=str(p), base_dir=p.resolve().parent, path=p)
 
 
