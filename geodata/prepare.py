@@ -16,13 +16,16 @@ Every output is written atomically and logged with its size.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
 import math
+from collections.abc import Iterator
 from pathlib import Path
 
 import pandas as pd
 
 from optimizer.atomic import atomic_write, write_csv
+from optimizer.errors import CaseError, Problem
 
 from .candidates import POI_KINDS, candidates_from_network, places_from_pbf, pois_from_pbf
 from .network import NETWORK_TYPES, RoadNetwork, graph_from_file, graph_from_osmnx
@@ -107,10 +110,57 @@ def _read(path: Path) -> pd.DataFrame:
     return pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
 
 
+@contextlib.contextmanager
+def _reading(path: Path, what: str) -> Iterator[None]:
+    """Whatever a third-party reader raises on a damaged or wrong file becomes a CaseError
+    naming the file (a missing file is named before the reader starts)."""
+    try:
+        found = path.is_file()
+    except OSError:
+        found = False
+    if not found:
+        raise CaseError(
+            [
+                Problem(
+                    str(path),
+                    f"{what} not found" if not path.is_dir() else f"is a folder, not a {what}",
+                    fix="check the path",
+                )
+            ]
+        )
+    try:
+        yield
+    except CaseError:
+        raise
+    except Exception as exc:  # a damaged file: truncated gzip, corrupt PBF/TIFF, no x/y ...
+        text = str(exc) or type(exc).__name__
+        if isinstance(exc, KeyError):
+            text = f"a required attribute is missing: {exc}"
+        raise CaseError(
+            [
+                Problem(
+                    str(path),
+                    f"cannot read this {what}: {text}",
+                    fix=f"check that it is a complete, valid {what} (download or export it again)",
+                )
+            ]
+        ) from None
+
+
 def run(args: argparse.Namespace) -> int:
+    """Run ``prepare WHAT``; a missing or damaged input is a CaseError naming the file."""
+    for name in ("points", "totals", "nodes", "edges"):
+        if getattr(args, name, None) is not None:
+            with _reading(getattr(args, name), "table"):
+                pass
+    return _run(args)
+
+
+def _run(args: argparse.Namespace) -> int:
     if args.what == "network":
         if args.source is not None:
-            G = graph_from_file(args.source, args.type)
+            with _reading(args.source, "network file"):
+                G = graph_from_file(args.source, args.type)
         else:
             G = graph_from_osmnx(
                 place=args.place,
@@ -128,10 +178,13 @@ def run(args: argparse.Namespace) -> int:
         )
         return 0
     if args.what == "cells":
-        out = cells_from_raster(args.raster, cell_m=args.cell_m)
+        with _reading(args.raster, "raster"):
+            out = cells_from_raster(args.raster, cell_m=args.cell_m)
     elif args.what == "spread":
-        points = _read(args.points)
-        totals = pd.read_csv(args.totals, encoding="utf-8-sig")
+        with _reading(args.points, "table"):
+            points = _read(args.points)
+        with _reading(args.totals, "table"):
+            totals = pd.read_csv(args.totals, encoding="utf-8-sig")
         out = spread_totals(
             points,
             totals,
@@ -141,7 +194,11 @@ def run(args: argparse.Namespace) -> int:
             source=args.source,
         )
     elif args.what == "candidates":
-        net = RoadNetwork.from_tables(pd.read_csv(args.nodes), pd.read_csv(args.edges), "roads")
+        with _reading(args.nodes, "node table"):
+            nodes_frame = pd.read_csv(args.nodes)
+        with _reading(args.edges, "edge table"):
+            edges_frame = pd.read_csv(args.edges)
+        net = RoadNetwork.from_tables(nodes_frame, edges_frame, "roads")
         out = candidates_from_network(
             net,
             spacing_m=args.spacing_m,
@@ -151,9 +208,11 @@ def run(args: argparse.Namespace) -> int:
             prefix=args.prefix,
         )
     elif args.what == "pois":
-        out = pois_from_pbf(args.pbf, args.kinds.split(",") if args.kinds else None)
+        with _reading(args.pbf, "OSM extract"):
+            out = pois_from_pbf(args.pbf, args.kinds.split(",") if args.kinds else None)
     else:
-        out = places_from_pbf(args.pbf)
+        with _reading(args.pbf, "OSM extract"):
+            out = places_from_pbf(args.pbf)
     write_csv(args.out, out)
     log.info("Wrote %s rows to %s", f"{len(out):,}", args.out)
     return 0

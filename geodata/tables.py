@@ -66,6 +66,14 @@ class Table:
 MAX_WEIGHT = 2e9  # more people than any country: a typo or a unit error, not a weight
 
 
+def _exists(path: Path) -> bool:
+    """``path.exists()``, False where the system cannot even look (e.g. a name too long)."""
+    try:
+        return path.exists()
+    except OSError:
+        return False
+
+
 def _suffix(path: Path) -> str:
     suffixes = [s.lower() for s in path.suffixes]
     if suffixes and suffixes[-1] in (".gz", ".bz2", ".zip", ".xz") and len(suffixes) > 1:
@@ -139,7 +147,16 @@ def read_table(
     layer: str | None = None,
 ) -> Table | None:
     """Read a table; on failure add a problem naming ``where`` and return ``None``."""
-    if not path.exists():
+    try:
+        path.stat()
+    except FileNotFoundError:
+        pass
+    except OSError as exc:  # a name too long, a path through a file, no permission
+        problems.add(
+            where, f"cannot open the file: {exc.strerror}", got=shown, fix="check the path"
+        )
+        return None
+    if not _exists(path):
         problems.add(
             where,
             "file not found",
@@ -623,7 +640,7 @@ def load_travel_times(
     key = f"{case.label} › travel_times.{name}"
     path = case.resolve(cfg.file)
     cols = cfg.columns
-    if not path.exists():
+    if not _exists(path):
         read_table(path, shown=cfg.file, where=f"{key}.file", problems=problems)
         return None
     suffix = _suffix(path)

@@ -87,19 +87,31 @@ class RunData:
             solution = json.loads(sol_path.read_text(encoding="utf-8"))
         except (OSError, ValueError) as exc:
             raise RunFolderError(f"{label}: cannot read {sol_path}: {exc}") from exc
+        if not isinstance(solution, dict) or not isinstance(solution.get("model", {}), dict):
+            raise RunFolderError(
+                f"{label}: {sol_path} is not the solution.json of a run (a JSON object with "
+                f"status, objective and model; got {type(solution).__name__}); run the case "
+                "again into this folder"
+            )
         run = cls(folder, label, solution)
-        for name in ("sites", "demand", "zones"):
-            p = folder / f"{name}.csv"
-            if p.is_file():
-                setattr(run, name, _read_csv(p))
-        for name, attr in (("manifest.json", "manifest"), ("layers.json", "layers_index")):
-            p = folder / name
-            if p.is_file():
-                setattr(run, attr, json.loads(p.read_text(encoding="utf-8")))
-        gj = folder / "geojson"
-        if gj.is_dir():
-            for p in sorted(gj.glob("*.geojson")):
-                run.layers[p.stem] = json.loads(p.read_text(encoding="utf-8"))
+        p = sol_path
+        try:
+            for name in ("sites", "demand", "zones"):
+                p = folder / f"{name}.csv"
+                if p.is_file():
+                    setattr(run, name, _read_csv(p))
+            for name, attr in (("manifest.json", "manifest"), ("layers.json", "layers_index")):
+                p = folder / name
+                if p.is_file():
+                    setattr(run, attr, json.loads(p.read_text(encoding="utf-8")))
+            gj = folder / "geojson"
+            if gj.is_dir():
+                for p in sorted(gj.glob("*.geojson")):
+                    run.layers[p.stem] = json.loads(p.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:  # a damaged file (JSON, CSV, encoding)
+            raise RunFolderError(
+                f"{label}: cannot read {p}: {exc}; run the case again into this folder"
+            ) from None
         if run.is_ems:
             run._ems_aliases()
         return run
