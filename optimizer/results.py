@@ -604,6 +604,7 @@ def summary_text(prepared: Any, sol: Any, out_dir: Path | None = None) -> str:
                 f"  {s.name:<16} within {_threshold_text(s.threshold)} {s.unit}: {_pct(r.share)} "
                 f"({r.covered_population:,.0f} of {r.population:,.0f}){target}"
             )
+            lines += _out_of_reach(problem, r.coverage)
             if r.by_zone:
                 worst = sorted(
                     ((zc.share, z) for z, zc in r.by_zone.items() if zc.share is not None),
@@ -622,6 +623,22 @@ def summary_text(prepared: Any, sol: Any, out_dir: Path | None = None) -> str:
         files.append("report.html")
         lines.append(f"Results: {out_dir}/ ({', '.join([*files, 'summary.txt', 'manifest.json'])})")
     return "\n".join(lines) + "\n"
+
+
+def _out_of_reach(problem: Any, coverage: Any) -> list[str]:
+    """Demand (with residents) that no site, built or not, reaches within the standard: named,
+    since no plan can cover it (add candidate sites near it, or check its travel times)."""
+    all_open = np.ones(len(problem.sites), dtype=bool)
+    far = coverage.applies & ~coverage.covered_by(all_open) & (problem.demand.weight > 0)
+    if not far.any():
+        return []
+    pos = np.flatnonzero(far)
+    ids = ", ".join(map(str, problem.demand.ids[pos[:15]]))
+    more = f" and {pos.size - 15:,} more" if pos.size > 15 else ""
+    return [
+        f"    out of reach of every site: {pos.size:,} demand points "
+        f"({float(problem.demand.weight[pos].sum()):,.0f} residents): {ids}{more}"
+    ]
 
 
 def write_results(prepared: Any, sol: Any, out_dir: Path) -> list[str]:
