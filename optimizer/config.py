@@ -666,7 +666,7 @@ def _allowed_keys(model: type[BaseModel]) -> list[str]:
 def _pydantic_problems(exc: ValidationError, label: str, root: type[BaseModel]) -> list[Problem]:
     problems = []
     for err in exc.errors(include_url=False):
-        loc = [p for p in err["loc"] if not (isinstance(p, str) and p in _UNION_TAGS)]
+        loc = [p for p in err["loc"] if not (isinstance(p, str) and _is_type_tag(p))]
         path = _dotted(loc)
         etype = err["type"]
         msg = err["msg"]
@@ -691,6 +691,11 @@ def _pydantic_problems(exc: ValidationError, label: str, root: type[BaseModel]) 
             got = None if etype == "model_type" else got
         problems.append(Problem(f"{label} › {path}" if path else label, msg, got, fix))
     return problems
+
+
+def _is_type_tag(part: str) -> bool:
+    """A union member or validator name pydantic puts into an error location."""
+    return part in _UNION_TAGS or part.startswith(("function-", "constrained-", "dict[", "list["))
 
 
 # pydantic inserts union member names into error locations; they mean nothing to a planner
