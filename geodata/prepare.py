@@ -167,7 +167,19 @@ def _run(args: argparse.Namespace) -> int:
                 bbox=tuple(args.bbox) if args.bbox else None,
                 network_type=args.type,
             )
-        net = RoadNetwork.from_graph(G, "roads")
+        source = args.source if args.source is not None else Path(args.place or "download")
+        try:
+            net = RoadNetwork.from_graph(G, "roads")
+        except (ValueError, KeyError) as exc:
+            raise CaseError(
+                [
+                    Problem(
+                        str(source),
+                        f"cannot use this road network: {exc}",
+                        fix="check that it holds roads with node coordinates",
+                    )
+                ]
+            ) from None
         nodes, edges = net.edge_tables()
         args.out.mkdir(parents=True, exist_ok=True)
         for name, frame in (("roads_nodes.csv.gz", nodes), ("roads_edges.csv.gz", edges)):

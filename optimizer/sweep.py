@@ -30,10 +30,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import yaml
+from pydantic import ValidationError
 
 from .atomic import StagedOutput
 from .case import PreparedCase, network_cutoffs, prepare_case, solve_case
 from .config import CaseConfig, LoadedCase, check_model_rules, load_case
+from .config import _pydantic_problems as pydantic_problems
 from .coverage import CoverageProblem
 from .errors import CaseError, Problem, ProblemCollector
 from .models.coverage import CoverageSolution, solve_coverage
@@ -110,10 +112,9 @@ def _point_cases(case: LoadedCase, param: str, values: list[float]) -> list[Load
             ) from None
         try:
             cfg = CaseConfig.model_validate(data)
-        except Exception as exc:  # a value the schema rejects (e.g. a negative budget)
-            problems.add(
-                f"{case.label} › {param} = {value}", f"invalid value: {exc}".splitlines()[0]
-            )
+        except ValidationError as exc:  # a value the schema rejects (e.g. a negative budget)
+            for pr in pydantic_problems(exc, f"{case.label} › {param} = {value:g}", CaseConfig):
+                problems.add(pr.where, pr.what, got=pr.got, fix=pr.fix or "sweep other values")
             continue
         point = LoadedCase(
             cfg, case.path, case.base_dir, yaml.safe_dump(data, allow_unicode=True, sort_keys=False)
