@@ -19,7 +19,7 @@ from yaml.nodes import MappingNode
 
 from .errors import CaseError, Problem
 
-__all__ = ["UniqueKeyLoader", "load_yaml", "read_case_text", "read_text_file"]
+__all__ = ["UniqueKeyLoader", "check_nesting", "load_yaml", "read_case_text", "read_text_file"]
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +46,33 @@ class UniqueKeyLoader(yaml.SafeLoader):
                 )
             seen[key] = key_node.start_mark
         return super().construct_mapping(node, deep=deep)
+
+
+MAX_NESTING = 64  # a case file nests a few levels; more is a damaged or hostile file
+
+
+def check_nesting(text: str, label: str) -> None:
+    """Refuse YAML nested deeper than :data:`MAX_NESTING` brackets or indents (the parser would
+    recurse thousands of levels), naming the line where it gets too deep."""
+    depth = 0
+    line = 1
+    for ch in text:
+        if ch in "[{":
+            depth += 1
+            if depth > MAX_NESTING:
+                raise CaseError(
+                    [
+                        Problem(
+                            f"{label} line {line}",
+                            f"nested more than {MAX_NESTING} levels deep",
+                            fix="a case file nests a few levels; check the brackets",
+                        )
+                    ]
+                )
+        elif ch in "]}":
+            depth = max(0, depth - 1)
+        elif ch == "\n":
+            line += 1
 
 
 def load_yaml(text: str) -> Any:

@@ -227,7 +227,7 @@ class NetworkTravelTimesConfig(Strict):
     measure: Literal["time", "distance"] = "time"
     direction: Literal["site_to_demand", "demand_to_site", "symmetric"] = "demand_to_site"
     speeds_kph: dict[str, NonNegFloat] | None = None
-    maxspeed_factor: Annotated[float, Field(gt=0, le=1.5)] | None = None
+    maxspeed_factor: Annotated[float, Field(gt=0, le=1.5), NotBool] | None = None
     access_kph: PositiveFloat | None = None
     ferry_kph: PositiveFloat | None = None
     ferry_boarding_min: NonNegFloat | None = None
@@ -240,8 +240,8 @@ class NetworkTravelTimesConfig(Strict):
     stranded on an island), or onto any part ("all": local walking coverage such as AEDs, on a
     pedestrian network that OSM leaves in pieces; pairs in different parts are unreachable)."""
     cutoff: PositiveFloat | Literal["auto"] | None = "auto"
-    k_nearest: Annotated[int, Field(ge=1)] | None = None
-    workers: Annotated[int, Field(ge=1, le=64)] = 2
+    k_nearest: Annotated[int, Field(ge=1), NotBool] | None = None
+    workers: Annotated[int, Field(ge=1, le=64), NotBool] = 2
     cache: bool = True
 
     @property
@@ -318,7 +318,7 @@ class Standard(Strict):
 class ZoneRule(Strict):
     """At least ``min_sites`` open sites of the given types in every selected zone."""
 
-    min_sites: Annotated[int, Field(ge=1)]
+    min_sites: Annotated[int, Field(ge=1), NotBool]
     facility_types: Names | None = None
     zones: Literal["all"] | list[str] = "all"
     zone_kinds: list[str] | None = None
@@ -380,12 +380,12 @@ class FleetConfig(Strict):
     """At least one ambulance per this many residents (null: no fleet-size norm)."""
     population: NonNegFloat | None = None
     """Resident population for the norm (default: the sum of demand weights)."""
-    negative_pressure_share: Annotated[float, Field(ge=0, le=1)] = 0.2
-    max_per_station: Annotated[int, Field(ge=1)] = 4
+    negative_pressure_share: Annotated[float, Field(ge=0, le=1), NotBool] = 0.2
+    max_per_station: Annotated[int, Field(ge=1), NotBool] = 4
     """Vehicles a station can hold when the sites file has no capacity column."""
-    fleet_size: Annotated[int, Field(ge=1)] | None = None
+    fleet_size: Annotated[int, Field(ge=1), NotBool] | None = None
     """Exactly this many vehicles in total (MEXCLP's P); default: free within norms and budget."""
-    max_vehicles: Annotated[int, Field(ge=1)] | None = None
+    max_vehicles: Annotated[int, Field(ge=1), NotBool] | None = None
     vehicle_cost: NonNegFloat = 0.0
     negative_pressure_extra_cost: NonNegFloat = 0.0
     source: str | None = "Zhuji: >= 1 ambulance per 30,000 residents, >= 20% negative-pressure"
@@ -409,14 +409,14 @@ class EmsModelConfig(Strict):
     """Share of residents that must be within the standard of at least one ambulance."""
     zone_min_share: Share | dict[str, Share] | None = None
     objective: Literal["mexclp", "bacop", "max_coverage", "min_cost"] = "mexclp"
-    busy_fraction: Annotated[float, Field(gt=0, lt=1)] | None = None
+    busy_fraction: Annotated[float, Field(gt=0, lt=1), NotBool] | None = None
     calls_per_year: PositiveFloat | None = None
     minutes_per_call: PositiveFloat = 60.0
-    backup_weight: Annotated[float, Field(ge=0, le=1)] = 0.5
+    backup_weight: Annotated[float, Field(ge=0, le=1), NotBool] = 0.5
     """BACOP's theta: weight of first coverage; 1 - theta goes to backup (second) coverage."""
-    max_new_stations: Annotated[int, Field(ge=0)] | None = None
+    max_new_stations: Annotated[int, Field(ge=0), NotBool] | None = None
     budget: NonNegFloat | None = None
-    stations_per_zone: Annotated[int, Field(ge=0)] = 0
+    stations_per_zone: Annotated[int, Field(ge=0), NotBool] = 0
     zone_kinds: list[str] | None = None
     fleet: FleetConfig = FleetConfig()
     secondary_objective: Literal["none", "min_cost"] = "none"
@@ -433,8 +433,8 @@ class EmsModelConfig(Strict):
 class _SitingModelConfig(Strict):
     """What p-median and p-center share: how many sites, which types, which table."""
 
-    p: Annotated[int, Field(ge=1)] | None = None
-    max_new_sites: Annotated[int, Field(ge=0)] | None = None
+    p: Annotated[int, Field(ge=1), NotBool] | None = None
+    max_new_sites: Annotated[int, Field(ge=0), NotBool] | None = None
     existing: Literal["keep", "may_close"] = "keep"
     facility_types: Names | None = None
     matrix: Name | None = None
@@ -472,7 +472,7 @@ class PMedianModelConfig(_SitingModelConfig):
 
     kind: Literal["p_median"]
     capacity: Literal["ignore", "enforce"] = "ignore"
-    k_nearest: Annotated[int, Field(ge=1)] | Literal["auto"] | None = "auto"
+    k_nearest: Annotated[int, Field(ge=1), NotBool] | Literal["auto"] | None = "auto"
     method: Literal["auto", "benders", "assignment"] = "auto"
 
     @property
@@ -516,9 +516,9 @@ ModelConfig = Annotated[
 class SolverConfig(Strict):
     backend: Literal["highs", "cbc", "ortools"] = "highs"
     time_limit_s: PositiveFloat = 600.0
-    mip_rel_gap: Annotated[float, Field(ge=0, lt=1)] = 0.0
-    threads: Annotated[int, Field(ge=1, le=256)] | None = None
-    seed: Annotated[int, Field(ge=0)] = 0
+    mip_rel_gap: Annotated[float, Field(ge=0, lt=1), NotBool] = 0.0
+    threads: Annotated[int, Field(ge=1, le=256), NotBool] | None = None
+    seed: Annotated[int, Field(ge=0), NotBool] = 0
     log: bool = False
     ortools_engine: Literal["SCIP", "CP-SAT", "CBC", "HIGHS"] = "SCIP"
     aggregate_demand: bool = True
@@ -618,6 +618,17 @@ _FIX_BY_TYPE = {
 }
 
 
+def _bound_fix(etype: str, ctx: dict[str, Any]) -> str:
+    """The fix for a number out of its range, from the range itself (not a fixed text)."""
+    for key, words in (("le", "at most"), ("lt", "below"), ("ge", "at least"), ("gt", "above")):
+        if key in ctx and etype.startswith(("less", "greater")):
+            limit = ctx[key]
+            if key == "le" and limit == 1:
+                return "give a share between 0 and 1 (e.g. 0.9 for 90%)"
+            return f"give a number {words} {limit}"
+    return ""
+
+
 def _model_at(model: type[BaseModel], loc: Sequence[str | int]) -> type[BaseModel] | None:
     """The pydantic model class that owns the last key of ``loc`` (to list allowed keys)."""
     current: Any = model
@@ -670,7 +681,7 @@ def _pydantic_problems(exc: ValidationError, label: str, root: type[BaseModel]) 
         path = _dotted(loc)
         etype = err["type"]
         msg = err["msg"]
-        fix = _FIX_BY_TYPE.get(etype, "")
+        fix = _bound_fix(etype, err.get("ctx") or {}) or _FIX_BY_TYPE.get(etype, "")
         got = err.get("input")
         if etype == "extra_forbidden":
             owner = _model_at(root, err["loc"])
@@ -749,7 +760,9 @@ def yaml_problem(exc: yaml.YAMLError, label: str) -> Problem:
 def yaml_mapping(text: str, label: str, *, start_from: str) -> dict[str, Any]:
     """The case YAML as a mapping; bad YAML or another top-level shape is a CaseError naming the
     line and column (``start_from`` names an example case to copy)."""
-    from .casefile import load_yaml
+    from .casefile import check_nesting, load_yaml
+
+    check_nesting(text, label)  # thousands of nested brackets: named, not a RecursionError
 
     try:
         raw = load_yaml(text)  # a key given twice is an error, not "the last one wins"

@@ -27,6 +27,7 @@ from ..config import (
     CaseFile,
     Name,
     NonNegFloat,
+    NotBool,
     OutputConfig,
     PositiveFloat,
     Strict,
@@ -46,9 +47,9 @@ __all__ = [
     "parse_staffing_case",
 ]
 
-Share = Annotated[float, Field(ge=0, le=1, allow_inf_nan=False)]
-PerMilleValue = Annotated[float, Field(ge=0, le=1000, allow_inf_nan=False)]
-Month = Annotated[int, Field(ge=1, le=120)]
+Share = Annotated[float, Field(ge=0, le=1, allow_inf_nan=False), NotBool]
+PerMilleValue = Annotated[float, Field(ge=0, le=1000, allow_inf_nan=False), NotBool]
+Month = Annotated[int, Field(ge=1, le=120), NotBool]
 
 
 class StaffingSolverConfig(Strict):
@@ -56,9 +57,9 @@ class StaffingSolverConfig(Strict):
 
     backend: Literal["highs", "cbc", "ortools"] = "highs"
     time_limit_s: PositiveFloat = 600.0
-    mip_rel_gap: Annotated[float, Field(ge=0, lt=1)] = 0.0
-    threads: Annotated[int, Field(ge=1, le=256)] | None = None
-    seed: Annotated[int, Field(ge=0)] = 0
+    mip_rel_gap: Annotated[float, Field(ge=0, lt=1), NotBool] = 0.0
+    threads: Annotated[int, Field(ge=1, le=256), NotBool] | None = None
+    seed: Annotated[int, Field(ge=0), NotBool] = 0
     log: bool = False
     ortools_engine: Literal["SCIP", "CP-SAT", "CBC", "HIGHS"] = "SCIP"
     presolve: bool | None = Field(
@@ -133,7 +134,7 @@ class WisnCategory(Strict):
     available_working_time_h: PositiveFloat = Field(
         description="AWT: hours a full-time worker is available per year."
     )
-    category_allowance_percent: Annotated[float, Field(ge=0, lt=100)] = Field(
+    category_allowance_percent: Annotated[float, Field(ge=0, lt=100), NotBool] = Field(
         default=0.0, description="Σ CAS%: support activities of all staff; CAF = 1/(1-Σ CAS%/100)."
     )
     individual_allowance_staff: NonNegFloat = Field(
@@ -268,7 +269,7 @@ class GPNorm(Strict):
 class PoolNorm(Strict):
     """County quota pool (编制周转池): ``Σ posts at these facility types ≤ total``."""
 
-    total: Annotated[int, Field(ge=0)] | None = None
+    total: Annotated[int, Field(ge=0), NotBool] | None = None
     facility_types: list[Name] = Field(default_factory=lambda: ["thc", "chc"])
     source: str = "county 编制周转池 (national typical experiences, e.g. Dongfang: 1,557 pooled)"
 
@@ -342,7 +343,7 @@ class QuotaCase(Strict):
 # Sent-down (下沉) case
 # ---------------------------------------------------------------------------------------------
 class HorizonConfig(Strict):
-    months: Annotated[int, Field(ge=6, le=36)] = 12
+    months: Annotated[int, Field(ge=6, le=36), NotBool] = 12
     start: str = Field(
         default="", description="First month as YYYY-MM (labels only), e.g. '2025-01'."
     )
@@ -460,8 +461,8 @@ class Specialty(Strict):
 
 
 class TenureRule(Strict):
-    min: Annotated[int, Field(ge=1, le=36)] = 6
-    max: Annotated[int, Field(ge=1, le=36)] = 12
+    min: Annotated[int, Field(ge=1, le=36), NotBool] = 6
+    max: Annotated[int, Field(ge=1, le=36), NotBool] = 12
     source: str = (
         "stints ≥ 6 months (NHC 2024-06-18 [V]; Qingdao: count for promotion); "
         "L ∈ {6..12} (MODELS.md §4.3)"
@@ -489,14 +490,14 @@ class AwayShareRule(Strict):
 
 
 class StationedRule(Strict):
-    value: Annotated[int, Field(ge=0)] = 1
+    value: Annotated[int, Field(ge=0), NotBool] = 1
     host_types: list[Name] = Field(default_factory=lambda: ["thc"])
     source: str = "NHC 2024-06-18: every township centre ≥ 1 stationed physician [V]"
 
 
 class RotationRules(Strict):
     tenure_months: TenureRule = TenureRule()
-    min_months_between_starts: Annotated[int, Field(ge=1, le=36)] = Field(
+    min_months_between_starts: Annotated[int, Field(ge=1, le=36), NotBool] = Field(
         default=12,
         description="A doctor starts at most one stint in any window of this many months.",
     )
