@@ -125,7 +125,7 @@ def test_missing_crs_is_an_error(tmp_path):
 
 def test_projected_coordinates_declared_as_lonlat(tmp_path):
     path = _setup(tmp_path, transform=lambda lon, lat: (lon * 100000, lat * 100000))
-    with pytest.raises(CaseError, match="not longitude/latitude|out of range for the lon/lat CRS"):
+    with pytest.raises(CaseError, match=r"not longitude/latitude|out of range for the lon/lat CRS"):
         prepare_case(path)
 
 
