@@ -439,6 +439,10 @@ class StagedOutput:
         write_json(self.path(name), data)
 
     def csv(self, name: str, frame: pd.DataFrame) -> None:
+        """Write a table; a ``seconds`` column (wall-clock time per row) goes to timings.json."""
+        if "seconds" in frame.columns:
+            self._timings[name] = {"seconds": frame["seconds"].tolist()}
+            frame = frame.drop(columns="seconds")
         write_csv(self.path(name), frame)
 
     def text(self, name: str, text: str) -> None:

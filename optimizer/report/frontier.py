@@ -41,7 +41,6 @@ add_labels(
         "monotone": {"zh": "单调", "en": "Monotone"},
         "tradeoff": {"zh": "权衡曲线", "en": "Trade-off curves"},
         "this_point": {"zh": "虚线为本方案", "en": "dashed line: this plan"},
-        "seconds": {"zh": "用时 s", "en": "Time s"},
     }
 )
 
@@ -112,7 +111,6 @@ def render_frontier(frontier: pd.DataFrame, param: str, *, lang: str = "zh") -> 
         *[c.removeprefix("share_") for c in shares],
         *counts,
         t("monotone"),
-        t("seconds"),
         t("report_link"),
     ]
     body = []
@@ -134,7 +132,6 @@ def render_frontier(frontier: pd.DataFrame, param: str, *, lang: str = "zh") -> 
                 *[(pct(_nan(r.get(c))), "num") for c in shares],
                 *[(num(_nan(r.get(c))), "num") for c in counts],
                 (escape(mono_text), "" if mono_text != t("no") else "missed"),
-                (num(_nan(r.get("seconds")), 3), "num"),
                 (f'<a class="point-link" href="{escape(link)}">{escape(t("report_link"))}</a>', ""),
             ]
         )
