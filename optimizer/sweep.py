@@ -402,5 +402,8 @@ def _chart(frontier: pd.DataFrame, param: str, path: Path) -> None:
     ax.legend(loc="lower right", fontsize=8)
     ax.set_title("Trade-off frontier (every point solved exactly)")
     fig.tight_layout()
-    fig.savefig(path, format=Path(path).suffix.lstrip("."))
+    fmt = Path(path).suffix.lstrip(".")
+    # no date and fixed SVG ids: the chart of two sweeps of a case is byte-identical
+    with matplotlib.rc_context({"svg.hashsalt": "county-health-siting"}):
+        fig.savefig(path, format=fmt, metadata={"Date": None} if fmt == "svg" else None)
     plt.close(fig)

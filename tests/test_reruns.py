@@ -34,12 +34,14 @@ def _offline(case: Path) -> bool:
         return False
 
 
-def assert_identical(a: Path, b: Path) -> list[str]:
-    """Every file of run folder ``a`` is in ``b`` with the same bytes, except timings.json."""
+def assert_identical(a: Path, b: Path, timings: int = 1) -> list[str]:
+    """Every file of run folder ``a`` is in ``b`` with the same bytes, except the
+    ``timings`` timings.json files (a sweep or batch has one per point or case too)."""
     files = sorted(p.relative_to(a).as_posix() for p in a.rglob("*") if p.is_file())
     assert files == sorted(p.relative_to(b).as_posix() for p in b.rglob("*") if p.is_file())
     differ = [f for f in files if (a / f).read_bytes() != (b / f).read_bytes()]
-    assert differ == ["timings.json"], differ
+    assert all(Path(f).name == "timings.json" for f in differ), differ
+    assert len([f for f in files if Path(f).name == "timings.json"]) == timings
     return files
 
 
@@ -67,3 +69,15 @@ def test_two_runs_of_a_table_case_are_byte_identical(tmp_case, tmp_path):
     for name in ("a", "b"):
         assert main(["run", str(case), "--out", str(tmp_path / name), "-q"]) == 0
     assert_identical(tmp_path / "a", tmp_path / "b")
+
+
+def test_two_sweeps_and_batches_of_a_table_case_are_byte_identical(tmp_case, tmp_path):
+    case = tmp_case(CASE, _files())
+    for name in ("a", "b"):
+        sweep = ["sweep", str(case), "--param", "model.max_new_sites", "--values", "1,2"]
+        assert main([*sweep, "--out", str(tmp_path / f"s{name}"), "--workers", "1", "-q"]) == 0
+        batch = ["batch", str(case), "--out", str(tmp_path / f"b{name}"), "--workers", "1"]
+        assert main([*batch, "-q"]) == 0
+    files = assert_identical(tmp_path / "sa", tmp_path / "sb", timings=3)
+    assert {"frontier.csv", "frontier.svg", "points/000/solution.json"} <= set(files)
+    assert_identical(tmp_path / "ba", tmp_path / "bb", timings=2)
