@@ -199,6 +199,40 @@ def wgs84_points(
     return np.asarray(lon), np.asarray(lat)
 
 
+def _usable_roads(
+    net: RoadNetwork,
+    profile: Any,
+    spec: Any,
+    usable: np.ndarray,
+    key: str,
+    problems: ProblemCollector,
+) -> bool:
+    """Road classes in ``speeds_kph`` must exist (in the network or as OSM classes), and the
+    mode must be able to use some road; otherwise every point would be "too far from a road"."""
+    classes = sorted(set(map(str, net.highway)))
+    known = set(classes).union(*(profile_for(m).speeds_kph for m in ("drive", "ebike", "walk")))
+    for cls in spec.speeds_kph or {}:
+        if cls not in known:
+            problems.add(
+                f"{key}.speeds_kph.{cls}",
+                f"no road of this class in network '{spec.network}', and not an OSM highway class",
+                got=cls,
+                fix=f"use the network's classes: {', '.join(classes[:20])}"
+                + (" ..." if len(classes) > 20 else "")
+                + " (e.g. 高速 is motorway, 国道 trunk or primary, 县道 secondary or tertiary)",
+            )
+    if usable.any():
+        return True
+    problems.add(
+        key,
+        f"mode '{spec.mode}' can use no road of network '{spec.network}' (every class has speed 0 "
+        "or is excluded)",
+        got=dict(spec.speeds_kph or {}),
+        fix="give speeds > 0 in speeds_kph for the roads this mode uses",
+    )
+    return False
+
+
 def _describe(ids: np.ndarray, mask: np.ndarray, dist: np.ndarray | None = None) -> str:
     pos = np.flatnonzero(mask)
     if dist is not None:
@@ -266,6 +300,8 @@ def route_case(
             net.highway, np.asarray(spec.snap_exclude, dtype=object)
         )
         key = f"{case.label} › travel_times.{name}"
+        if not _usable_roads(net, profile, spec, usable, key, problems):
+            continue
         snaps = []
         d_used, s_used = (used or {}).get(
             name, (np.ones(len(demand), dtype=bool), np.ones(len(sites), dtype=bool))

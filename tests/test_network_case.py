@@ -204,3 +204,15 @@ def test_truncated_table_refused_for_a_longer_standard(tmp_path):
         CaseError, match=r"complete only up to 10 min, but model\.standards\[0\] needs 15"
     ):
         prepare_case(path)
+
+
+def test_unknown_road_class_and_a_mode_with_no_usable_road_are_named(tmp_path):
+    path = _setup(tmp_path, tt_extra=", speeds_kph: {高速: 80}")
+    with pytest.raises(CaseError, match=r"speeds_kph\.高速: no road of this class") as err:
+        prepare_case(path)
+    assert "motorway" in str(err.value)
+    edges = pd.read_csv(shared_path("data", "osm-andorra", "andorra_drive_edges.csv.gz"))
+    zeros = ", ".join(f"'{c}': 0" for c in sorted(set(edges["highway"])))
+    path = _setup(tmp_path, tt_extra=f", speeds_kph: {{{zeros}}}")
+    with pytest.raises(CaseError, match="mode 'drive' can use no road of network 'roads'"):
+        prepare_case(path)
