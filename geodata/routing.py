@@ -141,11 +141,20 @@ def load_network(
         return RoadNetwork.from_graph(G, name)
     except (ValueError, FileNotFoundError) as exc:
         problems.add(key, str(exc), fix="check the network source")
+    except KeyError as exc:  # a GraphML whose nodes or edges lack an attribute osmnx needs
+        problems.add(
+            key,
+            f"could not load the network: its nodes or edges lack the attribute {exc}",
+            got=cfg.file,
+            fix="give a GraphML with node coordinates x (lon), y (lat) and edge lengths, as "
+            "osmnx or `python -m optimizer prepare network` write it",
+        )
     except Exception as exc:  # network download or reader failures
         problems.add(
             key,
             f"could not load the network: {exc}",
-            fix="check the file, or your internet connection for downloads",
+            got=cfg.file,
+            fix="check the file (a truncated download?), or your internet connection for downloads",
         )
     return None
 
