@@ -636,7 +636,7 @@ def _out_of_reach(problem: Any, coverage: Any) -> list[str]:
     ids = ", ".join(map(str, problem.demand.ids[pos[:15]]))
     more = f" and {pos.size - 15:,} more" if pos.size > 15 else ""
     return [
-        f"    out of reach of every site: {pos.size:,} demand points "
+        f"    out of reach of every site: {pos.size:,} demand point{'s' if pos.size > 1 else ''} "
         f"({float(problem.demand.weight[pos].sum()):,.0f} residents): {ids}{more}"
     ]
 
