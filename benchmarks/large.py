@@ -44,8 +44,8 @@ def run_child(
     """Generate, build, solve and certify one instance in this process."""
     from geodata.arrays import Demand, Sites, TravelTimes
     from optimizer.config import CoverageModelConfig, Standard
-    from optimizer.coverage import CoverageProblem
-    from optimizer.models.coverage import solve_coverage
+    from optimizer.models.coverage.problem import CoverageProblem
+    from optimizer.models.coverage.solve import solve_coverage
     from optimizer.solvers import SolveOptions
 
     t0 = time.perf_counter()

@@ -85,8 +85,8 @@ def run_ours(instance: Instance, *, time_limit_s: float = 600.0) -> dict[str, An
     """Dense matrix -> certified MCLP answer with this toolkit (HiGHS through highspy)."""
     from geodata.arrays import Demand, Sites, TravelTimes
     from optimizer.config import CoverageModelConfig, Standard
-    from optimizer.coverage import CoverageProblem
-    from optimizer.models.coverage import solve_coverage
+    from optimizer.models.coverage.problem import CoverageProblem
+    from optimizer.models.coverage.solve import solve_coverage
     from optimizer.solvers import SolveOptions
 
     spec = instance.spec
@@ -229,7 +229,7 @@ def _child(side: str, instance_path: Path, result_path: Path, time_limit_s: floa
         # highspy too: the backend imports it lazily, and PuLP imports it at import time.
         import highspy  # noqa: F401
 
-        import optimizer.models.coverage
+        import optimizer.models.coverage.solve
         import optimizer.solvers.highs  # noqa: F401
     instance = load_instance(instance_path)
     baseline, _ = peak_rss_mib()

@@ -32,12 +32,12 @@ from .config import (
     TravelTimesConfig,
     load_case,
 )
-from .coverage import CoverageProblem
 from .errors import ProblemCollector
-from .models.coverage import CoverageSolution, solve_coverage
-from .models.ems import EmsProblem, EmsSolution, solve_ems
-from .models.phased import PhasedSolution
-from .siting import SitingProblem, SitingSolution, solve_siting
+from .models.coverage.phased import PhasedSolution
+from .models.coverage.problem import CoverageProblem
+from .models.coverage.solve import CoverageSolution, solve_coverage
+from .models.ems.model import EmsProblem, EmsSolution, solve_ems
+from .models.siting.solve import SitingProblem, SitingSolution, solve_siting
 from .solvers import SolveOptions
 
 __all__ = ["PreparedCase", "prepare_case", "run_case", "solve_case"]
@@ -148,7 +148,7 @@ def _check_tables_complete(
     their models bound the left-out pairs from below and either prove the truncation harmless
     or report the plan as feasible with its gap and the reason.
     """
-    from .coverage import demand_thresholds, require_complete
+    from .models.coverage.problem import demand_thresholds, require_complete
 
     if isinstance(problem, SitingProblem):
         return
@@ -385,7 +385,7 @@ def _check_busy_fraction(
 ) -> None:
     """Calls x minutes per call over the fleet's minutes per year must be below 1 (an ambulance
     cannot be busy more than all the time); checked here so that ``validate`` says it."""
-    from .models.ems import MINUTES_PER_YEAR
+    from .models.ems.model import MINUTES_PER_YEAR
 
     if model.busy_fraction is not None or model.calls_per_year is None:
         return
@@ -535,7 +535,7 @@ def solve_case(
         ortools_engine=cfg.ortools_engine,
     )
     if isinstance(prepared.problem, CoverageProblem) and prepared.problem.model.phases:
-        from .models.phased import solve_phased
+        from .models.coverage.phased import solve_phased
 
         return solve_phased(
             prepared.problem,

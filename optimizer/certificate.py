@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-__all__ = ["Certificate"]
+__all__ = ["Certificate", "time_line"]
 
 
 @dataclass(frozen=True, eq=False, kw_only=True)
@@ -34,3 +34,13 @@ class Certificate:
     """The plan passed every constraint and its objective was recomputed on the raw data."""
     secondary: dict[str, object] | None = None
     """Lexicographic second stage: objective, status, value, bound, gap."""
+
+
+def time_line(solution: object) -> str:
+    """Run times, printed but not in summary.txt (they are in timings.json): the files of two
+    runs of one case are byte-identical."""
+    run = getattr(solution, "runtime_s", None)
+    total = getattr(solution, "total_time_s", None)
+    if not isinstance(run, (int, float)) or not isinstance(total, (int, float)):
+        return ""
+    return f"Time: solver {run:.2f} s, total {total:.2f} s (timings.json)\n"

@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from . import __version__
+from .certificate import time_line
 from .errors import CaseError, CheckError, Problem, SolverBackendError, ToolkitError
 
 if TYPE_CHECKING:
@@ -196,16 +197,6 @@ def _run(case_path: Path, args: argparse.Namespace) -> int:
     return EXIT_OK if solution.status.has_solution else EXIT_NO_PLAN
 
 
-def time_line(solution: object) -> str:
-    """Run times, printed but not in summary.txt (they are in timings.json): the files of two
-    runs of one case are byte-identical."""
-    run = getattr(solution, "runtime_s", None)
-    total = getattr(solution, "total_time_s", None)
-    if not isinstance(run, (int, float)) or not isinstance(total, (int, float)):
-        return ""
-    return f"Time: solver {run:.2f} s, total {total:.2f} s (timings.json)\n"
-
-
 def _staffing_kind(path: Path) -> bool:
     """A staffing case (``kind: staffing_quota | sent_down``), validated by ``optimizer.staffing``."""
     import yaml
@@ -299,7 +290,7 @@ def _dispatch(args: argparse.Namespace) -> int:
 
             return EXIT_OK if main_staff(args) else EXIT_NO_PLAN
         if args.command == "sweep":
-            from .sweep import parse_values, run_sweep
+            from .scenarios.sweep import parse_values, run_sweep
 
             try:
                 values = parse_values(args.values)
@@ -323,7 +314,7 @@ def _dispatch(args: argparse.Namespace) -> int:
             answered = frontier["status"].isin(["optimal", "feasible", "infeasible"]).all()
             return EXIT_OK if answered else EXIT_NO_PLAN
         if args.command == "batch":
-            from .batch import exit_code, run_batch, table_text
+            from .scenarios.batch import exit_code, run_batch, table_text
 
             table = run_batch(
                 args.cases,

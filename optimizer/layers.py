@@ -51,8 +51,8 @@ from geodata.crs import from_wgs84, is_china_offset_crs, normalise_crs, to_wgs84
 from geodata.zone_shapes import HULL_BUFFER_M, demand_hulls
 
 from .atomic import StagedOutput, atomic_write
-from .coverage import demand_thresholds
-from .models.coverage import CoverageSolution
+from .models.coverage.problem import demand_thresholds
+from .models.coverage.solve import CoverageSolution
 from .results import demand_table, sites_table, zones_table
 
 __all__ = ["LAYER_NAMES", "Layer", "build_layers", "write_layers", "zone_layer"]
@@ -547,7 +547,7 @@ def write_layers(
 ) -> list[str]:
     """Write layers.gpkg (+ layers_wgs84.gpkg for GCJ-02/BD-09), geojson/*, layers.json.
 
-    ``layers`` are a model family's own (e.g. :func:`optimizer.layers_ems.build_ems_layers`);
+    ``layers`` are a model family's own (e.g. :func:`optimizer.models.ems.layers.build_ems_layers`);
     by default the coverage layers of ``sol`` are built here."""
     demand = sol.problem.demand
     if layers is None:

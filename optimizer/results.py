@@ -33,8 +33,8 @@ import pandas as pd
 
 from . import __version__
 from .atomic import StagedOutput
-from .coverage import _zone_share
-from .models.coverage import CoverageSolution
+from .models.coverage.problem import _zone_share
+from .models.coverage.solve import CoverageSolution
 
 __all__ = [
     "demand_table",
@@ -230,7 +230,7 @@ def phase_rows(sol: Any) -> list[dict[str, Any]]:
 def type_value(sol: CoverageSolution) -> dict[str, Any]:
     """What each facility type buys: new sites, spend, and the residents it adds within each
     standard it alone serves (against keeping only today's sites), per 10,000 yuan spent."""
-    from .evaluate import evaluate_plan
+    from .models.coverage.evaluate import evaluate_plan
 
     problem = sol.problem
     ev = sol.evaluation
@@ -527,24 +527,24 @@ def summary_head(prepared: Any, sol: Any, *, kind: str, meaning: str) -> list[st
 
 
 def _is_coverage(sol: Any) -> bool:
-    from .models.phased import PhasedSolution
+    from .models.coverage.phased import PhasedSolution
 
     return isinstance(sol, (CoverageSolution, PhasedSolution))
 
 
 def _is_siting(sol: Any) -> bool:
-    from .siting import SitingSolution
+    from .models.siting.solve import SitingSolution
 
     return isinstance(sol, SitingSolution)
 
 
 def summary_text(prepared: Any, sol: Any, out_dir: Path | None = None) -> str:
     if _is_siting(sol):
-        from .results_siting import siting_summary
+        from .models.siting.outputs import siting_summary
 
         return siting_summary(prepared, sol, out_dir)
     if not _is_coverage(sol):
-        from .results_ems import ems_summary
+        from .models.ems.outputs import ems_summary
 
         return ems_summary(prepared, sol, out_dir)
     problem = sol.problem
@@ -644,11 +644,11 @@ def _out_of_reach(problem: Any, coverage: Any) -> list[str]:
 def write_results(prepared: Any, sol: Any, out_dir: Path) -> list[str]:
     """Write every output file atomically (staged, then published together)."""
     if _is_siting(sol):
-        from .results_siting import write_siting_results
+        from .models.siting.outputs import write_siting_results
 
         return write_siting_results(prepared, sol, out_dir)
     if not _is_coverage(sol):
-        from .results_ems import write_ems_results
+        from .models.ems.outputs import write_ems_results
 
         return write_ems_results(prepared, sol, out_dir)
     with StagedOutput(out_dir) as out:

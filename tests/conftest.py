@@ -10,7 +10,7 @@ import pytest
 
 from geodata.arrays import Demand, Sites, TravelTimes
 from optimizer.config import CoverageModelConfig
-from optimizer.coverage import CoverageProblem
+from optimizer.models.coverage.problem import CoverageProblem
 
 from .brute import Dense
 

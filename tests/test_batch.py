@@ -8,9 +8,9 @@ import shutil
 import pandas as pd
 import pytest
 
-from optimizer.batch import exit_code, expand_cases, run_batch
 from optimizer.cli import main
 from optimizer.errors import CaseError
+from optimizer.scenarios.batch import exit_code, expand_cases, run_batch
 
 from .brute import brute_force
 from .conftest import OBJ_RTOL
@@ -110,7 +110,7 @@ def test_dask_batch_equals_local_pool(tmp_path):
 
 
 def test_unreachable_scheduler_is_a_clear_error(tmp_path, monkeypatch, capsys):
-    monkeypatch.setattr("optimizer.cluster.CONNECT_TIMEOUT_S", 1.0)
+    monkeypatch.setattr("optimizer.scenarios.cluster.CONNECT_TIMEOUT_S", 1.0)
     cases, _ = _batch(tmp_path)
     with pytest.raises(CaseError, match="cannot reach the Dask scheduler"):
         run_batch(cases, tmp_path / "x", cluster="tcp://127.0.0.1:9")
@@ -155,8 +155,8 @@ def test_case_names_globs_and_exit_code_precedence(tmp_path):
 def test_a_worker_needs_no_shared_disk(tmp_path):
     """What a Dask worker receives is enough: the case runs after its original files are gone
     (relative '../' paths and an absolute path included) and its result files come back."""
-    from optimizer.batch import _bundle, _run_remote
     from optimizer.config import load_case
+    from optimizer.scenarios.batch import _bundle, _run_remote
 
     cases, dense = _batch(tmp_path)
     b = cases[1]

@@ -6,11 +6,11 @@ import numpy as np
 import pytest
 
 from optimizer.config import CoverageModelConfig, Standard
-from optimizer.coverage import coverage_sets, reduce
 from optimizer.errors import CaseError
-from optimizer.evaluate import check_plan, evaluate_plan
-from optimizer.greedy import greedy_plan
-from optimizer.models.coverage import build_coverage_milp, choose_method, solve_coverage
+from optimizer.models.coverage.evaluate import check_plan, evaluate_plan
+from optimizer.models.coverage.greedy import greedy_plan
+from optimizer.models.coverage.problem import coverage_sets, reduce
+from optimizer.models.coverage.solve import build_coverage_milp, choose_method, solve_coverage
 from optimizer.solvers import Status
 
 from .brute import brute_force

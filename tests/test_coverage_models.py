@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from optimizer.config import CoverageModelConfig, Standard, ZoneRule
-from optimizer.models.coverage import solve_coverage
+from optimizer.models.coverage.solve import solve_coverage
 from optimizer.solvers import SolveOptions, Status
 
 from .brute import brute_force, brute_force_lexicographic

@@ -11,7 +11,7 @@ import pytest
 
 from geodata.arrays import Demand, Sites, TravelTimes
 from optimizer.config import EmsModelConfig, FleetConfig
-from optimizer.models.ems import (
+from optimizer.models.ems.model import (
     EmsPlan,
     EmsProblem,
     check_ems,

@@ -9,7 +9,7 @@ import pytest
 from geodata.crs import wgs84_to_gcj02
 from optimizer.case import prepare_case
 from optimizer.errors import CaseError
-from optimizer.models.coverage import solve_coverage
+from optimizer.models.coverage.solve import solve_coverage
 from optimizer.solvers import Status
 
 from .conftest import shared_path

@@ -10,10 +10,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
-import optimizer.models.pcenter as pc_mod
+import optimizer.models.siting.pcenter as pc_mod
 from geodata.arrays import Demand, Sites, TravelTimes
 from optimizer.errors import CheckError
-from optimizer.models.pcenter import PCenterModelConfig, solve_pcenter
+from optimizer.models.siting.pcenter import PCenterModelConfig, solve_pcenter
 from optimizer.solvers import SolveOptions, SolveResult, Status, available_backends
 
 from .brute_siting import brute_pcenter

@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 from optimizer.config import CoverageModelConfig, Phase, Standard, ZoneRule
-from optimizer.models.coverage import solve_coverage
-from optimizer.models.phased import solve_phased
+from optimizer.models.coverage.phased import solve_phased
+from optimizer.models.coverage.solve import solve_coverage
 from optimizer.solvers import Status
 
 from .conftest import OBJ_RTOL, random_instance

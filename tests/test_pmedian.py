@@ -11,11 +11,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
-import optimizer.models.pmedian as pm_mod
+import optimizer.models.siting.pmedian as pm_mod
 from geodata.arrays import TravelTimes
 from geodata.orlib import read_pmed
 from optimizer.errors import CaseError, CheckError
-from optimizer.models.pmedian import PMedianModelConfig, solve_pmedian
+from optimizer.models.siting.pmedian import PMedianModelConfig, solve_pmedian
 from optimizer.solvers import SolveOptions, SolveResult, Status, available_backends
 
 from .brute_siting import brute_pmedian
@@ -425,7 +425,7 @@ def test_benders_infeasible_when_p_sites_cannot_reach_everyone():
 
 
 def test_benders_checker_rejects_a_bound_above_the_plan(monkeypatch):
-    import optimizer.models.pmedian_benders as bd
+    import optimizer.models.siting.pmedian_benders as bd
 
     t = tiny_instance(2, zero_weights=False)
     real = bd.solve
@@ -442,7 +442,7 @@ def test_benders_checker_rejects_a_bound_above_the_plan(monkeypatch):
 
 
 def test_benders_time_limit_gives_feasible_never_optimal(monkeypatch):
-    import optimizer.models.pmedian_benders as bd
+    import optimizer.models.siting.pmedian_benders as bd
 
     t = tiny_instance(4, n_demand=30, n_sites=10, zero_weights=False, integer_times=False)
     real = bd.solve

@@ -7,10 +7,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from optimizer.config import CoverageModelConfig, Standard, ZoneRule
-from optimizer.coverage import coverage_sets
 from optimizer.errors import CheckError
-from optimizer.evaluate import check_plan, evaluate_plan
-from optimizer.models.coverage import solve_coverage
+from optimizer.models.coverage.evaluate import check_plan, evaluate_plan
+from optimizer.models.coverage.problem import coverage_sets
+from optimizer.models.coverage.solve import solve_coverage
 from optimizer.solvers import SolveResult, Status
 
 from .brute import brute_force
@@ -125,7 +125,7 @@ def test_checker_rejects_a_wrong_answer(monkeypatch):
         kind="mclp", standards=[Standard(name="s", minutes=9)], max_new_sites=2
     )
     problem, _ = random_instance(1, model)
-    import optimizer.models.coverage as cov_mod
+    import optimizer.models.coverage.solve as cov_mod
 
     real_solve = cov_mod.solve
 
@@ -148,7 +148,7 @@ def test_checker_rejects_an_objective_mismatch(monkeypatch):
         kind="mclp", standards=[Standard(name="s", minutes=9)], max_new_sites=2
     )
     problem, _ = random_instance(1, model)
-    import optimizer.models.coverage as cov_mod
+    import optimizer.models.coverage.solve as cov_mod
 
     real_solve = cov_mod.solve
 

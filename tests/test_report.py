@@ -17,7 +17,7 @@ from optimizer.report import (
     render_report,
 )
 from optimizer.report import norms as norms_mod
-from optimizer.report import sections as sections_mod
+from optimizer.report import registry as sections_mod
 
 from .browser import open_page
 from .conftest import ROOT

@@ -13,8 +13,8 @@ import pytest
 
 from geodata.arrays import Demand, Sites, TravelTimes
 from optimizer.config import CoverageModelConfig, Standard
-from optimizer.coverage import CoverageProblem
-from optimizer.models.coverage import solve_coverage
+from optimizer.models.coverage.problem import CoverageProblem
+from optimizer.models.coverage.solve import solve_coverage
 from optimizer.solvers import Status
 
 from .conftest import OBJ_RTOL, shared_path

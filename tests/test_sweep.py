@@ -8,7 +8,7 @@ import pytest
 
 from optimizer.cli import main
 from optimizer.config import CoverageModelConfig, Standard
-from optimizer.sweep import parse_values, set_path
+from optimizer.scenarios.sweep import parse_values, set_path
 
 from .brute import brute_force
 from .conftest import OBJ_RTOL, random_instance

@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 
 from optimizer.errors import CaseError
-from optimizer.sweep import run_sweep
+from optimizer.scenarios.sweep import run_sweep
 
 from .test_sweep import _write_case
 
@@ -44,7 +44,7 @@ def test_dask_sweep_equals_local_pool_frontier(tmp_path):
 
 
 def test_unreachable_scheduler_is_a_clear_error(tmp_path, monkeypatch):
-    monkeypatch.setattr("optimizer.cluster.CONNECT_TIMEOUT_S", 1.0)
+    monkeypatch.setattr("optimizer.scenarios.cluster.CONNECT_TIMEOUT_S", 1.0)
     path, _ = _write_case(tmp_path)
     with pytest.raises(CaseError, match="cannot reach the Dask scheduler"):
         run_sweep(path, "model.budget", [1, 2], tmp_path / "x", cluster="tcp://127.0.0.1:9")

@@ -36,12 +36,12 @@ import pandas as pd
 
 from ..atomic import StagedOutput, check_out_dir
 from .charts import Bar, hbar_chart
+from .format import num, pct, status_badge
 from .i18n import Labels
 from .mapview import DEMAND_STYLES, basemap_spec, map_html, overview_svg
 from .norms import NormCheck, fmt_value, norm_checks
 from .page import html_page, table_html
 from .rundata import RunData
-from .sections import num, pct, status_badge
 
 __all__ = ["Comparison", "compare_runs", "write_compare"]
 

@@ -19,11 +19,12 @@ from typing import Any
 
 import pandas as pd
 
+from .format import kv_table, num, pct, result_cell
 from .i18n import Labels, add_labels
 from .norms import NormCheck, compare_values, fmt_value, op_symbol, register_norms
 from .page import table_html
+from .registry import Context, register_section
 from .rundata import RunData
-from .sections import Context, kv_table, num, pct, register_section, result_cell
 
 __all__ = ["ems_norms"]
 

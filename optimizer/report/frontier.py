@@ -4,7 +4,8 @@ A sweep folder holds ``frontier.csv`` (one row per point) and ``points/<k>/`` ru
 page is self-contained and offline (inline SVG, no script): the trade-off curves (share within
 each standard, or the objective, against the swept parameter), the table of points (status,
 objective, bound, gap, cost, shares, sites) and a link to each point's report.html. A point's
-own report shows the same curves with its value marked (:func:`sweep_curves`).
+own report shows the same curves with its value marked
+(:func:`optimizer.report.sweep_curves.sweep_curves`).
 """
 
 from __future__ import annotations
@@ -17,13 +18,13 @@ from typing import Any
 import pandas as pd
 
 from ..atomic import atomic_write, seal_manifest
-from .charts import line_chart
+from .format import num, pct, status_badge
 from .i18n import Labels, add_labels
 from .page import html_page, table_html
 from .rundata import RunData
-from .sections import num, pct, status_badge
+from .sweep_curves import curves
 
-__all__ = ["refresh_point_reports", "render_frontier", "sweep_curves", "sweep_of"]
+__all__ = ["refresh_point_reports", "render_frontier"]
 
 log = logging.getLogger(__name__)
 
@@ -39,54 +40,8 @@ add_labels(
         "value": {"zh": "参数值", "en": "Value"},
         "report_link": {"zh": "报告", "en": "Report"},
         "monotone": {"zh": "单调", "en": "Monotone"},
-        "tradeoff": {"zh": "权衡曲线", "en": "Trade-off curves"},
-        "this_point": {"zh": "虚线为本方案", "en": "dashed line: this plan"},
     }
 )
-
-
-def _series(frontier: pd.DataFrame) -> tuple[dict[str, list[float | None]], bool]:
-    shares = [c for c in frontier.columns if c.startswith("share_")]
-    cols = shares or ["objective"]
-    out = {
-        (c.removeprefix("share_") if shares else c): [
-            None if pd.isna(v) else float(v) for v in pd.to_numeric(frontier[c], errors="coerce")
-        ]
-        for c in cols
-    }
-    return out, bool(shares)
-
-
-def _curves(frontier: pd.DataFrame, param: str, t: Labels, highlight: float | None) -> str:
-    xs = [float(v) for v in frontier["value"]]
-    series, share = _series(frontier)
-    charts = [
-        line_chart(
-            xs,
-            series,
-            title=t("tradeoff") + (" (%)" if share else f" ({t('objective')})"),
-            x_label=param,
-            share=share,
-            highlight=highlight,
-        )
-    ]
-    if "cost" in frontier and pd.to_numeric(frontier["cost"], errors="coerce").notna().any():
-        charts.append(
-            line_chart(
-                xs,
-                {
-                    t("cost"): [
-                        None if pd.isna(v) else float(v)
-                        for v in pd.to_numeric(frontier["cost"], errors="coerce")
-                    ]
-                },
-                title=t("cost"),
-                x_label=param,
-                share=False,
-                highlight=highlight,
-            )
-        )
-    return '<div class="grid2">' + "".join(f"<div>{c}</div>" for c in charts if c) + "</div>"
 
 
 def render_frontier(frontier: pd.DataFrame, param: str, *, lang: str = "zh") -> str:
@@ -95,7 +50,7 @@ def render_frontier(frontier: pd.DataFrame, param: str, *, lang: str = "zh") -> 
     parts = [
         f"<h1>{escape(t('frontier'))}: {escape(param)}</h1>",
         f'<p class="sub">{escape(t("frontier_note"))}</p>',
-        _curves(frontier, param, t, None),
+        curves(frontier, param, t, None),
     ]
     shares = [c for c in frontier.columns if c.startswith("share_")]
     counts = [c for c in frontier.columns if c.startswith("sites_")]
@@ -145,42 +100,6 @@ def render_frontier(frontier: pd.DataFrame, param: str, *, lang: str = "zh") -> 
 
 def _nan(v: Any) -> Any:
     return None if v is None or (isinstance(v, float) and pd.isna(v)) else v
-
-
-def sweep_of(run: RunData) -> tuple[pd.DataFrame, float] | None:
-    """(frontier, this point's value) when the run folder is ``<sweep>/points/<k>``."""
-    folder = run.folder.resolve()
-    if folder.parent.name != "points":
-        return None
-    path = folder.parent.parent / "frontier.csv"
-    if not path.is_file():
-        return None
-    frontier = pd.read_csv(path)
-    if "point" not in frontier or "value" not in frontier:
-        return None
-    try:
-        k = int(folder.name)
-    except ValueError:
-        return None
-    row = frontier[frontier["point"] == k]
-    if len(row) != 1:
-        return None
-    return frontier, float(row["value"].iloc[0])
-
-
-def sweep_curves(run: RunData, t: Labels) -> str | None:
-    """Trade-off curves of the sweep this run belongs to, with its own value marked."""
-    found = sweep_of(run)
-    if found is None:
-        return None
-    frontier, value = found
-    param = str(frontier["parameter"].iloc[0]) if "parameter" in frontier else "value"
-    return (
-        f"<h3>{escape(t('tradeoff'))}: {escape(param)}</h3>"
-        + _curves(frontier, param, t, value)
-        + f'<p class="note">{escape(t("this_point"))} ({value:,.6g}) · '
-        '<a href="../../frontier.html">frontier.html</a></p>'
-    )
 
 
 def refresh_point_reports(sweep_dir: str | Path, *, lang: str = "zh") -> int:

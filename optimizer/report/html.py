@@ -11,8 +11,8 @@ from ..atomic import StagedOutput, atomic_write
 from .i18n import Labels
 from .mapview import basemap_spec
 from .page import html_page
+from .registry import Context, sections
 from .rundata import RunData
-from .sections import Context, sections
 
 __all__ = ["render_report", "write_report", "write_report_file"]
 

@@ -10,11 +10,12 @@ from __future__ import annotations
 from html import escape
 
 from .charts import Bar, hbar_chart
+from .format import num, pct
 from .i18n import add_labels
 from .mapview import PHASE_PALETTE
 from .page import table_html
+from .registry import Context, register_section
 from .rundata import RunData
-from .sections import Context, num, pct, register_section
 
 __all__ = ["phased_section"]
 

@@ -1,4 +1,5 @@
-"""The report's sections, in a registry so model families can add their own.
+"""The report's built-in sections, in the registry (:mod:`.registry`) so model families can add
+their own.
 
 A section is a function ``(run, ctx) -> html | None`` registered with :func:`register_section`
 under a key, an order and a title label. It reads only what it needs from the run folder
@@ -16,109 +17,16 @@ quotas) adds a section in its own module without touching this one::
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass, field
 from html import escape
-from typing import Any
-
-import pandas as pd
 
 from .charts import Bar, hbar_chart
+from .format import kv_table, num, pct, result_cell, status_badge, threshold_text
 from .i18n import Labels
 from .mapview import legend_html, map_html, overview_svg, report_map_spec
-from .norms import NormCheck, fmt_value, norm_checks, op_symbol
+from .norms import NormCheck, fmt_value, op_symbol
 from .page import table_html
+from .registry import Context, register_section
 from .rundata import RunData
-
-__all__ = ["Context", "Section", "register_section", "sections"]
-
-
-@dataclass
-class Context:
-    """What every section may use: labels in the chosen language and the map options."""
-
-    t: Labels
-    basemap: dict[str, Any]
-    cache: dict[str, Any] = field(default_factory=dict)
-
-    def norms(self, run: RunData) -> list[NormCheck]:
-        key = f"norms:{run.folder}"
-        if key not in self.cache:
-            self.cache[key] = norm_checks(run)
-        return list(self.cache[key])
-
-
-SectionFn = Callable[[RunData, Context], str | None]
-
-
-@dataclass(frozen=True)
-class Section:
-    key: str
-    order: int
-    title: str
-    """Label key of the section title."""
-    render: SectionFn
-
-
-_SECTIONS: dict[str, Section] = {}
-
-
-def register_section(
-    key: str, *, order: int, title: str | None = None
-) -> Callable[[SectionFn], SectionFn]:
-    """Decorator: add (or replace) a report section."""
-
-    def deco(fn: SectionFn) -> SectionFn:
-        _SECTIONS[key] = Section(key, order, title or key, fn)
-        return fn
-
-    return deco
-
-
-def sections() -> list[Section]:
-    return sorted(_SECTIONS.values(), key=lambda s: (s.order, s.key))
-
-
-# ---------------------------------------------------------------------------------------------
-# helpers
-# ---------------------------------------------------------------------------------------------
-def num(x: Any, nd: int = 2) -> str:
-    if x is None or (isinstance(x, float) and pd.isna(x)):
-        return "-"
-    if isinstance(x, str):
-        return escape(x)
-    x = float(x)
-    if abs(x) >= 1e4 or float(x).is_integer():
-        return f"{x:,.0f}"
-    return f"{x:,.{nd}f}"
-
-
-def pct(x: Any) -> str:
-    return "-" if x is None or (isinstance(x, float) and pd.isna(x)) else f"{100 * float(x):.2f}%"
-
-
-def threshold_text(std: dict[str, Any]) -> str:
-    thr = std.get("threshold", std.get("minutes", std.get("metres")))
-    unit = std.get("unit") or ("min" if "minutes" in std else "m")
-    if isinstance(thr, dict):
-        return " / ".join(f"{v:,g} {unit} ({k})" for k, v in thr.items())
-    return f"{float(thr):,g} {unit}" if thr is not None else "-"
-
-
-def result_cell(met: bool | None, t: Labels) -> tuple[str, str]:
-    if met is None:
-        return escape(t("no_target")), "info"
-    return (escape(t("met")), "met") if met else (escape(t("missed")), "missed")
-
-
-def kv_table(rows: list[tuple[str, str]]) -> str:
-    body = "".join(f"<tr><th>{escape(k)}</th><td>{v}</td></tr>" for k, v in rows)
-    return f'<table class="kv">{body}</table>'
-
-
-def status_badge(status: str, text: str) -> str:
-    cls = "optimal" if status == "optimal" else ("feasible" if status == "feasible" else "bad")
-    return f'<span class="badge {cls}">{escape(text)}</span>'
 
 
 # ---------------------------------------------------------------------------------------------
@@ -401,7 +309,7 @@ def zone_table_html(run: RunData, zone_checks: list[NormCheck], t: Labels) -> st
 
 @register_section("charts", order=50, title="charts")
 def charts_section(run: RunData, ctx: Context) -> str | None:
-    from .frontier import sweep_curves
+    from .sweep_curves import sweep_curves
 
     t, cov = ctx.t, run.coverage
     curves = sweep_curves(run, t)  # when the run is a point of a sweep

@@ -8,10 +8,11 @@ from __future__ import annotations
 
 from html import escape
 
+from .format import kv_table, num
 from .i18n import add_labels
 from .page import table_html
+from .registry import Context, register_section
 from .rundata import RunData
-from .sections import Context, kv_table, num, register_section
 
 __all__: list[str] = []
 

@@ -15,8 +15,8 @@ from html import escape
 import pandas as pd
 
 from ..report import Context, RunData, add_labels, register_section
+from ..report.format import num
 from ..report.page import table_html
-from ..report.sections import num
 
 __all__ = ["staffing_section"]
 

@@ -125,7 +125,7 @@ def run_staffing_case(
 ) -> tuple[PreparedStaffing, QuotaSolution | RotationSolution, Path]:
     """Validate, solve, certify and write a staffing case. Returns what it wrote where."""
     from ..atomic import check_out_dir, claim
-    from .results import write_staffing_results
+    from .outputs import write_staffing_results
 
     if out_dir is not None:
         check_out_dir(out_dir)  # an unusable --out is refused before reading or solving
@@ -146,13 +146,13 @@ def run_staffing_case(
 
 def main_staff(args: argparse.Namespace) -> bool:
     """The ``staff`` CLI command: solve, write, print the summary. True when a plan was found."""
-    from .results import summary_text
+    from .outputs import summary_text
 
     prepared, solution, out = run_staffing_case(
         args.case, args.out, backend=args.backend, time_limit_s=args.time_limit
     )
     sys.stdout.write(summary_text(prepared.case, solution, out))
-    from ..cli import time_line
+    from ..certificate import time_line
 
     sys.stdout.write(time_line(solution))
     return solution.status.has_solution

@@ -33,10 +33,19 @@ import shapely
 
 from geodata.crs import normalise_crs
 
-from .atomic import StagedOutput
-from .layers import Layer, _lonlat, _native, _order, _points, site_layers, write_layers, zone_layer
-from .results import _num, _round, common_dict, manifest_dict, summary_head
-from .siting import SitingSolution
+from ...atomic import StagedOutput
+from ...layers import (
+    Layer,
+    _lonlat,
+    _native,
+    _order,
+    _points,
+    site_layers,
+    write_layers,
+    zone_layer,
+)
+from ...results import _num, _round, common_dict, manifest_dict, summary_head
+from .solve import SitingSolution
 
 __all__ = [
     "siting_solution_dict",
@@ -305,7 +314,7 @@ def siting_summary(prepared: Any, sol: SitingSolution, out_dir: Path | None = No
 
 def write_siting_results(prepared: Any, sol: SitingSolution, out_dir: Path) -> list[str]:
     """Write every output file atomically (staged, then published together)."""
-    from .report import write_report
+    from ...report import write_report
 
     tables = siting_tables(sol)
     with StagedOutput(out_dir) as out:

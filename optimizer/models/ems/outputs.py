@@ -17,9 +17,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .atomic import StagedOutput
-from .models.ems import EmsSolution
-from .results import _num, _pct, _round, common_dict, manifest_dict, summary_head
+from ...atomic import StagedOutput
+from ...results import _num, _pct, _round, common_dict, manifest_dict, summary_head
+from .model import EmsSolution
 
 __all__ = ["ems_solution_dict", "ems_summary", "ems_tables", "write_ems_results"]
 
@@ -380,9 +380,9 @@ def ems_summary(prepared: Any, sol: EmsSolution, out_dir: Path | None = None) ->
 
 def write_ems_results(prepared: Any, sol: EmsSolution, out_dir: Path) -> list[str]:
     """Write every output file atomically: tables, GIS layers and report.html."""
-    from .layers import write_layers
-    from .layers_ems import build_ems_layers
-    from .report import write_report
+    from ...layers import write_layers
+    from ...report import write_report
+    from .layers import build_ems_layers
 
     with StagedOutput(out_dir) as out:
         out.json("solution.json", ems_solution_dict(prepared, sol))

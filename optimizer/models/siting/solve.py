@@ -1,8 +1,8 @@
 """p-median and p-center cases: the problem a case file describes, and its certified answer.
 
 :class:`SitingProblem` holds the data of a ``kind: p_median`` or ``kind: p_center`` case (the
-same arrays as every case); :func:`solve_siting` runs :func:`~optimizer.models.pmedian.
-solve_pmedian` or :func:`~optimizer.models.pcenter.solve_pcenter` on the table the model names
+same arrays as every case); :func:`solve_siting` runs :func:`~optimizer.models.siting.pmedian.
+solve_pmedian` or :func:`~optimizer.models.siting.pcenter.solve_pcenter` on the table the model names
 and wraps the answer in a :class:`SitingSolution` with the attributes the result writers and
 the CLI read from every solution (status, objective, bound, gap, solver, timings, diagnosis).
 """
@@ -14,10 +14,10 @@ from typing import Any
 
 from geodata.arrays import Demand, Sites, TravelTimes, Zones
 
-from .config import PCenterModelConfig, PMedianModelConfig
-from .models.pcenter import PCenterSolution, solve_pcenter
-from .models.pmedian import PMedianSolution, solve_pmedian
-from .solvers import SolveOptions, Status
+from ...config import PCenterModelConfig, PMedianModelConfig
+from ...solvers import SolveOptions, Status
+from .pcenter import PCenterSolution, solve_pcenter
+from .pmedian import PMedianSolution, solve_pmedian
 
 __all__ = ["SitingProblem", "SitingSolution", "solve_siting"]
 

@@ -33,7 +33,7 @@ after ``MAX_ROUNDS`` rounds the full model is solved. This is the row-and-column
 Labbé & Marín (2011, *INFORMS J. Computing* 23(4):546-556) in its simplest form.
 
 **Methods.** ``method: auto`` (the default) solves an uncapacitated model on a complete table
-by Benders decomposition (:mod:`optimizer.models.pmedian_benders`: Durán-Mateluna, Alès &
+by Benders decomposition (:mod:`optimizer.models.siting.pmedian_benders`: Durán-Mateluna, Alès &
 Elloumi 2023), and everything else (capacities, truncated tables, ``method: assignment``) with
 the assignment model above in k-nearest rounds. Both answers are certified the same way.
 
@@ -65,12 +65,12 @@ import pandas as pd
 
 from geodata.arrays import Demand, Sites, TravelTimes
 
-from ..certificate import Certificate
-from ..config import PMedianModelConfig
-from ..errors import CaseError, CheckError, Problem
-from ..milp import MILP, ModelBuilder
-from ..solvers import SolveOptions, SolveResult, Status, relative_gap, solve
-from ._siting import SitingInstance, by_type, open_site_ids, prepare, travel_summary
+from ...certificate import Certificate
+from ...config import PMedianModelConfig
+from ...errors import CaseError, CheckError, Problem
+from ...milp import MILP, ModelBuilder
+from ...solvers import SolveOptions, SolveResult, Status, relative_gap, solve
+from .problem import SitingInstance, by_type, open_site_ids, prepare, travel_summary
 
 __all__ = [
     "MAX_ROUNDS",

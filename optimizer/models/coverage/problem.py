@@ -23,7 +23,7 @@ import scipy.sparse as sp
 
 from geodata.arrays import Demand, Sites, TravelTimes, Zones
 
-from .config import CoverageModelConfig, Standard, ZoneRule
+from ...config import CoverageModelConfig, Standard, ZoneRule
 
 __all__ = [
     "CoverageProblem",

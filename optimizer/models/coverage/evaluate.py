@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .coverage import CoverageProblem, StandardCoverage, _zone_share
+from .problem import CoverageProblem, StandardCoverage, _zone_share
 
 __all__ = ["Evaluation", "StandardResult", "check_plan", "evaluate_plan"]
 

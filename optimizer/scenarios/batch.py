@@ -7,7 +7,7 @@ Each case is prepared (data, networks and travel-time matrices: the expensive pe
 solved, certified and written exactly as ``python -m optimizer run CASE --out DIR/<case-stem>``
 would (:func:`optimizer.case.run_case`). Cases run on a local pool of ``workers`` processes
 (started with *spawn*: a fork of a process whose HiGHS threads run is unsafe) or, given a Dask
-scheduler address, on that cluster (:mod:`optimizer.cluster`): each case's input files are sent
+scheduler address, on that cluster (:mod:`optimizer.scenarios.cluster`): each case's input files are sent
 to the worker that runs it and its result files come back, so workers need no shared disk.
 
 A case with bad input is reported by file, with the whole list of its problems, and does not stop
@@ -37,9 +37,9 @@ from typing import Any
 
 import pandas as pd
 
-from .atomic import StagedOutput
-from .config import CaseConfig, LoadedCase, TravelTimesConfig, load_case, parse_case
-from .errors import CaseError, SolverBackendError, ToolkitError
+from ..atomic import StagedOutput
+from ..config import CaseConfig, LoadedCase, TravelTimesConfig, load_case, parse_case
+from ..errors import CaseError, SolverBackendError, ToolkitError
 
 __all__ = ["BatchCase", "exit_code", "expand_cases", "run_batch", "table_text"]
 
@@ -132,7 +132,7 @@ def _solve_one(
 ) -> tuple[str, str, float]:
     """Run one case like ``run``; return (status, error text, seconds). Never raises for a
     problem of the case itself: bad input and internal errors become its status."""
-    from .case import run_case
+    from ..case import run_case
 
     t0 = time.perf_counter()
     try:
@@ -302,7 +302,7 @@ def run_batch(
     :class:`CaseError` naming the address (nothing runs)."""
     items = expand_cases([str(c) for c in cases])
     if not items:
-        from .errors import Problem
+        from ..errors import Problem
 
         raise CaseError([Problem("batch", "no case files given", fix="give CASE.yaml or a glob")])
     out = Path(out_dir)

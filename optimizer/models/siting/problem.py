@@ -17,7 +17,7 @@ import numpy as np
 
 from geodata.arrays import Demand, Sites, TravelTimes
 
-from ..errors import ProblemCollector
+from ...errors import ProblemCollector
 
 __all__ = ["Pairs", "SitingInstance", "by_type", "open_site_ids", "prepare", "travel_summary"]
 

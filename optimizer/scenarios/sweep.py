@@ -11,7 +11,7 @@ point is warm-started from the plan of its neighbour. ``frontier.csv`` holds one
 ``frontier.png`` / ``frontier.svg`` draw coverage against the parameter.
 
 With ``--cluster tcp://host:8786`` (or ``solver.cluster`` in the case) the chains run on a Dask
-cluster instead (:mod:`optimizer.cluster`): one chain per worker thread, same answers, and the
+cluster instead (:mod:`optimizer.scenarios.cluster`): one chain per worker thread, same answers, and the
 workers send their result files back, so they need no shared disk.
 """
 
@@ -32,15 +32,15 @@ import pandas as pd
 import yaml
 from pydantic import ValidationError
 
-from .atomic import StagedOutput
-from .case import PreparedCase, network_cutoffs, prepare_case, solve_case
-from .config import CaseConfig, LoadedCase, check_model_rules, load_case
-from .config import _pydantic_problems as pydantic_problems
-from .coverage import CoverageProblem
-from .errors import CaseError, Problem, ProblemCollector
-from .models.coverage import CoverageSolution, solve_coverage
-from .siting import SitingSolution
-from .solvers import SolveOptions
+from ..atomic import StagedOutput
+from ..case import PreparedCase, network_cutoffs, prepare_case, solve_case
+from ..config import CaseConfig, LoadedCase, check_model_rules, load_case
+from ..config import _pydantic_problems as pydantic_problems
+from ..errors import CaseError, Problem, ProblemCollector
+from ..models.coverage.problem import CoverageProblem
+from ..models.coverage.solve import CoverageSolution, solve_coverage
+from ..models.siting.solve import SitingSolution
+from ..solvers import SolveOptions
 
 __all__ = ["parse_values", "run_sweep", "set_path"]
 
@@ -148,7 +148,7 @@ def _solve_chain_remote(
 
 def _solve_chain(chain: list[int], state: dict[str, Any] | None = None) -> list[dict[str, Any]]:
     """Solve the points of one chain in order, each warm-started from the previous plan."""
-    from .results import write_results
+    from ..results import write_results
 
     state = _STATE if state is None else state
     prepared: PreparedCase = state["prepared"]
@@ -234,7 +234,7 @@ def run_sweep(
 
     ``cluster`` (default: the case's ``solver.cluster``) is a Dask scheduler address: the chains
     then run there, one per worker thread (at least ``workers``)."""
-    from .atomic import check_out_dir
+    from ..atomic import check_out_dir
 
     check_out_dir(out_dir)  # an unusable --out is refused before solving
     case = load_case(case_path)
@@ -338,7 +338,7 @@ def _sweep_into(
     frontier.insert(1, "parameter", param)
     maximise = prepared.problem.model.resolved_objective in ("max_coverage", "mexclp", "bacop")
     frontier["monotone"] = _monotone(frontier, param, maximise)
-    from .report.frontier import refresh_point_reports, render_frontier
+    from ..report.frontier import refresh_point_reports, render_frontier
 
     staged.csv("frontier.csv", frontier)
     staged.write_with("frontier.png", lambda p: _chart(frontier, param, p))

@@ -48,12 +48,12 @@ import scipy.sparse as sp
 
 from geodata.arrays import Demand, Sites, TravelTimes, Zones
 
-from ..certificate import Certificate
-from ..config import EmsModelConfig
-from ..coverage import group_rows, require_complete
-from ..errors import CheckError
-from ..milp import MILP, ModelBuilder
-from ..solvers import SolveOptions, SolveResult, Status, relative_gap, solve, solve_lexicographic
+from ...certificate import Certificate
+from ...config import EmsModelConfig
+from ...errors import CheckError
+from ...milp import MILP, ModelBuilder
+from ...solvers import SolveOptions, SolveResult, Status, relative_gap, solve, solve_lexicographic
+from ..coverage.problem import group_rows, require_complete
 
 __all__ = ["EmsPlan", "EmsProblem", "EmsSolution", "build_ems_milp", "evaluate_ems", "solve_ems"]
 

@@ -22,7 +22,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from .errors import CaseError, Problem
+from ..errors import CaseError, Problem
 
 __all__ = ["cluster_map", "collect_files", "connect", "write_files"]
 

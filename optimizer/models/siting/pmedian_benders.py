@@ -46,9 +46,9 @@ from typing import Any
 
 import numpy as np
 
-from ..milp import MILP, ModelBuilder
-from ..solvers import SolveOptions, SolveResult, Status, solve
-from ._siting import SitingInstance
+from ...milp import MILP, ModelBuilder
+from ...solvers import SolveOptions, SolveResult, Status, solve
+from .problem import SitingInstance
 
 __all__ = ["BendersOutcome", "solve_pmedian_benders"]
 

@@ -23,19 +23,13 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
-from .coverage import CoverageProblem, ReducedCoverage
-from .milp import MILP
+from ...milp import MILP
+from .build import warm_start_vector
+from .problem import CoverageProblem, ReducedCoverage
 
-__all__ = ["greedy_plan", "plan_vector"]
+__all__ = ["greedy_plan"]
 
 log = logging.getLogger(__name__)
-
-
-def plan_vector(milp: MILP, reduced: ReducedCoverage, open_mask: np.ndarray) -> np.ndarray:
-    """The compact MILP's vector for a plan (every coverage variable at the plan's value)."""
-    from .models.coverage import warm_start_vector
-
-    return warm_start_vector(milp, reduced, open_mask)
 
 
 def _limits(problem: CoverageProblem) -> dict[str, Any]:
@@ -169,7 +163,7 @@ def greedy_plan(
             type_budget_left[t] -= cost[j]
     open_mask = reduced.fixed_open.copy()
     open_mask[F[y]] = True
-    x = plan_vector(milp, reduced, open_mask)
+    x = warm_start_vector(milp, reduced, open_mask)
     worst, where = milp.max_violation(x)
     if worst > 1e-6:
         log.info("Greedy plan dropped: it breaks %s by %.3g", where, worst)

@@ -43,7 +43,7 @@ from geodata.catchments import (
 )
 from geodata.crs import normalise_crs
 
-from .layers import (
+from ...layers import (
     Layer,
     _lonlat,
     _multi,
@@ -54,8 +54,8 @@ from .layers import (
     site_layers,
     zone_layer,
 )
-from .models.ems import EmsSolution, coverage_matrix
-from .results_ems import ems_tables
+from .model import EmsSolution, coverage_matrix
+from .outputs import ems_tables
 
 __all__ = ["build_ems_layers"]
 

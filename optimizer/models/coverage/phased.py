@@ -13,7 +13,7 @@ coverage columns :math:`z_{gst}`:
       \sum_{j\,\mathrm{new}} (y_{jt} - y_{j,t-1}) \le p_t
 
 and the final phase :math:`T` carries every constraint of the single-period covering model
-(:mod:`optimizer.models.coverage`): total budget and site limits, coverage targets, zone rules.
+(:mod:`optimizer.models.coverage.solve`): total budget and site limits, coverage targets, zone rules.
 The final phase's block is that model itself, imported unchanged; earlier phases add their own
 site and coverage columns. The order in which sites open is the build order per year. A phased
 plan's final year can be no better than the single-shot optimum with the total budget (it is
@@ -29,13 +29,13 @@ from typing import Any
 
 import numpy as np
 
-from ..certificate import Certificate
-from ..coverage import CoverageProblem, StandardCoverage, coverage_sets, precheck, reduce
-from ..errors import CheckError
-from ..evaluate import Evaluation, check_plan, evaluate_plan
-from ..milp import MILP, ModelBuilder
-from ..solvers import SolveOptions, Status, relative_gap, solve
-from .coverage import build_coverage_milp
+from ...certificate import Certificate
+from ...errors import CheckError
+from ...milp import MILP, ModelBuilder
+from ...solvers import SolveOptions, Status, relative_gap, solve
+from .evaluate import Evaluation, check_plan, evaluate_plan
+from .problem import CoverageProblem, StandardCoverage, coverage_sets, precheck, reduce
+from .solve import build_coverage_milp
 
 __all__ = ["PhasedSolution", "build_phased_milp", "solve_phased"]
 
@@ -75,7 +75,7 @@ class PhasedSolution(Certificate):
 
 
 def build_phased_milp(problem: CoverageProblem, reduced: object) -> MILP:
-    from ..coverage import ReducedCoverage
+    from .problem import ReducedCoverage
 
     assert isinstance(reduced, ReducedCoverage)
     model = problem.model

@@ -1,6 +1,6 @@
 r"""Benders decomposition for MCLP / PSCLP and their compositions (Cordeau, Furini & Ljubić 2019).
 
-The compact covering MILP (:mod:`optimizer.models.coverage`) has a coverage variable
+The compact covering MILP (:mod:`optimizer.models.coverage.solve`) has a coverage variable
 :math:`z_g \in [0,1]` and a link row :math:`z_g \le \sum_{j \in N_g} y_j` per demand group. For
 a fixed plan :math:`\bar y` the best :math:`z` is :math:`\min(1, n_g(\bar y))` with
 :math:`n_g(y) = \sum_{j \in N_g} y_j`, so the coverage variables can be projected out. Demand
@@ -46,11 +46,11 @@ from dataclasses import dataclass, replace
 import numpy as np
 import scipy.sparse as sp
 
-from .coverage import CoverageProblem, ReducedCoverage
-from .errors import CaseError, Problem
-from .greedy import plan_vector
-from .milp import MILP
-from .solvers import SolveOptions, SolveResult, Status, solve
+from ...errors import CaseError, Problem
+from ...milp import MILP
+from ...solvers import SolveOptions, SolveResult, Status, solve
+from .build import warm_start_vector
+from .problem import CoverageProblem, ReducedCoverage
 
 __all__ = ["BendersInfo", "benders_unsupported", "solve_benders"]
 
@@ -338,7 +338,7 @@ def solve_benders(
 
     def consider(open_mask: np.ndarray) -> None:
         nonlocal best_x, best_obj
-        x = plan_vector(milp, reduced, open_mask)
+        x = warm_start_vector(milp, reduced, open_mask)
         worst, _ = milp.max_violation(x)
         if worst > 1e-6:
             return

@@ -41,8 +41,13 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from ..certificate import Certificate
-from ..coverage import (
+from ...certificate import Certificate
+from ...errors import CheckError
+from ...milp import MILP, ModelBuilder
+from ...solvers import SolveOptions, SolveResult, Status, relative_gap, solve, solve_lexicographic
+from .build import warm_start_vector
+from .evaluate import Evaluation, check_plan, evaluate_plan
+from .problem import (
     CoverageProblem,
     ReducedCoverage,
     StandardCoverage,
@@ -51,10 +56,6 @@ from ..coverage import (
     precheck,
     reduce,
 )
-from ..errors import CheckError
-from ..evaluate import Evaluation, check_plan, evaluate_plan
-from ..milp import MILP, ModelBuilder
-from ..solvers import SolveOptions, SolveResult, Status, relative_gap, solve, solve_lexicographic
 
 __all__ = ["CoverageSolution", "build_coverage_milp", "solve_coverage"]
 
@@ -408,27 +409,6 @@ def build_coverage_milp(
 # ---------------------------------------------------------------------------------------------
 # Solve, decode, certify
 # ---------------------------------------------------------------------------------------------
-def warm_start_vector(milp: MILP, reduced: ReducedCoverage, open_mask: np.ndarray) -> np.ndarray:
-    """A full MILP vector for a plan: y from the open sites (dominated ones mapped to their
-    dominator), every coverage variable at the value the plan gives it."""
-    x = np.zeros(milp.n_cols)
-    mask = np.asarray(open_mask, dtype=bool).copy()
-    for j, k in reduced.dominated_by.items():
-        if mask[j]:
-            mask[k] = True
-    y = mask[reduced.free_sites].astype(float)
-    x[milp.var_blocks["y"].slice] = y
-    for rs in reduced.standards:
-        block = milp.var_blocks.get(f"z[{rs.standard.name}]")
-        if block is None:
-            continue
-        live = rs.applies & ~rs.const
-        idx = np.flatnonzero(live & (np.diff(rs.matrix.indptr) > 0))
-        hits = np.asarray(rs.matrix[idx] @ y).ravel()
-        x[block.slice] = np.minimum(hits, 1.0)
-    return np.clip(x, milp.col_lo, milp.col_hi)
-
-
 def _decode(reduced: ReducedCoverage, milp: MILP, x: np.ndarray) -> np.ndarray:
     y = x[milp.var_blocks["y"].slice] > 0.5
     open_mask = reduced.fixed_open.copy()
@@ -473,10 +453,10 @@ def solve_coverage(
 
     ``warm_open`` (a mask of open sites, e.g. the neighbouring point of a sweep) is offered to
     the solver as a starting plan; the solver checks it and ignores it if it is infeasible.
-    Without one, ``greedy`` builds one (:mod:`optimizer.greedy`); by default (None) only for
+    Without one, ``greedy`` builds one (:mod:`optimizer.models.coverage.greedy`); by default (None) only for
     Benders, which starts from it: HiGHS on the compact model was not faster with it
     (benchmarks/README.md). ``method`` is ``compact``
-    (one MILP), ``benders`` (:mod:`optimizer.benders`; refuses cases it does not support) or
+    (one MILP), ``benders`` (:mod:`optimizer.models.coverage.benders`; refuses cases it does not support) or
     ``auto`` (Benders when the coverage part of the compact model is large, see
     :func:`choose_method`). Either way the answer is certified the same way.
     """
@@ -508,7 +488,7 @@ def solve_coverage(
     if greedy is None:
         greedy = chosen == "benders"
     if warm_open is None and greedy:
-        from ..greedy import greedy_plan
+        from .greedy import greedy_plan
 
         warm_open = greedy_plan(problem, reduced, milp)
         warm_from = "greedy" if warm_open is not None else None
@@ -520,7 +500,7 @@ def solve_coverage(
     stage2: MILP | None = None
     benders_info: dict[str, object] | None = None
     if chosen == "benders":
-        from ..benders import solve_benders
+        from .benders import solve_benders
 
         result, binfo = solve_benders(
             problem,
@@ -643,7 +623,7 @@ def choose_method(
         return method
     if method != "auto":
         raise ValueError(f"solver.method: unknown method {method!r}; use compact, benders or auto")
-    from ..benders import benders_unsupported
+    from .benders import benders_unsupported
 
     if benders_unsupported(problem, backend):
         return "compact"

@@ -1,0 +1,1 @@
+"""120 / EMS ambulance stations and fleet: model, outputs, layers."""

@@ -1,0 +1,1 @@
+"""p-median and p-center siting: problem, solve, outputs."""

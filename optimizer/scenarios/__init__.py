@@ -1,0 +1,1 @@
+"""Many runs of one case: parameter sweeps, batches of cases, a Dask cluster."""
