@@ -12,7 +12,7 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -20,6 +20,8 @@ import pandas as pd
 from optimizer.errors import ProblemCollector, rows_text
 
 from .arrays import Demand, Sites, TravelTimes, Zones
+from .crs import check_crs
+from .textfiles import csv_header, exists, read_csv_text, suffix
 
 if TYPE_CHECKING:
     from optimizer.config import (
@@ -66,78 +68,6 @@ class Table:
 MAX_WEIGHT = 2e9  # more people than any country: a typo or a unit error, not a weight
 
 
-def _exists(path: Path) -> bool:
-    """``path.exists()``, False where the system cannot even look (e.g. a name too long)."""
-    try:
-        return path.exists()
-    except OSError:
-        return False
-
-
-def _suffix(path: Path) -> str:
-    suffixes = [s.lower() for s in path.suffixes]
-    if suffixes and suffixes[-1] in (".gz", ".bz2", ".zip", ".xz") and len(suffixes) > 1:
-        return suffixes[-2]
-    return suffixes[-1] if suffixes else ""
-
-
-def _read_csv_text(path: Path, usecols: list[str] | None = None, dtype: Any = str) -> pd.DataFrame:
-    """A CSV/TSV as text columns: UTF-8 (BOM allowed), else GB18030 (a superset of GBK, as
-    Excel saves CSV on a Chinese system). A row with more fields than the header, or a NUL byte
-    in a cell, is a ValueError naming the line (pandas would shift the columns silently)."""
-    import warnings
-
-    sep = "\t" if _suffix(path) == ".tsv" else ","
-    _refuse_nul(path)
-    last: Exception | None = None
-    for encoding in ("utf-8-sig", "gb18030"):
-        try:
-            with warnings.catch_warnings():
-                warnings.simplefilter("error", pd.errors.ParserWarning)
-                frame = pd.read_csv(
-                    path,
-                    dtype=dtype,
-                    keep_default_na=False,
-                    na_values=[] if dtype is str else [""],
-                    encoding=encoding,
-                    sep=sep,
-                    index_col=False,
-                    skipinitialspace=True,
-                )
-        except UnicodeDecodeError as exc:
-            last = exc
-            continue
-        except pd.errors.ParserWarning:
-            raise ValueError(
-                "the first row has more fields than the header; check the separators"
-            ) from None
-        except pd.errors.ParserError as exc:
-            raise ValueError(
-                str(exc).replace("Error tokenizing data. C error: ", "").strip()
-            ) from None
-        if usecols is not None:
-            frame = frame[usecols]
-        return frame
-    raise ValueError(f"cannot decode the file as UTF-8 or GB18030 ({last})")
-
-
-def _refuse_nul(path: Path) -> None:
-    """A NUL byte (a damaged export; pandas would cut the cell there) is an error naming the
-    line. Compressed files are left to the reader."""
-    if path.suffix.lower() in (".gz", ".bz2", ".zip", ".xz"):
-        return
-    lines = 0
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 22), b""):
-            at = block.find(b"\x00")
-            if at >= 0:
-                line = lines + block.count(b"\n", 0, at) + 1
-                raise ValueError(
-                    f"line {line} holds a NUL byte (a damaged export); export the table again"
-                )
-            lines += block.count(b"\n")
-
-
 def read_table(
     path: Path,
     *,
@@ -156,7 +86,7 @@ def read_table(
             where, f"cannot open the file: {exc.strerror}", got=shown, fix="check the path"
         )
         return None
-    if not _exists(path):
+    if not exists(path):
         problems.add(
             where,
             "file not found",
@@ -164,20 +94,20 @@ def read_table(
             fix=f"check the path (looked for {path}); paths are relative to the case file's folder",
         )
         return None
-    suffix = _suffix(path)
+    kind = suffix(path)
     try:
-        if suffix in CSV_SUFFIXES:
-            return _rows_or_none(Table(_read_csv_text(path), path, shown, True), where, problems)
-        if suffix == ".parquet":
+        if kind in CSV_SUFFIXES:
+            return _rows_or_none(Table(read_csv_text(path), path, shown, True), where, problems)
+        if kind == ".parquet":
             frame = pd.read_parquet(path, engine="pyarrow")
             if "geometry" not in frame.columns:
                 return _rows_or_none(Table(frame, path, shown, False), where, problems)
-        if suffix in GEO_SUFFIXES or suffix == ".parquet":
+        if kind in GEO_SUFFIXES or kind == ".parquet":
             import geopandas as gpd
 
             gdf = (
                 gpd.read_parquet(path)
-                if suffix == ".parquet"
+                if kind == ".parquet"
                 else gpd.read_file(path, layer=layer, engine="pyogrio")
             )
             x = y = None
@@ -445,7 +375,7 @@ def load_demand(cfg: DemandConfig, case: LoadedCase, problems: ProblemCollector)
     dclass = _labels(table, class_col, ids, "demand class", problems) if class_col else None
     x, y = _coordinates(table, cols.x, cols.y, f"{key}.columns", ids, problems)
     crs = _crs_of(table, cfg.crs, key, problems)
-    _check_crs(crs, x, y, table, key, ids, problems)
+    check_crs(crs, x, y, table.shown, table.rows, key, ids, problems)
     footfall = None
     if cfg.footfall_classes:
         if dclass is None:
@@ -554,7 +484,7 @@ def load_sites(cfg: SitesConfig, case: LoadedCase, problems: ProblemCollector) -
     np_vehicles = optional_numbers(cols.np_vehicles, "np_vehicles", "negative-pressure vehicles")
     x, y = _coordinates(table, cols.x, cols.y, f"{key}.columns", ids, problems)
     crs = _crs_of(table, cfg.crs, key, problems)
-    _check_crs(crs, x, y, table, key, ids, problems)
+    check_crs(crs, x, y, table.shown, table.rows, key, ids, problems)
     log.info(
         "Read sites: %s (%s existing), types %s from %s",
         f"{n:,}",
@@ -640,16 +570,16 @@ def load_travel_times(
     key = f"{case.label} › travel_times.{name}"
     path = case.resolve(cfg.file)
     cols = cfg.columns
-    if not _exists(path):
+    if not exists(path):
         read_table(path, shown=cfg.file, where=f"{key}.file", problems=problems)
         return None
-    suffix = _suffix(path)
+    kind = suffix(path)
     wanted = [cols.demand_id, cols.site_id, cols.value]
     frame: pd.DataFrame
-    is_csv = suffix in CSV_SUFFIXES
+    is_csv = kind in CSV_SUFFIXES
     try:
         if is_csv:
-            header = _csv_header(path)
+            header = csv_header(path)
             missing = [c for c in wanted if c not in header]
             if missing:
                 for field, c in zip(("demand_id", "site_id", "value"), wanted, strict=True):
@@ -667,11 +597,11 @@ def load_travel_times(
                 cols.value: "float64",
             }
             try:
-                frame = _read_csv_text(path, usecols=wanted, dtype=dtypes)
+                frame = read_csv_text(path, usecols=wanted, dtype=dtypes)
             except ValueError as exc:
                 if "could not convert" not in str(exc) and "Unable to parse" not in str(exc):
                     raise
-                frame = _read_csv_text(path, usecols=wanted)  # the values are checked below
+                frame = read_csv_text(path, usecols=wanted)  # the values are checked below
             table = Table(frame, path, cfg.file, True)
             if not len(frame):
                 _rows_or_none(table, f"{key}.file", problems)
@@ -761,61 +691,6 @@ def load_travel_times(
         cfg.file,
     )
     return tt
-
-
-def _csv_header(path: Path) -> list[str]:
-    sep = "\t" if _suffix(path) == ".tsv" else ","
-    for encoding in ("utf-8-sig", "gb18030"):
-        try:
-            return [str(c) for c in pd.read_csv(path, nrows=0, encoding=encoding, sep=sep).columns]
-        except UnicodeDecodeError:
-            continue
-    raise ValueError("cannot decode the file as UTF-8 or GB18030")
-
-
-_CHINA_DATUMS = ("GCJ-02", "GCJ02", "BD-09", "BD09")
-
-
-def _check_crs(
-    crs: str | None,
-    x: np.ndarray | None,
-    y: np.ndarray | None,
-    table: Table,
-    key: str,
-    ids: np.ndarray,
-    problems: ProblemCollector,
-) -> None:
-    """The CRS must be one pyproj knows (or GCJ-02 / BD-09); in a lon/lat CRS the coordinates
-    must be longitudes within +-180 and latitudes within +-90."""
-    if crs is None:
-        return
-    geographic = crs.strip().upper() in _CHINA_DATUMS
-    if not geographic:
-        from pyproj import CRS
-        from pyproj.exceptions import CRSError
-
-        try:
-            geographic = CRS.from_user_input(crs).is_geographic
-        except CRSError:
-            problems.add(
-                f"{key}.crs",
-                "unknown coordinate reference system",
-                got=crs,
-                fix="give an EPSG code such as EPSG:4326 (lon/lat) or EPSG:4547 (CGCS2000 / 3-degree Gauss-Kruger)",
-            )
-            return
-    if not geographic or x is None or y is None:
-        return
-    with np.errstate(invalid="ignore"):
-        bad = np.flatnonzero((np.abs(x) > 180) | (np.abs(y) > 90))
-    if bad.size:
-        problems.add(
-            f"{table.shown} {table.rows(bad, ids[bad].tolist())}",
-            f"coordinates out of range for the lon/lat CRS {crs}",
-            got=f"x={x[bad[0]]:g}, y={y[bad[0]]:g}",
-            fix="x is the longitude (-180..180), y the latitude (-90..90); if they are metres, "
-            "declare the projected CRS (e.g. EPSG:4547)",
-        )
 
 
 def _crs_of(table: Table, declared: str | None, key: str, problems: ProblemCollector) -> str | None:
