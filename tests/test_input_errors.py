@@ -4,6 +4,8 @@ row, exit 1; never a traceback, never a silent accept; documented formats read."
 from __future__ import annotations
 
 import io
+import json
+import logging
 
 import pandas as pd
 import pytest
@@ -119,7 +121,19 @@ def test_gbk_case_file_and_gbk_od_table_are_read(tmp_path, capsys):
         tmp_path, capsys, raw=gbk.encode("gbk"), **{"tt.csv": TT.replace("vid", "村").encode("gbk")}
     )
     assert code == 0, err
-    assert "read it as GBK" in err
+    sol = json.loads((tmp_path / "out" / "solution.json").read_text(encoding="utf-8"))
+    assert sol["case"]["name"] == "诸暨村卫生室"  # decoded as GBK, written as UTF-8
+
+
+def test_gbk_case_file_is_read_with_a_warning(tmp_path, caplog):
+    from optimizer.casefile import read_case_text
+
+    path = tmp_path / "case.yaml"
+    path.write_bytes("name: 诸暨\n".encode("gbk"))
+    logging.getLogger("optimizer.casefile").disabled = False  # dask's logging config may disable it
+    with caplog.at_level(logging.WARNING, logger="optimizer.casefile"):
+        assert read_case_text(path) == "name: 诸暨\n"
+    assert "read it as GBK" in caplog.text
 
 
 def test_parquet_tables_are_read_through_pyarrow(tmp_path, capsys):
