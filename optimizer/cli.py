@@ -219,16 +219,27 @@ class Stopped(BaseException):
 
 
 def _on_signal(signum: int, _frame: object) -> None:
+    _cancel_solves()
+    if signum == signal.SIGINT:
+        raise KeyboardInterrupt
     raise Stopped(signum)
+
+
+def _cancel_solves() -> None:
+    """Stop HiGHS solves running in worker threads now, so the run ends at once."""
+    highs = sys.modules.get("optimizer.solvers.highs")
+    if highs is not None:
+        highs.cancel_running()
 
 
 def main(argv: list[str] | None = None) -> int:
     """Parse ``argv``, run the command; return the exit code (see the module docstring)."""
     args = _parser().parse_args(argv)
     _configure_logging(-1 if getattr(args, "quiet", False) else getattr(args, "verbose", 0))
-    previous = None
+    previous = previous_int = None
     with contextlib.suppress(ValueError):  # not the main thread: leave signals alone
         previous = signal.signal(signal.SIGTERM, _on_signal)
+        previous_int = signal.signal(signal.SIGINT, _on_signal)
     try:
         return _dispatch(args)
     except KeyboardInterrupt:
@@ -258,6 +269,8 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         if previous is not None:
             signal.signal(signal.SIGTERM, previous)
+        if previous_int is not None:
+            signal.signal(signal.SIGINT, previous_int)
 
 
 def _dispatch(args: argparse.Namespace) -> int:
