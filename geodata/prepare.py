@@ -7,6 +7,8 @@
 * ``spread POINTS --totals TOTALS --zone-col Z --total-col T --out demand.csv``: zone totals
   (e.g. township census populations) spread over villages, marked as an estimate.
 * ``candidates NODES EDGES --spacing-m 500 --out sites.csv``: road junctions as candidate sites.
+* ``county ADCODE --out DIR``: a whole case (villages, sites, townships, case and quota YAML)
+  from a county's real village and township points (:mod:`geodata.county`).
 * ``pois PBF --out pois.csv [--kinds school,market,...]`` and ``places PBF --out places.csv``:
   public venues (AED candidates, footfall) and settlements (villages) from an OSM extract.
 
@@ -19,6 +21,7 @@ import argparse
 import contextlib
 import logging
 import math
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -96,6 +99,21 @@ def add_parser(sub: argparse._SubParsersAction, parents: list[argparse.ArgumentP
     pl = what.add_parser("places", parents=parents, help="settlements (place=*) from OSM")
     pl.add_argument("pbf", type=Path)
     pl.add_argument("--out", type=Path, required=True)
+
+    from .county import SOURCE_DIR
+
+    co = what.add_parser(
+        "county", parents=parents, help="a whole case from a county's real villages (by adcode)"
+    )
+    co.add_argument("adcode", help="NBS 2016 six-digit county code, e.g. 433123 (凤凰县)")
+    co.add_argument("--out", type=Path, required=True, help="folder for the tables and cases")
+    co.add_argument("--case", type=Path, help="case file to write (default OUT/case.yaml)")
+    co.add_argument("--name", help="short name for the results folder (default county-ADCODE)")
+    co.add_argument("--population", type=float, help="county resident total (e.g. 七普)")
+    co.add_argument("--population-source", help="where the total comes from, for the label")
+    co.add_argument("--source", type=Path, default=SOURCE_DIR, help="cn-village-points-adcode")
+    co.add_argument("--min-villages", type=int, default=30)
+    co.add_argument("--min-share", type=float, default=0.5, help="share of villages located")
 
 
 def _read(path: Path) -> pd.DataFrame:
@@ -187,6 +205,27 @@ def _run(args: argparse.Namespace) -> int:
                 frame.to_csv(fh, index=False, compression={"method": "gzip", "mtime": 0})
         log.info(
             "Wrote %s nodes and %s edges to %s", f"{len(nodes):,}", f"{len(edges):,}", args.out
+        )
+        return 0
+    if args.what == "county":
+        from .county import build_county
+
+        written = build_county(
+            args.adcode,
+            args.out,
+            source=args.source,
+            case_path=args.case,
+            slug=args.name,
+            population=args.population,
+            population_source=args.population_source,
+            min_villages=args.min_villages,
+            min_share=args.min_share,
+        )
+        sys.stdout.write(f"Wrote {', '.join(str(p) for p in written.values())}\n")
+        slug = args.name or f"county-{args.adcode}"
+        sys.stdout.write(
+            f"Run:  python -m optimizer run {written['case']} --out results/{slug}\n"
+            f"then: python -m optimizer staff {written['quota']} --out results/{slug}-quota\n"
         )
         return 0
     if args.what == "cells":

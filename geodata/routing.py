@@ -9,7 +9,7 @@ by id, and run the bounded multi-source Dijkstra.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -18,6 +18,7 @@ from optimizer.errors import ProblemCollector
 
 from .arrays import Demand, Sites, TravelTimes
 from .crs import is_china_offset_crs, normalise_crs, to_wgs84
+from .estimate import EstimateReport
 from .matrix import network_travel_times
 from .network import RoadNetwork, cache_dir, graph_from_file, graph_from_osmnx
 from .snap import Snapped, snap_points
@@ -51,6 +52,8 @@ class RoutingReport:
     profile: SpeedProfile | None = field(default=None, repr=False)
     unused: tuple[int, int] = (0, 0)
     """Demand points and sites no standard reads from this table (not snapped, not routed)."""
+    estimate: EstimateReport | None = None
+    """``far_points: estimate``: how the pairs of points beyond the roads were estimated."""
 
     def to_dict(self) -> dict[str, Any]:
         def stats(s: Snapped, unused: int) -> dict[str, float | int]:
@@ -74,12 +77,23 @@ class RoutingReport:
             "demand": stats(self.demand_snap, self.unused[0]),
             "sites": stats(self.sites_snap, self.unused[1]),
             "unreachable_demand": self.unreachable_demand[:100],
+            **(
+                {"estimated": self.estimate.to_dict(), "note": self.estimate.note()}
+                if self.estimate is not None
+                else {}
+            ),
         }
 
 
 def load_network(
-    name: str, cfg: NetworkConfig, case: LoadedCase, problems: ProblemCollector
+    name: str,
+    cfg: NetworkConfig,
+    case: LoadedCase,
+    problems: ProblemCollector,
+    graphs: dict[str, Any] | None = None,
 ) -> RoadNetwork | None:
+    """Load one network of the case; ``graphs`` receives the graph as read (osmnx sources), for
+    the independent router to convert on its own without reading the file twice."""
     key = f"{case.label} › networks.{name}"
     try:
         if cfg.file is not None:
@@ -106,7 +120,10 @@ def load_network(
                     )
                     return None
                 return RoadNetwork.from_tables(pd.read_csv(npath), pd.read_csv(path), name)
-            return RoadNetwork.from_graph(graph_from_file(path, cfg.network_type), name)
+            G = graph_from_file(path, cfg.network_type)
+            if graphs is not None:
+                graphs[name] = G
+            return RoadNetwork.from_graph(G, name)
         polygon = None
         if cfg.polygon is not None:
             import geopandas as gpd
@@ -138,6 +155,8 @@ def load_network(
         G = graph_from_osmnx(
             place=cfg.place, polygon=polygon, bbox=cfg.bbox, network_type=cfg.network_type
         )
+        if graphs is not None:
+            graphs[name] = G
         return RoadNetwork.from_graph(G, name)
     except (ValueError, FileNotFoundError) as exc:
         problems.add(key, str(exc), fix="check the network source")
@@ -258,12 +277,14 @@ def route_case(
     cutoffs: dict[str, float | None],
     problems: ProblemCollector,
     used: dict[str, tuple[np.ndarray, np.ndarray]] | None = None,
+    graphs: dict[str, Any] | None = None,
 ) -> tuple[dict[str, TravelTimes], dict[str, RoutingReport]]:
     """Compute every network travel-time table of the case (cutoffs resolved by the caller).
 
     ``used`` gives, per table, the demand points and sites that some standard reads from it;
     the others are neither snapped nor routed, so a venue far from any road does not stop a
-    drive table that only clinics' residents use. Missing: every point is used."""
+    drive table that only clinics' residents use. Missing: every point is used. ``graphs``
+    receives each network's graph as read from its source (see :func:`load_network`)."""
     import time
 
     from optimizer.config import NetworkTravelTimesConfig
@@ -291,7 +312,7 @@ def route_case(
             continue  # reported by the schema checks
         if spec.network not in networks:
             networks[spec.network] = load_network(
-                spec.network, cfg.networks[spec.network], case, problems
+                spec.network, cfg.networks[spec.network], case, problems, graphs
             )
         net = networks[spec.network]
         if net is None or dem_ll is None or site_ll is None:
@@ -312,6 +333,8 @@ def route_case(
         if not _usable_roads(net, profile, spec, usable, key, problems):
             continue
         snaps = []
+        beyond = []
+        fill = spec.far_points == "estimate"
         d_used, s_used = (used or {}).get(
             name, (np.ones(len(demand), dtype=bool), np.ones(len(sites), dtype=bool))
         )
@@ -320,8 +343,16 @@ def route_case(
             ("sites", site_ll, sites.ids, s_used),
         ):
             s = snap_points(net, ll[0], ll[1], usable_edges=usable, max_snap_m=spec.max_snap_m)
-            s = Snapped(s.a, s.b, s.t, s.distance_m, s.far & in_use, s.outside & in_use)
-            if s.outside.any():
+            s = replace(s, far=s.far & in_use, outside=s.outside & in_use)
+            beyond.append(s.far | s.outside)
+            if fill and beyond[-1].any():
+                log.warning(
+                    "%s: %d %s points beyond the roads get ESTIMATED travel times",
+                    key,
+                    int(beyond[-1].sum()),
+                    side,
+                )
+            elif s.outside.any():
                 problems.add(
                     f"{key}: {side}",
                     f"{int(s.outside.sum()):,} points lie outside the network's extent: {_describe(ids, s.outside)}",
@@ -358,6 +389,19 @@ def route_case(
             cache=(cache_dir() / "matrices") if spec.cache else None,
             measure=spec.measure,
         )
+        estimate = None
+        if fill and (beyond[0].any() or beyond[1].any()):
+            tt, estimate = estimate_beyond(
+                tt,
+                spec.mode,
+                spec.measure,
+                demand,
+                dem_ll,
+                site_ll,
+                beyond,
+                (d_used, s_used),
+                cutoffs.get(name),
+            )
         reached = ~d_used
         reached[tt.demand_index] = True
         tables[name] = tt
@@ -376,5 +420,65 @@ def route_case(
             net,
             profile,
             (int((~d_used).sum()), int((~s_used).sum())),
+            estimate,
         )
     return tables, reports
+
+
+def estimate_beyond(
+    tt: TravelTimes,
+    mode: str,
+    measure: str,
+    demand: Demand,
+    dem_ll: tuple[np.ndarray, np.ndarray],
+    site_ll: tuple[np.ndarray, np.ndarray],
+    beyond: list[np.ndarray],
+    used: tuple[np.ndarray, np.ndarray],
+    cutoff: float | None,
+) -> tuple[TravelTimes, EstimateReport]:
+    """Add the calibrated straight-line estimate for every pair with an end beyond the roads
+    (demand far x used sites; used near demand x far sites), each block checked independently;
+    values beyond the table's cutoff are left out like the routed ones."""
+    from .estimate import default_params, estimate_table, setting_of_classes
+    from .estimate_case import check_estimate
+
+    settings, _ = setting_of_classes(demand.demand_class, len(demand), "rural")
+    params = default_params(mode)
+    d_far, s_far = beyond
+    d_used, s_used = used
+    parts_i, parts_j, parts_v = [tt.demand_index], [tt.site_index], [tt.value]
+    blocks = [
+        (np.flatnonzero(d_far & d_used), np.flatnonzero(s_used)),
+        (np.flatnonzero(d_used & ~d_far), np.flatnonzero(s_far & s_used)),
+    ]
+    pairs = 0
+    for rows, cols in blocks:
+        if rows.size == 0 or cols.size == 0:
+            continue
+        d = (dem_ll[0][rows], dem_ll[1][rows])
+        s = (site_ll[0][cols], site_ll[1][cols])
+        block = estimate_table(tt.name, d, s, settings[rows], params, measure=measure)
+        check_estimate(block, d, s, settings[rows], params, measure)
+        keep = np.ones(len(block), dtype=bool) if cutoff is None else block.value <= cutoff
+        parts_i.append(rows[block.demand_index[keep]])
+        parts_j.append(cols[block.site_index[keep]])
+        parts_v.append(block.value[keep])
+        pairs += int(keep.sum())
+    out = TravelTimes(
+        tt.name,
+        np.concatenate(parts_i),
+        np.concatenate(parts_j),
+        np.concatenate(parts_v),
+        tt.n_demand,
+        tt.n_sites,
+        tt.unit,
+        tt.complete_within,
+    )
+    far_settings = settings[d_far & d_used]
+    counts = {str(k): int((far_settings == k).sum()) for k in sorted(set(far_settings.tolist()))}
+    scope = (
+        f"{int((d_far & d_used).sum())} demand points and {int((s_far & s_used).sum())} sites "
+        f"beyond the roads ({pairs:,} pairs)"
+    )
+    report = EstimateReport(tt.name, measure, params, counts or {"rural": 0}, pairs, True, scope)
+    return out, report

@@ -21,7 +21,7 @@ from .crs import transformer, utm_crs_for
 if TYPE_CHECKING:
     from optimizer.config import LoadedCase, ZonesConfig
 
-__all__ = ["HULL_BUFFER_M", "demand_hulls", "load_zone_polygons"]
+__all__ = ["HULL_BUFFER_M", "demand_hulls", "load_zone_polygons", "voronoi_zones"]
 
 log = logging.getLogger(__name__)
 
@@ -130,4 +130,56 @@ def demand_hulls(
         hull = shapely.convex_hull(shapely.multipoints(np.c_[x[m], y[m]]))
         poly = shapely.simplify(shapely.buffer(hull, buffer_m, quad_segs=4), buffer_m / 10)
         out[z] = shapely.transform(poly, lambda xy: np.c_[back.transform(xy[:, 0], xy[:, 1])])
+    return out
+
+
+def voronoi_zones(
+    zone: np.ndarray,
+    lon: np.ndarray,
+    lat: np.ndarray,
+    clip: shapely.Geometry | None = None,
+    *,
+    clip_buffer_m: float = 2000.0,
+) -> dict[str, shapely.Geometry]:
+    """APPROXIMATE zone polygons from points with known zones (WGS-84 lon/lat).
+
+    Each point's Voronoi cell (computed in a local UTM projection) is clipped to ``clip`` (e.g.
+    the county outline or the study area, WGS-84; default: the points' convex hull buffered by
+    ``clip_buffer_m``), and the cells of a zone are merged. Where no official boundary is
+    available this is the usual stand-in (Thiessen polygons; Okabe et al. 2000, *Spatial
+    Tessellations*, 2nd ed.); it is not a legal boundary and must be flagged as approximate."""
+    lon = np.asarray(lon, dtype=float)
+    lat = np.asarray(lat, dtype=float)
+    zone = np.asarray(zone).astype(str)
+    ok = np.isfinite(lon) & np.isfinite(lat)
+    if not ok.any():
+        return {}
+    crs = utm_crs_for(lon[ok], lat[ok])
+    fwd, back = transformer("EPSG:4326", crs), transformer(crs, "EPSG:4326")
+    x, y = (np.asarray(a) for a in fwd.transform(lon[ok], lat[ok]))
+    z = zone[ok]
+    pts = shapely.points(np.c_[x, y])
+    if clip is None:
+        area = shapely.buffer(shapely.convex_hull(shapely.multipoints(pts)), clip_buffer_m)
+    else:
+        area = shapely.make_valid(
+            shapely.transform(clip, lambda xy: np.c_[fwd.transform(xy[:, 0], xy[:, 1])])
+        )
+    # duplicated positions share one cell: give it to the first point there
+    _, first = np.unique(np.round(np.c_[x, y], 1), axis=0, return_index=True)
+    first = np.sort(first)
+    cells = shapely.voronoi_polygons(shapely.multipoints(pts[first]), extend_to=area)
+    parts = np.asarray(shapely.get_parts(cells), dtype=object)
+    tree = shapely.STRtree(parts)
+    owner = tree.query(pts[first], predicate="intersects")
+    zone_of_cell = np.full(parts.size, "", dtype=object)
+    zone_of_cell[owner[1]] = z[first][owner[0]]
+    out: dict[str, shapely.Geometry] = {}
+    for zid in sorted(set(map(str, z))):
+        mine = parts[zone_of_cell == zid]
+        if mine.size == 0:
+            continue
+        poly = shapely.intersection(shapely.union_all(mine), area)
+        poly = shapely.simplify(poly, 20.0)
+        out[zid] = shapely.transform(poly, lambda xy: np.c_[back.transform(xy[:, 0], xy[:, 1])])
     return out

@@ -11,13 +11,15 @@ import logging
 import math
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from geodata.arrays import Demand, Sites, TravelTimes, Zones
+from geodata.estimate import EstimateReport
+from geodata.estimate_case import estimate_case
 from geodata.routing import RoutingReport, route_case
 from geodata.tables import load_demand, load_sites, load_travel_times, load_zones
 from geodata.zone_shapes import load_zone_polygons
@@ -55,6 +57,10 @@ class PreparedCase:
     """How each network travel-time table was computed (snapping, pairs, time)."""
     zone_polygons: dict[str, Any] | None = None
     """Zone id -> WGS-84 polygon when the case provides zone boundaries (GIS layers, maps)."""
+    estimates: dict[str, EstimateReport] = field(default_factory=dict)
+    """How each ``mode: estimate`` table was made, with its measured error band."""
+    travel_times_check: dict[str, dict[str, Any]] = field(default_factory=dict)
+    """Per table, its sample recomputed by the independent router (:mod:`.certify_roads`)."""
 
 
 def _sha256(path: Path) -> str:
@@ -65,8 +71,11 @@ def _sha256(path: Path) -> str:
     return h.hexdigest()
 
 
-def prepare_case(case: LoadedCase | str | Path) -> PreparedCase:
-    """Read and validate every file of the case; raise one CaseError listing all problems."""
+def prepare_case(case: LoadedCase | str | Path, *, check_roads: bool = True) -> PreparedCase:
+    """Read and validate every file of the case; raise one CaseError listing all problems.
+
+    Every network travel-time table is then re-checked on a sample against the roads by the
+    independent router (``check_roads``; a deviation raises CheckError)."""
     if not isinstance(case, LoadedCase):
         case = load_case(case)
     cfg = case.config
@@ -78,6 +87,8 @@ def prepare_case(case: LoadedCase | str | Path) -> PreparedCase:
     polygons = load_zone_polygons(cfg.zones, case, problems) if cfg.zones is not None else None
     tables: dict[str, TravelTimes] = {}
     routing: dict[str, RoutingReport] = {}
+    graphs: dict[str, Any] = {}  # networks as read, for the independent router (then dropped)
+    estimates: dict[str, EstimateReport] = {}
     if demand is not None and sites is not None:
         for name, tcfg in cfg.travel_times.items():
             if isinstance(tcfg, TravelTimesConfig):
@@ -92,8 +103,12 @@ def prepare_case(case: LoadedCase | str | Path) -> PreparedCase:
                 network_cutoffs(case),
                 problems,
                 used=tables_in_use(case, demand, sites),
+                graphs=graphs,
             )
             tables.update(net_tables)
+            est_tables, estimates = estimate_case(case, demand, sites, problems)
+            estimates |= {n: r.estimate for n, r in routing.items() if r.estimate is not None}
+            tables.update(est_tables)
     else:
         for name, tcfg in cfg.travel_times.items():
             if isinstance(tcfg, TravelTimesConfig) and not case.resolve(tcfg.file).exists():
@@ -134,7 +149,13 @@ def prepare_case(case: LoadedCase | str | Path) -> PreparedCase:
     _check_tables_complete(case, problem, problems)
     problems.raise_if_any()
     log.info("Case '%s' loaded and validated in %.2f s", cfg.name, time.perf_counter() - t0)
-    return PreparedCase(case, problem, inputs, routing, polygons)
+    prepared = PreparedCase(case, problem, inputs, routing, polygons, estimates)
+    if not check_roads:
+        return prepared
+    from .certify_roads import check_travel_times
+
+    check = check_travel_times(prepared, tables_in_use(case, demand, sites), graphs=graphs)
+    return replace(prepared, travel_times_check=check)
 
 
 def _check_tables_complete(
@@ -300,6 +321,7 @@ def validate_against_model(
                         ", ".join(missing),
                         n,
                     )
+        _footfall_target(case, demand, s, key, problems)
         if s.zone_min_share is not None and demand.zone is None:
             problems.add(
                 f"{key}.zone_min_share",
@@ -327,11 +349,33 @@ def validate_against_model(
                         fix=f"use one of: {', '.join(sorted(types))}",
                     )
     zone_kinds = set(map(str, zones.kind)) if zones is not None else set()
+    for k, share in enumerate(model.type_shares):
+        for field_name in ("facility_types", "of"):
+            for t in getattr(share, field_name):
+                if t not in types:
+                    problems.add(
+                        f"{where}.type_shares[{k}].{field_name}",
+                        "no site has this facility type",
+                        got=t,
+                        fix=f"use one of: {', '.join(sorted(types))}",
+                    )
+        if share.scope == "zone" and sites.zone is None:
+            problems.add(
+                f"{where}.type_shares[{k}].scope",
+                "a share per zone needs a zone column in the sites file",
+                fix="set sites.columns.zone or scope: county",
+            )
     for k, rule in enumerate(model.zone_rules):
         key = f"{where}.zone_rules[{k}]"
         if sites.zone is None:
             problems.add(
                 key, "zone rules need a zone column in the sites file", fix="set sites.columns.zone"
+            )
+        if rule.per_10k_residents is not None and demand.zone is None:
+            problems.add(
+                f"{key}.per_10k_residents",
+                "a density per 10,000 residents needs each demand point's zone",
+                fix="set demand.columns.zone",
             )
         for t in rule.facility_types or []:
             if t not in types:
@@ -378,6 +422,56 @@ def validate_against_model(
                 )
     if model.existing == "may_close" and model.budget is not None and sites.removal_cost is None:
         log.info("No removal_cost column: closing an existing site is free in the budget")
+
+
+def _footfall_target(
+    case: LoadedCase, demand: Demand, s: Any, key: str, problems: ProblemCollector
+) -> None:
+    """Targets are shares of residents: a standard with one must not count footfall venues."""
+    footfall = case.config.demand.footfall_classes
+    if (s.min_share is None and s.zone_min_share is None) or not footfall:
+        return
+    if demand.demand_class is None:
+        return
+    subject = set(s.threshold) if isinstance(s.threshold, dict) else None
+    present = set(map(str, demand.demand_class))
+    hit = sorted(c for c in footfall if c in present and (subject is None or c in subject))
+    if hit:
+        problems.add(
+            f"{key}.min_share" if s.min_share is not None else f"{key}.zone_min_share",
+            "a target is a share of residents, but this standard also counts footfall venues "
+            f"(classes {', '.join(hit)})",
+            got=s.min_share if s.min_share is not None else s.zone_min_share,
+            fix="give minutes per resident class (leaving the venue classes out) for the target, "
+            "and a second standard without a target for the venues",
+        )
+
+
+def _ems_class_without_standard(
+    case: LoadedCase,
+    demand: Demand,
+    field_name: str,
+    value: dict[str, float],
+    problems: ProblemCollector,
+) -> None:
+    """Every resident class of a 120 case needs a response standard (and a radius when radii are
+    per class): the 120 service is for everyone, so a class left out is an error, not MET."""
+    if demand.demand_class is None:
+        return
+    footfall = set(case.config.demand.footfall_classes)
+    cls = np.asarray(demand.demand_class).astype(str)
+    missing = sorted(set(cls[demand.weight > 0]) - set(value) - footfall)
+    for c in missing:
+        at = cls == c
+        example = "rural: 15" if field_name == "response_min" else "rural: 10000"
+        problems.add(
+            f"{case.label} › model.{field_name}",
+            f"demand class '{c}' has no value ({int(at.sum()):,} points, "
+            f"{float(demand.weight[at].sum()):,.0f} residents would go unassessed)",
+            got=", ".join(f"{k}: {v:g}" for k, v in value.items()),
+            fix=f"add it (e.g. {example}), give one number for every class, or list the class "
+            "in demand.footfall_classes if it holds no residents",
+        )
 
 
 def _check_busy_fraction(
@@ -440,6 +534,21 @@ def validate_ems(
                         got=cls,
                         fix=f"use the classes in the data: {', '.join(sorted(classes))}",
                     )
+            _ems_class_without_standard(case, demand, field_name, value, problems)
+    existing = int((sites.existing & (sites.facility_type == model.station_type)).sum())
+    if existing and sites.vehicles is None:
+        log.warning(
+            "%d existing 120 stations and no vehicles column: each is assumed to hold 1 "
+            "ambulance (not negative-pressure), already paid for; give sites.columns.vehicles "
+            "(and np_vehicles) to state today's fleet",
+            existing,
+        )
+    if model.station_or_radius is not None and (demand.zone is None or sites.zone is None):
+        problems.add(
+            f"{where}.station_or_radius",
+            "needs a zone column in both the demand and the sites file",
+            fix="set demand.columns.zone and sites.columns.zone",
+        )
     _check_busy_fraction(model, demand, where, problems)
     if model.stations_per_zone and sites.zone is None:
         problems.add(

@@ -37,6 +37,7 @@ __all__ = [
     "CaseConfig",
     "CoverageModelConfig",
     "DemandConfig",
+    "EstimateTravelTimesConfig",
     "LoadedCase",
     "PCenterModelConfig",
     "PMedianModelConfig",
@@ -151,6 +152,11 @@ class ZonesConfig(Strict):
     geometry_id: str | None = Field(
         default=None, description="Zone id column of the geometry file (default: columns.id)."
     )
+    geometry_approximate: str | None = Field(
+        default=None,
+        description="How the polygons were approximated when they are not official boundaries "
+        "(e.g. 'Voronoi cells of the villages'): the zones layer and the report flag them.",
+    )
 
 
 class MatrixColumns(Strict):
@@ -234,7 +240,10 @@ class NetworkTravelTimesConfig(Strict):
     max_snap_m: PositiveFloat = 1000.0
     snap_exclude: list[str] = ["motorway", "motorway_link"]
     """Road classes points may not be snapped onto (expressways; add trunk for elevated urban roads)."""
-    far_points: Literal["error", "unreachable"] = "error"
+    far_points: Literal["error", "unreachable", "estimate"] = "error"
+    """Points farther than max_snap_m from a road, or outside the network: an error, unreachable,
+    or ``estimate``: their pairs get the calibrated straight-line estimate of this mode (roads
+    where the network has them, the estimate elsewhere; flagged in every output)."""
     components: Literal["largest", "all"] = "largest"
     """Snap onto the largest strongly connected part of the network only (default: no point is
     stranded on an island), or onto any part ("all": local walking coverage such as AEDs, on a
@@ -253,14 +262,55 @@ class NetworkTravelTimesConfig(Strict):
         return self.measure
 
 
+Setting = Literal["urban", "rural"]
+PerSetting = PositiveFloat | dict[Setting, PositiveFloat]
+
+
+class EstimateTravelTimesConfig(Strict):
+    """Travel times ESTIMATED without a road network (``mode: estimate``): great-circle
+    distance x circuity / speed per setting (urban, rural), plus an off-road leg at each end.
+    Defaults are calibrated on real networks (``geodata/data/estimate_calibration.csv``)."""
+
+    mode: Literal["estimate"]
+    by: Literal["drive", "ebike", "walk"] = "drive"
+    """The travel mode whose calibrated circuity and speed apply."""
+    measure: Literal["time", "distance"] = "time"
+    setting: Literal["urban", "rural", "by_class"] = "by_class"
+    """urban (calibrated on central Chengdu) or rural (Andorra's mountain roads) for every pair,
+    or by_class: the demand point's class (urban/rural, or an NBS 城乡分类代码: 1xx urban,
+    2xx rural; class_settings maps other classes); points without a class are rural."""
+    class_settings: dict[str, Setting] | None = None
+    circuity: PerSetting | None = None
+    """Road distance / straight-line distance (default: calibrated per setting and mode)."""
+    speed_kph: PerSetting | None = None
+    """Effective speed along the road distance (default: calibrated per setting and mode)."""
+    offroad_m: NonNegFloat = 0.0
+    """Off-road leg at each end (village centre to the nearest road), in metres."""
+    offroad_kph: PositiveFloat = 4.5
+
+    @property
+    def unit(self) -> str:
+        return "min" if self.measure == "time" else "m"
+
+    @property
+    def quantity(self) -> Literal["time", "distance"]:
+        return self.measure
+
+
 def _travel_times_tag(value: Any) -> str:
     if isinstance(value, Mapping):
+        if value.get("mode") == "estimate":
+            return "estimate"
         return "network" if "network" in value else "file"
+    if isinstance(value, EstimateTravelTimesConfig):
+        return "estimate"
     return "network" if isinstance(value, NetworkTravelTimesConfig) else "file"
 
 
 TravelTimesSpec = Annotated[
-    Annotated[TravelTimesConfig, Tag("file")] | Annotated[NetworkTravelTimesConfig, Tag("network")],
+    Annotated[TravelTimesConfig, Tag("file")]
+    | Annotated[NetworkTravelTimesConfig, Tag("network")]
+    | Annotated[EstimateTravelTimesConfig, Tag("estimate")],
     Discriminator(_travel_times_tag),
 ]
 
@@ -315,12 +365,47 @@ class Standard(Strict):
         return self.min_share is not None and self.min_share >= 1.0
 
 
-class ZoneRule(Strict):
-    """At least ``min_sites`` open sites of the given types in every selected zone."""
+class LargeZoneCap(Strict):
+    over_residents: PositiveFloat
+    max_sites: Annotated[int, Field(ge=0), NotBool]
 
-    min_sites: Annotated[int, Field(ge=1), NotBool]
+
+class ZoneRule(Strict):
+    """At least ``min_sites`` open sites of the given types in every selected zone, and (with
+    ``per_10k_residents``) at least ceil(density x the zone's residents / 10,000) of them, e.g.
+    AEDs per 10,000 residents per street/town (footfall demand classes are not residents)."""
+
+    min_sites: Annotated[int, Field(ge=0), NotBool] = 0
+    per_10k_residents: PositiveFloat | None = None
+    max_sites: Annotated[int, Field(ge=0), NotBool] | None = None
+    """At most this many open sites of the types in each zone (e.g. one CHC per street)."""
+    large_zones: LargeZoneCap | None = None
+    """A higher cap for zones with more residents (streets over 100,000 may add 1-2 CHCs)."""
     facility_types: Names | None = None
     zones: Literal["all"] | list[str] = "all"
+    zone_kinds: list[str] | None = None
+    source: str | None = None
+
+    @model_validator(mode="after")
+    def _some_target(self) -> ZoneRule:
+        if self.min_sites < 1 and self.per_10k_residents is None and self.max_sites is None:
+            raise ValueError("give min_sites (>= 1), per_10k_residents or max_sites")
+        if self.max_sites is not None and self.max_sites < self.min_sites:
+            raise ValueError(f"max_sites {self.max_sites} is below min_sites {self.min_sites}")
+        if self.large_zones is not None and self.max_sites is None:
+            raise ValueError("large_zones raises max_sites: give max_sites too")
+        return self
+
+
+class TypeShare(Strict):
+    """Among the open sites of the ``of`` types, at least ``min_share`` are of ``facility_types``
+    (e.g. >= 90% of village clinics standardised, Qingdao/Zhuji), county-wide or in every zone."""
+
+    name: Name
+    facility_types: Annotated[list[Name], Field(min_length=1)]
+    of: Annotated[list[Name], Field(min_length=1)]
+    min_share: Share
+    scope: Literal["county", "zone"] = "county"
     zone_kinds: list[str] | None = None
     source: str | None = None
 
@@ -349,6 +434,7 @@ class CoverageModelConfig(Strict):
     existing: Literal["keep", "may_close"] = "keep"
     keep_existing_count: bool = False
     zone_rules: list[ZoneRule] = []
+    type_shares: list[TypeShare] = []
     secondary_objective: Literal["none", "min_cost", "min_sites"] = "none"
     """Lexicographic second stage: among plans with optimal coverage, the cheapest / fewest."""
     phases: list[Phase] | None = None
@@ -391,6 +477,18 @@ class FleetConfig(Strict):
     source: str | None = "Zhuji: >= 1 ambulance per 30,000 residents, >= 20% negative-pressure"
 
 
+class StationOrRadius(Strict):
+    """Per township: at least one 120 station inside it, or every resident of it within
+    ``radius_m`` by road of an open station (Yueqing rural norm: radius 8-10 km or >= 1 station
+    per 建制乡镇). Needs the case's ``distance_matrix`` and a demand zone column."""
+
+    radius_m: PositiveFloat = 10_000.0
+    zone_kinds: list[str] | None = None
+    source: str = (
+        "Yueqing: rural 120 service radius 8-10 km or >= 1 station per township (建制乡镇)"
+    )
+
+
 class EmsModelConfig(Strict):
     """120 stations and ambulances: response standards by demand class, fleet norms, and
     expected (MEXCLP, Daskin 1983) or backup (BACOP, Hogan & ReVelle 1986) coverage."""
@@ -413,11 +511,14 @@ class EmsModelConfig(Strict):
     calls_per_year: PositiveFloat | None = None
     minutes_per_call: PositiveFloat = 60.0
     backup_weight: Annotated[float, Field(ge=0, le=1), NotBool] = 0.5
-    """BACOP's theta: weight of first coverage; 1 - theta goes to backup (second) coverage."""
+    """BACOP-2's theta: weight of first coverage; 1 - theta goes to backup (second) coverage.
+    Not used when everyone must be covered (``min_share: 1``): that is BACOP-1, which maximises
+    the residents covered twice."""
     max_new_stations: Annotated[int, Field(ge=0), NotBool] | None = None
     budget: NonNegFloat | None = None
     stations_per_zone: Annotated[int, Field(ge=0), NotBool] = 0
     zone_kinds: list[str] | None = None
+    station_or_radius: StationOrRadius | None = None
     fleet: FleetConfig = FleetConfig()
     secondary_objective: Literal["none", "min_cost"] = "none"
     source: str | None = "Yueqing: urban < 11 min within 3.5 km; rural < 15 min within 8-10 km"
@@ -486,8 +587,10 @@ class PCenterModelConfig(_SitingModelConfig):
     YAML (``model:`` section)::
 
         kind: p_center
-        p: 12                    # at most this many sites open in total; or
+        p: 12                    # sites open in total (kept existing ones count); or
         max_new_sites: 4         # at most this many new sites besides the existing ones
+        count: exactly           # exactly | at_most (p): at_most opens the fewest sites that
+                                 #   reach the optimal radius
         existing: keep           # keep | may_close (relocation; needs p)
         facility_types: [clinic] # the site types placed (default: every site)
         matrix: drive            # travel-time table to use (when there are several)
@@ -498,6 +601,17 @@ class PCenterModelConfig(_SitingModelConfig):
     kind: Literal["p_center"]
     weighted: bool = False
     method: Literal["binary_search", "compact"] = "binary_search"
+    count: Literal["exactly", "at_most"] = "exactly"
+    """How ``p`` counts: exactly p sites open (OR-Library's p-center), or at most p and the
+    fewest that reach the optimal radius. ``max_new_sites`` always means at most."""
+
+    @model_validator(mode="after")
+    def _count_needs_p(self) -> PCenterModelConfig:
+        if "count" in self.model_fields_set and self.p is None and self.count == "exactly":
+            raise ValueError(
+                "count: exactly needs 'p' (sites in total); max_new_sites is always at most"
+            )
+        return self
 
     @property
     def resolved_objective(self) -> str:
@@ -543,23 +657,78 @@ class OutputConfig(Strict):
     dir: str | None = None
 
 
+class CapacityCheck(Strict):
+    """A county capacity norm checked against given data, not a siting decision: at least
+    ``min`` per ``per`` residents (e.g. CDC staff 1.75 per 10,000, Zhuji)."""
+
+    name: Name
+    have: NonNegFloat
+    """What the county has today (staff, beds), from the planner's data."""
+    min: PositiveFloat | None = None
+    per: PositiveFloat = 10_000
+    min_share: Share | None = None
+    """Instead of a rate per residents: at least this share of ``of`` (e.g. >= 5% of the
+    lead hospitals' new hires reserved for grassroots posts, Qingdao)."""
+    of: NonNegFloat | None = None
+    unit: str = ""
+    note: str = ""
+    """Where ``have`` comes from (statistical yearbook, health commission, estimate)."""
+    source: str = ""
+
+    @model_validator(mode="after")
+    def _one_form(self) -> CapacityCheck:
+        if (self.min is None) == (self.min_share is None):
+            raise ValueError("give either min (per `per` residents) or min_share (of `of`)")
+        if self.min_share is not None and self.of is None:
+            raise ValueError("min_share needs `of`, the count it is a share of")
+        return self
+
+
+class CapacityNorms(Strict):
+    """County capacity checks shown in the compliance tables (``capacity_compliance``)."""
+
+    population: PositiveFloat | None = None
+    """Residents the norms refer to (default: the demand file's residents)."""
+    population_note: str = ""
+    checks: Annotated[list[CapacityCheck], Field(min_length=1)]
+
+
 class CaseConfig(Strict):
     name: str
     description: str = ""
+    roads: Literal["network", "estimate"] = "network"
+    """``estimate``: every network travel-time table becomes a calibrated straight-line estimate
+    of the same mode and measure (offline; no network is loaded). One line switches a case
+    between OSM roads and the estimate."""
     demand: DemandConfig
     sites: SitesConfig
     zones: ZonesConfig | None = None
     networks: dict[Name, NetworkConfig] = {}
     travel_times: dict[Name, TravelTimesSpec]
     model: ModelConfig
+    capacity_norms: CapacityNorms | None = None
     solver: SolverConfig = SolverConfig()
     output: OutputConfig = OutputConfig()
+
+    @model_validator(mode="after")
+    def _estimate_roads(self) -> CaseConfig:
+        if self.roads == "network":
+            return self
+        tables: dict[str, Any] = {}
+        for name, t in self.travel_times.items():
+            if isinstance(t, NetworkTravelTimesConfig):
+                t = EstimateTravelTimesConfig(mode="estimate", by=t.mode, measure=t.measure)
+            tables[name] = t
+        object.__setattr__(self, "travel_times", tables)
+        return self
 
     @field_validator("travel_times", mode="before")
     @classmethod
     def _single_table(cls, value: Any) -> Any:
         # ``travel_times: {file: ...}`` is one unnamed table; name it "travel_times".
-        if isinstance(value, Mapping) and ("file" in value or "network" in value):
+        if isinstance(value, Mapping) and (
+            "file" in value or "network" in value or value.get("mode") == "estimate"
+        ):
             return {"travel_times": value}
         return value
 
@@ -819,7 +988,12 @@ def _check_network_refs(case: LoadedCase, problems: ProblemCollector) -> None:
                 fix="define it under 'networks:'"
                 + (f" or use one of: {', '.join(cfg.networks)}" if cfg.networks else ""),
             )
-        if isinstance(tt, NetworkTravelTimesConfig):
+        if isinstance(tt, (NetworkTravelTimesConfig, EstimateTravelTimesConfig)):
+            how = (
+                "estimated from distances"
+                if tt.mode == "estimate"
+                else "computed on a road network"
+            )
             for side in ("demand", "sites"):
                 cols = getattr(cfg, side).columns
                 src = getattr(cfg, side).file.lower()
@@ -827,7 +1001,7 @@ def _check_network_refs(case: LoadedCase, problems: ProblemCollector) -> None:
                 if (cols.x is None or cols.y is None) and not is_geo:
                     problems.add(
                         f"{label} › {side}.columns",
-                        f"travel_times.{name} is computed on a road network, which needs point coordinates",
+                        f"travel_times.{name} is {how}, which needs point coordinates",
                         fix="set columns x and y (e.g. {x: lon, y: lat}) and the crs, or use a GIS file",
                     )
 
@@ -859,6 +1033,12 @@ def _check_ems_rules(case: LoadedCase, model: EmsModelConfig, problems: ProblemC
             f"{where}.time_matrix",
             "several travel-time tables are given; say which holds driving times",
             fix=f"add 'time_matrix: <name>' with one of: {', '.join(tables)}",
+        )
+    if model.station_or_radius is not None and model.distance_matrix is None:
+        problems.add(
+            f"{where}.station_or_radius",
+            "the radius-or-station rule needs a road-distance table",
+            fix="add a travel_times entry with measure: distance and name it in distance_matrix",
         )
     if model.radius_m is not None and model.distance_matrix is None:
         problems.add(
@@ -897,14 +1077,10 @@ def _check_ems_rules(case: LoadedCase, model: EmsModelConfig, problems: ProblemC
             "min_cost without any coverage or fleet target buys nothing",
             fix="set min_share, zone_min_share or fleet.per_population",
         )
-    if (
-        model.objective in ("mexclp", "bacop")
-        and model.busy_fraction is None
-        and model.calls_per_year is None
-    ):
+    if model.objective == "mexclp" and model.busy_fraction is None and model.calls_per_year is None:
         problems.add(
             where,
-            "expected/backup coverage needs the busy fraction of an ambulance",
+            "expected coverage (MEXCLP) needs the busy fraction of an ambulance",
             fix="set busy_fraction (e.g. 0.2) or calls_per_year (and minutes_per_call)",
         )
     if model.secondary_objective != "none" and model.objective == "min_cost":

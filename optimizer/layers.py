@@ -31,7 +31,7 @@ from __future__ import annotations
 import json
 import logging
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -229,6 +229,8 @@ def _uncovered(sol: CoverageSolution, d_ll: np.ndarray) -> Layer:
         if demand.demand_class is not None:
             frame["class"] = demand.demand_class[miss]
         frame["weight"] = demand.weight[miss]
+        if demand.footfall is not None:  # residents apart from venues' footfall
+            frame["residents"] = demand.residents[miss]
         frame["standard"] = s.name
         frame["threshold"] = thr[miss]
         frame["unit"] = s.unit
@@ -241,6 +243,8 @@ def _uncovered(sol: CoverageSolution, d_ll: np.ndarray) -> Layer:
         parts.append(part.iloc[order].reset_index(drop=True))
         geoms.append(_points(d_ll, miss[order]))
     cols = ["demand_id", "zone", "class", "weight", "standard", "threshold", "unit"]
+    if demand.footfall is not None:
+        cols.insert(4, "residents")
     frame_all = (
         pd.concat(parts, ignore_index=True)
         if parts
@@ -325,8 +329,12 @@ def _catchments(
                 areas.update({(int(j), v): p for j, p in zip(open_pos, polys, strict=True)})
             method, network = "demand_hull", ""
         for v in values:
-            w = np.where(r.coverage.applies & (thr == v), demand.weight, 0.0)
-            reach = np.asarray(r.coverage.matrix.T.astype(float) @ w).ravel()
+            subject = r.coverage.applies & (thr == v)
+            mat = r.coverage.matrix.T.astype(float)
+            reach = np.asarray(mat @ np.where(subject, demand.residents, 0.0)).ravel()
+            foot = np.asarray(
+                mat @ np.where(subject, demand.weight - demand.residents, 0.0)
+            ).ravel()
             for j in open_pos:
                 poly = areas.get((int(j), v))
                 if poly is None:
@@ -345,6 +353,11 @@ def _catchments(
                         "area_km2": round(polygon_area_km2(poly), 4),
                         "residents_within": round(float(reach[j]), 3),
                     }
+                    | (
+                        {"footfall_within": round(float(foot[j]), 3)}
+                        if demand.footfall is not None
+                        else {}
+                    )
                 )
                 geoms.append(_multi(poly))
     frame = pd.DataFrame(
@@ -361,6 +374,7 @@ def _catchments(
             "buffer_m",
             "area_km2",
             "residents_within",
+            *(["footfall_within"] if demand.footfall is not None else []),
         ],
     )
     order = (
@@ -413,12 +427,14 @@ def zone_layer(
         if missing and demand_zone is not None
         else {}
     )
+    zcfg = getattr(getattr(getattr(prepared, "case", None), "config", None), "zones", None)
+    flagged = getattr(zcfg, "geometry_approximate", None)
     geoms, source, approx = [], [], []
     for z in ids:
         if z in given:
             geoms.append(_multi(given[z]))
-            source.append("case file")
-            approx.append(0)
+            source.append(f"case file ({flagged})" if flagged else "case file")
+            approx.append(1 if flagged else 0)
         elif z in hulls:
             geoms.append(_multi(hulls[z]))
             source.append(f"hull of the zone's demand points + {HULL_BUFFER_M:g} m (approximate)")
@@ -439,7 +455,8 @@ def zone_layer(
         np.asarray(geoms, dtype=object),
         "MultiPolygon",
         "zones with the compliance figures of zones.csv; polygons from the case, else the hull "
-        "of each zone's demand points (approximate=1)",
+        "of each zone's demand points (approximate=1)"
+        + (f"; boundaries {flagged}" if flagged else ""),
     )
 
 
@@ -554,6 +571,10 @@ def write_layers(
         layers = build_layers(prepared, sol, buffer_m=buffer_m)
     if not layers:
         return []
+    estimated = {n: r.note() for n, r in (getattr(prepared, "estimates", None) or {}).items()}
+    if estimated:  # every layer says so, in its GeoPackage description and in layers.json
+        flag = " | TRAVEL TIMES " + "; ".join(f"{n}: {v}" for n, v in sorted(estimated.items()))
+        layers = [replace(layer, note=layer.note + flag) for layer in layers]
     crs_text = normalise_crs(demand.crs) if demand.crs else "EPSG:4326"
     if demand.crs is None:  # sites only: keep their own CRS
         crs_text = normalise_crs(sol.problem.sites.crs or "EPSG:4326")
@@ -590,6 +611,7 @@ def write_layers(
             }
             for layer in layers
         ],
+        "travel_times_estimated": estimated,
         "catchment_buffer_m": buffer_m,
         "zone_hull_buffer_m": HULL_BUFFER_M,
     }

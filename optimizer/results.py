@@ -25,6 +25,7 @@ from __future__ import annotations
 import logging
 import platform
 import sys
+from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +34,8 @@ import pandas as pd
 
 from . import __version__
 from .atomic import StagedOutput
+from .capacity import capacity_compliance, capacity_summary
+from .handoff import require_consistent_folder
 from .models.coverage.problem import _zone_share
 from .models.coverage.solve import CoverageSolution
 
@@ -111,15 +114,53 @@ def common_dict(prepared: Any, sol: Any, *, meaning: str, model: dict[str, Any])
                 **(
                     prepared.routing[name].to_dict()
                     if name in prepared.routing
+                    else getattr(prepared, "estimates", {})[name].to_dict()
+                    if name in getattr(prepared, "estimates", {})
                     else {"source": "table"}
                 ),
             }
             for name, tt in problem.travel_times.items()
         },
+        "travel_times_check": getattr(prepared, "travel_times_check", {}) or {},
         "model_size": sol.model_size,
         "presolve": sol.presolve,
         "diagnosis": sol.diagnosis,
-    }
+    } | (
+        {
+            "capacity_compliance": capacity_compliance(
+                cfg.capacity_norms, float(problem.demand.residents.sum())
+            )
+        }
+        if getattr(cfg, "capacity_norms", None) is not None
+        else {}
+    )
+
+
+def _type_share_rows(problem: Any, open_mask: np.ndarray) -> list[dict[str, Any]]:
+    """One compliance row per type share and unit (county or zone): open sites counted."""
+    sites = problem.sites
+    rows = []
+    for share in problem.model.type_shares:
+        num = open_mask & np.isin(sites.facility_type, share.facility_types)
+        den = open_mask & np.isin(sites.facility_type, share.of)
+        for unit, mask in problem.share_units(share):
+            a, b = int((num & mask).sum()), int((den & mask).sum())
+            rows.append(
+                {
+                    "norm": f"type_shares[{share.name}]",
+                    "label": f">= {100 * share.min_share:g}% of open {'/'.join(share.of)} "
+                    f"are {'/'.join(share.facility_types)}",
+                    "scope": "county" if unit == "county" else "zone",
+                    "zone": "" if unit == "county" else unit,
+                    "required": share.min_share,
+                    "achieved": _round(a / b) if b else None,
+                    "unit": "share",
+                    "met": Fraction(a) >= Fraction(str(share.min_share)) * b,
+                    "counts": f"{a} of {b}",
+                    "source": share.source or "",
+                }
+            )
+    return rows
 
 
 def solution_dict(prepared: Any, sol: CoverageSolution) -> dict[str, Any]:
@@ -137,7 +178,20 @@ def solution_dict(prepared: Any, sol: CoverageSolution) -> dict[str, Any]:
             "budget": model.budget,
             "existing": model.existing,
             "standards": [s.model_dump(exclude_none=True) for s in problem.standards],
-            "zone_rules": [r.model_dump(exclude_none=True) for r in model.zone_rules],
+            "zone_rules": [
+                r.model_dump(exclude_none=True)
+                | (
+                    {"required": {z: problem.rule_need(r, z) for z in problem.rule_zones(r)}}
+                    if r.per_10k_residents is not None
+                    else {}
+                )
+                | (
+                    {"allowed": {z: problem.rule_cap(r, z) for z in problem.rule_zones(r)}}
+                    if r.max_sites is not None
+                    else {}
+                )
+                for r in model.zone_rules
+            ],
         },
     )
     if sol.open_mask is not None and sol.evaluation is not None:
@@ -154,6 +208,8 @@ def solution_dict(prepared: Any, sol: CoverageSolution) -> dict[str, Any]:
             }
             for t in out["chosen_sites"]
         }
+        if model.type_shares:
+            out["type_share_compliance"] = {"table": _type_share_rows(problem, ev.open_mask)}
         out["cost"] = {
             "unit": sites.cost_unit,
             "new_sites": _round(ev.new_cost, 2),
@@ -191,12 +247,30 @@ def solution_dict(prepared: Any, sol: CoverageSolution) -> dict[str, Any]:
                 "source": s.source,
                 "by_zone": by_zone,
             }
+            if _has_footfall(r):
+                cov[s.name] |= {
+                    "measure": "residents (footfall apart)",
+                    "footfall": _round(r.footfall, 3),
+                    "footfall_covered": _round(r.footfall_covered, 3),
+                    "footfall_share": _round(r.footfall_share),
+                    "weighted_covered": _round(r.weighted_covered, 3),
+                }
+                for z, zc in r.by_zone.items():
+                    by_zone[z] |= {
+                        "footfall": _round(zc.footfall, 3),
+                        "footfall_covered": _round(zc.footfall_covered, 3),
+                    }
         out["coverage"] = cov
         out["by_type"] = type_value(sol)
         phases = phase_rows(sol)
         if phases:
             out["phases"] = phases
     return out
+
+
+def _has_footfall(r: Any) -> bool:
+    """Whether footfall venues are subject to this standard (then shown apart from residents)."""
+    return bool(r.footfall > 0)
 
 
 def phase_rows(sol: Any) -> list[dict[str, Any]]:
@@ -249,6 +323,10 @@ def type_value(sol: CoverageSolution) -> dict[str, Any]:
                     "added": _round(gain, 3),
                     "per_10k_yuan": _round(gain / spend * 10_000, 6) if spend > 0 else None,
                 }
+                if _has_footfall(r):  # residents above; venues' footfall apart
+                    gains[r.name]["footfall_added"] = _round(
+                        r.footfall_covered - b.footfall_covered, 3
+                    )
         out[t] = {
             "new_sites": int((ev.new_mask & (sites.facility_type == t)).sum()),
             "spend": _round(spend, 2),
@@ -302,6 +380,9 @@ def demand_table(sol: CoverageSolution) -> pd.DataFrame:
     if d.demand_class is not None:
         frame["class"] = d.demand_class
     frame["weight"] = d.weight
+    if d.footfall is not None:  # residents and footfall, two measures
+        frame["residents"] = d.residents
+        frame["footfall"] = d.weight - d.residents
     if d.x is not None and d.y is not None:
         frame["x"], frame["y"] = d.x, d.y
     if sol.evaluation is not None:
@@ -350,16 +431,20 @@ def sites_table(sol: CoverageSolution) -> pd.DataFrame:
                 for k, p in enumerate(phase)
             ]
         # residents whose nearest open site (of this type) is this site
+        d = problem.demand
         served = np.zeros(len(s))
         for t, (_, table) in _nearest_columns(sol).items():
             idx, _ = table.nearest(ev.open_mask & (s.facility_type == t))
             ok = idx >= 0
-            served += np.bincount(idx[ok], weights=problem.demand.weight[ok], minlength=len(s))
+            served += np.bincount(idx[ok], weights=d.residents[ok], minlength=len(s))
         frame["residents_nearest"] = np.round(served, 3)
         for r in ev.standards:
-            w = np.where(r.coverage.applies, problem.demand.weight, 0.0)
-            within = np.asarray(r.coverage.matrix.T.astype(float) @ w).ravel()
-            frame[f"residents_within_{r.name}"] = np.round(within, 3)
+            mat = r.coverage.matrix.T.astype(float)
+            w = np.where(r.coverage.applies, d.residents, 0.0)
+            frame[f"residents_within_{r.name}"] = np.round(np.asarray(mat @ w).ravel(), 3)
+            if _has_footfall(r):
+                f = np.where(r.coverage.applies, d.weight - d.residents, 0.0)
+                frame[f"footfall_within_{r.name}"] = np.round(np.asarray(mat @ f).ravel(), 3)
     return pd.DataFrame(frame).sort_values("site_id", kind="stable").reset_index(drop=True)
 
 
@@ -383,6 +468,12 @@ def zones_table(sol: CoverageSolution) -> pd.DataFrame:
             frame[f"share_{r.name}"] = [
                 _round(r.by_zone[z].share) if z in r.by_zone else None for z in zid
             ]
+            if _has_footfall(r):
+                for what in ("footfall", "footfall_covered"):
+                    frame[f"{what}_{r.name}"] = [
+                        _round(getattr(r.by_zone[z], what), 3) if z in r.by_zone else None
+                        for z in zid
+                    ]
             req = [_zone_share(s, z) for z in zid]
             if any(v is not None for v in req):
                 frame[f"required_{r.name}"] = req
@@ -481,6 +572,12 @@ def summary_head(prepared: Any, sol: Any, *, kind: str, meaning: str) -> list[st
     ]
     if problem.demand.weight_note:
         lines.append(f"      residents: {problem.demand.weight_note}")
+    if getattr(cfg, "capacity_norms", None) is not None:
+        lines += capacity_summary(
+            capacity_compliance(cfg.capacity_norms, float(problem.demand.residents.sum()))
+        )
+    for name, rep in sorted((getattr(prepared, "estimates", None) or {}).items()):
+        lines.append(f"  !! Travel times '{name}': {rep.note()}")
     ps = sol.presolve
     if ps and "demand_groups" in ps:
         lines.append(
@@ -496,6 +593,7 @@ def summary_head(prepared: Any, sol: Any, *, kind: str, meaning: str) -> list[st
     lines.append(
         f"Status: {sol.status.label}   gap {gap}   solver {sol.solver} {sol.solver_version}"
     )
+    lines += travel_check_lines(getattr(prepared, "travel_times_check", {}) or {})
     if sol.status.value == "feasible":
         lines.append(
             f"  !! A limit stopped the search: the plan below is the best found, within "
@@ -523,6 +621,27 @@ def summary_head(prepared: Any, sol: Any, *, kind: str, meaning: str) -> list[st
     if sol.diagnosis:
         lines.append("Why no plan exists:")
         lines += [f"  {d}" for d in sol.diagnosis]
+    return lines
+
+
+def travel_check_lines(check: dict[str, dict[str, Any]]) -> list[str]:
+    """Summary lines of the travel-time tables' check against the roads."""
+    lines = []
+    for name, b in check.items():
+        if b.get("status") != "checked":
+            lines.append(f"Travel times {name}: {b.get('status')}")
+            continue
+        if not b["pairs_checked"]:
+            lines.append(f"Travel times {name}: no demand-site pair to re-route (nothing snapped)")
+            continue
+        w = b.get("worst_pair") or {}
+        lines.append(
+            f"Travel times {name} re-routed independently on the roads: {b['pairs_checked']:,} "
+            f"pairs ({b['random_pairs']:,} random, {b['near_threshold_checked']:,} of "
+            f"{b['near_threshold_found']:,} within {b['band']:g} {b['unit']} of a threshold), "
+            f"max deviation {b['max_deviation']:.4f} {b['unit']}, mean {b['mean_deviation']:.4f} "
+            f"(tolerance {b['tolerance']:g}); worst {w.get('demand')} - {w.get('site')}"
+        )
     return lines
 
 
@@ -579,9 +698,10 @@ def summary_text(prepared: Any, sol: Any, out_dir: Path | None = None) -> str:
                     if g["per_10k_yuan"] is None
                     else f" ({g['per_10k_yuan']:,.2f} per 10,000 {unit})"
                 )
+                foot = f" (+{g['footfall_added']:,.0f} footfall)" if "footfall_added" in g else ""
                 lines.append(
                     f"Value of '{t}': {v['new_sites']} new, {v['spend']:,.0f} {unit} -> "
-                    f"+{g['added']:,.0f} within '{std}'{per}"
+                    f"+{g['added']:,.0f} residents within '{std}'{per}{foot}"
                 )
         for row in phase_rows(sol):
             built = sum(len(v) for v in row["built"].values())
@@ -602,17 +722,28 @@ def summary_text(prepared: Any, sol: Any, out_dir: Path | None = None) -> str:
             )
             lines.append(
                 f"  {s.name:<16} within {_threshold_text(s.threshold)} {s.unit}: {_pct(r.share)} "
-                f"({r.covered_population:,.0f} of {r.population:,.0f}){target}"
+                f"({r.covered_population:,.0f} of {r.population:,.0f} residents){target}"
             )
             lines += _out_of_reach(problem, r.coverage)
+            if _has_footfall(r):
+                lines.append(
+                    f"    footfall venues: {_pct(r.footfall_share)} ({r.footfall_covered:,.0f} of "
+                    f"{r.footfall:,.0f} footfall weight; counted in the objective, not a share "
+                    "of residents)"
+                )
             if r.by_zone:
                 worst = sorted(
                     ((zc.share, z) for z, zc in r.by_zone.items() if zc.share is not None),
                     key=lambda t: (t[0], t[1]),
                 )[:3]
                 if worst:
+                    zn = problem.zones
+                    label = (
+                        dict(zip(map(str, zn.ids), map(str, zn.name), strict=True)) if zn else {}
+                    )
                     lines.append(
-                        "    lowest zones: " + ", ".join(f"{z} {_pct(v)}" for v, z in worst)
+                        "    lowest zones: "
+                        + ", ".join(f"{label.get(str(z), z)} {_pct(v)}" for v, z in worst)
                     )
     if out_dir is not None:
         files = ["solution.json", "sites.csv", "demand.csv"]
@@ -663,6 +794,7 @@ def write_results(prepared: Any, sol: Any, out_dir: Path) -> list[str]:
         write_layers(out, prepared, sol)  # layers.gpkg, geojson/, layers.json (optimizer.layers)
         out.text("summary.txt", summary_text(prepared, sol))  # no path, no times: same on a rerun
         write_report(out)  # report.html from the staged files (optimizer.report)
+        require_consistent_folder(out.path("solution.json").parent)  # optimizer.handoff
         names = [*out.names, "manifest.json"]
         out.json("manifest.json", manifest_dict(prepared, sol, names))
     log.info("Wrote %d files to %s", len(names), out_dir)

@@ -7,7 +7,9 @@ error in the coverage core, presolve, model builder or checker cannot hide in bo
 from __future__ import annotations
 
 import itertools
+import math
 from dataclasses import dataclass
+from fractions import Fraction
 
 import numpy as np
 
@@ -166,11 +168,40 @@ def feasible_plans(inst: Dense) -> list[tuple[float, float, float]]:
             if rule.zone_kinds is not None:
                 zones = [z for z in zones if inst.zone_kind.get(z, "") in rule.zone_kinds]
             for z in zones:
-                if (open_ & ok_type & (np.asarray(s.zone) == z)).sum() < rule.min_sites:
+                need = rule.min_sites
+                if rule.per_10k_residents is not None:  # exact: ceil(density x residents / 1e4)
+                    res = sum(
+                        Fraction(float(v)) for v in np.asarray(d.weight)[np.asarray(d.zone) == z]
+                    )
+                    need = max(
+                        need, math.ceil(Fraction(str(rule.per_10k_residents)) * res / 10_000)
+                    )
+                n_open = (open_ & ok_type & (np.asarray(s.zone) == z)).sum()
+                cap = rule.max_sites
+                if cap is not None and rule.large_zones is not None:
+                    res = sum(
+                        Fraction(float(v)) for v in np.asarray(d.weight)[np.asarray(d.zone) == z]
+                    )
+                    if res > Fraction(str(rule.large_zones.over_residents)):
+                        cap = max(cap, rule.large_zones.max_sites)
+                if n_open < need or (cap is not None and n_open > cap):
                     feasible = False
                     break
             if not feasible:
                 break
+        if not feasible:
+            continue
+        for share in m.type_shares:
+            units = (
+                [np.ones(J, bool)]
+                if share.scope == "county"
+                else [np.asarray(s.zone) == z for z in inst.zone_ids]
+            )
+            for unit in units:
+                a = (open_ & unit & np.isin(types, share.facility_types)).sum()
+                b = (open_ & unit & np.isin(types, share.of)).sum()
+                if Fraction(int(a)) < Fraction(str(share.min_share)) * int(b):
+                    feasible = False
         if not feasible:
             continue
         if m.keep_existing_count:

@@ -91,7 +91,7 @@ def brute_pmedian(
 
 
 def pcenter_value(times: np.ndarray, w: np.ndarray, s: np.ndarray, weighted: bool) -> float | None:
-    counted = w > 0 if weighted else np.ones(times.shape[0], dtype=bool)
+    counted = w > 0  # points without residents set no radius
     if not counted.any():
         return 0.0
     if not s.any():
@@ -112,9 +112,10 @@ def brute_pcenter(
     max_new: int | None = None,
     keep: bool = True,
     weighted: bool = False,
+    exactly: bool = True,
 ) -> float | None:
     best: float | None = None
-    for s in open_sets(times.shape[1], existing, p=p, max_new=max_new, keep=keep, exactly=False):
+    for s in open_sets(times.shape[1], existing, p=p, max_new=max_new, keep=keep, exactly=exactly):
         v = pcenter_value(times, w, s, weighted)
         if v is not None and (best is None or v < best):
             best = v

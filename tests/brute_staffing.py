@@ -38,6 +38,11 @@ class QuotaSpec:
     ph_share: float | None = 0.25
     ph_basis: str = "professional"
     share_types: list[str] = field(default_factory=lambda: ["thc", "chc"])
+    share_scope: str = "facility"  # or "county": the shares over the summed posts
+    # (numerator categories, denominator categories or None = all, share, facility types)
+    extra_shares: list[tuple[list[int], list[int] | None, float, list[str]]] = field(
+        default_factory=list
+    )
     gp_per_10k: float | None = 4.0
     county: int = 0
     pool: int | None = None
@@ -70,7 +75,15 @@ def quota_brute(spec: QuotaSpec, max_posts: int = 12) -> tuple[float, float] | N
                 continue
             if not spec.cuts and any(vec[c] < spec.cur[f][c] for c in range(C)):
                 continue
-            if t in spec.share_types:
+            bad_extra = False
+            for num_c, den_c, share, types in spec.extra_shares:
+                if t in types:
+                    num = sum(vec[c] for c in num_c)
+                    den = sum(vec[c] for c in (range(C) if den_c is None else den_c))
+                    bad_extra |= num < _f(share) * den
+            if bad_extra:
+                continue
+            if t in spec.share_types and spec.share_scope == "facility":
                 prof = sum(vec[c] for c in range(C) if spec.cat_prof[c])
                 ph = sum(vec[c] for c in range(C) if spec.cat_ph[c])
                 if spec.prof_share is not None and prof < _f(spec.prof_share) * total:
@@ -86,6 +99,7 @@ def quota_brute(spec: QuotaSpec, max_posts: int = 12) -> tuple[float, float] | N
     # county rows and the objectives are sums over facilities (numpy broadcasting over plans).
     gp_sum = np.zeros(())
     pool_sum = np.zeros(())
+    prof_sum, ph_sum, tot_sum = np.zeros(()), np.zeros(()), np.zeros(())
     short_sum = np.zeros(())
     moved_sum = np.zeros(())
     for f in range(F):
@@ -101,6 +115,10 @@ def quota_brute(spec: QuotaSpec, max_posts: int = 12) -> tuple[float, float] | N
         moved = np.abs(vecs - np.asarray(spec.cur[f], dtype=float)).sum(axis=1)
         shape = [1] * F
         shape[f] = len(vecs)
+        if spec.types[f] in spec.share_types:
+            prof_sum = prof_sum + vecs[:, spec.cat_prof].sum(axis=1).reshape(shape)
+            ph_sum = ph_sum + vecs[:, spec.cat_ph].sum(axis=1).reshape(shape)
+            tot_sum = tot_sum + vecs.sum(axis=1).reshape(shape)
         gp_sum = gp_sum + gp.reshape(shape)
         pool_sum = pool_sum + pool.reshape(shape)
         short_sum = short_sum + short.reshape(shape)
@@ -112,6 +130,15 @@ def quota_brute(spec: QuotaSpec, max_posts: int = 12) -> tuple[float, float] | N
         ok &= gp_sum >= need_gp
     if spec.pool is not None:
         ok &= pool_sum <= spec.pool
+    if spec.share_scope == "county":
+        # exact: integer posts, shares as fractions n/d -> n x base <= d x part
+        if spec.prof_share is not None:
+            a = _f(spec.prof_share)
+            ok &= prof_sum * a.denominator >= a.numerator * tot_sum
+        if spec.ph_share is not None:
+            a = _f(spec.ph_share)
+            base = prof_sum if spec.ph_basis == "professional" else tot_sum
+            ok &= ph_sum * a.denominator >= a.numerator * base
     if not ok.any():
         return None
     best_short = float(short_sum[ok].min())
@@ -145,6 +172,9 @@ class RotationSpec:
     w_travel: float
     w_short: float
     w_fair: float
+    release_at_once: list[float] | None = None  # per hospital (inf = none)
+    release_per_year: list[float] | None = None  # per hospital, stints started in months 1-12, ...
+    need_weight: np.ndarray | None = None  # F x S x T weight of an unmet doctor-month
 
 
 def _schedules(spec: RotationSpec, d: int) -> list[list[tuple[int, int, int]]]:
@@ -197,6 +227,18 @@ def rotation_brute(spec: RotationSpec) -> float | None:
                 starts.append(tau)
         if (away > cap_away[:, :, None]).any():
             continue
+        if (
+            spec.release_at_once is not None
+            and (away.sum(axis=1) > np.asarray(spec.release_at_once)[:, None]).any()
+        ):
+            continue
+        if spec.release_per_year is not None:
+            started = np.zeros((H, (T + 11) // 12))
+            for d, sched in enumerate(combo):
+                for _, tau, _ in sched:
+                    started[spec.doctors[d][0], (tau - 1) // 12] += 1
+            if (started > np.asarray(spec.release_per_year)[:, None]).any():
+                continue
         tot = pres.sum(axis=1)
         if (tot > np.asarray(spec.capacity)[:, None]).any():
             continue
@@ -221,7 +263,8 @@ def rotation_brute(spec: RotationSpec) -> float | None:
         obj = (
             spec.w_cov * cov
             - spec.w_travel * travel
-            - spec.w_short * float(unmet.sum())
+            - spec.w_short
+            * float((unmet * (1.0 if spec.need_weight is None else spec.need_weight)).sum())
             - spec.w_fair * worst
         )
         if best is None or obj > best + 1e-9:

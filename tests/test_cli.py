@@ -56,6 +56,18 @@ def test_demo_runs_and_writes_every_file(tmp_path, capsys):
     assert sol["travel_times"]["drive"]["mode"] == "drive"
     assert sol["travel_times"]["walk"]["demand"]["not_snapped"] == 0
     assert "ESTIMATE" in sol["demand"]["weight_note"]
+    # zoned by the real 街道 of central Chengdu, boundaries flagged approximate; no grid left
+    zones = pd.read_csv(out / "zones.csv", dtype={"zone_id": str})
+    assert {"春熙路街道", "草市街街道"} <= set(zones["name"]) and zones["name"].str.endswith(
+        "街道"
+    ).all()
+    report = (out / "report.html").read_text(encoding="utf-8")
+    assert "春熙路街道" in report and "G0000" not in report and "网格" not in report
+    assert "乡镇边界为近似" in report
+    assert "街道" in stdout.split("lowest zones:")[1].splitlines()[0]
+    layers = json.loads((out / "layers.json").read_text(encoding="utf-8"))
+    zl = next(layer for layer in layers["layers"] if layer["name"] == "zones")
+    assert "APPROXIMATE" in zl["note"]
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["case_sha256"] and manifest["inputs_sha256"]
     assert not [p for p in out.iterdir() if p.name.startswith(".")], "no staging leftovers"

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
-from optimizer.config import CoverageModelConfig, Standard, ZoneRule
+from optimizer.config import CoverageModelConfig, LargeZoneCap, Standard, TypeShare, ZoneRule
 from optimizer.models.coverage.solve import solve_coverage
 from optimizer.solvers import SolveOptions, Status
 
@@ -100,6 +101,63 @@ MODELS = {
             zone_rules=[ZoneRule(min_sites=1, facility_types=["ems"])],
         ),
         {"types": ("clinic", "ems"), "n_sites": 10},
+    ),
+    "zone_aed_density": (
+        CoverageModelConfig(
+            kind="mclp",
+            standards=[
+                Standard(name="aed", minutes=14, facility_types=["aed"], round_trip=True),
+                Standard(name="vc", minutes=9, facility_types=["clinic"]),
+            ],
+            max_new_sites={"clinic": 2, "aed": 4},
+            zone_rules=[ZoneRule(per_10k_residents=40, facility_types=["aed"])],
+        ),
+        {"types": ("clinic", "aed"), "n_sites": 14, "n_zones": 3},
+    ),
+    "zone_chc_per_street": (
+        CoverageModelConfig(
+            kind="mclp",
+            standards=[S15],
+            max_new_sites=5,
+            zone_rules=[
+                ZoneRule(
+                    min_sites=1,
+                    max_sites=1,
+                    large_zones=LargeZoneCap(over_residents=230, max_sites=2),
+                )
+            ],
+        ),
+        {"n_sites": 9},
+    ),
+    "standardised_share_county": (
+        CoverageModelConfig(
+            kind="mclp",
+            standards=[Standard(name="vc", minutes=9)],
+            max_new_sites=3,
+            type_shares=[
+                TypeShare(
+                    name="std", facility_types=["vc_std"], of=["vc_std", "vc_basic"], min_share=0.75
+                )
+            ],
+        ),
+        {"types": ("vc_basic", "vc_std"), "n_sites": 9, "n_existing": 2},
+    ),
+    "standardised_share_zone": (
+        CoverageModelConfig(
+            kind="mclp",
+            standards=[Standard(name="vc", minutes=9)],
+            max_new_sites=4,
+            type_shares=[
+                TypeShare(
+                    name="std",
+                    facility_types=["vc_std"],
+                    of=["vc_std", "vc_basic"],
+                    min_share=0.5,
+                    scope="zone",
+                )
+            ],
+        ),
+        {"types": ("vc_basic", "vc_std"), "n_sites": 9},
     ),
     "zone_min_share": (
         CoverageModelConfig(
@@ -261,3 +319,57 @@ def test_lexicographic_second_stage_matches_brute_force(secondary, seed):
     assert sol.objective == pytest.approx(expected[0], rel=OBJ_RTOL)
     assert sol.secondary["value"] == pytest.approx(expected[1], rel=OBJ_RTOL, abs=1e-9)
     assert sol.secondary["value"] <= sol.secondary["first_stage_value"] + 1e-9
+
+
+def test_aed_density_per_10k_residents_moves_the_plan():
+    """>= 0.5 AED per 10,000 residents per town: town z0 (30,000 residents) needs 2, town z1
+    (5,000 residents; its venues' footfall is not residents) needs 1. Without the rule the
+    three AEDs go where the footfall is."""
+    from geodata.arrays import Demand, Sites, TravelTimes
+    from optimizer.models.coverage.evaluate import check_plan, evaluate_plan
+    from optimizer.models.coverage.problem import CoverageProblem
+
+    inf = np.inf
+    times = np.array(
+        [  # s0 s1 s2 s3 (s0, s1 in z0; s2, s3 in z1)
+            [2, inf, inf, inf],  # a: 20,000 residents, z0
+            [inf, 2, inf, inf],  # b: 10,000 residents, z0
+            [inf, inf, 2, 2],  # c: 5,000 residents, z1
+            [inf, inf, 2, inf],  # v1: venue, footfall 50,000, z1
+            [inf, inf, inf, 2],  # v2: venue, footfall 40,000, z1
+        ]
+    )
+    demand = Demand(
+        ids=["a", "b", "c", "v1", "v2"],
+        weight=np.array([20000, 10000, 5000, 50000, 40000], float),
+        zone=["z0", "z0", "z1", "z1", "z1"],
+        footfall=np.array([False, False, False, True, True]),
+    )
+    sites = Sites(
+        ids=["s0", "s1", "s2", "s3"],
+        facility_type=["aed"] * 4,
+        cost=np.ones(4),
+        existing=np.zeros(4, bool),
+        zone=["z0", "z0", "z1", "z1"],
+    )
+    tables = {"walk": TravelTimes.from_dense(times, name="walk")}
+
+    def run(rules):
+        model = CoverageModelConfig(
+            kind="mclp",
+            standards=[Standard(name="aed", minutes=4)],
+            max_new_sites=3,
+            zone_rules=rules,
+        )
+        return solve_coverage(CoverageProblem(demand, sites, tables, model))
+
+    free = run([])
+    assert free.status == Status.OPTIMAL and free.objective == 115000
+    rule = ZoneRule(per_10k_residents=0.5, facility_types=["aed"])
+    ruled = run([rule])
+    assert ruled.status == Status.OPTIMAL and ruled.objective == 85000
+    assert ruled.problem.rule_need(rule, "z0") == 2 and ruled.problem.rule_need(rule, "z1") == 1
+    # the free plan breaks the rule, and the independent checker says where
+    prob = ruled.problem
+    ev = evaluate_plan(prob, free.coverages, free.evaluation.open_mask)
+    assert "zone_rules[0]: zone z0 has 1 open sites, needs 2" in check_plan(prob, ev)

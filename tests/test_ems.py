@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import itertools
 import math
+from dataclasses import replace
 
 import numpy as np
 import pytest
 
 from geodata.arrays import Demand, Sites, TravelTimes
-from optimizer.config import EmsModelConfig, FleetConfig
+from optimizer.config import EmsModelConfig, FleetConfig, StationOrRadius
 from optimizer.models.ems.model import (
     EmsPlan,
     EmsProblem,
@@ -110,6 +111,16 @@ def brute(problem: EmsProblem, times, dist):
             zs = np.asarray(problem.sites.zone)
             if any(y[zs == z].sum() < m.stations_per_zone for z in set(zs)):
                 continue
+        if m.station_or_radius is not None:  # a station inside, or all residents within R
+            zs, zd = np.asarray(problem.sites.zone), np.asarray(d.zone)
+            R = m.station_or_radius.radius_m
+            ok = all(
+                (y & (zs == z)).any()
+                or all((dist[i, y] <= R).any() for i in np.flatnonzero((zd == z) & (w > 0)))
+                for z in set(zd)
+            )
+            if not ok:
+                continue
         k = reach.astype(float) @ x
         covered = k >= 1
         if m.min_share is not None:
@@ -119,6 +130,8 @@ def brute(problem: EmsProblem, times, dist):
                 continue
         if m.objective == "mexclp":
             val = float((w * (1 - q**k)).sum())
+        elif m.objective == "bacop" and m.min_share is not None and m.min_share >= 1:
+            val = float(w[k >= 2].sum())  # BACOP-1: all covered once; residents covered twice
         elif m.objective == "bacop":
             val = float(
                 m.backup_weight * w[covered].sum() + (1 - m.backup_weight) * w[k >= 2].sum()
@@ -202,6 +215,31 @@ def test_ems_matches_brute_force(name, seed):
     assert sol.status == Status.OPTIMAL, sol.diagnosis
     assert sol.objective == pytest.approx(expected, rel=OBJ_RTOL, abs=1e-6)
     assert sol.checked
+
+
+@pytest.mark.parametrize("theta", [0.0, 0.3, 0.5, 0.7, 1.0])
+@pytest.mark.parametrize("min_share", [None, 1.0])
+@pytest.mark.parametrize("seed", [1, 5, 6])
+def test_bacop_every_backup_weight_matches_brute_force(theta, min_share, seed):
+    """Hogan & ReVelle's BACOP-2 for every theta (u1 = u2 = 1/2 must not score), BACOP-1 when
+    everyone must be covered (seeds where that is feasible); no busy fraction needed."""
+    model = EmsModelConfig(
+        **{**BASE, "response_min": {"urban": 11, "rural": 13}},
+        objective="bacop",
+        min_share=min_share,
+        backup_weight=theta,
+        fleet=FleetConfig(per_population=None, max_vehicles=3, negative_pressure_share=0.0),
+    )
+    problem, times, dist = instance(seed, model, n_dem=12, cap=2)
+    expected = brute(problem, times, dist)
+    assert expected is not None
+    sol = solve_ems(problem)
+    assert sol.status == Status.OPTIMAL, sol.diagnosis
+    assert sol.objective == pytest.approx(expected, rel=OBJ_RTOL, abs=1e-6)
+    w, k = problem.demand.weight, sol.evaluation.covering
+    twice = float(w[k >= 2].sum())
+    if min_share == 1.0:
+        assert sol.objective == pytest.approx(twice)  # BACOP-1 reports the backup coverage
 
 
 @pytest.mark.parametrize("seed", range(3))
@@ -322,3 +360,74 @@ def test_infeasible_budget_is_explained_by_elastic_model():
     assert sol.status == Status.INFEASIBLE
     text = " ".join(sol.diagnosis)
     assert "budget" in text or "residents short of min_share 50%" in text
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_capacity_zero_means_no_ambulance(seed):
+    """A station candidate with capacity 0 gets none (an empty cell: max_per_station)."""
+    model = MODELS["mexclp"]
+    problem, times, dist = instance(seed, model)
+    cap = np.array([0.0, 2.0, np.nan, 0.0])
+    problem = EmsProblem(
+        problem.demand,
+        replace(problem.sites, capacity=cap),
+        problem.travel_times,
+        model,
+    )
+    assert problem.capacity().tolist() == [0.0, 2.0, 2.0, 0.0]
+    sol = solve_ems(problem)
+    assert sol.status == Status.OPTIMAL
+    assert sol.evaluation.plan.vehicles[[0, 3]].sum() == 0
+    assert sol.objective == pytest.approx(brute(problem, times, dist), rel=OBJ_RTOL)
+
+
+def test_existing_station_over_capacity_is_named():
+    model = MODELS["mexclp"]
+    problem, _, _ = instance(0, model, existing=1)
+    problem = EmsProblem(
+        problem.demand,
+        replace(problem.sites, capacity=np.array([0.0, 2.0, 2.0, 2.0])),
+        problem.travel_times,
+        model,
+    )
+    sol = solve_ems(problem)
+    assert sol.status == Status.INFEASIBLE
+    assert any("s0 (1 > 0)" in d for d in sol.diagnosis)
+
+
+def _radius_rule_case(seed, radius):
+    model = EmsModelConfig(
+        **BASE,
+        objective="max_coverage",
+        min_share=None,
+        distance_matrix="km",
+        station_or_radius=StationOrRadius(radius_m=radius),
+        fleet=FleetConfig(per_population=None, max_vehicles=2, negative_pressure_share=0.0),
+    )
+    return instance(seed, model, n_sta=5, zones=3)
+
+
+@pytest.mark.parametrize("radius", [3000.0, 5000.0])
+@pytest.mark.parametrize("seed", range(5))
+def test_station_or_radius_township_rule_matches_brute_force(radius, seed):
+    """Yueqing rural: per township a station inside, or every resident within the radius."""
+    problem, times, dist = _radius_rule_case(seed, radius)
+    expected = brute(problem, times, dist)
+    sol = solve_ems(problem)
+    if expected is None:
+        assert sol.status == Status.INFEASIBLE
+        return
+    assert sol.status == Status.OPTIMAL, sol.diagnosis
+    assert sol.objective == pytest.approx(expected, rel=OBJ_RTOL, abs=1e-6)
+
+
+def test_station_or_radius_binds_and_is_infeasible_somewhere():
+    """The sample is not vacuous: the rule lowers an optimum and makes some cases infeasible."""
+    outcomes = []
+    for seed in range(5):
+        problem, times, dist = _radius_rule_case(seed, 3000.0)
+        free = problem.model.model_copy(update={"station_or_radius": None})
+        unruled = EmsProblem(problem.demand, problem.sites, problem.travel_times, free)
+        outcomes.append((brute(problem, times, dist), brute(unruled, times, dist)))
+    assert any(a is None for a, _ in outcomes)
+    assert any(a is not None and a < b for a, b in outcomes)

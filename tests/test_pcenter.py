@@ -42,11 +42,12 @@ def _orlib_pcenter(name: str, **kw):
 
 @pytest.mark.parametrize("name", ["pmed2", "pmed4", "pmed5", "pmed10"])
 def test_orlib_published_radius(name):
-    inst, sol = _orlib_pcenter(name)
+    inst, sol = _orlib_pcenter(name, count="at_most")
     assert sol.status == Status.OPTIMAL and sol.checked
     assert sol.objective == PCENTER_RADII[int(name[4:]) - 1]
     assert sol.bound == sol.objective and sol.gap == 0.0
     assert sol.sites_needed is not None and sol.sites_needed <= inst.p
+    assert int(sol.open_mask.sum()) == sol.sites_needed  # at most p: the fewest that reach it
     # every village is within the radius of an open site, and one is exactly at it
     assert sol.travel.max() == sol.objective
 
@@ -187,7 +188,7 @@ def test_checker_rejects_a_wrong_cover(monkeypatch):
 
     monkeypatch.setattr(pc_mod, "solve", lying)
     with pytest.raises(CheckError, match="no open site within reach"):
-        _solve(t, cfg(p=3))
+        _solve(t, cfg(p=3, count="at_most"))
 
 
 def test_checker_rejects_a_wrong_compact_answer(monkeypatch):
@@ -201,8 +202,10 @@ def test_checker_rejects_a_wrong_compact_answer(monkeypatch):
         return SolveResult(res.status, x, res.objective, res.bound, res.runtime_s, res.solver, "")
 
     monkeypatch.setattr(pc_mod, "solve", lying)
-    with pytest.raises(CheckError, match="at most 2 allowed"):
+    with pytest.raises(CheckError, match="must be exactly 2"):
         _solve(t, cfg(p=2, method="compact"))
+    with pytest.raises(CheckError, match="at most 2 allowed"):
+        _solve(t, cfg(p=2, method="compact", count="at_most"))
 
 
 def test_undecided_steps_are_reported_not_proven(monkeypatch):
@@ -256,3 +259,66 @@ def test_backends_agree(backend):
         sol = _solve(t, cfg(p=3, method=method), backend=backend)
         assert sol.status == Status.OPTIMAL
         assert sol.objective == pytest.approx(expected)
+
+
+# ---------------------------------------------------------------------------------------------
+# exactly p / at most p, and points without residents
+# ---------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("name", [f"pmed{k}" for k in range(1, 11)])
+def test_orlib_exactly_p_open_with_published_radius(name):
+    """OR-Library pmed1-10 p-center (Pullan 2008's table): exactly p sites open."""
+    inst, sol = _orlib_pcenter(name)
+    assert sol.status == Status.OPTIMAL and sol.checked
+    assert sol.objective == PCENTER_RADII[int(name[4:]) - 1]
+    assert int(sol.open_mask.sum()) == inst.p
+    # recomputed here from the distance matrix, not from the solver's travel values
+    assert inst.distance[:, sol.open_mask].min(axis=1).max() == sol.objective
+
+
+@pytest.mark.parametrize("seed", range(6))
+@pytest.mark.parametrize("method", ["binary_search", "compact"])
+@pytest.mark.parametrize("count", ["exactly", "at_most"])
+@pytest.mark.parametrize(("n_existing", "p", "existing"), [(0, 3, "keep"), (2, 3, "may_close")])
+def test_count_rule_matches_brute_force(seed, method, count, n_existing, p, existing):
+    t = tiny_instance(seed, n_existing=n_existing, integer_times=seed % 2 == 0)
+    sol = _solve(t, cfg(method=method, p=p, count=count, existing=existing))
+    expected = brute_pcenter(
+        t.times,
+        t.demand.weight,
+        t.sites.existing,
+        p=p,
+        keep=existing == "keep",
+        exactly=count == "exactly",
+    )
+    if expected is None:
+        assert sol.status == Status.INFEASIBLE
+        return
+    assert sol.status == Status.OPTIMAL and sol.checked
+    assert sol.objective == pytest.approx(expected, rel=1e-9)
+    n_open = int(sol.open_mask.sum())
+    if count == "exactly":
+        assert n_open == p
+    elif method == "binary_search":
+        assert n_open == sol.sites_needed + (n_existing if existing == "keep" else 0) <= p
+
+
+@pytest.mark.parametrize("method", ["binary_search", "compact"])
+def test_points_without_residents_set_no_radius(method):
+    """A weight-0 point far from every site must not set the unweighted radius."""
+    times = np.array([[1.0, 9.0], [9.0, 2.0], [30.0, 40.0]])
+    demand = Demand(ids=["a", "b", "empty"], weight=np.array([5.0, 7.0, 0.0]))
+    sites = Sites(
+        ids=["s0", "s1"],
+        facility_type=np.array(["c", "c"], dtype=object),
+        cost=np.ones(2),
+        existing=np.zeros(2, dtype=bool),
+    )
+    sol = solve_pcenter(demand, sites, TravelTimes.from_dense(times), cfg(p=2, method=method))
+    assert sol.status == Status.OPTIMAL
+    assert sol.objective == 2.0
+
+
+def test_count_exactly_needs_p():
+    with pytest.raises(ValidationError, match="count: exactly needs 'p'"):
+        cfg(max_new_sites=2, count="exactly")
+    assert cfg(max_new_sites=2).count == "exactly"  # the default is harmless there

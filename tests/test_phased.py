@@ -10,7 +10,7 @@ import pytest
 from optimizer.config import CoverageModelConfig, Phase, Standard, ZoneRule
 from optimizer.models.coverage.phased import solve_phased
 from optimizer.models.coverage.solve import solve_coverage
-from optimizer.solvers import Status
+from optimizer.solvers import SolveOptions, SolveResult, Status
 
 from .conftest import OBJ_RTOL, random_instance
 
@@ -109,3 +109,52 @@ def test_final_year_no_better_than_single_shot(seed):
     )
     assert phased.status == single.status == Status.OPTIMAL
     assert phased.evaluation.objective <= single.objective + 1e-9
+
+
+def _big_phased(seed=0, n_sites=40):
+    model = CASES[1].model_copy(
+        update={"phases": [p.model_copy(update={"budget": 40}) for p in CASES[1].phases]}
+    )
+    problem, _ = random_instance(seed, model, n_demand=5 * n_sites, n_sites=n_sites)
+    return problem
+
+
+def test_time_limit_returns_a_real_rollout_with_a_true_bound():
+    """A stopped run gives the best plan found (at least the greedy roll-out), never the empty
+    plan, and bound >= optimum >= objective."""
+    problem = _big_phased()
+    exact = solve_phased(problem)
+    assert exact.status == Status.OPTIMAL
+    for backend in ("highs", "cbc"):
+        sol = solve_phased(problem, SolveOptions(time_limit_s=0.001), backend=backend)
+        assert sol.status in (Status.FEASIBLE, Status.OPTIMAL) and sol.checked
+        assert sol.bound + 1e-6 >= exact.objective >= sol.objective - 1e-6
+        assert sol.gap is not None and sol.gap < 1.0
+        assert sol.open_mask.sum() > 0 and len(sol.open_by_phase) == 3
+
+
+def test_empty_incumbent_at_the_limit_is_replaced_by_the_greedy(monkeypatch):
+    """The solver stops with the all-zero plan and no bound: the greedy roll-out is returned
+    with the trivial bound (everyone reachable covered in every phase)."""
+    import optimizer.models.coverage.phased as ph_mod
+
+    problem = _big_phased(1, 30)
+    exact = solve_phased(problem)
+
+    def stopped(milp, options, backend):
+        x = np.clip(np.zeros(milp.n_cols), milp.col_lo, milp.col_hi)
+        return SolveResult(Status.FEASIBLE, x, milp.objective_value(x), None, 0.1, "fake", "")
+
+    monkeypatch.setattr(ph_mod, "solve", stopped)
+    sol = solve_phased(problem)
+    assert sol.status == Status.FEASIBLE and sol.checked
+    assert "greedy" in sol.message
+    assert sol.objective > 0.5 * exact.objective
+    assert sol.bound >= exact.objective and np.isfinite(sol.gap)
+
+    def nothing(milp, options, backend):
+        return SolveResult(Status.NO_SOLUTION, None, None, None, 0.1, "fake", "")
+
+    monkeypatch.setattr(ph_mod, "solve", nothing)
+    sol = solve_phased(problem)
+    assert sol.status == Status.FEASIBLE and sol.objective > 0.5 * exact.objective

@@ -56,6 +56,14 @@ def test_zhuji_quota_example_runs_and_writes_every_file(tmp_path, capsys):
     assert (thc["posts_total"] <= thc["max_posts"].astype(int)).all()
     compliance = pd.read_csv(out / "compliance.csv")
     assert compliance["met"].all() and {"gp_per_10k", "pool"} <= set(compliance["norm"])
+    # >= 60% of village doctors licensed, checked per village-doctor group from posts.csv
+    lic = compliance[compliance["norm"] == "shares[village_doctors_licensed]"]
+    assert len(lic) == 23
+    vc = posts[posts["type"] == "village_clinic"]
+    assert (
+        vc["posts_village_doctor_licensed"]
+        >= 0.6 * (vc["posts_village_doctor_licensed"] + vc["posts_village_doctor"]) - 1e-9
+    ).all()
     assert not [p for p in out.iterdir() if p.name.startswith(".")], "no staging leftovers"
     # report.html: the staffing section lists every facility's posts against its norm range
     html = (out / "report.html").read_text(encoding="utf-8")
@@ -129,6 +137,7 @@ def test_qingdao_sent_down_example_runs_and_is_reproducible(tmp_path, capsys):
         "gantt.png",
         "host_coverage.csv",
         "release.csv",
+        "unplaced_doctors.csv",
         "compliance.csv",
         "summary.txt",
         "manifest.json",
@@ -140,6 +149,12 @@ def test_qingdao_sent_down_example_runs_and_is_reproducible(tmp_path, capsys):
     assert sol["stints"]["by_plan_year"][0] >= 200
     assert all(r["met"] for r in sol["rule_compliance"]["table"])
     assert any(r["specialty"] == "paediatrics" for r in sol["hosts_lacking"])
+    # the hospital release caps bind; every doctor left home is listed with the reason
+    rel = next(r for r in sol["rule_compliance"]["table"] if r["rule"] == "hospital_release")
+    assert "平度市人民医院 24 /" in rel["achieved"]
+    unplaced = pd.read_csv(out / "unplaced_doctors.csv", dtype=str)
+    assert len(unplaced) == sol["unplaced_doctors"]["total"] == 220 - sol["stints"]["doctors_sent"]
+    assert unplaced["reason"].notna().all() and unplaced["detail"].notna().all()
     cal = pd.read_csv(out / "calendar.csv", dtype=str)
     assert len(cal) == sol["stints"]["total"]
     assert cal["months"].astype(int).between(6, 12).all()
@@ -292,9 +307,20 @@ def test_service_population_from_a_siting_demand_csv(tmp_path):
     }
     for name, text in files.items():
         (tmp_path / name).write_text(text)
-    case = parse_staffing_case(SITING_CASE, base_dir=tmp_path)
-    prepared = prepare_staffing(case)
+    # v4 reaches no clinic: counted nowhere, so an error unless the case leaves it out
+    errs = _problems(tmp_path, SITING_CASE)
+    assert errs == [
+        "demand.csv line 5: 100 residents at 1 demand points have no open thc in the siting "
+        "run's table (they would be counted nowhere); extend the siting run's travel-time table "
+        "(travel_times.<name>.cutoff) so every resident reaches a thc, or set "
+        "service_population.unassigned: leave_out"
+    ]
+    text = SITING_CASE.replace(
+        "facility_types: [thc]", "facility_types: [thc]\n  unassigned: leave_out"
+    )
+    prepared = prepare_staffing(parse_staffing_case(text, base_dir=tmp_path))
     assert prepared.instance.population.tolist() == [5500.0, 4500.0]  # type: ignore[union-attr]
+    assert prepared.instance.county_population == 10000.0  # type: ignore[union-attr]
     sol = solve_staffing(prepared)
     assert sol.status == Status.OPTIMAL
 
@@ -307,7 +333,7 @@ def test_siting_demand_csv_problems(tmp_path):
     errs = _problems(tmp_path, SITING_CASE, files)
     joined = "\n".join(errs)
     assert "column 'nearest_clinic' names facilities that are not in f.csv (got 's9')" in joined
-    assert "2 'thc' facilities are not the nearest open 'thc' of any resident" in joined
+    assert "2 'thc' facilities are not the nearest open thc of any resident" in joined
 
 
 def test_wisn_need_is_computed_from_workloads(tmp_path):
@@ -408,3 +434,44 @@ def test_quick_benchmark_runs(tmp_path, capsys):
     doc = json.loads((tmp_path / "b.json").read_text(encoding="utf-8"))
     assert [r["status"] for r in doc["rows"]] == ["optimal", "optimal"]
     assert all(r["checked"] and r["met_target"] for r in doc["rows"])
+
+
+def test_rotation_hospital_names_and_department_rows_are_checked(tmp_path):
+    """A by_hospital entry naming no hospital and a department without a headcount row are
+    errors (the headcount would silently become the listed doctors)."""
+    files = {
+        "d.csv": "id,hospital,specialty\nd1,H1,paed\nd2,H1,rehab\nd3,H2,paed\n",
+        "e.csv": "hospital,specialty,staff\nH1,paed,10\n",
+        "h.csv": "id,type\nf1,thc\n",
+        "n.csv": "host_id,specialty,need,weight\nf1,paed,1,x\n",
+        "t.csv": "hospital,host_id,minutes\nH1,f1,20\nH2,f1,30\n",
+    }
+    text = """\
+kind: sent_down
+name: t
+doctors: {file: d.csv}
+departments: {file: e.csv}
+hosts: {file: h.csv, columns: {type: type}}
+needs: {file: n.csv, columns: {weight: weight}}
+travel: {file: t.csv}
+weights: {coverage: 0}
+rules:
+  max_share_away: {by_hospital: {H9: 0.2}}
+  hospital_release: {at_once: 3, by_hospital: {H1: {per_year: 2}, Hx: {at_once: 1}}}
+"""
+    errs = _problems(tmp_path, text, files)
+    joined = "\n".join(errs)
+    assert "rules.max_share_away.by_hospital.H9: names no hospital" in joined
+    assert "rules.hospital_release.by_hospital.Hx: names no hospital" in joined
+    assert "departments with listed doctors have no row in e.csv" in joined
+    assert "H1/rehab (1 listed)" in joined and "H2/paed (1 listed)" in joined
+    assert "need weight" in joined
+
+
+def test_unknown_partition_type_is_an_error(tmp_path):
+    files = {"f.csv": "fid,type,pop\na,thc,10000\nb,chc,12000\n"}
+    text = QUOTA_CASE.replace("current_staff: {file: cur.csv}\nneed: {file: need.csv}\n", "")
+    errs = _problems(tmp_path, text + "population: {partition_types: [thc, tch]}\n", files)
+    assert any(
+        "population.partition_types: no facility has this type" in e and "tch" in e for e in errs
+    ), errs

@@ -13,6 +13,7 @@ from optimizer.solvers import SolveOptions, SolveResult, Status
 from optimizer.staffing import quota as quota_mod
 from optimizer.staffing.config import (
     Category,
+    CategoryShareNorm,
     CutsNorm,
     GPNorm,
     PerMilleNorm,
@@ -57,14 +58,26 @@ def to_instance(spec: QuotaSpec) -> QuotaInstance:
             value=spec.prof_share or 0.0,
             enabled=spec.prof_share is not None,
             facility_types=share_types,
+            scope=spec.share_scope,  # type: ignore[arg-type]
         ),
         public_health_min_share=PublicHealthNorm(
             value=spec.ph_share or 0.0,
             enabled=spec.ph_share is not None,
             basis=spec.ph_basis,  # type: ignore[arg-type]
             facility_types=share_types,
+            scope=spec.share_scope,  # type: ignore[arg-type]
         ),
         gp_per_10k=GPNorm(per_10k=spec.gp_per_10k or 0.0, enabled=spec.gp_per_10k is not None),
+        shares=[
+            CategoryShareNorm(
+                name=f"x{k}",
+                categories=[spec.cat_names[c] for c in num],
+                of=None if den is None else [spec.cat_names[c] for c in den],
+                value=share,
+                facility_types=types,
+            )
+            for k, (num, den, share, types) in enumerate(spec.extra_shares)
+        ],
         pool=PoolNorm(total=spec.pool, facility_types=spec.pool_types),
         cuts=CutsNorm(allowed=spec.cuts),
     )
@@ -482,3 +495,82 @@ def test_time_limited_stage_is_never_reported_optimal(monkeypatch):
 def test_solve_options_pass_through():
     sol = solve_quota(to_instance(base_spec()), SolveOptions(time_limit_s=30, mip_rel_gap=0.0))
     assert sol.status == Status.OPTIMAL and sol.solver == "highs"
+
+
+# ---------------------------------------------------------------------------------------------
+# County-scope composition norms
+# ---------------------------------------------------------------------------------------------
+def county_spec(seed: int) -> QuotaSpec:
+    spec = random_spec(seed)
+    spec.share_scope = "county"
+    spec.prof_share = [0.75, 0.9][seed % 2]
+    spec.ph_share = [0.25, 1 / 3][(seed // 2) % 2]
+    return spec
+
+
+@pytest.mark.parametrize("seed", range(16))
+def test_county_scope_shares_match_brute_force(seed):
+    spec = county_spec(seed)
+    expected = quota_brute(spec)
+    sol = solve_quota(to_instance(spec))
+    if expected is None:
+        assert sol.status == Status.INFEASIBLE, (sol.status, sol.diagnosis)
+        assert sol.diagnosis
+        return
+    assert sol.status == Status.OPTIMAL, (sol.status, sol.diagnosis)
+    assert sol.shortfall == pytest.approx(expected[0], rel=OBJ_RTOL, abs=1e-6)
+    assert sol.movement == pytest.approx(expected[1], rel=OBJ_RTOL, abs=1e-6)
+    rows = [r for r in sol.evaluation.compliance if r["norm"].endswith("_min_share")]
+    assert rows and all(r["scope"] == "county" for r in rows)
+
+
+def test_county_scope_differs_from_facility_scope_somewhere():
+    """The county sum lets one facility fall below the share where another exceeds it."""
+    differ = 0
+    for seed in range(16):
+        spec = county_spec(seed)
+        county = quota_brute(spec)
+        spec.share_scope = "facility"
+        differ += county != quota_brute(spec)
+    assert differ >= 2
+
+
+# ---------------------------------------------------------------------------------------------
+# Composition norms between any categories (e.g. >= 60% of village doctors licensed)
+# ---------------------------------------------------------------------------------------------
+def licensed_spec(seed: int) -> QuotaSpec:
+    """Three categories at village clinics: licensed doctors, unlicensed doctors, other."""
+    spec = random_spec(seed)
+    spec.types = ["village_clinic" if k % 2 else "thc" for k in range(len(spec.types))]
+    spec.per_mille = {"thc": (1.0, 1.5), "village_clinic": (1.0, 1.5)}
+    spec.cat_names = ["licensed", "unlicensed", "other"]
+    spec.cat_prof, spec.cat_ph, spec.cat_gp = [True, True, False], [False] * 3, [True, False, False]
+    spec.prof_share = spec.ph_share = None
+    spec.extra_shares = [([0], [0, 1], 0.6, ["village_clinic"]), ([0, 1], None, 0.5, ["thc"])]
+    return spec
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_category_share_norms_match_brute_force(seed):
+    spec = licensed_spec(seed)
+    expected = quota_brute(spec)
+    sol = solve_quota(to_instance(spec))
+    if expected is None:
+        assert sol.status == Status.INFEASIBLE, (sol.status, sol.diagnosis)
+        assert sol.diagnosis
+        return
+    assert sol.status == Status.OPTIMAL, (sol.status, sol.diagnosis)
+    assert sol.shortfall == pytest.approx(expected[0], rel=OBJ_RTOL, abs=1e-6)
+    assert sol.movement == pytest.approx(expected[1], rel=OBJ_RTOL, abs=1e-6)
+    rows = [r for r in sol.evaluation.compliance if r["norm"].startswith("shares[")]
+    assert rows and all(r["met"] for r in rows)
+
+
+def test_category_share_norms_change_some_answers():
+    differ = 0
+    for seed in range(12):
+        spec = licensed_spec(seed)
+        with_norm = quota_brute(spec)
+        spec.extra_shares = []
+        differ += with_norm != quota_brute(spec)
+    assert differ >= 2

@@ -16,6 +16,8 @@ from optimizer.solvers import SolveOptions, SolveResult, Status
 from optimizer.staffing import rotation as rot_mod
 from optimizer.staffing.config import (
     AwayShareRule,
+    HospitalReleaseRule,
+    ReleaseLimit,
     RotationRules,
     RotationWeights,
     StationedRule,
@@ -46,6 +48,17 @@ def to_instance(spec: RotationSpec) -> RotationInstance:
         min_months_between_starts=spec.window,
         max_travel_min=ValueRule(value=spec.max_travel),
         max_share_away=AwayShareRule(value=spec.kappa),
+        hospital_release=HospitalReleaseRule(
+            by_hospital={
+                f"H{h}": ReleaseLimit(
+                    at_once=None if spec.release_at_once is None else _cap(spec.release_at_once[h]),
+                    per_year=None
+                    if spec.release_per_year is None
+                    else _cap(spec.release_per_year[h]),
+                )
+                for h in range(H)
+            }
+        ),
         stationed_per_host=StationedRule(value=spec.stationed, host_types=["thc"]),
         annual_total=ValueRule(value=spec.annual or 0.0, enabled=spec.annual is not None),
     )
@@ -77,7 +90,12 @@ def to_instance(spec: RotationSpec) -> RotationInstance:
         weight=np.asarray(spec.weight, dtype=float),
         rules=rules,
         weights=weights,
+        need_weight=None if spec.need_weight is None else np.asarray(spec.need_weight, float),
     )
+
+
+def _cap(v: float) -> int | None:
+    return None if not np.isfinite(v) else int(v)
 
 
 def random_spec(seed: int, *, multi: bool = False) -> RotationSpec:
@@ -521,3 +539,97 @@ def test_default_presolve_follows_model_size():
     assert PRESOLVE_FROM_STINT_OPTIONS == 200_000
     assert default_presolve(rotation_instance(months=12)) is False  # 71,760 stint options
     assert default_presolve(rotation_instance(months=24)) is True  # 467,040 stint options
+
+
+def capped_spec(seed: int, *, multi: bool = False) -> RotationSpec:
+    """random_spec with hospital release caps (at once, per year) and weighted need rows."""
+    spec = random_spec(seed, multi=multi)
+    rng = np.random.default_rng(1000 + seed)
+    H = spec.dept.shape[0]
+    F, S, T = spec.need.shape
+    spec.release_at_once = [float(rng.choice([1.0, 2.0, INF])) for _ in range(H)]
+    spec.release_per_year = [float(rng.choice([0.0, 1.0, 2.0, INF])) for _ in range(H)]
+    spec.need_weight = np.repeat(rng.choice([1.0, 3.0], (F, S))[:, :, None], T, axis=2)
+    spec.w_short = 300.0
+    return spec
+
+
+CAPPED = [(seed, False) for seed in range(10)] + [(seed, True) for seed in range(6)]
+
+
+@pytest.mark.parametrize(("seed", "multi"), CAPPED)
+def test_hospital_release_caps_and_need_weights_match_brute_force(seed, multi):
+    spec = capped_spec(seed, multi=multi)
+    expected = rotation_brute(spec)
+    sol = solve_rotation(to_instance(spec))
+    if expected is None:
+        assert sol.status == Status.INFEASIBLE, sol.status
+        assert sol.diagnosis
+        return
+    assert sol.status == Status.OPTIMAL, (sol.status, sol.diagnosis)
+    assert sol.checked
+    assert sol.objective == pytest.approx(expected, rel=OBJ_RTOL, abs=1e-6)
+
+
+def test_caps_and_weights_change_some_answers():
+    """The capped sample is not vacuous: caps bind or weights move the optimum somewhere."""
+    changed = 0
+    for seed, multi in CAPPED:
+        capped = rotation_brute(capped_spec(seed, multi=multi))
+        plain = capped_spec(seed, multi=multi)
+        plain.release_at_once = plain.release_per_year = plain.need_weight = None
+        changed += capped != rotation_brute(plain)
+    assert changed >= 3
+
+
+def test_hospital_release_violations_are_named():
+    spec = capped_spec(0)
+    spec.release_at_once = [0.0, 0.0]
+    spec.release_per_year = [INF, INF]
+    inst = to_instance(spec)
+    h0 = [d for d in range(inst.n_doctors) if inst.doctor_hospital[d] == inst.doctor_hospital[0]]
+    msg = check_rotation_plan(inst, [Stint(h0[0], 0, 1, spec.lmin)])
+    assert any("hospital_release" in m and "at most 0 at once" in m for m in msg), msg
+    spec.release_at_once = [INF, INF]
+    spec.release_per_year = [0.0, 0.0]
+    msg = check_rotation_plan(to_instance(spec), [Stint(h0[0], 0, 1, spec.lmin)])
+    assert any("at most 0 a year" in m for m in msg), msg
+
+
+def test_unplaced_doctors_are_listed_with_the_reason():
+    spec = random_spec(3)
+    spec.doctors = [(0, 0, 1, 8), (0, 1, 1, 8), (1, 0, 1, 3), (1, 1, 1, 8)]
+    spec.dept = np.array([[2, 2], [2, 2]])
+    spec.kappa = 1.0
+    spec.travel = np.array([[30.0, 40.0], [90.0, INF]])  # H1 reaches nothing within 60 min
+    spec.need = np.zeros((2, 2, 8))
+    spec.need[:, 0, :] = 1.0  # only specialty S0 is needed
+    spec.host_types = ["village_clinic", "village_clinic"]
+    spec.capacity = [2.0, 2.0]
+    spec.annual = None
+    spec.w_cov = 0.0
+    spec.w_short, spec.w_fair, spec.w_travel = 300.0, 0.0, 0.01
+    inst = to_instance(spec)
+    sol = solve_rotation(inst)
+    assert sol.status == Status.OPTIMAL
+    reasons = {r["doctor_id"]: r["reason"] for r in rot_mod.unplaced_doctors(inst, sol.stints)}
+    assert reasons == {"d1": "no_need", "d2": "availability", "d3": "travel"}
+
+
+def test_unplaced_doctors_name_the_cap_that_kept_them_home():
+    spec = random_spec(3)
+    spec.doctors = [(0, 0, 1, 8), (0, 0, 1, 8), (1, 1, 1, 8), (1, 1, 1, 8)]
+    spec.dept = np.array([[2, 0], [0, 4]])
+    spec.kappa = 0.5  # H0/S0: floor(0.5 x 2) = 1 away at once
+    spec.travel = np.array([[30.0, 40.0], [30.0, 40.0]])
+    spec.need = np.ones((2, 2, 8))
+    spec.host_types = ["village_clinic", "village_clinic"]
+    spec.capacity = [4.0, 4.0]
+    spec.annual = None
+    spec.w_cov, spec.w_short, spec.w_fair, spec.w_travel = 0.0, 300.0, 0.0, 0.01
+    spec.release_at_once = [INF, 1.0]  # H1 lets one doctor go at a time
+    inst = to_instance(spec)
+    sol = solve_rotation(inst)
+    assert sol.status == Status.OPTIMAL
+    reasons = sorted(r["reason"] for r in rot_mod.unplaced_doctors(inst, sol.stints))
+    assert reasons == ["department_cap", "hospital_cap"]

@@ -170,9 +170,24 @@ def qingdao(shared: Path) -> None:
         else:
             s = SPECIALTIES[int(rng.integers(0, len(SPECIALTIES)))]
             needs.append([h[0], s, "", 1])
-    pd.DataFrame(needs, columns=["host_id", "specialty", "month", "need"]).to_csv(
+    frame = pd.DataFrame(needs, columns=["host_id", "specialty", "month", "need"])
+    need_weights(frame, pd.DataFrame(travel, columns=["hospital", "host_id", "minutes"])).to_csv(
         HERE / "qingdao_needs.csv", index=False, lineterminator="\n"
     )
+
+
+REMOTE_MIN = 45.0
+"""Hosts farther than this from every hospital are remote (planner's ILLUSTRATIVE choice)."""
+
+
+def need_weights(needs: pd.DataFrame, travel: pd.DataFrame) -> pd.DataFrame:
+    """Weight 2 on paediatrics needs at remote hosts (no hospital within REMOTE_MIN minutes):
+    a child's missing paediatrician there weighs twice one in reach of a county hospital."""
+    nearest = travel.groupby(travel["host_id"].astype(str))["minutes"].min()
+    remote = needs["host_id"].astype(str).map(nearest) > REMOTE_MIN
+    out = needs.copy()
+    out["weight"] = np.where(remote & (out["specialty"] == "paediatrics"), "2", "")
+    return out
 
 
 def main() -> None:

@@ -35,6 +35,8 @@ import numpy as np
 import pandas as pd
 
 from ..atomic import StagedOutput, check_out_dir
+from ..errors import CheckError
+from ..handoff.totals import check_compare_totals
 from .charts import Bar, hbar_chart
 from .format import num, pct, status_badge
 from .i18n import Labels
@@ -152,6 +154,9 @@ def demand_diff(a: RunData, b: RunData, standards: list[str]) -> pd.DataFrame:
     out["in_b"] = (m["_merge"] != "left_only").astype(int)
     out["weight_a"] = pd.to_numeric(_col(m, "weight_a"), errors="coerce")
     out["weight_b"] = pd.to_numeric(_col(m, "weight_b"), errors="coerce")
+    for side in ("a", "b"):  # residents apart from footfall venues (weight when no venues)
+        res = f"residents_{side}"
+        out[res] = pd.to_numeric(m[res], errors="coerce") if res in m else out[f"weight_{side}"]
     for s in standards:
         ca, cb = _flag(_col(m, f"covered_{s}_a")), _flag(_col(m, f"covered_{s}_b"))
         out[f"covered_{s}_a"], out[f"covered_{s}_b"] = ca, cb
@@ -199,7 +204,8 @@ def zones_diff(a: RunData, b: RunData, standards: list[str], dd: pd.DataFrame) -
         for what in ("gained", "lost"):
             sub = both[both[f"change_{s}"] == what] if len(both) else both
             pts = sub.groupby("zone").size() if len(sub) else pd.Series(dtype=float)
-            res = sub.groupby("zone")["weight_b"].sum() if len(sub) else pd.Series(dtype=float)
+            side = "residents_b" if what == "gained" else "residents_a"
+            res = sub.groupby("zone")[side].sum() if len(sub) else pd.Series(dtype=float)
             out[f"{what}_points_{s}"] = [int(pts.get(z, 0)) for z in ids]
             out[f"{what}_residents_{s}"] = [round(float(res.get(z, 0.0)), 3) for z in ids]
     types = sorted(
@@ -352,6 +358,12 @@ def _totals(
                 "pct",
             )
         )
+    for s in standards:
+        fa, fb = (a.coverage.get(s) or {}), (b.coverage.get(s) or {})
+        if fa.get("footfall") or fb.get("footfall"):
+            rows.append(
+                (f"footfall_share:{s}", fa.get("footfall_share"), fb.get("footfall_share"), "pct")
+            )
     rows += _fleet_totals(sa, sb)
     staff_a, staff_b = _staff(sa), _staff(sb)
     if staff_a is not None or staff_b is not None:
@@ -522,11 +534,11 @@ def render_compare(
                 (pct(cb.get("share")), "num"),
                 (d, f"num {cls}"),
                 (
-                    f"{len(g)} ({num(g['weight_b'].sum())}) <span class='note'>{escape(_ids_text(g['demand_id'].tolist(), 5))}</span>",
+                    f"{len(g)} ({num(g['residents_b'].sum())}) <span class='note'>{escape(_ids_text(g['demand_id'].tolist(), 5))}</span>",
                     "pos" if len(g) else "",
                 ),
                 (
-                    f"{len(lo)} ({num(lo['weight_a'].sum())}) <span class='note'>{escape(_ids_text(lo['demand_id'].tolist(), 5))}</span>",
+                    f"{len(lo)} ({num(lo['residents_a'].sum())}) <span class='note'>{escape(_ids_text(lo['demand_id'].tolist(), 5))}</span>",
                     "neg" if len(lo) else "",
                 ),
             ]
@@ -869,6 +881,9 @@ def write_compare(
     for run in (a, b):
         run.require("sites", "demand")
     comp = compare_runs(a, b)
+    violations = check_compare_totals(Path(run_a), Path(run_b), comp.totals)
+    if violations:
+        raise CheckError(["compare hand-off: " + v for v in violations])
     html = render_compare(comp, lang=lang, basemap=basemap, tianditu_key=tianditu_key)
     with StagedOutput(out_dir) as out:
         out.csv("sites_diff.csv", comp.sites)

@@ -43,6 +43,11 @@ add_labels(
             "en": "Expected coverage (busy ambulances)",
         },
         "ambulances": {"zh": "救护车", "en": "Ambulances"},
+        "existing_fleet": {"zh": "现有站点与车辆", "en": "Existing stations and ambulances"},
+        "existing_fleet_assumed": {
+            "zh": "（假定：站点表无 vehicles 列，每个现有站点按 1 辆已购救护车计）",
+            "en": "(ASSUMED: no vehicles column; 1 paid-for ambulance per existing station)",
+        },
         "negative_pressure": {"zh": "负压救护车", "en": "Negative-pressure"},
         "stations": {"zh": "站点", "en": "Stations"},
         "demand_class": {"zh": "区域类别", "en": "Class"},
@@ -264,6 +269,15 @@ def ems_section(run: RunData, ctx: Context) -> str | None:
     if fleet_cfg.get("fleet_size") is not None:
         info.append(("fleet_size", num(fleet_cfg.get("fleet_size"))))
     info.append(("max_per_station", num(fleet_cfg.get("max_per_station"))))
+    ex = fl.get("existing") or {}
+    if ex.get("stations"):
+        text = (
+            f"{num(ex.get('stations'))} {t('stations')}, {num(ex.get('ambulances'))} "
+            f"({num(ex.get('negative_pressure'))} {t('negative_pressure')})"
+        )
+        if ex.get("assumed"):
+            text += f" <b>{escape(t('existing_fleet_assumed'))}</b>"
+        info.append((t("existing_fleet"), text))
     parts.append(
         f"<h3>{escape(t('ems_fleet'))}</h3>"
         + kv_table(info)

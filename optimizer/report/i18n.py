@@ -42,6 +42,17 @@ _LABELS: dict[str, dict[str, str]] = {
     "time_limit": {"zh": "时间上限", "en": "Time limit"},
     "checked": {"zh": "已用原始数据复核", "en": "Checked on the raw data"},
     "secondary": {"zh": "第二阶段", "en": "Second stage"},
+    "roads_checked": {"zh": "出行时间按路网独立复核", "en": "Travel times re-routed on the roads"},
+    "roads_check_row": {
+        "zh": "{table}：{pairs} 对（随机 {random}，阈值附近 {near}/{found}），最大偏差 {max} {unit}，"
+        "平均 {mean}（容差 {tol}）；最差 {worst}",
+        "en": "{table}: {pairs} pairs ({random} random, {near} of {found} near a threshold), "
+        "max deviation {max} {unit}, mean {mean} (tolerance {tol}); worst {worst}",
+    },
+    "roads_not_checked": {
+        "zh": "{table}：未复核（直接给出的出行时间表，无路网）",
+        "en": "{table}: not checked (table given, no roads)",
+    },
     "yes": {"zh": "是", "en": "yes"},
     "no": {"zh": "否", "en": "no"},
     "feasible_warning": {
@@ -54,6 +65,8 @@ _LABELS: dict[str, dict[str, str]] = {
     "model": {"zh": "模型", "en": "Model"},
     "demand_points": {"zh": "需求点", "en": "Demand points"},
     "residents": {"zh": "居民", "en": "Residents"},
+    "footfall": {"zh": "人流量（场所）", "en": "Footfall (venues)"},
+    "footfall_share": {"zh": "场所人流覆盖比例", "en": "Footfall share"},
     "weight_note": {"zh": "人口说明", "en": "Population note"},
     "cost": {"zh": "费用", "en": "Cost"},
     "budget": {"zh": "预算", "en": "Budget"},
@@ -96,8 +109,8 @@ _LABELS: dict[str, dict[str, str]] = {
     "settings_diff": {"zh": "两方案的设定差异", "en": "Differences in the plans' settings"},
     "norms_missed": {"zh": "未达标", "en": "missed"},
     "zones_approx": {
-        "zh": "乡镇边界为居民点外包多边形（近似）",
-        "en": "township outlines are hulls of their demand points (approximate)",
+        "zh": "乡镇边界为近似（非法定边界）",
+        "en": "township boundaries are approximate (not legal boundaries)",
     },
     # charts
     "chart_coverage": {"zh": "各服务标准覆盖率", "en": "Coverage by standard"},

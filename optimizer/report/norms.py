@@ -174,20 +174,53 @@ def _zone_rule_norms(run: RunData) -> list[NormCheck]:
     for k, rule in enumerate(run.solution.get("model", {}).get("zone_rules", []) or []):
         types = rule.get("facility_types")
         counts = open_sites_per_zone(run, types)
-        need = int(rule["min_sites"])
-        label = f">= {need} open {'/'.join(types) if types else 'sites'} per township"
+        need = int(rule.get("min_sites", 0))
+        what = "/".join(types) if types else "sites"
+        density = rule.get("per_10k_residents")
+        label = (
+            f">= {density:g} open {what} per 10,000 residents per township"
+            + (f" (at least {need})" if need else "")
+            if density is not None
+            else f">= {need} open {what} per township"
+        )
+        required = rule.get("required") or {}
+        allowed = rule.get("allowed") or {}
         for z in _rule_zones(run, rule):
             got = counts.get(z, 0)
+            if z in allowed and allowed[z] is not None:
+                out.append(
+                    NormCheck(
+                        f"zone_rules[{k}].max",
+                        f"<= {rule['max_sites']} open {what} per township"
+                        + (
+                            f" ({rule['large_zones']['max_sites']} over "
+                            f"{rule['large_zones']['over_residents']:,.0f} residents)"
+                            if rule.get("large_zones")
+                            else ""
+                        ),
+                        "zone",
+                        z,
+                        float(allowed[z]),
+                        float(got),
+                        "sites",
+                        got <= allowed[z],
+                        str(rule.get("source") or ""),
+                        comparison="<=",
+                    )
+                )
+            if not need and density is None:
+                continue
+            need_z = int(required.get(z, need))
             out.append(
                 NormCheck(
                     f"zone_rules[{k}]",
                     label,
                     "zone",
                     z,
-                    float(need),
+                    float(need_z),
                     float(got),
                     "sites",
-                    got >= need,
+                    got >= need_z,
                     str(rule.get("source") or ""),
                 )
             )
@@ -273,7 +306,7 @@ def _family_tables(run: RunData) -> list[NormCheck]:
             out.append(
                 NormCheck(
                     norm,
-                    norm,
+                    str(row.get("label") or norm),
                     scope,
                     str(where),
                     _num_or_text(row.get("required")),

@@ -18,10 +18,11 @@ quotas) adds a section in its own module without touching this one::
 from __future__ import annotations
 
 from html import escape
+from typing import Any
 
 from .charts import Bar, hbar_chart
 from .format import kv_table, num, pct, result_cell, status_badge, threshold_text
-from .i18n import Labels
+from .i18n import Labels, add_labels
 from .mapview import legend_html, map_html, overview_svg, report_map_spec
 from .norms import NormCheck, fmt_value, op_symbol
 from .page import table_html
@@ -50,7 +51,13 @@ def summary_section(run: RunData, ctx: Context) -> str:
         rows.append(
             (
                 t("demand_points"),
-                f"{num(demand.get('points'))} ({t('residents')} {num(demand.get('total_weight'))})",
+                f"{num(demand.get('points'))} ({t('residents')} "
+                f"{num(demand.get('residents', demand.get('total_weight')))}"
+                + (
+                    f"; {t('footfall')} {num(demand.get('footfall_weight'))})"
+                    if demand.get("footfall_weight")
+                    else ")"
+                ),
             )
         )
         if demand.get("weight_note"):
@@ -99,7 +106,16 @@ def summary_section(run: RunData, ctx: Context) -> str:
                     (escape(name), ""),
                     (escape(threshold_text(c)), ""),
                     (pct(c.get("share")), "num"),
-                    (f"{num(c.get('covered'))} / {num(c.get('population'))}", "num"),
+                    (
+                        f"{num(c.get('covered'))} / {num(c.get('population'))}"
+                        + (
+                            f" ({t('footfall')} {num(c.get('footfall_covered'))} / "
+                            f"{num(c.get('footfall'))})"
+                            if c.get("footfall")
+                            else ""
+                        ),
+                        "num",
+                    ),
                     (pct(c.get("min_share")) if c.get("min_share") is not None else "-", "num"),
                     result_cell(c.get("met"), t),
                     (escape(str(c.get("source") or "")), "note"),
@@ -107,6 +123,37 @@ def summary_section(run: RunData, ctx: Context) -> str:
             )
         parts.append(f"<h3>{escape(t('coverage'))}</h3>" + table_html(head, body))
     return "".join(parts)
+
+
+def roads_check_text(check: dict[str, Any], t: Any) -> str:
+    """One line per travel-time table: its sample re-routed by the independent router."""
+    lines = []
+    for name, b in check.items():
+        if not isinstance(b, dict) or b.get("status") != "checked":
+            lines.append(escape(t("roads_not_checked").format(table=name)))
+            continue
+        w = b.get("worst_pair") or {}
+        ok = bool(b.get("passed"))
+        text = t("roads_check_row").format(
+            table=name,
+            pairs=num(b.get("pairs_checked")),
+            random=num(b.get("random_pairs")),
+            near=num(b.get("near_threshold_checked")),
+            found=num(b.get("near_threshold_found")),
+            max=f"{b.get('max_deviation'):.4f}",
+            mean=f"{b.get('mean_deviation'):.4f}",
+            unit=b.get("unit"),
+            tol=b.get("tolerance"),
+            worst=f"{w.get('demand')} - {w.get('site')}",
+        )
+        lines.append(f'<span class="{"met" if ok else "missed"}">{escape(text)}</span>')
+    return "<br>".join(lines)
+
+
+def _residents(demand: dict) -> float | None:
+    """Residents of a run (footfall venues apart); older runs only had ``total_weight``."""
+    value = demand.get("residents", demand.get("total_weight"))
+    return None if value is None else float(value)
 
 
 @register_section("certificate", order=20, title="certificate")
@@ -143,6 +190,9 @@ def certificate_section(run: RunData, ctx: Context) -> str:
             f"{escape(t('yes') if sol.get('checked_on_raw_data') else t('no'))}</span>",
         ),
     ]
+    roads = roads_check_text(sol.get("travel_times_check") or {}, t)
+    if roads:
+        rows.append((t("roads_checked"), roads))
     sec = sol.get("secondary")
     if isinstance(sec, dict):
         text = f"{escape(str(sec.get('objective')))}: {escape(str(sec.get('status')))}"
@@ -175,9 +225,12 @@ def map_section(run: RunData, ctx: Context) -> str:
         for f in (run.layers.get("zones") or {}).get("features", [])
         if (f.get("properties") or {}).get("approximate") == 1
     ]
+    props = [f["properties"] for f in approx]
+    how = sorted({str(p.get("geometry_source", "")) for p in props} - {""})
     note = (
-        f'<p class="note">{escape(t("zones_approx"))}: '
-        + escape(", ".join(str(f["properties"].get("zone_id")) for f in approx[:20]))
+        f'<p class="note">{escape(t("zones_approx"))} ({escape("; ".join(how))}): '
+        + escape(", ".join(str(p.get("name") or p.get("zone_id")) for p in props[:40]))
+        + (" …" if len(props) > 40 else "")
         + "</p>"
         if approx
         else ""
@@ -268,7 +321,7 @@ def zone_table_html(run: RunData, zone_checks: list[NormCheck], t: Labels) -> st
     county = [
         (escape(t("county")), ""),
         ("", ""),
-        (num(run.solution.get("demand", {}).get("total_weight")), "num"),
+        (num(_residents(run.solution.get("demand", {}))), "num"),
     ]
     for kind, key in columns:
         name = key.split(".")[0]
@@ -414,7 +467,58 @@ def travel_section(run: RunData, ctx: Context) -> str | None:
                 (num(len(r.get("unreachable_demand") or [])), "num"),
             ]
         )
-    return table_html(head, body)
+    notes = [
+        f'<p class="warn"><b>{escape(name)}</b>: {escape(estimate_text(r, t))}</p>'
+        for name, r in tt.items()
+        if r.get("source") == "estimate" or r.get("estimated")
+    ]
+    return table_html(head, body) + "".join(notes)
+
+
+add_labels(
+    {
+        "estimate_all": {
+            "zh": "出行时间为估算（无路网）",
+            "en": "Travel times are ESTIMATED (no road network)",
+        },
+        "estimate_some": {
+            "zh": "路网以外的点位出行时间为估算",
+            "en": "Travel times ESTIMATED for points beyond the roads",
+        },
+        "estimate_how_time": {
+            "zh": "直线距离 × 绕行系数 ÷ 速度",
+            "en": "straight-line distance x circuity / speed",
+        },
+        "estimate_how_distance": {
+            "zh": "直线距离 × 绕行系数",
+            "en": "straight-line distance x circuity",
+        },
+        "estimate_error": {
+            "zh": "与真实路网相比的误差（P10 至 P90）",
+            "en": "error against real roads (P10 to P90)",
+        },
+        "urban": {"zh": "城镇", "en": "urban"},
+        "rural": {"zh": "乡村", "en": "rural"},
+        "calibrated_on": {"zh": "标定路网", "en": "calibrated on"},
+    }
+)
+
+
+def estimate_text(r: dict[str, Any], t: Any) -> str:
+    """The estimate flag of a travel-time table in the page language, with its error band."""
+    info = r if r.get("source") == "estimate" else (r.get("estimated") or {})
+    measure = info.get("measure", "time")
+    key = "error" if measure == "time" else "distance_error"
+    bands = "; ".join(
+        f"{t(b['setting'])} {b[key + '_p10_pct']:+.0f}% ~ {b[key + '_p90_pct']:+.0f}% "
+        f"({t('calibrated_on')} {b['calibrated_on']})"
+        for b in info.get("error_band", [])
+    )
+    head = t("estimate_all") if r.get("source") == "estimate" else t("estimate_some")
+    scope = info.get("scope", "")
+    scope = f" ({scope})" if scope and scope != "every pair" else ""
+    how = t("estimate_how_time" if measure == "time" else "estimate_how_distance")
+    return f"{head}{scope}: {how}; {t('estimate_error')}: {bands}"
 
 
 @register_section("notes", order=90, title="notes")

@@ -162,7 +162,15 @@ def _solve_chain(chain: list[int], state: dict[str, Any] | None = None) -> list[
     for k in chain:
         point = points[k]
         problem = replace(prepared.problem, model=point.config.model)  # type: ignore[arg-type]
-        pp = PreparedCase(point, problem, prepared.input_files, prepared.routing)
+        pp = PreparedCase(
+            point,
+            problem,
+            prepared.input_files,
+            prepared.routing,
+            prepared.zone_polygons,
+            prepared.estimates,
+            travel_times_check=prepared.travel_times_check,
+        )
         t0 = time.perf_counter()
         if isinstance(problem, CoverageProblem):
             cfg = point.config.solver

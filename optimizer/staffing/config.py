@@ -101,11 +101,24 @@ class SitingPopulationConfig(Strict):
     """Service populations from a siting run's ``demand.csv`` (nearest open facility)."""
 
     file: str
-    weight_column: str = "weight"
+    weight_column: str | None = Field(
+        default=None,
+        description="Residents column; default 'residents' when the file has it, else 'weight'.",
+    )
     facility_types: Annotated[list[Name], Field(min_length=1)]
     nearest_columns: dict[Name, str] = Field(
         default_factory=dict,
         description="Column per facility type; default 'nearest_<type>'.",
+    )
+    time_columns: dict[Name, str] = Field(
+        default_factory=dict,
+        description="Travel time to that facility, per type; default '<nearest column>_min' "
+        "(or _s, _h, _m, _km). Needed when several partition types share the residents.",
+    )
+    unassigned: Literal["error", "leave_out"] = Field(
+        default="error",
+        description="Residents with no facility of a type in the run's table: an error, or "
+        "left out (reported; the county total then states fewer residents).",
     )
 
 
@@ -245,6 +258,11 @@ class RemoteNorm(Strict):
 class ShareNorm(Strict):
     value: Share
     facility_types: list[Name] = Field(default_factory=lambda: ["thc", "chc"])
+    scope: Literal["facility", "county"] = Field(
+        default="facility",
+        description="facility: the share holds at every facility of these types; county: over "
+        "their posts summed (a county-wide composition target).",
+    )
     enabled: bool = True
     source: str = ""
 
@@ -254,6 +272,15 @@ class PublicHealthNorm(ShareNorm):
         default="professional",
         description="Share of professional posts (brief) or of all posts (MODELS.md §4.1).",
     )
+
+
+class CategoryShareNorm(ShareNorm):
+    """At least ``value`` of the posts in the ``of`` categories (default: every category the
+    facility has) are in ``categories``, e.g. >= 60% of village doctors licensed (Qingdao)."""
+
+    name: Name
+    categories: Annotated[list[Name], Field(min_length=1)]
+    of: list[Name] | None = None
 
 
 class GPNorm(Strict):
@@ -291,6 +318,9 @@ class QuotaNorms(Strict):
         value=0.25, source="Qingdao (brief): public-health staff ≥ 25% of professional staff [U]"
     )
     gp_per_10k: GPNorm = GPNorm()
+    shares: list[CategoryShareNorm] = Field(
+        default_factory=list, description="More composition norms between staff categories."
+    )
     pool: PoolNorm = PoolNorm()
     cuts: CutsNorm = CutsNorm()
 
@@ -405,6 +435,9 @@ class NeedsColumns(Strict):
     specialty: str = "specialty"
     month: str | None = None
     need: str = "need"
+    weight: str | None = None
+    """Optional column: weight of a doctor-month of this row's unmet need (empty = 1), e.g. 3
+    for paediatrics in a remote township against 1 in the county town."""
 
 
 class NeedsConfig(Strict):
@@ -489,6 +522,21 @@ class AwayShareRule(Strict):
     source: str = "planner's choice: departments keep capacity (MODELS.md §4.3 κ_hs) [U]"
 
 
+class ReleaseLimit(Strict):
+    at_once: Annotated[int, Field(ge=0), NotBool] | None = None
+    """Most of the hospital's doctors away on stints in any month (all departments together)."""
+    per_year: Annotated[int, Field(ge=0), NotBool] | None = None
+    """Most stints the hospital's doctors start in each plan year (months 1-12, 13-24, ...)."""
+
+
+class HospitalReleaseRule(ReleaseLimit):
+    """What a hospital can release across its departments, beside each department's share
+    away: a default for every hospital and ``by_hospital`` overrides (null: no limit)."""
+
+    by_hospital: dict[str, ReleaseLimit] = Field(default_factory=dict)
+    source: str = "planner's choice: a hospital keeps its services running [U]"
+
+
 class StationedRule(Strict):
     value: Annotated[int, Field(ge=0), NotBool] = 1
     host_types: list[Name] = Field(default_factory=lambda: ["thc"])
@@ -505,6 +553,7 @@ class RotationRules(Strict):
         value=120.0, source="planner's choice: commute / relocation limit [U]"
     )
     max_share_away: AwayShareRule = AwayShareRule()
+    hospital_release: HospitalReleaseRule = HospitalReleaseRule()
     stationed_per_host: StationedRule = StationedRule()
     annual_total: ValueRule = ValueRule(
         value=1000.0, source="Qingdao (brief): ≥ 1,000 sent-down doctors a year [U]"
@@ -685,6 +734,21 @@ def _check_quota_rules(case: StaffingCase, cfg: QuotaCase, problems: ProblemColl
                 "give a need column or the WISN workload columns",
                 fix="e.g. need: need",
             )
+    seen: set[str] = set()
+    for k, share in enumerate(cfg.norms.shares):
+        where = f"{label} › norms.shares[{k}]"
+        if share.name in seen:
+            problems.add(f"{where}.name", "duplicate share norm name", got=share.name)
+        seen.add(share.name)
+        for key in ("categories", "of"):
+            unknown = sorted(set(getattr(share, key) or []) - set(names))
+            if unknown:
+                problems.add(
+                    f"{where}.{key}",
+                    "unknown categories",
+                    got=", ".join(unknown),
+                    fix=f"use: {', '.join(names)}",
+                )
     sp = cfg.service_population
     if sp is not None:
         unknown = sorted(set(sp.nearest_columns) - set(sp.facility_types))

@@ -12,6 +12,8 @@ Sent-down (``kind: sent_down``)
     ``gantt.png`` the calendar as a Gantt chart (doctors when few, host x specialty otherwise);
     ``host_coverage.csv`` per host and specialty: months present, need, unmet need, residents;
     ``release.csv`` per hospital department: headcount, cap away at once, peak away, stints;
+    ``unplaced_doctors.csv`` every doctor without a stint and why (availability, travel, no
+    need for the specialty, not chosen);
     ``compliance.csv`` every rule with required, achieved, met and source.
 Both
     ``summary.txt`` (the planner-readable summary, also printed), ``manifest.json`` and
@@ -33,7 +35,7 @@ from .. import __version__
 from ..atomic import StagedOutput
 from .config import QuotaCase, RotationCase, StaffingCase
 from .quota import QuotaSolution, facility_bounds, gp_required
-from .rotation import RotationSolution
+from .rotation import RotationSolution, unplaced_doctors
 
 __all__ = ["summary_text", "write_staffing_results"]
 
@@ -61,7 +63,25 @@ def _header(case: StaffingCase, sol: QuotaSolution | RotationSolution) -> dict[s
         "status": sol.status.value,
         "status_text": sol.status.label,
         "checked_on_raw_data": sol.checked,
+        "travel_times_check": _travel_check(cfg),
     }
+
+
+def _travel_check(cfg: Any) -> dict[str, dict[str, str]]:
+    """Staffing cases read travel times as given tables (no roads): say they are not checked."""
+    from ..certify_roads import NOT_CHECKED
+
+    out: dict[str, dict[str, str]] = {}
+    if isinstance(cfg, RotationCase):
+        out["travel"] = {"status": NOT_CHECKED, "file": cfg.travel.file}
+        if cfg.coverage is not None:
+            out["coverage.travel_times"] = {
+                "status": NOT_CHECKED,
+                "file": cfg.coverage.travel_times.file,
+            }
+    elif cfg.facilities.columns.travel_min is not None:
+        out["facilities.travel_min"] = {"status": NOT_CHECKED, "file": cfg.facilities.file}
+    return out
 
 
 def _solver(case: StaffingCase, sol: QuotaSolution | RotationSolution) -> dict[str, Any]:
@@ -107,6 +127,7 @@ def quota_solution_dict(case: StaffingCase, sol: QuotaSolution) -> dict[str, Any
             "county_total": inst.county_population,
             "facilities_total": _round(float(np.nansum(inst.population)), 3),
             "note": inst.population_note,
+            **(inst.population_source or {}),
         },
         "need_source": inst.need_source,
         "norms": cfg.norms.model_dump(),
@@ -188,6 +209,19 @@ def quota_summary(case: StaffingCase, sol: QuotaSolution, out_dir: Path | None) 
     ]
     if inst.population_note:
         lines.append(f"      populations: {inst.population_note}")
+    siting = (inst.population_source or {}).get("from_siting_run")
+    if isinstance(siting, dict):
+        for layer in siting.get("layers", []):
+            lines.append(
+                f"      from {siting['file']}: {'/'.join(layer['types'])} - {layer['rule']}; "
+                f"{layer['assigned']:,.0f} residents assigned once"
+                + (
+                    f", {layer['unassigned']:,.0f} at {layer['unassigned_points']} points left out"
+                    if layer["unassigned_points"]
+                    else ""
+                )
+                + " (re-checked from the file)"
+            )
     lines.append(f"      need: {inst.need_source}")
     lines.append(_status_line(sol))
     if sol.diagnosis:
@@ -281,6 +315,15 @@ def rotation_solution_dict(case: StaffingCase, sol: RotationSolution) -> dict[st
             "table": rows,
         }
         out["hosts_lacking"] = hosts_lacking(sol)
+        unplaced = unplaced_doctors(inst, ev.stints)
+        out["unplaced_doctors"] = {
+            "total": len(unplaced),
+            "by_reason": {
+                k: sum(1 for u in unplaced if u["reason"] == k)
+                for k in sorted({u["reason"] for u in unplaced})
+            },
+            "doctors": unplaced,
+        }
     return out
 
 
@@ -358,6 +401,38 @@ def rotation_compliance(sol: RotationSolution) -> list[dict[str, object]]:
         (not r.max_travel_min.enabled) or all(t <= r.max_travel_min.value for t in trav),
         r.max_travel_min.source,
     )
+    rel = r.hospital_release
+    at_once, per_year_cap = inst.release_caps()
+    if np.isfinite(at_once).any() or np.isfinite(per_year_cap).any():
+        away_h = ev.away.sum(axis=1).max(axis=1) if ev.away.size else np.zeros(at_once.size)
+        hosp = np.asarray([inst.doctor_hospital[x.doctor] for x in ev.stints], dtype=np.int64)
+        started = np.zeros(at_once.size)
+        for m0, m1 in inst.release_years():
+            k = np.bincount(hosp[(starts >= m0) & (starts <= m1)], minlength=at_once.size)
+            started = np.maximum(started, k)
+        over_h = [
+            inst.hospitals[k]
+            for k in range(at_once.size)
+            if away_h[k] > at_once[k] or started[k] > per_year_cap[k]
+        ]
+        add(
+            "hospital_release",
+            "per hospital: "
+            + ", ".join(
+                f"{inst.hospitals[k]} ≤ {_cap_text(at_once[k])} at once, "
+                f"≤ {_cap_text(per_year_cap[k])} stints a year"
+                for k in range(at_once.size)
+                if np.isfinite(at_once[k]) or np.isfinite(per_year_cap[k])
+            ),
+            "peak away / most stints started in a plan year: "
+            + ", ".join(
+                f"{inst.hospitals[k]} {int(away_h[k])} / {int(started[k])}"
+                for k in range(at_once.size)
+                if np.isfinite(at_once[k]) or np.isfinite(per_year_cap[k])
+            ),
+            not over_h,
+            rel.source,
+        )
     over = int((tot > inst.host_capacity[:, None]).sum())
     add(
         "host_capacity",
@@ -374,6 +449,10 @@ def rotation_compliance(sol: RotationSolution) -> list[dict[str, object]]:
         "MODELS.md §4.3: one posting at a time, one stint a year",
     )
     return rows
+
+
+def _cap_text(v: float) -> str:
+    return "no limit" if not np.isfinite(v) else f"{v:g}"
 
 
 def hosts_lacking(sol: RotationSolution) -> list[dict[str, object]]:
@@ -682,10 +761,20 @@ def rotation_summary(sol: RotationSolution, out_dir: Path | None) -> list[str]:
                     f"  {row['host_name'] or row['host_id']} {row['specialty']}: "
                     f"{row['unmet_doctor_months']:g} doctor-months unmet"
                 )
+        unplaced = unplaced_doctors(inst, ev.stints)
+        if unplaced:
+            lines.append(f"Doctors not sent ({len(unplaced)}; unplaced_doctors.csv):")
+            for u in unplaced[:10]:
+                lines.append(
+                    f"  {u['doctor_id']} ({u['hospital']}, {u['specialty']}): {u['detail']}"
+                )
+            if len(unplaced) > 10:
+                lines.append(f"  ... and {len(unplaced) - 10} more")
     if out_dir is not None:
         lines.append(
             f"Results: {out_dir}/ (solution.json, calendar.csv, gantt.png, host_coverage.csv, "
-            "release.csv, compliance.csv, summary.txt, report.html, manifest.json)"
+            "release.csv, unplaced_doctors.csv, compliance.csv, summary.txt, report.html, "
+            "manifest.json)"
         )
     return lines
 
@@ -773,6 +862,13 @@ def write_staffing_results(
                 out.csv("calendar.csv", calendar_table(sol))
                 out.csv("host_coverage.csv", host_coverage_table(sol))
                 out.csv("release.csv", release_table(sol))
+                out.csv(
+                    "unplaced_doctors.csv",
+                    pd.DataFrame(
+                        unplaced_doctors(sol.instance, sol.stints),
+                        columns=["doctor_id", "hospital", "specialty", "reason", "detail"],
+                    ),
+                )
                 rows = rotation_compliance(sol)
                 frame = pd.DataFrame(
                     rows, columns=["rule", "required", "achieved", "met", "source"]

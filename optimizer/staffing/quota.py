@@ -53,7 +53,7 @@ import numpy as np
 from ..errors import CheckError
 from ..milp import MILP, Block, ModelBuilder
 from ..solvers import SolveOptions, Status, relative_gap, solve
-from .config import Category, PerMilleNorm, QuotaNorms
+from .config import Category, PerMilleNorm, QuotaNorms, ShareNorm
 
 __all__ = [
     "QuotaEvaluation",
@@ -113,6 +113,8 @@ class QuotaInstance:
     zones: np.ndarray | None = None
     total_shortfall_weight: float = 1.0
     movement: str = "lexicographic"
+    population_source: dict[str, object] | None = None
+    """County total, partition types and, from a siting run, the residents each layer assigned."""
 
     @property
     def n_facilities(self) -> int:
@@ -229,12 +231,58 @@ def composition_rows(inst: QuotaInstance) -> list[tuple[str, np.ndarray, np.ndar
         base = prof if n2.basis == "professional" else np.ones(len(inst.categories), bool)
         coef, q = _share_coefs(inst, ph, base, n2.value)
         rows.append(("public_health_min_share", inst.applies(n2.facility_types), coef, q))
+    names = np.asarray(inst.category_names, dtype=object)
+    for n in inst.norms.shares:
+        if n.enabled:
+            num = np.isin(names, n.categories)
+            base = np.ones(names.size, bool) if n.of is None else np.isin(names, n.of)
+            coef, q = _share_coefs(inst, num, base, n.value)
+            rows.append((f"shares[{n.name}]", inst.applies(n.facility_types), coef, q))
     return rows
+
+
+def composition_norm(inst: QuotaInstance, name: str) -> ShareNorm:
+    """The norm behind a composition row name (``professional_min_share``, ``shares[x]``)."""
+    if name.startswith("shares["):
+        return next(n for n in inst.norms.shares if f"shares[{n.name}]" == name)
+    norm = getattr(inst.norms, name)
+    assert isinstance(norm, ShareNorm)
+    return norm
 
 
 # ---------------------------------------------------------------------------------------------
 # Prechecks: the classic conflicts, with numbers
 # ---------------------------------------------------------------------------------------------
+def _county_share_precheck(
+    inst: QuotaInstance,
+    name: str,
+    fmask: np.ndarray,
+    coef: np.ndarray,
+    bounds: list[Bound],
+    allowed: np.ndarray,
+    cur_total: np.ndarray,
+) -> list[str]:
+    """A county-scope share that today's kept staff make unreachable even if every post up to
+    each facility's ceiling went to the norm's numerator (no ceiling: always reachable)."""
+    value = 0
+    for f in np.flatnonzero(fmask).tolist():
+        b = bounds[f]
+        pos = allowed[f] & (coef > 0)
+        if b.hi is None and pos.any():
+            return []
+        value += int((coef * inst.current[f]).sum())
+        if pos.any() and b.hi is not None:
+            value += max(b.hi - int(cur_total[f]), 0) * int(coef[pos].max())
+    if value >= 0:
+        return []
+    norm = composition_norm(inst, name)
+    return [
+        f"norm {name} ({100 * norm.value:g}%, county-wide over "
+        f"{', '.join(norm.facility_types)}) vs current staff: with every facility at its "
+        "per-mille ceiling and today's staff kept (no cuts), the county share cannot be reached"
+    ]
+
+
 def precheck_quota(inst: QuotaInstance) -> list[str]:
     """Conflicts between one norm and one total that make the case infeasible, with numbers."""
     out: list[str] = []
@@ -263,6 +311,9 @@ def precheck_quota(inst: QuotaInstance) -> list[str]:
             )
     if not cuts:
         for name, fmask, coef, _q in composition_rows(inst):
+            if composition_norm(inst, name).scope == "county":
+                out += _county_share_precheck(inst, name, fmask, coef, bounds, allowed, cur_total)
+                continue
             for f in np.flatnonzero(fmask).tolist():
                 b = bounds[f]
                 if b.hi is None:
@@ -276,10 +327,10 @@ def precheck_quota(inst: QuotaInstance) -> list[str]:
                 if pos.any():
                     value += room * int(coef[pos].max())
                 if value < 0:
-                    norm = getattr(inst.norms, name)
+                    share = composition_norm(inst, name)
                     cats = ", ".join(c for c, m in zip(inst.category_names, neg, strict=True) if m)
                     out.append(
-                        f"norm {name} ({100 * norm.value:g}%) vs current staff at {inst.label(f)}: "
+                        f"norm {name} ({100 * share.value:g}%) vs current staff at {inst.label(f)}: "
                         f"with at most {b.hi:,} posts ({b.hi_text}) and today's "
                         f"{int(inst.current[f][neg].sum()):,} staff in {cats} kept (no cuts), "
                         "the share cannot be reached"
@@ -465,25 +516,27 @@ def build_quota_milp(
         b.add_rows("per_mille", idx.size, r_tot, c_tot, 1.0, lo=lo_f[idx], hi=hi_f[idx])
     b.labels["per_mille"] = [str(inst.facility_ids[f]) for f in idx]
 
-    # Composition (share) norms, scaled to integers.
+    # Composition (share) norms, scaled to integers: one row per facility, or one county row.
     for name, fmask, coef, q in composition_rows(inst):
         fs = np.flatnonzero(fmask)
+        county = composition_norm(inst, name).scope == "county"
+        n_rows = 1 if county else fs.size
         rr, cc, vv = [], [], []
         for k, f in enumerate(fs):
             m = (col[f] >= 0) & (coef != 0)
-            rr.append(np.full(int(m.sum()), k))
+            rr.append(np.full(int(m.sum()), 0 if county else k))
             cc.append(col[f][m])
             vv.append(coef[m].astype(float))
         if not fs.size:
             continue
         r_, c_, v_ = np.concatenate(rr), np.concatenate(cc), np.concatenate(vv)
         if elastic:
-            sl = slack(name, fs.size, float(q))
-            r_ = np.concatenate([r_, np.arange(fs.size)])
+            sl = slack(name, n_rows, float(q))
+            r_ = np.concatenate([r_, np.arange(n_rows)])
             c_ = np.concatenate([c_, sl.index()])
-            v_ = np.concatenate([v_, np.ones(fs.size)])
-        b.add_rows(name, fs.size, r_, c_, v_, lo=0.0)
-        b.labels[name] = [str(inst.facility_ids[f]) for f in fs]
+            v_ = np.concatenate([v_, np.ones(n_rows)])
+        b.add_rows(name, n_rows, r_, c_, v_, lo=0.0)
+        b.labels[name] = ["county"] if county else [str(inst.facility_ids[f]) for f in fs]
 
     # County GP norm.
     g_req = gp_required(inst)
@@ -576,6 +629,14 @@ class QuotaEvaluation:
     violations: list[str]
 
 
+def _share_units(inst: QuotaInstance, norm: ShareNorm) -> list[tuple[str, str, np.ndarray]]:
+    """(scope, facility id or '', facility indices) for each unit a share norm is checked on."""
+    fs = np.flatnonzero(inst.applies(norm.facility_types))
+    if norm.scope == "county":
+        return [("county", "", fs)]
+    return [("facility", str(inst.facility_ids[f]), np.asarray([f])) for f in fs]
+
+
 def evaluate_quota_plan(inst: QuotaInstance, posts: np.ndarray) -> QuotaEvaluation:
     """Objectives and the norm-compliance table of ``posts`` (F x C), from the raw data."""
     posts = np.asarray(posts)
@@ -657,12 +718,12 @@ def evaluate_quota_plan(inst: QuotaInstance, posts: np.ndarray) -> QuotaEvaluati
     ph = inst.mask("public_health")
     n1 = inst.norms.professional_min_share
     if n1.enabled:
-        for f in np.flatnonzero(inst.applies(n1.facility_types)):
-            num, den = int(s[f, prof].sum()), int(total[f])
+        for scope, fid, fs in _share_units(inst, n1):
+            num, den = int(s[fs][:, prof].sum()), int(total[fs].sum())
             ok = Fraction(num) >= frac(n1.value) * den
             add(
-                "facility",
-                str(inst.facility_ids[f]),
+                scope,
+                fid,
                 "professional_min_share",
                 f"≥ {100 * n1.value:g}% of {den} posts",
                 f"{num} ({100 * num / den if den else 0:.1f}%)",
@@ -671,18 +732,37 @@ def evaluate_quota_plan(inst: QuotaInstance, posts: np.ndarray) -> QuotaEvaluati
             )
     n2 = inst.norms.public_health_min_share
     if n2.enabled:
-        for f in np.flatnonzero(inst.applies(n2.facility_types)):
-            base = int(s[f, prof].sum()) if n2.basis == "professional" else int(total[f])
-            num = int(s[f, ph].sum())
+        for scope, fid, fs in _share_units(inst, n2):
+            sub = s[fs]
+            base = int(sub[:, prof].sum()) if n2.basis == "professional" else int(total[fs].sum())
+            num = int(sub[:, ph].sum())
             ok = Fraction(num) >= frac(n2.value) * base
             add(
-                "facility",
-                str(inst.facility_ids[f]),
+                scope,
+                fid,
                 "public_health_min_share",
                 f"≥ {100 * n2.value:g}% of {base} {n2.basis} posts",
                 f"{num} ({100 * num / base if base else 0:.1f}%)",
                 ok,
                 n2.source,
+            )
+    names = np.asarray(inst.category_names, dtype=object)
+    for n in inst.norms.shares:
+        if not n.enabled:
+            continue
+        num_c = np.isin(names, n.categories)
+        base_c = np.ones(names.size, bool) if n.of is None else np.isin(names, n.of)
+        of_text = "all" if n.of is None else "/".join(n.of)
+        for scope, fid, fs in _share_units(inst, n):
+            num, base = int(s[fs][:, num_c].sum()), int(s[fs][:, base_c].sum())
+            add(
+                scope,
+                fid,
+                f"shares[{n.name}]",
+                f"≥ {100 * n.value:g}% of {base} {of_text} posts in {'/'.join(n.categories)}",
+                f"{num} ({100 * num / base if base else 0:.1f}%)",
+                Fraction(num) >= frac(n.value) * base,
+                n.source,
             )
     gpn = inst.norms.gp_per_10k
     if gpn.enabled:
@@ -971,9 +1051,11 @@ def diagnose_quota(inst: QuotaInstance, options: SolveOptions, backend: str) -> 
                     f"- norm per_mille[{inst.types[f]}] {side} at {inst.label(int(f))} "
                     f"({text} posts) gives way by {vals[k]:,.0f}"
                 )
-        elif row in ("professional_min_share", "public_health_min_share"):
+        elif row in ("professional_min_share", "public_health_min_share") or row.startswith(
+            "shares["
+        ):
             labels = milp.labels.get(row, [])
-            norm = getattr(inst.norms, row)
+            norm = composition_norm(inst, row)
             q = frac(norm.value).denominator
             items = [f"{labels[k]} by {vals[k] / q:,.1f} posts" for k in hit if k < len(labels)]
             out.append(

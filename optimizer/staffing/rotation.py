@@ -22,12 +22,15 @@ per-doctor model.
 
     \max\; & \lambda_c \textstyle\sum_{k,s,t} v_s w_k z_{kst}
         - \lambda_t \sum tt_{h(g)f} L\, n_{gf\tau L}
-        - \lambda_u \sum_{fst} u_{fst} - \lambda_\phi \phi \\
+        - \lambda_u \sum_{fst} \omega_{fst} u_{fst} - \lambda_\phi \phi \\
     \text{s.t.}\; & O_{fst} = O_{fs,t-1} + \textstyle\sum_{g \in s, L} n_{gftL}
         - \sum_{g \in s,\, \tau + L = t} n_{gf\tau L}
         && \text{(doctors of } s \text{ at } f \text{ in month } t) \\
     & R_{hst} = R_{hs,t-1} + (\text{starts} - \text{ends of } h, s) \le
         \lfloor \kappa_h N_{hs} \rfloor && \text{(share of a department away)} \\
+    & \textstyle\sum_s R_{hst} \le A_h, \quad
+        \sum_{g \in h,f,L,\, \tau \in \text{year } y} n_{gf\tau L} \le Y_h
+        && \text{(hospital release: at once, per plan year)} \\
     & \textstyle\sum_{f, L,\, \tau \in [t_0, t_0 + W - 1]} n_{gf\tau L} \le |g|
         && \text{(W: one stint per doctor per } W \text{ months)} \\
     & m_f \le \textstyle\sum_s O_{fst} \le cap_f
@@ -40,6 +43,10 @@ per-doctor model.
         && \text{(specialty coverage of resident group } k) \\
     & n_{gf\tau L} = 0 \text{ unless } tt_{h(g)f} \le tt_{\max},\;
         [\tau, \tau + L - 1] \subseteq \text{availability}(g) \cap [1, T]
+
+:math:`\omega_{fst}` is the weight of the need row (default 1). Doctors who get no stint are
+listed with the reason (:func:`unplaced_doctors`): too short an availability, no host within
+the travel limit, no reachable host needing their specialty, or not chosen under the rules.
 
 Occupancies are written as month-to-month differences (each stint appears in two rows, its
 start and its end, not in all of its months), which keeps the matrix small. Coverage is on
@@ -83,6 +90,7 @@ __all__ = [
     "evaluate_rotation_plan",
     "precheck_rotation",
     "solve_rotation",
+    "unplaced_doctors",
 ]
 
 log = logging.getLogger(__name__)
@@ -122,6 +130,8 @@ class RotationInstance:
     rules: RotationRules
     weights: RotationWeights
     month_labels: list[str] = field(default_factory=list)
+    need_weight: np.ndarray | None = None
+    """(F, S, T) weight of a doctor-month of unmet need (None: all 1)."""
     demand_ids: np.ndarray | None = None
     residents_note: str = ""
 
@@ -158,6 +168,31 @@ class RotationInstance:
             for s in range(len(self.specialties)):
                 out[h, s] = math.floor(k * int(self.dept_staff[h, s]))
         return out
+
+    def shortfall_weight(self) -> np.ndarray:
+        """(F, S, T) weight of a doctor-month of unmet need."""
+        if self.need_weight is None:
+            return np.ones(self.need.shape)
+        return np.asarray(self.need_weight, dtype=float)
+
+    def release_caps(self) -> tuple[np.ndarray, np.ndarray]:
+        """(H,) most doctors away at once and (H,) most stints started per plan year (inf: no
+        limit), from ``rules.hospital_release``."""
+        r = self.rules.hospital_release
+        at_once = np.full(len(self.hospitals), np.inf)
+        per_year = np.full(len(self.hospitals), np.inf)
+        for h, name in enumerate(self.hospitals):
+            own = r.by_hospital.get(name)
+            a = own.at_once if own is not None and own.at_once is not None else r.at_once
+            y = own.per_year if own is not None and own.per_year is not None else r.per_year
+            at_once[h] = np.inf if a is None else float(a)
+            per_year[h] = np.inf if y is None else float(y)
+        return at_once, per_year
+
+    def release_years(self) -> list[tuple[int, int]]:
+        """Plan years for the per-year release cap: months 1-12, 13-24, ... (the last may be
+        shorter)."""
+        return [(m0, min(m0 + 11, self.months)) for m0 in range(1, self.months + 1, 12)]
 
     def stationed_min(self) -> np.ndarray:
         r = self.rules.stationed_per_host
@@ -312,6 +347,14 @@ def precheck_rotation(inst: RotationInstance) -> list[str]:
                     f"at once, i.e. at most {slots:,} × {per_slot} = {slots * per_slot:,} "
                     f"stints of ≥ {Lmin} months a year"
                 )
+            at_once, per_year = inst.release_caps()
+            yearly = float(np.minimum(per_year, at_once * per_slot).sum())
+            if yearly < ann.value:
+                out.append(
+                    f"rule annual_total vs rule hospital_release: ≥ {ann.value:,.0f} stints a "
+                    f"year, but the hospitals may release at most {yearly:,.0f} a year (per-year "
+                    f"caps, and at-once caps × {per_slot} stints of ≥ {Lmin} months)"
+                )
             host_slots = float(np.sum(np.where(np.isfinite(cap), cap, ann.value)))
             if host_slots * per_slot < ann.value:
                 out.append(
@@ -342,6 +385,39 @@ def _layout(inst: RotationInstance) -> _Layout:
     cov, w = _coverage_groups(inst)
     specs = np.flatnonzero(inst.value > 0) if inst.weights.coverage > 0 else np.zeros(0, np.int64)
     return _Layout(groups, cols, cov, w, specs)
+
+
+def _release_rows(
+    b: ModelBuilder,
+    inst: RotationInstance,
+    h: np.ndarray,
+    tau: np.ndarray,
+    n_cols: np.ndarray,
+    elastic: bool,
+) -> None:
+    """Hospital release caps: sum_s R[h, s, t] <= A_h every month, stints started by the
+    hospital's doctors in each plan year <= Y_h (penalised slacks when ``elastic``)."""
+    at_once, per_year = inst.release_caps()
+    T, S = inst.months, len(inst.specialties)
+    r0 = b.var_blocks["R"].start
+    for hh in np.flatnonzero(np.isfinite(at_once)):
+        rows = np.repeat(np.arange(T), S)
+        cols = r0 + (hh * S + np.tile(np.arange(S), T)) * T + rows
+        if elastic:
+            sl = b.add_vars(f"slack:hospital_release[{hh}]", T, lb=0.0, cost=1.0)
+            rows, cols = np.r_[rows, np.arange(T)], np.r_[cols, sl.index()]
+            vals = np.r_[np.ones(T * S), -np.ones(T)]
+        else:
+            vals = np.ones(T * S)
+        b.add_rows(f"hospital_release[{hh}]", T, rows, cols, vals, hi=float(at_once[hh]))
+    for hh in np.flatnonzero(np.isfinite(per_year)):
+        for y, (m0, m1) in enumerate(inst.release_years()):
+            c = n_cols[(h == hh) & (tau >= m0) & (tau <= m1)]
+            vals = np.ones(c.size)
+            if elastic:
+                sl = b.add_vars(f"slack:hospital_release_year[{hh},{y}]", 1, lb=0.0, cost=1.0)
+                c, vals = np.r_[c, sl.index()], np.r_[vals, -1.0]
+            b.add_row(f"hospital_release_year[{hh},{y}]", c, vals, hi=float(per_year[hh]))
 
 
 def build_rotation_milp(
@@ -411,6 +487,7 @@ def build_rotation_milp(
         )
     else:
         occupancy("R", H * S, h * S + s, np.repeat(away, T))
+    _release_rows(b, inst, h, tau, n.index(), elastic)
 
     # One stint per doctor per W months (windows of start months).
     last_start = T - inst.rules.tenure_months.min + 1
@@ -497,7 +574,9 @@ def build_rotation_milp(
     ti = ti + 1
     lam_u, lam_phi = wts.shortfall_per_doctor_month, wts.fairness
     if fi.size and (lam_u > 0 or lam_phi > 0):
-        u = b.add_vars("shortfall", fi.size, lb=0.0, cost=-lam_u)
+        u = b.add_vars(
+            "shortfall", fi.size, lb=0.0, cost=-lam_u * inst.shortfall_weight()[fi, si, ti - 1]
+        )
         kr = np.arange(fi.size)
         b.add_rows(
             "need",
@@ -710,6 +789,7 @@ def evaluate_rotation_plan(inst: RotationInstance, stints: list[Stint]) -> Rotat
             f"host capacity: {inst.host_label(ff)} has {total[ff, tt]} doctors in "
             f"{inst.label(tt + 1)} (capacity {inst.host_capacity[ff]:g})"
         )
+    bad += _release_violations(inst, stints, away)
     st = inst.stationed_min()
     for ff, tt in np.argwhere(total < st[:, None]):
         bad.append(
@@ -737,7 +817,7 @@ def evaluate_rotation_plan(inst: RotationInstance, stints: list[Stint]) -> Rotat
         covered_rm[s_] = float((inst.weight[:, None] * hit).sum())
         coverage += w.coverage * float(inst.value[s_]) * covered_rm[s_]
     unmet = np.maximum(inst.need - presence, 0.0)
-    shortfall = float(unmet.sum())
+    shortfall = float((inst.shortfall_weight() * unmet).sum())
     worst = float(unmet.sum(axis=(1, 2)).max()) if F and (inst.need > 0).any() else 0.0
     travel = w.travel_per_min_month * travel_min_months
     objective = (
@@ -758,6 +838,127 @@ def evaluate_rotation_plan(inst: RotationInstance, stints: list[Stint]) -> Rotat
         covered_rm,
         bad,
     )
+
+
+def _release_violations(inst: RotationInstance, stints: list[Stint], away: np.ndarray) -> list[str]:
+    """Hospital release caps recomputed per doctor: away at once, stints started per year."""
+    out: list[str] = []
+    at_once, per_year = inst.release_caps()
+    total = away.sum(axis=1)  # H x T
+    for hh, tt in np.argwhere(total > at_once[:, None]):
+        out.append(
+            f"rule hospital_release: {inst.hospitals[hh]} has {total[hh, tt]} doctors away in "
+            f"{inst.label(tt + 1)} (at most {at_once[hh]:g} at once)"
+        )
+    hosp = np.asarray([inst.doctor_hospital[x.doctor] for x in stints], dtype=np.int64)
+    starts = np.asarray([x.start for x in stints], dtype=np.int64)
+    for y, (m0, m1) in enumerate(inst.release_years()):
+        k = np.bincount(hosp[(starts >= m0) & (starts <= m1)], minlength=len(inst.hospitals))
+        for hh in np.flatnonzero(k > per_year):
+            out.append(
+                f"rule hospital_release: {inst.hospitals[hh]} starts {k[hh]} stints in plan "
+                f"year {y + 1} (at most {per_year[hh]:g} a year)"
+            )
+    return out
+
+
+def _not_chosen_reason(
+    inst: RotationInstance, stints: list[Stint], h: int, s_: int, a0: int, a1: int
+) -> tuple[str, str]:
+    """Why a doctor who could go stayed home: the department was at its share-away cap, or the
+    hospital at its release cap, in every month a stint could start; else the weights."""
+    Lmin = inst.rules.tenure_months.min
+    starts = range(a0, a1 - Lmin + 2)
+    away = np.zeros(inst.months, dtype=np.int64)
+    hosp = np.zeros(inst.months, dtype=np.int64)
+    started = 0
+    for x in stints:
+        if int(inst.doctor_hospital[x.doctor]) != h:
+            continue
+        lo, hi = max(x.start, 1), min(x.end, inst.months)
+        hosp[lo - 1 : hi] += 1
+        if int(inst.doctor_specialty[x.doctor]) == s_:
+            away[lo - 1 : hi] += 1
+        started += 1
+    cap = int(inst.away_cap()[h, s_])
+    at_once, per_year = inst.release_caps()
+    if all((away[t - 1 : t - 1 + Lmin] >= cap).any() for t in starts):
+        return (
+            f"not chosen: {inst.hospitals[h]} {inst.specialties[s_]} already has its most "
+            f"doctors away (floor({inst.rules.max_share_away.value:g} x "
+            f"{int(inst.dept_staff[h, s_])}) = {cap}) whenever a stint could run",
+            "department_cap",
+        )
+    if np.isfinite(at_once[h]) and all(
+        (hosp[t - 1 : t - 1 + Lmin] >= at_once[h]).any() for t in starts
+    ):
+        return (
+            f"not chosen: {inst.hospitals[h]} is at its release cap of {at_once[h]:g} doctors "
+            "away whenever a stint could run",
+            "hospital_cap",
+        )
+    if np.isfinite(per_year[h]) and inst.months <= 12 and started >= per_year[h]:
+        return (
+            f"not chosen: {inst.hospitals[h]} already starts its {per_year[h]:g} stints a year",
+            "hospital_cap",
+        )
+    return (
+        "not chosen: host capacities and the objective's weights (coverage against travel and "
+        "need) kept this doctor at the hospital",
+        "not_chosen",
+    )
+
+
+def unplaced_doctors(inst: RotationInstance, stints: list[Stint]) -> list[dict[str, str]]:
+    """Every doctor without a stint and why: the availability is shorter than the shortest
+    stint, no host is within the travel limit, no reachable host needs the specialty (when
+    needs are given), the department's share away or the hospital's release cap was used up
+    whenever a stint could run, or none of these (host capacities and the weights)."""
+    placed = {x.doctor for x in stints}
+    reach = inst.reachable()
+    Lmin = inst.rules.tenure_months.min
+    needs_given = bool((inst.need > 0).any())
+    out = []
+    for d in range(inst.n_doctors):
+        if d in placed:
+            continue
+        h, s_ = int(inst.doctor_hospital[d]), int(inst.doctor_specialty[d])
+        a0, a1 = int(inst.available_from[d]), min(int(inst.available_to[d]), inst.months)
+        hosts = np.flatnonzero(reach[h])
+        if a1 - a0 + 1 < Lmin:
+            why, code = (
+                f"available in months {a0}-{a1} only; stints last at least {Lmin} months",
+                "availability",
+            )
+        elif hosts.size == 0:
+            t = inst.travel_min[h]
+            near = (
+                f"; nearest host {inst.host_label(int(np.argmin(t)))} at {np.min(t):g} min"
+                if np.isfinite(t).any()
+                else ""
+            )
+            why, code = (
+                f"no host within rules.max_travel_min = {inst.rules.max_travel_min.value:g} min "
+                f"of {inst.hospitals[h]}{near}",
+                "travel",
+            )
+        elif needs_given and not (inst.need[hosts, s_, a0 - 1 : a1] > 0).any():
+            why, code = (
+                f"no host within reach lists a need for {inst.specialties[s_]} in months {a0}-{a1}",
+                "no_need",
+            )
+        else:
+            why, code = _not_chosen_reason(inst, stints, h, s_, a0, a1)
+        out.append(
+            {
+                "doctor_id": str(inst.doctor_ids[d]),
+                "hospital": inst.hospitals[h],
+                "specialty": inst.specialties[s_],
+                "reason": code,
+                "detail": why,
+            }
+        )
+    return out
 
 
 def check_rotation_plan(inst: RotationInstance, stints: list[Stint]) -> list[str]:
@@ -940,6 +1141,13 @@ def diagnose_rotation(
                 for k in np.unique(hs)[:12]
             )
             out.append(f"- rule max_share_away: {text}")
+        elif rule.startswith("hospital_release"):
+            k = int(rule[rule.index("[") + 1 :].split(",")[0].rstrip("]"))
+            out.append(
+                f"- rule hospital_release: {inst.hospitals[k]} would have to release "
+                f"{vals[hit].max():,.0f} more doctor(s)"
+                + (" a year" if "year" in rule else " at once")
+            )
         elif rule.startswith("annual_total["):
             y = int(rule[len("annual_total[") : -1])
             ann = inst.rules.annual_total.value

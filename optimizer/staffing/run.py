@@ -15,7 +15,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..errors import ProblemCollector
+from ..errors import CheckError, ProblemCollector
+from ..handoff import check_service_population
 from ..solvers import SolveOptions
 from .config import QuotaCase, RotationCase, StaffingCase, load_staffing_case
 from .quota import QuotaInstance, QuotaSolution, solve_quota
@@ -78,6 +79,8 @@ def prepare_staffing(case: StaffingCase | str | Path) -> PreparedStaffing:
         instance = load_rotation_instance(case, problems)
     problems.raise_if_any()
     assert instance is not None
+    if isinstance(instance, QuotaInstance):
+        _check_handoff(case, instance)
     inputs = {}
     for f in _input_files(case):
         p = case.resolve(f)
@@ -89,6 +92,35 @@ def prepare_staffing(case: StaffingCase | str | Path) -> PreparedStaffing:
         time.perf_counter() - t0,
     )
     return PreparedStaffing(case, instance, inputs)
+
+
+def _check_handoff(case: StaffingCase, inst: QuotaInstance) -> None:
+    """Residents per facility from a siting run, recomputed apart (optimizer.handoff)."""
+    cfg = case.config
+    assert isinstance(cfg, QuotaCase)
+    sp = cfg.service_population
+    src = inst.population_source or {}
+    siting = src.get("from_siting_run")
+    if sp is None or not isinstance(siting, dict):
+        return
+    violations = check_service_population(
+        case.resolve(sp.file),
+        weight_column=str(siting["weight_column"]),
+        facility_types=sp.facility_types,
+        partition_types=cfg.population.partition_types,
+        nearest_columns=sp.nearest_columns,
+        time_columns=sp.time_columns,
+        facilities={
+            str(f): (str(t), float(p))
+            for f, t, p in zip(inst.facility_ids, inst.types, inst.population, strict=True)
+        },
+        county_total=inst.county_population,
+        county_stated=cfg.population.county_total is not None,
+        leave_out=sp.unassigned == "leave_out",
+    )
+    if violations:
+        raise CheckError(["siting -> staffing hand-off: " + v for v in violations])
+    log.info("Hand-off checked: residents per facility recomputed from %s", sp.file)
 
 
 def solve_staffing(

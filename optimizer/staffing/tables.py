@@ -19,7 +19,6 @@ from geodata.tables import (
     Table,
     _booleans,
     _column,
-    _id_strings,
     _ids,
     _labels,
     _need_column,
@@ -35,6 +34,7 @@ from .config import (
 )
 from .quota import QuotaInstance
 from .rotation import RotationInstance
+from .service_population import ServicePopulation, assign_residents
 
 __all__ = ["load_quota_instance", "load_rotation_instance", "month_labels"]
 
@@ -164,11 +164,15 @@ def load_quota_instance(case: StaffingCase, problems: ProblemCollector) -> Quota
             fix="give residents served (an estimate is fine; say so in population.note)",
         )
     sp_cfg = cfg.service_population
+    siting: ServicePopulation | None = None
     if sp_cfg is not None:
-        from_siting = _siting_populations(case, cfg, ids, types, problems)
-        if from_siting is not None:
+        sp_key = f"{label} › service_population"
+        sp_table = _read(case, sp_cfg.file, sp_key, problems)
+        if sp_table is not None:
+            siting = assign_residents(sp_table, cfg, ids, types, problems, key=sp_key)
+        if siting is not None:
             use = np.isin(types, sp_cfg.facility_types)
-            population = np.where(use, from_siting, population)
+            population = np.where(use, siting.population, population)
     missing = np.flatnonzero(~np.isfinite(population))
     if missing.size and (pop_col is not None or sp_cfg is not None):
         problems.add(
@@ -235,9 +239,20 @@ def load_quota_instance(case: StaffingCase, problems: ProblemCollector) -> Quota
                 need_total[f] = mid
         if np.isfinite(share).any():
             need_source += ", split over categories by need_share"
+    unknown_part = sorted(set(cfg.population.partition_types) - set(map(str, types)))
+    if unknown_part and "partition_types" in cfg.population.model_fields_set:
+        problems.add(
+            f"{label} › population.partition_types",
+            "no facility has this type, so it cannot partition the county's residents "
+            "(a typo would silently drop residents from the GP norm)",
+            got=", ".join(unknown_part),
+            fix=f"use types of the facilities file: {', '.join(sorted(set(map(str, types))))}",
+        )
     county = cfg.population.county_total
+    part = np.isin(types, cfg.population.partition_types)
+    if county is not None and not problems:
+        _check_county_total(case, cfg, types, population, part, siting, problems)
     if county is None:
-        part = np.isin(types, cfg.population.partition_types)
         county = float(np.nansum(population[part]))
         if cfg.norms.gp_per_10k.enabled and county <= 0:
             problems.add(
@@ -265,6 +280,7 @@ def load_quota_instance(case: StaffingCase, problems: ProblemCollector) -> Quota
         zones=zones,
         total_shortfall_weight=cfg.objective.total_shortfall_weight,
         movement=cfg.objective.movement,
+        population_source=_population_source(cfg, siting),
     )
 
 
@@ -287,81 +303,77 @@ def _touch_other_quota_files(
             )
 
 
-def _siting_populations(
+def _check_county_total(
     case: StaffingCase,
     cfg: QuotaCase,
-    ids: np.ndarray,
     types: np.ndarray,
+    population: np.ndarray,
+    part: np.ndarray,
+    siting: ServicePopulation | None,
     problems: ProblemCollector,
-) -> np.ndarray | None:
-    sp_cfg = cfg.service_population
-    assert sp_cfg is not None
-    key = f"{case.label} › service_population"
-    table = _read(case, sp_cfg.file, key, problems)
-    if table is None:
-        return None
-    wanted = {"weight_column": sp_cfg.weight_column}
-    for t in sp_cfg.facility_types:
-        wanted[f"nearest_columns.{t}"] = sp_cfg.nearest_columns.get(t, f"nearest_{t}")
-    ok = True
-    for field, col in wanted.items():
-        if col not in table.frame.columns:
-            problems.add(
-                f"{key}.{field}",
-                f"column not found in {table.shown}",
-                got=col,
-                fix="use a siting run's demand.csv (columns weight, nearest_<type>), or name the "
-                f"column; the file has: {', '.join(map(str, table.frame.columns[:20]))}",
-            )
-            ok = False
-    if not ok:
-        return None
-    row_ids = np.asarray([f"line {k + 2}" for k in range(len(table.frame))], dtype=object)
-    weight = _numbers(table, sp_cfg.weight_column, row_ids, "weight", problems)
-    out = np.full(ids.size, np.nan)
-    for t in sp_cfg.facility_types:
-        col = wanted[f"nearest_columns.{t}"]
-        nearest = _id_strings(table.frame[col])
-        blank = (nearest == "") | (nearest == "nan")
-        if blank.any():
-            log.warning(
-                "%s: %s residents at %d demand points have no open '%s' facility (%s empty)",
-                sp_cfg.file,
-                f"{np.nansum(weight[blank]):,.0f}",
-                int(blank.sum()),
-                t,
-                col,
-            )
-        unknown = ~blank & ~np.isin(nearest, ids)
-        if unknown.any():
-            pos = np.flatnonzero(unknown)
-            shown = sorted(set(map(str, nearest[pos])))
-            problems.add(
-                f"{table.shown} {table.rows(pos)}",
-                f"column '{col}' names facilities that are not in {cfg.facilities.file}",
-                got=", ".join(shown[:8]),
-                fix="use the same facility ids in both files",
-            )
-        sums = (
-            pd.Series(np.nan_to_num(weight[~blank & ~unknown]))
-            .groupby(nearest[~blank & ~unknown])
-            .sum()
+) -> None:
+    """The partition types' service populations must add up to the stated county total.
+
+    Tolerance: half a resident per facility whose population comes from the facilities file
+    (whole-number estimates), plus 1e-9 of the total; siting-run populations must match exactly.
+    """
+    county = cfg.population.county_total
+    assert county is not None
+    if not part.any():
+        return
+    total = float(np.nansum(population[part]))
+    sp_types = cfg.service_population.facility_types if cfg.service_population else []
+    from_file = int((part & ~np.isin(types, sp_types)).sum())
+    tol = 0.5 * from_file + 1e-9 * county
+    diff = total - county
+    if abs(diff) <= tol:
+        return
+    names = ", ".join(cfg.population.partition_types)
+    what = (
+        f"the service populations of the {names} facilities add up to {total:,.0f} residents, "
+        f"not the stated county total {county:,.0f} ("
+        + (
+            f"{diff:,.0f} counted twice or too many"
+            if diff > 0
+            else f"{-diff:,.0f} counted nowhere"
         )
-        of_t = np.flatnonzero(types == t)
-        zero = []
-        for f in of_t:
-            v = float(sums.get(str(ids[f]), 0.0))
-            out[f] = v
-            if v <= 0:
-                zero.append(str(ids[f]))
-        if zero:
-            problems.add(
-                f"{key}.file",
-                f"{len(zero)} '{t}' facilities are not the nearest open '{t}' of any resident in "
-                f"{sp_cfg.file}",
-                got=", ".join(zero[:8]),
-                fix="check that the siting run opened them and used the same ids, or drop them",
+        + ")"
+    )
+    if siting is not None:
+        left = [lay for lay in siting.layers if lay["unassigned_points"]]
+        if left:
+            what += "; " + "; ".join(
+                f"{lay['unassigned']:,.0f} residents at {lay['unassigned_points']} points of "
+                f"{cfg.service_population.file if cfg.service_population else ''} have no "
+                f"{'/'.join(map(str, lay['types']))} (left out: "  # type: ignore[call-overload]
+                f"{lay['unassigned_rows']})"
+                for lay in left
             )
+        what += f"; the siting run's demand table holds {siting.residents:,.0f} residents"
+    problems.add(
+        f"{case.label} › population.county_total",
+        what,
+        got=county,
+        fix="state the county total the service populations add up to, or correct the "
+        f"populations in {cfg.facilities.file}"
+        + (" / the siting run's table" if siting is not None else ""),
+    )
+
+
+def _population_source(cfg: QuotaCase, siting: ServicePopulation | None) -> dict[str, object]:
+    """Where the populations come from, for solution.json (and the hand-off check)."""
+    out: dict[str, object] = {
+        "county_total_stated": cfg.population.county_total is not None,
+        "partition_types": list(cfg.population.partition_types),
+    }
+    sp_cfg = cfg.service_population
+    if sp_cfg is not None and siting is not None:
+        out["from_siting_run"] = {
+            "file": sp_cfg.file,
+            "weight_column": siting.weight_column,
+            "residents": round(siting.residents, 3),
+            "layers": siting.layers,
+        }
     return out
 
 
@@ -598,7 +610,7 @@ def load_rotation_instance(
 
     # Needs.
     F = h_ids.size
-    need_rows: list[tuple[int, str, int | None, float]] = []
+    need_rows: list[tuple[int, str, int | None, float, float]] = []
     if cfg.needs is not None:
         nkey = f"{label} › needs"
         nt = _read(case, cfg.needs.file, nkey, problems)
@@ -614,6 +626,12 @@ def load_rotation_instance(
                 n_host = _labels(nt, c3.host_id, rid, "host id", problems)
                 n_spec = _labels(nt, c3.specialty, n_host, "specialty", problems)
                 n_val = _numbers(nt, c3.need, n_host, "need", problems)
+                wc = _column(nt, c3.weight, f"{nkey}.columns.weight", problems)
+                n_wt = (
+                    _numbers(nt, wc, n_host, "need weight", problems, allow_empty=True)
+                    if wc
+                    else np.full(n_host.size, np.nan)
+                )
                 mc = _column(nt, c3.month, f"{nkey}.columns.month", problems)
                 n_month = (
                     _integers(nt, mc, n_host, "month", problems, allow_empty=True, min_value=1)
@@ -634,17 +652,21 @@ def load_rotation_instance(
                 pos = {str(v): k for k, v in enumerate(h_ids)}
                 for r in np.flatnonzero(ok & np.isfinite(n_val)):
                     m = None if not np.isfinite(n_month[r]) else int(n_month[r])
-                    need_rows.append((pos[str(n_host[r])], str(n_spec[r]), m, float(n_val[r])))
+                    wt = float(n_wt[r]) if np.isfinite(n_wt[r]) else 1.0
+                    need_rows.append((pos[str(n_host[r])], str(n_spec[r]), m, float(n_val[r]), wt))
     specialties = sorted(spec_set)
     S = len(specialties)
     spos = {s: k for k, s in enumerate(specialties)}
     need = np.zeros((F, S, T))
+    need_weight = np.ones((F, S, T))
     # Rows for every month first, so that month-specific rows override them.
-    for fn, sn, mn, val in sorted(need_rows, key=lambda row: row[2] is not None):
+    for fn, sn, mn, val, wt in sorted(need_rows, key=lambda row: row[2] is not None):
         if mn is None:
             need[fn, spos[sn], :] = val
+            need_weight[fn, spos[sn], :] = wt
         elif 1 <= mn <= T:
             need[fn, spos[sn], mn - 1] = val
+            need_weight[fn, spos[sn], mn - 1] = wt
 
     # Departments.
     hpos = {h: k for k, h in enumerate(hospitals)}
@@ -667,6 +689,22 @@ def load_rotation_instance(
                 e_s = _labels(et, c4.specialty, e_h, "specialty", problems)
                 e_n = _integers(et, c4.staff, e_h, "department staff", problems)
                 _duplicates(et, [e_h, e_s], "hospital/specialty", problems)
+                missing = [
+                    f"{hospitals[k]}/{specialties[j]} ({listed[k, j]} listed)"
+                    for k, j in zip(*np.nonzero(listed), strict=True)
+                    if not (
+                        (e_h.astype(str) == hospitals[k]) & (e_s.astype(str) == specialties[j])
+                    ).any()
+                ]
+                if missing:
+                    problems.add(
+                        f"{ekey}.file",
+                        f"departments with listed doctors have no row in {cfg.departments.file}, "
+                        "so their headcount (and the share that may be away) is unknown",
+                        got=", ".join(missing[:8]) + (" ..." if len(missing) > 8 else ""),
+                        fix="add a hospital/specialty/staff row for each (the whole department's "
+                        "headcount)",
+                    )
                 small = []
                 for row in range(e_h.size):
                     h, sp_ = str(e_h[row]), str(e_s[row])
@@ -687,6 +725,8 @@ def load_rotation_instance(
                         ),
                         fix="give the whole department's headcount",
                     )
+
+    _check_hospital_names(cfg, label, hospitals, problems)
 
     # Hospital → host travel.
     travel = np.full((len(hospitals), F), np.inf)
@@ -769,10 +809,31 @@ def load_rotation_instance(
         weight=np.asarray(weight, dtype=float),
         rules=cfg.rules,
         weights=cfg.weights,
+        need_weight=need_weight,
         month_labels=month_labels(cfg.horizon.start, T),
         demand_ids=demand_ids,
         residents_note=note,
     )
+
+
+def _check_hospital_names(
+    cfg: RotationCase, label: str, hospitals: list[str], problems: ProblemCollector
+) -> None:
+    """Every ``by_hospital`` key must name a hospital of the doctors file (a typo would
+    silently drop the rule)."""
+    rules = cfg.rules
+    for key, names in (
+        ("max_share_away", rules.max_share_away.by_hospital),
+        ("hospital_release", rules.hospital_release.by_hospital),
+    ):
+        for name in names:
+            if name not in hospitals:
+                problems.add(
+                    f"{label} › rules.{key}.by_hospital.{name}",
+                    f"names no hospital of the doctors file ({cfg.doctors.file})",
+                    got=name,
+                    fix=f"use one of: {', '.join(hospitals[:12])}",
+                )
 
 
 def _touch_other_rotation_files(

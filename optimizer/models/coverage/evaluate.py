@@ -8,7 +8,9 @@ a wrong answer reaching a planner.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
+from fractions import Fraction
 
 import numpy as np
 
@@ -21,8 +23,12 @@ SHARE_TOL = 1e-9
 
 @dataclass(frozen=True, eq=False)
 class ZoneCoverage:
+    """Residents of a zone subject to a standard and those covered (footfall apart)."""
+
     population: float
     covered: float
+    footfall: float = 0.0
+    footfall_covered: float = 0.0
 
     @property
     def share(self) -> float | None:
@@ -31,11 +37,25 @@ class ZoneCoverage:
 
 @dataclass(frozen=True, eq=False)
 class StandardResult:
+    """A standard on the raw data. ``population`` / ``covered_population`` are **residents**
+    (footfall venues are not residents); ``footfall`` / ``footfall_covered`` the footfall weight
+    of venue classes; ``weighted_covered`` their sum, the measure the objective counts."""
+
     coverage: StandardCoverage
     covered: np.ndarray
     population: float
     covered_population: float
     by_zone: dict[str, ZoneCoverage] = field(default_factory=dict)
+    footfall: float = 0.0
+    footfall_covered: float = 0.0
+
+    @property
+    def weighted_covered(self) -> float:
+        return self.covered_population + self.footfall_covered
+
+    @property
+    def footfall_share(self) -> float | None:
+        return self.footfall_covered / self.footfall if self.footfall > 0 else None
 
     @property
     def name(self) -> str:
@@ -74,28 +94,39 @@ def evaluate_plan(
     closed_mask = sites.existing & ~open_mask
     zones = problem.zone_ids() if demand.zone is not None else []
     results = []
+    res = demand.residents
+    foot = demand.weight - res
+    codes = {z: k for k, z in enumerate(zones)}
+    zcode = (
+        np.array([codes.get(str(z), -1) for z in demand.zone]) if demand.zone is not None else None
+    )
     for cov in coverages:
         covered = cov.covered_by(open_mask)
-        w = demand.weight
         by_zone = {}
-        if demand.zone is not None:
-            app_w = np.where(cov.applies, w, 0.0)
-            cov_w = np.where(covered, w, 0.0)
-            codes = {z: k for k, z in enumerate(zones)}
-            zcode = np.array([codes.get(str(z), -1) for z in demand.zone])
+        if zcode is not None:
             ok = zcode >= 0
-            pop_z = np.bincount(zcode[ok], weights=app_w[ok], minlength=len(zones))
-            cov_z = np.bincount(zcode[ok], weights=cov_w[ok], minlength=len(zones))
+
+            def per_zone(w: np.ndarray, mask: np.ndarray, ok: np.ndarray = ok) -> np.ndarray:
+                vals = np.where(mask, w, 0.0)[ok]
+                return np.bincount(zcode[ok], weights=vals, minlength=len(zones))
+
+            pop_z, cov_z = per_zone(res, cov.applies), per_zone(res, covered)
+            fpop_z, fcov_z = per_zone(foot, cov.applies), per_zone(foot, covered)
             by_zone = {
-                z: ZoneCoverage(float(pop_z[k]), float(cov_z[k])) for k, z in enumerate(zones)
+                z: ZoneCoverage(
+                    float(pop_z[k]), float(cov_z[k]), float(fpop_z[k]), float(fcov_z[k])
+                )
+                for k, z in enumerate(zones)
             }
         results.append(
             StandardResult(
                 cov,
                 covered,
-                float(w[cov.applies].sum()),
-                float(w[covered].sum()),
+                float(res[cov.applies].sum()),
+                float(res[covered].sum()),
                 by_zone,
+                float(foot[cov.applies].sum()),
+                float(foot[covered].sum()),
             )
         )
     new_cost = float(sites.cost[new_mask].sum())
@@ -117,7 +148,7 @@ def _objective(
 ) -> float:
     kind = problem.model.resolved_objective
     if kind == "max_coverage":
-        return float(sum(r.coverage.standard.weight * r.covered_population for r in results))
+        return float(sum(r.coverage.standard.weight * r.weighted_covered for r in results))
     if kind == "min_cost":
         return float(total_cost)
     return float(new_mask.sum())
@@ -195,10 +226,43 @@ def check_plan(problem: CoverageProblem, ev: Evaluation) -> list[str]:
             mask = ev.open_mask & problem.type_mask(rule.facility_types)
             for z in problem.rule_zones(rule):
                 n = int((mask & (sites.zone == z)).sum())
-                if n < rule.min_sites:
-                    out.append(
-                        f"zone_rules[{k}]: zone {z} has {n} open sites, needs {rule.min_sites}"
-                    )
+                need = _rule_need_raw(problem, rule.min_sites, rule.per_10k_residents, z)
+                if n < need:
+                    out.append(f"zone_rules[{k}]: zone {z} has {n} open sites, needs {need}")
+                cap = rule.max_sites
+                big = rule.large_zones
+                if (
+                    cap is not None
+                    and big is not None
+                    and _residents_raw(problem, z) > Fraction(str(big.over_residents))
+                ):
+                    cap = max(cap, big.max_sites)
+                if cap is not None and n > cap:
+                    out.append(f"zone_rules[{k}]: zone {z} has {n} open sites, at most {cap}")
+    for share in model.type_shares:
+        num = np.isin(sites.facility_type, share.facility_types) & ev.open_mask
+        den = np.isin(sites.facility_type, share.of) & ev.open_mask
+        zones = (
+            ["county"]
+            if share.scope == "county" or sites.zone is None
+            else sorted(set(map(str, sites.zone)))
+        )
+        wanted = set(share.zone_kinds or [])
+        kinds = None
+        if share.zone_kinds is not None and problem.zones is not None:
+            kinds = dict(
+                zip(map(str, problem.zones.ids), map(str, problem.zones.kind), strict=True)
+            )
+        for z in zones:
+            if kinds is not None and kinds.get(z, "") not in wanted:
+                continue
+            inz = np.ones(len(sites), bool) if z == "county" else sites.zone == z
+            a, b_ = int((num & inz).sum()), int((den & inz).sum())
+            if Fraction(a) < Fraction(str(share.min_share)) * b_:
+                out.append(
+                    f"type_shares[{share.name}] {z}: {a} of {b_} open sites, below "
+                    f"{100 * share.min_share:g}%"
+                )
     if model.keep_existing_count:
         for t in sorted(set(sites.facility_type[sites.existing].tolist())):
             of_type = sites.facility_type == t
@@ -206,3 +270,27 @@ def check_plan(problem: CoverageProblem, ev: Evaluation) -> list[str]:
             if have < need:
                 out.append(f"keep_existing_count: {have} {t} sites open, fewer than today's {need}")
     return out
+
+
+def _rule_need_raw(
+    problem: CoverageProblem, min_sites: int, per_10k: float | None, zone: str
+) -> int:
+    """The zone rule's site count recomputed from the raw demand (exact fractions), apart
+    from ``CoverageProblem.rule_need`` which the model uses."""
+    if per_10k is None or problem.demand.zone is None:
+        return min_sites
+    need = Fraction(str(per_10k)) * _residents_raw(problem, zone) / 10_000
+    return max(min_sites, math.ceil(need))
+
+
+def _residents_raw(problem: CoverageProblem, zone: str) -> Fraction:
+    """Residents of a zone (footfall venues left out), summed exactly from the raw weights."""
+    d = problem.demand
+    if d.zone is None:
+        return Fraction(0)
+    venue = np.zeros(len(d), bool) if d.footfall is None else np.asarray(d.footfall, bool)
+    keep = (np.asarray(d.zone).astype(str) == zone) & ~venue
+    residents = Fraction(0)
+    for w in np.asarray(d.weight, dtype=float)[keep]:
+        residents += Fraction(float(w))
+    return residents

@@ -15,6 +15,7 @@
 from __future__ import annotations
 
 import logging
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
@@ -23,7 +24,7 @@ import scipy.sparse as sp
 
 from geodata.arrays import Demand, Sites, TravelTimes, Zones
 
-from ...config import CoverageModelConfig, Standard, ZoneRule
+from ...config import CoverageModelConfig, Standard, TypeShare, ZoneRule
 
 __all__ = [
     "CoverageProblem",
@@ -82,6 +83,34 @@ class CoverageProblem:
             kinds = dict(zip(map(str, zones.ids), map(str, zones.kind), strict=True))
             ids = [z for z in ids if kinds.get(z, "") in set(rule.zone_kinds)]
         return ids
+
+    def rule_need(self, rule: ZoneRule, zone: str) -> int:
+        """Open sites ``rule`` asks for in ``zone``: min_sites, or the density target
+        ceil(per_10k_residents x residents / 10,000) when that is more."""
+        need = rule.min_sites
+        if rule.per_10k_residents is not None and self.demand.zone is not None:
+            residents = float(self.demand.residents[self.demand.zone == zone].sum())
+            need = max(need, math.ceil(rule.per_10k_residents * residents / 10_000 - 1e-9))
+        return need
+
+    def rule_cap(self, rule: ZoneRule, zone: str) -> int | None:
+        """Most open sites ``rule`` allows in ``zone`` (None: no cap): max_sites, or
+        large_zones.max_sites when the zone has more residents than large_zones.over_residents."""
+        if rule.max_sites is None:
+            return None
+        big = rule.large_zones
+        if big is not None and self.demand.zone is not None:
+            residents = float(self.demand.residents[self.demand.zone == zone].sum())
+            if residents > big.over_residents:
+                return max(rule.max_sites, big.max_sites)
+        return rule.max_sites
+
+    def share_units(self, share: TypeShare) -> list[tuple[str, np.ndarray]]:
+        """(zone id or 'county', site mask) for each unit a type share is required on."""
+        if share.scope == "county" or self.sites.zone is None:
+            return [("county", np.ones(len(self.sites), dtype=bool))]
+        rule = ZoneRule(max_sites=0, zone_kinds=share.zone_kinds)
+        return [(z, self.sites.zone == z) for z in self.rule_zones(rule)]
 
     def active(self, standard: Standard) -> bool:
         """Whether the standard enters the model (objective or a constraint), not just the report."""
@@ -243,14 +272,33 @@ def precheck(problem: CoverageProblem, coverages: list[StandardCoverage]) -> lis
             break
         mask = problem.type_mask(rule.facility_types)
         short = []
+        fixed = problem.fixed_open() & mask
         for z in problem.rule_zones(rule):
             n = int((mask & (sites.zone == z)).sum())
-            if n < rule.min_sites:
-                short.append(f"{z} ({n} available)")
+            need = problem.rule_need(rule, z)
+            cap = problem.rule_cap(rule, z)
+            if n < need:
+                short.append(f"{z} ({n} available, {need} needed)")
+            if cap is not None and cap < need:
+                reasons.append(
+                    f"zone_rules[{k}] in zone {z}: needs at least {need} sites but allows at "
+                    f"most {cap}; lower the density or raise max_sites"
+                )
+            kept = int((fixed & (sites.zone == z)).sum())
+            if cap is not None and kept > cap:
+                reasons.append(
+                    f"zone_rules[{k}] in zone {z}: {kept} existing sites are kept open but at "
+                    f"most {cap} are allowed; set existing: may_close or raise max_sites"
+                )
         if short:
             types = ", ".join(rule.facility_types) if rule.facility_types else "any type"
+            target = (
+                f"{rule.per_10k_residents:g} per 10,000 residents (at least {rule.min_sites})"
+                if rule.per_10k_residents is not None
+                else str(rule.min_sites)
+            )
             reasons.append(
-                f"zone_rules[{k}] needs at least {rule.min_sites} sites ({types}) in every selected zone, "
+                f"zone_rules[{k}] needs at least {target} sites ({types}) in every selected zone, "
                 f"but {len(short)} zones have too few candidate or existing sites: {', '.join(short[:20])}"
                 + (" ..." if len(short) > 20 else "")
                 + ". Add candidates in these zones or exclude them from the rule."
@@ -467,6 +515,8 @@ def _dominated(
         if sites.zone is not None:
             in_rule &= np.isin(sites.zone, np.asarray(problem.rule_zones(rule), dtype=object))
         counted |= in_rule
+    for share in problem.model.type_shares:
+        counted |= np.isin(sites.facility_type, [*share.facility_types, *share.of])
     if problem.model.keep_existing_count:
         counted |= np.isin(sites.facility_type, sites.facility_type[sites.existing])
     if problem.model.min_new_sites is not None:

@@ -38,6 +38,7 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
+from fractions import Fraction
 
 import numpy as np
 
@@ -370,9 +371,20 @@ def build_coverage_milp(
         for k, rule in enumerate(model.zone_rules):
             tmask = problem.type_mask(rule.facility_types)
             zr, zc, zlo, znames = [], [], [], []
+            cr: list[np.ndarray] = []
+            cc: list[np.ndarray] = []
+            chi: list[float] = []
+            cnames: list[str] = []
             for zone in problem.rule_zones(rule):
                 n_fixed = int((fixed & tmask & (sites.zone == zone)).sum())
-                need = rule.min_sites - n_fixed
+                cap = problem.rule_cap(rule, zone)
+                if cap is not None:
+                    members = np.flatnonzero(tmask[F] & (sites.zone[F] == zone))
+                    cr.append(np.full(members.size, len(chi)))
+                    cc.append(y.start + members)
+                    chi.append(float(cap - n_fixed))
+                    cnames.append(zone)
+                need = problem.rule_need(rule, zone) - n_fixed
                 if need <= 0:
                     continue
                 members = np.flatnonzero(tmask[F] & (sites.zone[F] == zone))
@@ -391,6 +403,50 @@ def build_coverage_milp(
                     penalty=1.0 / max(len(zlo), 1),
                 )
                 b.labels[f"zone_rule[{k}]"] = znames
+            if chi:
+                rows.add(
+                    f"zone_rule_max[{k}]",
+                    len(chi),
+                    np.concatenate(cr),
+                    np.concatenate(cc),
+                    1.0,
+                    hi=np.asarray(chi),
+                    penalty=1.0 / max(len(chi), 1),
+                )
+                b.labels[f"zone_rule_max[{k}]"] = cnames
+
+    # Type shares: q * #open(num) - p * #open(of) >= 0 per unit (share p/q exact), fixed sites
+    # moved to the right-hand side.
+    for share in model.type_shares:
+        frac = Fraction(str(share.min_share))
+        p_, q_ = frac.numerator, frac.denominator
+        num = np.isin(sites.facility_type, share.facility_types)
+        den = np.isin(sites.facility_type, share.of)
+        coef_all = q_ * num.astype(float) - p_ * den.astype(float)
+        names: list[str] = []
+        tr: list[np.ndarray] = []
+        tc: list[np.ndarray] = []
+        tv: list[np.ndarray] = []
+        tlo: list[float] = []
+        for unit, mask in problem.share_units(share):
+            fixed_value = float(coef_all[reduced.fixed_open & mask].sum())
+            cols = np.flatnonzero(mask[F] & (coef_all[F] != 0))
+            tr.append(np.full(cols.size, len(tlo)))
+            tc.append(y.start + cols)
+            tv.append(coef_all[F][cols])
+            tlo.append(-fixed_value)
+            names.append(unit)
+        if tlo:
+            rows.add(
+                f"type_share[{share.name}]",
+                len(tlo),
+                np.concatenate(tr),
+                np.concatenate(tc),
+                np.concatenate(tv),
+                lo=np.asarray(tlo),
+                penalty=1.0 / q_,
+            )
+            b.labels[f"type_share[{share.name}]"] = names
 
     if model.keep_existing_count:
         for t in sorted(set(sites.facility_type[sites.existing].tolist())):
@@ -785,6 +841,16 @@ def diagnose_infeasibility(
             zones = milp.labels.get(row, [])
             items = [f"{zones[k]} short by {vals[k]:,.0f} residents" for k in hit if k < len(zones)]
             out.append(f"- standard '{std}' zone shares: " + "; ".join(items[:15]))
+        elif row.startswith("type_share["):
+            units = milp.labels.get(row, [])
+            items = [f"{units[k]}" for k in hit if k < len(units)]
+            out.append(f"- {row}: the share cannot be reached in " + ", ".join(items[:20]))
+        elif row.startswith("zone_rule_max["):
+            zones = milp.labels.get(row, [])
+            items = [f"{zones[k]} ({vals[k]:.0f} over)" for k in hit if k < len(zones)]
+            out.append(
+                f"- {row}: more sites than allowed would have to open in " + ", ".join(items[:20])
+            )
         elif row.startswith("zone_rule["):
             zones = milp.labels.get(row, [])
             items = [f"{zones[k]} ({vals[k]:.0f} short)" for k in hit if k < len(zones)]

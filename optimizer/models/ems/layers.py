@@ -202,7 +202,7 @@ def _ems_catchments(prepared: Any, sol: EmsSolution, buffer_m: float) -> Layer:
 
         by_time = areas(rep_t, sorted(set(budgets.values())))
         by_dist = areas(rep_d, sorted(set(radii.values()))) if radii else {}
-        w = p.demand.weight
+        w = p.demand.residents
         for c, minutes in sorted(budgets.items()):
             in_class = applies & (np.ones(len(w), bool) if not c else np.asarray(cls == c))
             reach = np.asarray(cov.T.astype(float) @ np.where(in_class, w, 0.0)).ravel()

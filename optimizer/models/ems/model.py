@@ -23,11 +23,20 @@ and one of the objectives
   population covered when each ambulance is busy with probability :math:`q`
   (:math:`q` given, or calls x minutes per call over the fleet's available minutes);
   at the optimum it equals :math:`\sum_g w_g (1 - q^{n_g})`, :math:`n_g` = ambulances covering g;
-* **BACOP** (Hogan & ReVelle 1986, BACOP2): :math:`\max \theta \sum w_g u^1_g
-  + (1-\theta) \sum w_g u^2_g` with :math:`u^1_g + u^2_g \le \sum_{N_g} x_j`,
-  :math:`u^2 \le u^1 \le 1` - population covered once, and twice (backup);
+* **BACOP** (Hogan & ReVelle 1986), the level formulation with the levels kept integral:
+  when everyone must be covered (``min_share: 1``) it is **BACOP-1**,
+  :math:`\max \sum w_g u^2_g` with :math:`u^2_g \le \sum_{N_g} x_j - 1`, :math:`u^2 \le 1`
+  (the residents covered twice; ``backup_weight`` plays no part); otherwise **BACOP-2**,
+  :math:`\max \theta \sum w_g u^1_g + (1-\theta) \sum w_g u^2_g` with
+  :math:`u^1_g + u^2_g \le \sum_{N_g} x_j`, :math:`u^2 \le u^1 \le 1`. The LP relaxation of
+  the levels is exact only while the first level weighs at least the second (theta >= 1/2): a
+  once-covered group could otherwise score :math:`u^1 = u^2 = 1/2`, so :math:`u^1` is binary for
+  theta < 1/2 (the raw check of every answer recomputes W1 and W2 from the plan);
 * **max_coverage**: population covered by at least one ambulance;
 * **min_cost**: the cheapest stations and fleet meeting the coverage targets and norms.
+
+``station_or_radius`` adds Yueqing's rural township norm (a station inside, or every resident
+within the radius by road; :mod:`.zones`).
 
 Coverage targets (``min_share``; 1 = every resident) and per-township shares act on
 :math:`u_{g1}`, which is at most :math:`\min(1, \sum_{N_g} x_j)`. This is the FLEET/hybrid model
@@ -54,6 +63,11 @@ from ...errors import CheckError
 from ...milp import MILP, ModelBuilder
 from ...solvers import SolveOptions, SolveResult, Status, relative_gap, solve, solve_lexicographic
 from ..coverage.problem import group_rows, require_complete
+from .zones import (
+    add_station_or_radius_rows,
+    check_station_or_radius,
+    precheck_station_or_radius,
+)
 
 __all__ = ["EmsPlan", "EmsProblem", "EmsSolution", "build_ems_milp", "evaluate_ems", "solve_ems"]
 
@@ -103,10 +117,12 @@ class EmsProblem:
         return None if r is None else _per_class(r, self.demand)
 
     def capacity(self) -> np.ndarray:
+        """Ambulances each site can hold: its ``capacity`` cell (0 means none: the site cannot
+        be a station), ``fleet.max_per_station`` where the cell is empty or there is no column."""
         cap = np.full(len(self.sites), float(self.model.fleet.max_per_station))
         if self.sites.capacity is not None:
             given = np.asarray(self.sites.capacity, dtype=float)
-            cap = np.where(np.isfinite(given) & (given > 0), given, cap)
+            cap = np.where(np.isfinite(given), given, cap)
         return np.floor(cap)
 
     def vehicles_now(self) -> tuple[np.ndarray, np.ndarray]:
@@ -121,14 +137,17 @@ class EmsProblem:
             if s.np_vehicles is None
             else np.where(s.existing, np.asarray(s.np_vehicles, float), 0.0)
         )
-        x = np.where(
-            self.stations & s.existing, np.maximum(x, 1.0), 0.0
-        )  # an existing station has one
-        return x, np.minimum(n, x)
+        if s.vehicles is None:  # stated in the output and README: one per existing station
+            x = np.where(self.stations & s.existing, 1.0, 0.0)
+        else:  # as given (0 = the station's first ambulance is bought)
+            x = np.where(self.stations & s.existing, x, 0.0)
+        return x, np.minimum(n, x) if s.vehicles is None else n
 
     def population(self) -> float:
         f = self.model.fleet
-        return float(f.population) if f.population is not None else self.demand.total_weight
+        if f.population is not None:
+            return float(f.population)
+        return float(self.demand.residents.sum())  # footfall venues are not residents
 
     def fleet_minimum(self) -> int:
         f = self.model.fleet
@@ -222,6 +241,12 @@ class EmsEvaluation:
         return int(self.plan.np_vehicles.sum())
 
 
+def bacop_variant(model: EmsModelConfig) -> int:
+    """1 when everyone must be covered once (BACOP-1: maximise residents covered twice),
+    else 2 (BACOP-2: theta x covered once + (1 - theta) x covered twice)."""
+    return 1 if model.min_share is not None and model.min_share >= 1 else 2
+
+
 def evaluate_ems(
     problem: EmsProblem, coverage: sp.csr_matrix, applies: np.ndarray, plan: EmsPlan
 ) -> EmsEvaluation:
@@ -247,6 +272,8 @@ def evaluate_ems(
     theta = m.backup_weight
     if m.objective == "mexclp":
         objective = float((w * expected).sum())
+    elif m.objective == "bacop" and bacop_variant(m) == 1:
+        objective = float(w[covering >= 2].sum())
     elif m.objective == "bacop":
         objective = float(theta * w[covered].sum() + (1 - theta) * w[covering >= 2].sum())
     elif m.objective == "max_coverage":
@@ -322,6 +349,8 @@ def check_ems(problem: EmsProblem, ev: EmsEvaluation) -> list[str]:
             n = int((plan.open & (sites.zone == z)).sum())
             if n < m.stations_per_zone:
                 out.append(f"zone {z}: {n} stations, needs {m.stations_per_zone}")
+    if m.station_or_radius is not None:
+        out += check_station_or_radius(problem, plan)
     return out
 
 
@@ -483,6 +512,9 @@ def build_ems_milp(problem: EmsProblem, ix: _Index, *, elastic: bool = False) ->
                 penalty=1.0,
             )
 
+    if m.station_or_radius is not None:
+        add_station_or_radius_rows(b, problem, st, y.start, elastic)
+
     # coverage blocks on demand groups
     gw, cov = ix.group_weight, ix.cover
     live = np.flatnonzero(ix.applies & (np.diff(cov.indptr) > 0))
@@ -512,9 +544,21 @@ def build_ems_milp(problem: EmsProblem, ix: _Index, *, elastic: bool = False) ->
     ag = np.arange(live.size)
     scored = not elastic and objective in ("mexclp", "max_coverage", "bacop")
     first_cols: np.ndarray | None = None
-    if scored and objective == "bacop":
-        u1 = b.add_vars("u1", live.size, lb=0.0, ub=1.0, cost=m.backup_weight * w_live)
-        u2 = b.add_vars("u2", live.size, lb=0.0, ub=1.0, cost=(1 - m.backup_weight) * w_live)
+    if scored and objective == "bacop" and bacop_variant(m) == 1:
+        # BACOP-1: every live group is covered once (cover_all), u2 <= sum x - 1
+        u2 = b.add_vars("u2", live.size, lb=0.0, ub=1.0, cost=w_live)
+        b.add_rows(
+            "backup",
+            live.size,
+            np.r_[ag, r],
+            np.r_[u2.index(), x.start + sub.indices],
+            np.r_[np.ones(live.size), -np.ones(sub.nnz)],
+            hi=-1.0,
+        )
+    elif scored and objective == "bacop":
+        theta = m.backup_weight
+        u1 = b.add_vars("u1", live.size, lb=0.0, ub=1.0, cost=theta * w_live, integer=theta < 0.5)
+        u2 = b.add_vars("u2", live.size, lb=0.0, ub=1.0, cost=(1 - theta) * w_live)
         b.add_rows(
             "link",
             live.size,
@@ -628,6 +672,17 @@ def precheck_ems(problem: EmsProblem, coverage: sp.csr_matrix, applies: np.ndarr
                 + (" ..." if bad.size > 15 else "")
                 + ". Add station candidates near them or lower min_share."
             )
+    x_now, _ = problem.vehicles_now()
+    over = np.flatnonzero(problem.stations & (x_now > problem.capacity()))
+    if over.size:
+        out.append(
+            "existing stations hold more ambulances than their capacity: "
+            + ", ".join(
+                f"{problem.sites.ids[j]} ({x_now[j]:.0f} > {problem.capacity()[j]:.0f})"
+                for j in over[:15]
+            )
+            + "; fix the sites file's capacity (or vehicles) column"
+        )
     cap_total = float(problem.capacity()[problem.stations].sum())
     need = problem.fleet_minimum()
     if f.fleet_size is not None:
@@ -648,6 +703,14 @@ def precheck_ems(problem: EmsProblem, coverage: sp.csr_matrix, applies: np.ndarr
                 f"{len(short)} zones have fewer station candidates than the {m.stations_per_zone} required: "
                 + ", ".join(short[:20])
             )
+    rule = m.station_or_radius
+    dist = problem.distance_table()
+    if rule is not None and dist is not None:
+        require_complete(dist, rule.radius_m, "the 120 township radius (station_or_radius)")
+        out += precheck_station_or_radius(problem)
+    from .fixes import data_conflicts
+
+    out += data_conflicts(problem)
     q, _ = problem.busy_fraction()
     if q >= 1:
         out.append(
@@ -815,45 +878,13 @@ def solve_ems(
 
 
 def diagnose_ems(problem: EmsProblem, ix: _Index, options: SolveOptions, backend: str) -> list[str]:
-    milp = build_ems_milp(problem, ix, elastic=True)
-    res = solve(
-        milp, SolveOptions(time_limit_s=min(options.time_limit_s, 120.0), mip_rel_gap=1e-6), backend
-    )
-    if res.x is None:
-        return [
-            f"the solver proved the plan infeasible; the elastic diagnosis found no explanation ({res.status.value})"
-        ]
-    out = [
-        "The norms and limits conflict. The least total relaxation that makes a plan possible is:"
-    ]
-    for name, block in milp.var_blocks.items():
-        if not name.startswith("slack:"):
-            continue
-        v = float(res.x[block.slice].sum())
-        if v <= 1e-6:
-            continue
-        what = name.removeprefix("slack:")
-        if what == "budget":
-            out.append(f"- budget: {v:,.2f} {problem.sites.cost_unit} more would be needed")
-        elif what == "cover_all":
-            out.append(
-                f"- {v:,.0f} demand groups cannot all be within the standard under the limits"
-            )
-        elif what == "coverage_share":
-            out.append(
-                f"- coverage target: {v:,.0f} residents short of min_share {problem.model.min_share:.0%} "
-                "within the 120 standard under the budget and fleet limits"
-            )
-        elif what.startswith("zone_share["):
-            out.append(
-                f"- {what[len('zone_share[') : -1]}: {v:,.0f} residents short of the township target"
-            )
-        elif what.startswith("zone_stations["):
-            out.append(f"- {what[len('zone_stations[') : -1]}: {v:.0f} station(s) short")
-        elif what == "fleet_norm":
-            out.append(
-                f"- fleet norm: {v:.0f} fewer ambulances than the norm of {problem.fleet_minimum()} fit the limits"
-            )
-        else:
-            out.append(f"- {what}: violated by {v:,.3g}")
-    return out
+    """Why no plan exists, with each fix re-solved before it is printed (models.ems.fixes)."""
+    from .fixes import Hooks, diagnose_ems_fixes
+
+    return diagnose_ems_fixes(problem, ix, options, backend, Hooks(build_ems_milp, _violations))
+
+
+def _violations(problem: EmsProblem, ix: _Index, milp: MILP, x: np.ndarray) -> list[str]:
+    """A solution of ``milp`` decoded and checked on the raw data (empty = a valid plan)."""
+    cov, applies = coverage_matrix(problem)
+    return check_ems(problem, evaluate_ems(problem, cov, applies, _decode(problem, ix, milp, x)))

@@ -18,24 +18,34 @@ import numpy as np
 import pandas as pd
 
 from ...atomic import StagedOutput
+from ...handoff import require_consistent_folder
 from ...results import _num, _pct, _round, common_dict, manifest_dict, summary_head
-from .model import EmsSolution
+from .model import EmsSolution, bacop_variant
+from .zones import station_or_radius_table
 
 __all__ = ["ems_solution_dict", "ems_summary", "ems_tables", "write_ems_results"]
 
 _MEANING = {
     "mexclp": "maximise expected residents covered (MEXCLP, busy fraction q)",
     "bacop": "maximise residents covered once and twice (BACOP)",
+    "bacop1": "everyone covered once; maximise residents covered twice (BACOP-1)",
+    "bacop2": "maximise theta x residents covered once + (1 - theta) x covered twice (BACOP-2)",
     "max_coverage": "maximise residents within the 120 standard",
     "min_cost": "minimise the cost of stations and ambulances meeting the norms",
 }
+
+
+def _meaning(m: Any) -> str:
+    if m.objective == "bacop":
+        return _MEANING[f"bacop{bacop_variant(m)}"]
+    return _MEANING[m.objective]
 
 
 def _response(sol: EmsSolution) -> dict[str, Any]:
     ev = sol.evaluation
     assert ev is not None
     p = sol.problem
-    w = p.demand.weight
+    w = p.demand.residents
     resp = ev.travel_min + p.model.dispatch_min
     reach = np.isfinite(resp)
 
@@ -69,7 +79,7 @@ def _zone_coverage(sol: EmsSolution) -> dict[str, Any]:
     it is met: the same shape as a coverage run's ``coverage.<standard>.by_zone``."""
     p, ev = sol.problem, sol.evaluation
     assert ev is not None and p.demand.zone is not None
-    w = p.demand.weight
+    w = p.demand.residents
     out: dict[str, Any] = {}
     for z in p.zone_ids():
         inz = p.demand.zone == z
@@ -114,18 +124,33 @@ def _station_distance_m(sol: EmsSolution) -> np.ndarray | None:
     return metres
 
 
+def existing_fleet(p: Any) -> dict[str, Any]:
+    """Today's ambulances the plan starts from, and where the count comes from (issue 12/7)."""
+    st = p.stations & p.sites.existing
+    x_now, n_now = p.vehicles_now()
+    given = p.sites.vehicles is not None
+    return {
+        "stations": int(st.sum()),
+        "ambulances": round(float(x_now[st].sum())),
+        "negative_pressure": round(float(n_now[st].sum())),
+        "source": "sites table, columns vehicles / np_vehicles"
+        if given
+        else "ASSUMED: 1 ambulance (not negative-pressure) per existing station, already paid "
+        "for; the sites table has no vehicles column (sites.columns.vehicles)",
+        "assumed": not given and bool(st.any()),
+    }
+
+
 def ems_solution_dict(prepared: Any, sol: EmsSolution) -> dict[str, Any]:
     p = sol.problem
     m = p.model
-    out = common_dict(
-        prepared, sol, meaning=_MEANING[m.objective], model=m.model_dump(exclude_none=True)
-    )
+    out = common_dict(prepared, sol, meaning=_meaning(m), model=m.model_dump(exclude_none=True))
     q, how = p.busy_fraction()
     out["busy_fraction"] = {"q": _round(q), "derived": how}
     ev = sol.evaluation
     if ev is None:
         return out
-    sites, w = p.sites, p.demand.weight
+    sites, w = p.sites, p.demand.residents
     plan = ev.plan
     out["chosen_sites"] = {m.station_type: sorted(map(str, sites.ids[plan.open]))}
     out["new_sites"] = {m.station_type: sorted(map(str, sites.ids[plan.open & ~sites.existing]))}
@@ -147,6 +172,7 @@ def ems_solution_dict(prepared: Any, sol: EmsSolution) -> dict[str, Any]:
         "negative_pressure_required": np_need,
         "negative_pressure_met": ev.total_np >= np_need,
         "source": f.source,
+        "existing": existing_fleet(p),
     }
     pop = float(w[ev.applies].sum())
 
@@ -177,6 +203,21 @@ def ems_solution_dict(prepared: Any, sol: EmsSolution) -> dict[str, Any]:
     if p.demand.zone is not None:
         cov["by_zone"] = _zone_coverage(sol)
     out["coverage"] = {"ems": cov}
+    if m.station_or_radius is not None:
+        rows = station_or_radius_table(p, plan)
+        out["station_or_radius_compliance"] = {
+            "checks": len(rows),
+            "met": sum(1 for r in rows if r["met"]),
+            "table": rows,
+        }
+    if m.objective == "bacop":
+        out["bacop"] = {
+            "variant": f"BACOP-{bacop_variant(m)}",
+            "backup_weight": None if bacop_variant(m) == 1 else m.backup_weight,
+            "covered_once": cov["covered"],
+            "covered_twice": cov["backup_covered"],
+            "objective": _round(ev.objective, 3),
+        }
     out["response"] = _response(sol)
     metres = _station_distance_m(sol)
     if metres is not None and m.radius_m is not None:
@@ -209,6 +250,9 @@ def ems_tables(sol: EmsSolution) -> dict[str, pd.DataFrame]:
     if d.demand_class is not None:
         demand["class"] = d.demand_class
     demand["weight"] = d.weight
+    if d.footfall is not None:  # residents and footfall, two measures
+        demand["residents"] = d.residents
+        demand["footfall"] = d.weight - d.residents
     sites: dict[str, Any] = {"site_id": s.ids, "facility_type": s.facility_type}
     if s.zone is not None:
         sites["zone"] = s.zone
@@ -242,7 +286,7 @@ def ems_tables(sol: EmsSolution) -> dict[str, pd.DataFrame]:
         sites["negative_pressure"] = ev.plan.np_vehicles.astype(int)
         first = np.bincount(
             ev.nearest_site[ev.nearest_site >= 0],
-            weights=d.weight[ev.nearest_site >= 0],
+            weights=d.residents[ev.nearest_site >= 0],
             minlength=len(s),
         )
         sites["residents_nearest"] = np.round(first, 3)
@@ -266,7 +310,7 @@ def ems_tables(sol: EmsSolution) -> dict[str, pd.DataFrame]:
         standard = _class_values(p.model.response_min, _classes(sol))
         for z in zones:
             inz = d.zone == z
-            pop = float(d.weight[inz & ev.applies].sum())
+            pop = float(d.residents[inz & ev.applies].sum())
             ok = inz & np.isfinite(resp)
             n_st = int((ev.plan.open & (s.zone == z)).sum()) if s.zone is not None else None
             extra: dict[str, Any] = {}
@@ -274,8 +318,10 @@ def ems_tables(sol: EmsSolution) -> dict[str, pd.DataFrame]:
                 # mean response of the class's residents in the zone, against the class standard
                 mask = ok & _class_mask(sol, c)
                 mean = (
-                    _round(float((d.weight[mask] * resp[mask]).sum() / d.weight[mask].sum()), 3)
-                    if mask.any() and d.weight[mask].sum() > 0
+                    _round(
+                        float((d.residents[mask] * resp[mask]).sum() / d.residents[mask].sum()), 3
+                    )
+                    if mask.any() and d.residents[mask].sum() > 0
                     else None
                 )
                 extra[f"mean_response_{c}_min"] = mean
@@ -286,7 +332,7 @@ def ems_tables(sol: EmsSolution) -> dict[str, pd.DataFrame]:
                 extra["met_stations"] = None if need is None or n_st is None else int(n_st >= need)
             req = _zone_required(p.model, z)
             if p.model.zone_min_share is not None:
-                share = float(d.weight[inz & ev.covered].sum()) / pop if pop > 0 else None
+                share = float(d.residents[inz & ev.covered].sum()) / pop if pop > 0 else None
                 extra["required_ems"] = req
                 extra["met_ems"] = (
                     None if req is None or share is None else int(share >= req - 1e-9)
@@ -296,15 +342,18 @@ def ems_tables(sol: EmsSolution) -> dict[str, pd.DataFrame]:
                     "zone_id": z,
                     "name": names.get(z, z),
                     "kind": kinds.get(z, ""),
-                    "population": float(d.weight[inz].sum()),
-                    "covered_share": _round(float(d.weight[inz & ev.covered].sum()) / pop)
+                    "population": float(d.residents[inz].sum()),
+                    "covered_share": _round(float(d.residents[inz & ev.covered].sum()) / pop)
                     if pop > 0
                     else None,
-                    "expected_share": _round(float((d.weight * ev.expected)[inz].sum()) / pop)
+                    "expected_share": _round(float((d.residents * ev.expected)[inz].sum()) / pop)
                     if pop > 0
                     else None,
                     "mean_response_min": _round(
-                        float((d.weight[ok] * resp[ok]).sum() / max(d.weight[ok].sum(), 1e-12)), 3
+                        float(
+                            (d.residents[ok] * resp[ok]).sum() / max(d.residents[ok].sum(), 1e-12)
+                        ),
+                        3,
                     )
                     if ok.any()
                     else None,
@@ -328,7 +377,7 @@ def ems_tables(sol: EmsSolution) -> dict[str, pd.DataFrame]:
 def ems_summary(prepared: Any, sol: EmsSolution, out_dir: Path | None = None) -> str:
     p = sol.problem
     m = p.model
-    lines = summary_head(prepared, sol, kind="120 EMS", meaning=_MEANING[m.objective])
+    lines = summary_head(prepared, sol, kind="120 EMS", meaning=_meaning(m))
     ev = sol.evaluation
     if ev is not None:
         info = ems_solution_dict(prepared, sol)
@@ -347,6 +396,12 @@ def ems_summary(prepared: Any, sol: EmsSolution, out_dir: Path | None = None) ->
             f"{fl['negative_pressure']} negative-pressure ({_pct(fl['negative_pressure_share'])}; "
             f">= {fl['negative_pressure_required']} required: {'MET' if fl['negative_pressure_met'] else 'MISSED'})"
         )
+        ex = fl["existing"]
+        if ex["stations"]:
+            lines.append(
+                f"  existing: {ex['stations']} stations with {ex['ambulances']} ambulances "
+                f"({ex['negative_pressure']} negative-pressure) - {ex['source']}"
+            )
         cov = info["coverage"]["ems"]
         target = (
             ""
@@ -364,6 +419,16 @@ def ems_summary(prepared: Any, sol: EmsSolution, out_dir: Path | None = None) ->
             f"Expected coverage (q = {ev.q:.3f}): {_num(cov['expected_covered'])} residents; "
             f"backup (2+ ambulances): {_num(cov['backup_covered'])}"
         )
+        sor = info.get("station_or_radius_compliance")
+        if sor and m.station_or_radius is not None:
+            off = [r["zone"] for r in sor["table"] if not r["met"]]
+            lines.append(
+                f"Township norm (a station inside or everyone within "
+                f"{m.station_or_radius.radius_m / 1000:g} km): {sor['met']} of {sor['checks']} met"
+                + (f"; not met: {', '.join(off[:10])}" if off else "")
+                + f"; {sum(1 for r in sor['table'] if r['achieved'].startswith('0 '))} rely on "
+                "the radius"
+            )
         r = info["response"]["overall"]
         lines.append(
             f"Response (dispatch + drive): mean {_num(r['mean_min'])} min, worst {_num(r['worst_min'])} min"
@@ -391,6 +456,7 @@ def write_ems_results(prepared: Any, sol: EmsSolution, out_dir: Path) -> list[st
         write_layers(out, prepared, sol, layers=build_ems_layers(prepared, sol))
         out.text("summary.txt", ems_summary(prepared, sol))  # same on a rerun
         write_report(out)  # report.html from the staged files (optimizer.report)
+        require_consistent_folder(out.path("solution.json").parent)  # optimizer.handoff
         names = [*out.names, "manifest.json"]
         out.json("manifest.json", manifest_dict(prepared, sol, names))
     return names

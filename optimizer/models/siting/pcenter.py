@@ -1,7 +1,14 @@
-r"""p-center: open at most p sites so that the worst trip to the nearest open site is shortest.
+r"""p-center: open p sites so that the worst trip to the nearest open site is shortest.
 
 The planner's question "how far is the farthest village from its clinic?" (unweighted), or the
 worst population-weighted trip :math:`w_i t_{ij}` (``weighted: true``). MODELS.md §1.5, §8.3.
+Only demand points with residents (weight > 0) count in either form.
+
+``count: exactly`` (the default, as in OR-Library and Pullan 2008) opens exactly p sites;
+``count: at_most`` opens the fewest sites that reach the optimal radius (a second stage: the
+least LSCP at that radius). Both have the same radius, since opening a site never lengthens a
+trip: the exactly-p plan is the least-sites plan padded farthest-first (Gonzalez 1985) with the
+site nearest the worst-served point, then checked like every answer.
 
 **Binary search over LSCP feasibility (the primary method).** The optimal radius is one of the
 distinct values :math:`v_{ij}` (:math:`t_{ij}`, or :math:`w_i t_{ij}`). For a radius :math:`R`
@@ -35,8 +42,7 @@ pair can have is exact (a better plan would use only listed pairs); above it the
 FEASIBLE with that value as the bound, and no plan among the listed pairs is NO_SOLUTION, never
 INFEASIBLE.
 
-Both methods answer the same problem; kept-open existing sites :math:`E` are constants, and
-"at most p" equals "exactly p" in value because opening a site never lengthens a trip. The
+Both methods answer the same problem; kept-open existing sites :math:`E` are constants. The
 answer is checked on the raw table: site rules, everyone counted served, and the radius
 recomputed from the nearest open sites (it must equal the search's radius and lie on the right
 side of the bound), else :class:`~optimizer.errors.CheckError`.
@@ -187,7 +193,7 @@ def _values(inst: SitingInstance, weighted: bool) -> _Values:
     P = inst.pairs
     w = inst.weight
     value = P.value * w[P.di] if weighted else P.value.copy()
-    counted = (w > 0) if weighted else np.ones(inst.n_demand, dtype=bool)
+    counted = w > 0  # a point without residents sets no radius, weighted or not
     fixed = np.full(inst.n_demand, np.inf)
     on_fixed = inst.fixed_open[P.sj]
     np.minimum.at(fixed, P.di[on_fixed], value[on_fixed])
@@ -233,6 +239,42 @@ def _greedy(inst: SitingInstance, vals: _Values, floor: float) -> np.ndarray:
         col = slice(vals.by_site.indptr[j], vals.by_site.indptr[j + 1])
         rows = vals.by_site.indices[col]
         cur[rows] = np.minimum(cur[rows], vals.by_site.data[col] - 1.0)
+    return open_mask
+
+
+def _pad(inst: SitingInstance, vals: _Values, open_mask: np.ndarray) -> np.ndarray:
+    """Open free sites until exactly ``free_limit`` are open: each time the free site nearest
+    the worst-served counted point (any free site once no point has one left). The radius can
+    only shrink, so an optimal at-most-p plan stays optimal."""
+    open_mask = open_mask.copy()
+    short = inst.free_limit - int((open_mask & inst.free).sum())
+    if short <= 0:
+        return open_mask
+    cur = np.where(vals.counted, np.inf, -np.inf)
+    by = vals.by_site
+    for k in np.flatnonzero(open_mask):
+        col = slice(by.indptr[k], by.indptr[k + 1])
+        rows = by.indices[col]
+        cur[rows] = np.minimum(cur[rows], by.data[col] - 1.0)
+    P = inst.pairs
+    for _ in range(short):
+        j = -1
+        while j < 0:
+            i = int(np.argmax(cur))
+            if cur[i] == -np.inf:
+                break
+            lo, hi = P.start[i], P.start[i] + P.count[i]
+            cand = np.flatnonzero(inst.free[P.sj[lo:hi]] & ~open_mask[P.sj[lo:hi]])
+            if cand.size:
+                j = int(P.sj[lo + cand[0]])
+            else:
+                cur[i] = -np.inf  # nothing left to open near it
+        if j < 0:
+            j = int(np.flatnonzero(inst.free & ~open_mask)[0])
+        open_mask[j] = True
+        col = slice(by.indptr[j], by.indptr[j + 1])
+        rows = by.indices[col]
+        cur[rows] = np.minimum(cur[rows], by.data[col] - 1.0)
     return open_mask
 
 
@@ -419,7 +461,8 @@ def build_pcenter_milp(
         np.concatenate([np.ones(linked.size), -np.ones(linked.size)]),
         hi=0.0,
     )
-    b.add_row("count", y.index(), 1.0, hi=float(inst.free_limit))
+    lo = float(inst.free_limit) if inst.count_rule == "exactly" else -np.inf
+    b.add_row("count", y.index(), 1.0, lo=lo, hi=float(inst.free_limit))
     b.add_rows(
         "radius",
         rows.size,
@@ -458,7 +501,7 @@ def solve_pcenter(
         max_new_sites=config.max_new_sites,
         existing=config.existing,
         facility_types=config.facility_types,
-        count_rule="at_most",
+        count_rule=config.count,
     )
     vals = _values(inst, config.weighted)
     reasons = inst.unreachable(vals.counted, "p-center")
@@ -476,7 +519,8 @@ def solve_pcenter(
     if config.method == "compact":
         return _solve_compact(inst, vals, config, options, backend, t_start, tol)
 
-    out = _binary_search(inst, vals, options, backend, t_start, config.weighted)
+    search = dataclasses.replace(inst, count_rule="at_most")  # exactly-p pads the plan after
+    out = _binary_search(search, vals, options, backend, t_start, config.weighted)
     cand = out["candidates"]
     last: SolveResult | None = out["last"]
     common: dict[str, Any] = {
@@ -513,6 +557,8 @@ def solve_pcenter(
             **common,
         )
     open_mask = out["open"]
+    if inst.count_rule == "exactly":
+        open_mask = _pad(inst, vals, open_mask)
     radius, site, travel, violations = _evaluate(inst, vals, open_mask, config.weighted)
     target = float(cand[out["radius_index"]])
     if radius > target + tol:
@@ -568,6 +614,8 @@ def _solve_compact(
     tol: float,
 ) -> PCenterSolution:
     greedy = _greedy(inst, vals, -np.inf)
+    if inst.count_rule == "exactly":
+        greedy = _pad(inst, vals, greedy)
     ub, _, _, faults = _evaluate(inst, vals, greedy, config.weighted)
     milp, free_sites = build_pcenter_milp(inst, vals, np.inf if faults else ub)
     log.info("Built %s: %s", milp.name, milp.summary())
