@@ -336,11 +336,11 @@ def parse_duration_min(value: object) -> float:
 
 
 def _first(value: object) -> str:
-    """One value of a tag; of a list (osmnx merges the tags of simplified segments into a list
-    in set order, which changes from one process to the next) the smallest, so that two runs
-    read the same class."""
+    """One value of a tag; of a merged edge's list the first (osmnx lists them in set order,
+    which follows the string hash seed: run with PYTHONHASHSEED fixed for identical reruns of
+    a case whose network has merged edges of two classes)."""
     if isinstance(value, (list, tuple)):
-        return min(map(str, value)) if value else ""
+        return str(value[0]) if value else ""
     return "" if value is None else str(value)
 
 

@@ -5,8 +5,8 @@ and :mod:`geodata.routing`; it shares no code with them beyond the file readers 
 It applies the rules as the README states them:
 
 * **Roads**: every directed edge of the file with its OSM ``length`` (m) and its shape (the
-  ``geometry`` line, else straight between its nodes), the alphabetically first ``highway``
-  value of a merged edge (osmnx lists them in set order), ``route=ferry`` edges as ferries.
+  ``geometry`` line, else straight between its nodes), the first ``highway`` value of a merged
+  edge, ``route=ferry`` edges as ferries.
 * **Speeds**: the mode's class speed (km/h, 0 = not allowed); driving uses ``maxspeed`` x
   ``maxspeed_factor`` where the tag exists and the class has no explicit override in the case;
   e-bikes ride at ``min(class speed, maxspeed)``; walking ignores tags and one-way rules. A ferry
@@ -68,15 +68,6 @@ class IndependentRoads:
     ferry_duration_min: np.ndarray
     shapes: list[np.ndarray]
     """Per edge, its line as (k, 2) lon/lat from u to v."""
-
-
-def _smallest(value: Any) -> Any:
-    """The tag value of an edge; of a merged edge's list (in osmnx's set order, which changes
-    between processes) the alphabetically smallest, the rule the README states."""
-    items = _listish(value)
-    if len(items) > 1:
-        return min(str(v) for v in items)
-    return items[0] if items else None
 
 
 def _listish(value: Any) -> list[Any]:
@@ -154,9 +145,9 @@ def _from_records(
         u.append(pos[a])
         v.append(pos[b])
         length.append(float(d.get("length_m", d.get("length", math.nan))))
-        is_ferry = _smallest(d.get("route")) == "ferry"
+        is_ferry = str(_listish(d.get("route"))[0]) == "ferry"
         ferry.append(is_ferry)
-        first = _smallest(d.get("highway"))
+        first = _listish(d.get("highway"))[0]
         hw.append("ferry" if is_ferry else ("road" if _is_missing(first) else str(first)))
         speed.append(_speed_tag(d.get("maxspeed")))
         dur.append(_duration_tag(d.get("duration")) if is_ferry else math.nan)
