@@ -115,7 +115,7 @@ def _parser() -> argparse.ArgumentParser:
             help="output folder (default: output.dir of the case, else results/<name>)",
         )
         sp.add_argument(
-            "--backend", choices=["highs", "cbc", "ortools"], help="override solver.backend"
+            "--backend", choices=["highs", "cbc", "ortools", "scip"], help="override solver.backend"
         )
         sp.add_argument(
             "--time-limit", type=positive_seconds, metavar="S", help="override solver.time_limit_s"
@@ -149,7 +149,7 @@ def _parser() -> argparse.ArgumentParser:
         default=2,
         help="parallel chains on this machine (default 2)",
     )
-    sw.add_argument("--backend", choices=["highs", "cbc", "ortools"])
+    sw.add_argument("--backend", choices=["highs", "cbc", "ortools", "scip"])
     sw.add_argument("--time-limit", type=positive_seconds, metavar="S", help="per point")
     sw.add_argument(
         "--cluster",
@@ -168,7 +168,7 @@ def _parser() -> argparse.ArgumentParser:
         "--workers", type=positive_count, default=2, help="cases run at once here (default 2)"
     )
     bt.add_argument("--cluster", metavar="ADDRESS", help="Dask scheduler address (tcp://host:8786)")
-    bt.add_argument("--backend", choices=["highs", "cbc", "ortools"])
+    bt.add_argument("--backend", choices=["highs", "cbc", "ortools", "scip"])
     bt.add_argument("--time-limit", type=positive_seconds, metavar="S", help="per case")
     sub.add_parser("backends", parents=[verbosity], help="list installed solver backends")
     staff = sub.add_parser(
