@@ -12,12 +12,18 @@ iteration to < 1e-9 degrees (sub-millimetre).
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 import numpy as np
 from pyproj import CRS, Transformer
 
+if TYPE_CHECKING:
+    from optimizer.errors import ProblemCollector
+
 __all__ = [
     "bd09_to_gcj02",
+    "check_crs",
     "gcj02_to_bd09",
     "gcj02_to_wgs84",
     "is_china_offset_crs",
@@ -152,3 +158,48 @@ def utm_crs_for(lon: np.ndarray, lat: np.ndarray) -> str:
     zone = int((lon_c + 180.0) // 6.0) + 1
     zone = min(max(zone, 1), 60)
     return f"EPSG:{32600 + zone if lat_c >= 0 else 32700 + zone}"
+
+
+_CHINA_DATUMS = ("GCJ-02", "GCJ02", "BD-09", "BD09")
+
+
+def check_crs(
+    crs: str | None,
+    x: np.ndarray | None,
+    y: np.ndarray | None,
+    shown: str,
+    rows: Callable[..., str],
+    key: str,
+    ids: np.ndarray,
+    problems: ProblemCollector,
+) -> None:
+    """The CRS must be one pyproj knows (or GCJ-02 / BD-09); in a lon/lat CRS the coordinates
+    must be longitudes within +-180 and latitudes within +-90."""
+    if crs is None:
+        return
+    geographic = crs.strip().upper() in _CHINA_DATUMS
+    if not geographic:
+        from pyproj.exceptions import CRSError
+
+        try:
+            geographic = CRS.from_user_input(crs).is_geographic
+        except CRSError:
+            problems.add(
+                f"{key}.crs",
+                "unknown coordinate reference system",
+                got=crs,
+                fix="give an EPSG code such as EPSG:4326 (lon/lat) or EPSG:4547 (CGCS2000 / 3-degree Gauss-Kruger)",
+            )
+            return
+    if not geographic or x is None or y is None:
+        return
+    with np.errstate(invalid="ignore"):
+        bad = np.flatnonzero((np.abs(x) > 180) | (np.abs(y) > 90))
+    if bad.size:
+        problems.add(
+            f"{shown} {rows(bad, ids[bad].tolist())}",
+            f"coordinates out of range for the lon/lat CRS {crs}",
+            got=f"x={x[bad[0]]:g}, y={y[bad[0]]:g}",
+            fix="x is the longitude (-180..180), y the latitude (-90..90); if they are metres, "
+            "declare the projected CRS (e.g. EPSG:4547)",
+        )

@@ -18,13 +18,17 @@ Every output is written atomically and logged with its size.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
+import math
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pandas as pd
 
 from optimizer.atomic import atomic_write, write_csv
+from optimizer.errors import CaseError, Problem
 
 from .candidates import POI_KINDS, candidates_from_network, places_from_pbf, pois_from_pbf
 from .network import NETWORK_TYPES, RoadNetwork, graph_from_file, graph_from_osmnx
@@ -34,6 +38,19 @@ from .speeds import profile_for
 __all__ = ["add_parser", "run"]
 
 log = logging.getLogger(__name__)
+
+
+def _positive_metres(text: str) -> float:
+    """A length in metres: a finite number > 0 (argparse type)."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not math.isfinite(value) or value <= 0:
+        raise argparse.ArgumentTypeError(
+            f"must be a finite number of metres > 0 (got {text!r}); give e.g. 500"
+        )
+    return value
 
 
 def add_parser(sub: argparse._SubParsersAction, parents: list[argparse.ArgumentParser]) -> None:
@@ -51,7 +68,9 @@ def add_parser(sub: argparse._SubParsersAction, parents: list[argparse.ArgumentP
 
     c = what.add_parser("cells", parents=parents, help="population raster to demand cells")
     c.add_argument("raster", type=Path)
-    c.add_argument("--cell-m", type=float, help="aggregate pixels into square cells of this size")
+    c.add_argument(
+        "--cell-m", type=_positive_metres, help="aggregate pixels into square cells of this size"
+    )
     c.add_argument("--out", type=Path, required=True)
 
     s = what.add_parser("spread", parents=parents, help="spread zone totals over points (estimate)")
@@ -66,7 +85,7 @@ def add_parser(sub: argparse._SubParsersAction, parents: list[argparse.ArgumentP
     k = what.add_parser("candidates", parents=parents, help="road junctions as candidate sites")
     k.add_argument("nodes", type=Path, help="node CSV (osmid, lon, lat)")
     k.add_argument("edges", type=Path, help="edge CSV (u, v, highway, length_m)")
-    k.add_argument("--spacing-m", type=float, required=True)
+    k.add_argument("--spacing-m", type=_positive_metres, required=True)
     k.add_argument("--classes", help="only junctions of these road classes (comma separated)")
     k.add_argument("--exclude-classes", default="motorway,motorway_link")
     k.add_argument("--prefix", default="N")
@@ -109,17 +128,76 @@ def _read(path: Path) -> pd.DataFrame:
     return pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
 
 
+@contextlib.contextmanager
+def _reading(path: Path, what: str) -> Iterator[None]:
+    """Whatever a third-party reader raises on a damaged or wrong file becomes a CaseError
+    naming the file (a missing file is named before the reader starts)."""
+    try:
+        found = path.is_file()
+    except OSError:
+        found = False
+    if not found:
+        raise CaseError(
+            [
+                Problem(
+                    str(path),
+                    f"{what} not found" if not path.is_dir() else f"is a folder, not a {what}",
+                    fix="check the path",
+                )
+            ]
+        )
+    try:
+        yield
+    except CaseError:
+        raise
+    except Exception as exc:  # a damaged file: truncated gzip, corrupt PBF/TIFF, no x/y ...
+        text = str(exc) or type(exc).__name__
+        if isinstance(exc, KeyError):
+            text = f"a required attribute is missing: {exc}"
+        raise CaseError(
+            [
+                Problem(
+                    str(path),
+                    f"cannot read this {what}: {text}",
+                    fix=f"check that it is a complete, valid {what} (download or export it again)",
+                )
+            ]
+        ) from None
+
+
 def run(args: argparse.Namespace) -> int:
+    """Run ``prepare WHAT``; a missing or damaged input is a CaseError naming the file."""
+    for name in ("points", "totals", "nodes", "edges"):
+        if getattr(args, name, None) is not None:
+            with _reading(getattr(args, name), "table"):
+                pass
+    return _run(args)
+
+
+def _run(args: argparse.Namespace) -> int:
     if args.what == "network":
         if args.source is not None:
-            G = graph_from_file(args.source, args.type)
+            with _reading(args.source, "network file"):
+                G = graph_from_file(args.source, args.type)
         else:
             G = graph_from_osmnx(
                 place=args.place,
                 bbox=tuple(args.bbox) if args.bbox else None,
                 network_type=args.type,
             )
-        net = RoadNetwork.from_graph(G, "roads")
+        source = args.source if args.source is not None else Path(args.place or "download")
+        try:
+            net = RoadNetwork.from_graph(G, "roads")
+        except (ValueError, KeyError) as exc:
+            raise CaseError(
+                [
+                    Problem(
+                        str(source),
+                        f"cannot use this road network: {exc}",
+                        fix="check that it holds roads with node coordinates",
+                    )
+                ]
+            ) from None
         nodes, edges = net.edge_tables()
         args.out.mkdir(parents=True, exist_ok=True)
         for name, frame in (("roads_nodes.csv.gz", nodes), ("roads_edges.csv.gz", edges)):
@@ -151,10 +229,13 @@ def run(args: argparse.Namespace) -> int:
         )
         return 0
     if args.what == "cells":
-        out = cells_from_raster(args.raster, cell_m=args.cell_m)
+        with _reading(args.raster, "raster"):
+            out = cells_from_raster(args.raster, cell_m=args.cell_m)
     elif args.what == "spread":
-        points = _read(args.points)
-        totals = pd.read_csv(args.totals, encoding="utf-8-sig")
+        with _reading(args.points, "table"):
+            points = _read(args.points)
+        with _reading(args.totals, "table"):
+            totals = pd.read_csv(args.totals, encoding="utf-8-sig")
         out = spread_totals(
             points,
             totals,
@@ -164,7 +245,11 @@ def run(args: argparse.Namespace) -> int:
             source=args.source,
         )
     elif args.what == "candidates":
-        net = RoadNetwork.from_tables(pd.read_csv(args.nodes), pd.read_csv(args.edges), "roads")
+        with _reading(args.nodes, "node table"):
+            nodes_frame = pd.read_csv(args.nodes)
+        with _reading(args.edges, "edge table"):
+            edges_frame = pd.read_csv(args.edges)
+        net = RoadNetwork.from_tables(nodes_frame, edges_frame, "roads")
         out = candidates_from_network(
             net,
             spacing_m=args.spacing_m,
@@ -174,9 +259,11 @@ def run(args: argparse.Namespace) -> int:
             prefix=args.prefix,
         )
     elif args.what == "pois":
-        out = pois_from_pbf(args.pbf, args.kinds.split(",") if args.kinds else None)
+        with _reading(args.pbf, "OSM extract"):
+            out = pois_from_pbf(args.pbf, args.kinds.split(",") if args.kinds else None)
     else:
-        out = places_from_pbf(args.pbf)
+        with _reading(args.pbf, "OSM extract"):
+            out = places_from_pbf(args.pbf)
     write_csv(args.out, out)
     log.info("Wrote %s rows to %s", f"{len(out):,}", args.out)
     return 0

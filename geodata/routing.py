@@ -161,11 +161,20 @@ def load_network(
         return RoadNetwork.from_graph(G, name)
     except (ValueError, FileNotFoundError) as exc:
         problems.add(key, str(exc), fix="check the network source")
+    except KeyError as exc:  # a GraphML whose nodes or edges lack an attribute osmnx needs
+        problems.add(
+            key,
+            f"could not load the network: its nodes or edges lack the attribute {exc}",
+            got=cfg.file,
+            fix="give a GraphML with node coordinates x (lon), y (lat) and edge lengths, as "
+            "osmnx or `python -m optimizer prepare network` write it",
+        )
     except Exception as exc:  # network download or reader failures
         problems.add(
             key,
             f"could not load the network: {exc}",
-            fix="check the file, or your internet connection for downloads",
+            got=cfg.file,
+            fix="check the file (a truncated download?), or your internet connection for downloads",
         )
     return None
 
@@ -217,6 +226,40 @@ def wgs84_points(
     if c in ("GCJ-02", "BD-09"):
         log.info("%s: converted %s points from %s to WGS-84", where, f"{lon.size:,}", c)
     return np.asarray(lon), np.asarray(lat)
+
+
+def _usable_roads(
+    net: RoadNetwork,
+    profile: Any,
+    spec: Any,
+    usable: np.ndarray,
+    key: str,
+    problems: ProblemCollector,
+) -> bool:
+    """Road classes in ``speeds_kph`` must exist (in the network or as OSM classes), and the
+    mode must be able to use some road; otherwise every point would be "too far from a road"."""
+    classes = sorted(set(map(str, net.highway)))
+    known = set(classes).union(*(profile_for(m).speeds_kph for m in ("drive", "ebike", "walk")))
+    for cls in spec.speeds_kph or {}:
+        if cls not in known:
+            problems.add(
+                f"{key}.speeds_kph.{cls}",
+                f"no road of this class in network '{spec.network}', and not an OSM highway class",
+                got=cls,
+                fix=f"use the network's classes: {', '.join(classes[:20])}"
+                + (" ..." if len(classes) > 20 else "")
+                + " (e.g. 高速 is motorway, 国道 trunk or primary, 县道 secondary or tertiary)",
+            )
+    if usable.any():
+        return True
+    problems.add(
+        key,
+        f"mode '{spec.mode}' can use no road of network '{spec.network}' (every class has speed 0 "
+        "or is excluded)",
+        got=dict(spec.speeds_kph or {}),
+        fix="give speeds > 0 in speeds_kph for the roads this mode uses",
+    )
+    return False
 
 
 def _describe(ids: np.ndarray, mask: np.ndarray, dist: np.ndarray | None = None) -> str:
@@ -289,6 +332,8 @@ def route_case(
             net.highway, np.asarray(spec.snap_exclude, dtype=object)
         )
         key = f"{case.label} › travel_times.{name}"
+        if not _usable_roads(net, profile, spec, usable, key, problems):
+            continue
         snaps = []
         beyond = []
         fill = spec.far_points == "estimate"

@@ -20,6 +20,8 @@ import pandas as pd
 from optimizer.errors import ProblemCollector, rows_text
 
 from .arrays import Demand, Sites, TravelTimes, Zones
+from .crs import check_crs
+from .textfiles import csv_header, exists, read_csv_text, suffix
 
 if TYPE_CHECKING:
     from optimizer.config import (
@@ -63,31 +65,7 @@ class Table:
         return text.replace("row", self.row_word, 1)
 
 
-def _suffix(path: Path) -> str:
-    suffixes = [s.lower() for s in path.suffixes]
-    if suffixes and suffixes[-1] in (".gz", ".bz2", ".zip", ".xz") and len(suffixes) > 1:
-        return suffixes[-2]
-    return suffixes[-1] if suffixes else ""
-
-
-def _read_csv_text(path: Path, usecols: list[str] | None = None) -> pd.DataFrame:
-    sep = "\t" if _suffix(path) == ".tsv" else ","
-    last: Exception | None = None
-    # Chinese offices often save CSV from Excel as GBK/GB18030; try UTF-8 (with BOM) first.
-    for encoding in ("utf-8-sig", "gb18030"):
-        try:
-            return pd.read_csv(
-                path,
-                dtype=str,
-                keep_default_na=False,
-                encoding=encoding,
-                sep=sep,
-                usecols=usecols,
-                skipinitialspace=True,
-            )
-        except UnicodeDecodeError as exc:
-            last = exc
-    raise ValueError(f"cannot decode the file as UTF-8 or GB18030 ({last})")
+MAX_WEIGHT = 2e9  # more people than any country: a typo or a unit error, not a weight
 
 
 def read_table(
@@ -99,7 +77,16 @@ def read_table(
     layer: str | None = None,
 ) -> Table | None:
     """Read a table; on failure add a problem naming ``where`` and return ``None``."""
-    if not path.exists():
+    try:
+        path.stat()
+    except FileNotFoundError:
+        pass
+    except OSError as exc:  # a name too long, a path through a file, no permission
+        problems.add(
+            where, f"cannot open the file: {exc.strerror}", got=shown, fix="check the path"
+        )
+        return None
+    if not exists(path):
         problems.add(
             where,
             "file not found",
@@ -107,20 +94,20 @@ def read_table(
             fix=f"check the path (looked for {path}); paths are relative to the case file's folder",
         )
         return None
-    suffix = _suffix(path)
+    kind = suffix(path)
     try:
-        if suffix in CSV_SUFFIXES:
-            return Table(_read_csv_text(path), path, shown, True)
-        if suffix == ".parquet":
-            frame = pd.read_parquet(path)
+        if kind in CSV_SUFFIXES:
+            return _rows_or_none(Table(read_csv_text(path), path, shown, True), where, problems)
+        if kind == ".parquet":
+            frame = pd.read_parquet(path, engine="pyarrow")
             if "geometry" not in frame.columns:
-                return Table(frame, path, shown, False)
-        if suffix in GEO_SUFFIXES or suffix == ".parquet":
+                return _rows_or_none(Table(frame, path, shown, False), where, problems)
+        if kind in GEO_SUFFIXES or kind == ".parquet":
             import geopandas as gpd
 
             gdf = (
                 gpd.read_parquet(path)
-                if suffix == ".parquet"
+                if kind == ".parquet"
                 else gpd.read_file(path, layer=layer, engine="pyogrio")
             )
             x = y = None
@@ -131,7 +118,7 @@ def read_table(
                 y = np.asarray(pts.y, dtype=float)
             crs = gdf.crs.to_string() if gdf.crs is not None else None
             frame = pd.DataFrame(gdf.drop(columns="geometry", errors="ignore"))
-            return Table(frame, path, shown, False, x, y, crs)
+            return _rows_or_none(Table(frame, path, shown, False, x, y, crs), where, problems)
     except Exception as exc:  # any reader failure is reported as a problem with the file
         problems.add(
             where,
@@ -145,6 +132,19 @@ def read_table(
         "unsupported file type",
         got=shown,
         fix="use .csv, .tsv, .parquet, .gpkg, .geojson, .shp or .fgb",
+    )
+    return None
+
+
+def _rows_or_none(table: Table, where: str, problems: ProblemCollector) -> Table | None:
+    """A table with a header but no rows is a problem (not 0 points that fail later)."""
+    if len(table.frame):
+        return table
+    problems.add(
+        where,
+        "the file has no rows (a header only, or empty)",
+        got=table.shown,
+        fix="give a file with one row per point, below its header",
     )
     return None
 
@@ -379,10 +379,19 @@ def load_demand(cfg: DemandConfig, case: LoadedCase, problems: ProblemCollector)
         problems,
         fix="give a non-negative number of residents (0 is allowed)",
     )
+    huge = np.flatnonzero(weight > MAX_WEIGHT)
+    if huge.size:
+        problems.add(
+            f"{table.shown} {table.rows(huge, ids[huge].tolist())}",
+            f"population/weight (column '{cols.weight}') is above {MAX_WEIGHT:,.0f}",
+            got=weight[huge[0]],
+            fix="give the residents of the point (a whole country is about 1.4e9)",
+        )
     zone = _labels(table, zone_col, ids, "zone", problems) if zone_col else None
     dclass = _labels(table, class_col, ids, "demand class", problems) if class_col else None
     x, y = _coordinates(table, cols.x, cols.y, f"{key}.columns", ids, problems)
     crs = _crs_of(table, cfg.crs, key, problems)
+    check_crs(crs, x, y, table.shown, table.rows, key, ids, problems)
     footfall = None
     if cfg.footfall_classes:
         if dclass is None:
@@ -494,6 +503,7 @@ def load_sites(cfg: SitesConfig, case: LoadedCase, problems: ProblemCollector) -
     np_vehicles = optional_numbers(cols.np_vehicles, "np_vehicles", "negative-pressure vehicles")
     x, y = _coordinates(table, cols.x, cols.y, f"{key}.columns", ids, problems)
     crs = _crs_of(table, cfg.crs, key, problems)
+    check_crs(crs, x, y, table.shown, table.rows, key, ids, problems)
     log.info(
         "Read sites: %s (%s existing), types %s from %s",
         f"{n:,}",
@@ -578,16 +588,16 @@ def load_travel_times(
     key = f"{case.label} › travel_times.{name}"
     path = case.resolve(cfg.file)
     cols = cfg.columns
-    if not path.exists():
+    if not exists(path):
         read_table(path, shown=cfg.file, where=f"{key}.file", problems=problems)
         return None
-    suffix = _suffix(path)
+    kind = suffix(path)
     wanted = [cols.demand_id, cols.site_id, cols.value]
     frame: pd.DataFrame
-    is_csv = suffix in CSV_SUFFIXES
+    is_csv = kind in CSV_SUFFIXES
     try:
         if is_csv:
-            header = pd.read_csv(path, nrows=0, encoding="utf-8-sig").columns
+            header = csv_header(path)
             missing = [c for c in wanted if c not in header]
             if missing:
                 for field, c in zip(("demand_id", "site_id", "value"), wanted, strict=True):
@@ -605,17 +615,15 @@ def load_travel_times(
                 cols.value: "float64",
             }
             try:
-                frame = pd.read_csv(
-                    path,
-                    usecols=wanted,
-                    encoding="utf-8-sig",
-                    dtype=dtypes,
-                    keep_default_na=False,
-                    na_values=[""],
-                )
-            except ValueError:
-                frame = _read_csv_text(path, usecols=wanted)
+                frame = read_csv_text(path, usecols=wanted, dtype=dtypes)
+            except ValueError as exc:
+                if "could not convert" not in str(exc) and "Unable to parse" not in str(exc):
+                    raise
+                frame = read_csv_text(path, usecols=wanted)  # the values are checked below
             table = Table(frame, path, cfg.file, True)
+            if not len(frame):
+                _rows_or_none(table, f"{key}.file", problems)
+                return None
         else:
             table_or_none = read_table(
                 path, shown=cfg.file, where=f"{key}.file", problems=problems, layer=cfg.layer

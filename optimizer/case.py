@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import math
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
@@ -428,6 +429,30 @@ def _ems_class_without_standard(
         )
 
 
+def _check_busy_fraction(
+    model: EmsModelConfig, demand: Demand, where: str, problems: ProblemCollector
+) -> None:
+    """Calls x minutes per call over the fleet's minutes per year must be below 1 (an ambulance
+    cannot be busy more than all the time); checked here so that ``validate`` says it."""
+    from .models.ems.model import MINUTES_PER_YEAR
+
+    if model.busy_fraction is not None or model.calls_per_year is None:
+        return
+    f = model.fleet
+    population = float(f.population) if f.population is not None else demand.total_weight
+    fleet = f.fleet_size or (
+        max(math.ceil(population / f.per_population - 1e-9), 1) if f.per_population else 1
+    )
+    q = model.calls_per_year * model.minutes_per_call / (fleet * MINUTES_PER_YEAR)
+    if q >= 1:
+        problems.add(
+            f"{where}.calls_per_year",
+            f"busy fraction {q:.2f} >= 1: {model.calls_per_year:,.0f} calls x "
+            f"{model.minutes_per_call:g} min exceed what {fleet} ambulances can serve in a year",
+            fix="check calls_per_year and minutes_per_call, or raise fleet.fleet_size",
+        )
+
+
 def validate_ems(
     case: LoadedCase,
     model: EmsModelConfig,
@@ -479,6 +504,7 @@ def validate_ems(
             "needs a zone column in both the demand and the sites file",
             fix="set demand.columns.zone and sites.columns.zone",
         )
+    _check_busy_fraction(model, demand, where, problems)
     if model.stations_per_zone and sites.zone is None:
         problems.add(
             f"{where}.stations_per_zone",

@@ -14,7 +14,7 @@ from typing import Any
 
 from .errors import CheckError
 
-__all__ = ["Certificate", "check_certificate"]
+__all__ = ["Certificate", "check_certificate", "time_line"]
 
 
 @dataclass(frozen=True, eq=False, kw_only=True)
@@ -102,3 +102,13 @@ def check_certificate(
                 f"for a {sense}imisation"
             ]
         )
+
+
+def time_line(solution: object) -> str:
+    """Run times, printed but not in summary.txt (they are in timings.json): the files of two
+    runs of one case are byte-identical."""
+    run = getattr(solution, "runtime_s", None)
+    total = getattr(solution, "total_time_s", None)
+    if not isinstance(run, (int, float)) or not isinstance(total, (int, float)):
+        return ""
+    return f"Time: solver {run:.2f} s, total {total:.2f} s (timings.json)\n"

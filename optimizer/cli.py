@@ -15,18 +15,28 @@ report RUN_DIR              write report.html of a run (offline HTML with a map)
 compare RUN_A RUN_B --out D compare two runs: compare.html and diff tables
 
 Exit codes: 0 a plan was found (optimal, or feasible at a limit), 1 bad input, 2 no plan exists
-(infeasible, or no solution within the limit), 3 internal error (e.g. a failed answer check).
+(infeasible, or no solution within the limit), 3 internal error (e.g. a failed answer check),
+130 stopped by Ctrl-C (SIGINT), 143 stopped by SIGTERM; a stopped run leaves no partial output.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
+import math
+import signal
 import sys
+import traceback
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from . import __version__
+from .certificate import time_line
 from .errors import CaseError, CheckError, Problem, SolverBackendError, ToolkitError
+
+if TYPE_CHECKING:
+    from typing import NoReturn
 
 log = logging.getLogger("optimizer")
 
@@ -51,16 +61,52 @@ def _configure_logging(verbosity: int) -> None:
         logging.getLogger(name).setLevel(level)
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse, with a bad option value being bad input (exit 1) like every other."""
+
+    def error(self, message: str) -> NoReturn:
+        self.print_usage(sys.stderr)
+        self.exit(EXIT_INPUT, f"error: {message}\n")
+
+
+def positive_seconds(text: str) -> float:
+    """A time limit in seconds: a finite number > 0."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"not a number (got {text!r}); give seconds, e.g. 60"
+        ) from None
+    if not math.isfinite(value) or value <= 0:
+        raise argparse.ArgumentTypeError(
+            f"must be a finite number > 0 (got {text!r}); give seconds, e.g. 60"
+        )
+    return value
+
+
+def positive_count(text: str) -> int:
+    """A count of processes: a whole number >= 1."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"not a whole number (got {text!r}); give e.g. 2"
+        ) from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be >= 1 (got {value}); give e.g. 2")
+    return value
+
+
 def _parser() -> argparse.ArgumentParser:
     from .solvers.base import Backend
 
     BACKENDS = [b.value for b in Backend]
-    p = argparse.ArgumentParser(
+    p = _Parser(
         prog="python -m optimizer",
         description="Exact, certified siting of village clinics, AEDs and 120 stations for county health planning.",
     )
     p.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
-    verbosity = argparse.ArgumentParser(add_help=False)
+    verbosity = _Parser(add_help=False)
     g = verbosity.add_mutually_exclusive_group()
     g.add_argument("-v", "--verbose", action="count", default=0, help="more log detail (-v debug)")
     g.add_argument("-q", "--quiet", action="store_true", help="only warnings and errors on stderr")
@@ -74,7 +120,7 @@ def _parser() -> argparse.ArgumentParser:
         )
         sp.add_argument("--backend", choices=BACKENDS, help="override solver.backend")
         sp.add_argument(
-            "--time-limit", type=float, metavar="S", help="override solver.time_limit_s"
+            "--time-limit", type=positive_seconds, metavar="S", help="override solver.time_limit_s"
         )
 
     run = sub.add_parser("run", parents=[verbosity], help="solve a case and write its results")
@@ -100,10 +146,13 @@ def _parser() -> argparse.ArgumentParser:
     sw.add_argument("--values", required=True, help="comma list (1e6,2e6) or start:stop:step")
     sw.add_argument("--out", type=Path, required=True)
     sw.add_argument(
-        "--workers", type=int, default=2, help="parallel chains on this machine (default 2)"
+        "--workers",
+        type=positive_count,
+        default=2,
+        help="parallel chains on this machine (default 2)",
     )
     sw.add_argument("--backend", choices=BACKENDS)
-    sw.add_argument("--time-limit", type=float, metavar="S", help="per point")
+    sw.add_argument("--time-limit", type=positive_seconds, metavar="S", help="per point")
     sw.add_argument(
         "--cluster",
         metavar="ADDRESS",
@@ -117,10 +166,12 @@ def _parser() -> argparse.ArgumentParser:
     )
     bt.add_argument("cases", nargs="+", metavar="CASE_OR_GLOB", help="case files or glob patterns")
     bt.add_argument("--out", type=Path, required=True, help="batch folder: DIR/<case-stem>/")
-    bt.add_argument("--workers", type=int, default=2, help="cases run at once here (default 2)")
+    bt.add_argument(
+        "--workers", type=positive_count, default=2, help="cases run at once here (default 2)"
+    )
     bt.add_argument("--cluster", metavar="ADDRESS", help="Dask scheduler address (tcp://host:8786)")
     bt.add_argument("--backend", choices=BACKENDS)
-    bt.add_argument("--time-limit", type=float, metavar="S", help="per case")
+    bt.add_argument("--time-limit", type=positive_seconds, metavar="S", help="per case")
     sub.add_parser("backends", parents=[verbosity], help="list installed solver backends")
     staff = sub.add_parser(
         "staff", parents=[verbosity], help="solve a staffing case (编制 quotas or 下沉 rotations)"
@@ -146,6 +197,7 @@ def _run(case_path: Path, args: argparse.Namespace) -> int:
         case_path, args.out, SolveOverrides(args.backend, args.time_limit)
     )
     sys.stdout.write(family_of(prepared).summary(prepared, solution, out))
+    sys.stdout.write(time_line(solution))
     return EXIT_OK if solution.status.has_solution else EXIT_NO_PLAN
 
 
@@ -158,10 +210,71 @@ def _tolerant_console() -> None:
             reconfigure(errors="replace")
 
 
+class Stopped(BaseException):
+    """SIGTERM (or SIGHUP) arrived: unwind like Ctrl-C, removing staging folders on the way."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.signum = signum
+
+
+def _on_signal(signum: int, _frame: object) -> None:
+    _cancel_solves()
+    if signum == signal.SIGINT:
+        raise KeyboardInterrupt
+    raise Stopped(signum)
+
+
+def _cancel_solves() -> None:
+    """Stop HiGHS solves running in worker threads now, so the run ends at once."""
+    highs = sys.modules.get("optimizer.solvers.highs")
+    if highs is not None:
+        highs.cancel_running()
+
+
 def main(argv: list[str] | None = None) -> int:
+    """Parse ``argv``, run the command; return the exit code (see the module docstring)."""
     _tolerant_console()
     args = _parser().parse_args(argv)
     _configure_logging(-1 if getattr(args, "quiet", False) else getattr(args, "verbose", 0))
+    previous = previous_int = None
+    with contextlib.suppress(ValueError):  # not the main thread: leave signals alone
+        previous = signal.signal(signal.SIGTERM, _on_signal)
+        previous_int = signal.signal(signal.SIGINT, _on_signal)
+    try:
+        return _dispatch(args)
+    except KeyboardInterrupt:
+        sys.stderr.write(
+            "stopped by Ctrl-C: nothing was published; earlier results are unchanged\n"
+        )
+        return 128 + signal.SIGINT
+    except Stopped as exc:
+        name = signal.Signals(exc.signum).name
+        sys.stderr.write(
+            f"stopped by {name}: nothing was published; earlier results are unchanged\n"
+        )
+        return 128 + exc.signum
+    except RecursionError:
+        sys.stderr.write(
+            "error: the input is nested too deeply to read (a case file or table of thousands "
+            "of nested brackets); check the files given to this command\n"
+        )
+        return EXIT_INPUT
+    except Exception:  # a bug: the traceback, and a request to report it
+        traceback.print_exc()
+        sys.stderr.write(
+            f"internal error (a bug in county-health-siting {__version__}): please report it "
+            "with the command, the case file and this message\n"
+        )
+        return EXIT_INTERNAL
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
+        if previous_int is not None:
+            signal.signal(signal.SIGINT, previous_int)
+
+
+def _dispatch(args: argparse.Namespace) -> int:
     try:
         if args.command == "run":
             return _run(args.case, args)

@@ -21,6 +21,7 @@ from typing import Annotated, Any, Literal
 import yaml
 from pydantic import (
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Discriminator,
     Field,
@@ -57,11 +58,20 @@ class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
 
-PositiveFloat = Annotated[float, Field(gt=0, allow_inf_nan=False)]
-Share = Annotated[float, Field(gt=0, le=1, allow_inf_nan=False)]
-NonNegFloat = Annotated[float, Field(ge=0, allow_inf_nan=False)]
+def _not_bool(value: object) -> object:
+    """YAML ``true``/``false`` where a number belongs is a typo, not 1 or 0."""
+    if isinstance(value, bool):
+        raise ValueError(f"a number is needed here, not {str(value).lower()}")
+    return value
+
+
+NotBool = BeforeValidator(_not_bool)
+PositiveFloat = Annotated[float, Field(gt=0, allow_inf_nan=False), NotBool]
+Share = Annotated[float, Field(gt=0, le=1, allow_inf_nan=False), NotBool]
+NonNegFloat = Annotated[float, Field(ge=0, allow_inf_nan=False), NotBool]
 Name = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[^\s,;/\\]+$")]
-Count = Annotated[int, Field(ge=0)]
+Count = Annotated[int, Field(ge=0), NotBool]
+Names = Annotated[list[Name], Field(min_length=1)]  # an empty list selects nothing: an error
 
 
 # ---------------------------------------------------------------------------------------------
@@ -228,7 +238,7 @@ class NetworkTravelTimesConfig(Strict):
     measure: Literal["time", "distance"] = "time"
     direction: Literal["site_to_demand", "demand_to_site", "symmetric"] = "demand_to_site"
     speeds_kph: dict[str, NonNegFloat] | None = None
-    maxspeed_factor: Annotated[float, Field(gt=0, le=1.5)] | None = None
+    maxspeed_factor: Annotated[float, Field(gt=0, le=1.5), NotBool] | None = None
     access_kph: PositiveFloat | None = None
     ferry_kph: PositiveFloat | None = None
     ferry_boarding_min: NonNegFloat | None = None
@@ -244,8 +254,8 @@ class NetworkTravelTimesConfig(Strict):
     stranded on an island), or onto any part ("all": local walking coverage such as AEDs, on a
     pedestrian network that OSM leaves in pieces; pairs in different parts are unreachable)."""
     cutoff: PositiveFloat | Literal["auto"] | None = "auto"
-    k_nearest: Annotated[int, Field(ge=1)] | None = None
-    workers: Annotated[int, Field(ge=1, le=64)] = 2
+    k_nearest: Annotated[int, Field(ge=1), NotBool] | None = None
+    workers: Annotated[int, Field(ge=1, le=64), NotBool] = 2
     cache: bool = True
 
     @property
@@ -313,7 +323,7 @@ TravelTimesSpec = Annotated[
 # ---------------------------------------------------------------------------------------------
 # Model: coverage family (LSCP, MCLP, PSCLP and the general composition)
 # ---------------------------------------------------------------------------------------------
-Threshold = PositiveFloat | dict[str, PositiveFloat]
+Threshold = PositiveFloat | Annotated[dict[str, PositiveFloat], Field(min_length=1)]
 
 
 class Standard(Strict):
@@ -323,7 +333,7 @@ class Standard(Strict):
     minutes: Threshold | None = None
     metres: Threshold | None = None
     matrix: str | None = None
-    facility_types: list[Name] | None = None
+    facility_types: Names | None = None
     weight: NonNegFloat = 1.0
     min_share: Share | None = None
     zone_min_share: Share | dict[str, Share] | None = None
@@ -362,7 +372,7 @@ class Standard(Strict):
 
 class LargeZoneCap(Strict):
     over_residents: PositiveFloat
-    max_sites: Annotated[int, Field(ge=0)]
+    max_sites: Annotated[int, Field(ge=0), NotBool]
 
 
 class ZoneRule(Strict):
@@ -370,13 +380,13 @@ class ZoneRule(Strict):
     ``per_10k_residents``) at least ceil(density x the zone's residents / 10,000) of them, e.g.
     AEDs per 10,000 residents per street/town (footfall demand classes are not residents)."""
 
-    min_sites: Annotated[int, Field(ge=0)] = 0
+    min_sites: Annotated[int, Field(ge=0), NotBool] = 0
     per_10k_residents: PositiveFloat | None = None
-    max_sites: Annotated[int, Field(ge=0)] | None = None
+    max_sites: Annotated[int, Field(ge=0), NotBool] | None = None
     """At most this many open sites of the types in each zone (e.g. one CHC per street)."""
     large_zones: LargeZoneCap | None = None
     """A higher cap for zones with more residents (streets over 100,000 may add 1-2 CHCs)."""
-    facility_types: list[Name] | None = None
+    facility_types: Names | None = None
     zones: Literal["all"] | list[str] = "all"
     zone_kinds: list[str] | None = None
     source: str | None = None
@@ -461,12 +471,12 @@ class FleetConfig(Strict):
     """At least one ambulance per this many residents (null: no fleet-size norm)."""
     population: NonNegFloat | None = None
     """Resident population for the norm (default: the sum of demand weights)."""
-    negative_pressure_share: Annotated[float, Field(ge=0, le=1)] = 0.2
-    max_per_station: Annotated[int, Field(ge=1)] = 4
+    negative_pressure_share: Annotated[float, Field(ge=0, le=1), NotBool] = 0.2
+    max_per_station: Annotated[int, Field(ge=1), NotBool] = 4
     """Vehicles a station can hold when the sites file has no capacity column."""
-    fleet_size: Annotated[int, Field(ge=1)] | None = None
+    fleet_size: Annotated[int, Field(ge=1), NotBool] | None = None
     """Exactly this many vehicles in total (MEXCLP's P); default: free within norms and budget."""
-    max_vehicles: Annotated[int, Field(ge=1)] | None = None
+    max_vehicles: Annotated[int, Field(ge=1), NotBool] | None = None
     vehicle_cost: NonNegFloat = 0.0
     negative_pressure_extra_cost: NonNegFloat = 0.0
     source: str | None = "Zhuji: >= 1 ambulance per 30,000 residents, >= 20% negative-pressure"
@@ -502,16 +512,16 @@ class EmsModelConfig(Strict):
     """Share of residents that must be within the standard of at least one ambulance."""
     zone_min_share: Share | dict[str, Share] | None = None
     objective: Literal["mexclp", "bacop", "max_coverage", "min_cost"] = "mexclp"
-    busy_fraction: Annotated[float, Field(gt=0, lt=1)] | None = None
+    busy_fraction: Annotated[float, Field(gt=0, lt=1), NotBool] | None = None
     calls_per_year: PositiveFloat | None = None
     minutes_per_call: PositiveFloat = 60.0
-    backup_weight: Annotated[float, Field(ge=0, le=1)] = 0.5
+    backup_weight: Annotated[float, Field(ge=0, le=1), NotBool] = 0.5
     """BACOP-2's theta: weight of first coverage; 1 - theta goes to backup (second) coverage.
     Not used when everyone must be covered (``min_share: 1``): that is BACOP-1, which maximises
     the residents covered twice."""
-    max_new_stations: Annotated[int, Field(ge=0)] | None = None
+    max_new_stations: Annotated[int, Field(ge=0), NotBool] | None = None
     budget: NonNegFloat | None = None
-    stations_per_zone: Annotated[int, Field(ge=0)] = 0
+    stations_per_zone: Annotated[int, Field(ge=0), NotBool] = 0
     zone_kinds: list[str] | None = None
     station_or_radius: StationOrRadius | None = None
     fleet: FleetConfig = FleetConfig()
@@ -529,10 +539,10 @@ class EmsModelConfig(Strict):
 class _SitingModelConfig(Strict):
     """What p-median and p-center share: how many sites, which types, which table."""
 
-    p: Annotated[int, Field(ge=1)] | None = None
-    max_new_sites: Annotated[int, Field(ge=0)] | None = None
+    p: Annotated[int, Field(ge=1), NotBool] | None = None
+    max_new_sites: Annotated[int, Field(ge=0), NotBool] | None = None
     existing: Literal["keep", "may_close"] = "keep"
-    facility_types: list[Name] | None = None
+    facility_types: Names | None = None
     matrix: Name | None = None
 
     @model_validator(mode="after")
@@ -568,7 +578,7 @@ class PMedianModelConfig(_SitingModelConfig):
 
     kind: Literal["p_median"]
     capacity: Literal["ignore", "enforce"] = "ignore"
-    k_nearest: Annotated[int, Field(ge=1)] | Literal["auto"] | None = "auto"
+    k_nearest: Annotated[int, Field(ge=1), NotBool] | Literal["auto"] | None = "auto"
     method: Literal["auto", "benders", "assignment"] = "auto"
 
     @property
@@ -625,9 +635,9 @@ ModelConfig = Annotated[
 class SolverConfig(Strict):
     backend: Literal["highs", "cbc", "ortools", "scip"] = "highs"
     time_limit_s: PositiveFloat = 600.0
-    mip_rel_gap: Annotated[float, Field(ge=0, lt=1)] = 0.0
-    threads: Annotated[int, Field(ge=1, le=256)] | None = None
-    seed: Annotated[int, Field(ge=0)] = 0
+    mip_rel_gap: Annotated[float, Field(ge=0, lt=1), NotBool] = 0.0
+    threads: Annotated[int, Field(ge=1, le=256), NotBool] | None = None
+    seed: Annotated[int, Field(ge=0), NotBool] = 0
     log: bool = False
     ortools_engine: Literal["SCIP", "CP-SAT", "CBC", "HIGHS"] = "SCIP"
     aggregate_demand: bool = True
@@ -798,6 +808,17 @@ _FIX_BY_TYPE = {
 }
 
 
+def _bound_fix(etype: str, ctx: dict[str, Any]) -> str:
+    """The fix for a number out of its range, from the range itself (not a fixed text)."""
+    for key, words in (("le", "at most"), ("lt", "below"), ("ge", "at least"), ("gt", "above")):
+        if key in ctx and etype.startswith(("less", "greater")):
+            limit = ctx[key]
+            if key == "le" and limit == 1:
+                return "give a share between 0 and 1 (e.g. 0.9 for 90%)"
+            return f"give a number {words} {limit}"
+    return ""
+
+
 def _model_at(model: type[BaseModel], loc: Sequence[str | int]) -> type[BaseModel] | None:
     """The pydantic model class that owns the last key of ``loc`` (to list allowed keys)."""
     current: Any = model
@@ -846,11 +867,11 @@ def _allowed_keys(model: type[BaseModel]) -> list[str]:
 def _pydantic_problems(exc: ValidationError, label: str, root: type[BaseModel]) -> list[Problem]:
     problems = []
     for err in exc.errors(include_url=False):
-        loc = [p for p in err["loc"] if not (isinstance(p, str) and p in _UNION_TAGS)]
+        loc = [p for p in err["loc"] if not (isinstance(p, str) and _is_type_tag(p))]
         path = _dotted(loc)
         etype = err["type"]
         msg = err["msg"]
-        fix = _FIX_BY_TYPE.get(etype, "")
+        fix = _bound_fix(etype, err.get("ctx") or {}) or _FIX_BY_TYPE.get(etype, "")
         got = err.get("input")
         if etype == "extra_forbidden":
             owner = _model_at(root, err["loc"])
@@ -871,6 +892,11 @@ def _pydantic_problems(exc: ValidationError, label: str, root: type[BaseModel]) 
             got = None if etype == "model_type" else got
         problems.append(Problem(f"{label} › {path}" if path else label, msg, got, fix))
     return problems
+
+
+def _is_type_tag(part: str) -> bool:
+    """A union member or validator name pydantic puts into an error location."""
+    return part in _UNION_TAGS or part.startswith(("function-", "constrained-", "dict[", "list["))
 
 
 # pydantic inserts union member names into error locations; they mean nothing to a planner
@@ -905,18 +931,33 @@ def _dotted(loc: Sequence[str | int]) -> str:
     return out
 
 
+def yaml_problem(exc: yaml.YAMLError, label: str) -> Problem:
+    """A YAML error as a Problem at the line where the broken construct starts (an unclosed
+    quote is reported where it opens, not at the end of the file where PyYAML noticed)."""
+    mark = getattr(exc, "problem_mark", None)
+    start = getattr(exc, "context_mark", None)
+    problem = getattr(exc, "problem", None) or str(exc)
+    context = getattr(exc, "context", None)
+    if start is not None and context and "quoted" in context:
+        mark, problem = start, f"{problem} ({context} that starts here)"
+    where = f"{label} line {mark.line + 1}, column {mark.column + 1}" if mark else label
+    fix = "check indentation and quoting"
+    if "given twice" in problem:
+        fix = "keep one of the two (YAML would otherwise silently use the last)"
+    return Problem(where, f"not valid YAML: {problem}", fix=fix)
+
+
 def yaml_mapping(text: str, label: str, *, start_from: str) -> dict[str, Any]:
     """The case YAML as a mapping; bad YAML or another top-level shape is a CaseError naming the
     line and column (``start_from`` names an example case to copy)."""
+    from .casefile import check_nesting, load_yaml
+
+    check_nesting(text, label)  # thousands of nested brackets: named, not a RecursionError
+
     try:
-        raw = yaml.safe_load(text)
+        raw = load_yaml(text)  # a key given twice is an error, not "the last one wins"
     except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"{label} line {mark.line + 1}, column {mark.column + 1}" if mark else label
-        problem = getattr(exc, "problem", None) or str(exc)
-        raise CaseError(
-            [Problem(where, f"not valid YAML: {problem}", fix="check indentation and quoting")]
-        ) from None
+        raise CaseError([yaml_problem(exc, label)]) from None
     if not isinstance(raw, dict):
         raise CaseError(
             [
@@ -949,16 +990,10 @@ def parse_case(
 
 def load_case(path: str | Path) -> LoadedCase:
     """Read, parse and validate a case file (schema and model rules; data is read later)."""
+    from .casefile import read_case_text
+
     p = Path(path)
-    if not p.exists():
-        raise CaseError(
-            [
-                Problem(
-                    str(p), "case file not found", fix="check the path (e.g. configs/example.yaml)"
-                )
-            ]
-        )
-    text = p.read_text(encoding="utf-8")
+    text = read_case_text(p)  # UTF-8, or GBK; a folder, binary or missing file is a CaseError
     return parse_case(text, label=str(p), base_dir=p.resolve().parent, path=p)
 
 

@@ -611,8 +611,7 @@ def summary_head(prepared: Any, sol: Any, *, kind: str, meaning: str) -> list[st
         )
     gap = "-" if sol.gap is None else f"{100 * sol.gap:.4f}%"
     lines.append(
-        f"Status: {sol.status.label}   gap {gap}   solver {sol.solver} {sol.solver_version}   "
-        f"{sol.runtime_s:.2f} s (total {sol.total_time_s:.2f} s)"
+        f"Status: {sol.status.label}   gap {gap}   solver {sol.solver} {sol.solver_version}"
     )
     lines += travel_check_lines(getattr(prepared, "travel_times_check", {}) or {})
     if sol.status.value == "feasible":
@@ -736,6 +735,7 @@ def coverage_summary(prepared: Any, sol: Any, out_dir: Path | None = None) -> st
                 f"  {s.name:<16} within {_threshold_text(s.threshold)} {s.unit}: {_pct(r.share)} "
                 f"({r.covered_population:,.0f} of {r.population:,.0f} residents){target}"
             )
+            lines += _out_of_reach(problem, r.coverage)
             if _has_footfall(r):
                 lines.append(
                     f"    footfall venues: {_pct(r.footfall_share)} ({r.footfall_covered:,.0f} of "
@@ -763,6 +763,22 @@ def coverage_summary(prepared: Any, sol: Any, out_dir: Path | None = None) -> st
     return "\n".join(lines) + "\n"
 
 
+def _out_of_reach(problem: Any, coverage: Any) -> list[str]:
+    """Demand (with residents) that no site, built or not, reaches within the standard: named,
+    since no plan can cover it (add candidate sites near it, or check its travel times)."""
+    all_open = np.ones(len(problem.sites), dtype=bool)
+    far = coverage.applies & ~coverage.covered_by(all_open) & (problem.demand.weight > 0)
+    if not far.any():
+        return []
+    pos = np.flatnonzero(far)
+    ids = ", ".join(map(str, problem.demand.ids[pos[:15]]))
+    more = f" and {pos.size - 15:,} more" if pos.size > 15 else ""
+    return [
+        f"    out of reach of every site: {pos.size:,} demand point{'s' if pos.size > 1 else ''} "
+        f"({float(problem.demand.weight[pos].sum()):,.0f} residents): {ids}{more}"
+    ]
+
+
 def write_results(prepared: Any, sol: Any, out_dir: Path) -> list[str]:
     """Write any family's outputs (``optimizer.families``' table), atomically."""
     from .families import family_of
@@ -784,7 +800,9 @@ def write_coverage_results(prepared: Any, sol: Any, out_dir: Path) -> list[str]:
         from .report import write_report
 
         write_layers(out, prepared, sol)  # layers.gpkg, geojson/, layers.json (optimizer.layers)
-        out.text("summary.txt", coverage_summary(prepared, sol, out_dir))
+        out.text(
+            "summary.txt", coverage_summary(prepared, sol)
+        )  # no path, no times: same on a rerun
         write_workbook(out, lang=opts.lang)  # results.xlsx: every table as a sheet
         write_report(out, lang=opts.lang)  # report.html from the staged files (optimizer.report)
         require_consistent_folder(out.path("solution.json").parent)  # optimizer.handoff

@@ -15,7 +15,7 @@ import yaml
 
 from .certificate import check_certificate
 from .config import CaseFile
-from .errors import CaseError, Problem
+from .errors import CaseError
 from .families import COVERAGE, QUOTA, STAFFING_KINDS, family_of
 from .settings import SolveOverrides, SolveSettings, resolve_solve_options
 
@@ -34,12 +34,10 @@ def _source_text(source: str | Path) -> tuple[str, str, Path | None, Path | None
     """(text, label, base_dir, path) of a case file path, or of YAML text given directly."""
     if isinstance(source, str) and ("\n" in source or source.lstrip().startswith("{")):
         return source, "<case>", None, None
+    from .casefile import read_case_text  # UTF-8 or GBK; a folder, binary or UTF-16: CaseError
+
     p = Path(source)
-    if not p.exists():
-        raise CaseError(
-            [Problem(str(p), "case file not found", fix="check the path (e.g. configs/*.yaml)")]
-        )
-    return p.read_text(encoding="utf-8"), str(p), p.resolve().parent, p
+    return read_case_text(p), str(p), p.resolve().parent, p
 
 
 def load_any(
@@ -49,9 +47,11 @@ def load_any(
     ``base_dir``, default the working folder). The top-level ``kind`` picks a staffing case;
     everything else is a siting case (its ``model.kind`` picks the family)."""
     text, lbl, base, path = _source_text(source)
+    from .casefile import load_yaml
+
     try:
-        head = yaml.safe_load(text)
-    except yaml.YAMLError:
+        head = load_yaml(text)
+    except (CaseError, yaml.YAMLError, RecursionError):
         head = None  # the siting loader reports the problem with its line
     loader = (
         QUOTA.load
@@ -107,11 +107,19 @@ def run_any(
     out_dir: str | Path | None = None,
     overrides: SolveOverrides | None = None,
 ) -> tuple[Any, Any, Path]:
-    """Validate, solve, certify and write a case of any kind: (prepared, solution, folder)."""
+    """Validate, solve, certify and write a case of any kind: (prepared, solution, folder).
+
+    An unusable ``out_dir`` is refused before reading or solving, and the folder is locked
+    before solving, so a second run into it is refused at once (:func:`optimizer.atomic.claim`)."""
+    from .atomic import check_out_dir, claim
+
+    if out_dir is not None:
+        check_out_dir(out_dir)
     prepared = prepare_any(case)
     settings = settings_for(prepared, overrides)
     prepared = replace(prepared, settings=settings)
-    solution = solve_prepared(prepared, settings)
     out = Path(out_dir) if out_dir is not None else default_out_dir(prepared)
-    family_of(prepared).write(prepared, solution, out)
+    with claim(out):
+        solution = solve_prepared(prepared, settings)
+        family_of(prepared).write(prepared, solution, out)
     return prepared, solution, out

@@ -47,7 +47,7 @@ def _batch(tmp_path):
 
 
 def _without_seconds(frame: pd.DataFrame) -> pd.DataFrame:
-    return frame.drop(columns=["seconds"]).reset_index(drop=True)
+    return frame.drop(columns=["seconds"], errors="ignore").reset_index(drop=True)
 
 
 def test_local_pool_batch_equals_each_case_run_alone(tmp_path, capsys):

@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from optimizer.atomic import seal_manifest
 from optimizer.cli import main
 
 from .browser import open_page
@@ -148,6 +149,7 @@ def test_runs_of_different_data_are_compared_where_ids_match(andorra_runs, tmp_p
     demand.loc[demand.index[0], "weight"] += 1
     extra = demand.iloc[[0]].assign(demand_id="new-village")
     pd.concat([demand, extra]).to_csv(b / "demand.csv", index=False)
+    seal_manifest(b)  # as if run B had been solved on this data
     out = tmp_path / "cmp"
     # B's solution.json still states the shares of the full table: compare refuses it (exit 3)
     assert main(["compare", str(a), str(b), "--out", str(out), "-q"]) == 3
@@ -157,6 +159,7 @@ def test_runs_of_different_data_are_compared_where_ids_match(andorra_runs, tmp_p
     for s, c in js["coverage"].items():  # a consistent run of the other data
         c["share"] = run_totals(b)[f"share:{s}"]
     (b / "solution.json").write_text(json.dumps(js), encoding="utf-8")
+    seal_manifest(b)
     assert main(["compare", str(a), str(b), "--out", str(out), "-q"]) == 0
     html = (out / "compare.html").read_text(encoding="utf-8")
     # worded in the page's language (zh by default)
@@ -181,6 +184,9 @@ def test_incomplete_run_folders_are_named(andorra_runs, tmp_path, capsys):
     partial = tmp_path / "partial"
     shutil.copytree(a, partial)
     (partial / "demand.csv").unlink()
+    assert main(["compare", str(a), str(partial), "--out", str(tmp_path / "o"), "-q"]) == 1
+    assert "demand.csv is listed in manifest.json but missing" in capsys.readouterr().err
+    (partial / "manifest.json").unlink()  # no manifest to check against: the reader names it
     assert main(["compare", str(a), str(partial), "--out", str(tmp_path / "o"), "-q"]) == 1
     assert f"RUN_B ({partial}) has no demand.csv" in capsys.readouterr().err
     assert not (tmp_path / "o").exists()

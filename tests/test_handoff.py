@@ -440,6 +440,9 @@ def test_compare_totals_are_checked_against_each_run(aed_run, tmp_path, capsys):
     js = json.loads(sol.read_text(encoding="utf-8"))
     js["coverage"]["aed"]["share"] = 0.5
     sol.write_text(json.dumps(js), encoding="utf-8")
+    from optimizer.atomic import seal_manifest
+
+    seal_manifest(other)  # a run that says so itself: the totals check, not the hashes, refuses it
     assert main(["compare", str(aed_run), str(other), "--out", str(tmp_path / "cmp2"), "-q"]) == 3
     assert "compare total 'share:aed' of run B is 0.5, the run has 0.666" in capsys.readouterr().err
 

@@ -125,7 +125,7 @@ def test_missing_crs_is_an_error(tmp_path):
 
 def test_projected_coordinates_declared_as_lonlat(tmp_path):
     path = _setup(tmp_path, transform=lambda lon, lat: (lon * 100000, lat * 100000))
-    with pytest.raises(CaseError, match="not longitude/latitude"):
+    with pytest.raises(CaseError, match=r"not longitude/latitude|out of range for the lon/lat CRS"):
         prepare_case(path)
 
 
@@ -204,3 +204,43 @@ def test_truncated_table_refused_for_a_longer_standard(tmp_path):
         CaseError, match=r"complete only up to 10 min, but model\.standards\[0\] needs 15"
     ):
         prepare_case(path)
+
+
+def test_unknown_road_class_and_a_mode_with_no_usable_road_are_named(tmp_path):
+    path = _setup(tmp_path, tt_extra=", speeds_kph: {高速: 80}")
+    with pytest.raises(CaseError, match=r"speeds_kph\.高速: no road of this class") as err:
+        prepare_case(path)
+    assert "motorway" in str(err.value)
+    edges = pd.read_csv(shared_path("data", "osm-andorra", "andorra_drive_edges.csv.gz"))
+    zeros = ", ".join(f"'{c}': 0" for c in sorted(set(edges["highway"])))
+    path = _setup(tmp_path, tt_extra=f", speeds_kph: {{{zeros}}}")
+    with pytest.raises(CaseError, match="mode 'drive' can use no road of network 'roads'"):
+        prepare_case(path)
+
+
+def test_graphml_without_node_coordinates_is_named(tmp_path):
+    (tmp_path / "g.graphml").write_text(
+        '<?xml version="1.0" encoding="utf-8"?>\n'
+        '<graphml xmlns="http://graphml.graphdrawing.org/xmlns">\n'
+        '<key id="d0" for="edge" attr.name="length" attr.type="string"/>\n'
+        '<key id="d1" for="graph" attr.name="crs" attr.type="string"/>\n'
+        '<graph edgedefault="directed"><data key="d1">epsg:4326</data>\n'
+        '<node id="1"/><node id="2"/>\n'
+        '<edge source="1" target="2"><data key="d0">100</data></edge>\n'
+        "</graph></graphml>\n",
+        encoding="utf-8",
+    )
+    (tmp_path / "d.csv").write_text("id,w,x,y\nv1,10,1.5,42.5\n")
+    (tmp_path / "s.csv").write_text("id,x,y\ns1,1.5,42.5\n")
+    (tmp_path / "case.yaml").write_text(
+        "name: gx\n"
+        "demand: {file: d.csv, columns: {id: id, weight: w, x: x, y: y}, crs: EPSG:4326}\n"
+        "sites: {file: s.csv, columns: {id: id, x: x, y: y}, crs: EPSG:4326, facility_type: clinic}\n"
+        "networks:\n  roads: {file: g.graphml}\n"
+        "travel_times:\n  drive: {network: roads, mode: drive}\n"
+        "model: {kind: mclp, standards: [{name: t15, minutes: 15}], max_new_sites: 1}\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(CaseError, match="lack the attribute 'x'") as err:
+        prepare_case(tmp_path / "case.yaml")
+    assert "networks.roads" in str(err.value) and "g.graphml" in str(err.value)

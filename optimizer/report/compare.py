@@ -34,7 +34,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..atomic import StagedOutput
+from ..atomic import StagedOutput, check_out_dir
 from ..errors import CheckError
 from ..handoff.totals import check_compare_totals
 from ..names import shown
@@ -969,8 +969,9 @@ def write_compare(
     tianditu_key: str | None = None,
 ) -> list[str]:
     """Compare two run folders and write compare.html and the diff tables into ``out_dir``."""
-    a = RunData.from_dir(run_a, "RUN_A")
-    b = RunData.from_dir(run_b, "RUN_B")
+    check_out_dir(out_dir)  # an unusable --out is refused before reading the runs
+    a = RunData.from_dir(run_a, "RUN_A", verify=True)
+    b = RunData.from_dir(run_b, "RUN_B", verify=True)
     staffing = [run_kind(run.solution) in STAFFING_KINDS for run in (a, b)]
     for run, is_staffing in zip((a, b), staffing, strict=True):
         if not is_staffing:  # a staffing run has posts or a calendar instead

@@ -17,7 +17,7 @@ from typing import Any
 
 import pandas as pd
 
-from ..atomic import atomic_write
+from ..atomic import atomic_write, seal_manifest
 from .format import num, pct, status_badge
 from .i18n import Labels, add_labels
 from .page import html_page, table_html
@@ -40,7 +40,6 @@ add_labels(
         "value": {"zh": "参数值", "en": "Value"},
         "report_link": {"zh": "报告", "en": "Report"},
         "monotone": {"zh": "单调", "en": "Monotone"},
-        "seconds": {"zh": "用时 s", "en": "Time s"},
     }
 )
 
@@ -70,7 +69,6 @@ def render_frontier(frontier: pd.DataFrame, param: str, *, lang: str = "zh") -> 
             for c in counts
         ],
         t("monotone"),
-        t("seconds"),
         t("report_link"),
     ]
     body = []
@@ -92,7 +90,6 @@ def render_frontier(frontier: pd.DataFrame, param: str, *, lang: str = "zh") -> 
                 *[(pct(_nan(r.get(c))), "num") for c in shares],
                 *[(num(_nan(r.get(c))), "num") for c in counts],
                 (escape(mono_text), "" if mono_text != t("no") else "missed"),
-                (num(_nan(r.get("seconds")), 3), "num"),
                 (f'<a class="point-link" href="{escape(link)}">{escape(t("report_link"))}</a>', ""),
             ]
         )
@@ -124,6 +121,7 @@ def refresh_point_reports(sweep_dir: str | Path, *, lang: str = "zh") -> int:
         run = RunData.from_dir(folder)
         with atomic_write(folder / "report.html") as fh:
             fh.write(render_report(run, lang=lang, basemap="none"))
+        seal_manifest(folder)  # the point's manifest lists the new report's sha256
         n += 1
     log.info("Point reports with trade-off curves: %d", n)
     return n

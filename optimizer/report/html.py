@@ -48,12 +48,17 @@ def write_report_file(
     tianditu_key: str | None = None,
 ) -> Path:
     """Render the report of ``run_dir`` and write it atomically (default: RUN_DIR/report.html)."""
-    run = RunData.from_dir(run_dir, "RUN_DIR")
+    run = RunData.from_dir(run_dir, "RUN_DIR", verify=True)
     key = tianditu_key or os.environ.get("TIANDITU_KEY")
     html = render_report(run, lang=lang, basemap=basemap, tianditu_key=key)
     target = Path(out) if out is not None else Path(run_dir) / "report.html"
-    with atomic_write(target) as fh:
-        fh.write(html)
+    if target.resolve().parent == Path(run_dir).resolve():
+        # a file inside the run: the run is republished whole, its manifest resealed
+        with StagedOutput(run_dir, keep_existing=True) as staged:
+            staged.text(target.name, html)
+    else:
+        with atomic_write(target) as fh:
+            fh.write(html)
     log.info("Wrote %s (%s bytes)", target, f"{len(html.encode('utf-8')):,}")
     return target
 

@@ -40,7 +40,6 @@ _LABELS: dict[str, dict[str, str]] = {
     "gap": {"zh": "间隙", "en": "Gap"},
     "solver": {"zh": "求解器", "en": "Solver"},
     "time_limit": {"zh": "时间上限", "en": "Time limit"},
-    "runtime": {"zh": "求解时间", "en": "Solve time"},
     "checked": {"zh": "已用原始数据复核", "en": "Checked on the raw data"},
     "secondary": {"zh": "第二阶段", "en": "Second stage"},
     "roads_checked": {"zh": "出行时间按路网独立复核", "en": "Travel times re-routed on the roads"},

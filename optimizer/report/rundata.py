@@ -13,7 +13,7 @@ from typing import Any
 
 import pandas as pd
 
-from ..atomic import csv_encoding_of
+from ..atomic import csv_encoding_of, verify_manifest
 from ..errors import ToolkitError
 
 __all__ = ["RunData", "RunFolderError"]
@@ -67,13 +67,18 @@ class RunData:
     """Layer name -> GeoJSON FeatureCollection (WGS-84) from ``geojson/``."""
 
     @classmethod
-    def from_dir(cls, folder: str | Path, label: str = "RUN_DIR") -> RunData:
+    def from_dir(
+        cls, folder: str | Path, label: str = "RUN_DIR", *, verify: bool = False
+    ) -> RunData:
+        """Read a run folder; ``verify`` first checks every file against ``manifest.json``."""
         folder = Path(folder)
         if not folder.is_dir():
             raise RunFolderError(
                 f"{label} ({folder}) is not a folder; give the --out folder of "
                 "`python -m optimizer run`"
             )
+        if verify:
+            verify_manifest(folder, label)
         sol_path = folder / "solution.json"
         if not sol_path.is_file():
             raise RunFolderError(
@@ -84,19 +89,31 @@ class RunData:
             solution = json.loads(sol_path.read_text(encoding="utf-8"))
         except (OSError, ValueError) as exc:
             raise RunFolderError(f"{label}: cannot read {sol_path}: {exc}") from exc
+        if not isinstance(solution, dict) or not isinstance(solution.get("model", {}), dict):
+            raise RunFolderError(
+                f"{label}: {sol_path} is not the solution.json of a run (a JSON object with "
+                f"status, objective and model; got {type(solution).__name__}); run the case "
+                "again into this folder"
+            )
         run = cls(folder, label, solution)
-        for name in ("sites", "demand", "zones"):
-            p = folder / f"{name}.csv"
-            if p.is_file():
-                setattr(run, name, _read_csv(p))
-        for name, attr in (("manifest.json", "manifest"), ("layers.json", "layers_index")):
-            p = folder / name
-            if p.is_file():
-                setattr(run, attr, json.loads(p.read_text(encoding="utf-8")))
-        gj = folder / "geojson"
-        if gj.is_dir():
-            for p in sorted(gj.glob("*.geojson")):
-                run.layers[p.stem] = json.loads(p.read_text(encoding="utf-8"))
+        p = sol_path
+        try:
+            for name in ("sites", "demand", "zones"):
+                p = folder / f"{name}.csv"
+                if p.is_file():
+                    setattr(run, name, _read_csv(p))
+            for name, attr in (("manifest.json", "manifest"), ("layers.json", "layers_index")):
+                p = folder / name
+                if p.is_file():
+                    setattr(run, attr, json.loads(p.read_text(encoding="utf-8")))
+            gj = folder / "geojson"
+            if gj.is_dir():
+                for p in sorted(gj.glob("*.geojson")):
+                    run.layers[p.stem] = json.loads(p.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:  # a damaged file (JSON, CSV, encoding)
+            raise RunFolderError(
+                f"{label}: cannot read {p}: {exc}; run the case again into this folder"
+            ) from None
         if run.is_ems:
             run._ems_aliases()
         return run

@@ -200,11 +200,6 @@ def certificate_section(run: RunData, ctx: Context) -> str:
             ),
         ),
         (
-            t("runtime"),
-            f"{num(sol.get('runtime_s'), 3)} s ({escape(t('total_time'))} "
-            f"{num(sol.get('total_time_s'), 3)} s)",
-        ),
-        (
             t("checked"),
             f'<span class="{"met" if sol.get("checked_on_raw_data") else "missed"}">'
             f"{escape(t('yes') if sol.get('checked_on_raw_data') else t('no'))}</span>",

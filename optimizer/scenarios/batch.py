@@ -313,19 +313,20 @@ def run_batch(
         raise CaseError([Problem("batch", "no case files given", fix="give CASE.yaml or a glob")])
     out = Path(out_dir)
     options = {"backend": backend, "time_limit_s": time_limit_s}
-    rows: dict[int, dict[str, Any]] = {}
-    todo: list[int] = []
-    for k, item in enumerate(items):
-        if item.problem:
-            rows[k] = _row(item, BAD_INPUT, item.problem, 0.0, out)
+    with StagedOutput(out) as staged:  # every case folder and batch.csv published together
+        stage = staged.stage_dir
+        rows: dict[int, dict[str, Any]] = {}
+        todo: list[int] = []
+        for k, item in enumerate(items):
+            if item.problem:
+                rows[k] = _row(item, BAD_INPUT, item.problem, 0.0, stage)
+            else:
+                todo.append(k)
+        if cluster is not None:
+            rows.update(_on_cluster(cluster, items, todo, stage, options))
         else:
-            todo.append(k)
-    if cluster is not None:
-        rows.update(_on_cluster(cluster, items, todo, out, options))
-    else:
-        rows.update(_on_pool(items, todo, out, options, workers))
-    table = _table([rows[k] for k in range(len(items))])
-    with StagedOutput(out) as staged:
+            rows.update(_on_pool(items, todo, stage, options, workers))
+        table = _table([rows[k] for k in range(len(items))])
         staged.csv("batch.csv", table)
     counts = table["status"].value_counts().to_dict()
     log.info(

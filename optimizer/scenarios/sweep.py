@@ -205,6 +205,9 @@ def run_sweep(
 
     ``cluster`` (default: the case's ``solver.cluster``) is a Dask scheduler address: the chains
     then run there, one per worker thread (at least ``workers``)."""
+    from ..atomic import check_out_dir
+
+    check_out_dir(out_dir)  # an unusable --out is refused before solving
     case = load_any(case_path)
     if not values:
         raise CaseError([Problem("--values", "no values to sweep", fix="give e.g. 1e6,2e6,3e6")])
@@ -232,6 +235,27 @@ def run_sweep(
         backend, time_limit_s, threads=1 if workers > 1 or client is not None else None
     )
     out = Path(out_dir)
+    with StagedOutput(out) as staged:  # points and frontier published together
+        frontier = _sweep_into(
+            staged, family, prepared, points, values, param, overrides, workers, client, address
+        )
+    return frontier
+
+
+def _sweep_into(
+    staged: StagedOutput,
+    family: Any,
+    prepared: Any,
+    points: list[CaseFile],
+    values: list[float],
+    param: str,
+    overrides: SolveOverrides,
+    workers: int,
+    client: Any,
+    address: str | None,
+) -> pd.DataFrame:
+    """Solve the points into the staging folder, then write the frontier beside them."""
+    out = staged.stage_dir
     state = {
         "prepared": prepared,
         "points": points,
@@ -290,11 +314,10 @@ def run_sweep(
     frontier["monotone"] = _monotone(frontier, param, maximise)
     from ..report.frontier import refresh_point_reports, render_frontier
 
-    with StagedOutput(out) as staged:
-        staged.csv("frontier.csv", frontier)
-        staged.write_with("frontier.png", lambda p: _chart(frontier, param, p))
-        staged.write_with("frontier.svg", lambda p: _chart(frontier, param, p))
-        staged.text("frontier.html", render_frontier(frontier, param))
+    staged.csv("frontier.csv", frontier)
+    staged.write_with("frontier.png", lambda p: _chart(frontier, param, p))
+    staged.write_with("frontier.svg", lambda p: _chart(frontier, param, p))
+    staged.text("frontier.html", render_frontier(frontier, param))
     refresh_point_reports(out)  # each point's report gains the trade-off curves
     return frontier
 
@@ -367,5 +390,8 @@ def _chart(frontier: pd.DataFrame, param: str, path: Path) -> None:
     ax.legend(loc="lower right", fontsize=8)
     ax.set_title("Trade-off frontier (every point solved exactly)")
     fig.tight_layout()
-    fig.savefig(path, format=Path(path).suffix.lstrip("."))
+    fmt = Path(path).suffix.lstrip(".")
+    # no date and fixed SVG ids: the chart of two sweeps of a case is byte-identical
+    with matplotlib.rc_context({"svg.hashsalt": "county-health-siting"}):
+        fig.savefig(path, format=fmt, metadata={"Date": None} if fmt == "svg" else None)
     plt.close(fig)

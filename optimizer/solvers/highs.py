@@ -162,7 +162,7 @@ def _solve(milp: MILP, options: SolveOptions) -> SolveResult:
                 beat.update(d.mip_primal_bound, d.mip_dual_bound, d.mip_gap)
 
             h.cbMipInterrupt.subscribe(report)
-        h.run()
+        _run_interruptible(h)
     runtime = time.perf_counter() - t0
     model_status = h.getModelStatus()
     info = h.getInfo()
@@ -202,3 +202,38 @@ def _solve(milp: MILP, options: SolveOptions) -> SolveResult:
         bound = obj
     message = h.modelStatusToString(model_status)
     return SolveResult(st, x, obj, bound, runtime, NAME, ver, message, nodes, load_time)
+
+
+_RUNNING: set[Any] = set()  # HiGHS instances solving now (any thread), for cancel_running()
+
+
+def cancel_running() -> int:
+    """Ask every HiGHS solve of this process to stop (from a signal handler); return how many."""
+    running = list(_RUNNING)
+    for h in running:
+        h.cancelSolve()
+    return len(running)
+
+
+def _run_interruptible(h: Any) -> None:
+    """``h.run()``, stoppable at once by Ctrl-C or SIGTERM (not when the solve ends): in the main
+    thread the solve runs in HiGHS's worker thread and is cancelled when a signal's exception
+    arrives; in other threads (blocks solved in parallel) the CLI's handler cancels it through
+    :func:`cancel_running`."""
+    import threading
+
+    _RUNNING.add(h)
+    try:
+        if threading.current_thread() is not threading.main_thread():
+            h.run()
+            return
+        h.startSolve()
+        try:
+            while not h.wait(0.2)[0]:
+                pass
+        except BaseException:
+            h.cancelSolve()
+            h.wait(2.0)  # HiGHS stops at its next check; a daemon thread, it ends with us
+            raise
+    finally:
+        _RUNNING.discard(h)

@@ -27,6 +27,7 @@ from ..config import (
     CaseFile,
     Name,
     NonNegFloat,
+    NotBool,
     OutputConfig,
     PositiveFloat,
     Strict,
@@ -46,9 +47,9 @@ __all__ = [
     "parse_staffing_case",
 ]
 
-Share = Annotated[float, Field(ge=0, le=1, allow_inf_nan=False)]
-PerMilleValue = Annotated[float, Field(ge=0, le=1000, allow_inf_nan=False)]
-Month = Annotated[int, Field(ge=1, le=120)]
+Share = Annotated[float, Field(ge=0, le=1, allow_inf_nan=False), NotBool]
+PerMilleValue = Annotated[float, Field(ge=0, le=1000, allow_inf_nan=False), NotBool]
+Month = Annotated[int, Field(ge=1, le=120), NotBool]
 
 
 class StaffingSolverConfig(Strict):
@@ -56,9 +57,9 @@ class StaffingSolverConfig(Strict):
 
     backend: Literal["highs", "cbc", "ortools", "scip"] = "highs"
     time_limit_s: PositiveFloat = 600.0
-    mip_rel_gap: Annotated[float, Field(ge=0, lt=1)] = 0.0
-    threads: Annotated[int, Field(ge=1, le=256)] | None = None
-    seed: Annotated[int, Field(ge=0)] = 0
+    mip_rel_gap: Annotated[float, Field(ge=0, lt=1), NotBool] = 0.0
+    threads: Annotated[int, Field(ge=1, le=256), NotBool] | None = None
+    seed: Annotated[int, Field(ge=0), NotBool] = 0
     log: bool = False
     ortools_engine: Literal["SCIP", "CP-SAT", "CBC", "HIGHS"] = "SCIP"
     presolve: bool | None = Field(
@@ -146,7 +147,7 @@ class WisnCategory(Strict):
     available_working_time_h: PositiveFloat = Field(
         description="AWT: hours a full-time worker is available per year."
     )
-    category_allowance_percent: Annotated[float, Field(ge=0, lt=100)] = Field(
+    category_allowance_percent: Annotated[float, Field(ge=0, lt=100), NotBool] = Field(
         default=0.0, description="Σ CAS%: support activities of all staff; CAF = 1/(1-Σ CAS%/100)."
     )
     individual_allowance_staff: NonNegFloat = Field(
@@ -295,7 +296,7 @@ class GPNorm(Strict):
 class PoolNorm(Strict):
     """County quota pool (编制周转池): ``Σ posts at these facility types ≤ total``."""
 
-    total: Annotated[int, Field(ge=0)] | None = None
+    total: Annotated[int, Field(ge=0), NotBool] | None = None
     facility_types: list[Name] = Field(default_factory=lambda: ["thc", "chc"])
     source: str = "county 编制周转池 (national typical experiences, e.g. Dongfang: 1,557 pooled)"
 
@@ -372,7 +373,7 @@ class QuotaCase(Strict):
 # Sent-down (下沉) case
 # ---------------------------------------------------------------------------------------------
 class HorizonConfig(Strict):
-    months: Annotated[int, Field(ge=6, le=36)] = 12
+    months: Annotated[int, Field(ge=6, le=36), NotBool] = 12
     start: str = Field(
         default="", description="First month as YYYY-MM (labels only), e.g. '2025-01'."
     )
@@ -493,8 +494,8 @@ class Specialty(Strict):
 
 
 class TenureRule(Strict):
-    min: Annotated[int, Field(ge=1, le=36)] = 6
-    max: Annotated[int, Field(ge=1, le=36)] = 12
+    min: Annotated[int, Field(ge=1, le=36), NotBool] = 6
+    max: Annotated[int, Field(ge=1, le=36), NotBool] = 12
     source: str = (
         "stints ≥ 6 months (NHC 2024-06-18 [V]; Qingdao: count for promotion); "
         "L ∈ {6..12} (MODELS.md §4.3)"
@@ -522,9 +523,9 @@ class AwayShareRule(Strict):
 
 
 class ReleaseLimit(Strict):
-    at_once: Annotated[int, Field(ge=0)] | None = None
+    at_once: Annotated[int, Field(ge=0), NotBool] | None = None
     """Most of the hospital's doctors away on stints in any month (all departments together)."""
-    per_year: Annotated[int, Field(ge=0)] | None = None
+    per_year: Annotated[int, Field(ge=0), NotBool] | None = None
     """Most stints the hospital's doctors start in each plan year (months 1-12, 13-24, ...)."""
 
 
@@ -537,14 +538,14 @@ class HospitalReleaseRule(ReleaseLimit):
 
 
 class StationedRule(Strict):
-    value: Annotated[int, Field(ge=0)] = 1
+    value: Annotated[int, Field(ge=0), NotBool] = 1
     host_types: list[Name] = Field(default_factory=lambda: ["thc"])
     source: str = "NHC 2024-06-18: every township centre ≥ 1 stationed physician [V]"
 
 
 class RotationRules(Strict):
     tenure_months: TenureRule = TenureRule()
-    min_months_between_starts: Annotated[int, Field(ge=1, le=36)] = Field(
+    min_months_between_starts: Annotated[int, Field(ge=1, le=36), NotBool] = Field(
         default=12,
         description="A doctor starts at most one stint in any window of this many months.",
     )
@@ -649,12 +650,10 @@ def parse_staffing_case(
 
 
 def load_staffing_case(path: str | Path) -> StaffingCase:
+    from ..casefile import read_case_text
+
     p = Path(path)
-    if not p.exists():
-        raise CaseError(
-            [Problem(str(p), "case file not found", fix="check the path (e.g. configs/*.yaml)")]
-        )
-    text = p.read_text(encoding="utf-8")
+    text = read_case_text(p)  # UTF-8, or GBK; a folder, binary or missing file is a CaseError
     return parse_staffing_case(text, label=str(p), base_dir=p.resolve().parent, path=p)
 
 

@@ -165,4 +165,7 @@ def main_staff(args: argparse.Namespace) -> bool:
         args.case, args.out, backend=args.backend, time_limit_s=args.time_limit
     )
     sys.stdout.write(summary_text(prepared.case, solution, out))
+    from ..certificate import time_line
+
+    sys.stdout.write(time_line(solution))
     return solution.status.has_solution

@@ -462,7 +462,7 @@ def write_ems_results(prepared: Any, sol: EmsSolution, out_dir: Path) -> list[st
         for name, frame in ems_tables(sol).items():
             out.csv(name, frame)
         write_layers(out, prepared, sol, layers=build_ems_layers(prepared, sol))
-        out.text("summary.txt", ems_summary(prepared, sol, out_dir))
+        out.text("summary.txt", ems_summary(prepared, sol))  # same on a rerun
         write_workbook(out, lang=opts.lang)
         write_report(out, lang=opts.lang)  # report.html from the staged files (optimizer.report)
         require_consistent_folder(out.path("solution.json").parent)  # optimizer.handoff

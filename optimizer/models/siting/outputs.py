@@ -345,7 +345,7 @@ def write_siting_results(prepared: Any, sol: SitingSolution, out_dir: Path) -> l
         for name, frame in tables.items():
             out.csv(name, frame)
         write_layers(out, prepared, sol, layers=siting_layers(prepared, sol, tables))
-        out.text("summary.txt", siting_summary(prepared, sol, out_dir))
+        out.text("summary.txt", siting_summary(prepared, sol))  # same on a rerun
         write_workbook(out, lang=opts.lang)
         write_report(out, lang=opts.lang)
         names = [*out.names, "manifest.json"]
