@@ -160,7 +160,8 @@ def network_service_areas(
     mask = np.zeros(sites.a.size, dtype=bool)
     mask[snapped] = True
     sub = sites.without(~mask)
-    graph, (vid,) = augmented_graph(base, [sub], access_per_m=access_per_m)
+    road = (network.u, *network.road_weights(profile, measure))
+    graph, (vid,) = augmented_graph(base, [sub], access_per_m=access_per_m, road=road)
     reverse = direction == "demand_to_site" and not profile.ignore_oneway
     if reverse:
         graph = graph.T.tocsr()
@@ -188,6 +189,8 @@ def network_service_areas(
         a, b, t = int(sites.a[j]), int(sites.b[j]), float(sites.t[j])
         lo, hi = np.searchsorted(sorted_keys, [a * n + b, a * n + b + 1])
         own = usable[key_order[lo:hi]]  # the site's edge, each direction the mode may use
+        if sites.edge is not None and sites.edge[j] >= 0:  # not a parallel road
+            own = own[road[3][own] == road[3][sites.edge[j]]]
         for thr in sorted(set(thresholds)):
             budget = thr - dist[tails]
             reach = np.flatnonzero(budget > 0)

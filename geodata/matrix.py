@@ -40,6 +40,7 @@ from .speeds import SpeedProfile
 __all__ = [
     "Direction",
     "augmented_graph",
+    "direct_legs",
     "network_travel_times",
     "node_distances",
     "note_native_threads",
@@ -177,11 +178,29 @@ def _arc_weights(graph: sp.csr_matrix, a: np.ndarray, b: np.ndarray) -> np.ndarr
     return np.where(w > 0, w, np.inf)
 
 
+def _snap_weights(
+    graph: sp.csr_matrix,
+    snap: Snapped,
+    ok: np.ndarray,
+    road: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Cost of the snapped road ``a -> b`` and ``b -> a`` for the points ``ok``, and a key of the
+    road they lie on: the snapped edge's own arcs when known, else the best arc between a, b."""
+    a, b = snap.a[ok], snap.b[ok]
+    if road is None or snap.edge is None:
+        return _arc_weights(graph, a, b), _arc_weights(graph, b, a), a * graph.shape[0] + b
+    u, fwd, back, road_id = road
+    e = snap.edge[ok]
+    along = u[e] == a
+    return np.where(along, fwd[e], back[e]), np.where(along, back[e], fwd[e]), road_id[e]
+
+
 def augmented_graph(
     graph: sp.csr_matrix,
     points: list[Snapped],
     *,
     access_per_m: float,
+    road: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None = None,
 ) -> tuple[sp.csr_matrix, list[np.ndarray]]:
     """The road graph plus one virtual node per snapped point, joined to both ends of its edge.
 
@@ -191,17 +210,18 @@ def augmented_graph(
     ``a -> p`` at ``t w_ab + acc`` and ``b -> p`` at ``(1 - t) w_ba + acc`` (only along arcs the
     mode may use: one-way streets stay one-way), with ``acc = d x access_per_m``. Points of
     different groups on the same edge are also joined directly along the edge, so a clinic and a
-    village on one long road are not routed via its end node. Returns the graph and, per group,
-    the virtual node index of each point (-1 where not snapped).
+    village on one long road are not routed via its end node. ``road`` (edge ``u``, cost
+    ``u -> v``, cost ``v -> u``, road id per edge; :meth:`RoadNetwork.road_weights`) makes the
+    partial legs run along the snapped road itself, not the best parallel road between the same
+    junctions. Returns the graph and, per group, the virtual node index of each point (-1 where
+    not snapped).
     """
     n = graph.shape[0]
     coo = graph.tocoo()
     rows, cols, vals = [coo.row.astype(np.int64)], [coo.col.astype(np.int64)], [coo.data]
     next_id = n
     ids: list[np.ndarray] = []
-    snaps: list[
-        tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]
-    ] = []
+    snaps: list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = []
     for snap in points:
         ok = np.flatnonzero(snap.ok)
         vid = np.full(snap.a.size, -1, dtype=np.int64)
@@ -210,7 +230,7 @@ def augmented_graph(
         ids.append(vid)
         a, b, t = snap.a[ok], snap.b[ok], snap.t[ok]
         acc = snap.distance_m[ok] * access_per_m
-        w_ab, w_ba = _arc_weights(graph, a, b), _arc_weights(graph, b, a)
+        w_ab, w_ba, key = _snap_weights(graph, snap, ok, road)
         p = vid[ok]
         for src, dst, w in (
             (p, b, acc + _part(1 - t, w_ab)),
@@ -222,14 +242,12 @@ def augmented_graph(
             rows.append(src[fin])
             cols.append(dst[fin])
             vals.append(w[fin])
-        snaps.append((p, a, b, t, acc, w_ab, w_ba))
+        snaps.append((p, key, t, acc, w_ab, w_ba))
     # direct links between points of different groups on the same edge
     for gi in range(len(snaps)):
         for gj in range(gi + 1, len(snaps)):
-            pi, ai, bi, ti, acci, wab, wba = snaps[gi]
-            pj, aj, bj, tj, accj, _, _ = snaps[gj]
-            key_i = ai * n + bi
-            key_j = aj * n + bj
+            pi, key_i, ti, acci, wab, wba = snaps[gi]
+            pj, key_j, tj, accj, _, _ = snaps[gj]
             common = np.intersect1d(key_i, key_j)
             if common.size == 0:
                 continue
@@ -270,6 +288,61 @@ def augmented_graph(
     return g, ids
 
 
+def direct_legs(
+    demand: Snapped, sites: Snapped, *, access_per_m: float
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Demand-site pairs whose straight off-road leg beats going out to the road and back.
+
+    A pair qualifies when the straight line between the two points is shorter than the sum of
+    their off-road legs to the road (``|pq| < d_p + d_q``); its cost is ``|pq| x access_per_m``
+    (the off-road speed). Returns ``(demand index, site index, cost)``.
+    """
+    from scipy.spatial import cKDTree
+
+    empty = np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0)
+    if demand.x is None or sites.x is None or demand.y is None or sites.y is None:
+        return empty
+    d_ok, s_ok = np.flatnonzero(demand.ok), np.flatnonzero(sites.ok)
+    if d_ok.size == 0 or s_ok.size == 0:
+        return empty
+    dxy = np.c_[demand.x[d_ok], demand.y[d_ok]]
+    sxy = np.c_[sites.x[s_ok], sites.y[s_ok]]
+    radius = sites.distance_m[s_ok] + float(demand.distance_m[d_ok].max())
+    hits = cKDTree(dxy).query_ball_point(sxy, r=radius)
+    si = np.repeat(np.arange(s_ok.size), [len(h) for h in hits])
+    di = np.fromiter((k for h in hits for k in h), dtype=np.int64, count=si.size)
+    straight = np.hypot(*(dxy[di] - sxy[si]).T)
+    keep = straight < demand.distance_m[d_ok[di]] + sites.distance_m[s_ok[si]]
+    return d_ok[di[keep]], s_ok[si[keep]], straight[keep] * access_per_m
+
+
+def with_direct_legs(
+    site_idx: np.ndarray,
+    dem_idx: np.ndarray,
+    value: np.ndarray,
+    demand: Snapped,
+    sites: Snapped,
+    *,
+    access_per_m: float,
+    limit: float,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The routed pairs with each close pair's cost lowered to its direct off-road leg
+    (:func:`direct_legs`), adding the pair when the road found none within ``limit``."""
+    dd, ds, dv = direct_legs(demand, sites, access_per_m=access_per_m)
+    keep = dv <= limit
+    if not keep.any():
+        return site_idx, dem_idx, value
+    s = np.r_[site_idx, ds[keep]]
+    d = np.r_[dem_idx, dd[keep]]
+    v = np.r_[value, dv[keep]]
+    order = np.lexsort((v, s, d))
+    s, d, v = s[order], d[order], v[order]
+    first = np.ones(s.size, dtype=bool)
+    first[1:] = (s[1:] != s[:-1]) | (d[1:] != d[:-1])
+    log.info("Direct off-road legs: %d close demand-site pairs", int(keep.sum()))
+    return s[first], d[first], v[first]
+
+
 def _cache_key(
     network: RoadNetwork,
     profile: SpeedProfile,
@@ -283,9 +356,10 @@ def _cache_key(
     h.update(network.fingerprint().encode())
     h.update(json.dumps(profile.to_dict(), sort_keys=True).encode())
     for snap in (demand, sites):
-        for arr in (snap.a, snap.b, snap.t, snap.distance_m, snap.ok):
-            h.update(np.ascontiguousarray(arr).tobytes())
-    h.update(json.dumps([direction, cutoff, k, 3]).encode())
+        for arr in (snap.a, snap.b, snap.t, snap.distance_m, snap.ok, snap.edge, snap.x, snap.y):
+            if arr is not None:
+                h.update(np.ascontiguousarray(arr).tobytes())
+    h.update(json.dumps([direction, cutoff, k, 4]).encode())
     return h.hexdigest()[:32]
 
 
@@ -330,14 +404,19 @@ def network_travel_times(
         )
     base = network.graph(profile, measure)
     access_per_m = 1.0 if measure == "distance" else 1.0 / (profile.access_kph * 1000.0 / 60.0)
-    graph, (d_vid, s_vid) = augmented_graph(base, [demand, sites], access_per_m=access_per_m)
+    road = (network.u, *network.road_weights(profile, measure))
+    graph, (d_vid, s_vid) = augmented_graph(
+        base, [demand, sites], access_per_m=access_per_m, road=road
+    )
     if direction == "demand_to_site" and not profile.ignore_oneway:
         graph = graph.T.tocsr()
     d_ok = np.flatnonzero(d_vid >= 0)
     s_ok = np.flatnonzero(s_vid >= 0)
     limit = np.inf if cutoff_min is None else float(cutoff_min)
     spos, dpos, val = node_distances(graph, s_vid[s_ok], d_vid[d_ok], limit=limit, workers=workers)
-    site_idx, dem_idx, minutes = s_ok[spos], d_ok[dpos], val
+    site_idx, dem_idx, minutes = with_direct_legs(
+        s_ok[spos], d_ok[dpos], val, demand, sites, access_per_m=access_per_m, limit=limit
+    )
     complete = float(cutoff_min) if cutoff_min is not None else np.inf
     if k_nearest is not None and minutes.size:
         order = np.lexsort((site_idx, minutes, dem_idx))

@@ -37,6 +37,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from .crs import transformer, utm_crs_for
+from .shapes import checked_shapes, wkt_shapes
 from .speeds import SpeedProfile
 
 __all__ = [
@@ -369,6 +370,13 @@ class RoadNetwork:
     def n_edges(self) -> int:
         return int(self.u.shape[0])
 
+    @property
+    def n_shaped(self) -> int:
+        """Edges that carry their road shape (the others are straight between their nodes)."""
+        if self.geometry is None:
+            return 0
+        return int(sum(g is not None for g in self.geometry))
+
     @classmethod
     def from_graph(cls, G: nx.MultiDiGraph, name: str = "roads") -> RoadNetwork:
         """Arrays from an osmnx graph in WGS-84 (unprojected, as osmnx builds and stores it)."""
@@ -408,15 +416,29 @@ class RoadNetwork:
             if all(isinstance(n, (int, np.integer)) for n in nodes)
             else np.arange(len(nodes))
         )
+        shaped = np.array([g is not None for g in geometry], dtype=bool)
         return cls.from_arrays(
-            name, osmid, lon, lat, u, v, length, highway, maxspeed, ferry, ferry_min
+            name,
+            osmid,
+            lon,
+            lat,
+            u,
+            v,
+            length,
+            highway,
+            maxspeed,
+            ferry,
+            ferry_min,
+            geometry if shaped.any() else None,
         )
 
     @classmethod
     def from_tables(cls, nodes: Any, edges: Any, name: str = "roads") -> RoadNetwork:
         """From osmnx-style node and edge tables (pandas): nodes ``osmid, lon, lat``; edges
         ``u, v, length_m`` (or ``length``), ``highway``, optional ``maxspeed``, ``route``,
-        ``duration``. One row per directed arc, as osmnx exports them."""
+        ``duration`` and the edge's shape as WKT ``LINESTRING`` (``geometry_wkt`` or
+        ``geometry``; lon/lat, oriented u -> v; empty = straight between the end nodes). One row
+        per directed arc, as osmnx exports them."""
         import pandas as pd
 
         missing = [c for c in ("osmid", "lon", "lat") if c not in nodes.columns]
@@ -466,6 +488,7 @@ class RoadNetwork:
             maxspeed,
             ferry,
             ferry_min,
+            wkt_shapes(edges, name),
         )
 
     @classmethod
@@ -512,12 +535,14 @@ class RoadNetwork:
             np.asarray(maxspeed, float),
             np.asarray(ferry, bool),
             np.asarray(ferry_min, float),
+            checked_shapes(name, geometry, lon, lat, u, v),
         )
         log.info(
-            "Network %s: %s nodes, %s edges, %.1f km of arcs, metric CRS %s",
+            "Network %s: %s nodes, %s edges (%s with road shapes), %.1f km of arcs, metric CRS %s",
             name,
             f"{net.n_nodes:,}",
             f"{net.n_edges:,}",
+            f"{net.n_shaped:,}",
             float(length.sum()) / 1000,
             proj,
         )
@@ -536,6 +561,9 @@ class RoadNetwork:
         ):
             h.update(np.ascontiguousarray(arr).tobytes())
         h.update("\x1f".join(map(str, self.highway)).encode())
+        if self.geometry is not None:
+            for g in self.geometry:
+                h.update(b"-" if g is None else np.ascontiguousarray(g).tobytes())
         return h.hexdigest()
 
     def edge_tables(self) -> tuple[Any, Any]:
@@ -576,6 +604,38 @@ class RoadNetwork:
                 np.where(np.isfinite(tagged), tagged, by_speed) + profile.ferry_boarding_min
             )
         return minutes
+
+    def road_weights(
+        self, profile: SpeedProfile, measure: str = "time"
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Per edge, the cost of travelling its road ``u -> v`` and ``v -> u`` (inf = not allowed),
+        and its road's id (the lower index of the edge and its twin).
+
+        The way back is the twin edge of the same road (end nodes swapped, same length to 0.1 m),
+        or the edge itself when the mode ignores one-way tags (walking). Partial legs of a point
+        snapped onto the edge use these, not the best of parallel roads between the same nodes.
+        """
+        w = self.edge_minutes(profile)
+        if measure == "distance":
+            w = np.where(np.isfinite(w), self.length_m, np.inf)
+        length = np.round(self.length_m, 1)
+        index = {
+            (int(a), int(b), float(n)): e
+            for e, (a, b, n) in enumerate(zip(self.u, self.v, length, strict=True))
+            if np.isfinite(w[e])
+        }
+        twin = np.array(
+            [
+                index.get((int(b), int(a), float(n)), -1)
+                for a, b, n in zip(self.u, self.v, length, strict=True)
+            ],
+            dtype=np.int64,
+        )
+        back = np.where(twin >= 0, w[np.maximum(twin, 0)], np.inf)
+        if profile.ignore_oneway:
+            back = np.minimum(back, w)
+        road = np.where(twin >= 0, np.minimum(twin, np.arange(twin.size)), np.arange(twin.size))
+        return w, back, road
 
     def graph(self, profile: SpeedProfile, measure: str = "time") -> sp.csr_matrix:
         """Sparse adjacency for ``profile``: minutes (``measure="time"``) or metres

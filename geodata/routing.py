@@ -9,7 +9,7 @@ by id, and run the bounded multi-source Dijkstra.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -86,8 +86,14 @@ class RoutingReport:
 
 
 def load_network(
-    name: str, cfg: NetworkConfig, case: LoadedCase, problems: ProblemCollector
+    name: str,
+    cfg: NetworkConfig,
+    case: LoadedCase,
+    problems: ProblemCollector,
+    graphs: dict[str, Any] | None = None,
 ) -> RoadNetwork | None:
+    """Load one network of the case; ``graphs`` receives the graph as read (osmnx sources), for
+    the independent router to convert on its own without reading the file twice."""
     key = f"{case.label} › networks.{name}"
     try:
         if cfg.file is not None:
@@ -114,7 +120,10 @@ def load_network(
                     )
                     return None
                 return RoadNetwork.from_tables(pd.read_csv(npath), pd.read_csv(path), name)
-            return RoadNetwork.from_graph(graph_from_file(path, cfg.network_type), name)
+            G = graph_from_file(path, cfg.network_type)
+            if graphs is not None:
+                graphs[name] = G
+            return RoadNetwork.from_graph(G, name)
         polygon = None
         if cfg.polygon is not None:
             import geopandas as gpd
@@ -146,6 +155,8 @@ def load_network(
         G = graph_from_osmnx(
             place=cfg.place, polygon=polygon, bbox=cfg.bbox, network_type=cfg.network_type
         )
+        if graphs is not None:
+            graphs[name] = G
         return RoadNetwork.from_graph(G, name)
     except (ValueError, FileNotFoundError) as exc:
         problems.add(key, str(exc), fix="check the network source")
@@ -223,12 +234,14 @@ def route_case(
     cutoffs: dict[str, float | None],
     problems: ProblemCollector,
     used: dict[str, tuple[np.ndarray, np.ndarray]] | None = None,
+    graphs: dict[str, Any] | None = None,
 ) -> tuple[dict[str, TravelTimes], dict[str, RoutingReport]]:
     """Compute every network travel-time table of the case (cutoffs resolved by the caller).
 
     ``used`` gives, per table, the demand points and sites that some standard reads from it;
     the others are neither snapped nor routed, so a venue far from any road does not stop a
-    drive table that only clinics' residents use. Missing: every point is used."""
+    drive table that only clinics' residents use. Missing: every point is used. ``graphs``
+    receives each network's graph as read from its source (see :func:`load_network`)."""
     import time
 
     from optimizer.config import NetworkTravelTimesConfig
@@ -256,7 +269,7 @@ def route_case(
             continue  # reported by the schema checks
         if spec.network not in networks:
             networks[spec.network] = load_network(
-                spec.network, cfg.networks[spec.network], case, problems
+                spec.network, cfg.networks[spec.network], case, problems, graphs
             )
         net = networks[spec.network]
         if net is None or dem_ll is None or site_ll is None:
@@ -285,7 +298,7 @@ def route_case(
             ("sites", site_ll, sites.ids, s_used),
         ):
             s = snap_points(net, ll[0], ll[1], usable_edges=usable, max_snap_m=spec.max_snap_m)
-            s = Snapped(s.a, s.b, s.t, s.distance_m, s.far & in_use, s.outside & in_use)
+            s = replace(s, far=s.far & in_use, outside=s.outside & in_use)
             beyond.append(s.far | s.outside)
             if fill and beyond[-1].any():
                 log.warning(

@@ -14,7 +14,7 @@ from ``a`` to ``b``; :mod:`geodata.matrix` turns it into a virtual node joined t
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import shapely
@@ -38,6 +38,12 @@ class Snapped:
     """Farther than the allowed snapping distance from any usable road."""
     outside: np.ndarray
     """Outside the network's extent (bounding box plus the snapping distance)."""
+    edge: np.ndarray | None = None
+    """Index of the network edge each point was snapped onto (-1 where none): the partial legs
+    run along this road's own arcs, never along a parallel road between the same nodes."""
+    x: np.ndarray | None = None
+    """The points in the network's metric CRS (metres): for direct off-road legs."""
+    y: np.ndarray | None = None
 
     @property
     def ok(self) -> np.ndarray:
@@ -47,7 +53,8 @@ class Snapped:
         """The same snaps with the points in ``mask`` marked as not snapped."""
         a = np.where(mask, -1, self.a)
         b = np.where(mask, -1, self.b)
-        return Snapped(a, b, self.t, self.distance_m, self.far, self.outside)
+        edge = None if self.edge is None else np.where(mask, -1, self.edge)
+        return replace(self, a=a, b=b, edge=edge)
 
 
 def _segments(
@@ -117,6 +124,7 @@ def snap_points(
     a = np.full(n, -1, dtype=np.int64)
     b = np.full(n, -1, dtype=np.int64)
     t = np.zeros(n)
+    edge = np.full(n, -1, dtype=np.int64)
     dist = np.full(n, np.inf)
     finite = np.isfinite(x) & np.isfinite(y)
     edges = np.flatnonzero(usable_edges)
@@ -140,9 +148,10 @@ def snap_points(
         a[idx] = np.where(flip, v, u)
         b[idx] = np.where(flip, u, v)
         t[idx] = np.where(flip, 1.0 - frac, frac)
+        edge[idx] = e
         dist[idx] = d
     x0, x1 = network.x.min() - max_snap_m, network.x.max() + max_snap_m
     y0, y1 = network.y.min() - max_snap_m, network.y.max() + max_snap_m
     outside = ~finite | (x < x0) | (x > x1) | (y < y0) | (y > y1)
     far = (dist > max_snap_m) & ~outside
-    return Snapped(a, b, t, dist, far, outside)
+    return Snapped(a, b, t, dist, far, outside, edge, x, y)

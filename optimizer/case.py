@@ -10,7 +10,7 @@ import hashlib
 import logging
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -58,6 +58,8 @@ class PreparedCase:
     """Zone id -> WGS-84 polygon when the case provides zone boundaries (GIS layers, maps)."""
     estimates: dict[str, EstimateReport] = field(default_factory=dict)
     """How each ``mode: estimate`` table was made, with its measured error band."""
+    travel_times_check: dict[str, dict[str, Any]] = field(default_factory=dict)
+    """Per table, its sample recomputed by the independent router (:mod:`.certify_roads`)."""
 
 
 def _sha256(path: Path) -> str:
@@ -68,8 +70,11 @@ def _sha256(path: Path) -> str:
     return h.hexdigest()
 
 
-def prepare_case(case: LoadedCase | str | Path) -> PreparedCase:
-    """Read and validate every file of the case; raise one CaseError listing all problems."""
+def prepare_case(case: LoadedCase | str | Path, *, check_roads: bool = True) -> PreparedCase:
+    """Read and validate every file of the case; raise one CaseError listing all problems.
+
+    Every network travel-time table is then re-checked on a sample against the roads by the
+    independent router (``check_roads``; a deviation raises CheckError)."""
     if not isinstance(case, LoadedCase):
         case = load_case(case)
     cfg = case.config
@@ -81,6 +86,7 @@ def prepare_case(case: LoadedCase | str | Path) -> PreparedCase:
     polygons = load_zone_polygons(cfg.zones, case, problems) if cfg.zones is not None else None
     tables: dict[str, TravelTimes] = {}
     routing: dict[str, RoutingReport] = {}
+    graphs: dict[str, Any] = {}  # networks as read, for the independent router (then dropped)
     estimates: dict[str, EstimateReport] = {}
     if demand is not None and sites is not None:
         for name, tcfg in cfg.travel_times.items():
@@ -96,6 +102,7 @@ def prepare_case(case: LoadedCase | str | Path) -> PreparedCase:
                 network_cutoffs(case),
                 problems,
                 used=tables_in_use(case, demand, sites),
+                graphs=graphs,
             )
             tables.update(net_tables)
             est_tables, estimates = estimate_case(case, demand, sites, problems)
@@ -141,7 +148,13 @@ def prepare_case(case: LoadedCase | str | Path) -> PreparedCase:
     _check_tables_complete(case, problem, problems)
     problems.raise_if_any()
     log.info("Case '%s' loaded and validated in %.2f s", cfg.name, time.perf_counter() - t0)
-    return PreparedCase(case, problem, inputs, routing, polygons, estimates)
+    prepared = PreparedCase(case, problem, inputs, routing, polygons, estimates)
+    if not check_roads:
+        return prepared
+    from .certify_roads import check_travel_times
+
+    check = check_travel_times(prepared, tables_in_use(case, demand, sites), graphs=graphs)
+    return replace(prepared, travel_times_check=check)
 
 
 def _check_tables_complete(

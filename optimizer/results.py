@@ -121,6 +121,7 @@ def common_dict(prepared: Any, sol: Any, *, meaning: str, model: dict[str, Any])
             }
             for name, tt in problem.travel_times.items()
         },
+        "travel_times_check": getattr(prepared, "travel_times_check", {}) or {},
         "model_size": sol.model_size,
         "presolve": sol.presolve,
         "diagnosis": sol.diagnosis,
@@ -596,6 +597,7 @@ def summary_head(prepared: Any, sol: Any, *, kind: str, meaning: str) -> list[st
         f"Status: {sol.status.label}   gap {gap}   solver {sol.solver} {sol.solver_version}   "
         f"{sol.runtime_s:.2f} s (total {sol.total_time_s:.2f} s)"
     )
+    lines += travel_check_lines(getattr(prepared, "travel_times_check", {}) or {})
     if sol.status.value == "feasible":
         lines.append(
             f"  !! A limit stopped the search: the plan below is the best found, within "
@@ -623,6 +625,27 @@ def summary_head(prepared: Any, sol: Any, *, kind: str, meaning: str) -> list[st
     if sol.diagnosis:
         lines.append("Why no plan exists:")
         lines += [f"  {d}" for d in sol.diagnosis]
+    return lines
+
+
+def travel_check_lines(check: dict[str, dict[str, Any]]) -> list[str]:
+    """Summary lines of the travel-time tables' check against the roads."""
+    lines = []
+    for name, b in check.items():
+        if b.get("status") != "checked":
+            lines.append(f"Travel times {name}: {b.get('status')}")
+            continue
+        if not b["pairs_checked"]:
+            lines.append(f"Travel times {name}: no demand-site pair to re-route (nothing snapped)")
+            continue
+        w = b.get("worst_pair") or {}
+        lines.append(
+            f"Travel times {name} re-routed independently on the roads: {b['pairs_checked']:,} "
+            f"pairs ({b['random_pairs']:,} random, {b['near_threshold_checked']:,} of "
+            f"{b['near_threshold_found']:,} within {b['band']:g} {b['unit']} of a threshold), "
+            f"max deviation {b['max_deviation']:.4f} {b['unit']}, mean {b['mean_deviation']:.4f} "
+            f"(tolerance {b['tolerance']:g}); worst {w.get('demand')} - {w.get('site')}"
+        )
     return lines
 
 

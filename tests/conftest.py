@@ -96,7 +96,7 @@ def tmp_case(tmp_path: Path):
 
 @pytest.fixture(scope="session")
 def andorra_runs(tmp_path_factory):
-    """The Andorra case solved with 6 and with 8 new clinics, each written to a run folder.
+    """The Andorra case solved with 7 and with 9 new clinics, each written to a run folder.
 
     Prepared once (network and travel times), solved twice: ``{p: (prepared, solution, dir)}``.
     """
@@ -109,7 +109,7 @@ def andorra_runs(tmp_path_factory):
     prepared = prepare_case(ROOT / "configs" / "andorra.yaml")
     base = tmp_path_factory.mktemp("andorra-runs")
     out = {}
-    for p in (6, 8):
+    for p in (7, 9):
         model = prepared.problem.model.model_copy(update={"max_new_sites": {"clinic": p}})
         prep = dataclasses.replace(
             prepared, problem=dataclasses.replace(prepared.problem, model=model)

@@ -1,4 +1,4 @@
-"""compare: two Andorra plans (6 vs 8 new clinics), diffs recomputed from the runs' own tables."""
+"""compare: two Andorra plans (7 vs 9 new clinics), diffs recomputed from the runs' own tables."""
 
 from __future__ import annotations
 
@@ -25,7 +25,7 @@ def _read(path):
 
 @pytest.fixture(scope="module")
 def compared(andorra_runs, tmp_path_factory):
-    a, b = andorra_runs[6][2], andorra_runs[8][2]
+    a, b = andorra_runs[7][2], andorra_runs[9][2]
     out = tmp_path_factory.mktemp("compare")
     assert main(["compare", str(a), str(b), "--out", str(out), "--lang", "en", "-q"]) == 0
     return a, b, out
@@ -41,7 +41,7 @@ def test_sites_added_removed_kept(compared):
     assert set(diff.loc[diff["change"] == "removed", "site_id"]) == open_a - open_b
     assert set(diff.loc[diff["change"] == "kept", "site_id"]) == open_a & open_b
     assert len(diff) == len(sa) and list(diff["site_id"]) == sorted(diff["site_id"])
-    # 8 new clinics instead of 6: more clinics open, the stations unchanged
+    # 9 new clinics instead of 7: more clinics open, the stations unchanged
     sol_a = json.loads((a / "solution.json").read_text(encoding="utf-8"))
     sol_b = json.loads((b / "solution.json").read_text(encoding="utf-8"))
     added = diff[diff["change"] == "added"]
@@ -103,8 +103,8 @@ def test_norms_side_by_side(compared):
     norms = pd.read_csv(out / "norms.csv", dtype={"zone": str})
     assert {"clinic_20min.min_share", "max_new_sites.clinic", "zone_rules[0]"} <= set(norms["norm"])
     limit = norms.set_index("norm").loc["max_new_sites.clinic"]
-    assert (limit["required_a"], limit["achieved_a"], limit["met_a"]) == (6, 6, 1)
-    assert (limit["required_b"], limit["achieved_b"], limit["met_b"]) == (8, 8, 1)
+    assert (limit["required_a"], limit["achieved_a"], limit["met_a"]) == (7, 7, 1)
+    assert (limit["required_b"], limit["achieved_b"], limit["met_b"]) == (9, 9, 1)
     rules = norms[norms["norm"] == "zone_rules[0]"]
     assert len(rules) == 7 and (rules["met_a"] == 1).all() and (rules["met_b"] == 1).all()
 
@@ -113,7 +113,7 @@ def test_compare_page_in_chromium_prints_on_one_page(compared):
     _, _, out = compared
     diff = _read(out / "sites_diff.csv")
     html = unescape((out / "compare.html").read_text(encoding="utf-8"))
-    assert "model.max_new_sites: A = {'clinic': 6}, B = {'clinic': 8}" in html
+    assert "model.max_new_sites: A = {'clinic': 7}, B = {'clinic': 9}" in html
     res = open_page(
         out / "compare.html",
         evaluate={
@@ -132,9 +132,9 @@ def test_compare_page_in_chromium_prints_on_one_page(compared):
 
 
 def test_runs_of_different_data_are_compared_where_ids_match(andorra_runs, tmp_path):
-    a = andorra_runs[6][2]
+    a = andorra_runs[7][2]
     b = tmp_path / "b"
-    shutil.copytree(andorra_runs[8][2], b)
+    shutil.copytree(andorra_runs[9][2], b)
     demand = _read(b / "demand.csv")
     dropped = demand["demand_id"].iloc[:3].tolist()
     demand = demand.iloc[3:].copy()
@@ -164,7 +164,7 @@ def test_runs_of_different_data_are_compared_where_ids_match(andorra_runs, tmp_p
 
 
 def test_incomplete_run_folders_are_named(andorra_runs, tmp_path, capsys):
-    a = andorra_runs[6][2]
+    a = andorra_runs[7][2]
     empty = tmp_path / "empty"
     empty.mkdir()
     assert main(["compare", str(empty), str(a), "--out", str(tmp_path / "o"), "-q"]) == 1

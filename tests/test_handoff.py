@@ -450,7 +450,7 @@ def test_a_real_siting_run_feeds_a_quota_case_counting_each_resident_once(andorr
     with its clinics as thc and its stations as chc: the county equals the run's residents."""
     import pandas as pd
 
-    run = andorra_runs[6][2]
+    run = andorra_runs[7][2]
     sites = pd.read_csv(run / "sites.csv", keep_default_na=False)
     open_ = sites[sites["status"].isin(["new", "kept"])]
     kind = {"clinic": "thc", "ems": "chc"}

@@ -37,7 +37,7 @@ def _csv(run, name):
 
 
 def test_andorra_layers_match_the_tables(andorra_runs):
-    _, _, run = andorra_runs[6]
+    _, _, run = andorra_runs[7]
     gpkg = run / "layers.gpkg"
     names = [str(n) for n, _ in pyogrio.list_layers(gpkg)]
     assert names == list(LAYER_NAMES)
@@ -105,7 +105,7 @@ def test_catchments_hold_the_demand_their_site_covers(andorra_runs):
     """A point covered by its nearest clinic within 15 minutes lies in that clinic's catchment,
     or - when it is farther from the road than the buffer - at most its snapping distance minus
     the buffer away (plus the simplification tolerance)."""
-    prep, _, run = andorra_runs[6]
+    prep, _, run = andorra_runs[7]
     catch = gpd.read_file(run / "layers.gpkg", layer="catchments")
     assert set(catch["method"]) == {"network"}
     c15 = catch[catch["standard"] == "clinic_15min"].set_index("site_id")
@@ -136,7 +136,7 @@ def test_catchments_hold_the_demand_their_site_covers(andorra_runs):
 
 
 def test_rerun_gives_byte_identical_layers(andorra_runs, tmp_path):
-    prep, sol, run = andorra_runs[6]
+    prep, sol, run = andorra_runs[7]
     write_results(prep, sol, tmp_path)
     for name in ["layers.gpkg", "layers.json", *(f"geojson/{n}.geojson" for n in LAYER_NAMES)]:
         assert (tmp_path / name).read_bytes() == (run / name).read_bytes(), name

@@ -52,15 +52,18 @@ def reference(net, profile, origins: Snapped, dests: Snapped, pairs, measure="ti
     )
     per = 1.0 if measure == "distance" else 1 / (profile.access_kph * 1000 / 60)
 
-    def w(x, y):
-        v = g[x, y]
-        return v if v > 0 else np.inf
+    fwd, back, road = net.road_weights(profile, measure)
+
+    def w(s, k, x, y):
+        """Cost of the point's own snapped road from node x to node y."""
+        e = s.edge[k]
+        return fwd[e] if net.u[e] == x else back[e]
 
     def ends(s, k, leaving):
         a, b, t, acc = s.a[k], s.b[k], s.t[k], s.distance_m[k] * per
         if leaving:
-            return [(b, acc + (1 - t) * w(a, b)), (a, acc + t * w(b, a))]
-        return [(a, t * w(a, b) + acc), (b, (1 - t) * w(b, a) + acc)]
+            return [(b, acc + (1 - t) * w(s, k, a, b)), (a, acc + t * w(s, k, b, a))]
+        return [(a, t * w(s, k, a, b) + acc), (b, (1 - t) * w(s, k, b, a) + acc)]
 
     out = {}
     for oi, di in pairs:
@@ -75,11 +78,15 @@ def reference(net, profile, origins: Snapped, dests: Snapped, pairs, measure="ti
             for n2, c2 in ends(dests, di, False):
                 if np.isfinite(c2) and int(n2) in dist:
                     best = min(best, c1 + dist[int(n2)] + c2)
-        if origins.a[oi] == dests.a[di] and origins.b[oi] == dests.b[di]:
+        if road[origins.edge[oi]] == road[dests.edge[di]]:
             a, b = origins.a[oi], origins.b[oi]
             dt = dests.t[di] - origins.t[oi]
-            along = dt * w(a, b) if dt >= 0 else -dt * w(b, a)
+            along = dt * w(origins, oi, a, b) if dt >= 0 else -dt * w(origins, oi, b, a)
             best = min(best, (origins.distance_m[oi] + dests.distance_m[di]) * per + along)
+        # the direct off-road leg, where shorter than out to the road and back (README rule)
+        straight = np.hypot(origins.x[oi] - dests.x[di], origins.y[oi] - dests.y[di])
+        if straight < origins.distance_m[oi] + dests.distance_m[di]:
+            best = min(best, straight * per)
         out[(oi, di)] = best
     return out
 

@@ -45,7 +45,7 @@ def _external_refs(html: str) -> list[str]:
 
 
 def test_report_is_written_with_the_run_and_is_self_contained(andorra_runs):
-    _, _, run = andorra_runs[6]
+    _, _, run = andorra_runs[7]
     html = (run / "report.html").read_text(encoding="utf-8")
     assert html.startswith("<!DOCTYPE html>") and '<html lang="zh-CN">' in html
     assert _external_refs(html) == []
@@ -69,7 +69,7 @@ def test_report_is_written_with_the_run_and_is_self_contained(andorra_runs):
 
 def test_report_in_chromium_offline(andorra_runs, tmp_path):
     """The map draws every layer it shows, with the network off and no console errors."""
-    _, _, run = andorra_runs[6]
+    _, _, run = andorra_runs[7]
     out = tmp_path / "report-en.html"
     assert main(["report", str(run), "--lang", "en", "--out", str(out), "-q"]) == 0
     res = open_page(
@@ -101,7 +101,7 @@ def test_report_in_chromium_offline(andorra_runs, tmp_path):
 
 def test_report_with_osm_basemap_still_draws_offline(andorra_runs, tmp_path):
     """Tiles are optional: with --basemap osm and no network, the overlays still draw."""
-    _, _, run = andorra_runs[6]
+    _, _, run = andorra_runs[7]
     out = tmp_path / "report-osm.html"
     assert main(["report", str(run), "--basemap", "osm", "--out", str(out), "-q"]) == 0
     html = out.read_text(encoding="utf-8")
@@ -174,13 +174,13 @@ def test_new_families_add_sections_and_norms(tmp_path, monkeypatch):
 
 
 def test_render_is_deterministic(andorra_runs):
-    _, _, run = andorra_runs[6]
+    _, _, run = andorra_runs[7]
     data = RunData.from_dir(run)
     assert render_report(data, lang="zh") == render_report(data, lang="zh")
     assert render_report(data, lang="en") != render_report(data, lang="zh")
 
 
 def test_bad_language_is_rejected(andorra_runs):
-    _, _, run = andorra_runs[6]
+    _, _, run = andorra_runs[7]
     with pytest.raises(ValueError, match="--lang"):
         render_report(RunData.from_dir(run), lang="fr")

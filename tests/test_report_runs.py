@@ -235,7 +235,7 @@ def test_phased_report_shows_the_build_order(andorra_runs, tmp_path):
     from optimizer.config import Phase
     from optimizer.results import write_results
 
-    prep, _, _ = andorra_runs[6]
+    prep, _, _ = andorra_runs[7]
     phases = [Phase(name="2025", max_new_sites=8), Phase(name="2026", max_new_sites=7)]
     model = prep.problem.model.model_copy(update={"phases": phases, "secondary_objective": "none"})
     pp = dataclasses.replace(prep, problem=dataclasses.replace(prep.problem, model=model))

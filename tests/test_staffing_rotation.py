@@ -614,3 +614,22 @@ def test_unplaced_doctors_are_listed_with_the_reason():
     assert sol.status == Status.OPTIMAL
     reasons = {r["doctor_id"]: r["reason"] for r in rot_mod.unplaced_doctors(inst, sol.stints)}
     assert reasons == {"d1": "no_need", "d2": "availability", "d3": "travel"}
+
+
+def test_unplaced_doctors_name_the_cap_that_kept_them_home():
+    spec = random_spec(3)
+    spec.doctors = [(0, 0, 1, 8), (0, 0, 1, 8), (1, 1, 1, 8), (1, 1, 1, 8)]
+    spec.dept = np.array([[2, 0], [0, 4]])
+    spec.kappa = 0.5  # H0/S0: floor(0.5 x 2) = 1 away at once
+    spec.travel = np.array([[30.0, 40.0], [30.0, 40.0]])
+    spec.need = np.ones((2, 2, 8))
+    spec.host_types = ["village_clinic", "village_clinic"]
+    spec.capacity = [4.0, 4.0]
+    spec.annual = None
+    spec.w_cov, spec.w_short, spec.w_fair, spec.w_travel = 0.0, 300.0, 0.0, 0.01
+    spec.release_at_once = [INF, 1.0]  # H1 lets one doctor go at a time
+    inst = to_instance(spec)
+    sol = solve_rotation(inst)
+    assert sol.status == Status.OPTIMAL
+    reasons = sorted(r["reason"] for r in rot_mod.unplaced_doctors(inst, sol.stints))
+    assert reasons == ["department_cap", "hospital_cap"]

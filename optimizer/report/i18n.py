@@ -43,6 +43,17 @@ _LABELS: dict[str, dict[str, str]] = {
     "runtime": {"zh": "求解时间", "en": "Solve time"},
     "checked": {"zh": "已用原始数据复核", "en": "Checked on the raw data"},
     "secondary": {"zh": "第二阶段", "en": "Second stage"},
+    "roads_checked": {"zh": "出行时间按路网独立复核", "en": "Travel times re-routed on the roads"},
+    "roads_check_row": {
+        "zh": "{table}：{pairs} 对（随机 {random}，阈值附近 {near}/{found}），最大偏差 {max} {unit}，"
+        "平均 {mean}（容差 {tol}）；最差 {worst}",
+        "en": "{table}: {pairs} pairs ({random} random, {near} of {found} near a threshold), "
+        "max deviation {max} {unit}, mean {mean} (tolerance {tol}); worst {worst}",
+    },
+    "roads_not_checked": {
+        "zh": "{table}：未复核（直接给出的出行时间表，无路网）",
+        "en": "{table}: not checked (table given, no roads)",
+    },
     "yes": {"zh": "是", "en": "yes"},
     "no": {"zh": "否", "en": "no"},
     "feasible_warning": {

@@ -125,6 +125,31 @@ def summary_section(run: RunData, ctx: Context) -> str:
     return "".join(parts)
 
 
+def roads_check_text(check: dict[str, Any], t: Any) -> str:
+    """One line per travel-time table: its sample re-routed by the independent router."""
+    lines = []
+    for name, b in check.items():
+        if not isinstance(b, dict) or b.get("status") != "checked":
+            lines.append(escape(t("roads_not_checked").format(table=name)))
+            continue
+        w = b.get("worst_pair") or {}
+        ok = bool(b.get("passed"))
+        text = t("roads_check_row").format(
+            table=name,
+            pairs=num(b.get("pairs_checked")),
+            random=num(b.get("random_pairs")),
+            near=num(b.get("near_threshold_checked")),
+            found=num(b.get("near_threshold_found")),
+            max=f"{b.get('max_deviation'):.4f}",
+            mean=f"{b.get('mean_deviation'):.4f}",
+            unit=b.get("unit"),
+            tol=b.get("tolerance"),
+            worst=f"{w.get('demand')} - {w.get('site')}",
+        )
+        lines.append(f'<span class="{"met" if ok else "missed"}">{escape(text)}</span>')
+    return "<br>".join(lines)
+
+
 def _residents(demand: dict) -> float | None:
     """Residents of a run (footfall venues apart); older runs only had ``total_weight``."""
     value = demand.get("residents", demand.get("total_weight"))
@@ -169,6 +194,9 @@ def certificate_section(run: RunData, ctx: Context) -> str:
             f"{escape(t('yes') if sol.get('checked_on_raw_data') else t('no'))}</span>",
         ),
     ]
+    roads = roads_check_text(sol.get("travel_times_check") or {}, t)
+    if roads:
+        rows.append((t("roads_checked"), roads))
     sec = sol.get("secondary")
     if isinstance(sec, dict):
         text = f"{escape(str(sec.get('objective')))}: {escape(str(sec.get('status')))}"

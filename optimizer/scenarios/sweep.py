@@ -168,6 +168,7 @@ def _solve_chain(chain: list[int], state: dict[str, Any] | None = None) -> list[
             prepared.routing,
             prepared.zone_polygons,
             prepared.estimates,
+            travel_times_check=prepared.travel_times_check,
         )
         t0 = time.perf_counter()
         if isinstance(problem, CoverageProblem):

@@ -63,7 +63,25 @@ def _header(case: StaffingCase, sol: QuotaSolution | RotationSolution) -> dict[s
         "status": sol.status.value,
         "status_text": sol.status.label,
         "checked_on_raw_data": sol.checked,
+        "travel_times_check": _travel_check(cfg),
     }
+
+
+def _travel_check(cfg: Any) -> dict[str, dict[str, str]]:
+    """Staffing cases read travel times as given tables (no roads): say they are not checked."""
+    from ..certify_roads import NOT_CHECKED
+
+    out: dict[str, dict[str, str]] = {}
+    if isinstance(cfg, RotationCase):
+        out["travel"] = {"status": NOT_CHECKED, "file": cfg.travel.file}
+        if cfg.coverage is not None:
+            out["coverage.travel_times"] = {
+                "status": NOT_CHECKED,
+                "file": cfg.coverage.travel_times.file,
+            }
+    elif cfg.facilities.columns.travel_min is not None:
+        out["facilities.travel_min"] = {"status": NOT_CHECKED, "file": cfg.facilities.file}
+    return out
 
 
 def _solver(case: StaffingCase, sol: QuotaSolution | RotationSolution) -> dict[str, Any]:

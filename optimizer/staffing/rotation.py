@@ -862,10 +862,58 @@ def _release_violations(inst: RotationInstance, stints: list[Stint], away: np.nd
     return out
 
 
+def _not_chosen_reason(
+    inst: RotationInstance, stints: list[Stint], h: int, s_: int, a0: int, a1: int
+) -> tuple[str, str]:
+    """Why a doctor who could go stayed home: the department was at its share-away cap, or the
+    hospital at its release cap, in every month a stint could start; else the weights."""
+    Lmin = inst.rules.tenure_months.min
+    starts = range(a0, a1 - Lmin + 2)
+    away = np.zeros(inst.months, dtype=np.int64)
+    hosp = np.zeros(inst.months, dtype=np.int64)
+    started = 0
+    for x in stints:
+        if int(inst.doctor_hospital[x.doctor]) != h:
+            continue
+        lo, hi = max(x.start, 1), min(x.end, inst.months)
+        hosp[lo - 1 : hi] += 1
+        if int(inst.doctor_specialty[x.doctor]) == s_:
+            away[lo - 1 : hi] += 1
+        started += 1
+    cap = int(inst.away_cap()[h, s_])
+    at_once, per_year = inst.release_caps()
+    if all((away[t - 1 : t - 1 + Lmin] >= cap).any() for t in starts):
+        return (
+            f"not chosen: {inst.hospitals[h]} {inst.specialties[s_]} already has its most "
+            f"doctors away (floor({inst.rules.max_share_away.value:g} x "
+            f"{int(inst.dept_staff[h, s_])}) = {cap}) whenever a stint could run",
+            "department_cap",
+        )
+    if np.isfinite(at_once[h]) and all(
+        (hosp[t - 1 : t - 1 + Lmin] >= at_once[h]).any() for t in starts
+    ):
+        return (
+            f"not chosen: {inst.hospitals[h]} is at its release cap of {at_once[h]:g} doctors "
+            "away whenever a stint could run",
+            "hospital_cap",
+        )
+    if np.isfinite(per_year[h]) and inst.months <= 12 and started >= per_year[h]:
+        return (
+            f"not chosen: {inst.hospitals[h]} already starts its {per_year[h]:g} stints a year",
+            "hospital_cap",
+        )
+    return (
+        "not chosen: host capacities and the objective's weights (coverage against travel and "
+        "need) kept this doctor at the hospital",
+        "not_chosen",
+    )
+
+
 def unplaced_doctors(inst: RotationInstance, stints: list[Stint]) -> list[dict[str, str]]:
     """Every doctor without a stint and why: the availability is shorter than the shortest
     stint, no host is within the travel limit, no reachable host needs the specialty (when
-    needs are given), or none of these (the rules and the objective left the doctor home)."""
+    needs are given), the department's share away or the hospital's release cap was used up
+    whenever a stint could run, or none of these (host capacities and the weights)."""
     placed = {x.doctor for x in stints}
     reach = inst.reachable()
     Lmin = inst.rules.tenure_months.min
@@ -900,11 +948,7 @@ def unplaced_doctors(inst: RotationInstance, stints: list[Stint]) -> list[dict[s
                 "no_need",
             )
         else:
-            why, code = (
-                "not chosen: the department share away, hospital release caps, host capacities "
-                "or the objective's weights kept this doctor at the hospital",
-                "not_chosen",
-            )
+            why, code = _not_chosen_reason(inst, stints, h, s_, a0, a1)
         out.append(
             {
                 "doctor_id": str(inst.doctor_ids[d]),
