@@ -12,7 +12,9 @@ Rows (instances):
   only: the dense matrix would not fit);
 * ``andorra`` / ``chengdu`` - the real road networks of ../shared/data: our travel-time table
   against networkx on the same graph (identical tables checked), then an MCLP on that table,
-  ours against spopt.
+  ours against spopt;
+* the hard covering solves of ``benchmarks/covering.py`` (the default case's clinic block and
+  clustered-town counties; ours against compact HiGHS and SCIP), printed as a second table.
 
 Columns: our build / solve / total seconds and peak memory (VmHWM of a fresh process per run),
 the Benders solve where run, spopt 0.7.0's build / solve / total with the same HiGHS, the
@@ -39,6 +41,7 @@ if __package__ in (None, ""):  # ``python benchmarks/run.py``: make the reposito
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
     __package__ = "benchmarks"
 
+from benchmarks import covering
 from benchmarks.instances import (
     Instance,
     InstanceSpec,
@@ -329,6 +332,9 @@ def main(argv: list[str] | None = None) -> int:
         "--benders-time-limit", type=float, help="per Benders solve, s (default 60 quick, 300)"
     )
     ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument(
+        "--no-covering", action="store_true", help="skip benchmarks/covering.py's hard solves"
+    )
     args = ap.parse_args(argv)
     if args.benders_time_limit is None:
         args.benders_time_limit = 60.0 if args.quick else 300.0
@@ -358,6 +364,10 @@ def main(argv: list[str] | None = None) -> int:
         for name in NETWORKS:
             step(f"network {name}")
             rows.append(_network_row(name, args.quick, work, args))
+    covering_rows: list[dict[str, Any]] = []
+    if not args.no_covering:
+        step("hard covering solves (benchmarks/covering.py)")
+        covering_rows = covering.run(args.quick, args.time_limit, ["ours", "highs", "scip"])
     step("done")
     header = (
         f"Benchmark suite ({'quick' if args.quick else 'full'}) - {started:%Y-%m-%d %H:%M} UTC, "
@@ -366,6 +376,10 @@ def main(argv: list[str] | None = None) -> int:
         f"our fresh process; status opt = proven optimal; data from {shared_dir()}\n"
     )
     text = header + table(rows)
+    if covering_rows:
+        text += "\n\nHard covering solves (benchmarks/covering.py)\n" + covering.format_table(
+            covering_rows
+        )
     print(text)
     doc = {
         "benchmark": "suite",
@@ -379,6 +393,7 @@ def main(argv: list[str] | None = None) -> int:
         "git_commit": _git_commit(),
         "table": text,
         "rows": rows,
+        "covering": covering_rows,
     }
     out = args.json or RESULTS_DIR / f"suite{'_quick' if args.quick else ''}.json"
     out.parent.mkdir(parents=True, exist_ok=True)

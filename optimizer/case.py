@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import logging
 import time
@@ -23,6 +24,7 @@ from geodata.routing import RoutingReport, route_case
 from geodata.tables import load_demand, load_sites, load_travel_times, load_zones
 from geodata.zone_shapes import load_zone_polygons
 
+from .certificate import Certificate
 from .config import (
     CoverageModelConfig,
     EmsModelConfig,
@@ -617,28 +619,43 @@ def solve_case(
         log=cfg.log,
         ortools_engine=cfg.ortools_engine,
     )
+    solution = _solve_prepared(prepared, options, backend or cfg.backend)
+    if isinstance(solution, Certificate):
+        solution = dataclasses.replace(solution, time_limit_s=options.time_limit_s)
+    elif isinstance(solution.result, Certificate):  # p-median / p-center wrap their answer
+        solution = dataclasses.replace(
+            solution,
+            result=dataclasses.replace(solution.result, time_limit_s=options.time_limit_s),
+        )
+    return solution
+
+
+def _solve_prepared(
+    prepared: PreparedCase, options: SolveOptions, backend: str
+) -> CoverageSolution | EmsSolution | PhasedSolution | SitingSolution:
+    cfg = prepared.case.config.solver
     if isinstance(prepared.problem, CoverageProblem) and prepared.problem.model.phases:
         from .models.coverage.phased import solve_phased
 
         return solve_phased(
             prepared.problem,
             options,
-            backend=backend or cfg.backend,
+            backend=backend,
             aggregate=cfg.aggregate_demand,
         )
     if isinstance(prepared.problem, SitingProblem):
-        return solve_siting(prepared.problem, options, backend=backend or cfg.backend)
+        return solve_siting(prepared.problem, options, backend=backend)
     if isinstance(prepared.problem, EmsProblem):
         return solve_ems(
             prepared.problem,
             options,
-            backend=backend or cfg.backend,
+            backend=backend,
             aggregate=cfg.aggregate_demand,
         )
     return solve_coverage(
         prepared.problem,
         options,
-        backend=backend or cfg.backend,
+        backend=backend,
         aggregate=cfg.aggregate_demand,
         drop_dominated=cfg.drop_dominated,
         method=cfg.method,

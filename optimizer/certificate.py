@@ -34,3 +34,5 @@ class Certificate:
     """The plan passed every constraint and its objective was recomputed on the raw data."""
     secondary: dict[str, object] | None = None
     """Lexicographic second stage: objective, status, value, bound, gap."""
+    time_limit_s: float | None = None
+    """The time limit the solve honoured (the case's, or the command line's override)."""

@@ -69,7 +69,7 @@ def _parser() -> argparse.ArgumentParser:
             help="output folder (default: output.dir of the case, else results/<name>)",
         )
         sp.add_argument(
-            "--backend", choices=["highs", "cbc", "ortools"], help="override solver.backend"
+            "--backend", choices=["highs", "cbc", "ortools", "scip"], help="override solver.backend"
         )
         sp.add_argument(
             "--time-limit", type=float, metavar="S", help="override solver.time_limit_s"
@@ -100,7 +100,7 @@ def _parser() -> argparse.ArgumentParser:
     sw.add_argument(
         "--workers", type=int, default=2, help="parallel chains on this machine (default 2)"
     )
-    sw.add_argument("--backend", choices=["highs", "cbc", "ortools"])
+    sw.add_argument("--backend", choices=["highs", "cbc", "ortools", "scip"])
     sw.add_argument("--time-limit", type=float, metavar="S", help="per point")
     sw.add_argument(
         "--cluster",
@@ -117,7 +117,7 @@ def _parser() -> argparse.ArgumentParser:
     bt.add_argument("--out", type=Path, required=True, help="batch folder: DIR/<case-stem>/")
     bt.add_argument("--workers", type=int, default=2, help="cases run at once here (default 2)")
     bt.add_argument("--cluster", metavar="ADDRESS", help="Dask scheduler address (tcp://host:8786)")
-    bt.add_argument("--backend", choices=["highs", "cbc", "ortools"])
+    bt.add_argument("--backend", choices=["highs", "cbc", "ortools", "scip"])
     bt.add_argument("--time-limit", type=float, metavar="S", help="per case")
     sub.add_parser("backends", parents=[verbosity], help="list installed solver backends")
     staff = sub.add_parser(

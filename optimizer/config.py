@@ -618,7 +618,7 @@ ModelConfig = Annotated[
 # Solver and output
 # ---------------------------------------------------------------------------------------------
 class SolverConfig(Strict):
-    backend: Literal["highs", "cbc", "ortools"] = "highs"
+    backend: Literal["highs", "cbc", "ortools", "scip"] = "highs"
     time_limit_s: PositiveFloat = 600.0
     mip_rel_gap: Annotated[float, Field(ge=0, lt=1)] = 0.0
     threads: Annotated[int, Field(ge=1, le=256)] | None = None
@@ -627,9 +627,10 @@ class SolverConfig(Strict):
     ortools_engine: Literal["SCIP", "CP-SAT", "CBC", "HIGHS"] = "SCIP"
     aggregate_demand: bool = True
     drop_dominated: bool = True
-    method: Literal["compact", "benders", "auto"] = "compact"
+    method: Literal["compact", "benders", "bbc", "auto"] = "auto"
     """Covering models: one compact MILP, a Benders decomposition (Cordeau, Furini & Ljubić
-    2019), or ``auto`` (Benders when the coverage part of the model is very large)."""
+    2019; ``benders`` multi-tree in HiGHS, ``bbc`` branch-and-Benders-cut in SCIP), or ``auto``
+    (chosen by the measured size and structure, see ``models.coverage.decide_method``)."""
     cluster: str | None = None
     """Dask scheduler address (``tcp://host:8786``) for sweeps; None = local processes."""
 
@@ -1087,22 +1088,22 @@ def check_model_rules(case: LoadedCase, problems: ProblemCollector) -> None:
     _check_network_refs(case, problems)
     if isinstance(model, EmsModelConfig):
         _check_ems_rules(case, model, problems)
-        if cfg.solver.method == "benders":
+        if cfg.solver.method in ("benders", "bbc"):
             problems.add(
                 f"{label} › solver.method",
                 "the Benders decomposition is for covering models (lscp, mclp, psclp, coverage)",
-                got="benders",
+                got=cfg.solver.method,
                 fix="use solver.method: compact (or auto) for an ambulance model",
             )
         return
     if isinstance(model, (PMedianModelConfig, PCenterModelConfig)):
         _check_siting_rules(case, model, problems)
-        if cfg.solver.method == "benders":
+        if cfg.solver.method in ("benders", "bbc"):
             problems.add(
                 f"{label} › solver.method",
                 "solver.method chooses the covering models' decomposition; p-median and "
                 "p-center choose theirs in the model",
-                got="benders",
+                got=cfg.solver.method,
                 fix="drop solver.method (or use auto) and set model.method"
                 + (" (p_median: auto | benders | assignment)" if model.kind == "p_median" else ""),
             )

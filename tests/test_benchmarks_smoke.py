@@ -156,3 +156,20 @@ def test_suite_table_renders_skips_and_ratios():
     text = table(rows)
     assert "100x" in text and "20x" in text and "yes" in text
     assert "pmed" in text and "DIFFERENT" not in text
+
+
+def test_covering_benchmark_sides_agree_on_a_tiny_town_county():
+    """benchmarks/covering.py: ours, plain compact HiGHS and SCIP prove the same optimum."""
+    from benchmarks import covering
+
+    weight, di, sj, minutes = covering.town_pairs(300, 20, 15.0)
+    assert sj.max() < 20
+    assert di.size and minutes.max() <= 15.0 + 1e-9 and weight.size == 300
+    row = "towns-300x20-p3-T15"
+    sides = {side: covering.run_child(row, side, 60.0) for side in ("ours", "highs", "scip")}
+    assert all(s["status"] == "optimal" for s in sides.values()), sides
+    assert sides["ours"]["checked"]
+    assert sides["highs"]["objective"] == pytest.approx(sides["ours"]["objective"], rel=OBJ_RTOL)
+    assert sides["scip"]["objective"] == pytest.approx(sides["ours"]["objective"], rel=OBJ_RTOL)
+    table = covering.format_table([{"row": row, **sides}])
+    assert row in table and "x" in table.splitlines()[-1]

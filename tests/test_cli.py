@@ -85,6 +85,16 @@ def test_run_case_with_zones_and_existing(tmp_case, tmp_path, capsys):
     assert {"nearest_clinic", "nearest_clinic_min", "covered_t15"} <= set(demand.columns)
 
 
+def test_time_limit_override_is_recorded(tmp_case, tmp_path):
+    """The limit honoured is the one written: the command line's override, not the case's."""
+    path = tmp_case(CASE, _files())
+    out = tmp_path / "out"
+    assert main(["run", str(path), "--out", str(out), "--time-limit", "7.5", "-q"]) == 0
+    sol = json.loads((out / "solution.json").read_text())
+    assert sol["solver"]["time_limit_s"] == 7.5
+    assert sol["solver"]["method_reason"].startswith("auto: compact")
+
+
 def test_rerun_is_byte_identical(tmp_case, tmp_path):
     path = tmp_case(CASE, _files())
     a, b = tmp_path / "a", tmp_path / "b"

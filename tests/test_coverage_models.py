@@ -235,7 +235,7 @@ def test_matches_brute_force(name, seed):
     _check(problem, dense)
 
 
-@pytest.mark.parametrize("backend", ["cbc", "ortools"])
+@pytest.mark.parametrize("backend", ["cbc", "ortools", "scip"])
 @pytest.mark.parametrize(
     "name", ["mclp_budget", "mclp_relocate", "two_standards_mandatory", "zone_min_share", "psclp"]
 )

@@ -1,6 +1,6 @@
 """Solver backends behind one call: :func:`solve` (MILP, options, backend) -> SolveResult.
 
-Only the modules in this package import ``highspy``, ``pulp`` or ``ortools``. Backends are
+Only the modules in this package import ``highspy``, ``pulp``, ``ortools`` or ``pyscipopt``. Backends are
 loaded lazily; asking for a missing one raises an error listing what is available.
 """
 
@@ -16,6 +16,7 @@ import numpy as np
 from ..errors import SolverBackendError
 from ..milp import MILP, lexicographic_stage, split_blocks, sub_milp
 from .base import SolveOptions, SolveResult, Status, relative_gap
+from .blocks import schedule_blocks
 
 __all__ = [
     "BACKENDS",
@@ -31,13 +32,14 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-BACKENDS = ("highs", "cbc", "ortools")
+BACKENDS = ("highs", "cbc", "ortools", "scip")
 
 #: Feature flags: what each backend reports or accepts.
 FEATURES = {
     "highs": {"bound": True, "warm_start": True, "threads": True},
     "cbc": {"bound": True, "warm_start": True, "threads": True},
     "ortools": {"bound": True, "warm_start": True, "threads": True},
+    "scip": {"bound": True, "warm_start": True, "threads": False},
 }
 
 
@@ -54,6 +56,10 @@ def _module(name: str) -> ModuleType:
         from . import ortools_backend
 
         return ortools_backend
+    if name == "scip":
+        from . import scip
+
+        return scip
     raise SolverBackendError(
         f"solver.backend: unknown backend (got {name!r}); use one of {', '.join(BACKENDS)}"
     )
@@ -65,6 +71,29 @@ def available_backends() -> list[str]:
 
 def backend_version(name: str) -> str:
     return str(_module(name).version())
+
+
+def _solve_structured(
+    milp: MILP, options: SolveOptions, backend: str, *, quiet: bool = False
+) -> SolveResult:
+    """:func:`_solve_whole`, or the search over the number of sites for an equal-cost PSCLP."""
+    from .covering import detect_equal_cost_psclp, solve_equal_cost_psclp
+
+    found = detect_equal_cost_psclp(milp) if options.count_search else None
+    if found is None:
+        return _solve_whole(milp, options, backend, quiet=quiet)
+    (log.debug if quiet else log.info)(
+        "Solving %s (equal-cost partial covering, %d sites) as a search over the number of sites",
+        milp.name,
+        found.y.size,
+    )
+    result = solve_equal_cost_psclp(
+        milp, found, options, lambda m, o: _solve_whole(m, o, backend, quiet=True)
+    )
+    worst, where = milp.max_violation(result.x) if result.x is not None else (0.0, "")
+    if worst > 1e-5:
+        log.warning("the site-count search returned a vector violating %s by %.3g", where, worst)
+    return result
 
 
 def _solve_whole(
@@ -174,27 +203,30 @@ def solve(
 
     A MILP whose rows and columns fall into independent blocks (e.g. clinics and ambulance
     stations that share no constraint) is solved one block at a time - exact, because the
-    objective is separable - with the time limit shared across blocks.
+    objective is separable - with the time limit shared across blocks: smallest first with a
+    fair share each, then the blocks a limit stopped get the time the others left, warm
+    started from their incumbents (:mod:`optimizer.solvers.blocks`).
     """
     options = options or SolveOptions()
     blocks = split_blocks(milp) if decompose and milp.n_cols else []
     if len(blocks) <= 1:
-        result = _solve_whole(milp, options, backend)
+        result = _solve_structured(milp, options, backend)
     else:
         log.info("Solving %s as %d independent blocks (%s)", milp.name, len(blocks), milp.summary())
         t0 = time.perf_counter()
-        order = _by_size(milp, blocks)
-        found: dict[int, SolveResult] = {}
-        for done, k in enumerate(order):
-            cols, rows = blocks[k]
-            warm = None if options.warm_start is None else options.warm_start[cols]
-            found[k] = _solve_whole(
-                sub_milp(milp, cols, rows, f"{milp.name}#{k}"),
-                _options_for(options, t0, len(order) - done, warm),
-                backend,
-                quiet=True,
-            )
-        results = [found[k] for k in range(len(blocks))]
+        subs = [
+            sub_milp(milp, cols, rows, f"{milp.name}#{k}") for k, (cols, rows) in enumerate(blocks)
+        ]
+        warm = [
+            None if options.warm_start is None else options.warm_start[cols] for cols, _ in blocks
+        ]
+        results = schedule_blocks(
+            subs,
+            _by_size(milp, blocks),
+            options,
+            warm,
+            lambda sub, opts: _solve_structured(sub, opts, backend, quiet=True),
+        )
         result = _merge(milp, blocks, results, time.perf_counter() - t0, milp.c0)
     log.info(
         "Solver %s: %s, objective %s, bound %s, %.2f s",

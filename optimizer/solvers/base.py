@@ -41,7 +41,7 @@ class Status(enum.StrEnum):
         }[self]
 
 
-Backend = Literal["highs", "cbc", "ortools"]
+Backend = Literal["highs", "cbc", "ortools", "scip"]
 
 
 @dataclass(frozen=True)
@@ -56,6 +56,10 @@ class SolveOptions:
     ortools_engine: str = "SCIP"
     presolve: bool = True
     """MIP presolve (HiGHS, CBC). Off helps models it cannot shrink but spends long on (staffing)."""
+    count_search: bool = False
+    """Solve an equal-cost partial covering block as a search over its number of sites
+    (:mod:`optimizer.solvers.covering`). Off by default: on the default case's clinic block it
+    lost to HiGHS on the block as it is (benchmarks/README.md, ``covering``)."""
     warm_start: np.ndarray | None = field(default=None, compare=False, repr=False)
 
 

@@ -67,6 +67,35 @@ def available() -> bool:
     return True
 
 
+def lp_of(milp: MILP) -> Any:
+    """The MILP as a ``highspy.HighsLp`` (column-wise matrix, integrality when any)."""
+    import highspy
+
+    lp = highspy.HighsLp()
+    lp.num_col_ = milp.n_cols
+    lp.num_row_ = milp.n_rows
+    lp.col_cost_ = milp.c
+    lp.col_lower_ = milp.col_lo
+    lp.col_upper_ = milp.col_hi
+    lp.row_lower_ = milp.row_lo
+    lp.row_upper_ = milp.row_hi
+    lp.offset_ = milp.c0
+    lp.sense_ = highspy.ObjSense.kMaximize if milp.sense == "max" else highspy.ObjSense.kMinimize
+    A = sp.csc_matrix(milp.A)
+    lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
+    lp.a_matrix_.num_col_ = milp.n_cols
+    lp.a_matrix_.num_row_ = milp.n_rows
+    lp.a_matrix_.start_ = A.indptr.astype(np.int32)
+    lp.a_matrix_.index_ = A.indices.astype(np.int32)
+    lp.a_matrix_.value_ = A.data.astype(float)
+    if milp.integer.any():
+        lp.integrality_ = [
+            highspy.HighsVarType.kInteger if f else highspy.HighsVarType.kContinuous
+            for f in milp.integer
+        ]
+    return lp
+
+
 def solve(milp: MILP, options: SolveOptions) -> SolveResult:
     """Solve with HiGHS. A warm-started run whose reported objective disagrees with the
     objective of its own vector (seen with HiGHS 1.16 on a lexicographic second stage: reported
@@ -106,29 +135,8 @@ def _solve(milp: MILP, options: SolveOptions) -> SolveResult:
     if milp.n_cols == 0:
         return SolveResult(Status.OPTIMAL, np.zeros(0), milp.c0, milp.c0, 0.0, NAME, ver)
 
-    lp = highspy.HighsLp()
-    lp.num_col_ = milp.n_cols
-    lp.num_row_ = milp.n_rows
-    lp.col_cost_ = milp.c
-    lp.col_lower_ = milp.col_lo
-    lp.col_upper_ = milp.col_hi
-    lp.row_lower_ = milp.row_lo
-    lp.row_upper_ = milp.row_hi
-    lp.offset_ = milp.c0
-    lp.sense_ = highspy.ObjSense.kMaximize if milp.sense == "max" else highspy.ObjSense.kMinimize
-    A = sp.csc_matrix(milp.A)
-    lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
-    lp.a_matrix_.num_col_ = milp.n_cols
-    lp.a_matrix_.num_row_ = milp.n_rows
-    lp.a_matrix_.start_ = A.indptr.astype(np.int32)
-    lp.a_matrix_.index_ = A.indices.astype(np.int32)
-    lp.a_matrix_.value_ = A.data.astype(float)
+    lp = lp_of(milp)
     is_mip = bool(milp.integer.any())
-    if is_mip:
-        lp.integrality_ = [
-            highspy.HighsVarType.kInteger if f else highspy.HighsVarType.kContinuous
-            for f in milp.integer
-        ]
     status = h.passModel(lp)
     if status == highspy.HighsStatus.kError:
         return SolveResult(

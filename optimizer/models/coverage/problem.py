@@ -519,13 +519,6 @@ def _dominated(
         counted |= np.isin(sites.facility_type, [*share.facility_types, *share.of])
     if problem.model.keep_existing_count:
         counted |= np.isin(sites.facility_type, sites.facility_type[sites.existing])
-    if problem.model.min_new_sites is not None:
-        mins = problem.model.min_new_sites
-        counted |= (
-            np.ones(len(sites), bool)
-            if isinstance(mins, int)
-            else np.isin(sites.facility_type, list(mins))
-        )
     if (
         sites.host is not None
     ):  # hosted sites need their host; hosts carry them: keep both as they are
@@ -574,6 +567,12 @@ def _dominated(
             if j != best:
                 dominated[j] = True
                 dominator[j] = best
+    if problem.model.min_new_sites is not None:
+        for t in np.unique(group_key[dominated]):
+            if not _counts_allow_dominance(problem, free, str(t), dominated, cost):
+                undo = dominated & (group_key == t)
+                dominated[undo] = False
+                dominator[undo] = -1
     # Follow chains to a survivor (the relation is transitive, so a survivor always exists).
     result: dict[int, int] = {}
     for j in np.flatnonzero(dominated):
@@ -584,3 +583,37 @@ def _dominated(
             seen += 1
         result[int(free[j])] = int(free[k])
     return result
+
+
+def _counts_allow_dominance(
+    problem: CoverageProblem, free: np.ndarray, ftype: str, dominated: np.ndarray, cost: np.ndarray
+) -> bool:
+    """Whether dropping the dominated new sites of ``ftype`` stays exact under ``min_new_sites``.
+
+    With a lower count (e.g. exactly p new sites: ``min_new_sites = max_new_sites = p``) a
+    dominated site cannot always be swapped for its dominator: the dominator may already be
+    open, and the count would drop. The swap stays exact when every plan opens at most ``U``
+    new sites of the type (``max_new_sites``) and at least ``U`` candidates of the type survive:
+    then a surviving candidate not yet open always exists to restore the count; it adds coverage
+    only, and costs the same when the type's new sites cost the same (or cost is not in the
+    objective nor in any budget).
+    """
+    model = problem.model
+    sites = problem.sites
+    of_type = ~sites.existing[free] & (sites.facility_type[free].astype(str) == ftype)
+    limits = model.max_new_sites
+    cap: float = np.inf
+    if isinstance(limits, int):
+        cap = float(limits)
+    elif isinstance(limits, dict) and ftype in limits:
+        cap = float(limits[ftype])
+    survivors = int((of_type & ~dominated).sum())
+    if survivors < cap:
+        return False
+    cost_matters = (
+        model.resolved_objective == "min_cost"
+        or model.budget is not None
+        or model.budget_by_type is not None
+        or model.secondary_objective == "min_cost"
+    )
+    return not cost_matters or bool(np.ptp(cost[of_type]) == 0.0) if of_type.any() else True

@@ -98,6 +98,10 @@ class SitingSolution:
         return self.result.model_size
 
     @property
+    def time_limit_s(self) -> float | None:
+        return self.result.time_limit_s
+
+    @property
     def diagnosis(self) -> list[str]:
         return self.result.diagnosis
 
