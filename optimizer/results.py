@@ -353,22 +353,25 @@ def type_value(sol: CoverageSolution) -> dict[str, Any]:
     return out
 
 
+def _counted(sol: CoverageSolution, name: str) -> str:
+    """What a standard's objective term counts: residents, plus venue footfall when subject."""
+    ev = sol.evaluation
+    if ev is not None and any(r.name == name and _has_footfall(r) for r in ev.standards):
+        return "(residents + venue footfall)"
+    return "residents"
+
+
 def _objective_meaning(sol: CoverageSolution) -> str:
     kind = sol.problem.model.resolved_objective
     phases = sol.problem.model.phases
+    parts = [
+        f"{s.weight:g} x {_counted(sol, s.name)} within '{s.name}'"
+        for s in sol.problem.standards
+        if s.weight > 0
+    ]
     if phases:
-        parts = [
-            f"{s.weight:g} x residents within '{s.name}'"
-            for s in sol.problem.standards
-            if s.weight > 0
-        ]
         return f"maximise, summed over {len(phases)} phases, " + " + ".join(parts)
     if kind == "max_coverage":
-        parts = [
-            f"{s.weight:g} x residents within '{s.name}'"
-            for s in sol.problem.standards
-            if s.weight > 0
-        ]
         return "maximise " + " + ".join(parts)
     if kind == "min_cost":
         return f"minimise cost of new sites plus net closure cost ({sol.problem.sites.cost_unit})"

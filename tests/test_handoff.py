@@ -375,6 +375,7 @@ def test_aed_residents_and_footfall_are_two_measures(aed_run):
     assert (c["covered"], c["population"], c["share"]) == (1000, 1500, pytest.approx(2 / 3))
     assert (c["footfall_covered"], c["footfall"], c["footfall_share"]) == (800, 800, 1.0)
     assert js["objective"] == 1800  # the objective still counts footfall (AED demand)
+    assert js["objective_meaning"] == "maximise 1 x (residents + venue footfall) within 'aed'"
     assert c["by_zone"]["z1"]["population"] == 1000 and c["by_zone"]["z1"]["footfall"] == 800
     sites = pd.read_csv(aed_run / "sites.csv").set_index("site_id")
     assert sites.loc["a1", "residents_within_aed"] == 0  # the market AED covers only visitors
