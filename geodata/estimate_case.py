@@ -26,7 +26,7 @@ from .estimate import (
     estimate_table,
     setting_of_classes,
 )
-from .routing import wgs84_points
+from .routing import case_points_wgs84
 
 if TYPE_CHECKING:
     from optimizer.config import LoadedCase
@@ -46,17 +46,7 @@ def estimate_case(
     specs = {n: t for n, t in cfg.travel_times.items() if isinstance(t, EstimateTravelTimesConfig)}
     if not specs:
         return {}, {}
-    dem = wgs84_points(
-        demand.x,
-        demand.y,
-        demand.crs,
-        where=f"{case.label} › demand",
-        ids=demand.ids,
-        problems=problems,
-    )
-    sit = wgs84_points(
-        sites.x, sites.y, sites.crs, where=f"{case.label} › sites", ids=sites.ids, problems=problems
-    )
+    dem, sit = case_points_wgs84(case.label, demand, sites, problems)
     if dem is None or sit is None:
         return {}, {}
     tables: dict[str, TravelTimes] = {}

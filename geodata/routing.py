@@ -28,7 +28,7 @@ from .speeds import SpeedProfile, profile_for
 if TYPE_CHECKING:
     from optimizer.config import LoadedCase, NetworkConfig
 
-__all__ = ["RoutingReport", "load_network", "route_case", "wgs84_points"]
+__all__ = ["RoutingReport", "case_points_wgs84", "load_network", "route_case", "wgs84_points"]
 
 log = logging.getLogger(__name__)
 
@@ -179,6 +179,20 @@ def load_network(
     return None
 
 
+def case_points_wgs84(
+    label: str, demand: Demand, sites: Sites, problems: ProblemCollector
+) -> tuple[tuple[np.ndarray, np.ndarray] | None, tuple[np.ndarray, np.ndarray] | None]:
+    """Longitude/latitude of a case's demand points and sites (each None where it cannot be had;
+    the reason is in ``problems``): what every travel-time table of the case starts from."""
+    dem = wgs84_points(
+        demand.x, demand.y, demand.crs, where=f"{label} › demand", ids=demand.ids, problems=problems
+    )
+    sit = wgs84_points(
+        sites.x, sites.y, sites.crs, where=f"{label} › sites", ids=sites.ids, problems=problems
+    )
+    return dem, sit
+
+
 def wgs84_points(
     x: np.ndarray | None,
     y: np.ndarray | None,
@@ -294,17 +308,7 @@ def route_case(
     specs = {n: t for n, t in cfg.travel_times.items() if isinstance(t, NetworkTravelTimesConfig)}
     if not specs:
         return {}, {}
-    dem_ll = wgs84_points(
-        demand.x,
-        demand.y,
-        demand.crs,
-        where=f"{case.label} › demand",
-        ids=demand.ids,
-        problems=problems,
-    )
-    site_ll = wgs84_points(
-        sites.x, sites.y, sites.crs, where=f"{case.label} › sites", ids=sites.ids, problems=problems
-    )
+    dem_ll, site_ll = case_points_wgs84(case.label, demand, sites, problems)
     networks: dict[str, RoadNetwork | None] = {}
     tables: dict[str, TravelTimes] = {}
     reports: dict[str, RoutingReport] = {}
