@@ -336,11 +336,11 @@ def parse_duration_min(value: object) -> float:
 
 
 def _first(value: object) -> str:
-    """One value of a tag; of a merged edge's list the first (osmnx lists them in set order,
-    which follows the string hash seed: run with PYTHONHASHSEED fixed for identical reruns of
-    a case whose network has merged edges of two classes)."""
+    """One value of a tag; of a merged edge's list (osmnx merges the ways of a simplified edge
+    and lists their values in set order, which follows the string hash seed) the alphabetically
+    first, so that two runs of a case give the same table whatever the seed."""
     if isinstance(value, (list, tuple)):
-        return str(value[0]) if value else ""
+        return min(str(x) for x in value) if value else ""
     return "" if value is None else str(value)
 
 

@@ -5,7 +5,7 @@ and :mod:`geodata.routing`; it shares no code with them beyond the file readers 
 It applies the rules as the README states them:
 
 * **Roads**: every directed edge of the file with its OSM ``length`` (m) and its shape (the
-  ``geometry`` line, else straight between its nodes), the first ``highway`` value of a merged
+  ``geometry`` line, else straight between its nodes), the alphabetically first ``highway`` value of a merged
   edge, ``route=ferry`` edges as ferries.
 * **Speeds**: the mode's class speed (km/h, 0 = not allowed); driving uses ``maxspeed`` x
   ``maxspeed_factor`` where the tag exists and the class has no explicit override in the case;
@@ -147,8 +147,10 @@ def _from_records(
         length.append(float(d.get("length_m", d.get("length", math.nan))))
         is_ferry = str(_listish(d.get("route"))[0]) == "ferry"
         ferry.append(is_ferry)
-        first = _listish(d.get("highway"))[0]
-        hw.append("ferry" if is_ferry else ("road" if _is_missing(first) else str(first)))
+        # a merged edge's classes: the alphabetically first (the documented rule; osmnx lists
+        # them in hash-seed order)
+        classes = sorted(str(x) for x in _listish(d.get("highway")) if not _is_missing(x))
+        hw.append("ferry" if is_ferry else (classes[0] if classes else "road"))
         speed.append(_speed_tag(d.get("maxspeed")))
         dur.append(_duration_tag(d.get("duration")) if is_ferry else math.nan)
         shapes.append(_line(d.get("geometry"), nodes[a], nodes[b]))
