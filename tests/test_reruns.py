@@ -81,3 +81,30 @@ def test_two_sweeps_and_batches_of_a_table_case_are_byte_identical(tmp_case, tmp
     files = assert_identical(tmp_path / "sa", tmp_path / "sb", timings=3)
     assert {"frontier.csv", "frontier.svg", "points/000/solution.json"} <= set(files)
     assert_identical(tmp_path / "ba", tmp_path / "bb", timings=2)
+
+
+def test_reruns_in_processes_with_other_hash_seeds_are_identical(tmp_path):
+    """The Andorra walk network has edges osmnx merged from ways of several road classes, listed
+    in string-hash order: two processes with different ``PYTHONHASHSEED`` give the same files."""
+    import os
+    import subprocess
+    import sys
+
+    from .conftest import ROOT, shared_path
+
+    shared_path("data", "osm-andorra", "andorra.osm.pbf")
+    outs = []
+    for seed in ("1", "2"):
+        out = tmp_path / f"seed{seed}"
+        env = {**os.environ, "PYTHONHASHSEED": seed}
+        run = subprocess.run(
+            [sys.executable, "-m", "optimizer", "run", "configs/andorra_joint.yaml", "--out", out],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=600,
+        )
+        assert run.returncode == 0, run.stderr[-2000:]
+        outs.append(out)
+    assert_identical(*outs)
