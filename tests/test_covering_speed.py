@@ -99,7 +99,8 @@ def test_auto_says_what_it_measured_and_why(monkeypatch, caplog):
         kind="mclp", standards=[Standard(name="t", minutes=9)], max_new_sites=3
     )
     problem, dense = random_instance(1, model, n_demand=30, n_sites=10)
-    with caplog.at_level("INFO"):
+    # the optimizer logger's own level: a CLI run with -q earlier in the session set it to WARNING
+    with caplog.at_level("INFO", logger="optimizer"):
         small = solve_coverage(problem, method="auto")
     assert small.method == "compact"
     assert "auto: compact" in small.method_reason and "pairs" in small.method_reason
