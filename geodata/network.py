@@ -323,7 +323,7 @@ def parse_duration_min(value: object) -> float:
     """Minutes from an OSM duration tag ('01:30', '0:45:00', '90'), nan if absent."""
     if value is None:
         return np.nan
-    text = str(value[0] if isinstance(value, (list, tuple)) else value).strip()
+    text = _first(value).strip()  # of a merged edge's list: the alphabetically first
     try:
         parts = [float(p) for p in text.split(":")]
     except ValueError:

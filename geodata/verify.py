@@ -86,6 +86,13 @@ def _is_missing(value: Any) -> bool:
     return value is None or (isinstance(value, float) and math.isnan(value)) or value == ""
 
 
+def _first_tag(value: Any) -> str | None:
+    """A tag's value; of a merged edge's list (osmnx lists them in hash-seed order) the
+    alphabetically first, the documented rule; None if missing."""
+    items = sorted(str(x) for x in _listish(value) if not _is_missing(x))
+    return items[0] if items else None
+
+
 def _speed_tag(value: Any) -> float:
     """km/h of a maxspeed tag: the lowest number given; mph converted; nan if none."""
     found = []
@@ -102,11 +109,11 @@ def _speed_tag(value: Any) -> float:
 
 def _duration_tag(value: Any) -> float:
     """Minutes of an OSM duration tag: 'mm', 'hh:mm' or 'hh:mm:ss'; nan if none."""
-    items = _listish(value)
-    if not items or _is_missing(items[0]):
+    first = _first_tag(value)
+    if first is None:
         return math.nan
     try:
-        parts = [float(p) for p in str(items[0]).strip().split(":")]
+        parts = [float(p) for p in first.strip().split(":")]
     except ValueError:
         return math.nan
     scale = {1: [1.0], 2: [60.0, 1.0], 3: [60.0, 1.0, 1 / 60]}.get(len(parts))
@@ -145,12 +152,10 @@ def _from_records(
         u.append(pos[a])
         v.append(pos[b])
         length.append(float(d.get("length_m", d.get("length", math.nan))))
-        is_ferry = str(_listish(d.get("route"))[0]) == "ferry"
+        is_ferry = _first_tag(d.get("route")) == "ferry"
         ferry.append(is_ferry)
-        # a merged edge's classes: the alphabetically first (the documented rule; osmnx lists
-        # them in hash-seed order)
-        classes = sorted(str(x) for x in _listish(d.get("highway")) if not _is_missing(x))
-        hw.append("ferry" if is_ferry else (classes[0] if classes else "road"))
+        first = _first_tag(d.get("highway"))
+        hw.append("ferry" if is_ferry else (first or "road"))
         speed.append(_speed_tag(d.get("maxspeed")))
         dur.append(_duration_tag(d.get("duration")) if is_ferry else math.nan)
         shapes.append(_line(d.get("geometry"), nodes[a], nodes[b]))
