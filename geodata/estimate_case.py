@@ -29,7 +29,7 @@ from .estimate import (
 from .routing import case_points_wgs84
 
 if TYPE_CHECKING:
-    from optimizer.config import LoadedCase
+    from optimizer.schema.files import LoadedCase
 
 __all__ = ["check_estimate", "estimate_case"]
 
@@ -40,7 +40,7 @@ def estimate_case(
     case: LoadedCase, demand: Demand, sites: Sites, problems: ProblemCollector
 ) -> tuple[dict[str, TravelTimes], dict[str, EstimateReport]]:
     """Every ``mode: estimate`` table of the case, checked, with its report."""
-    from optimizer.config import EstimateTravelTimesConfig
+    from optimizer.schema.data import EstimateTravelTimesConfig
 
     cfg = case.config
     specs = {n: t for n, t in cfg.travel_times.items() if isinstance(t, EstimateTravelTimesConfig)}

@@ -26,7 +26,8 @@ from .snap import Snapped, snap_points
 from .speeds import SpeedProfile, profile_for
 
 if TYPE_CHECKING:
-    from optimizer.config import LoadedCase, NetworkConfig
+    from optimizer.schema.data import NetworkConfig
+    from optimizer.schema.files import LoadedCase
 
 __all__ = ["RoutingReport", "case_points_wgs84", "load_network", "route_case", "wgs84_points"]
 
@@ -302,7 +303,7 @@ def route_case(
     receives each network's graph as read from its source (see :func:`load_network`)."""
     import time
 
-    from optimizer.config import NetworkTravelTimesConfig
+    from optimizer.schema.data import NetworkTravelTimesConfig
 
     cfg = case.config
     specs = {n: t for n, t in cfg.travel_times.items() if isinstance(t, NetworkTravelTimesConfig)}

@@ -24,13 +24,8 @@ from .crs import check_crs
 from .textfiles import csv_header, exists, read_csv_text, suffix
 
 if TYPE_CHECKING:
-    from optimizer.config import (
-        DemandConfig,
-        LoadedCase,
-        SitesConfig,
-        TravelTimesConfig,
-        ZonesConfig,
-    )
+    from optimizer.schema.data import DemandConfig, SitesConfig, TravelTimesConfig, ZonesConfig
+    from optimizer.schema.files import LoadedCase
 
 __all__ = ["Table", "load_demand", "load_sites", "load_travel_times", "load_zones", "read_table"]
 
@@ -348,7 +343,7 @@ def _coordinates(
 # Loaders
 # ---------------------------------------------------------------------------------------------
 def load_demand(cfg: DemandConfig, case: LoadedCase, problems: ProblemCollector) -> Demand | None:
-    """Demand points from ``cfg`` (a :class:`optimizer.config.DemandConfig`)."""
+    """Demand points from ``cfg`` (a :class:`optimizer.schema.data.DemandConfig`)."""
     key = f"{case.label} › demand"
     table = read_table(
         case.resolve(cfg.file),

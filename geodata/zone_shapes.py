@@ -19,7 +19,8 @@ from optimizer.errors import ProblemCollector
 from .crs import transformer, utm_crs_for
 
 if TYPE_CHECKING:
-    from optimizer.config import LoadedCase, ZonesConfig
+    from optimizer.schema.data import ZonesConfig
+    from optimizer.schema.files import LoadedCase
 
 __all__ = ["HULL_BUFFER_M", "demand_hulls", "load_zone_polygons", "voronoi_zones"]
 

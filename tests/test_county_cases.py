@@ -10,7 +10,8 @@ import pandas as pd
 import pytest
 import yaml
 
-from optimizer.case import prepare_case, run_case
+from optimizer.case.prepare import prepare_case
+from optimizer.case.run import run_case
 from optimizer.cli import main
 from optimizer.errors import CaseError
 from optimizer.staffing.run import run_staffing_case

@@ -11,7 +11,6 @@ import numpy as np
 import pytest
 
 from geodata.arrays import Demand, Sites, TravelTimes
-from optimizer.config import EmsModelConfig, FleetConfig, StationOrRadius
 from optimizer.models.ems.model import (
     EmsPlan,
     EmsProblem,
@@ -20,6 +19,7 @@ from optimizer.models.ems.model import (
     evaluate_ems,
     solve_ems,
 )
+from optimizer.schema.ems import EmsModelConfig, FleetConfig, StationOrRadius
 from optimizer.solvers import Status
 
 from .conftest import OBJ_RTOL

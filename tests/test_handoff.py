@@ -201,8 +201,8 @@ def test_the_120_budget_fix_is_the_least_and_re_solves():
     solves at that budget and not a yuan below."""
     import dataclasses
 
-    from optimizer.config import EmsModelConfig, FleetConfig
     from optimizer.models.ems.model import solve_ems
+    from optimizer.schema.ems import EmsModelConfig, FleetConfig
 
     from .test_ems import BASE, brute
 
@@ -237,8 +237,8 @@ def test_existing_ambulances_beyond_a_station_limit_are_named():
 
     import numpy as np
 
-    from optimizer.config import EmsModelConfig, FleetConfig
     from optimizer.models.ems.model import solve_ems
+    from optimizer.schema.ems import EmsModelConfig, FleetConfig
 
     from .test_ems import BASE
 
@@ -265,8 +265,8 @@ def test_existing_station_vehicles_column_is_taken_as_given():
 
     import numpy as np
 
-    from optimizer.config import EmsModelConfig, FleetConfig
     from optimizer.models.ems.model import EmsProblem
+    from optimizer.schema.ems import EmsModelConfig, FleetConfig
 
     model = EmsModelConfig(
         **{"kind": "ems", "response_min": 12, "dispatch_min": 2, "time_matrix": "drive"},
@@ -492,7 +492,8 @@ def test_andorra_120_budget_note_names_the_least_budget_and_it_solves():
     case solves at 27,600,000 and has no plan at 27,599,999 (the note is verified, not guessed)."""
     import dataclasses
 
-    from optimizer.case import prepare_case, solve_case
+    from optimizer.case.prepare import prepare_case
+    from optimizer.case.run import solve_case
 
     from .conftest import ROOT, shared_path
 
@@ -516,7 +517,7 @@ def test_andorra_120_budget_note_names_the_least_budget_and_it_solves():
 
 
 def _two_limit_case():
-    from optimizer.config import EmsModelConfig, FleetConfig
+    from optimizer.schema.ems import EmsModelConfig, FleetConfig
 
     from .test_ems import BASE, instance
 
@@ -551,9 +552,9 @@ def test_when_no_single_limit_suffices_the_limits_are_relaxed_together_and_re_so
 
 def test_a_fix_the_re_solve_does_not_confirm_is_printed_as_an_estimate():
     """The labels follow the re-solve: a plan that fails the raw-data check is no proof."""
-    from optimizer.config import EmsModelConfig, FleetConfig
     from optimizer.models.ems.fixes import Hooks, diagnose_ems_fixes
     from optimizer.models.ems.model import _index, build_ems_milp, coverage_matrix
+    from optimizer.schema.ems import EmsModelConfig, FleetConfig
     from optimizer.solvers import SolveOptions
 
     from .test_ems import BASE

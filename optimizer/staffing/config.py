@@ -12,7 +12,7 @@ Two kinds of case share this module, told apart by the top-level ``kind`` key:
 Every norm is a named, overridable parameter that carries its provenance (``source``), with the
 defaults of MISSION.md / MODELS.md §5.4; ``[U]`` in a source means the value has not been read in
 the primary document yet (MODELS.md's verification legend). Validation reuses the project's
-pydantic helpers (:func:`optimizer.config._pydantic_problems`): every problem of the file is
+pydantic helpers (:func:`optimizer.schema.problems.pydantic_problems`): every problem of the file is
 reported at once as ``file › field.path: what (got X); fix``.
 """
 
@@ -23,18 +23,12 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, Field, ValidationError, field_validator, model_validator
 
-from ..config import (
-    CaseFile,
-    Name,
-    NonNegFloat,
-    NotBool,
-    OutputConfig,
-    PositiveFloat,
-    Strict,
-    _pydantic_problems,
-    yaml_mapping,
-)
+from ..casefile import yaml_mapping
 from ..errors import CaseError, Problem, ProblemCollector
+from ..schema.case import OutputConfig
+from ..schema.fields import Name, NonNegFloat, NotBool, PositiveFloat, Strict
+from ..schema.files import CaseFile
+from ..schema.problems import pydantic_problems
 
 __all__ = [
     "Category",
@@ -637,7 +631,7 @@ def parse_staffing_case(
     try:
         config = model.model_validate(raw)
     except ValidationError as exc:
-        raise CaseError(_pydantic_problems(exc, label, model)) from None
+        raise CaseError(pydantic_problems(exc, label, model)) from None
     assert isinstance(config, QuotaCase | RotationCase)
     case = StaffingCase(config, path, base_dir or Path.cwd(), text)
     problems = ProblemCollector()

@@ -132,7 +132,7 @@ def solve_staffing(
     """Solve with the case's family (quota or sent-down) and settings resolved CLI > case >
     default (presolve: the case's, else on for quotas and by model size for rotations,
     :func:`optimizer.staffing.rotation.default_presolve`)."""
-    from ..runner import settings_for, solve_prepared
+    from ..case.run import settings_for, solve_prepared
     from ..settings import SolveOverrides
 
     settings = prepared.settings or settings_for(prepared, SolveOverrides(backend, time_limit_s))
@@ -148,8 +148,8 @@ def run_staffing_case(
     time_limit_s: float | None = None,
 ) -> tuple[PreparedStaffing, QuotaSolution | RotationSolution, Path]:
     """Validate, solve, certify and write a staffing case (the front door of every kind,
-    :func:`optimizer.runner.run_any`). Returns what it wrote where."""
-    from ..runner import run_any
+    :func:`optimizer.case.run.run_any`). Returns what it wrote where."""
+    from ..case.run import run_any
     from ..settings import SolveOverrides
 
     if not isinstance(case, StaffingCase):

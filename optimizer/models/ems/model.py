@@ -58,9 +58,9 @@ import scipy.sparse as sp
 from geodata.arrays import Demand, Sites, TravelTimes, Zones
 
 from ...certificate import Certificate
-from ...config import EmsModelConfig
 from ...errors import CheckError
 from ...milp import MILP, ModelBuilder
+from ...schema.ems import EmsModelConfig
 from ...solvers import SolveOptions, SolveResult, Status, relative_gap, solve, solve_lexicographic
 from ..coverage.problem import group_rows, require_complete
 from .zones import (

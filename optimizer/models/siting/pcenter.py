@@ -63,9 +63,9 @@ import scipy.sparse as sp
 from geodata.arrays import Demand, Sites, TravelTimes
 
 from ...certificate import Certificate
-from ...config import PCenterModelConfig
 from ...errors import CheckError
 from ...milp import MILP, ModelBuilder
+from ...schema.siting import PCenterModelConfig
 from ...solvers import SolveOptions, SolveResult, Status, relative_gap, solve
 from .problem import SitingInstance, by_type, open_site_ids, prepare, travel_summary
 

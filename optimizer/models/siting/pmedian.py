@@ -66,9 +66,9 @@ import pandas as pd
 from geodata.arrays import Demand, Sites, TravelTimes
 
 from ...certificate import Certificate
-from ...config import PMedianModelConfig
 from ...errors import CaseError, CheckError, Problem
 from ...milp import MILP, ModelBuilder
+from ...schema.siting import PMedianModelConfig
 from ...solvers import Deadline, SolveOptions, SolveResult, Status, relative_gap, solve
 from .problem import SitingInstance, by_type, open_site_ids, prepare, travel_summary
 
