@@ -8,11 +8,12 @@ import json
 
 import pytest
 
+from optimizer.case.run import run_case, solve_case
 from optimizer.errors import CaseError, CheckError
 from optimizer.handoff import check_service_population
 from optimizer.solvers import Status
 from optimizer.staffing.config import parse_staffing_case
-from optimizer.staffing.run import prepare_staffing, run_staffing_case, solve_staffing
+from optimizer.staffing.run import prepare_staffing
 
 # ---------------------------------------------------------------------------------------------
 # 3. Siting -> staffing: each resident to exactly one facility
@@ -59,7 +60,7 @@ def test_thc_and_chc_share_the_residents_of_a_siting_run(tmp_path):
         "c1": 3500.0,
     }
     assert inst.county_population == 8000.0  # type: ignore[union-attr]
-    sol = solve_staffing(prepared)
+    sol = solve_case(prepared)
     assert sol.status == Status.OPTIMAL
     src = inst.population_source["from_siting_run"]  # type: ignore[union-attr,index]
     assert src["residents"] == 8000.0
@@ -164,7 +165,7 @@ def test_the_handoff_check_recomputes_apart_and_fails_on_a_double_count(tmp_path
 def test_quota_run_writes_the_population_provenance(tmp_path):
     _write(tmp_path, {"f.csv": FACILITIES, "demand.csv": DEMAND})
     (tmp_path / "case.yaml").write_text(QUOTA_FROM_SITING, encoding="utf-8")
-    _, _, out = run_staffing_case(tmp_path / "case.yaml", tmp_path / "out")
+    _, _, out = run_case(tmp_path / "case.yaml", tmp_path / "out")
     js = json.loads((out / "solution.json").read_text(encoding="utf-8"))
     assert js["population"]["county_total"] == 8000.0
     assert js["population"]["from_siting_run"]["layers"][0]["assigned"] == 8000.0

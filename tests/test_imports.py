@@ -7,6 +7,8 @@ or ``optimizer.staffing``, a report page imported by a lower report layer, or a 
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from .conftest import ROOT
@@ -17,4 +19,4 @@ def test_import_contracts_hold(capsys):
     code = cli.lint_imports(config_filename=str(ROOT / "pyproject.toml"), no_cache=True)
     out = capsys.readouterr().out
     assert code == 0, out
-    assert "3 kept, 0 broken" in out, out
+    assert re.search(r"Contracts: [5-9]\d* kept, 0 broken", out), out
