@@ -12,6 +12,7 @@ from geodata.arrays import Demand, Sites, Zones
 from ...errors import ProblemCollector
 from ...schema.ems import EmsModelConfig
 from ...schema.files import LoadedCase
+from ..rules import require_known
 from .model import MINUTES_PER_YEAR
 
 log = logging.getLogger(__name__)
@@ -192,14 +193,15 @@ def validate_ems(
                     "standards per demand class need a class column",
                     fix="set demand.columns.class (urban / rural)",
                 )
-            for cls in value:
-                if classes and cls not in classes:
-                    problems.add(
-                        f"{where}.{field_name}",
-                        "no demand point has this class",
-                        got=cls,
-                        fix=f"use the classes in the data: {', '.join(sorted(classes))}",
-                    )
+            if classes:
+                require_known(
+                    value,
+                    classes,
+                    f"{where}.{field_name}",
+                    "no demand point has this class",
+                    problems,
+                    fix=f"use the classes in the data: {', '.join(sorted(classes))}",
+                )
             _ems_class_without_standard(case, demand, field_name, value, problems)
     existing = int((sites.existing & (sites.facility_type == model.station_type)).sum())
     if existing and sites.vehicles is None:
@@ -224,14 +226,14 @@ def validate_ems(
         )
     if model.zone_kinds is not None:
         kinds = set(map(str, zones.kind)) if zones is not None else set()
-        for kind in model.zone_kinds:
-            if kind not in kinds:
-                problems.add(
-                    f"{where}.zone_kinds",
-                    "no zone has this kind",
-                    got=kind,
-                    fix=f"use one of: {', '.join(sorted(kinds)) or '(add a zones table with a kind column)'}",
-                )
+        require_known(
+            model.zone_kinds,
+            kinds,
+            f"{where}.zone_kinds",
+            "no zone has this kind",
+            problems,
+            fix=f"use one of: {', '.join(sorted(kinds)) or '(add a zones table with a kind column)'}",
+        )
     if model.zone_min_share is not None and demand.zone is None:
         problems.add(
             f"{where}.zone_min_share",

@@ -7,6 +7,7 @@ from geodata.arrays import Sites
 from ...errors import ProblemCollector
 from ...schema.files import LoadedCase
 from ...schema.siting import PCenterModelConfig, PMedianModelConfig
+from ..rules import require_known
 
 
 def _check_siting_rules(
@@ -55,14 +56,13 @@ def validate_siting(
     """Checks of a p-median / p-center case that need the data (the rest are in the model)."""
     where = f"{case.label} › model"
     types = set(map(str, sites.facility_type))
-    for t in model.facility_types or []:
-        if t not in types:
-            problems.add(
-                f"{where}.facility_types",
-                "no site has this facility type",
-                got=t,
-                fix=f"use one of: {', '.join(sorted(types))}",
-            )
+    require_known(
+        model.facility_types or [],
+        types,
+        f"{where}.facility_types",
+        "no site has this facility type",
+        problems,
+    )
     if (
         isinstance(model, PMedianModelConfig)
         and model.capacity == "enforce"
