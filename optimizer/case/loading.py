@@ -6,9 +6,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from pydantic import (
-    ValidationError,
-)
+from pydantic import ValidationError
 
 from ..casefile import read_case_text, yaml_mapping
 from ..errors import CaseError, ProblemCollector

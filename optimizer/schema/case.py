@@ -5,11 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Annotated, Any, Literal
 
-from pydantic import (
-    Field,
-    field_validator,
-    model_validator,
-)
+from pydantic import Field, field_validator, model_validator
 
 from .coverage import CoverageModelConfig
 from .data import (
@@ -22,14 +18,7 @@ from .data import (
     ZonesConfig,
 )
 from .ems import EmsModelConfig
-from .fields import (
-    Name,
-    NonNegFloat,
-    NotBool,
-    PositiveFloat,
-    Share,
-    Strict,
-)
+from .fields import Name, NonNegFloat, NotBool, PositiveFloat, Share, Strict
 from .siting import PCenterModelConfig, PMedianModelConfig
 
 ModelConfig = Annotated[

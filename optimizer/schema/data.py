@@ -5,20 +5,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Annotated, Any, Literal
 
-from pydantic import (
-    Discriminator,
-    Field,
-    Tag,
-    model_validator,
-)
+from pydantic import Discriminator, Field, Tag, model_validator
 
-from .fields import (
-    Name,
-    NonNegFloat,
-    NotBool,
-    PositiveFloat,
-    Strict,
-)
+from .fields import Name, NonNegFloat, NotBool, PositiveFloat, Strict
 
 
 class DemandColumns(Strict):

@@ -4,19 +4,9 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import (
-    Field,
-)
+from pydantic import Field
 
-from .fields import (
-    Name,
-    NonNegFloat,
-    NotBool,
-    PositiveFloat,
-    Share,
-    Strict,
-    Threshold,
-)
+from .fields import Name, NonNegFloat, NotBool, PositiveFloat, Share, Strict, Threshold
 
 
 class FleetConfig(Strict):

@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import difflib
+import typing
 from collections.abc import Sequence
 from typing import Any
 
-from pydantic import (
-    BaseModel,
-    ValidationError,
-)
+from pydantic import BaseModel, ValidationError
 
 from ..errors import Problem
 
@@ -65,8 +63,6 @@ def _model_at(model: type[BaseModel], loc: Sequence[str | int]) -> type[BaseMode
 
 
 def _unwrap(annotation: Any, loc: Sequence[str | int], part: str | int) -> Any:
-    import typing
-
     origin = typing.get_origin(annotation)
     if origin is None:
         return annotation

@@ -4,17 +4,9 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import (
-    Field,
-    model_validator,
-)
+from pydantic import Field, model_validator
 
-from .fields import (
-    Name,
-    Names,
-    NotBool,
-    Strict,
-)
+from .fields import Name, Names, NotBool, Strict
 
 
 # ---------------------------------------------------------------------------------------------
