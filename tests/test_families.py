@@ -172,18 +172,16 @@ def test_batch_runs_every_kind_together(tmp_case, tmp_path):
 
 
 def test_backend_is_spelled_once():
-    """The case schemas spell the backends as a Literal (the schema sits below the solvers, for
-    geodata's import contract); they must list exactly the Backend enum."""
-    from typing import get_args
-
+    """Both case schemas take the one Backend enum; each backend declares its features."""
     from optimizer.schema.case import SolverConfig
     from optimizer.solvers import BACKENDS, Feature, supports
     from optimizer.solvers.base import Backend
     from optimizer.staffing.config import StaffingSolverConfig
 
+    assert set(BACKENDS) == {b.value for b in Backend}
     for schema in (SolverConfig, StaffingSolverConfig):
-        literal = schema.model_fields["backend"].annotation
-        assert set(get_args(literal)) == {b.value for b in Backend} == set(BACKENDS)
+        assert schema.model_fields["backend"].annotation is Backend
+        assert schema.model_validate({"backend": "cbc"}).backend is Backend.CBC
     assert all(supports(b, Feature.BOUND) for b in BACKENDS)
     assert supports("ortools", Feature.ENGINES) and not supports("highs", Feature.ENGINES)
 

@@ -7,6 +7,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Field, field_validator, model_validator
 
+from ..solvers.base import Backend
 from .coverage import CoverageModelConfig
 from .data import (
     DemandConfig,
@@ -31,7 +32,8 @@ ModelConfig = Annotated[
 # Solver and output
 # ---------------------------------------------------------------------------------------------
 class SolverConfig(Strict):
-    backend: Literal["highs", "cbc", "ortools", "scip"] = "highs"
+    backend: Backend = Backend.HIGHS
+    """The solver backend (``optimizer.solvers.base.Backend``: highs, cbc, ortools, scip)."""
     time_limit_s: PositiveFloat = 600.0
     mip_rel_gap: Annotated[float, Field(ge=0, lt=1), NotBool] = 0.0
     threads: Annotated[int, Field(ge=1, le=256), NotBool] | None = None

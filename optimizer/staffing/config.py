@@ -29,6 +29,7 @@ from ..schema.case import OutputConfig
 from ..schema.fields import Name, NonNegFloat, NotBool, PositiveFloat, Strict
 from ..schema.files import CaseFile
 from ..schema.problems import pydantic_problems
+from ..solvers.base import Backend
 
 __all__ = [
     "Category",
@@ -49,7 +50,7 @@ Month = Annotated[int, Field(ge=1, le=120), NotBool]
 class StaffingSolverConfig(Strict):
     """Solver options (as in siting cases) plus MIP presolve, which the staffing models tune."""
 
-    backend: Literal["highs", "cbc", "ortools", "scip"] = "highs"
+    backend: Backend = Backend.HIGHS
     time_limit_s: PositiveFloat = 600.0
     mip_rel_gap: Annotated[float, Field(ge=0, lt=1), NotBool] = 0.0
     threads: Annotated[int, Field(ge=1, le=256), NotBool] | None = None
