@@ -7,6 +7,7 @@ family of a case comes from :mod:`optimizer.families`' table.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -15,7 +16,7 @@ import yaml
 
 from ..atomic import check_out_dir, claim
 from ..casefile import load_yaml, read_case_text
-from ..certificate import check_certificate
+from ..certificate import check_certificate, solution_limit
 from ..errors import CaseError
 from ..families import COVERAGE, QUOTA, STAFFING_KINDS, family_of
 from ..schema.files import CaseFile, LoadedCase
@@ -32,6 +33,8 @@ __all__ = [
     "solve_case",
     "solve_prepared",
 ]
+
+log = logging.getLogger(__name__)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -95,6 +98,8 @@ def solve_prepared(
         where=f"{family.name} answer",
         **family.certificate(sol),
     )
+    limit = solution_limit(sol, settings.options.time_limit_s)
+    log.info("%s answer: %s, limit %s (%s)", family.name, sol.status.value, limit, sol.message)
     return sol
 
 

@@ -1,0 +1,37 @@
+"""Which limit stopped a solve (certificate.Limit), beside its Status."""
+
+from __future__ import annotations
+
+import pytest
+
+from optimizer.certificate import Limit, stop_limit
+from optimizer.solvers.base import Status
+
+
+@pytest.mark.parametrize(
+    ("status", "gap", "message", "seconds", "limit", "expected"),
+    [
+        (Status.OPTIMAL, 0.0, "Optimal", 1.0, 600.0, Limit.NONE),
+        (Status.OPTIMAL, 0.004, "Optimal", 1.0, 600.0, Limit.GAP),
+        (Status.FEASIBLE, 0.1, "Time limit reached", 9.0, 10.0, Limit.TIME),
+        (Status.FEASIBLE, 0.1, "Stopped on time", 3.0, 10.0, Limit.TIME),
+        (Status.FEASIBLE, 0.1, "round 4 of the master", 10.0, 10.0, Limit.TIME),
+        (Status.NO_SOLUTION, None, "timelimit", 10.0, 10.0, Limit.TIME),
+        (Status.FEASIBLE, 0.1, "userinterrupt", 2.0, 10.0, Limit.INTERRUPT),
+        (Status.FEASIBLE, 0.1, "nodelimit", 2.0, 10.0, Limit.NODE),
+        (
+            Status.FEASIBLE,
+            0.02,
+            "the truncated table leaves the bound open",
+            2.0,
+            600.0,
+            Limit.OTHER,
+        ),
+        (Status.INFEASIBLE, None, "Infeasible", 0.1, 600.0, Limit.NONE),
+        (Status.ERROR, None, "error", 0.1, 600.0, Limit.NONE),
+    ],
+)
+def test_stop_limit(status, gap, message, seconds, limit, expected):
+    got = stop_limit(status=status, gap=gap, message=message, seconds=seconds, time_limit_s=limit)
+    assert got is expected
+    assert (got.phrase != "") == (expected in (Limit.GAP, Limit.TIME, Limit.NODE, Limit.INTERRUPT))
