@@ -35,3 +35,21 @@ def test_stop_limit(status, gap, message, seconds, limit, expected):
     got = stop_limit(status=status, gap=gap, message=message, seconds=seconds, time_limit_s=limit)
     assert got is expected
     assert (got.phrase != "") == (expected in (Limit.GAP, Limit.TIME, Limit.NODE, Limit.INTERRUPT))
+
+
+def test_time_limited_solve_says_time():
+    """A covering solve stopped by its time limit (the instance of test_coverage_models'
+    test_time_limit_returns_incumbent_with_bound) reports ``time``, and is not optimal."""
+    from optimizer.models.coverage.solve import solve_coverage
+    from optimizer.schema.coverage import CoverageModelConfig, Standard
+    from optimizer.solvers import SolveOptions
+
+    from .conftest import random_instance
+
+    model = CoverageModelConfig(
+        kind="mclp", standards=[Standard(name="t", minutes=2.5)], max_new_sites=40
+    )
+    problem, _ = random_instance(5, model, n_demand=4000, n_sites=400, unreachable_share=0.0)
+    sol = solve_coverage(problem, options=SolveOptions(time_limit_s=0.3))
+    assert sol.status in (Status.FEASIBLE, Status.NO_SOLUTION)
+    assert sol.limit is Limit.TIME, sol.message
