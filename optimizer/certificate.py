@@ -20,6 +20,7 @@ __all__ = [
     "Limit",
     "check_certificate",
     "solution_limit",
+    "status_text",
     "stop_limit",
     "time_line",
 ]
@@ -49,7 +50,7 @@ class Limit(enum.StrEnum):
             Limit.GAP: "at the requested gap",
             Limit.TIME: "at the time limit",
             Limit.NODE: "at the node limit",
-            Limit.INTERRUPT: "interrupted",
+            Limit.INTERRUPT: "when interrupted",
         }.get(self, "")
 
 
@@ -80,6 +81,22 @@ def stop_limit(
     if seconds is not None and time_limit_s is not None and seconds >= 0.98 * time_limit_s:
         return Limit.TIME
     return Limit.OTHER
+
+
+def status_text(status: Any, limit: Limit) -> str:
+    """The status as the summary says it: "FEASIBLE at the time limit (not proven optimal)",
+    "NO SOLUTION found before the time limit", else the status's own label."""
+    value = getattr(status, "value", str(status))
+    if value == "feasible" and limit.phrase:
+        return f"FEASIBLE {limit.phrase} (not proven optimal)"
+    before = {
+        Limit.TIME: "the time limit",
+        Limit.NODE: "the node limit",
+        Limit.INTERRUPT: "the interrupt",
+    }
+    if value == "no_solution" and limit in before:
+        return f"NO SOLUTION found before {before[limit]}"
+    return str(status.label)
 
 
 def solution_limit(solution: Any, time_limit_s: float | None) -> Limit:

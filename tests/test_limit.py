@@ -53,3 +53,15 @@ def test_time_limited_solve_says_time():
     sol = solve_coverage(problem, options=SolveOptions(time_limit_s=0.3))
     assert sol.status in (Status.FEASIBLE, Status.NO_SOLUTION)
     assert sol.limit is Limit.TIME, sol.message
+
+
+def test_status_text_names_the_limit():
+    from optimizer.certificate import status_text
+
+    assert (
+        status_text(Status.FEASIBLE, Limit.TIME)
+        == "FEASIBLE at the time limit (not proven optimal)"
+    )
+    assert status_text(Status.NO_SOLUTION, Limit.TIME) == "NO SOLUTION found before the time limit"
+    assert status_text(Status.FEASIBLE, Limit.OTHER) == Status.FEASIBLE.label
+    assert status_text(Status.OPTIMAL, Limit.GAP) == Status.OPTIMAL.label
