@@ -114,13 +114,13 @@ def _reprepare_siting(prepared: Any, point: LoadedCase) -> Any:
 
 
 def _write_coverage(prepared: Any, sol: Any, out: Path) -> list[str]:
-    from .results import write_coverage_results
+    from .models.coverage.write import write_coverage_results
 
     return write_coverage_results(prepared, sol, out)
 
 
 def _summary_coverage(prepared: Any, sol: Any, out: Path | None) -> str:
-    from .results import coverage_summary
+    from .models.coverage.outputs import coverage_summary
 
     return coverage_summary(prepared, sol, out)
 
@@ -376,7 +376,7 @@ def _solve_ems(prepared: Any, st: SolveSettings, warm: Any) -> Any:
 
 
 def _write_ems(prepared: Any, sol: Any, out: Path) -> list[str]:
-    from .models.ems.outputs import write_ems_results
+    from .models.ems.write import write_ems_results
 
     return write_ems_results(prepared, sol, out)
 

@@ -103,7 +103,7 @@ def andorra_runs(tmp_path_factory):
     import dataclasses
 
     from optimizer.case import prepare_case, solve_case
-    from optimizer.results import write_results
+    from optimizer.families import family_of
 
     shared_path("data", "osm-andorra", "andorra_drive.graphml.gz")
     prepared = prepare_case(ROOT / "configs" / "andorra.yaml")
@@ -115,6 +115,6 @@ def andorra_runs(tmp_path_factory):
             prepared, problem=dataclasses.replace(prepared.problem, model=model)
         )
         sol = solve_case(prep)
-        write_results(prep, sol, base / f"p{p}")
+        family_of(prep).write(prep, sol, base / f"p{p}")
         out[p] = (prep, sol, base / f"p{p}")
     return out
