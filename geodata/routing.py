@@ -9,8 +9,9 @@ by id, and run the bounded multi-source Dijkstra.
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
@@ -23,10 +24,8 @@ from .matrix import network_travel_times
 from .network import RoadNetwork, cache_dir, graph_from_file, graph_from_osmnx
 from .progress import Heartbeat
 from .snap import Snapped, snap_points
+from .sources import CaseFiles, Section, network_specs
 from .speeds import SpeedProfile, profile_for
-
-if TYPE_CHECKING:
-    from optimizer.config import LoadedCase, NetworkConfig
 
 __all__ = ["RoutingReport", "case_points_wgs84", "load_network", "route_case", "wgs84_points"]
 
@@ -88,17 +87,17 @@ class RoutingReport:
 
 def load_network(
     name: str,
-    cfg: NetworkConfig,
-    case: LoadedCase,
+    cfg: Section,
+    files: CaseFiles,
     problems: ProblemCollector,
     graphs: dict[str, Any] | None = None,
 ) -> RoadNetwork | None:
     """Load one network of the case; ``graphs`` receives the graph as read (osmnx sources), for
     the independent router to convert on its own without reading the file twice."""
-    key = f"{case.label} › networks.{name}"
+    key = f"{files.label} › networks.{name}"
     try:
         if cfg.file is not None:
-            path = case.resolve(cfg.file)
+            path = files.resolve(cfg.file)
             if not path.exists():
                 problems.add(
                     f"{key}.file",
@@ -111,7 +110,7 @@ def load_network(
                 import pandas as pd
 
                 assert cfg.nodes_file is not None
-                npath = case.resolve(cfg.nodes_file)
+                npath = files.resolve(cfg.nodes_file)
                 if not npath.exists():
                     problems.add(
                         f"{key}.nodes_file",
@@ -130,7 +129,7 @@ def load_network(
             import geopandas as gpd
 
             gdf = gpd.read_file(
-                case.resolve(cfg.polygon), layer=cfg.polygon_layer, where=cfg.polygon_where
+                files.resolve(cfg.polygon), layer=cfg.polygon_layer, where=cfg.polygon_where
             )
             if len(gdf) == 0:
                 problems.add(
@@ -286,7 +285,9 @@ def _describe(ids: np.ndarray, mask: np.ndarray, dist: np.ndarray | None = None)
 
 
 def route_case(
-    case: LoadedCase,
+    travel_times: Mapping[str, Section],
+    network_sections: Mapping[str, Section],
+    files: CaseFiles,
     demand: Demand,
     sites: Sites,
     cutoffs: dict[str, float | None],
@@ -302,23 +303,20 @@ def route_case(
     receives each network's graph as read from its source (see :func:`load_network`)."""
     import time
 
-    from optimizer.config import NetworkTravelTimesConfig
-
-    cfg = case.config
-    specs = {n: t for n, t in cfg.travel_times.items() if isinstance(t, NetworkTravelTimesConfig)}
+    specs = network_specs(travel_times)
     if not specs:
         return {}, {}
-    dem_ll, site_ll = case_points_wgs84(case.label, demand, sites, problems)
+    dem_ll, site_ll = case_points_wgs84(files.label, demand, sites, problems)
     networks: dict[str, RoadNetwork | None] = {}
     tables: dict[str, TravelTimes] = {}
     reports: dict[str, RoutingReport] = {}
     for name, spec in specs.items():
-        if spec.network not in cfg.networks:
+        if spec.network not in network_sections:
             continue  # reported by the schema checks
         if spec.network not in networks:
             with Heartbeat(f"Reading network {spec.network}"):
                 networks[spec.network] = load_network(
-                    spec.network, cfg.networks[spec.network], case, problems, graphs
+                    spec.network, network_sections[spec.network], files, problems, graphs
                 )
         net = networks[spec.network]
         if net is None or dem_ll is None or site_ll is None:
@@ -335,7 +333,7 @@ def route_case(
         usable = net.usable_edges(profile, components=spec.components) & ~np.isin(
             net.highway, np.asarray(spec.snap_exclude, dtype=object)
         )
-        key = f"{case.label} › travel_times.{name}"
+        key = f"{files.label} › travel_times.{name}"
         if not _usable_roads(net, profile, spec, usable, key, problems):
             continue
         snaps = []

@@ -2,7 +2,7 @@
 
 A new import circle inside ``optimizer.models.*``, ``optimizer.scenarios``, ``optimizer.report``
 or ``optimizer.staffing``, a report page imported by a lower report layer, or a new
-``geodata -> optimizer`` import beyond errors/atomic/config fails here.
+``geodata -> optimizer`` import beyond errors/atomic fails here.
 """
 
 from __future__ import annotations

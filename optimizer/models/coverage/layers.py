@@ -159,11 +159,119 @@ def _uncovered(sol: CoverageSolution, d_ll: np.ndarray) -> Layer:
     )
 
 
+_CATCHMENT_COLUMNS = [
+    "site_id",
+    "facility_type",
+    "standard",
+    "threshold",
+    "unit",
+    "demand_class",
+    "method",
+    "network",
+    "buffer_m",
+    "area_km2",
+    "residents_within",
+]
+
+
+def _areas(
+    rep: Any,
+    table: Any,
+    open_pos: np.ndarray,
+    thr: np.ndarray,
+    values: list[float],
+    geo: tuple[np.ndarray, np.ndarray, np.ndarray, dict[str, EdgeShapes], float],
+) -> tuple[dict[tuple[int, float], shapely.Geometry], str, str]:
+    """The service area of each open site (``open_pos``) per threshold value: road pieces
+    reached (:func:`geodata.catchments.network_service_areas`) when the table was routed on a
+    road network, else the hull of the demand points it covers; with the method and network."""
+    d_ll, s_ll, open_mask, shapes, buffer_m = geo
+    if rep is not None and getattr(rep, "road_network", None) is not None:
+        net = rep.road_network
+        if net.name not in shapes:
+            shapes[net.name] = EdgeShapes.of(net)
+        areas = network_service_areas(
+            net,
+            rep.profile,
+            rep.sites_snap,
+            open_pos,
+            values,
+            measure=rep.measure,
+            direction=rep.direction,
+            buffer_m=buffer_m,
+            shapes=shapes[net.name],
+        )
+        return areas, "network", rep.network
+    areas = {}
+    for v in values:
+        within = table.within(np.where(thr == v, thr, np.nan), open_mask).tocsc()
+        members = [within.indices[within.indptr[j] : within.indptr[j + 1]] for j in open_pos]
+        polys = demand_hull_areas(
+            s_ll[open_pos, 0], s_ll[open_pos, 1], d_ll[:, 0], d_ll[:, 1], members, buffer_m=buffer_m
+        )
+        areas.update({(int(j), v): p for j, p in zip(open_pos, polys, strict=True)})
+    return areas, "demand_hull", ""
+
+
+def _standard_catchments(
+    problem: Any,
+    r: Any,
+    open_pos: np.ndarray,
+    found: tuple[dict[tuple[int, float], shapely.Geometry], str, str],
+    buffer_m: float,
+) -> tuple[list[dict[str, Any]], list[shapely.Geometry]]:
+    """The catchment rows and polygons of one standard's open sites, with the residents (and
+    footfall) each reaches per threshold, counted on the travel-time table's coverage."""
+    demand, sites = problem.demand, problem.sites
+    s = r.coverage.standard
+    thr = r.coverage.threshold
+    areas, method, network = found
+    rows: list[dict[str, Any]] = []
+    geoms: list[shapely.Geometry] = []
+    for v in sorted({float(v) for v in thr[np.isfinite(thr)]}):
+        cls = (
+            ""
+            if not isinstance(s.threshold, dict)
+            else ",".join(sorted(k for k, t in s.threshold.items() if float(t) == v))
+        )
+        subject = r.coverage.applies & (thr == v)
+        mat = r.coverage.matrix.T.astype(float)
+        reach = np.asarray(mat @ np.where(subject, demand.residents, 0.0)).ravel()
+        foot = np.asarray(mat @ np.where(subject, demand.weight - demand.residents, 0.0)).ravel()
+        for j in open_pos:
+            poly = areas.get((int(j), v))
+            if poly is None:
+                continue
+            rows.append(
+                {
+                    "site_id": str(sites.ids[j]),
+                    "facility_type": str(sites.facility_type[j]),
+                    "standard": s.name,
+                    "threshold": v,
+                    "unit": s.unit,
+                    "demand_class": cls,
+                    "method": method,
+                    "network": network,
+                    "buffer_m": buffer_m,
+                    "area_km2": round(polygon_area_km2(poly), 4),
+                    "residents_within": round(float(reach[j]), 3),
+                }
+                | (
+                    {"footfall_within": round(float(foot[j]), 3)}
+                    if demand.footfall is not None
+                    else {}
+                )
+            )
+            geoms.append(multipolygon(poly))
+    return rows, geoms
+
+
 def _catchments(
     prepared: Any, sol: CoverageSolution, d_ll: np.ndarray, s_ll: np.ndarray, buffer_m: float
 ) -> Layer:
+    """``catchments``: one polygon per open site, standard and threshold (sorted by standard,
+    site and threshold)."""
     problem = sol.problem
-    demand, sites = problem.demand, problem.sites
     assert sol.evaluation is not None
     ev = sol.evaluation
     t0 = time.perf_counter()
@@ -172,102 +280,19 @@ def _catchments(
     rows: list[dict[str, Any]] = []
     geoms: list[shapely.Geometry] = []
     for r in ev.standards:
-        s = r.coverage.standard
-        table = problem.matrix_for(s)
+        table = problem.matrix_for(r.coverage.standard)
         open_pos = np.flatnonzero(ev.open_mask & r.coverage.site_ok)
         if open_pos.size == 0:
             continue
         thr = r.coverage.threshold
         values = sorted({float(v) for v in thr[np.isfinite(thr)]})
-        classes = {
-            v: ""
-            if not isinstance(s.threshold, dict)
-            else ",".join(sorted(k for k, t in s.threshold.items() if float(t) == v))
-            for v in values
-        }
-        rep = routing.get(table.name)
-        if rep is not None and getattr(rep, "road_network", None) is not None:
-            net = rep.road_network
-            if net.name not in shapes:
-                shapes[net.name] = EdgeShapes.of(net)
-            areas = network_service_areas(
-                net,
-                rep.profile,
-                rep.sites_snap,
-                open_pos,
-                values,
-                measure=rep.measure,
-                direction=rep.direction,
-                buffer_m=buffer_m,
-                shapes=shapes[net.name],
-            )
-            method, network = "network", rep.network
-        else:
-            areas = {}
-            for v in values:
-                within = table.within(np.where(thr == v, thr, np.nan), ev.open_mask).tocsc()
-                members = [
-                    within.indices[within.indptr[j] : within.indptr[j + 1]] for j in open_pos
-                ]
-                polys = demand_hull_areas(
-                    s_ll[open_pos, 0],
-                    s_ll[open_pos, 1],
-                    d_ll[:, 0],
-                    d_ll[:, 1],
-                    members,
-                    buffer_m=buffer_m,
-                )
-                areas.update({(int(j), v): p for j, p in zip(open_pos, polys, strict=True)})
-            method, network = "demand_hull", ""
-        for v in values:
-            subject = r.coverage.applies & (thr == v)
-            mat = r.coverage.matrix.T.astype(float)
-            reach = np.asarray(mat @ np.where(subject, demand.residents, 0.0)).ravel()
-            foot = np.asarray(
-                mat @ np.where(subject, demand.weight - demand.residents, 0.0)
-            ).ravel()
-            for j in open_pos:
-                poly = areas.get((int(j), v))
-                if poly is None:
-                    continue
-                rows.append(
-                    {
-                        "site_id": str(sites.ids[j]),
-                        "facility_type": str(sites.facility_type[j]),
-                        "standard": s.name,
-                        "threshold": v,
-                        "unit": s.unit,
-                        "demand_class": classes[v],
-                        "method": method,
-                        "network": network,
-                        "buffer_m": buffer_m,
-                        "area_km2": round(polygon_area_km2(poly), 4),
-                        "residents_within": round(float(reach[j]), 3),
-                    }
-                    | (
-                        {"footfall_within": round(float(foot[j]), 3)}
-                        if demand.footfall is not None
-                        else {}
-                    )
-                )
-                geoms.append(multipolygon(poly))
-    frame = pd.DataFrame(
-        rows,
-        columns=[
-            "site_id",
-            "facility_type",
-            "standard",
-            "threshold",
-            "unit",
-            "demand_class",
-            "method",
-            "network",
-            "buffer_m",
-            "area_km2",
-            "residents_within",
-            *(["footfall_within"] if demand.footfall is not None else []),
-        ],
-    )
+        geo = (d_ll, s_ll, ev.open_mask, shapes, buffer_m)
+        found = _areas(routing.get(table.name), table, open_pos, thr, values, geo)
+        more_rows, more_geoms = _standard_catchments(problem, r, open_pos, found, buffer_m)
+        rows += more_rows
+        geoms += more_geoms
+    footfall = ["footfall_within"] if problem.demand.footfall is not None else []
+    frame = pd.DataFrame(rows, columns=[*_CATCHMENT_COLUMNS, *footfall])
     order = (
         frame.sort_values(["standard", "site_id", "threshold"], kind="stable").index.to_numpy()
         if len(frame)

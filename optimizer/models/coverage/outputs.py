@@ -91,104 +91,113 @@ def _type_share_rows(problem: Any, open_mask: np.ndarray) -> list[dict[str, Any]
     return rows
 
 
-def solution_dict(prepared: Any, sol: CoverageSolution) -> dict[str, Any]:
-    problem = sol.problem
+def _model_dict(problem: Any) -> dict[str, Any]:
+    """solution.json's ``model``: the model section, with each zone rule's need per zone."""
+    model = problem.model
+    return {
+        "kind": model.kind,
+        "objective": model.resolved_objective,
+        "max_new_sites": model.max_new_sites,
+        "budget": model.budget,
+        "existing": model.existing,
+        "standards": [s.model_dump(exclude_none=True) for s in problem.standards],
+        "zone_rules": [
+            r.model_dump(exclude_none=True)
+            | (
+                {"required": {z: problem.rule_need(r, z) for z in problem.rule_zones(r)}}
+                if r.per_10k_residents is not None
+                else {}
+            )
+            | (
+                {"allowed": {z: problem.rule_cap(r, z) for z in problem.rule_zones(r)}}
+                if r.max_sites is not None
+                else {}
+            )
+            for r in model.zone_rules
+        ],
+    }
+
+
+def _plan_dict(problem: Any, ev: Any) -> dict[str, Any]:
+    """solution.json's chosen / new / closed sites per type, their counts, type shares, cost."""
     model = problem.model
     sites = problem.sites
-    out = common_dict(
-        prepared,
-        sol,
-        meaning=_objective_meaning(sol),
-        model={
-            "kind": model.kind,
-            "objective": model.resolved_objective,
-            "max_new_sites": model.max_new_sites,
-            "budget": model.budget,
-            "existing": model.existing,
-            "standards": [s.model_dump(exclude_none=True) for s in problem.standards],
-            "zone_rules": [
-                r.model_dump(exclude_none=True)
-                | (
-                    {"required": {z: problem.rule_need(r, z) for z in problem.rule_zones(r)}}
-                    if r.per_10k_residents is not None
-                    else {}
-                )
-                | (
-                    {"allowed": {z: problem.rule_cap(r, z) for z in problem.rule_zones(r)}}
-                    if r.max_sites is not None
-                    else {}
-                )
-                for r in model.zone_rules
-            ],
-        },
-    )
+    out: dict[str, Any] = {}
+    out["chosen_sites"] = _by_type(sites.ids, sites.facility_type, ev.open_mask)
+    out["new_sites"] = _by_type(sites.ids, sites.facility_type, ev.new_mask)
+    out["closed_sites"] = _by_type(sites.ids, sites.facility_type, ev.closed_mask)
+    out["counts"] = {
+        t: {
+            "open": len(out["chosen_sites"][t]),
+            "new": len(out["new_sites"][t]),
+            "closed": len(out["closed_sites"][t]),
+            "existing": int((sites.existing & (sites.facility_type == t)).sum()),
+        }
+        for t in out["chosen_sites"]
+    }
+    if model.type_shares:
+        out["type_share_compliance"] = {"table": _type_share_rows(problem, ev.open_mask)}
+    out["cost"] = {
+        "unit": sites.cost_unit,
+        "new_sites": rounded(ev.new_cost, 2),
+        "closures": rounded(ev.closure_cost, 2),
+        "total": rounded(ev.total_cost, 2),
+        "budget": model.budget,
+    }
+    return out
+
+
+def _standard_dict(r: Any) -> dict[str, Any]:
+    """solution.json's coverage of one standard: overall and per zone, against its targets."""
+    s = r.coverage.standard
+    target = s.min_share
+    by_zone = {}
+    for z, zc in r.by_zone.items():
+        req = _zone_share(s, z)
+        by_zone[z] = {
+            "population": rounded(zc.population, 3),
+            "covered": rounded(zc.covered, 3),
+            "share": rounded(zc.share),
+            "required": req,
+            "met": None if req is None or zc.share is None else bool(zc.share >= req - 1e-9),
+        }
+    out = {
+        "threshold": s.threshold,
+        "unit": s.unit,
+        "facility_types": s.facility_types,
+        "population": rounded(r.population, 3),
+        "covered": rounded(r.covered_population, 3),
+        "share": rounded(r.share),
+        "min_share": target,
+        "met": None if target is None or r.share is None else bool(r.share >= target - 1e-9),
+        "source": s.source,
+        "by_zone": by_zone,
+    }
+    if _has_footfall(r):
+        out |= {
+            "measure": "residents (footfall apart)",
+            "footfall": rounded(r.footfall, 3),
+            "footfall_covered": rounded(r.footfall_covered, 3),
+            "footfall_share": rounded(r.footfall_share),
+            "weighted_covered": rounded(r.weighted_covered, 3),
+        }
+        for z, zc in r.by_zone.items():
+            by_zone[z] |= {
+                "footfall": rounded(zc.footfall, 3),
+                "footfall_covered": rounded(zc.footfall_covered, 3),
+            }
+    return out
+
+
+def solution_dict(prepared: Any, sol: CoverageSolution) -> dict[str, Any]:
+    """solution.json of a coverage run: the common part, the model, the plan, its coverage per
+    standard and zone, what each facility type buys, and the phases of a phased roll-out."""
+    problem = sol.problem
+    out = common_dict(prepared, sol, meaning=_objective_meaning(sol), model=_model_dict(problem))
     if sol.open_mask is not None and sol.evaluation is not None:
         ev = sol.evaluation
-        out["chosen_sites"] = _by_type(sites.ids, sites.facility_type, ev.open_mask)
-        out["new_sites"] = _by_type(sites.ids, sites.facility_type, ev.new_mask)
-        out["closed_sites"] = _by_type(sites.ids, sites.facility_type, ev.closed_mask)
-        out["counts"] = {
-            t: {
-                "open": len(out["chosen_sites"][t]),
-                "new": len(out["new_sites"][t]),
-                "closed": len(out["closed_sites"][t]),
-                "existing": int((sites.existing & (sites.facility_type == t)).sum()),
-            }
-            for t in out["chosen_sites"]
-        }
-        if model.type_shares:
-            out["type_share_compliance"] = {"table": _type_share_rows(problem, ev.open_mask)}
-        out["cost"] = {
-            "unit": sites.cost_unit,
-            "new_sites": rounded(ev.new_cost, 2),
-            "closures": rounded(ev.closure_cost, 2),
-            "total": rounded(ev.total_cost, 2),
-            "budget": model.budget,
-        }
-        cov = {}
-        for r in ev.standards:
-            s = r.coverage.standard
-            target = s.min_share
-            by_zone = {}
-            for z, zc in r.by_zone.items():
-                req = _zone_share(s, z)
-                by_zone[z] = {
-                    "population": rounded(zc.population, 3),
-                    "covered": rounded(zc.covered, 3),
-                    "share": rounded(zc.share),
-                    "required": req,
-                    "met": None
-                    if req is None or zc.share is None
-                    else bool(zc.share >= req - 1e-9),
-                }
-            cov[s.name] = {
-                "threshold": s.threshold,
-                "unit": s.unit,
-                "facility_types": s.facility_types,
-                "population": rounded(r.population, 3),
-                "covered": rounded(r.covered_population, 3),
-                "share": rounded(r.share),
-                "min_share": target,
-                "met": None
-                if target is None or r.share is None
-                else bool(r.share >= target - 1e-9),
-                "source": s.source,
-                "by_zone": by_zone,
-            }
-            if _has_footfall(r):
-                cov[s.name] |= {
-                    "measure": "residents (footfall apart)",
-                    "footfall": rounded(r.footfall, 3),
-                    "footfall_covered": rounded(r.footfall_covered, 3),
-                    "footfall_share": rounded(r.footfall_share),
-                    "weighted_covered": rounded(r.weighted_covered, 3),
-                }
-                for z, zc in r.by_zone.items():
-                    by_zone[z] |= {
-                        "footfall": rounded(zc.footfall, 3),
-                        "footfall_covered": rounded(zc.footfall_covered, 3),
-                    }
-        out["coverage"] = cov
+        out |= _plan_dict(problem, ev)
+        out["coverage"] = {r.coverage.standard.name: _standard_dict(r) for r in ev.standards}
         out["by_type"] = type_value(sol)
         phases = phase_rows(sol)
         if phases:
