@@ -21,7 +21,8 @@ from .arrays import Demand, Sites, TravelTimes
 from .crs import is_china_offset_crs, normalise_crs, to_wgs84
 from .estimate import EstimateReport
 from .matrix import network_travel_times
-from .network import RoadNetwork, cache_dir, graph_from_file, graph_from_osmnx
+from .network import RoadNetwork
+from .osm import cache_dir, graph_from_file, graph_from_osmnx
 from .progress import Heartbeat
 from .snap import Snapped, snap_points
 from .sources import CaseFiles, Section, network_specs
