@@ -26,7 +26,7 @@ from .columns import (
     read_numbers,
 )
 from .crs import check_crs
-from .reader import read_table
+from .reader import Table, read_table
 from .sources import CaseFiles, Section
 
 __all__ = ["load_demand", "load_sites", "load_zones"]
@@ -38,7 +38,7 @@ MAX_WEIGHT = 2e9  # more people than any country: a typo or a unit error, not a 
 
 
 def load_demand(cfg: Section, files: CaseFiles, problems: ProblemCollector) -> Demand | None:
-    """Demand points from ``cfg`` (a :class:`optimizer.config.DemandConfig`)."""
+    """Demand points from ``cfg`` (the case's ``demand:`` section)."""
     key = f"{files.label} › demand"
     table = read_table(
         files.resolve(cfg.file),
@@ -104,7 +104,61 @@ def load_demand(cfg: Section, files: CaseFiles, problems: ProblemCollector) -> D
     )
 
 
+def _optional_numbers(
+    table: Table,
+    column: str | None,
+    ids: np.ndarray,
+    field: tuple[str, str, str],
+    problems: ProblemCollector,
+) -> np.ndarray | None:
+    """An optional numeric column of the sites (``field``: section key, field name, what it
+    is); empty cells are NaN; only a relocation credit may be negative."""
+    key, name, what = field
+    col = optional_column(table, column, f"{key}.columns.{name}", problems)
+    if col is None:
+        return None
+    return read_numbers(
+        table,
+        col,
+        ids,
+        what,
+        problems,
+        allow_empty=True,
+        min_value=None if name == "relocation_credit" else 0.0,
+    )
+
+
+def _hosts(
+    table: Table, column: str | None, ids: np.ndarray, key: str, problems: ProblemCollector
+) -> np.ndarray | None:
+    """The position of each site's host site (-1: none), a problem per unknown or own host."""
+    host_col = optional_column(table, column, key, problems)
+    if host_col is None:
+        return None
+    host_ids = read_labels(table, host_col, ids, "host", problems, allow_empty=True)
+    host = positions_of(ids, host_ids)
+    named = host_ids != ""
+    unknown = np.flatnonzero(named & (host < 0))
+    if unknown.size:
+        problems.add(
+            f"{table.shown} {table.rows(unknown, ids[unknown].tolist())}",
+            f"host (column '{host_col}') names no site in the file",
+            got=host_ids[unknown[0]],
+            fix="give the id of the clinic or station the site sits in, or leave it empty",
+        )
+    selfish = np.flatnonzero(host == np.arange(len(ids)))
+    if selfish.size:
+        problems.add(
+            f"{table.shown} {table.rows(selfish, ids[selfish].tolist())}",
+            "a site cannot be its own host",
+            fix="leave host empty or name another site",
+        )
+    return np.where(named, host, -1)
+
+
 def load_sites(cfg: Section, files: CaseFiles, problems: ProblemCollector) -> Sites | None:
+    """Candidate and existing sites from ``cfg`` (the case's ``sites:`` section): type, cost,
+    existing flag, zone, host, removal cost, relocation credit, capacity, vehicles, coordinates."""
     key = f"{files.label} › sites"
     table = read_table(
         files.resolve(cfg.file),
@@ -150,47 +204,16 @@ def load_sites(cfg: Section, files: CaseFiles, problems: ProblemCollector) -> Si
     zone_col = optional_column(table, cols.zone, f"{key}.columns.zone", problems)
     zone = read_labels(table, zone_col, ids, "zone", problems) if zone_col else None
 
-    def optional_numbers(column: str | None, field: str, what: str) -> np.ndarray | None:
-        col = optional_column(table, column, f"{key}.columns.{field}", problems)
-        if col is None:
-            return None
-        return read_numbers(
-            table,
-            col,
-            ids,
-            what,
-            problems,
-            allow_empty=True,
-            min_value=None if field == "relocation_credit" else 0.0,
-        )
+    host = _hosts(table, cols.host, ids, f"{key}.columns.host", problems)
 
-    host = None
-    host_col = optional_column(table, cols.host, f"{key}.columns.host", problems)
-    if host_col is not None:
-        host_ids = read_labels(table, host_col, ids, "host", problems, allow_empty=True)
-        host = positions_of(ids, host_ids)
-        named = host_ids != ""
-        unknown = np.flatnonzero(named & (host < 0))
-        if unknown.size:
-            problems.add(
-                f"{table.shown} {table.rows(unknown, ids[unknown].tolist())}",
-                f"host (column '{host_col}') names no site in the file",
-                got=host_ids[unknown[0]],
-                fix="give the id of the clinic or station the site sits in, or leave it empty",
-            )
-        selfish = np.flatnonzero(host == np.arange(n))
-        if selfish.size:
-            problems.add(
-                f"{table.shown} {table.rows(selfish, ids[selfish].tolist())}",
-                "a site cannot be its own host",
-                fix="leave host empty or name another site",
-            )
-        host = np.where(named, host, -1)
-    removal = optional_numbers(cols.removal_cost, "removal_cost", "removal cost")
-    credit = optional_numbers(cols.relocation_credit, "relocation_credit", "relocation credit")
-    capacity = optional_numbers(cols.capacity, "capacity", "capacity")
-    vehicles = optional_numbers(cols.vehicles, "vehicles", "vehicles")
-    np_vehicles = optional_numbers(cols.np_vehicles, "np_vehicles", "negative-pressure vehicles")
+    def optional(column: str | None, field: str, what: str) -> np.ndarray | None:
+        return _optional_numbers(table, column, ids, (key, field, what), problems)
+
+    removal = optional(cols.removal_cost, "removal_cost", "removal cost")
+    credit = optional(cols.relocation_credit, "relocation_credit", "relocation credit")
+    capacity = optional(cols.capacity, "capacity", "capacity")
+    vehicles = optional(cols.vehicles, "vehicles", "vehicles")
+    np_vehicles = optional(cols.np_vehicles, "np_vehicles", "negative-pressure vehicles")
     x, y = read_coordinates(table, cols.x, cols.y, f"{key}.columns", ids, problems)
     crs = crs_of(table, cfg.crs, key, problems)
     check_crs(crs, x, y, table.shown, table.rows, key, ids, problems)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -29,21 +30,10 @@ _UNIT_FACTOR = {
 }
 
 
-def load_travel_times(
-    name: str,
-    cfg: Section,
-    files: CaseFiles,
-    demand_ids: np.ndarray,
-    site_ids: np.ndarray,
-    problems: ProblemCollector,
-) -> TravelTimes | None:
-    """A long table ``demand_id, site_id, value`` mapped onto demand and site indices."""
-    key = f"{files.label} › travel_times.{name}"
-    path = files.resolve(cfg.file)
+def _read_pairs(cfg: Section, path: Path, key: str, problems: ProblemCollector) -> Table | None:
+    """The table of a travel-time file with its three columns (CSV: read typed, only those
+    columns); None with a problem when the file, a column or every row is missing."""
     cols = cfg.columns
-    if not exists(path):
-        read_table(path, shown=cfg.file, where=f"{key}.file", problems=problems)
-        return None
     kind = suffix(path)
     wanted = [cols.demand_id, cols.site_id, cols.value]
     frame: pd.DataFrame
@@ -98,7 +88,19 @@ def load_travel_times(
             fix="check that it is a valid CSV",
         )
         return None
+    return table
 
+
+def _check_pairs(
+    table: Table,
+    cfg: Section,
+    demand_ids: np.ndarray,
+    site_ids: np.ndarray,
+    problems: ProblemCollector,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Demand and site positions and values of every row, a problem per unknown id, bad value
+    and repeated pair; with the mask of the rows that are good."""
+    cols = cfg.columns
     frame = table.frame
     d_ids = id_strings(frame[cols.demand_id])
     s_ids = id_strings(frame[cols.site_id])
@@ -141,6 +143,27 @@ def load_travel_times(
                 got=f"{d_ids[pos[0]]} -> {s_ids[pos[0]]}",
                 fix="keep one value per pair (e.g. the shortest route)",
             )
+    return di, sj, values, good
+
+
+def load_travel_times(
+    name: str,
+    cfg: Section,
+    files: CaseFiles,
+    demand_ids: np.ndarray,
+    site_ids: np.ndarray,
+    problems: ProblemCollector,
+) -> TravelTimes | None:
+    """A long table ``demand_id, site_id, value`` mapped onto demand and site indices."""
+    key = f"{files.label} › travel_times.{name}"
+    path = files.resolve(cfg.file)
+    if not exists(path):
+        read_table(path, shown=cfg.file, where=f"{key}.file", problems=problems)
+        return None
+    table = _read_pairs(cfg, path, key, problems)
+    if table is None:
+        return None
+    di, sj, values, good = _check_pairs(table, cfg, demand_ids, site_ids, problems)
     unit, factor = _UNIT_FACTOR[cfg.unit]
     finite = good & np.isfinite(values)
     complete = np.inf if cfg.complete_within is None else float(cfg.complete_within) * factor
