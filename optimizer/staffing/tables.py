@@ -2,7 +2,7 @@
 
 Every file is read and checked before anything is solved; all problems of all files are
 collected (``file line N (id=...): what (got X); fix``) and raised together. The low-level
-readers are the project's (:mod:`geodata.tables`): CSV in UTF-8 or GB18030, GIS layers, row
+readers are the project's (:mod:`geodata.reader`, :mod:`geodata.columns`): CSV in UTF-8 or GB18030, GIS layers, row
 numbers as a planner sees them.
 """
 
@@ -15,16 +15,13 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
-from geodata.tables import (
-    Table,
-    _booleans,
-    _column,
-    _ids,
-    _labels,
-    _need_column,
-    _numbers,
-    read_table,
-)
+from geodata.columns import need_column as _need_column
+from geodata.columns import optional_column as _column
+from geodata.columns import read_booleans as _booleans
+from geodata.columns import read_ids as _ids
+from geodata.columns import read_labels as _labels
+from geodata.columns import read_numbers as _numbers
+from geodata.reader import Table, read_table
 
 from ..errors import ProblemCollector
 from .config import (
