@@ -31,14 +31,12 @@ import numpy as np
 import scipy.sparse as sp
 
 from optimizer.solvers import SolveOptions
-from optimizer.staffing.config import (
+from optimizer.staffing.quota.schema import PoolNorm, QuotaNorms, default_categories
+from optimizer.staffing.rotation.schema import (
     AwayShareRule,
-    PoolNorm,
-    QuotaNorms,
     RotationRules,
     RotationWeights,
     ValueRule,
-    default_categories,
 )
 from optimizer.staffing.quota import QuotaInstance, build_quota_milp, solve_quota
 from optimizer.staffing.rotation import (
