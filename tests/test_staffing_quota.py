@@ -10,6 +10,12 @@ import pytest
 
 from optimizer.errors import CheckError
 from optimizer.solvers import SolveOptions, SolveResult, Status
+from optimizer.staffing.quota import (
+    QuotaInstance,
+    check_quota_plan,
+    precheck_quota,
+    solve_quota,
+)
 from optimizer.staffing.quota import solve as quota_mod
 from optimizer.staffing.quota.schema import (
     Category,
@@ -22,12 +28,6 @@ from optimizer.staffing.quota.schema import (
     QuotaNorms,
     RemoteNorm,
     ShareNorm,
-)
-from optimizer.staffing.quota import (
-    QuotaInstance,
-    check_quota_plan,
-    precheck_quota,
-    solve_quota,
 )
 
 from .brute_staffing import QuotaSpec, quota_brute
@@ -261,7 +261,7 @@ def test_norm_remote_bonus_raises_the_ceiling_only_for_remote(solved):
 def test_norm_remote_by_travel_time_rule(tmp_path):
     from optimizer.errors import ProblemCollector
     from optimizer.staffing.config import parse_staffing_case
-    from optimizer.staffing.quota.tables import load_quota_instance
+    from optimizer.staffing.tables import load_quota_instance
 
     (tmp_path / "f.csv").write_text("id,type,population,minutes\na,thc,10000,50\nb,thc,10000,20\n")
     case = parse_staffing_case(

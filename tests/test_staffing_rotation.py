@@ -13,6 +13,15 @@ from scipy.optimize import linprog
 
 from optimizer.errors import CheckError
 from optimizer.solvers import SolveOptions, SolveResult, Status
+from optimizer.staffing.rotation import (
+    RotationInstance,
+    Stint,
+    assign_doctors,
+    check_rotation_plan,
+    doctor_groups,
+    precheck_rotation,
+    solve_rotation,
+)
 from optimizer.staffing.rotation import evaluate as rot_eval
 from optimizer.staffing.rotation import solve as rot_mod
 from optimizer.staffing.rotation.schema import (
@@ -24,15 +33,6 @@ from optimizer.staffing.rotation.schema import (
     StationedRule,
     TenureRule,
     ValueRule,
-)
-from optimizer.staffing.rotation import (
-    RotationInstance,
-    Stint,
-    assign_doctors,
-    check_rotation_plan,
-    doctor_groups,
-    precheck_rotation,
-    solve_rotation,
 )
 
 from .brute_staffing import RotationSpec, rotation_brute

@@ -90,9 +90,9 @@ def parse_staffing_case(
     case = StaffingCase(config, path, base_dir or Path.cwd(), text)
     problems = ProblemCollector()
     if isinstance(config, QuotaCase):
-        check_quota_rules(case, config, problems)
+        check_quota_rules(case.label, config, problems)
     else:
-        check_rotation_rules(case, config, problems)
+        check_rotation_rules(case.label, config, problems)
     problems.raise_if_any()
     return case
 

@@ -21,8 +21,7 @@ from ..handoff import check_service_population
 from .config import QuotaCase, StaffingCase, load_staffing_case
 from .quota import QuotaInstance, QuotaSolution
 from .rotation import RotationInstance, RotationSolution
-from .quota.tables import load_quota_instance
-from .rotation.tables import load_rotation_instance
+from .tables import load_quota_instance, load_rotation_instance
 
 __all__ = [
     "PreparedStaffing",

@@ -2,17 +2,12 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from ...errors import ProblemCollector
 from .schema import RotationCase
 
-if TYPE_CHECKING:
-    from ..config import StaffingCase
 
-
-def check_rotation_rules(case: StaffingCase, cfg: RotationCase, problems: ProblemCollector) -> None:
-    label = case.label
+def check_rotation_rules(label: str, cfg: RotationCase, problems: ProblemCollector) -> None:
+    """Add every cross-field problem of ``cfg`` (case file ``label``) to ``problems``."""
     r = cfg.rules
     months = cfg.horizon.months
     if r.tenure_months.min > months:

@@ -8,10 +8,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..common import fmt, header, pct, rounded, solver_block, status_line
 from ..config import QuotaCase, StaffingCase
-from .problem import facility_bounds, gp_required
-from .solve import QuotaSolution
+from ..quota import QuotaSolution, facility_bounds, gp_required
+from .common import fmt, header, pct, rounded, solver_block, status_line
 
 
 def quota_solution_dict(case: StaffingCase, sol: QuotaSolution) -> dict[str, Any]:

@@ -15,8 +15,8 @@ import pandas as pd
 
 from geodata.tables import Table, _need_column, _numbers, read_table
 
-from ..errors import ProblemCollector
-from .config import StaffingCase
+from ...errors import ProblemCollector
+from ..config import StaffingCase
 
 
 def read(case: StaffingCase, file: str, key: str, problems: ProblemCollector) -> Table | None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from .solve import RotationSolution
+from ..rotation import RotationSolution
 
 
 def _font_family() -> str | None:

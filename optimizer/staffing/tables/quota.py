@@ -13,9 +13,9 @@ from geodata.tables import Table, _booleans, _column, _ids, _labels, _need_colum
 
 from ...errors import ProblemCollector
 from ..config import QuotaCase, StaffingCase
-from ..readers import duplicates, integers, need_all, read, row_ids, unknown
+from ..quota import QuotaInstance
 from ..service_population import ServicePopulation, assign_residents
-from .problem import QuotaInstance
+from .readers import duplicates, integers, need_all, read, row_ids, unknown
 
 __all__ = ["load_quota_instance"]
 

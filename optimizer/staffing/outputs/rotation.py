@@ -9,10 +9,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..common import fmt, header, rounded, solver_block, status_line
 from ..config import RotationCase, StaffingCase
-from .evaluate import unplaced_doctors
-from .solve import RotationSolution
+from ..rotation import RotationSolution, unplaced_doctors
+from .common import fmt, header, rounded, solver_block, status_line
 
 
 def rotation_solution_dict(case: StaffingCase, sol: RotationSolution) -> dict[str, Any]:

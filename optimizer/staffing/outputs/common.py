@@ -6,11 +6,11 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from .config import RotationCase, StaffingCase
+from ..config import RotationCase, StaffingCase
 
 if TYPE_CHECKING:
-    from .quota import QuotaSolution
-    from .rotation import RotationSolution
+    from ..quota import QuotaSolution
+    from ..rotation import RotationSolution
 
 
 def rounded(x: float | None, nd: int = 6) -> float | None:
@@ -40,7 +40,7 @@ def header(case: StaffingCase, sol: QuotaSolution | RotationSolution) -> dict[st
 
 def _travel_check(cfg: Any) -> dict[str, dict[str, str]]:
     """Staffing cases read travel times as given tables (no roads): say they are not checked."""
-    from ..certify_roads import NOT_CHECKED
+    from ...certify_roads import NOT_CHECKED
 
     out: dict[str, dict[str, str]] = {}
     if isinstance(cfg, RotationCase):

@@ -32,14 +32,14 @@ import pandas as pd
 
 from optimizer.workbook import write_workbook
 
-from .. import __version__
-from ..atomic import StagedOutput
-from .config import StaffingCase
-from .quota import QuotaSolution
-from .quota.outputs import compliance_table, posts_table, quota_solution_dict, quota_summary
-from .rotation import RotationSolution, unplaced_doctors
-from .rotation.gantt import gantt_png
-from .rotation.outputs import (
+from ... import __version__
+from ...atomic import StagedOutput
+from ..config import StaffingCase
+from ..quota import QuotaSolution
+from ..rotation import RotationSolution, unplaced_doctors
+from .gantt import gantt_png
+from .quota import compliance_table, posts_table, quota_solution_dict, quota_summary
+from .rotation import (
     calendar_table,
     host_coverage_table,
     release_table,
@@ -140,8 +140,8 @@ def write_staffing_results(
                 out.csv("compliance.csv", frame)
                 out.write_with("gantt.png", lambda p: gantt_png(sol, p))
         out.text("summary.txt", summary_text(case, sol))  # no path, no times: same on a rerun
-        from ..report import write_report
-        from . import report as _section  # noqa: F401  (registers the staffing section)
+        from ...report import write_report
+        from .. import report as _section  # noqa: F401  (registers the staffing section)
 
         write_workbook(out, lang=opts.lang)
         write_report(out, lang=opts.lang)  # report.html from the staged files (optimizer.report)

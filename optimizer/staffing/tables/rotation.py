@@ -13,8 +13,8 @@ from geodata.tables import _column, _ids, _labels, _need_column, _numbers
 
 from ...errors import ProblemCollector
 from ..config import RotationCase, StaffingCase
-from ..readers import duplicates, integers, need_all, read, row_ids, unknown
-from .problem import RotationInstance
+from ..rotation import RotationInstance
+from .readers import duplicates, integers, need_all, read, row_ids, unknown
 
 __all__ = ["load_rotation_instance", "month_labels"]
 
