@@ -19,6 +19,7 @@ import pandas as pd
 
 from ..atomic import atomic_write, seal_manifest
 from .format import num, pct, status_badge
+from .frontier_chart import chart_language
 from .i18n import Labels, add_labels
 from .page import html_page, table_html
 from .rundata import RunData
@@ -103,6 +104,8 @@ def render_frontier(frontier: pd.DataFrame, param: str, *, lang: str = "zh") -> 
         '<p class="note">frontier.csv, frontier.png, frontier.svg · '
         f"{escape(t('generated_offline'))}</p>"
     )
+    if chart_language(lang) != lang:  # zh without a CJK font: the picture is in English
+        parts.append(f'<p class="note no-cjk">{escape(t("png_no_cjk"))}</p>')
     return html_page(f"{t('frontier')} - {param}", "\n".join(parts), t, with_map=False)
 
 
