@@ -8,7 +8,7 @@ from html import escape
 from typing import Any
 
 from .i18n import Labels
-from .page import json_script
+from .page import render_template, spec_json
 from .rundata import RunData
 
 __all__ = ["BASEMAPS", "LayerSpec", "map_html", "overview_svg", "type_colours"]
@@ -227,10 +227,9 @@ def run_columns(fc: dict[str, Any]) -> list[str]:
 
 
 def map_html(spec: dict[str, Any], element_id: str, legend: str = "") -> str:
-    return (
-        f'<div class="lmap" id="{element_id}" data-spec="{element_id}-spec"></div>'
-        + (f'<div class="legend note">{legend}</div>' if legend else "")
-        + json_script(f"{element_id}-spec", spec)
+    """The map's element, its legend (HTML) and its spec as JSON (``templates/map.html.j2``)."""
+    return render_template(
+        "map.html.j2", element_id=element_id, legend=legend, spec_json=spec_json(spec)
     )
 
 
