@@ -24,7 +24,7 @@ from .compare_staffing import staffing_diff_html
 from .format import num, pct, status_badge
 from .i18n import Labels
 from .mapview import basemap_spec, map_html, overview_svg
-from .page import html_page, table_html
+from .page import html_page, render_template, table_html
 
 __all__ = ["render_compare"]
 
@@ -35,11 +35,12 @@ PRINT_ZONE_ROWS = 12
 def render_compare(
     comp: Comparison, *, lang: str = "zh", basemap: str = "none", tianditu_key: str | None = None
 ) -> str:
-    """The whole compare.html page: header and warnings, then totals, site changes, coverage
-    change, norms, map and chart in two columns, then the townships."""
+    """The whole compare.html page (``templates/compare.html.j2``): header and warnings, then
+    totals, site changes, coverage change, norms, map and chart in two columns, then the
+    townships."""
     t = Labels(lang)
+    a, b = comp.a, comp.b
     bm = basemap_spec(basemap, tianditu_key, t)
-    parts = _header(comp, t)
     left = [_totals_table(comp, t)]
     if comp.staffing_kind:
         left.append(_staffing_part(comp, t))
@@ -48,48 +49,28 @@ def render_compare(
     left.append(coverage)
     spec = compare_map_spec(comp, t, bm)
     right = [_norms_table(comp, t), _map_part(spec, t), _coverage_chart(bars, t)]
-    parts.append(f'<div class="cols"><div>{"".join(left)}</div><div>{"".join(right)}</div></div>')
-    if len(comp.zones):
-        parts.append(f"<h2>{escape(t('zones_change'))}</h2>" + _zones_table(comp, t))
-    css = (
-        "<style>.cols{display:grid;grid-template-columns:1fr 1fr;gap:0 18px}"
-        "@media print{.cols{grid-template-columns:1.05fr 0.95fr}}</style>"
+    sa, sb = str(a.solution.get("status")), str(b.solution.get("status"))
+    body = render_template(
+        "compare.html.j2",
+        heading=t("compare"),
+        a_name=a.case_name,
+        b_name=b.case_name,
+        a_folder=str(a.folder),
+        b_folder=str(b.folder),
+        a_badge=status_badge(sa, t.text(a.solution.get("status"))),
+        b_badge=status_badge(sb, t.text(b.solution.get("status"))),
+        print_label=t("print"),
+        kinds=kinds_differ(a.solution, b.solution, t),
+        mismatch_label=t("mismatch"),
+        mismatches=[mismatch_text(m, t) for m in comp.mismatches],
+        settings_label=t("settings_diff"),
+        settings=setting_lines(comp.settings, t) if comp.settings else [],
+        left="".join(left),
+        right="".join(right),
+        zones_title=t("zones_change"),
+        zones_table=_zones_table(comp, t) if len(comp.zones) else "",
     )
-    return html_page(
-        f"{t('compare')} - {comp.a.case_name}",
-        css + "\n".join(parts),
-        t,
-        with_map=spec is not None,
-    )
-
-
-def _header(comp: Comparison, t: Labels) -> list[str]:
-    """Title, the two run folders with their status, and the kinds / mismatch / settings boxes."""
-    a, b = comp.a, comp.b
-    parts = [
-        f"<h1>{escape(t('compare'))}: {escape(a.case_name)}"
-        + (f" ⇄ {escape(b.case_name)}" if b.case_name != a.case_name else "")
-        + "</h1>",
-        f'<p class="sub">A = {escape(str(a.folder))} ({status_badge(str(a.solution.get("status")), t.text(a.solution.get("status")))}) · '
-        f"B = {escape(str(b.folder))} ({status_badge(str(b.solution.get('status')), t.text(b.solution.get('status')))})"
-        f' <button class="no-print" onclick="window.print()">{escape(t("print"))}</button></p>',
-    ]
-    kinds = kinds_differ(a.solution, b.solution, t)
-    if kinds:
-        parts.append(f'<div class="warn kinds-differ"><b>{escape(kinds)}</b></div>')
-    if comp.mismatches:
-        parts.append(
-            f'<div class="warn"><b>{escape(t("mismatch"))}</b><ul>'
-            + "".join(f"<li>{escape(mismatch_text(m, t))}</li>" for m in comp.mismatches)
-            + "</ul></div>"
-        )
-    if comp.settings:
-        parts.append(
-            f'<div class="info-box settings-diff"><b>{escape(t("settings_diff"))}</b><ul>'
-            + "".join(f"<li>{escape(line)}</li>" for line in setting_lines(comp.settings, t))
-            + "</ul></div>"
-        )
-    return parts
+    return html_page(f"{t('compare')} - {a.case_name}", body, t, with_map=spec is not None)
 
 
 def _totals_table(comp: Comparison, t: Labels) -> str:
