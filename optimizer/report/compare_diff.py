@@ -307,13 +307,21 @@ def compare_runs(a: RunData, b: RunData) -> Comparison:
 
 
 def _standard_text(std: dict[str, Any]) -> str:
-    """``15 min, walk, clinic``: a standard's threshold, table and types for a mismatch line."""
+    """``15 min, walk, clinic``: a standard's threshold, table and types for a mismatch line
+    (per-class thresholds as ``urban 9 / rural 13 min``)."""
     thr = (
-        f"{std['minutes']:g} min"
+        _threshold_text(std["minutes"], "min")
         if std.get("minutes") is not None
-        else f"{std['metres']:g} m"
+        else _threshold_text(std["metres"], "m")
         if std.get("metres") is not None
         else ""
     )
     types = "/".join(std.get("facility_types") or [])
     return ", ".join(p for p in (thr, str(std.get("matrix") or ""), types) if p)
+
+
+def _threshold_text(value: Any, unit: str) -> str:
+    """``15 min``, or per demand class ``urban 9 / rural 13 min``."""
+    if isinstance(value, dict):
+        return " / ".join(f"{k} {float(v):g}" for k, v in value.items()) + f" {unit}"
+    return f"{float(value):g} {unit}"
