@@ -29,6 +29,9 @@ DEMAND_STYLES = [
 CANVAS_ABOVE = 5_000
 """More point features than this (or four times as many road lines) are drawn on a canvas
 (fast at 10^4 demand points) instead of SVG paths."""
+CLUSTER_ABOVE = 2_000
+"""More demand points than this are clustered (Leaflet.markercluster): each cluster shows the
+residents it holds, under the catchments and chosen sites (pane z-index 390 < 400)."""
 
 LayerSpec = dict[str, Any]
 

@@ -6,9 +6,10 @@ from __future__ import annotations
 import functools
 from typing import Any
 
-from .i18n import Labels
+from .i18n import Labels, add_labels
 from .mapview import (
     CANVAS_ABOVE,
+    CLUSTER_ABOVE,
     COVERED,
     DEMAND_STYLES,
     PHASE_PALETTE,
@@ -27,6 +28,13 @@ from .mapview import (
 from .rundata import RunData
 
 __all__ = ["report_map_spec"]
+
+add_labels(
+    {
+        "cluster_residents": {"zh": "居民", "en": "Residents"},
+        "cluster_uncovered": {"zh": "未覆盖", "en": "not covered"},
+    }
+)
 
 
 def report_map_spec(run: RunData, t: Labels, basemap: dict[str, Any]) -> dict[str, Any] | None:
@@ -70,7 +78,7 @@ def report_map_spec(run: RunData, t: Labels, basemap: dict[str, Any]) -> dict[st
     n_points = sum(len(ls["features"]) for ls in layers if ls["kind"] == "point")
     n_points += sum(len(p) for p in pools.values())
     n_lines = sum(len(ls["features"]) for ls in layers if ls["kind"] == "line")
-    return {
+    spec = {
         "basemap": basemap,
         "noneLabel": t("basemap_none"),
         "canvas": n_points > CANVAS_ABOVE or n_lines > 4 * CANVAS_ABOVE,
@@ -78,6 +86,13 @@ def report_map_spec(run: RunData, t: Labels, basemap: dict[str, Any]) -> dict[st
         "layers": layers,
         "phases": phases,
     }
+    if any(ls.get("cluster") for ls in layers):
+        spec["cluster"] = {
+            "lang": t.lang,
+            "residents": t("cluster_residents"),
+            "uncovered": t("cluster_uncovered"),
+        }
+    return spec
 
 
 def _zone_style(p: dict[str, Any]) -> int:
@@ -229,7 +244,8 @@ def _demand_layers(
     t: Labels,
 ) -> list[LayerSpec]:
     """Demand points coloured by coverage, one layer per standard (the first shown); the points
-    are stored once in ``pools["demand"]`` and each layer only adds its style indices."""
+    are stored once in ``pools["demand"]`` and each layer only adds its style indices. Above
+    :data:`.mapview.CLUSTER_ABOVE` points the layers are clustered (``"cluster": true``)."""
     popup, flags = _demand_popup(L, t)
     stds = [n for n in std_names if f"covered_{n}" in flags] or [""]
     pools["demand"] = point_layer(
@@ -266,6 +282,7 @@ def _demand_layers(
                 "sidx": sidx if name else [2] * len(props),
                 "features": [],
             }
+            | ({"cluster": True} if len(props) > CLUSTER_ABOVE else {})
         )
     return layers
 

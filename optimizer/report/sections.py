@@ -227,6 +227,7 @@ def map_section(run: RunData, ctx: Context) -> str | None:
             return None  # staffing runs have no map: no empty section
         return f'<p class="note">{escape(t("no_map"))}</p>'
     ctx.cache["has_map"] = True
+    ctx.cache["cluster"] = "cluster" in spec  # Leaflet.markercluster goes into the page
     hint = f'<p class="note screen-only">{escape(t("map_hint"))}{escape(ctx.basemap["label"])}</p>'
     approx = [
         f
