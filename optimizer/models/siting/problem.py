@@ -17,7 +17,7 @@ import numpy as np
 
 from geodata.arrays import Demand, Sites, TravelTimes
 
-from ...errors import ProblemCollector
+from ...errors import CaseError, Problem, ProblemCollector
 
 __all__ = ["Pairs", "SitingInstance", "by_type", "open_site_ids", "prepare", "travel_summary"]
 
@@ -322,7 +322,8 @@ def open_site_ids(
     return sorted(map(str, sites.ids[mask]))
 
 
-def _num(x: float | None, nd: int = 6) -> float | None:
+def num(x: float | None, nd: int = 6) -> float | None:
+    """``x`` rounded to ``nd`` places; None when missing or not finite (JSON has neither)."""
     return None if x is None or not np.isfinite(x) else round(float(x), nd)
 
 
@@ -341,9 +342,9 @@ def travel_summary(
         pop = float(w[m].sum())
         out: dict[str, Any] = {
             "points": int(mask.sum()),
-            "population": _num(pop, 3),
-            "mean": _num(float((w[m] * mean_value[m]).sum()) / pop) if pop > 0 else None,
-            "worst": _num(float(worst_value[m].max())) if m.any() else None,
+            "population": num(pop, 3),
+            "mean": num(float((w[m] * mean_value[m]).sum()) / pop) if pop > 0 else None,
+            "worst": num(float(worst_value[m].max())) if m.any() else None,
         }
         if m.any():
             k = np.flatnonzero(m)[int(np.argmax(worst_value[m]))]
@@ -359,3 +360,61 @@ def travel_summary(
         zones = np.asarray(demand.zone)
         summary["zones"] = {str(z): block(zones == z) for z in sorted(set(map(str, zones)))}
     return summary
+
+
+def capacities(inst: SitingInstance, rule: str) -> np.ndarray | None:
+    """Residents each allowed site can serve (``capacity: enforce``); None for ``ignore``."""
+    if rule == "ignore":
+        return None
+    cap = inst.sites.capacity
+    if cap is None:
+        raise CaseError(
+            [
+                Problem(
+                    "model.capacity",
+                    "capacity: enforce needs a capacity column in the sites file",
+                    fix="map sites.columns.capacity to a column of residents each site can serve",
+                )
+            ]
+        )
+    cap = np.asarray(cap, dtype=float)
+    bad = np.flatnonzero(inst.allowed & ~(cap >= 0))
+    if bad.size:
+        raise CaseError(
+            [
+                Problem(
+                    "sites capacity",
+                    f"{bad.size:,} sites have a missing or negative capacity",
+                    got=", ".join(map(str, inst.sites.ids[bad[:10]])),
+                    fix="give every site a capacity >= 0 (residents it can serve)",
+                )
+            ]
+        )
+    return np.where(np.isfinite(cap), cap, 1e30)
+
+
+def capacity_precheck(inst: SitingInstance, cap: np.ndarray) -> list[str]:
+    """Why the capacities cannot serve everyone, found before solving (empty: no reason)."""
+    w = inst.weight
+    total = float(w.sum())
+    fixed_cap = float(cap[inst.fixed_open].sum())
+    free_cap = np.sort(cap[inst.free])[::-1][: inst.free_limit]
+    best = fixed_cap + float(free_cap.sum())
+    out = []
+    if best + 1e-9 * max(total, 1.0) < total:
+        out.append(
+            f"capacity: even the {inst.free_limit} largest candidates plus the kept sites serve at "
+            f"most {best:,.0f} residents, but demand totals {total:,.0f}. Raise p or the capacities."
+        )
+    P = inst.pairs
+    reach_cap = np.bincount(P.di, weights=np.minimum(cap[P.sj], 1e15), minlength=inst.n_demand)
+    short = np.flatnonzero((w > 0) & (reach_cap + 1e-9 < w) & (P.count > 0))
+    if short.size:
+        ids = ", ".join(
+            f"{inst.demand.ids[i]} ({w[i]:,.0f} > {reach_cap[i]:,.0f})" for i in short[:10]
+        )
+        out.append(
+            f"capacity: {short.size:,} demand points need more than all sites they can reach can "
+            f"serve together: {ids}"
+        )
+    return out

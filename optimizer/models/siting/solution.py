@@ -1,0 +1,227 @@
+"""The certified p-median and p-center answers and their ``solution.json`` / demand-table views."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from geodata.arrays import Demand, Sites
+
+from ...certificate import Certificate
+from ...config import PCenterModelConfig, PMedianModelConfig
+from ...milp import MILP
+from ...solvers import Status
+from .problem import SitingInstance, by_type, num, open_site_ids, travel_summary
+
+__all__ = ["PCenterSolution", "PMedianSolution", "model_size"]
+
+
+def model_size(milp: MILP) -> dict[str, int]:
+    """Rows, columns, nonzeros and integer columns of ``milp`` (``solution.json``'s model_size)."""
+    return {
+        "rows": milp.n_rows,
+        "columns": milp.n_cols,
+        "nonzeros": milp.nnz,
+        "integer_columns": milp.n_integer,
+    }
+
+
+@dataclass(frozen=True, eq=False)
+class PMedianSolution(Certificate):
+    """A certified p-median answer (objective recomputed on the raw travel-time table)."""
+
+    instance: SitingInstance
+    config: PMedianModelConfig
+    status: Status
+    open_mask: np.ndarray | None = None
+    assigned_site: np.ndarray | None = None
+    """Per demand point: its site (largest share when split), -1 when not served."""
+    travel: np.ndarray | None = None
+    """Per demand point: travel value to its site (share-weighted mean when split)."""
+    longest_trip: np.ndarray | None = None
+    """Per demand point: its longest assigned trip (= ``travel`` unless split)."""
+    shares: pd.DataFrame | None = None
+    """Capacitated only: ``demand, site, share, value`` rows of the split assignment."""
+    solver_objective: float | None = None
+    rounds: list[dict[str, Any]] = field(default_factory=list)
+    method: str = "assignment"
+    """``assignment`` (k-nearest rounds) or ``benders``."""
+
+    @property
+    def sites(self) -> Sites:
+        return self.instance.sites
+
+    @property
+    def demand(self) -> Demand:
+        return self.instance.demand
+
+    def open_ids(self, facility_type: str | None = None) -> list[str]:
+        return open_site_ids(self.sites, self.open_mask, facility_type)
+
+    @property
+    def truncation_proven(self) -> bool | None:
+        """True when the last round's answer is certified for the full (untruncated) model."""
+        if not self.rounds or self.method != "assignment":
+            return None
+        return bool(self.rounds[-1]["certified"])
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain values for ``solution.json``."""
+        inst = self.instance
+        cfg = self.config
+        types = sorted(set(map(str, inst.sites.facility_type[inst.allowed])))
+        out: dict[str, Any] = {
+            "model": cfg.model_dump(exclude_none=True),
+            "status": self.status.value,
+            "status_text": self.status.label,
+            "checked_on_raw_data": self.checked,
+            "objective": num(self.objective),
+            "objective_sense": "min",
+            "objective_meaning": (
+                f"total population-weighted travel ({'weight x ' + inst.unit}) to the assigned site"
+            ),
+            "best_bound": num(self.bound),
+            "gap": num(self.gap, 9),
+            "runtime_s": num(self.runtime_s, 3),
+            "total_time_s": num(self.total_time_s, 3),
+            "solver": {
+                "backend": self.solver,
+                "version": self.solver_version,
+                "message": self.message,
+            },
+            "model_size": self.model_size,
+            "method": self.method,
+        }
+        if self.method == "assignment":
+            out["truncation"] = {"rounds": self.rounds, "proven_exact": self.truncation_proven}
+        else:
+            out["benders_rounds"] = self.rounds
+        out |= {
+            "diagnosis": self.diagnosis,
+        }
+        if self.open_mask is not None and self.travel is not None:
+            assert self.longest_trip is not None and self.assigned_site is not None
+            out["chosen_sites"] = by_type(inst.sites, self.open_mask, types)
+            out["new_sites"] = by_type(inst.sites, self.open_mask & ~inst.sites.existing, types)
+            out["closed_sites"] = by_type(
+                inst.sites, inst.sites.existing & inst.allowed & ~self.open_mask, types
+            )
+            served = self.assigned_site >= 0
+            out["travel"] = {"unit": inst.unit} | travel_summary(
+                inst.demand, self.travel, self.longest_trip, served
+            )
+            if self.shares is not None:
+                out["split_demand_points"] = int(
+                    (self.shares.groupby("demand")["share"].size() > 1).sum()
+                )
+        return out
+
+    def demand_table(self) -> pd.DataFrame:
+        """One row per demand point: id, weight, zone, site id, travel value (and split flag)."""
+        d = self.demand
+        frame = pd.DataFrame({"id": d.ids.astype(str), "weight": d.weight})
+        if d.zone is not None:
+            frame["zone"] = d.zone.astype(str)
+        if self.assigned_site is not None and self.travel is not None:
+            site = self.assigned_site
+            frame["site_id"] = np.where(
+                site >= 0, self.sites.ids[np.maximum(site, 0)].astype(str), ""
+            )
+            frame["travel"] = np.where(site >= 0, self.travel, np.nan)
+            if self.shares is not None:
+                n_sites = self.shares.groupby("demand")["share"].size()
+                frame["split"] = frame.index.map(lambda i: int(n_sites.get(i, 0)) > 1)
+        return frame
+
+
+@dataclass(frozen=True, eq=False)
+class PCenterSolution(Certificate):
+    """A certified p-center answer: radius recomputed on the raw table, bound, gap, steps.
+
+    ``objective`` is the radius: the worst travel value (weighted: worst weight x travel) over
+    the counted demand points."""
+
+    instance: SitingInstance
+    config: PCenterModelConfig
+    status: Status
+    open_mask: np.ndarray | None = None
+    assigned_site: np.ndarray | None = None
+    """Per demand point: its nearest open site (-1 when none is reachable)."""
+    travel: np.ndarray | None = None
+    """Per demand point: travel value to its nearest open site."""
+    sites_needed: int | None = None
+    """Fewest new sites that achieve the radius (binary search, when proven)."""
+    steps: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def radius(self) -> float | None:
+        return self.objective
+
+    @property
+    def sites(self) -> Sites:
+        return self.instance.sites
+
+    def open_ids(self, facility_type: str | None = None) -> list[str]:
+        return open_site_ids(self.sites, self.open_mask, facility_type)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain values for ``solution.json``."""
+        inst = self.instance
+        cfg = self.config
+        types = sorted(set(map(str, inst.sites.facility_type[inst.allowed])))
+        meaning = (
+            f"worst weight x travel ({inst.unit}) to the nearest open site"
+            if cfg.weighted
+            else f"worst travel ({inst.unit}) from a demand point to its nearest open site"
+        )
+        out: dict[str, Any] = {
+            "model": cfg.model_dump(exclude_none=True),
+            "status": self.status.value,
+            "status_text": self.status.label,
+            "checked_on_raw_data": self.checked,
+            "objective": num(self.objective),
+            "objective_sense": "min",
+            "objective_meaning": meaning,
+            "best_bound": num(self.bound),
+            "gap": num(self.gap, 9),
+            "sites_needed": self.sites_needed,
+            "runtime_s": num(self.runtime_s, 3),
+            "total_time_s": num(self.total_time_s, 3),
+            "solver": {
+                "backend": self.solver,
+                "version": self.solver_version,
+                "message": self.message,
+            },
+            "model_size": self.model_size,
+            "steps": self.steps,
+            "diagnosis": self.diagnosis,
+        }
+        if self.open_mask is not None and self.travel is not None:
+            assert self.assigned_site is not None
+            out["chosen_sites"] = by_type(inst.sites, self.open_mask, types)
+            out["new_sites"] = by_type(inst.sites, self.open_mask & ~inst.sites.existing, types)
+            out["closed_sites"] = by_type(
+                inst.sites, inst.sites.existing & inst.allowed & ~self.open_mask, types
+            )
+            served = self.assigned_site >= 0
+            out["travel"] = {"unit": inst.unit} | travel_summary(
+                inst.demand, self.travel, self.travel, served
+            )
+        return out
+
+    def demand_table(self) -> pd.DataFrame:
+        """One row per demand point: id, weight, zone, nearest open site id, travel value."""
+        d = self.instance.demand
+        frame = pd.DataFrame({"id": d.ids.astype(str), "weight": d.weight})
+        if d.zone is not None:
+            frame["zone"] = d.zone.astype(str)
+        if self.assigned_site is not None and self.travel is not None:
+            site = self.assigned_site
+            frame["site_id"] = np.where(
+                site >= 0, self.sites.ids[np.maximum(site, 0)].astype(str), ""
+            )
+            frame["travel"] = np.where(site >= 0, self.travel, np.nan)
+        return frame
