@@ -426,10 +426,8 @@ def test_benders_infeasible_when_p_sites_cannot_reach_everyone():
 
 
 def test_benders_checker_rejects_a_bound_above_the_plan(monkeypatch):
-    import optimizer.models.siting.pmedian_benders as bd
-
     t = tiny_instance(2, zero_weights=False)
-    real = bd.solve
+    real = rounds_mod.solve
 
     def overbound(milp, options, backend):  # the LP relaxation claims a value it lacks
         res = real(milp, options, backend)
@@ -437,16 +435,14 @@ def test_benders_checker_rejects_a_bound_above_the_plan(monkeypatch):
             res.status, res.x, res.objective + 1e3, res.bound, res.runtime_s, res.solver, ""
         )
 
-    monkeypatch.setattr(bd, "solve", overbound)
+    monkeypatch.setattr(rounds_mod, "solve", overbound)
     with pytest.raises(CheckError, match="not a valid bound"):
         _solve(t, cfg(p=2, method="benders"))
 
 
 def test_benders_time_limit_gives_feasible_never_optimal(monkeypatch):
-    import optimizer.models.siting.pmedian_benders as bd
-
     t = tiny_instance(4, n_demand=30, n_sites=10, zero_weights=False, integer_times=False)
-    real = bd.solve
+    real = rounds_mod.solve
 
     def stopped(milp, options, backend):
         res = real(milp, options, backend)
@@ -463,7 +459,7 @@ def test_benders_time_limit_gives_feasible_never_optimal(monkeypatch):
             "time limit reached",
         )
 
-    monkeypatch.setattr(bd, "solve", stopped)
+    monkeypatch.setattr(rounds_mod, "solve", stopped)
     sol = _solve(t, cfg(p=3, method="benders"))
     expected = brute_pmedian(t.times, t.demand.weight, t.sites.existing, p=3)
     assert sol.checked and sol.objective >= expected - 1e-6
