@@ -37,7 +37,7 @@ from .config import (
 )
 from .errors import ProblemCollector
 from .models.coverage.problem import CoverageProblem
-from .models.ems.model import EmsProblem
+from .models.ems.problem import EmsProblem
 from .models.siting.solve import SitingProblem
 from .settings import SolveOverrides, SolveSettings
 
@@ -434,7 +434,7 @@ def _check_busy_fraction(
 ) -> None:
     """Calls x minutes per call over the fleet's minutes per year must be below 1 (an ambulance
     cannot be busy more than all the time); checked here so that ``validate`` says it."""
-    from .models.ems.model import MINUTES_PER_YEAR
+    from .models.ems.problem import MINUTES_PER_YEAR
 
     if model.busy_fraction is not None or model.calls_per_year is None:
         return

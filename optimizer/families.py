@@ -339,7 +339,7 @@ SITING = Family(
 
 
 def _ems_problem(*args: Any) -> Any:
-    from .models.ems.model import EmsProblem
+    from .models.ems.problem import EmsProblem
 
     return EmsProblem(*args)
 
@@ -368,7 +368,7 @@ def _ems_cutoff(case: LoadedCase, name: str) -> float | None:
 
 
 def _solve_ems(prepared: Any, st: SolveSettings, warm: Any) -> Any:
-    from .models.ems.model import solve_ems
+    from .models.ems.solve import solve_ems
 
     return solve_ems(
         prepared.problem, st.options, backend=st.backend, aggregate=st.aggregate_demand

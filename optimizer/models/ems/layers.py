@@ -54,8 +54,9 @@ from ...layers import (
     site_layers,
     zone_layer,
 )
-from .model import EmsSolution, coverage_matrix
 from .outputs import ems_tables
+from .problem import coverage_matrix
+from .solve import EmsSolution
 
 __all__ = ["build_ems_layers"]
 

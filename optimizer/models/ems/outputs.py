@@ -23,7 +23,8 @@ from optimizer.workbook import write_workbook
 from ...atomic import StagedOutput
 from ...handoff import require_consistent_folder
 from ...results import _num, _pct, _round, common_dict, manifest_dict, summary_head
-from .model import EmsSolution, bacop_variant
+from .evaluate import bacop_variant
+from .solve import EmsSolution
 from .zones import station_or_radius_table
 
 __all__ = ["ems_solution_dict", "ems_summary", "ems_tables", "write_ems_results"]
