@@ -127,7 +127,8 @@ def build_ems_milp(problem: EmsProblem, ix: Index, *, elastic: bool = False) -> 
     existing = problem.sites.existing[st]
     objective = m.objective
     sense = "min" if elastic or objective == "min_cost" else "max"
-    b = ModelBuilder(f"ems-{objective}{'-elastic' if elastic else ''}", sense)  # type: ignore[arg-type]
+    name = f"ems-{objective}{'-elastic' if elastic else ''}"
+    b = ModelBuilder(name, sense, elastic=elastic)  # type: ignore[arg-type]
     costs = cost_coefficients(problem, ix)
     cy, cx, cn, const = costs
     minimise_cost = objective == "min_cost" and not elastic
@@ -139,42 +140,15 @@ def build_ems_milp(problem: EmsProblem, ix: Index, *, elastic: bool = False) -> 
     if minimise_cost:
         b.c0 = const
     _station_rows(b, y, x, n, cap)
-    rows = _Soft(b, elastic)
-    _norm_rows(rows, problem, ix, (y, x, n), costs, existing)
+    _norm_rows(b, problem, ix, (y, x, n), costs, existing)
     if m.station_or_radius is not None:
-        add_station_or_radius_rows(b, problem, st, y.start, elastic)
-    first_cols, live = _coverage_columns(b, problem, ix, x, cap, elastic)
+        add_station_or_radius_rows(b, problem, st, y.start)
+    first_cols, live = _coverage_columns(b, problem, ix, x, cap)
     if first_cols is not None:
-        _share_rows(rows, problem, ix, first_cols, live)
+        _share_rows(b, problem, ix, first_cols, live)
     milp = b.build()
     log.info("Built %s: %s", milp.name, milp.summary())
     return milp
-
-
-@dataclass(frozen=True)
-class _Soft:
-    """Adds a rule row; in the elastic model with a slack column priced at ``penalty``."""
-
-    b: ModelBuilder
-    elastic: bool
-
-    def row(
-        self,
-        name: str,
-        cols: np.ndarray,
-        vals: np.ndarray | float,
-        *,
-        lo: float = -np.inf,
-        hi: float = np.inf,
-        penalty: float = 1.0,
-    ) -> None:
-        cols = np.asarray(cols)
-        vals_arr = np.broadcast_to(np.asarray(vals, dtype=float), cols.shape)
-        if self.elastic:
-            s = self.b.add_vars(f"slack:{name}", 1, lb=0.0, cost=penalty)
-            cols = np.r_[cols, s.index()]
-            vals_arr = np.r_[vals_arr, 1.0 if np.isfinite(lo) else -1.0]
-        self.b.add_row(name, cols, vals_arr, lo=lo, hi=hi)
 
 
 def _station_rows(b: ModelBuilder, y: Block, x: Block, n: Block, cap: np.ndarray) -> None:
@@ -203,7 +177,7 @@ def _station_rows(b: ModelBuilder, y: Block, x: Block, n: Block, cap: np.ndarray
 
 
 def _norm_rows(
-    rows: _Soft,
+    b: ModelBuilder,
     problem: EmsProblem,
     ix: Index,
     yxn: tuple[Block, Block, Block],
@@ -217,14 +191,14 @@ def _norm_rows(
     J = y.size
     fmin = problem.fleet_minimum()
     if fmin > 0:
-        rows.row("fleet_norm", x.index(), 1.0, lo=float(fmin), penalty=1.0 / max(fmin, 1))
+        b.add_row("fleet_norm", x.index(), 1.0, lo=float(fmin), penalty=1.0 / max(fmin, 1))
     if f.fleet_size is not None:
         size = float(f.fleet_size)
-        rows.row("fleet_size", x.index(), 1.0, lo=size, hi=size, penalty=1.0)
+        b.add_row("fleet_size", x.index(), 1.0, lo=size, hi=size, penalty=1.0)
     if f.max_vehicles is not None:
-        rows.row("max_vehicles", x.index(), 1.0, hi=float(f.max_vehicles), penalty=1.0)
+        b.add_row("max_vehicles", x.index(), 1.0, hi=float(f.max_vehicles), penalty=1.0)
     if f.negative_pressure_share > 0:
-        rows.row(
+        b.add_row(
             "np_share",
             np.r_[n.index(), x.index()],
             np.r_[np.ones(J), -f.negative_pressure_share * np.ones(J)],
@@ -233,9 +207,9 @@ def _norm_rows(
         )
     if m.max_new_stations is not None:
         new = y.index()[~existing]
-        rows.row("max_new_stations", new, 1.0, hi=float(m.max_new_stations), penalty=1.0)
+        b.add_row("max_new_stations", new, 1.0, hi=float(m.max_new_stations), penalty=1.0)
     if m.budget is not None:
-        rows.row(
+        b.add_row(
             "budget",
             np.r_[y.index(), x.index(), n.index()],
             np.r_[cy, cx, cn],
@@ -247,7 +221,7 @@ def _norm_rows(
         for z in problem.station_zones():
             members = np.flatnonzero(zone_of == z)
             lo = float(m.stations_per_zone)
-            rows.row(f"zone_stations[{z}]", y.index()[members], 1.0, lo=lo, penalty=1.0)
+            b.add_row(f"zone_stations[{z}]", y.index()[members], 1.0, lo=lo, penalty=1.0)
 
 
 def _coverage_columns(
@@ -256,7 +230,6 @@ def _coverage_columns(
     ix: Index,
     x: Block,
     cap: np.ndarray,
-    elastic: bool,
 ) -> tuple[np.ndarray | None, np.ndarray]:
     """Coverage of the demand groups: ``cover_all``, and the objective's level columns.
 
@@ -272,21 +245,9 @@ def _coverage_columns(
     r = np.repeat(np.arange(live.size), np.diff(sub.indptr))  # group row of each coverage entry
     if m.min_share is not None and m.min_share >= 1:
         # everyone covered by at least one ambulance
-        if elastic:
-            s = b.add_vars(
-                "slack:cover_all", live.size, lb=0.0, cost=np.maximum(w_live, 1.0) / w_total
-            )
-            b.add_rows(
-                "cover_all",
-                live.size,
-                np.r_[r, np.arange(live.size)],
-                np.r_[x.start + sub.indices, s.index()],
-                np.r_[np.ones(sub.nnz), np.ones(live.size)],
-                lo=1.0,
-            )
-        else:
-            b.add_rows("cover_all", live.size, r, x.start + sub.indices, 1.0, lo=1.0)
-    scored = not elastic and m.objective in ("mexclp", "max_coverage", "bacop")
+        penalty = np.maximum(w_live, 1.0) / w_total
+        b.add_rows("cover_all", live.size, r, x.start + sub.indices, 1.0, lo=1.0, penalty=penalty)
+    scored = not b.elastic and m.objective in ("mexclp", "max_coverage", "bacop")
     cover = (r, x.start + sub.indices, w_live)
     if scored and m.objective == "bacop":
         return _bacop_columns(b, problem, cover), live
@@ -377,7 +338,7 @@ def _level_columns(
 
 
 def _share_rows(
-    rows: _Soft, problem: EmsProblem, ix: Index, first_cols: np.ndarray, live: np.ndarray
+    b: ModelBuilder, problem: EmsProblem, ix: Index, first_cols: np.ndarray, live: np.ndarray
 ) -> None:
     """Coverage targets on the first level: ``min_share`` overall and per township."""
     m = problem.model
@@ -385,7 +346,7 @@ def _share_rows(
     w_live = gw[live]
     w_total = max(float(gw[ix.applies].sum()), 1.0)
     if m.min_share is not None and m.min_share < 1:
-        rows.row(
+        b.add_row(
             "coverage_share",
             first_cols,
             w_live,
@@ -401,7 +362,7 @@ def _share_rows(
             zone_total = float(gw[ix.applies & (ix.group_zone == z)].sum())
             members = np.flatnonzero(zg == z)
             if req is not None and zone_total > 0:
-                rows.row(
+                b.add_row(
                     f"zone_share[{z}]",
                     first_cols[members],
                     w_live[members],
