@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pytest
 
@@ -63,7 +65,7 @@ def test_elastic_block_rows_each_get_a_slack():
 def test_diagnose_names_the_least_relaxation():
     milp = _two_sites(True)
     res = solve(milp, SolveOptions(time_limit_s=10), "highs")
-    assert res.status == Status.OPTIMAL
+    assert res.status == Status.OPTIMAL and res.x is not None
     found = {row: float(vals[hit].sum()) for row, vals, hit in relaxed_rows(milp, res.x)}
     # opening 1 site: 'need' short by 2 (cost 4); opening 2: 'need' by 1 and 'cap' by 1 (cost 3)
     assert found == pytest.approx({"need": 1.0, "cap": 1.0})
@@ -85,7 +87,7 @@ def test_diagnose_says_when_nothing_needs_relaxing_and_when_it_ran_out_of_time(m
     y = b.add_binary("y", 2)
     b.add_row("need", y.index(), 1.0, lo=1.0, penalty=1.0)
     milp = b.build()
-    kw = {"head": "H", "subject": "norms", "nothing": "- no norm needs relaxing"}
+    kw: dict[str, Any] = {"head": "H", "subject": "norms", "nothing": "- no norm needs relaxing"}
     assert diagnose(milp, SolveOptions(), "highs", lambda *a: ["x"], **kw) == [
         "H",
         "- no norm needs relaxing",
