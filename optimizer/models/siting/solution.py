@@ -29,6 +29,59 @@ def model_size(milp: MILP) -> dict[str, int]:
     }
 
 
+def _head(sol: PMedianSolution | PCenterSolution, meaning: str) -> dict[str, Any]:
+    """The first keys of ``solution.json``: model, status, objective, bound and gap."""
+    return {
+        "model": sol.config.model_dump(exclude_none=True),
+        "status": sol.status.value,
+        "status_text": sol.status.label,
+        "checked_on_raw_data": sol.checked,
+        "objective": num(sol.objective),
+        "objective_sense": "min",
+        "objective_meaning": meaning,
+        "best_bound": num(sol.bound),
+        "gap": num(sol.gap, 9),
+    }
+
+
+def _run(sol: PMedianSolution | PCenterSolution) -> dict[str, Any]:
+    """Timings, solver and model size for ``solution.json``."""
+    return {
+        "runtime_s": num(sol.runtime_s, 3),
+        "total_time_s": num(sol.total_time_s, 3),
+        "solver": {"backend": sol.solver, "version": sol.solver_version, "message": sol.message},
+        "model_size": sol.model_size,
+    }
+
+
+def _plan(sol: PMedianSolution | PCenterSolution, longest: np.ndarray) -> dict[str, Any]:
+    """Chosen, new and closed sites per facility type and the travel summary of a plan."""
+    inst = sol.instance
+    assert sol.open_mask is not None and sol.travel is not None and sol.assigned_site is not None
+    types = sorted(set(map(str, inst.sites.facility_type[inst.allowed])))
+    existing = inst.sites.existing
+    return {
+        "chosen_sites": by_type(inst.sites, sol.open_mask, types),
+        "new_sites": by_type(inst.sites, sol.open_mask & ~existing, types),
+        "closed_sites": by_type(inst.sites, existing & inst.allowed & ~sol.open_mask, types),
+        "travel": {"unit": inst.unit}
+        | travel_summary(inst.demand, sol.travel, longest, sol.assigned_site >= 0),
+    }
+
+
+def _demand_frame(sol: PMedianSolution | PCenterSolution) -> pd.DataFrame:
+    """One row per demand point: id, weight, zone, its site id and travel value."""
+    d = sol.instance.demand
+    frame = pd.DataFrame({"id": d.ids.astype(str), "weight": d.weight})
+    if d.zone is not None:
+        frame["zone"] = d.zone.astype(str)
+    if sol.assigned_site is not None and sol.travel is not None:
+        site = sol.assigned_site
+        frame["site_id"] = np.where(site >= 0, sol.sites.ids[np.maximum(site, 0)].astype(str), "")
+        frame["travel"] = np.where(site >= 0, sol.travel, np.nan)
+    return frame
+
+
 @dataclass(frozen=True, eq=False)
 class PMedianSolution(Certificate):
     """A certified p-median answer (objective recomputed on the raw travel-time table)."""
@@ -70,49 +123,17 @@ class PMedianSolution(Certificate):
 
     def to_dict(self) -> dict[str, Any]:
         """Plain values for ``solution.json``."""
-        inst = self.instance
-        cfg = self.config
-        types = sorted(set(map(str, inst.sites.facility_type[inst.allowed])))
-        out: dict[str, Any] = {
-            "model": cfg.model_dump(exclude_none=True),
-            "status": self.status.value,
-            "status_text": self.status.label,
-            "checked_on_raw_data": self.checked,
-            "objective": num(self.objective),
-            "objective_sense": "min",
-            "objective_meaning": (
-                f"total population-weighted travel ({'weight x ' + inst.unit}) to the assigned site"
-            ),
-            "best_bound": num(self.bound),
-            "gap": num(self.gap, 9),
-            "runtime_s": num(self.runtime_s, 3),
-            "total_time_s": num(self.total_time_s, 3),
-            "solver": {
-                "backend": self.solver,
-                "version": self.solver_version,
-                "message": self.message,
-            },
-            "model_size": self.model_size,
-            "method": self.method,
-        }
+        unit = self.instance.unit
+        meaning = f"total population-weighted travel ({'weight x ' + unit}) to the assigned site"
+        out = _head(self, meaning) | _run(self) | {"method": self.method}
         if self.method == "assignment":
             out["truncation"] = {"rounds": self.rounds, "proven_exact": self.truncation_proven}
         else:
             out["benders_rounds"] = self.rounds
-        out |= {
-            "diagnosis": self.diagnosis,
-        }
+        out["diagnosis"] = self.diagnosis
         if self.open_mask is not None and self.travel is not None:
-            assert self.longest_trip is not None and self.assigned_site is not None
-            out["chosen_sites"] = by_type(inst.sites, self.open_mask, types)
-            out["new_sites"] = by_type(inst.sites, self.open_mask & ~inst.sites.existing, types)
-            out["closed_sites"] = by_type(
-                inst.sites, inst.sites.existing & inst.allowed & ~self.open_mask, types
-            )
-            served = self.assigned_site >= 0
-            out["travel"] = {"unit": inst.unit} | travel_summary(
-                inst.demand, self.travel, self.longest_trip, served
-            )
+            assert self.longest_trip is not None
+            out |= _plan(self, self.longest_trip)
             if self.shares is not None:
                 out["split_demand_points"] = int(
                     (self.shares.groupby("demand")["share"].size() > 1).sum()
@@ -121,19 +142,10 @@ class PMedianSolution(Certificate):
 
     def demand_table(self) -> pd.DataFrame:
         """One row per demand point: id, weight, zone, site id, travel value (and split flag)."""
-        d = self.demand
-        frame = pd.DataFrame({"id": d.ids.astype(str), "weight": d.weight})
-        if d.zone is not None:
-            frame["zone"] = d.zone.astype(str)
-        if self.assigned_site is not None and self.travel is not None:
-            site = self.assigned_site
-            frame["site_id"] = np.where(
-                site >= 0, self.sites.ids[np.maximum(site, 0)].astype(str), ""
-            )
-            frame["travel"] = np.where(site >= 0, self.travel, np.nan)
-            if self.shares is not None:
-                n_sites = self.shares.groupby("demand")["share"].size()
-                frame["split"] = frame.index.map(lambda i: int(n_sites.get(i, 0)) > 1)
+        frame = _demand_frame(self)
+        if self.assigned_site is not None and self.travel is not None and self.shares is not None:
+            n_sites = self.shares.groupby("demand")["share"].size()
+            frame["split"] = frame.index.map(lambda i: int(n_sites.get(i, 0)) > 1)
         return frame
 
 
@@ -169,59 +181,18 @@ class PCenterSolution(Certificate):
 
     def to_dict(self) -> dict[str, Any]:
         """Plain values for ``solution.json``."""
-        inst = self.instance
-        cfg = self.config
-        types = sorted(set(map(str, inst.sites.facility_type[inst.allowed])))
+        unit = self.instance.unit
         meaning = (
-            f"worst weight x travel ({inst.unit}) to the nearest open site"
-            if cfg.weighted
-            else f"worst travel ({inst.unit}) from a demand point to its nearest open site"
+            f"worst weight x travel ({unit}) to the nearest open site"
+            if self.config.weighted
+            else f"worst travel ({unit}) from a demand point to its nearest open site"
         )
-        out: dict[str, Any] = {
-            "model": cfg.model_dump(exclude_none=True),
-            "status": self.status.value,
-            "status_text": self.status.label,
-            "checked_on_raw_data": self.checked,
-            "objective": num(self.objective),
-            "objective_sense": "min",
-            "objective_meaning": meaning,
-            "best_bound": num(self.bound),
-            "gap": num(self.gap, 9),
-            "sites_needed": self.sites_needed,
-            "runtime_s": num(self.runtime_s, 3),
-            "total_time_s": num(self.total_time_s, 3),
-            "solver": {
-                "backend": self.solver,
-                "version": self.solver_version,
-                "message": self.message,
-            },
-            "model_size": self.model_size,
-            "steps": self.steps,
-            "diagnosis": self.diagnosis,
-        }
+        out = _head(self, meaning) | {"sites_needed": self.sites_needed} | _run(self)
+        out |= {"steps": self.steps, "diagnosis": self.diagnosis}
         if self.open_mask is not None and self.travel is not None:
-            assert self.assigned_site is not None
-            out["chosen_sites"] = by_type(inst.sites, self.open_mask, types)
-            out["new_sites"] = by_type(inst.sites, self.open_mask & ~inst.sites.existing, types)
-            out["closed_sites"] = by_type(
-                inst.sites, inst.sites.existing & inst.allowed & ~self.open_mask, types
-            )
-            served = self.assigned_site >= 0
-            out["travel"] = {"unit": inst.unit} | travel_summary(
-                inst.demand, self.travel, self.travel, served
-            )
+            out |= _plan(self, self.travel)
         return out
 
     def demand_table(self) -> pd.DataFrame:
         """One row per demand point: id, weight, zone, nearest open site id, travel value."""
-        d = self.instance.demand
-        frame = pd.DataFrame({"id": d.ids.astype(str), "weight": d.weight})
-        if d.zone is not None:
-            frame["zone"] = d.zone.astype(str)
-        if self.assigned_site is not None and self.travel is not None:
-            site = self.assigned_site
-            frame["site_id"] = np.where(
-                site >= 0, self.sites.ids[np.maximum(site, 0)].astype(str), ""
-            )
-            frame["travel"] = np.where(site >= 0, self.travel, np.nan)
-        return frame
+        return _demand_frame(self)
