@@ -41,9 +41,10 @@ from .models.coverage.problem import CoverageProblem, demand_thresholds
 from .models.coverage.rules import tables_in_use, validate_against_model
 from .models.coverage.solve import solve_coverage
 from .models.coverage.write import write_coverage_results
-from .models.ems.model import EmsProblem, solve_ems
 from .models.ems.outputs import ems_summary
+from .models.ems.problem import EmsProblem
 from .models.ems.rules import validate_ems
+from .models.ems.solve import solve_ems
 from .models.ems.write import write_ems_results
 from .models.siting.outputs import siting_summary, write_siting_results
 from .models.siting.rules import validate_siting

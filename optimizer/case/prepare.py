@@ -28,7 +28,7 @@ from ..certify_roads import check_travel_times
 from ..errors import ProblemCollector
 from ..families import family_of
 from ..models.coverage.problem import CoverageProblem, require_complete
-from ..models.ems.model import EmsProblem
+from ..models.ems.problem import EmsProblem
 from ..models.siting.solve import SitingProblem
 from ..schema.data import NetworkTravelTimesConfig, TravelTimesConfig
 from ..schema.files import LoadedCase
