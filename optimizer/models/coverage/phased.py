@@ -41,17 +41,16 @@ from ...certificate import Certificate
 from ...errors import CheckError
 from ...milp import MILP, ModelBuilder
 from ...solvers import SolveOptions, Status, relative_gap, solve
-from .build import warm_start_vector
+from .build import build_coverage_milp, warm_start_vector
 from .evaluate import Evaluation, check_plan, evaluate_plan
+from .precheck import precheck
 from .problem import (
     CoverageProblem,
     ReducedCoverage,
     StandardCoverage,
     coverage_sets,
-    precheck,
     reduce,
 )
-from .solve import build_coverage_milp
 
 __all__ = ["PhasedSolution", "build_phased_milp", "solve_phased"]
 
