@@ -185,32 +185,8 @@ def solve_coverage(
     if warm_open is not None and chosen == "compact":
         options = replace(options, warm_start=warm_start_vector(milp, reduced, warm_open))
     run = _run_method(problem, reduced, milp, options, backend, chosen, warm_open, benders_cells)
-    solver_wall = lap.split()
+    common = _record(run, milp, reduced, lap, chosen, reason, warm_from)
     result = run.result
-    load = result.load_time_s if result.load_time_s is not None else 0.0
-    if result.load_time_s is not None:
-        timings["load"] = load
-    timings["solve"] = result.runtime_s
-    timings["read"] = max(solver_wall - load - result.runtime_s, 0.0)
-    common = {
-        "runtime_s": result.runtime_s,
-        "solver": result.solver,
-        "solver_version": result.solver_version,
-        "message": result.message,
-        "model_size": {
-            "rows": milp.n_rows,
-            "columns": milp.n_cols,
-            "nonzeros": milp.nnz,
-            "integer_columns": milp.n_integer,
-        },
-        "presolve": reduced.stats,
-        "dominated_by": reduced.dominated_by,
-        "timings_s": timings,
-        "method": chosen,
-        "method_reason": reason,
-        "benders": run.benders_info,
-        "warm_start": warm_from,
-    }
     if not result.status.has_solution or result.x is None:
         diagnosis: list[str] = []
         if result.status == Status.INFEASIBLE:
@@ -235,6 +211,45 @@ class _Run:
     second: SolveResult | None = None
     stage2: MILP | None = None
     benders_info: dict[str, object] | None = None
+
+
+def _record(
+    run: _Run,
+    milp: MILP,
+    reduced: ReducedCoverage,
+    lap: _Laps,
+    chosen: str,
+    reason: str,
+    warm_from: str | None,
+) -> dict[str, object]:
+    """The solution's fields every outcome shares: solver, model size, presolve, timings, method."""
+    solver_wall = lap.split()
+    result = run.result
+    timings = lap.timings
+    load = result.load_time_s if result.load_time_s is not None else 0.0
+    if result.load_time_s is not None:
+        timings["load"] = load
+    timings["solve"] = result.runtime_s
+    timings["read"] = max(solver_wall - load - result.runtime_s, 0.0)
+    return {
+        "runtime_s": result.runtime_s,
+        "solver": result.solver,
+        "solver_version": result.solver_version,
+        "message": result.message,
+        "model_size": {
+            "rows": milp.n_rows,
+            "columns": milp.n_cols,
+            "nonzeros": milp.nnz,
+            "integer_columns": milp.n_integer,
+        },
+        "presolve": reduced.stats,
+        "dominated_by": reduced.dominated_by,
+        "timings_s": timings,
+        "method": chosen,
+        "method_reason": reason,
+        "benders": run.benders_info,
+        "warm_start": warm_from,
+    }
 
 
 def _run_method(
