@@ -378,13 +378,13 @@ def test_aed_residents_and_footfall_are_two_measures(aed_run):
     assert js["objective"] == 1800  # the objective still counts footfall (AED demand)
     assert js["objective_meaning"] == "maximise 1 x (residents + venue footfall) within 'aed'"
     assert c["by_zone"]["z1"]["population"] == 1000 and c["by_zone"]["z1"]["footfall"] == 800
-    sites = pd.read_csv(aed_run / "sites.csv").setindex("site_id")
+    sites = pd.read_csv(aed_run / "sites.csv").set_index("site_id")
     assert sites.loc["a1", "residents_within_aed"] == 0  # the market AED covers only visitors
     assert sites.loc["a1", "footfall_within_aed"] == 800
-    zones = pd.read_csv(aed_run / "zones.csv").setindex("zone_id")
+    zones = pd.read_csv(aed_run / "zones.csv").set_index("zone_id")
     assert zones.loc["z1", "population"] == 1000 and zones.loc["z1", "share_aed"] == 1.0
     assert zones["population"].sum() == 1500
-    demand = pd.read_csv(aed_run / "demand.csv").setindex("demand_id")
+    demand = pd.read_csv(aed_run / "demand.csv").set_index("demand_id")
     assert demand.loc["v1", "residents"] == 0 and demand.loc["v1", "footfall"] == 800
     summary = (aed_run / "summary.txt").read_text(encoding="utf-8")
     assert "aed              within 4 min: 66.67% (1,000 of 1,500 residents)" in summary
