@@ -57,7 +57,7 @@ def table_thresholds(problem: Any) -> dict[str, list[np.ndarray]]:
     """Per table name, the thresholds (one value per demand point, nan = not subject) of every
     standard that reads it."""
     from .models.coverage.problem import demand_thresholds
-    from .models.ems.model import EmsProblem
+    from .models.ems.problem import EmsProblem
     from .models.siting.solve import SitingProblem
 
     out: dict[str, list[np.ndarray]] = {}

@@ -35,17 +35,20 @@ from geodata.arrays import Demand, Sites, TravelTimes, Zones
 
 from .case.loading import parse_case
 from .errors import ProblemCollector
+from .models.coverage.outputs import coverage_summary
 from .models.coverage.phased import solve_phased
 from .models.coverage.problem import CoverageProblem, demand_thresholds
 from .models.coverage.rules import tables_in_use, validate_against_model
 from .models.coverage.solve import solve_coverage
-from .models.ems.model import EmsProblem, solve_ems
-from .models.ems.outputs import ems_summary, write_ems_results
+from .models.coverage.write import write_coverage_results
+from .models.ems.outputs import ems_summary
+from .models.ems.problem import EmsProblem
 from .models.ems.rules import validate_ems
+from .models.ems.solve import solve_ems
+from .models.ems.write import write_ems_results
 from .models.siting.outputs import siting_summary, write_siting_results
 from .models.siting.rules import validate_siting
 from .models.siting.solve import SitingProblem, solve_siting
-from .results import coverage_summary, write_coverage_results
 from .schema.files import CaseFile, LoadedCase
 from .settings import SolveSettings
 from .staffing.config import parse_staffing_case

@@ -104,7 +104,7 @@ def andorra_runs(tmp_path_factory):
 
     from optimizer.case.prepare import prepare_case
     from optimizer.case.run import solve_case
-    from optimizer.results import write_results
+    from optimizer.families import family_of
 
     shared_path("data", "osm-andorra", "andorra_drive.graphml.gz")
     prepared = prepare_case(ROOT / "configs" / "andorra.yaml")
@@ -116,6 +116,6 @@ def andorra_runs(tmp_path_factory):
             prepared, problem=dataclasses.replace(prepared.problem, model=model)
         )
         sol = solve_case(prep)
-        write_results(prep, sol, base / f"p{p}")
+        family_of(prep).write(prep, sol, base / f"p{p}")
         out[p] = (prep, sol, base / f"p{p}")
     return out

@@ -176,7 +176,7 @@ def test_backend_is_spelled_once():
     from optimizer.schema.case import SolverConfig
     from optimizer.solvers import BACKENDS, Feature, supports
     from optimizer.solvers.base import Backend
-    from optimizer.staffing.config import StaffingSolverConfig
+    from optimizer.staffing.fields import StaffingSolverConfig
 
     assert set(BACKENDS) == {b.value for b in Backend}
     for schema in (SolverConfig, StaffingSolverConfig):

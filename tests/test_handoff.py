@@ -202,7 +202,7 @@ def test_the_120_budget_fix_is_the_least_and_re_solves():
     solves at that budget and not a yuan below."""
     import dataclasses
 
-    from optimizer.models.ems.model import solve_ems
+    from optimizer.models.ems.solve import solve_ems
     from optimizer.schema.ems import EmsModelConfig, FleetConfig
 
     from .test_ems import BASE, brute
@@ -238,7 +238,7 @@ def test_existing_ambulances_beyond_a_station_limit_are_named():
 
     import numpy as np
 
-    from optimizer.models.ems.model import solve_ems
+    from optimizer.models.ems.solve import solve_ems
     from optimizer.schema.ems import EmsModelConfig, FleetConfig
 
     from .test_ems import BASE
@@ -266,7 +266,7 @@ def test_existing_station_vehicles_column_is_taken_as_given():
 
     import numpy as np
 
-    from optimizer.models.ems.model import EmsProblem
+    from optimizer.models.ems.problem import EmsProblem
     from optimizer.schema.ems import EmsModelConfig, FleetConfig
 
     model = EmsModelConfig(
@@ -537,7 +537,7 @@ def _two_limit_case():
 def test_when_no_single_limit_suffices_the_limits_are_relaxed_together_and_re_solved():
     import dataclasses
 
-    from optimizer.models.ems.model import solve_ems
+    from optimizer.models.ems.solve import solve_ems
 
     problem = _two_limit_case()
     sol = solve_ems(problem)
@@ -553,8 +553,9 @@ def test_when_no_single_limit_suffices_the_limits_are_relaxed_together_and_re_so
 
 def test_a_fix_the_re_solve_does_not_confirm_is_printed_as_an_estimate():
     """The labels follow the re-solve: a plan that fails the raw-data check is no proof."""
+    from optimizer.models.ems.build import build_ems_milp, index
     from optimizer.models.ems.fixes import Hooks, diagnose_ems_fixes
-    from optimizer.models.ems.model import _index, build_ems_milp, coverage_matrix
+    from optimizer.models.ems.problem import coverage_matrix
     from optimizer.schema.ems import EmsModelConfig, FleetConfig
     from optimizer.solvers import SolveOptions
 
@@ -564,7 +565,7 @@ def test_a_fix_the_re_solve_does_not_confirm_is_printed_as_an_estimate():
     model = EmsModelConfig(**BASE, objective="max_coverage", min_share=0.6, budget=1, fleet=fleet)
     problem, _, _ = _ems_instance(model)
     cov, applies = coverage_matrix(problem)
-    ix = _index(problem, cov, applies, True)
+    ix = index(problem, cov, applies, True)
     never = Hooks(build_ems_milp, lambda *a: ["rejected on the raw data"])
     lines = diagnose_ems_fixes(problem, ix, SolveOptions(), "highs", never)
     assert (

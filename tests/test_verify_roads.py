@@ -24,7 +24,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from geodata.matrix import network_travel_times
-from geodata.network import RoadNetwork, graph_from_file, graph_from_pbf
+from geodata.network import RoadNetwork
+from geodata.osm import graph_from_file, graph_from_pbf
 from geodata.snap import snap_points
 from geodata.speeds import profile_for
 from geodata.verify import IndependentRouter, RouterRules, roads_from_graph

@@ -19,14 +19,16 @@ from geodata.arrays import TravelTimes
 from geodata.estimate import EstimateReport
 from geodata.estimate_case import estimate_case
 from geodata.routing import RoutingReport, route_case
-from geodata.tables import load_demand, load_sites, load_travel_times, load_zones
+from geodata.sources import CaseFiles
+from geodata.tables import load_demand, load_sites, load_zones
+from geodata.travel_table import load_travel_times
 from geodata.zone_shapes import load_zone_polygons
 
 from ..certify_roads import check_travel_times
 from ..errors import ProblemCollector
 from ..families import family_of
 from ..models.coverage.problem import CoverageProblem, require_complete
-from ..models.ems.model import EmsProblem
+from ..models.ems.problem import EmsProblem
 from ..models.siting.solve import SitingProblem
 from ..schema.data import NetworkTravelTimesConfig, TravelTimesConfig
 from ..schema.files import LoadedCase
@@ -77,10 +79,11 @@ def prepare_case(case: LoadedCase | str | Path, *, check_roads: bool = True) -> 
     cfg = case.config
     t0 = time.perf_counter()
     problems = ProblemCollector()
-    demand = load_demand(cfg.demand, case, problems)
-    sites = load_sites(cfg.sites, case, problems)
-    zones = load_zones(cfg.zones, case, problems) if cfg.zones is not None else None
-    polygons = load_zone_polygons(cfg.zones, case, problems) if cfg.zones is not None else None
+    where = CaseFiles(case.label, case.resolve)
+    demand = load_demand(cfg.demand, where, problems)
+    sites = load_sites(cfg.sites, where, problems)
+    zones = load_zones(cfg.zones, where, problems) if cfg.zones is not None else None
+    polygons = load_zone_polygons(cfg.zones, where, problems) if cfg.zones is not None else None
     tables: dict[str, TravelTimes] = {}
     routing: dict[str, RoutingReport] = {}
     graphs: dict[str, Any] = {}  # networks as read, for the independent router (then dropped)
@@ -88,12 +91,14 @@ def prepare_case(case: LoadedCase | str | Path, *, check_roads: bool = True) -> 
     if demand is not None and sites is not None:
         for name, tcfg in cfg.travel_times.items():
             if isinstance(tcfg, TravelTimesConfig):
-                tt = load_travel_times(name, tcfg, case, demand.ids, sites.ids, problems)
+                tt = load_travel_times(name, tcfg, where, demand.ids, sites.ids, problems)
                 if tt is not None:
                     tables[name] = tt
         if not problems:
             net_tables, routing = route_case(
-                case,
+                cfg.travel_times,
+                cfg.networks,
+                where,
                 demand,
                 sites,
                 network_cutoffs(case),
@@ -102,7 +107,7 @@ def prepare_case(case: LoadedCase | str | Path, *, check_roads: bool = True) -> 
                 graphs=graphs,
             )
             tables.update(net_tables)
-            est_tables, estimates = estimate_case(case, demand, sites, problems)
+            est_tables, estimates = estimate_case(cfg.travel_times, where, demand, sites, problems)
             estimates |= {n: r.estimate for n, r in routing.items() if r.estimate is not None}
             tables.update(est_tables)
     else:

@@ -13,7 +13,7 @@ from ...errors import ProblemCollector
 from ...schema.ems import EmsModelConfig
 from ...schema.files import LoadedCase
 from ..rules import require_known
-from .model import MINUTES_PER_YEAR
+from .problem import MINUTES_PER_YEAR
 
 log = logging.getLogger(__name__)
 
