@@ -16,6 +16,7 @@ import numpy as np
 
 from .. import __version__
 from ..capacity import capacity_compliance, capacity_summary
+from ..certificate import Limit, solution_limit, status_text
 
 __all__ = [
     "common_dict",
@@ -68,6 +69,12 @@ def _solve_record(prepared: Any) -> dict[str, Any]:
     }
 
 
+def run_limit(prepared: Any, sol: Any) -> Limit:
+    """Which limit stopped the run's solve (:class:`optimizer.certificate.Limit`), against the
+    time limit the run was given (``_solve_record``)."""
+    return solution_limit(sol, _solve_record(prepared).get("time_limit_s"))
+
+
 def common_dict(prepared: Any, sol: Any, *, meaning: str, model: dict[str, Any]) -> dict[str, Any]:
     """The part of solution.json every model family shares: case, certificate, solver, data."""
     problem = sol.problem
@@ -81,6 +88,7 @@ def common_dict(prepared: Any, sol: Any, *, meaning: str, model: dict[str, Any])
         },
         "status": sol.status.value,
         "status_text": sol.status.label,
+        "limit": run_limit(prepared, sol).value,
         "checked_on_raw_data": sol.checked,
         "objective": rounded(sol.objective),
         "objective_sense": sol.sense,
@@ -209,7 +217,8 @@ def summary_head(prepared: Any, sol: Any, *, kind: str, meaning: str) -> list[st
         )
     gap = "-" if sol.gap is None else f"{100 * sol.gap:.4f}%"
     lines.append(
-        f"Status: {sol.status.label}   gap {gap}   solver {sol.solver} {sol.solver_version}"
+        f"Status: {status_text(sol.status, run_limit(prepared, sol))}   gap {gap}   "
+        f"solver {sol.solver} {sol.solver_version}"
     )
     lines += travel_check_lines(getattr(prepared, "travel_times_check", {}) or {})
     if sol.status.value == "feasible":

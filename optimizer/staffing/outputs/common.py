@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from ...certificate import solution_limit, status_text
 from ..config import RotationCase, StaffingCase
 
 if TYPE_CHECKING:
@@ -33,6 +34,7 @@ def header(case: StaffingCase, sol: QuotaSolution | RotationSolution) -> dict[st
         },
         "status": sol.status.value,
         "status_text": sol.status.label,
+        "limit": solution_limit(sol, None).value,
         "checked_on_raw_data": sol.checked,
         "travel_times_check": _travel_check(cfg),
     }
@@ -74,7 +76,8 @@ def fmt(v: float | None) -> str:
 
 def status_line(sol: QuotaSolution | RotationSolution) -> str:
     line = (
-        f"Status: {sol.status.label}   gap {pct(sol.gap)}   solver {sol.solver} "
+        f"Status: {status_text(sol.status, solution_limit(sol, None))}   gap {pct(sol.gap)}   "
+        f"solver {sol.solver} "
         f"{sol.solver_version}"
     )
     if sol.status.value == "feasible":
