@@ -8,79 +8,20 @@ diagnosis when no plan exists, and whether the answer passed its check.
 
 from __future__ import annotations
 
-import enum
 import math
 from dataclasses import dataclass, field
 from typing import Any
 
 from .errors import CheckError
+from .solvers.base import Limit, stop_limit
 
 __all__ = [
     "Certificate",
-    "Limit",
     "check_certificate",
     "solution_limit",
     "status_text",
-    "stop_limit",
     "time_line",
 ]
-
-
-class Limit(enum.StrEnum):
-    """Which limit stopped a solve, beside its Status (OR-Tools MathOpt's ``Termination.limit``).
-
-    ``none``: the solve ran to its end (proven optimal at gap 0, infeasible, unbounded, an
-    error); ``gap``: proven within the requested relative gap (``solver.mip_rel_gap`` > 0);
-    ``time``: the time limit; ``node``: a node limit; ``interrupt``: Ctrl-C / SIGTERM / a
-    cancelled solve; ``other``: a plan without proof for another reason (a solution or memory
-    limit, a bound left open by a truncated travel-time table: ``message`` says which).
-    """
-
-    NONE = "none"
-    GAP = "gap"
-    TIME = "time"
-    NODE = "node"
-    INTERRUPT = "interrupt"
-    OTHER = "other"
-
-    @property
-    def phrase(self) -> str:
-        """How the summary says it after the status ("FEASIBLE at the time limit")."""
-        return {
-            Limit.GAP: "at the requested gap",
-            Limit.TIME: "at the time limit",
-            Limit.NODE: "at the node limit",
-            Limit.INTERRUPT: "when interrupted",
-        }.get(self, "")
-
-
-def stop_limit(
-    *,
-    status: Any,
-    gap: float | None,
-    message: str,
-    seconds: float | None,
-    time_limit_s: float | None,
-) -> Limit:
-    """The limit that stopped a solve, from its certificate: the status, the proven gap, the
-    solver's own status text (HiGHS "Time limit reached", SCIP "timelimit" / "nodelimit" /
-    "userinterrupt", CBC "Stopped on time", OR-Tools "...time limit...") and the time used
-    against the time limit (a solve of several rounds stops when its Deadline runs out)."""
-    value = getattr(status, "value", str(status))
-    if value == "optimal":
-        return Limit.GAP if gap is not None and math.isfinite(gap) and gap > 1e-9 else Limit.NONE
-    if value not in ("feasible", "no_solution"):
-        return Limit.NONE
-    text = message.lower()
-    if "interrupt" in text or "cancel" in text:
-        return Limit.INTERRUPT
-    if "node" in text:
-        return Limit.NODE
-    if "time" in text:
-        return Limit.TIME
-    if seconds is not None and time_limit_s is not None and seconds >= 0.98 * time_limit_s:
-        return Limit.TIME
-    return Limit.OTHER
 
 
 def status_text(status: Any, limit: Limit) -> str:

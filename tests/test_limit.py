@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from optimizer.certificate import Limit, stop_limit
-from optimizer.solvers.base import Status
+from optimizer.solvers.base import Limit, Status, stop_limit
 
 
 @pytest.mark.parametrize(
@@ -65,3 +64,12 @@ def test_status_text_names_the_limit():
     assert status_text(Status.NO_SOLUTION, Limit.TIME) == "NO SOLUTION found before the time limit"
     assert status_text(Status.FEASIBLE, Limit.OTHER) == Status.FEASIBLE.label
     assert status_text(Status.OPTIMAL, Limit.GAP) == Status.OPTIMAL.label
+
+
+def test_solve_result_says_its_limit():
+    from optimizer.solvers.base import SolveResult
+
+    res = SolveResult(Status.FEASIBLE, None, 3.0, 2.0, 1.0, "highs", "1", "Time limit reached")
+    assert res.limit is Limit.TIME
+    res = SolveResult(Status.OPTIMAL, None, 3.0, 3.0, 1.0, "highs", "1", "Optimal")
+    assert res.limit is Limit.NONE

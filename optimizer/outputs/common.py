@@ -16,7 +16,8 @@ import numpy as np
 
 from .. import __version__
 from ..capacity import capacity_compliance, capacity_summary
-from ..certificate import Limit, solution_limit, status_text
+from ..certificate import solution_limit, status_text
+from ..solvers.base import Limit
 
 __all__ = [
     "common_dict",

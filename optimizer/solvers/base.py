@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+import math
 import time
 from dataclasses import dataclass, field, replace
 
@@ -12,10 +13,12 @@ __all__ = [
     "Backend",
     "Deadline",
     "Feature",
+    "Limit",
     "SolveOptions",
     "SolveResult",
     "Status",
     "relative_gap",
+    "stop_limit",
 ]
 
 
@@ -47,6 +50,63 @@ class Status(enum.StrEnum):
             Status.NO_SOLUTION: "NO SOLUTION found before the limit",
             Status.ERROR: "ERROR",
         }[self]
+
+
+class Limit(enum.StrEnum):
+    """Which limit stopped a solve, beside its Status (OR-Tools MathOpt's ``Termination.limit``).
+
+    ``none``: the solve ran to its end (proven optimal at gap 0, infeasible, unbounded, an
+    error); ``gap``: proven within the requested relative gap (``solver.mip_rel_gap`` > 0);
+    ``time``: the time limit; ``node``: a node limit; ``interrupt``: Ctrl-C / SIGTERM / a
+    cancelled solve; ``other``: a plan without proof for another reason (a solution or memory
+    limit, a bound left open by a truncated travel-time table: ``message`` says which).
+    """
+
+    NONE = "none"
+    GAP = "gap"
+    TIME = "time"
+    NODE = "node"
+    INTERRUPT = "interrupt"
+    OTHER = "other"
+
+    @property
+    def phrase(self) -> str:
+        """How the summary says it after the status ("FEASIBLE at the time limit")."""
+        return {
+            Limit.GAP: "at the requested gap",
+            Limit.TIME: "at the time limit",
+            Limit.NODE: "at the node limit",
+            Limit.INTERRUPT: "when interrupted",
+        }.get(self, "")
+
+
+def stop_limit(
+    *,
+    status: Status,
+    gap: float | None,
+    message: str,
+    seconds: float | None,
+    time_limit_s: float | None,
+) -> Limit:
+    """The limit that stopped a solve, from its certificate: the status, the proven gap, the
+    solver's own status text (HiGHS "Time limit reached", SCIP "timelimit" / "nodelimit" /
+    "userinterrupt", CBC "Stopped on time", OR-Tools "...time limit...") and the time used
+    against the time limit (a solve of several rounds stops when its Deadline runs out)."""
+    value = status.value
+    if value == "optimal":
+        return Limit.GAP if gap is not None and math.isfinite(gap) and gap > 1e-9 else Limit.NONE
+    if value not in ("feasible", "no_solution"):
+        return Limit.NONE
+    text = message.lower()
+    if "interrupt" in text or "cancel" in text:
+        return Limit.INTERRUPT
+    if "node" in text:
+        return Limit.NODE
+    if "time" in text:
+        return Limit.TIME
+    if seconds is not None and time_limit_s is not None and seconds >= 0.98 * time_limit_s:
+        return Limit.TIME
+    return Limit.OTHER
 
 
 class Backend(enum.StrEnum):
@@ -142,6 +202,17 @@ class SolveResult:
         if self.objective is None or self.bound is None:
             return None
         return relative_gap(self.objective, self.bound)
+
+    @property
+    def limit(self) -> Limit:
+        """Which limit stopped this solve (:func:`stop_limit`, from the backend's status text)."""
+        return stop_limit(
+            status=self.status,
+            gap=self.gap,
+            message=self.message,
+            seconds=self.runtime_s,
+            time_limit_s=None,
+        )
 
 
 def relative_gap(objective: float, bound: float) -> float:
