@@ -162,6 +162,7 @@ def _row(item: BatchCase, status: str, error: str, seconds: float, out: Path) ->
     row: dict[str, Any] = {
         "case": item.case,
         "status": status,
+        "limit": None,
         "objective": None,
         "best_bound": None,
         "gap": None,
@@ -171,6 +172,7 @@ def _row(item: BatchCase, status: str, error: str, seconds: float, out: Path) ->
     sol_path = out / "solution.json"
     if status not in (BAD_INPUT, ERROR) and sol_path.exists():
         sol = json.loads(sol_path.read_text(encoding="utf-8"))
+        row["limit"] = sol.get("limit")
         row["objective"] = sol.get("objective")
         row["best_bound"] = sol.get("best_bound")
         row["gap"] = sol.get("gap")

@@ -36,6 +36,7 @@ from geodata.progress import bar
 from ..atomic import StagedOutput
 from ..case.prepare import network_cutoffs
 from ..case.run import load_any, prepare_any, settings_for, solve_prepared
+from ..certificate import solution_limit
 from ..errors import CaseError, Problem, ProblemCollector
 from ..families import family_of
 from ..schema.files import CaseFile
@@ -171,6 +172,7 @@ def _solve_chain(chain: list[int], state: dict[str, Any] | None = None) -> list[
         rows.append(
             _row(k, values[k], sol, family.certificate(sol), time.perf_counter() - t0, folder)
         )
+        rows[-1]["limit"] = solution_limit(sol, settings.options.time_limit_s).value
         rows[-1].update(family.sweep_row(sol))
     return rows
 
@@ -182,6 +184,7 @@ def _row(
         "point": k,
         "value": value,
         "status": sol.status.value,
+        "limit": None,  # set by the caller, against the point's time limit
         "objective": cert["objective"],
         "best_bound": cert["bound"],
         "gap": cert["gap"],
