@@ -48,7 +48,8 @@ CASES = {
 def _answer(folder: Path) -> dict[str, object]:
     """What must agree between a sweep point and a run: the certificate and the plan."""
     sol = json.loads((folder / "solution.json").read_text(encoding="utf-8"))
-    keep = ("status", "objective", "best_bound", "gap", "phases", "sites", "coverage", "cost")
+    keep = ("status", "limit", "objective", "best_bound", "gap", "phases", "sites", "coverage")
+    keep += ("cost",)
     return {k: sol.get(k) for k in keep} | {
         "tables": {
             p.name: p.read_bytes()
@@ -81,7 +82,9 @@ def _sweep_equals_run(tmp_case, tmp_path, text, param, values) -> list[dict[str,
 def test_sweep_point_equals_run(name, tmp_case, tmp_path):
     text, param, values = CASES[name]
     answers = _sweep_equals_run(tmp_case, tmp_path, text, param, values)
-    assert all(a["status"] == "optimal" for a in answers)
+    assert all(a["status"] == "optimal" and a["limit"] == "none" for a in answers)
+    frontier = pd.read_csv(tmp_path / "sweep" / "frontier.csv")
+    assert list(frontier["limit"]) == ["none"] * len(values)
 
 
 def test_quota_sweep_point_equals_run(tmp_path):
@@ -167,6 +170,7 @@ def test_batch_runs_every_kind_together(tmp_case, tmp_path):
     assert main(["batch", *paths, "--out", str(out), "--workers", "1", "-q"]) == 0
     table = pd.read_csv(out / "batch.csv")
     assert list(table["status"]) == ["optimal"] * 4
+    assert list(table["limit"]) == ["none"] * 4  # every family's solution.json says it
     phased = json.loads((out / "phased" / "solution.json").read_text(encoding="utf-8"))
     assert [p["phase"] for p in phased["phases"]] == ["2025", "2026"]
 

@@ -415,7 +415,7 @@ def _on_cluster(
 
 
 def _table(rows: list[dict[str, Any]]) -> pd.DataFrame:
-    head = ["case", "status", "objective", "best_bound", "gap", "seconds", "cost"]
+    head = ["case", "status", "limit", "objective", "best_bound", "gap", "seconds", "cost"]
     shares: list[str] = []
     for r in rows:
         shares += [c for c in r if c.startswith("share_") and c not in shares]
