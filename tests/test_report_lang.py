@@ -155,3 +155,21 @@ def _headers_without_chinese(xlsx: Path) -> list[str]:
 def test_workbook_headers_are_chinese(quota_run, siting_runs):
     for run in (quota_run, siting_runs["p_median"], siting_runs["p_center"]):
         assert _headers_without_chinese(run / "results.xlsx") == [], run
+
+
+def test_every_solver_status_has_chinese():
+    """Each status a run can end in (a demo under load stops at its time limit) reads in zh."""
+    from optimizer.report.phrases import zh_phrase
+    from optimizer.solvers.base import Status
+
+    for status in Status:
+        text = zh_phrase(status.label)
+        assert text != status.label and not set(text) & set("ABCDEFGHIJKLMNOPQRSTUVWXYZ"), status
+
+
+@pytest.mark.slow
+def test_demo_report(tmp_path):
+    """The demo's report (the planner's first page), Chinese and English."""
+    out = tmp_path / "demo"
+    assert main(["demo", "--out", str(out), "-q"]) == 0
+    _check(_pages(out, tmp_path), _words(out))
