@@ -71,3 +71,19 @@ def test_zh_without_cjk_font_falls_back_to_english(tmp_path, monkeypatch):
     monkeypatch.undo()
     if fc.cjk_font() is not None:
         assert "no-cjk" not in render_frontier(_frontier(), "budget.total", lang="zh")
+
+
+def test_html_curves_write_numbers_out_and_keep_names():
+    """The trade-off curves of frontier.html and the points' reports read like frontier.png."""
+    from optimizer.report.i18n import Labels
+    from optimizer.report.sweep_curves import curves
+
+    frame = _frontier(shares=False).drop(columns="status")
+    zh = curves(frame, "budget.total", Labels("zh"), None)
+    ticks = re.findall(r'fill="#555">([^<]+)<', zh)
+    assert "500万" in ticks and "3,000万" in ticks, ticks
+    assert not [x for x in ticks if re.search(r"\d(M|k|e[+-]\d)", x)], ticks
+    assert ">目标值<" in zh and ">objective<" not in zh  # the series' name, translated
+    en = curves(_frontier(), "budget.total", Labels("en"), None)
+    assert ">aed_4min_round_trip<" in en and ">clinic_15min_walk<" in en  # never cut
+    assert "5,000,000" in en and "30,000,000" in en

@@ -11,7 +11,6 @@ written out with thousands separators (``5,000,000``), or in 万 (10^4) in Chine
 
 from __future__ import annotations
 
-import math
 import shutil
 import subprocess
 from collections.abc import Iterable, Iterator
@@ -23,7 +22,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from .charts import LINE_COLOURS
+from .charts import LINE_COLOURS, axis_number
 from .i18n import Labels, add_labels
 
 if TYPE_CHECKING:
@@ -132,21 +131,6 @@ def _fontconfig_cjk_files() -> list[tuple[str, str]]:
 def chart_language(lang: str) -> str:
     """The language frontier.png is labelled in: ``lang``, or ``en`` for zh without a CJK font."""
     return "en" if lang == "zh" and cjk_font() is None else lang
-
-
-def axis_number(v: float, lang: str, step: float = 1.0) -> str:
-    """An axis tick: ``5,000,000`` / ``12.5``; in zh from 10^5 up in 万 (``500万``,
-    ``2,979.2万``). ``step`` is the tick spacing, which sets the decimals shown."""
-    if not math.isfinite(v):
-        return ""
-    wan = lang == "zh" and abs(v) >= 1e5
-    value, unit = (v / 1e4, "万") if wan else (v, "")
-    spacing = abs(step) / 1e4 if wan else abs(step)
-    decimals = 0 if spacing >= 1 or spacing == 0 else min(6, math.ceil(-math.log10(spacing)))
-    text = f"{value:,.{decimals}f}"
-    if "." in text:
-        text = text.rstrip("0").rstrip(".")
-    return ("0" if text in ("-0", "") else text) + unit
 
 
 def _formatter(axis: Axis, lang: str) -> Formatter:
