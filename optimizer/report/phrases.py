@@ -161,6 +161,25 @@ PHRASES: list[tuple[str, str]] = [
     ),
     # norm labels
     (r"(.+): share within (.+)", "{0}：{1t} 内居民比例"),
+    (r"(<= .+?); (<= .+)", "{0p}；{1p}"),  # a zone rule's two caps
+    (
+        r"<= (\S+) open (.+) per township \((\S+) over (\S+) residents\)",
+        "每个乡镇至多开设 {0} 个 {1}（居民超过 {3} 的乡镇至多 {2} 个）",
+    ),
+    (r"<= (\S+) open (.+) per township", "每个乡镇至多开设 {0} 个 {1}"),
+    (
+        r"<= 1 open (.+) per (\S+) residents \(rounded up\) per zone",
+        "每个乡镇每 {1} 居民至多开设 1 个 {0}（向上取整）",
+    ),
+    (
+        r">= 1 open (.+) per (\S+) residents per zone \(at least (\S+)\)",
+        "每个乡镇每 {1} 居民至少开设 1 个 {0}（至少 {2} 个）",
+    ),
+    (r">= 1 open (.+) per (\S+) residents per zone", "每个乡镇每 {1} 居民至少开设 1 个 {0}"),
+    (
+        r">= (\S+) open (.+) per 10,000 residents per township \(at least (\S+)\)",
+        "每个乡镇每万居民至少开设 {0} 个 {1}（至少 {2} 个）",
+    ),
     (
         r">= (\S+) open (.+) per 10,000 residents per township",
         "每个乡镇每万居民至少开设 {0} 个 {1}",
