@@ -34,11 +34,11 @@ import yaml
 from geodata.progress import bar
 
 from ..atomic import StagedOutput
-from ..case import network_cutoffs
-from ..config import CaseFile
+from ..case.prepare import network_cutoffs
+from ..case.run import load_any, prepare_any, settings_for, solve_prepared
 from ..errors import CaseError, Problem, ProblemCollector
 from ..families import family_of
-from ..runner import load_any, settings_for, solve_prepared
+from ..schema.files import CaseFile
 from ..settings import SolveOverrides, SolveSettings
 
 __all__ = ["parse_values", "run_sweep", "set_path"]
@@ -222,7 +222,7 @@ def run_sweep(
         return sum(v if v is not None else 1e12 for v in network_cutoffs(point).values())
 
     widest = max(range(len(points)), key=lambda k: reach(points[k]))
-    prepared = family.prepare(points[widest])
+    prepared = prepare_any(points[widest])
     solver = case.config.solver  # type: ignore[attr-defined]
     address = cluster or getattr(solver, "cluster", None)
     client = None
