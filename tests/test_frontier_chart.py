@@ -87,3 +87,15 @@ def test_html_curves_write_numbers_out_and_keep_names():
     en = curves(_frontier(), "budget.total", Labels("en"), None)
     assert ">aed_4min_round_trip<" in en and ">clinic_15min_walk<" in en  # never cut
     assert "5,000,000" in en and "30,000,000" in en
+
+
+def test_cjk_font_is_only_borrowed_while_drawing(tmp_path):
+    """A font found through fontconfig joins matplotlib's list only while the chart is drawn,
+    so other charts of the process (the staffing Gantt) keep the fonts they had."""
+    from matplotlib import font_manager
+
+    if fc.cjk_font() is None:
+        pytest.skip("no CJK font on this machine")
+    before = [f.name for f in font_manager.fontManager.ttflist]
+    fc.frontier_chart(_frontier(), "budget.total", tmp_path / "f.png", "zh")
+    assert [f.name for f in font_manager.fontManager.ttflist] == before
