@@ -105,6 +105,8 @@ _EXACT = {
     "achieved": "实际",
     "met": "达标",
     "source": "依据",
+    "reason": "原因",
+    "detail": "说明",
     "case": "案例",
     "error": "错误",
     "objective": "目标值",

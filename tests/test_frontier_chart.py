@@ -71,3 +71,31 @@ def test_zh_without_cjk_font_falls_back_to_english(tmp_path, monkeypatch):
     monkeypatch.undo()
     if fc.cjk_font() is not None:
         assert "no-cjk" not in render_frontier(_frontier(), "budget.total", lang="zh")
+
+
+def test_html_curves_write_numbers_out_and_keep_names():
+    """The trade-off curves of frontier.html and the points' reports read like frontier.png."""
+    from optimizer.report.i18n import Labels
+    from optimizer.report.sweep_curves import curves
+
+    frame = _frontier(shares=False).drop(columns="status")
+    zh = curves(frame, "budget.total", Labels("zh"), None)
+    ticks = re.findall(r'fill="#555">([^<]+)<', zh)
+    assert "500万" in ticks and "3,000万" in ticks, ticks
+    assert not [x for x in ticks if re.search(r"\d(M|k|e[+-]\d)", x)], ticks
+    assert ">目标值<" in zh and ">objective<" not in zh  # the series' name, translated
+    en = curves(_frontier(), "budget.total", Labels("en"), None)
+    assert ">aed_4min_round_trip<" in en and ">clinic_15min_walk<" in en  # never cut
+    assert "5,000,000" in en and "30,000,000" in en
+
+
+def test_cjk_font_is_only_borrowed_while_drawing(tmp_path):
+    """A font found through fontconfig joins matplotlib's list only while the chart is drawn,
+    so other charts of the process (the staffing Gantt) keep the fonts they had."""
+    from matplotlib import font_manager
+
+    if fc.cjk_font() is None:
+        pytest.skip("no CJK font on this machine")
+    before = [f.name for f in font_manager.fontManager.ttflist]
+    fc.frontier_chart(_frontier(), "budget.total", tmp_path / "f.png", "zh")
+    assert [f.name for f in font_manager.fontManager.ttflist] == before

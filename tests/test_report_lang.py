@@ -155,3 +155,43 @@ def _headers_without_chinese(xlsx: Path) -> list[str]:
 def test_workbook_headers_are_chinese(quota_run, siting_runs):
     for run in (quota_run, siting_runs["p_median"], siting_runs["p_center"]):
         assert _headers_without_chinese(run / "results.xlsx") == [], run
+
+
+def test_every_solver_status_has_chinese():
+    """Each status a run can end in (a demo under load stops at its time limit) reads in zh."""
+    from optimizer.report.phrases import zh_phrase
+    from optimizer.solvers.base import Status
+
+    for status in Status:
+        text = zh_phrase(status.label)
+        assert text != status.label and not set(text) & set("ABCDEFGHIJKLMNOPQRSTUVWXYZ"), status
+
+
+@pytest.mark.slow
+def test_demo_report(tmp_path):
+    """The demo's report (the planner's first page), Chinese and English."""
+    out = tmp_path / "demo"
+    assert main(["demo", "--out", str(out), "-q"]) == 0
+    _check(_pages(out, tmp_path), _words(out))
+
+
+@pytest.mark.parametrize(
+    "label",
+    [
+        "<= 2 open clinic per township (3 over 50,000 residents)",
+        "<= 2 open clinic per township; <= 1 open clinic per 8,000 residents (rounded up) per zone",
+        ">= 1 open clinic per 12,000 residents per zone (at least 1)",
+        ">= 0.5 open clinic per 10,000 residents per township (at least 2)",
+        "cdc_staff: >= 1.75 per 10,000 residents",
+        "per hospital: 甲医院 ≤ 24 at once, ≤ 48 stints a year, 乙医院 ≤ no limit at once, "
+        "≤ 50 stints a year",
+    ],
+)
+def test_norm_labels_have_chinese(label):
+    """Zone-rule caps and bands, capacity checks and release caps: only data stays Latin."""
+    import re
+
+    from optimizer.report.phrases import zh_phrase
+
+    words = set(re.findall(r"[A-Za-z_]+", zh_phrase(label)))
+    assert words <= {"clinic", "cdc_staff"}, zh_phrase(label)

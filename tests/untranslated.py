@@ -98,8 +98,17 @@ def data_words(run: Path) -> set[str]:
         texts += _strings(case) + _strings(data.get("model", {}).get("standards", []))
         texts += _strings(data.get("norms", {})) + _strings(data.get("demand", {}))
         texts += [str(t) for t in _strings(data.get("model", {}))]
+        for key, block in data.items():  # compliance tables: the planner's check names, sources
+            if key.endswith("_compliance") and isinstance(block, dict):
+                for row in block.get("table") or []:
+                    texts += [str(row.get("norm", "")).split(".")[-1], str(row.get("source", ""))]
+                    texts.append(str(row.get("note", "")))
         for name, table in (data.get("travel_times") or {}).items():  # table and network names
             texts += [name, str(table.get("network", "")), str(table.get("source", ""))]
+    zones = run / "geojson" / "zones.geojson"
+    if zones.is_file():  # the case's own note on approximate boundaries (geometry_approximate)
+        feats = json.loads(zones.read_text(encoding="utf-8")).get("features") or []
+        texts += [str((f.get("properties") or {}).get("geometry_source", "")) for f in feats]
     for t in texts:
         words.update(w.lower() for w in WORD.findall(str(t)))
     return words

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import itertools
+import math
 from dataclasses import dataclass
 from html import escape
 
-__all__ = ["LINE_COLOURS", "Bar", "hbar_chart", "line_chart", "tick_text"]
+__all__ = ["LINE_COLOURS", "Bar", "axis_number", "hbar_chart", "line_chart"]
 
 MET, MISSED, INFO, TARGET = "#2e7d32", "#c62828", "#607d8b", "#111111"
 
@@ -83,18 +85,27 @@ def hbar_chart(bars: list[Bar], *, title: str, width: int = 640, label_w: int = 
 LINE_COLOURS = ("#1565c0", "#2e7d32", "#ef6c00", "#6a1b9a", "#00838f", "#ad1457", "#5d4037")
 
 
-def tick_text(v: float) -> str:
-    """An axis tick: 2.5M, 30k, 12 (the same on the HTML curves and frontier.png)."""
-    return _tick(v)
+def axis_number(v: float, lang: str, step: float = 1.0) -> str:
+    """An axis tick: ``5,000,000`` / ``12.5``; in zh from 10^5 up in 万 (``500万``,
+    ``2,979.2万``); never ``29.792M`` or ``5e+06``. ``step`` is the tick spacing, which sets
+    the decimals shown (the same on the HTML curves and frontier.png)."""
+    if not math.isfinite(v):
+        return ""
+    wan = lang == "zh" and abs(v) >= 1e5
+    value, unit = (v / 1e4, "万") if wan else (v, "")
+    spacing = abs(step) / 1e4 if wan else abs(step)
+    decimals = 0 if spacing >= 1 or spacing == 0 else min(6, math.ceil(-math.log10(spacing)))
+    text = f"{value:,.{decimals}f}"
+    if "." in text:
+        text = text.rstrip("0").rstrip(".")
+    return ("0" if text in ("-0", "") else text) + unit
 
 
-def _tick(v: float) -> str:
-    a = abs(v)
-    if a >= 1e6:
-        return f"{v / 1e6:.3g}M"
-    if a >= 1e4:
-        return f"{v / 1e3:.3g}k"
-    return f"{v:.4g}"
+def _step(values: list[float]) -> float:
+    """The smallest gap between distinct sorted values (1 when fewer than two)."""
+    ordered = sorted(set(values))
+    gaps = [b - a for a, b in itertools.pairwise(ordered)]
+    return min(gaps) if gaps else 1.0
 
 
 def line_chart(
@@ -107,10 +118,14 @@ def line_chart(
     highlight: float | None = None,
     width: int = 640,
     height: int = 300,
+    lang: str = "en",
 ) -> str:
     """Trade-off curves: one line per series over ``xs`` (shares 0-100% when ``share``, else the
-    values' own range); points with None are gaps; ``highlight`` marks one x (this run)."""
-    left, right, top, bottom = 56, 190, 26, 40
+    values' own range); points with None are gaps; ``highlight`` marks one x (this run). Axis
+    numbers by :func:`axis_number` in ``lang``; the legend is as wide as the longest name."""
+    longest = max((len(n) for n in series), default=0)
+    left, right, top, bottom = 64, int(min(330, max(190, 36 + 6.5 * longest))), 26, 40
+    width += right - 190
     pw, ph = width - left - right, height - top - bottom
     vals = [v for ys in series.values() for v in ys if v is not None]
     if not xs or not vals:
@@ -137,7 +152,7 @@ def line_chart(
     ]
     for k in range(5):
         y = y0 + (y1 - y0) * k / 4
-        label = f"{100 * y:.0f}%" if share else _tick(y)
+        label = f"{100 * y:.0f}%" if share else axis_number(y, lang, (y1 - y0) / 4)
         out.append(
             f'<line x1="{left}" y1="{py(y):.1f}" x2="{left + pw}" y2="{py(y):.1f}" stroke="#ddd"/>'
             f'<text x="{left - 4}" y="{py(y) + 3:.1f}" font-size="10" text-anchor="end" '
@@ -146,7 +161,7 @@ def line_chart(
     for x in sorted(set(xs)):
         out.append(
             f'<text x="{px(x):.1f}" y="{top + ph + 14}" font-size="10" text-anchor="middle" '
-            f'fill="#555">{escape(_tick(x))}</text>'
+            f'fill="#555">{escape(axis_number(x, lang, _step(xs)))}</text>'
         )
     out.append(
         f'<text x="{left + pw / 2:.1f}" y="{height - 6}" font-size="11" '
@@ -174,7 +189,7 @@ def line_chart(
         ly = top + 14 * n + 6
         out.append(
             f'<rect x="{left + pw + 10}" y="{ly - 8}" width="10" height="10" fill="{c}"/>'
-            f'<text x="{left + pw + 24}" y="{ly + 1}" font-size="11">{escape(name if len(name) <= 28 else name[:27] + "…")}</text>'
+            f'<text x="{left + pw + 24}" y="{ly + 1}" font-size="11">{escape(name if len(name) <= 44 else name[:43] + "…")}</text>'
         )
     out.append("</svg>")
     return "".join(out)

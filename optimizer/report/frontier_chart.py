@@ -11,7 +11,6 @@ written out with thousands separators (``5,000,000``), or in 万 (10^4) in Chine
 
 from __future__ import annotations
 
-import math
 import shutil
 import subprocess
 from collections.abc import Iterable, Iterator
@@ -23,7 +22,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from .charts import LINE_COLOURS
+from .charts import LINE_COLOURS, axis_number
 from .i18n import Labels, add_labels
 
 if TYPE_CHECKING:
@@ -76,27 +75,52 @@ _MARKS = {
 }
 
 
-@cache
 def cjk_font() -> str | None:
     """The family name of an installed font with CJK glyphs, best by :data:`CJK_FONTS` (and
-    Simplified Chinese first), or None.
+    Simplified Chinese first), or None."""
+    found = _cjk_font_file()
+    return None if found is None else found[0]
+
+
+@cache
+def _cjk_font_file() -> tuple[str, str | None] | None:
+    """``(family, file)`` of the CJK font; ``file`` is None when matplotlib already lists it.
 
     matplotlib's font list is a cache built once per machine, so fonts installed later are
-    missing from it: then fontconfig (``fc-list :lang=zh``) names the font files and the best
-    one is added to this process' font list (``fontManager.addfont``; nothing is written).
-    """
+    missing from it: then fontconfig (``fc-list :lang=zh``) names the font files, and the best
+    one is read once to learn its family name (and added only while a chart is drawn, by
+    :func:`_cjk_registered`, so other charts of the process keep their fonts)."""
     from matplotlib import font_manager
 
-    name = _best(f.name for f in font_manager.fontManager.ttflist)
+    fm = font_manager.fontManager
+    name = _best(f.name for f in fm.ttflist)
     if name is not None:
-        return name
-    files = _fontconfig_cjk_files()
+        return name, None
     for wanted in CJK_FONTS:
-        for path, family in files:
+        for path, family in _fontconfig_cjk_files():
             if family.startswith(wanted):
-                font_manager.fontManager.addfont(path)
-                return _best(f.name for f in font_manager.fontManager.ttflist)
+                with _cjk_registered(path):
+                    name = _best(f.name for f in fm.ttflist)
+                return None if name is None else (name, path)
     return None
+
+
+@contextmanager
+def _cjk_registered(path: str | None) -> Iterator[None]:
+    """``path`` in matplotlib's font list for the duration (nothing when None)."""
+    from matplotlib import font_manager
+
+    fm = font_manager.fontManager
+    if path is None:
+        yield
+        return
+    before = list(fm.ttflist)
+    fm.addfont(path)
+    try:
+        yield
+    finally:
+        fm.ttflist = before
+        fm._findfont_cached.cache_clear()  # type: ignore[attr-defined]
 
 
 def _best(names: Iterable[str]) -> str | None:
@@ -132,21 +156,6 @@ def _fontconfig_cjk_files() -> list[tuple[str, str]]:
 def chart_language(lang: str) -> str:
     """The language frontier.png is labelled in: ``lang``, or ``en`` for zh without a CJK font."""
     return "en" if lang == "zh" and cjk_font() is None else lang
-
-
-def axis_number(v: float, lang: str, step: float = 1.0) -> str:
-    """An axis tick: ``5,000,000`` / ``12.5``; in zh from 10^5 up in 万 (``500万``,
-    ``2,979.2万``). ``step`` is the tick spacing, which sets the decimals shown."""
-    if not math.isfinite(v):
-        return ""
-    wan = lang == "zh" and abs(v) >= 1e5
-    value, unit = (v / 1e4, "万") if wan else (v, "")
-    spacing = abs(step) / 1e4 if wan else abs(step)
-    decimals = 0 if spacing >= 1 or spacing == 0 else min(6, math.ceil(-math.log10(spacing)))
-    text = f"{value:,.{decimals}f}"
-    if "." in text:
-        text = text.rstrip("0").rstrip(".")
-    return ("0" if text in ("-0", "") else text) + unit
 
 
 def _formatter(axis: Axis, lang: str) -> Formatter:
@@ -198,14 +207,15 @@ def _figure(frontier: pd.DataFrame, param: str, lang: str) -> Iterator[Figure]:
 
     shown = chart_language(lang)
     t = Labels(shown)
-    font = cjk_font() if shown == "zh" else None
+    found = _cjk_font_file() if shown == "zh" else None
+    font = None if found is None else found[0]
     family = [font, "DejaVu Sans"] if font else matplotlib.rcParams["font.family"]
     rc = {
         "svg.hashsalt": "county-health-siting",
         "axes.unicode_minus": font is None,
         "font.family": family,
     }
-    with matplotlib.rc_context(rc):  # type: ignore[arg-type]
+    with _cjk_registered(None if found is None else found[1]), matplotlib.rc_context(rc):  # type: ignore[arg-type]
         fig = Figure(figsize=(7.5, 4.8), dpi=120)
         FigureCanvasAgg(fig)
         ax = fig.add_subplot()

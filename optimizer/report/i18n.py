@@ -110,6 +110,7 @@ _LABELS: dict[str, dict[str, str]] = {
     "norm_public_health_min_share": {"zh": "公共卫生岗位占比", "en": "Public-health posts share"},
     "norm_annual_total": {"zh": "年度派驻总数", "en": "Stints per year"},
     "norm_host_capacity": {"zh": "驻点容量", "en": "Host capacity"},
+    "norm_hospital_release": {"zh": "医院外派上限", "en": "Hospital release caps"},
     "norm_max_share_away": {"zh": "科室同时外派比例", "en": "Share of a department away"},
     "norm_max_travel_min": {"zh": "最长路程", "en": "Longest trip"},
     "norm_min_months_between_starts": {"zh": "两次派驻间隔", "en": "Months between stints"},

@@ -87,10 +87,12 @@ PHRASES: list[tuple[str, str]] = [
     # statuses
     (r"OPTIMAL \(proven\)", "最优（已证明）"),
     (r"FEASIBLE \(.*\)", "可行：达到求解上限，未证明最优"),
+    (r"FEASIBLE at limit.*", "可行：达到求解上限，未证明最优"),
     (r"FEASIBLE", "可行：达到求解上限，未证明最优"),
     (r"INFEASIBLE.*", "无可行方案"),
     (r"NO[_ ]SOLUTION.*", "限时内未找到方案"),
     (r"ERROR.*", "求解出错"),
+    (r"UNBOUNDED.*", "无界（模型缺少约束）"),
     (r"Optimal", "最优"),
     (r"Time limit reached", "达到时间上限"),
     (r"(\d+) independent blocks: (.*)", "{0} 个独立子问题：{1*}"),
@@ -159,6 +161,25 @@ PHRASES: list[tuple[str, str]] = [
     ),
     # norm labels
     (r"(.+): share within (.+)", "{0}：{1t} 内居民比例"),
+    (r"(<= .+?); (<= .+)", "{0p}；{1p}"),  # a zone rule's two caps
+    (
+        r"<= (\S+) open (.+) per township \((\S+) over (\S+) residents\)",
+        "每个乡镇至多开设 {0} 个 {1}（居民超过 {3} 的乡镇至多 {2} 个）",
+    ),
+    (r"<= (\S+) open (.+) per township", "每个乡镇至多开设 {0} 个 {1}"),
+    (
+        r"<= 1 open (.+) per (\S+) residents \(rounded up\) per zone",
+        "每个乡镇每 {1} 居民至多开设 1 个 {0}（向上取整）",
+    ),
+    (
+        r">= 1 open (.+) per (\S+) residents per zone \(at least (\S+)\)",
+        "每个乡镇每 {1} 居民至少开设 1 个 {0}（至少 {2} 个）",
+    ),
+    (r">= 1 open (.+) per (\S+) residents per zone", "每个乡镇每 {1} 居民至少开设 1 个 {0}"),
+    (
+        r">= (\S+) open (.+) per 10,000 residents per township \(at least (\S+)\)",
+        "每个乡镇每万居民至少开设 {0} 个 {1}（至少 {2} 个）",
+    ),
     (
         r">= (\S+) open (.+) per 10,000 residents per township",
         "每个乡镇每万居民至少开设 {0} 个 {1}",
@@ -210,6 +231,15 @@ PHRASES: list[tuple[str, str]] = [
         "各科室同时外派 ≤ {0}%（比例 × 人数向下取整）",
     ),
     (r"≤ capacity of each host", "≤ 各驻点容量"),
+    # hospital release caps of a sent-down calendar (staffing/outputs.py)
+    (r"per hospital: (.+)", "各医院：{0x}"),
+    (
+        r"peak away / most stints started in a plan year: (.+)",
+        "同时外派峰值 / 单个规划年最多派出：{0x}",
+    ),
+    # county capacity checks (capacity.py): the check's name is the planner's own
+    (r"(\S+): >= (\S+) per (\S+) residents", "{0}：每 {2} 居民 ≥ {1}"),
+    (r"(\S+): >= (\S+)% of (\S+)", "{0}：≥ {2} 的 {1}%"),
     (r"≥ (\S+) doctor every month at (.+)", "{1} 每月至少 {0} 名医生"),
     (r"≥ (\S+) stints starting in each full plan year", "每个完整规划年至少 {0} 次派驻开始"),
     (r"(\S+) host-months over", "{0} 个驻点·月超出"),
@@ -234,6 +264,15 @@ PHRASES: list[tuple[str, str]] = [
 ]
 _COMPILED = [(re.compile(f"^{p}$", re.S), t) for p, t in PHRASES]
 
+_INLINE = [
+    (r"≤ no limit at once", "同时外派不限"),
+    (r"≤ (\S+) at once", r"同时外派 ≤ \1 人"),
+    (r", ≤ no limit stints a year", "、每年派出不限"),
+    (r", ≤ (\S+) stints a year", r"、每年派出 ≤ \1 人次"),
+    (r", ", "，"),
+]
+"""Substitutions inside a list (``{0x}``): each item's English, the items' separator."""
+
 
 def _fill(template: str, groups: tuple[str, ...]) -> str:
     def one(m: re.Match[str]) -> str:
@@ -247,12 +286,16 @@ def _fill(template: str, groups: tuple[str, ...]) -> str:
             return _thr(g)
         if how == "p":
             return zh_phrase(g)
+        if how == "x":  # a list with inline phrases (hospital release caps)
+            for pattern, repl in _INLINE:
+                g = re.sub(pattern, repl, g)
+            return g
         if how == "*":  # a list of phrases
             sep = ", " if ", " in g else " + "
             return ("，" if sep == ", " else " + ").join(_words(p) for p in g.split(sep))
         return g
 
-    return re.sub(r"\{(\d)([uwtp*]?)\}", one, template)
+    return re.sub(r"\{(\d)([uwtpx*]?)\}", one, template)
 
 
 def _words(part: str) -> str:

@@ -27,11 +27,11 @@ add_labels(
 )
 
 
-def _series(frontier: pd.DataFrame) -> tuple[dict[str, list[float | None]], bool]:
+def _series(frontier: pd.DataFrame, t: Labels) -> tuple[dict[str, list[float | None]], bool]:
     shares = [c for c in frontier.columns if c.startswith("share_")]
     cols = shares or ["objective"]
     out = {
-        (c.removeprefix("share_") if shares else c): [
+        (c.removeprefix("share_") if shares else t(c)): [
             None if pd.isna(v) else float(v) for v in pd.to_numeric(frontier[c], errors="coerce")
         ]
         for c in cols
@@ -41,7 +41,7 @@ def _series(frontier: pd.DataFrame) -> tuple[dict[str, list[float | None]], bool
 
 def curves(frontier: pd.DataFrame, param: str, t: Labels, highlight: float | None) -> str:
     xs = [float(v) for v in frontier["value"]]
-    series, share = _series(frontier)
+    series, share = _series(frontier, t)
     charts = [
         line_chart(
             xs,
@@ -50,6 +50,7 @@ def curves(frontier: pd.DataFrame, param: str, t: Labels, highlight: float | Non
             x_label=param,
             share=share,
             highlight=highlight,
+            lang=t.lang,
         )
     ]
     if "cost" in frontier and pd.to_numeric(frontier["cost"], errors="coerce").notna().any():
@@ -66,6 +67,7 @@ def curves(frontier: pd.DataFrame, param: str, t: Labels, highlight: float | Non
                 x_label=param,
                 share=False,
                 highlight=highlight,
+                lang=t.lang,
             )
         )
     return '<div class="grid2">' + "".join(f"<div>{c}</div>" for c in charts if c) + "</div>"
