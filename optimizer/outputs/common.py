@@ -21,6 +21,7 @@ __all__ = [
     "common_dict",
     "manifest_dict",
     "num_text",
+    "package_versions",
     "pct_text",
     "rounded",
     "summary_head",
@@ -139,20 +140,29 @@ def common_dict(prepared: Any, sol: Any, *, meaning: str, model: dict[str, Any])
     )
 
 
-def manifest_dict(prepared: Any, sol: Any, files: list[str]) -> dict[str, Any]:
-    """manifest.json: case and input hashes, package and solver versions, seed, status, files."""
-    from ..solvers import backend_version
-
+def package_versions(modules: tuple[str, ...]) -> dict[str, str]:
+    """manifest.json's ``versions``: this package, Python, the platform, and each of ``modules``
+    ("unknown" when it is absent or has no ``__version__``)."""
     versions = {
         "county-health-siting": __version__,
         "python": sys.version.split()[0],
         "platform": platform.platform(),
     }
-    for mod in ("numpy", "scipy", "pandas", "highspy", "pulp", "ortools", "pydantic"):
+    for mod in modules:
         try:
             versions[mod] = __import__(mod).__version__
         except Exception:  # optional packages may be absent or lack __version__
             versions[mod] = "unknown"
+    return versions
+
+
+def manifest_dict(prepared: Any, sol: Any, files: list[str]) -> dict[str, Any]:
+    """manifest.json: case and input hashes, package and solver versions, seed, status, files."""
+    from ..solvers import backend_version
+
+    versions = package_versions(
+        ("numpy", "scipy", "pandas", "highspy", "pulp", "ortools", "pydantic")
+    )
     try:
         versions["solver"] = (
             f"{sol.solver or prepared.case.config.solver.backend} {backend_version(sol.solver or prepared.case.config.solver.backend)}"

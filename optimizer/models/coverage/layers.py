@@ -17,11 +17,11 @@ from geodata.catchments import (
     DEFAULT_BUFFER_M,
     EdgeShapes,
     demand_hull_areas,
-    network_service_areas,
     polygon_area_km2,
 )
 from geodata.crs import normalise_crs
 
+from ...outputs.catchments import catchment_layer, road_service_areas
 from ...outputs.layers import (
     Layer,
     id_positions,
@@ -187,21 +187,7 @@ def _areas(
     road network, else the hull of the demand points it covers; with the method and network."""
     d_ll, s_ll, open_mask, shapes, buffer_m = geo
     if rep is not None and getattr(rep, "road_network", None) is not None:
-        net = rep.road_network
-        if net.name not in shapes:
-            shapes[net.name] = EdgeShapes.of(net)
-        areas = network_service_areas(
-            net,
-            rep.profile,
-            rep.sites_snap,
-            open_pos,
-            values,
-            measure=rep.measure,
-            direction=rep.direction,
-            buffer_m=buffer_m,
-            shapes=shapes[net.name],
-        )
-        return areas, "network", rep.network
+        return road_service_areas(rep, open_pos, values, buffer_m, shapes), "network", rep.network
     areas = {}
     for v in values:
         within = table.within(np.where(thr == v, thr, np.nan), open_mask).tocsc()
@@ -292,22 +278,16 @@ def _catchments(
         rows += more_rows
         geoms += more_geoms
     footfall = ["footfall_within"] if problem.demand.footfall is not None else []
-    frame = pd.DataFrame(rows, columns=[*_CATCHMENT_COLUMNS, *footfall])
-    order = (
-        frame.sort_values(["standard", "site_id", "threshold"], kind="stable").index.to_numpy()
-        if len(frame)
-        else np.zeros(0, dtype=np.int64)
-    )
-    log.info("Catchments: %d polygons in %.2f s", len(frame), time.perf_counter() - t0)
-    return Layer(
-        "catchments",
-        frame.iloc[order].reset_index(drop=True),
-        np.asarray(geoms, dtype=object)[order] if geoms else np.zeros(0, dtype=object),
-        "MultiPolygon",
+    return catchment_layer(
+        rows,
+        geoms,
+        [*_CATCHMENT_COLUMNS, *footfall],
+        ["standard", "site_id", "threshold"],
         "service area of each open site per standard: road pieces reachable within the "
         f"threshold, buffered {buffer_m:g} m (method=network); without a road network, the hull "
         "of the demand points the site covers (method=demand_hull). Coverage flags come from "
         "the travel-time table, not from these polygons.",
+        t0,
     )
 
 
