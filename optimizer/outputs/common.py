@@ -24,6 +24,7 @@ __all__ = [
     "package_versions",
     "pct_text",
     "rounded",
+    "site_columns",
     "summary_head",
     "threshold_text",
     "travel_check_lines",
@@ -52,6 +53,19 @@ def threshold_text(thr: float | dict[str, float]) -> str:
 def pct_text(x: float | None) -> str:
     """A share as a percentage with 2 decimals ("-" for None)."""
     return "-" if x is None else f"{100 * x:.2f}%"
+
+
+def site_columns(sites: Any) -> dict[str, Any]:
+    """The first columns of every family's sites.csv: ``site_id, facility_type, (zone,)
+    existing, cost, (x, y)``, in that order (optional ones only when the case has them)."""
+    frame: dict[str, Any] = {"site_id": sites.ids, "facility_type": sites.facility_type}
+    if sites.zone is not None:
+        frame["zone"] = sites.zone
+    frame["existing"] = sites.existing.astype(int)
+    frame["cost"] = sites.cost
+    if sites.x is not None and sites.y is not None:
+        frame["x"], frame["y"] = sites.x, sites.y
+    return frame
 
 
 def _solve_record(prepared: Any) -> dict[str, Any]:
