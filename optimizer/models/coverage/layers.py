@@ -19,18 +19,16 @@ from geodata.catchments import (
     demand_hull_areas,
     polygon_area_km2,
 )
-from geodata.crs import normalise_crs
 
 from ...outputs.catchments import catchment_layer, road_service_areas
 from ...outputs.layers import (
     Layer,
-    id_positions,
-    lonlat,
     multipolygon,
-    native_coords,
     nullable_flags,
     points,
+    run_lonlat,
     site_layers,
+    table_rows,
     zone_layer,
 )
 from .outputs import demand_table, sites_table, zones_table
@@ -48,15 +46,12 @@ def coverage_layers(
     """Every layer of a run, in WGS-84 (empty list when the demand has no coordinates)."""
     problem = sol.problem
     demand, sites = problem.demand, problem.sites
-    d_ll = lonlat(demand.x, demand.y, demand.crs)
-    s_ll = lonlat(sites.x, sites.y, sites.crs)
-    out_crs = normalise_crs(demand.crs) if demand.crs else None
+    d_ll, s_ll, out_crs = run_lonlat(demand, sites)
     layers: list[Layer] = []
     ev = sol.evaluation
     if s_ll is not None:
         table = sites_table(sol)
-        rows = id_positions(sites.ids, table["site_id"])
-        native = native_coords(sites.x, sites.y, sites.crs, out_crs, rows)
+        rows, native = table_rows(sites, table["site_id"], out_crs)
         frame = table.drop(columns=["x", "y"], errors="ignore")
         layers += site_layers(
             frame,
@@ -71,8 +66,7 @@ def coverage_layers(
         log.info("Demand has no coordinates with a CRS: GIS layers of sites and demand skipped")
         return layers
     table = demand_table(sol)
-    rows = id_positions(demand.ids, table["demand_id"])
-    native = native_coords(demand.x, demand.y, demand.crs, out_crs, rows)
+    rows, native = table_rows(demand, table["demand_id"], out_crs)
     frame = table.drop(columns=["x", "y"], errors="ignore")
     for c in frame.columns:
         if c.startswith("covered_"):
