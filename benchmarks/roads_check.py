@@ -122,7 +122,7 @@ def villages_table() -> pd.DataFrame:
 
 
 def check_table(cases: list[str]) -> pd.DataFrame:
-    from optimizer.case import prepare_case
+    from optimizer.case.prepare import prepare_case
 
     rows = []
     for case in cases:

@@ -92,7 +92,7 @@ def test_gcj02_geopackages_open_in_gdal_without_a_warning(tmp_path):
     if why:
         pytest.skip(why)
     from geodata.crs import wgs84_to_gcj02
-    from optimizer.case import run_case
+    from optimizer.case.run import run_case
 
     from .test_layers import _grid_case
 

@@ -15,7 +15,8 @@ import shapely
 
 from geodata.catchments import DEFAULT_BUFFER_M
 from geodata.crs import gcj02_to_wgs84, wgs84_to_gcj02
-from optimizer.case import prepare_case, run_case
+from optimizer.case.prepare import prepare_case
+from optimizer.case.run import run_case
 from optimizer.errors import CaseError
 from optimizer.families import family_of
 from optimizer.outputs.layers import LAYER_NAMES

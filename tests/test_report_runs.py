@@ -60,7 +60,8 @@ def _sol(run):
 
 @pytest.fixture(scope="module")
 def ems_runs(tmp_path_factory):
-    from optimizer.case import prepare_case, solve_case
+    from optimizer.case.prepare import prepare_case
+    from optimizer.case.run import solve_case
     from optimizer.families import family_of
 
     shared_path("data", "osm-andorra", "andorra_drive.graphml.gz")
@@ -245,9 +246,9 @@ def test_compare_two_ems_runs(ems_runs, tmp_path):
 
 
 def test_phased_report_shows_the_build_order(andorra_runs, tmp_path):
-    from optimizer.case import solve_case
-    from optimizer.config import Phase
+    from optimizer.case.run import solve_case
     from optimizer.families import family_of
+    from optimizer.schema.coverage import Phase
 
     prep, _, _ = andorra_runs[7]
     phases = [Phase(name="2025", max_new_sites=8), Phase(name="2026", max_new_sites=7)]

@@ -12,8 +12,8 @@ from ...handoff import require_consistent_folder
 from ...outputs.common import manifest_dict
 from ...outputs.layers import write_layers
 from .layers import build_ems_layers
-from .model import EmsSolution
 from .outputs import ems_solution_dict, ems_summary, ems_tables
+from .solve import EmsSolution
 
 __all__ = ["write_ems_results"]
 
