@@ -26,7 +26,7 @@ from .osm import cache_dir, graph_from_file, graph_from_osmnx
 from .progress import Heartbeat
 from .snap import Snapped, snap_points
 from .sources import CaseFiles, Section, network_specs
-from .speeds import SpeedProfile, profile_for
+from .speeds import SpeedProfile, profile_for, profile_of
 
 __all__ = ["RoutingReport", "case_points_wgs84", "load_network", "route_case", "wgs84_points"]
 
@@ -354,14 +354,7 @@ def _route_table(
     dem_ll, site_ll = lonlat
     d_used, s_used = in_use
     t0 = time.perf_counter()
-    profile = profile_for(
-        spec.mode,
-        spec.speeds_kph,
-        maxspeed_factor=spec.maxspeed_factor,
-        access_kph=spec.access_kph,
-        ferry_kph=spec.ferry_kph,
-        ferry_boarding_min=spec.ferry_boarding_min,
-    )
+    profile = profile_of(spec)
     usable = net.usable_edges(profile, components=spec.components) & ~np.isin(
         net.highway, np.asarray(spec.snap_exclude, dtype=object)
     )

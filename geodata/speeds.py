@@ -13,11 +13,11 @@ present, else ``ferry_kph`` plus a boarding time.
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 
-__all__ = ["DEFAULT_PROFILES", "Mode", "SpeedProfile", "profile_for"]
+__all__ = ["DEFAULT_PROFILES", "Mode", "SpeedProfile", "profile_for", "profile_of"]
 
 Mode = Literal["drive", "ebike", "walk"]
 
@@ -165,3 +165,16 @@ def profile_for(
     base = DEFAULT_PROFILES[mode]
     clean = {k: v for k, v in changes.items() if v is not None}
     return base.with_overrides(speeds_kph, **clean)
+
+
+def profile_of(spec: Any) -> SpeedProfile:
+    """The profile of a network travel-time section (``mode``, ``speeds_kph`` and the
+    ``maxspeed_factor``, ``access_kph``, ``ferry_kph``, ``ferry_boarding_min`` overrides)."""
+    return profile_for(
+        spec.mode,
+        spec.speeds_kph,
+        maxspeed_factor=spec.maxspeed_factor,
+        access_kph=spec.access_kph,
+        ferry_kph=spec.ferry_kph,
+        ferry_boarding_min=spec.ferry_boarding_min,
+    )

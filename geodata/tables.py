@@ -37,16 +37,32 @@ log = logging.getLogger(__name__)
 MAX_WEIGHT = 2e9  # more people than any country: a typo or a unit error, not a weight
 
 
-def load_demand(cfg: Section, files: CaseFiles, problems: ProblemCollector) -> Demand | None:
-    """Demand points from ``cfg`` (the case's ``demand:`` section)."""
-    key = f"{files.label} › demand"
-    table = read_table(
+def _read_section(
+    cfg: Section, files: CaseFiles, key: str, problems: ProblemCollector
+) -> Table | None:
+    """The table of a section's ``file`` (and ``layer``), None with a problem when unreadable."""
+    return read_table(
         files.resolve(cfg.file),
         shown=cfg.file,
         where=f"{key}.file",
         problems=problems,
         layer=cfg.layer,
     )
+
+
+def _section_ids(
+    table: Table | None, cfg: Section, key: str, what: str, problems: ProblemCollector
+) -> np.ndarray | None:
+    """The ids of a section's table (column ``columns.id``); None when it has no such column."""
+    if table is None or not need_column(table, cfg.columns.id, f"{key}.columns.id", problems):
+        return None
+    return read_ids(table, cfg.columns.id, f"{key}.columns.id", what, problems)
+
+
+def load_demand(cfg: Section, files: CaseFiles, problems: ProblemCollector) -> Demand | None:
+    """Demand points from ``cfg`` (the case's ``demand:`` section)."""
+    key = f"{files.label} › demand"
+    table = _read_section(cfg, files, key, problems)
     if table is None:
         return None
     cols = cfg.columns
@@ -160,19 +176,11 @@ def load_sites(cfg: Section, files: CaseFiles, problems: ProblemCollector) -> Si
     """Candidate and existing sites from ``cfg`` (the case's ``sites:`` section): type, cost,
     existing flag, zone, host, removal cost, relocation credit, capacity, vehicles, coordinates."""
     key = f"{files.label} › sites"
-    table = read_table(
-        files.resolve(cfg.file),
-        shown=cfg.file,
-        where=f"{key}.file",
-        problems=problems,
-        layer=cfg.layer,
-    )
-    if table is None:
+    table = _read_section(cfg, files, key, problems)
+    ids = _section_ids(table, cfg, key, "site", problems)
+    if table is None or ids is None:
         return None
     cols = cfg.columns
-    if not need_column(table, cols.id, f"{key}.columns.id", problems):
-        return None
-    ids = read_ids(table, cols.id, f"{key}.columns.id", "site", problems)
     n = len(ids)
     type_col = optional_column(table, cols.type, f"{key}.columns.type", problems)
     ftype = (
@@ -247,19 +255,11 @@ def load_sites(cfg: Section, files: CaseFiles, problems: ProblemCollector) -> Si
 
 def load_zones(cfg: Section, files: CaseFiles, problems: ProblemCollector) -> Zones | None:
     key = f"{files.label} › zones"
-    table = read_table(
-        files.resolve(cfg.file),
-        shown=cfg.file,
-        where=f"{key}.file",
-        problems=problems,
-        layer=cfg.layer,
-    )
-    if table is None:
+    table = _read_section(cfg, files, key, problems)
+    ids = _section_ids(table, cfg, key, "zone", problems)
+    if table is None or ids is None:
         return None
     cols = cfg.columns
-    if not need_column(table, cols.id, f"{key}.columns.id", problems):
-        return None
-    ids = read_ids(table, cols.id, f"{key}.columns.id", "zone", problems)
     kind_col = optional_column(table, cols.kind, f"{key}.columns.kind", problems)
     named = read_names(table, cols.name, f"{key}.columns.name", ids, problems)
     name = ids if named is None else np.where(named == "", ids, named)

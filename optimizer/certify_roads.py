@@ -28,7 +28,7 @@ import numpy as np
 
 from geodata.arrays import TravelTimes
 from geodata.crs import normalise_crs, to_wgs84
-from geodata.speeds import profile_for
+from geodata.speeds import profile_of
 from geodata.verify import IndependentRoads, IndependentRouter, RouterRules, read_roads
 
 from .errors import CheckError
@@ -77,14 +77,7 @@ def table_thresholds(problem: Any) -> dict[str, list[np.ndarray]]:
 
 def _rules(spec: Any) -> RouterRules:
     """The rule values of one network table: the mode's defaults with the case's overrides."""
-    prof = profile_for(
-        spec.mode,
-        spec.speeds_kph,
-        maxspeed_factor=spec.maxspeed_factor,
-        access_kph=spec.access_kph,
-        ferry_kph=spec.ferry_kph,
-        ferry_boarding_min=spec.ferry_boarding_min,
-    )
+    prof = profile_of(spec)
     return RouterRules(
         mode=spec.mode,
         measure=spec.measure,

@@ -128,14 +128,6 @@ def _reprepare_siting(prepared: Any, point: LoadedCase) -> Any:
     return replace(prepared, case=point, problem=problem, settings=None)
 
 
-def _write_coverage(prepared: Any, sol: Any, out: Path) -> list[str]:
-    return write_coverage_results(prepared, sol, out)
-
-
-def _summary_coverage(prepared: Any, sol: Any, out: Path | None) -> str:
-    return coverage_summary(prepared, sol, out)
-
-
 def _validated_siting(prepared: Any) -> str:
     p = prepared.problem
     return (
@@ -242,8 +234,8 @@ COVERAGE = Family(
     has_plan=lambda sol: sol.open_mask is not None,
     certificate=_cert,
     warm_start=lambda sol: sol.open_mask,
-    write=_write_coverage,
-    summary=_summary_coverage,
+    write=write_coverage_results,
+    summary=coverage_summary,
     sweep_row=_coverage_row,
     validated=_validated_siting,
     maximise=_maximise_siting,
@@ -281,14 +273,6 @@ def _solve_siting(prepared: Any, st: SolveSettings, warm: Any) -> Any:
     return solve_siting(prepared.problem, st.options, backend=st.backend)
 
 
-def _write_siting(prepared: Any, sol: Any, out: Path) -> list[str]:
-    return write_siting_results(prepared, sol, out)
-
-
-def _summary_siting(prepared: Any, sol: Any, out: Path | None) -> str:
-    return siting_summary(prepared, sol, out)
-
-
 def _siting_row(sol: Any) -> dict[str, Any]:
     res = sol.result
     row: dict[str, Any] = {}
@@ -311,8 +295,8 @@ SITING = Family(
     has_plan=lambda sol: sol.result.open_mask is not None,
     certificate=lambda sol: {**_cert(sol.result), "sense": sol.sense},
     warm_start=lambda sol: None,
-    write=_write_siting,
-    summary=_summary_siting,
+    write=write_siting_results,
+    summary=siting_summary,
     sweep_row=_siting_row,
     validated=_validated_siting,
     maximise=_maximise_siting,
@@ -356,14 +340,6 @@ def _solve_ems(prepared: Any, st: SolveSettings, warm: Any) -> Any:
     )
 
 
-def _write_ems(prepared: Any, sol: Any, out: Path) -> list[str]:
-    return write_ems_results(prepared, sol, out)
-
-
-def _summary_ems(prepared: Any, sol: Any, out: Path | None) -> str:
-    return ems_summary(prepared, sol, out)
-
-
 def _ems_row(sol: Any) -> dict[str, Any]:
     ev = sol.evaluation
     if ev is None:
@@ -380,8 +356,8 @@ EMS = Family(
     has_plan=lambda sol: sol.evaluation is not None,
     certificate=_cert,
     warm_start=lambda sol: None,
-    write=_write_ems,
-    summary=_summary_ems,
+    write=write_ems_results,
+    summary=ems_summary,
     sweep_row=_ems_row,
     validated=_validated_siting,
     maximise=_maximise_siting,

@@ -61,7 +61,8 @@ def _run_helper(script: str, *args: Path, cwd: Path) -> dict:
 @pytest.fixture(scope="module")
 def demo_run(tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("gis") / "demo"
-    assert main(["demo", "--out", str(out), "-q"]) == 0
+    # a short time limit keeps the test quick: the layers of a limited plan are the same files
+    assert main(["demo", "--out", str(out), "-q", "--time-limit", "20"]) == 0
     return out
 
 

@@ -23,8 +23,10 @@ __all__ = [
     "common_dict",
     "manifest_dict",
     "num_text",
+    "package_versions",
     "pct_text",
     "rounded",
+    "site_columns",
     "summary_head",
     "threshold_text",
     "travel_check_lines",
@@ -53,6 +55,19 @@ def threshold_text(thr: float | dict[str, float]) -> str:
 def pct_text(x: float | None) -> str:
     """A share as a percentage with 2 decimals ("-" for None)."""
     return "-" if x is None else f"{100 * x:.2f}%"
+
+
+def site_columns(sites: Any) -> dict[str, Any]:
+    """The first columns of every family's sites.csv: ``site_id, facility_type, (zone,)
+    existing, cost, (x, y)``, in that order (optional ones only when the case has them)."""
+    frame: dict[str, Any] = {"site_id": sites.ids, "facility_type": sites.facility_type}
+    if sites.zone is not None:
+        frame["zone"] = sites.zone
+    frame["existing"] = sites.existing.astype(int)
+    frame["cost"] = sites.cost
+    if sites.x is not None and sites.y is not None:
+        frame["x"], frame["y"] = sites.x, sites.y
+    return frame
 
 
 def _solve_record(prepared: Any) -> dict[str, Any]:
@@ -148,20 +163,29 @@ def common_dict(prepared: Any, sol: Any, *, meaning: str, model: dict[str, Any])
     )
 
 
-def manifest_dict(prepared: Any, sol: Any, files: list[str]) -> dict[str, Any]:
-    """manifest.json: case and input hashes, package and solver versions, seed, status, files."""
-    from ..solvers import backend_version
-
+def package_versions(modules: tuple[str, ...]) -> dict[str, str]:
+    """manifest.json's ``versions``: this package, Python, the platform, and each of ``modules``
+    ("unknown" when it is absent or has no ``__version__``)."""
     versions = {
         "county-health-siting": __version__,
         "python": sys.version.split()[0],
         "platform": platform.platform(),
     }
-    for mod in ("numpy", "scipy", "pandas", "highspy", "pulp", "ortools", "pydantic"):
+    for mod in modules:
         try:
             versions[mod] = __import__(mod).__version__
         except Exception:  # optional packages may be absent or lack __version__
             versions[mod] = "unknown"
+    return versions
+
+
+def manifest_dict(prepared: Any, sol: Any, files: list[str]) -> dict[str, Any]:
+    """manifest.json: case and input hashes, package and solver versions, seed, status, files."""
+    from ..solvers import backend_version
+
+    versions = package_versions(
+        ("numpy", "scipy", "pandas", "highspy", "pulp", "ortools", "pydantic")
+    )
     try:
         versions["solver"] = (
             f"{sol.solver or prepared.case.config.solver.backend} {backend_version(sol.solver or prepared.case.config.solver.backend)}"

@@ -67,7 +67,9 @@ __all__ = [
     "nullable_flags",
     "output_crs",
     "points",
+    "run_lonlat",
     "site_layers",
+    "table_rows",
     "write_layers",
     "zone_layer",
 ]
@@ -146,6 +148,23 @@ def native_coords(
     if x is None or y is None or crs is None or out is None or normalise_crs(crs) != out:
         return None
     return np.asarray(x, float)[rows], np.asarray(y, float)[rows]
+
+
+def run_lonlat(demand: Any, sites: Any) -> tuple[np.ndarray | None, np.ndarray | None, str | None]:
+    """A run's demand and site coordinates in WGS-84 lon/lat (None without coordinates or a
+    CRS), and the CRS the layers are written in (the demand's; None without one)."""
+    d_ll = lonlat(demand.x, demand.y, demand.crs)
+    s_ll = lonlat(sites.x, sites.y, sites.crs)
+    return d_ll, s_ll, normalise_crs(demand.crs) if demand.crs else None
+
+
+def table_rows(
+    points: Any, sorted_ids: pd.Series, out_crs: str | None
+) -> tuple[np.ndarray, tuple[np.ndarray, np.ndarray] | None]:
+    """For a table of ``points`` (demand or sites) sorted by id: each row's position in the
+    arrays, and the rows' input coordinates when they are already in ``out_crs``."""
+    rows = id_positions(points.ids, sorted_ids)
+    return rows, native_coords(points.x, points.y, points.crs, out_crs, rows)
 
 
 def site_layers(

@@ -17,20 +17,18 @@ from geodata.catchments import (
     DEFAULT_BUFFER_M,
     EdgeShapes,
     demand_hull_areas,
-    network_service_areas,
     polygon_area_km2,
 )
-from geodata.crs import normalise_crs
 
+from ...outputs.catchments import catchment_layer, road_service_areas
 from ...outputs.layers import (
     Layer,
-    id_positions,
-    lonlat,
     multipolygon,
-    native_coords,
     nullable_flags,
     points,
+    run_lonlat,
     site_layers,
+    table_rows,
     zone_layer,
 )
 from .outputs import demand_table, sites_table, zones_table
@@ -48,15 +46,12 @@ def coverage_layers(
     """Every layer of a run, in WGS-84 (empty list when the demand has no coordinates)."""
     problem = sol.problem
     demand, sites = problem.demand, problem.sites
-    d_ll = lonlat(demand.x, demand.y, demand.crs)
-    s_ll = lonlat(sites.x, sites.y, sites.crs)
-    out_crs = normalise_crs(demand.crs) if demand.crs else None
+    d_ll, s_ll, out_crs = run_lonlat(demand, sites)
     layers: list[Layer] = []
     ev = sol.evaluation
     if s_ll is not None:
         table = sites_table(sol)
-        rows = id_positions(sites.ids, table["site_id"])
-        native = native_coords(sites.x, sites.y, sites.crs, out_crs, rows)
+        rows, native = table_rows(sites, table["site_id"], out_crs)
         frame = table.drop(columns=["x", "y"], errors="ignore")
         layers += site_layers(
             frame,
@@ -71,8 +66,7 @@ def coverage_layers(
         log.info("Demand has no coordinates with a CRS: GIS layers of sites and demand skipped")
         return layers
     table = demand_table(sol)
-    rows = id_positions(demand.ids, table["demand_id"])
-    native = native_coords(demand.x, demand.y, demand.crs, out_crs, rows)
+    rows, native = table_rows(demand, table["demand_id"], out_crs)
     frame = table.drop(columns=["x", "y"], errors="ignore")
     for c in frame.columns:
         if c.startswith("covered_"):
@@ -187,21 +181,7 @@ def _areas(
     road network, else the hull of the demand points it covers; with the method and network."""
     d_ll, s_ll, open_mask, shapes, buffer_m = geo
     if rep is not None and getattr(rep, "road_network", None) is not None:
-        net = rep.road_network
-        if net.name not in shapes:
-            shapes[net.name] = EdgeShapes.of(net)
-        areas = network_service_areas(
-            net,
-            rep.profile,
-            rep.sites_snap,
-            open_pos,
-            values,
-            measure=rep.measure,
-            direction=rep.direction,
-            buffer_m=buffer_m,
-            shapes=shapes[net.name],
-        )
-        return areas, "network", rep.network
+        return road_service_areas(rep, open_pos, values, buffer_m, shapes), "network", rep.network
     areas = {}
     for v in values:
         within = table.within(np.where(thr == v, thr, np.nan), open_mask).tocsc()
@@ -292,22 +272,16 @@ def _catchments(
         rows += more_rows
         geoms += more_geoms
     footfall = ["footfall_within"] if problem.demand.footfall is not None else []
-    frame = pd.DataFrame(rows, columns=[*_CATCHMENT_COLUMNS, *footfall])
-    order = (
-        frame.sort_values(["standard", "site_id", "threshold"], kind="stable").index.to_numpy()
-        if len(frame)
-        else np.zeros(0, dtype=np.int64)
-    )
-    log.info("Catchments: %d polygons in %.2f s", len(frame), time.perf_counter() - t0)
-    return Layer(
-        "catchments",
-        frame.iloc[order].reset_index(drop=True),
-        np.asarray(geoms, dtype=object)[order] if geoms else np.zeros(0, dtype=object),
-        "MultiPolygon",
+    return catchment_layer(
+        rows,
+        geoms,
+        [*_CATCHMENT_COLUMNS, *footfall],
+        ["standard", "site_id", "threshold"],
         "service area of each open site per standard: road pieces reachable within the "
         f"threshold, buffered {buffer_m:g} m (method=network); without a road network, the hull "
         "of the demand points the site covers (method=demand_hull). Coverage flags come from "
         "the travel-time table, not from these polygons.",
+        t0,
     )
 
 

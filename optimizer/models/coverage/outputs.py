@@ -38,6 +38,7 @@ from ...outputs.common import (
     num_text,
     pct_text,
     rounded,
+    site_columns,
     summary_head,
     threshold_text,
 )
@@ -347,13 +348,7 @@ def sites_table(sol: CoverageSolution) -> pd.DataFrame:
     """sites.csv: every site with its status in the plan and the residents it serves."""
     problem = sol.problem
     s = problem.sites
-    frame: dict[str, Any] = {"site_id": s.ids, "facility_type": s.facility_type}
-    if s.zone is not None:
-        frame["zone"] = s.zone
-    frame["existing"] = s.existing.astype(int)
-    frame["cost"] = s.cost
-    if s.x is not None and s.y is not None:
-        frame["x"], frame["y"] = s.x, s.y
+    frame = site_columns(s)
     if sol.evaluation is not None:
         ev = sol.evaluation
         frame["chosen"] = ev.open_mask.astype(int)

@@ -32,25 +32,26 @@ import time
 from typing import Any
 
 import numpy as np
-import pandas as pd
 import scipy.sparse as sp
 import shapely
 
 from geodata.catchments import (
     DEFAULT_BUFFER_M,
     EdgeShapes,
-    network_service_areas,
     polygon_area_km2,
 )
-from geodata.crs import normalise_crs
 
-from ...outputs.layers import Layer, site_layers, zone_layer
-from ...outputs.layers import id_positions as _order
-from ...outputs.layers import lonlat as _lonlat
-from ...outputs.layers import multipolygon as _multi
-from ...outputs.layers import native_coords as _native
-from ...outputs.layers import nullable_flags as _nullable_flags
-from ...outputs.layers import points as _points
+from ...outputs.catchments import catchment_layer, road_service_areas
+from ...outputs.layers import (
+    Layer,
+    multipolygon,
+    nullable_flags,
+    points,
+    run_lonlat,
+    site_layers,
+    table_rows,
+    zone_layer,
+)
 from .outputs import ems_tables
 from .problem import coverage_matrix
 from .solve import EmsSolution
@@ -66,17 +67,14 @@ def build_ems_layers(
     """Every layer of a 120 run, in WGS-84 (empty when neither demand nor sites have a CRS)."""
     p = sol.problem
     demand, sites = p.demand, p.sites
-    d_ll = _lonlat(demand.x, demand.y, demand.crs)
-    s_ll = _lonlat(sites.x, sites.y, sites.crs)
-    out_crs = normalise_crs(demand.crs) if demand.crs else None
+    d_ll, s_ll, out_crs = run_lonlat(demand, sites)
     tables = ems_tables(sol)
     ev = sol.evaluation
     layers: list[Layer] = []
     if s_ll is not None:
         table = tables["sites.csv"]
         table = table[table["facility_type"] == p.model.station_type].reset_index(drop=True)
-        rows = _order(sites.ids, table["site_id"])
-        native = _native(sites.x, sites.y, sites.crs, out_crs, rows)
+        rows, native = table_rows(sites, table["site_id"], out_crs)
         layers += site_layers(
             table,
             s_ll,
@@ -91,19 +89,18 @@ def build_ems_layers(
         log.info("Demand has no coordinates with a CRS: GIS layers of demand skipped")
         return layers
     table = tables["demand.csv"]
-    rows = _order(demand.ids, table["demand_id"])
-    native = _native(demand.x, demand.y, demand.crs, out_crs, rows)
+    rows, native = table_rows(demand, table["demand_id"], out_crs)
     frame = table.copy()
     if "covered" in frame:
         frame.insert(
-            list(frame.columns).index("covered"), "covered_ems", _nullable_flags(frame["covered"])
+            list(frame.columns).index("covered"), "covered_ems", nullable_flags(frame["covered"])
         )
         frame = frame.drop(columns="covered")
     layers.append(
         Layer(
             "demand",
             frame,
-            _points(d_ll, rows),
+            points(d_ll, rows),
             "Point",
             "every demand point: covered_ems 1/0 (within the response standard and radius; null: "
             "not subject), response minutes (dispatch + drive) to the nearest staffed station, "
@@ -133,7 +130,7 @@ def build_ems_layers(
             Layer(
                 "uncovered_demand",
                 unc,
-                _points(d_ll, rows[miss.index.to_numpy()]),
+                points(d_ll, rows[miss.index.to_numpy()]),
                 "Point",
                 "demand points outside the 120 standard (response time or service radius), with "
                 "the nearest staffed station, the response minutes and road metres to it",
@@ -180,9 +177,13 @@ def _ems_catchments(prepared: Any, sol: EmsSolution, buffer_m: float) -> Layer:
     if net_ok and staffed.size and budgets:
         assert rep_t is not None and rep_t.road_network is not None
         shapes: dict[str, EdgeShapes] = {}
-        by_time = _areas(rep_t, staffed, sorted(set(budgets.values())), buffer_m, shapes)
+        by_time = road_service_areas(
+            rep_t, staffed, sorted(set(budgets.values())), buffer_m, shapes
+        )
         by_dist = (
-            _areas(rep_d, staffed, sorted(set(radii.values())), buffer_m, shapes) if radii else {}
+            road_service_areas(rep_d, staffed, sorted(set(radii.values())), buffer_m, shapes)
+            if radii
+            else {}
         )
         for c, minutes in sorted(budgets.items()):
             reach = _residents_within(sol, cov, applies, c)
@@ -211,33 +212,19 @@ def _ems_catchments(prepared: Any, sol: EmsSolution, buffer_m: float) -> Layer:
                         "residents_within": round(float(reach[j]), 3),
                     }
                 )
-                geoms.append(_multi(poly))
+                geoms.append(multipolygon(poly))
     else:
         log.info("120 catchments skipped: the time (or distance) table has no road network")
-    return _catchment_layer(rows, geoms, buffer_m, t0)
-
-
-def _areas(
-    rep: Any,
-    staffed: np.ndarray,
-    values: list[float],
-    buffer_m: float,
-    shapes: dict[str, EdgeShapes],
-) -> dict[tuple[int, float], shapely.Geometry]:
-    """Network service areas of the staffed stations at each value (minutes or metres)."""
-    net = rep.road_network
-    if net.name not in shapes:
-        shapes[net.name] = EdgeShapes.of(net)
-    return network_service_areas(
-        net,
-        rep.profile,
-        rep.sites_snap,
-        staffed,
-        values,
-        measure=rep.measure,
-        direction=rep.direction,
-        buffer_m=buffer_m,
-        shapes=shapes[net.name],
+    return catchment_layer(
+        rows,
+        geoms,
+        _EMS_CATCHMENT_COLUMNS,
+        ["site_id", "demand_class"],
+        "service area of each staffed station per demand class: road pieces reachable within "
+        f"the driving budget (response standard minus dispatch), intersected with those within "
+        f"the service radius by road when set; buffered {buffer_m:g} m. Coverage flags come "
+        "from the travel-time and distance tables, not from these polygons.",
+        t0,
     )
 
 
@@ -252,40 +239,19 @@ def _residents_within(
     return np.asarray(cov.T.astype(float) @ np.where(in_class, w, 0.0)).ravel()
 
 
-def _catchment_layer(
-    rows: list[dict[str, Any]], geoms: list[shapely.Geometry], buffer_m: float, t0: float
-) -> Layer:
-    """The catchments layer of the rows, sorted by site and demand class."""
-    cols = [
-        "site_id",
-        "facility_type",
-        "standard",
-        "threshold",
-        "unit",
-        "drive_min",
-        "radius_m",
-        "demand_class",
-        "ambulances",
-        "method",
-        "network",
-        "buffer_m",
-        "area_km2",
-        "residents_within",
-    ]
-    frame = pd.DataFrame(rows, columns=cols)
-    order = (
-        frame.sort_values(["site_id", "demand_class"], kind="stable").index.to_numpy()
-        if len(frame)
-        else np.zeros(0, dtype=np.int64)
-    )
-    log.info("120 catchments: %d polygons in %.2f s", len(frame), time.perf_counter() - t0)
-    return Layer(
-        "catchments",
-        frame.iloc[order].reset_index(drop=True),
-        np.asarray(geoms, dtype=object)[order] if geoms else np.zeros(0, dtype=object),
-        "MultiPolygon",
-        "service area of each staffed station per demand class: road pieces reachable within "
-        f"the driving budget (response standard minus dispatch), intersected with those within "
-        f"the service radius by road when set; buffered {buffer_m:g} m. Coverage flags come "
-        "from the travel-time and distance tables, not from these polygons.",
-    )
+_EMS_CATCHMENT_COLUMNS = [
+    "site_id",
+    "facility_type",
+    "standard",
+    "threshold",
+    "unit",
+    "drive_min",
+    "radius_m",
+    "demand_class",
+    "ambulances",
+    "method",
+    "network",
+    "buffer_m",
+    "area_km2",
+    "residents_within",
+]

@@ -19,7 +19,7 @@ import pandas as pd
 
 from optimizer.names import name_map, named_tables, shown
 
-from ...outputs.common import common_dict, summary_head
+from ...outputs.common import common_dict, site_columns, summary_head
 from ...outputs.common import num_text as _num
 from ...outputs.common import pct_text as _pct
 from ...outputs.common import rounded as _round
@@ -302,13 +302,7 @@ def _site_columns(sol: EmsSolution) -> dict[str, Any]:
     """Per site: ids, type, cost, and (with a plan) status, ambulances, residents nearest."""
     p, ev = sol.problem, sol.evaluation
     d, s = p.demand, p.sites
-    sites: dict[str, Any] = {"site_id": s.ids, "facility_type": s.facility_type}
-    if s.zone is not None:
-        sites["zone"] = s.zone
-    sites["existing"] = s.existing.astype(int)
-    sites["cost"] = s.cost
-    if s.x is not None and s.y is not None:
-        sites["x"], sites["y"] = s.x, s.y
+    sites = site_columns(s)
     if ev is None:
         return sites
     sites["open"] = ev.plan.open.astype(int)

@@ -31,19 +31,22 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from geodata.crs import normalise_crs
 from optimizer.names import name_map, named_tables, shown, zone_name_map
 from optimizer.workbook import write_workbook
 
 from ...atomic import StagedOutput
-from ...outputs.common import common_dict, manifest_dict, summary_head
+from ...outputs.common import common_dict, manifest_dict, site_columns, summary_head
 from ...outputs.common import num_text as _num
 from ...outputs.common import rounded as _round
-from ...outputs.layers import Layer, site_layers, write_layers, zone_layer
-from ...outputs.layers import id_positions as _order
-from ...outputs.layers import lonlat as _lonlat
-from ...outputs.layers import native_coords as _native
-from ...outputs.layers import points as _points
+from ...outputs.layers import (
+    Layer,
+    points,
+    run_lonlat,
+    site_layers,
+    table_rows,
+    write_layers,
+    zone_layer,
+)
 from .solve import SitingSolution
 
 __all__ = [
@@ -104,13 +107,7 @@ def siting_tables(sol: SitingSolution) -> dict[str, pd.DataFrame]:
     demand["weight"] = w
     if d.x is not None and d.y is not None:
         demand["x"], demand["y"] = d.x, d.y
-    sites: dict[str, Any] = {"site_id": s.ids.astype(str), "facility_type": s.facility_type}
-    if s.zone is not None:
-        sites["zone"] = s.zone
-    sites["existing"] = s.existing.astype(int)
-    sites["cost"] = s.cost
-    if s.x is not None and s.y is not None:
-        sites["x"], sites["y"] = s.x, s.y
+    sites = site_columns(s) | {"site_id": s.ids.astype(str)}
     assigned = r.assigned_site
     travel = r.travel
     if r.open_mask is not None and assigned is not None and travel is not None:
@@ -210,18 +207,16 @@ def siting_layers(
     """Sites, demand, demand-to-site lines and zones in WGS-84 (empty without coordinates)."""
     p = sol.problem
     d, s = p.demand, p.sites
-    d_ll = _lonlat(d.x, d.y, d.crs)
-    s_ll = _lonlat(s.x, s.y, s.crs)
-    out_crs = normalise_crs(d.crs) if d.crs else None
+    d_ll, s_ll, out_crs = run_lonlat(d, s)
     layers: list[Layer] = []
     if s_ll is not None:
         table = tables["sites.csv"]
-        rows = _order(s.ids, table["site_id"])
+        rows, native = table_rows(s, table["site_id"], out_crs)
         layers += site_layers(
             table,
             s_ll,
             rows,
-            _native(s.x, s.y, s.crs, out_crs, rows),
+            native,
             table["chosen"].to_numpy() == 1 if "chosen" in table else None,
             "every candidate and existing site with its status in the plan (as sites.csv)",
             "open sites of the plan (new and existing kept), by facility_type",
@@ -229,15 +224,15 @@ def siting_layers(
     if d_ll is None:
         return layers
     table = tables["demand.csv"]
-    rows = _order(d.ids, table["demand_id"])
+    rows, native = table_rows(d, table["demand_id"], out_crs)
     layers.append(
         Layer(
             "demand",
             table,
-            _points(d_ll, rows),
+            points(d_ll, rows),
             "Point",
             "every demand point with its assigned site and trip (as demand.csv)",
-            _native(d.x, d.y, d.crs, out_crs, rows),
+            native,
         )
     )
     if s_ll is not None and "assigned_site" in table:

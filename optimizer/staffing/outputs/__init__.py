@@ -23,8 +23,6 @@ Both
 from __future__ import annotations
 
 import logging
-import platform
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -32,8 +30,8 @@ import pandas as pd
 
 from optimizer.workbook import write_workbook
 
-from ... import __version__
 from ...atomic import StagedOutput
+from ...outputs.common import package_versions
 from ..config import StaffingCase
 from ..quota import QuotaSolution
 from ..rotation import RotationSolution, unplaced_doctors
@@ -72,16 +70,9 @@ def manifest_dict(
     inputs: dict[str, str],
     files: list[str],
 ) -> dict[str, Any]:
-    versions = {
-        "county-health-siting": __version__,
-        "python": sys.version.split()[0],
-        "platform": platform.platform(),
-    }
-    for mod in ("numpy", "scipy", "pandas", "highspy", "ortools", "pydantic", "matplotlib"):
-        try:
-            versions[mod] = __import__(mod).__version__
-        except Exception:  # optional packages may be absent or lack __version__
-            versions[mod] = "unknown"
+    versions = package_versions(
+        ("numpy", "scipy", "pandas", "highspy", "ortools", "pydantic", "matplotlib")
+    )
     versions["solver"] = f"{sol.solver} {sol.solver_version}".strip()
     return {
         "case_file": case.label,
