@@ -13,6 +13,7 @@ coverage   lscp, mclp, psclp, coverage         LSCP / MCLP / PSCLP and compositi
 phased     (coverage with ``model.phases``)    multi-period MCLP roll-out (§2.6)
 siting     p_median, p_center                  p-median (Hakimi 1964), p-center (§3)
 ems        ems                                 120 stations + ambulances (§6)
+tiers      village_tiers                       village-clinic tiers, location-allocation (§1.6)
 quota      staffing_quota                      编制 quota allocation (§4.1, §8.4)
 sent_down  sent_down                           下沉 doctor rotations (§4.3, §8.5)
 =========  ==================================  ================================================
@@ -418,6 +419,89 @@ EMS = Family(
 )
 
 
+def _tiers_problem(
+    demand: Demand, sites: Sites, tables: dict[str, TravelTimes], model: Any, zones: Zones | None
+) -> Any:
+    from .models.tiers.problem import TiersProblem
+
+    return TiersProblem(demand, sites, tables, model, zones)
+
+
+def _validate_tiers(*args: Any) -> None:
+    from .models.tiers.validate import validate_tiers
+
+    validate_tiers(*args)
+
+
+def _tiers_checks(problem: Any) -> list[Check]:
+    far = np.full(len(problem.demand), problem.largest_minutes())
+    return [(problem.times, far, "model.tiers")]
+
+
+def _tiers_cutoff(case: LoadedCase, name: str) -> float | None:
+    model: Any = case.config.model
+    values = [t.minutes for t in model.tiers]
+    values += [t.max_township_minutes for t in model.tiers if t.max_township_minutes]
+    return max(values)
+
+
+def _solve_tiers(prepared: Any, st: SolveSettings, warm: Any) -> Any:
+    from .models.tiers.solve import solve_tiers
+
+    return solve_tiers(prepared.problem, st.options, backend=st.backend)
+
+
+def _write_tiers(prepared: Any, sol: Any, out: Path) -> list[str]:
+    from .models.tiers.outputs import write_tiers_results
+
+    return write_tiers_results(prepared, sol, out)
+
+
+def _summary_tiers(prepared: Any, sol: Any, out: Path | None) -> str:
+    from .models.tiers.outputs import tiers_summary
+
+    return tiers_summary(prepared, sol, out)
+
+
+def _tiers_row(sol: Any) -> dict[str, Any]:
+    if sol.plan is None:
+        return {}
+    from .models.tiers.evaluate import plan_cost
+
+    row: dict[str, Any] = {"cost": plan_cost(sol.problem, sol.plan)}
+    for t in sol.problem.model.tiers:
+        row[f"sites_{t.name}"] = sum(n == t.name for n in sol.plan.tier)
+    row["residents_assigned"] = float(sol.problem.demand.weight[sol.plan.assigned >= 0].sum())
+    return row
+
+
+TIERS = Family(
+    name="tiers",
+    kinds=("village_tiers",),
+    load=_load_siting,
+    prepare=_prepare_siting,
+    reprepare=_reprepare_siting,
+    solve=_solve_tiers,
+    has_plan=lambda sol: sol.plan is not None,
+    certificate=_cert,
+    warm_start=lambda sol: None,
+    write=_write_tiers,
+    summary=_summary_tiers,
+    sweep_row=_tiers_row,
+    validated=lambda prepared: (
+        f"{len(prepared.problem.demand):,} villages, {len(prepared.problem.sites):,} sites, "
+        f"{len(prepared.problem.times):,} travel-time pairs, model village_tiers"
+    ),
+    maximise=lambda prepared: prepared.problem.model.objective == "max_coverage",
+    site=SiteParts(
+        validate_data=_validate_tiers,
+        make_problem=_tiers_problem,
+        table_checks=_tiers_checks,
+        auto_cutoff=_tiers_cutoff,
+    ),
+)
+
+
 # ---------------------------------------------------------------------------------------------
 # Staffing cases: 编制 quotas, sent-down rotations
 # ---------------------------------------------------------------------------------------------
@@ -507,7 +591,7 @@ SENT_DOWN = replace(
 )
 
 FAMILIES: dict[str, Family] = {
-    k: f for f in (COVERAGE, SITING, EMS, QUOTA, SENT_DOWN) for k in f.kinds
+    k: f for f in (COVERAGE, SITING, EMS, TIERS, QUOTA, SENT_DOWN) for k in f.kinds
 }
 """Every case kind -> its family (phased is the coverage family's variant for ``phases``)."""
 

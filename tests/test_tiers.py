@@ -10,10 +10,10 @@ import numpy as np
 import pytest
 
 from geodata.arrays import Demand, Sites, TravelTimes
+from optimizer.config import TiersModelConfig
 from optimizer.errors import CheckError
 from optimizer.models.tiers.evaluate import TierPlan, check_tier_plan
 from optimizer.models.tiers.problem import TiersProblem
-from optimizer.models.tiers.schema import TiersModelConfig
 from optimizer.models.tiers.solve import solve_tiers
 from optimizer.solvers import SolveResult, Status
 
@@ -53,7 +53,9 @@ def _instance(seed: int, **model: object) -> tuple[TiersProblem, np.ndarray]:
         "tiers": TIERS,
         "existing": {"vc_basic": {"tier": "general", "standard": False}},
     } | model
-    problem = TiersProblem(demand, sites, TravelTimes.from_dense(times), TiersModelConfig(**cfg))
+    problem = TiersProblem(
+        demand, sites, {"t": TravelTimes.from_dense(times)}, TiersModelConfig(**cfg)
+    )
     return problem, times
 
 

@@ -30,7 +30,7 @@ class TierPlan:
 
 
 def _minutes(problem: TiersProblem) -> dict[tuple[int, int], float]:
-    tt = problem.travel_times
+    tt = problem.times
     return {
         (int(i), int(j)): float(v)
         for i, j, v in zip(tt.demand_index, tt.site_index, tt.value, strict=True)
@@ -91,6 +91,10 @@ def _site_violations(problem: TiersProblem, plan: TierPlan) -> list[str]:
             continue
         elif not plan.standard[j]:
             out.append(f"new clinic {sid} is not standardised")
+        elif model.candidate_types is not None and (
+            str(sites.facility_type[j]) not in model.candidate_types
+        ):
+            out.append(f"site {sid} ({sites.facility_type[j]}) is not a clinic candidate")
         limit = model.tiers[model.rank(name)].max_township_minutes
         if limit is not None:
             zone = "" if site_zone is None else site_zone[j]
@@ -174,6 +178,7 @@ def compliance_rows(problem: TiersProblem, plan: TierPlan) -> list[dict[str, Any
                     n,
                     n >= t.min_per_zone,
                     t.source,
+                    unit="sites",
                 )
             )
     if model.min_standard_share is not None:
@@ -192,6 +197,7 @@ def compliance_rows(problem: TiersProblem, plan: TierPlan) -> list[dict[str, Any
                 cost <= model.budget * (1 + 1e-9) + 1e-6,
                 None,
                 comparison="<=",
+                unit="yuan",
             )
         )
     served = float(demand.weight[plan.assigned >= 0].sum())
@@ -208,6 +214,7 @@ def compliance_rows(problem: TiersProblem, plan: TierPlan) -> list[dict[str, Any
             served,
             served >= total - 1e-9 if need is not None else True,
             None,
+            unit="residents",
         )
     )
     return rows
@@ -244,6 +251,7 @@ def _share_rows(problem: TiersProblem, plan: TierPlan) -> list[dict[str, Any]]:
                 Fraction(a) >= need * b,
                 model.standard_share_source,
                 counts=f"{a} of {b}",
+                unit="share",
             )
         )
     return rows
@@ -262,10 +270,12 @@ def _row(
     *,
     comparison: str = ">=",
     counts: str | None = None,
+    unit: str = "",
 ) -> dict[str, Any]:
     row = {
         "norm": norm,
-        "label": label,
+        "label": f"{label_zh} / {label}",
+        "label_en": label,
         "label_zh": label_zh,
         "scope": scope,
         "zone": zone,
@@ -273,6 +283,7 @@ def _row(
         "achieved": achieved,
         "met": bool(met),
         "comparison": comparison,
+        "unit": unit,
         "source": source or "",
     }
     if counts is not None:

@@ -10,14 +10,15 @@ tier radius and no larger than the tier's ``max_village_residents``.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import numpy as np
 import scipy.sparse as sp
 
-from geodata.arrays import Demand, Sites, TravelTimes
+from geodata.arrays import Demand, Sites, TravelTimes, Zones
 
-from .schema import TiersModelConfig
+from ...config import TiersModelConfig
 
 __all__ = ["TierOptions", "TiersProblem", "tier_options"]
 
@@ -28,10 +29,32 @@ class TiersProblem:
 
     demand: Demand
     sites: Sites
-    travel_times: TravelTimes
+    travel_times: Mapping[str, TravelTimes]
+    """The case's tables by name; the model reads ``model.matrix`` (default: the first)."""
     model: TiersModelConfig
+    zones: Zones | None = None
+
+    @property
+    def times(self) -> TravelTimes:
+        """The travel-time table (demand -> site) the tiers read."""
+        if self.model.matrix is not None:
+            return self.travel_times[self.model.matrix]
+        return next(iter(self.travel_times.values()))
+
+    def largest_minutes(self) -> float:
+        """The farthest trip the model reads: the widest tier radius or township reach."""
+        values = [t.minutes for t in self.model.tiers]
+        values += [t.max_township_minutes for t in self.model.tiers if t.max_township_minutes]
+        return max(values)
+
+    def table_thresholds(self) -> dict[str, list[np.ndarray]]:
+        """Per table name, the thresholds per demand point that the road check samples near."""
+        return {self.times.name: [np.full(len(self.demand), self.largest_minutes())]}
 
     def zone_ids(self) -> list[str]:
+        """Every township: from the zones table if given, else those of villages and sites."""
+        if self.zones is not None:
+            return [str(z) for z in self.zones.ids]
         found: set[str] = set()
         for z in (self.demand.zone, self.sites.zone):
             if z is not None:
@@ -73,7 +96,7 @@ class TierOptions:
 def _pair_ok(problem: TiersProblem, tier_idx: int) -> sp.csr_matrix:
     """demand x site: within the tier's radius and the village small enough for the tier."""
     tier = problem.model.tiers[tier_idx]
-    tt = problem.travel_times
+    tt = problem.times
     ok = tt.value <= tier.minutes
     if tier.max_village_residents is not None:
         ok &= problem.demand.weight[tt.demand_index] <= tier.max_village_residents
@@ -92,7 +115,7 @@ def _near_centre(problem: TiersProblem, limit: float) -> np.ndarray:
     near = np.zeros(len(sites), dtype=bool)
     if sites.zone is None:
         return near
-    tt = problem.travel_times
+    tt = problem.times
     site_zone = np.asarray(sites.zone).astype(str)
     for zone in problem.zone_ids():
         c = problem.centre_of(zone)
@@ -123,6 +146,11 @@ def tier_options(problem: TiersProblem) -> TierOptions:
                 if (k == t_now and now.standard) or (k in near and not near[k][j]):
                     continue
                 rows.append((j, k, True, model.tiers[k].upgrade_cost, False))
+            continue
+        if (
+            model.candidate_types is not None
+            and sites.facility_type[j] not in model.candidate_types
+        ):
             continue
         for k, t in enumerate(model.tiers):
             if k in near and not near[k][j]:
