@@ -219,3 +219,65 @@ def test_unreachable_village_is_named_before_solving():
     sol = solve_tiers(problem)
     assert sol.status == Status.INFEASIBLE
     assert "v0" in sol.diagnosis[0] and "no site of any tier" in sol.diagnosis[0]
+
+
+def test_andorra_tiers_case(tmp_path):
+    """The committed case end to end: every village assigned within its clinic's tier radius
+    (recomputed from demand.csv and the tier table), >= 1 central clinic per parish, >= 90% of
+    clinics standardised, the cost the sum of sites.csv, the compliance rows in zh and en."""
+    import json
+
+    import pandas as pd
+
+    from optimizer.cli import main
+
+    from .conftest import ROOT, shared_path
+
+    shared_path("data", "osm-andorra", "andorra_drive.graphml.gz")
+    out = tmp_path / "tiers"
+    assert main(["run", str(ROOT / "configs" / "andorra_tiers.yaml"), "--out", str(out), "-q"]) == 0
+    sol = json.loads((out / "solution.json").read_text(encoding="utf-8"))
+    assert sol["status"] == "optimal" and sol["checked_on_raw_data"]
+    tiers = {t["name"]: t for t in sol["model"]["tiers"]}
+    sites = pd.read_csv(out / "sites.csv", keep_default_na=False)
+    demand = pd.read_csv(out / "demand.csv", keep_default_na=False)
+    assert (demand["assigned_site"] != "").all()
+    for row in demand.itertuples():
+        t = tiers[row.assigned_tier]
+        assert row.travel_min <= t["minutes"] + 1e-9
+        assert row.weight <= t.get("max_village_residents", float("inf"))
+    load = demand.groupby("assigned_site")["weight"].sum()
+    chosen = sites[sites["chosen"] == 1].set_index("site_id")
+    for sid, w in load.items():
+        assert w <= tiers[chosen.loc[sid, "tier"]]["capacity"] + 1e-9
+    central = chosen[chosen["tier"] == "central"]["zone"].nunique()
+    assert central == len(set(demand["zone"]))
+    counted = chosen[chosen["tier"].isin(["central", "general"])]
+    assert counted["standard"].sum() >= 0.9 * len(counted)
+    assert (chosen[chosen["existing"] == 1]["tier"] != "").all()  # today's clinics all stay
+    assert sol["objective"] == pytest.approx(sites["cost_in_plan"].sum())
+    rows = sol["tiers_compliance"]["table"]
+    assert all(r["met"] and r["label_zh"] and r["label_en"] for r in rows)
+    assert any("中心村卫生室" in r["label_zh"] for r in rows)
+
+
+def test_bad_tier_cases_are_case_errors(tmp_path):
+    """A tier that does not exist for today's clinics, and today's clinics with no tier."""
+    from optimizer.config import load_case
+    from optimizer.errors import CaseError
+
+    from .conftest import ROOT
+
+    text = (ROOT / "configs" / "andorra_tiers.yaml").read_text(encoding="utf-8")
+    text = text.replace("file: data/", f"file: {ROOT}/configs/data/")
+    text = text.replace("../../shared/", f"{ROOT.parent}/shared/")
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(text.replace("{tier: general, standard: false}", "{tier: clinic}"), "utf-8")
+    with pytest.raises(CaseError, match="is not a tier"):
+        load_case(bad)
+    none = tmp_path / "none.yaml"
+    none.write_text(text.replace("    clinic: {tier: general, standard: false}\n", "    {}\n").replace("  existing:\n    {}\n", "  existing: {}\n"), "utf-8")  # fmt: skip
+    from optimizer.case import prepare_case
+
+    with pytest.raises(CaseError, match="have no tier"):
+        prepare_case(load_case(none))
