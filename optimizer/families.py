@@ -36,6 +36,7 @@ from geodata.arrays import Demand, Sites, TravelTimes, Zones
 
 from .config import CaseFile, LoadedCase, parse_case
 from .errors import ProblemCollector
+from .models.tiers import adapters as _tiers
 from .settings import SolveSettings
 
 __all__ = ["FAMILIES", "STAFFING_KINDS", "Family", "SiteParts", "family_of", "kind_of"]
@@ -419,85 +420,26 @@ EMS = Family(
 )
 
 
-def _tiers_problem(
-    demand: Demand, sites: Sites, tables: dict[str, TravelTimes], model: Any, zones: Zones | None
-) -> Any:
-    from .models.tiers.problem import TiersProblem
-
-    return TiersProblem(demand, sites, tables, model, zones)
-
-
-def _validate_tiers(*args: Any) -> None:
-    from .models.tiers.validate import validate_tiers
-
-    validate_tiers(*args)
-
-
-def _tiers_checks(problem: Any) -> list[Check]:
-    far = np.full(len(problem.demand), problem.largest_minutes())
-    return [(problem.times, far, "model.tiers")]
-
-
-def _tiers_cutoff(case: LoadedCase, name: str) -> float | None:
-    model: Any = case.config.model
-    values = [t.minutes for t in model.tiers]
-    values += [t.max_township_minutes for t in model.tiers if t.max_township_minutes]
-    return max(values)
-
-
-def _solve_tiers(prepared: Any, st: SolveSettings, warm: Any) -> Any:
-    from .models.tiers.solve import solve_tiers
-
-    return solve_tiers(prepared.problem, st.options, backend=st.backend)
-
-
-def _write_tiers(prepared: Any, sol: Any, out: Path) -> list[str]:
-    from .models.tiers.outputs import write_tiers_results
-
-    return write_tiers_results(prepared, sol, out)
-
-
-def _summary_tiers(prepared: Any, sol: Any, out: Path | None) -> str:
-    from .models.tiers.outputs import tiers_summary
-
-    return tiers_summary(prepared, sol, out)
-
-
-def _tiers_row(sol: Any) -> dict[str, Any]:
-    if sol.plan is None:
-        return {}
-    from .models.tiers.evaluate import plan_cost
-
-    row: dict[str, Any] = {"cost": plan_cost(sol.problem, sol.plan)}
-    for t in sol.problem.model.tiers:
-        row[f"sites_{t.name}"] = sum(n == t.name for n in sol.plan.tier)
-    row["residents_assigned"] = float(sol.problem.demand.weight[sol.plan.assigned >= 0].sum())
-    return row
-
-
 TIERS = Family(
     name="tiers",
     kinds=("village_tiers",),
     load=_load_siting,
     prepare=_prepare_siting,
     reprepare=_reprepare_siting,
-    solve=_solve_tiers,
+    solve=_tiers.solve,
     has_plan=lambda sol: sol.plan is not None,
     certificate=_cert,
     warm_start=lambda sol: None,
-    write=_write_tiers,
-    summary=_summary_tiers,
-    sweep_row=_tiers_row,
-    validated=lambda prepared: (
-        f"{len(prepared.problem.demand):,} villages, {len(prepared.problem.sites):,} sites, "
-        f"{len(prepared.problem.times):,} travel-time pairs, model village_tiers"
-    ),
-    maximise=lambda prepared: prepared.problem.model.objective == "max_coverage",
+    write=_tiers.write,
+    summary=_tiers.summary,
+    sweep_row=_tiers.sweep_row,
+    validated=_tiers.validated,
+    maximise=_tiers.maximise,
     site=SiteParts(
-        validate_data=_validate_tiers,
-        make_problem=_tiers_problem,
-        table_checks=_tiers_checks,
-        auto_cutoff=_tiers_cutoff,
+        validate_data=_tiers.validate_data,
+        make_problem=_tiers.make_problem,
+        table_checks=_tiers.table_checks,
+        auto_cutoff=_tiers.auto_cutoff,
     ),
 )
 
