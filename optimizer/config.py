@@ -681,6 +681,18 @@ class ExistingClinic(Strict):
 
     tier: Name
     standard: bool = False
+    smart: bool = False
+
+
+class SmartClinics(Strict):
+    """Smart village clinics (智慧村卫生室: remote consultation and records): which tiers may be
+    smart, the extra cost of making a clinic smart (new or existing) and the minimum per township
+    (Qingdao: every township/street has >= 1)."""
+
+    tiers: Names
+    cost: NonNegFloat
+    min_per_zone: Count = 1
+    source: str | None = None
 
 
 class TiersModelConfig(Strict):
@@ -705,12 +717,16 @@ class TiersModelConfig(Strict):
     """At least this share of open clinics (tiers ``in_standard_share``) standardised."""
     standard_share_scope: Literal["county", "zone"] = "county"
     standard_share_source: str | None = None
+    smart: SmartClinics | None = None
 
     @model_validator(mode="after")
     def _names(self) -> TiersModelConfig:
         names = [t.name for t in self.tiers]
         if len(set(names)) != len(names):
             raise ValueError(f"tier names repeat: {names}")
+        for t in self.smart.tiers if self.smart else []:
+            if t not in names:
+                raise ValueError(f"smart.tiers: {t!r} is not a tier; use some of {names}")
         for site_type, e in self.existing.items():
             if e.tier not in names:
                 raise ValueError(

@@ -88,6 +88,13 @@ def _brute(problem: TiersProblem, times: np.ndarray) -> float | None:
                 keep = opts[-1][2] > 0 or not problem.sites.existing[j]
                 if keep and not times[centre[zone_s[j]], j] <= t.max_township_minutes:
                     opts.pop()
+        smart = m.smart
+        if smart is not None:  # each option of a smart-capable tier also as a smart clinic
+            opts += [
+                (c[0], c[1], c[2] + smart.cost, "smart")
+                for c in opts
+                if c is not None and tiers[c[0]].name in smart.tiers
+            ]
         choices.append(opts)
     best = None
     maximise = m.objective == "max_coverage"
@@ -100,6 +107,10 @@ def _brute(problem: TiersProblem, times: np.ndarray) -> float | None:
             for z in ("z0", "z1"):
                 n = sum(1 for j, c in enumerate(combo) if c and c[0] == k and zone_s[j] == z)
                 ok &= n >= t.min_per_zone
+        if m.smart is not None:
+            for z in ("z0", "z1"):
+                n = sum(1 for j, c in enumerate(combo) if c and len(c) == 4 and zone_s[j] == z)
+                ok &= n >= m.smart.min_per_zone
         if m.min_standard_share is not None:
             counted = [c for c in combo if c and tiers[c[0]].in_standard_share]
             std = sum(1 for c in counted if c[1])
@@ -152,6 +163,15 @@ CASES = {
     "min_cost_central_per_zone": {"tiers": [TIERS[0] | {"min_per_zone": 1}, *TIERS[1:]]},
     "min_cost_share": {"min_standard_share": 0.9},
     "max_coverage_budget": {"objective": "max_coverage", "budget": 12.0},
+    "min_cost_smart_per_zone": {
+        "smart": {"tiers": ["central", "general"], "cost": 2.5, "min_per_zone": 1},
+        "min_standard_share": 0.6,
+    },
+    "max_coverage_smart": {
+        "objective": "max_coverage",
+        "budget": 14.0,
+        "smart": {"tiers": ["general"], "cost": 1.5, "min_per_zone": 1},
+    },
     "max_coverage_share_zone": {
         "objective": "max_coverage",
         "budget": 16.0,
@@ -255,6 +275,7 @@ def test_andorra_tiers_case(tmp_path):
     counted = chosen[chosen["tier"].isin(["central", "general"])]
     assert counted["standard"].sum() >= 0.9 * len(counted)
     assert (chosen[chosen["existing"] == 1]["tier"] != "").all()  # today's clinics all stay
+    assert chosen[chosen["smart"] == 1]["zone"].nunique() == len(set(demand["zone"]))
     assert sol["objective"] == pytest.approx(sites["cost_in_plan"].sum())
     rows = sol["tiers_compliance"]["table"]
     assert all(r["met"] and r["label_zh"] and r["label_en"] for r in rows)

@@ -26,7 +26,12 @@ class TierPlan:
     tier: list[str | None]
     standard: np.ndarray
     assigned: np.ndarray
+    smart: np.ndarray | None = None
+    """Smart clinics (智慧村卫生室); None: none."""
     info: dict[str, Any] = field(default_factory=dict)
+
+    def is_smart(self, j: int) -> bool:
+        return self.smart is not None and bool(self.smart[j])
 
 
 def _minutes(problem: TiersProblem) -> dict[tuple[int, int], float]:
@@ -43,6 +48,7 @@ def plan_cost(problem: TiersProblem, plan: TierPlan) -> float:
     model, sites = problem.model, problem.sites
     tiers = {t.name: t for t in model.tiers}
     total = 0.0
+    smart_cost = model.smart.cost if model.smart is not None else 0.0
     for j, name in enumerate(plan.tier):
         if name is None:
             continue
@@ -50,8 +56,11 @@ def plan_cost(problem: TiersProblem, plan: TierPlan) -> float:
             now = model.existing[str(sites.facility_type[j])]
             if name != now.tier or bool(plan.standard[j]) != now.standard:
                 total += tiers[name].upgrade_cost
+            if plan.is_smart(j) and not now.smart:
+                total += smart_cost
         else:
             total += tiers[name].build_cost + (float(sites.cost[j]) if sites.has_cost else 0.0)
+            total += smart_cost if plan.is_smart(j) else 0.0
     return total
 
 
@@ -73,8 +82,11 @@ def _site_violations(problem: TiersProblem, plan: TierPlan) -> list[str]:
     out: list[str] = []
     minutes = _minutes(problem)
     site_zone = None if sites.zone is None else np.asarray(sites.zone).astype(str)
+    smart_tiers = set(model.smart.tiers) if model.smart is not None else set()
     for j, name in enumerate(plan.tier):
         sid = sites.ids[j]
+        if plan.is_smart(j) and name not in smart_tiers:
+            out.append(f"site {sid} is smart but its tier {name} may not be")
         if sites.existing[j]:
             now = model.existing[str(sites.facility_type[j])]
             if name is None:
@@ -82,6 +94,8 @@ def _site_violations(problem: TiersProblem, plan: TierPlan) -> list[str]:
                 continue
             if model.rank(name) > model.rank(now.tier):
                 out.append(f"existing clinic {sid} downgraded from {now.tier} to {name}")
+            if now.smart and name in smart_tiers and not plan.is_smart(j):
+                out.append(f"smart clinic {sid} lost its smart equipment")
             changed = name != now.tier or bool(plan.standard[j]) != now.standard
             if changed and not plan.standard[j]:
                 out.append(f"upgraded clinic {sid} is not standardised")
@@ -181,6 +195,8 @@ def compliance_rows(problem: TiersProblem, plan: TierPlan) -> list[dict[str, Any
                     unit="sites",
                 )
             )
+    if model.smart is not None and model.smart.min_per_zone > 0:
+        rows += _smart_rows(problem, plan)
     if model.min_standard_share is not None:
         rows += _share_rows(problem, plan)
     if model.budget is not None:
@@ -217,6 +233,37 @@ def compliance_rows(problem: TiersProblem, plan: TierPlan) -> list[dict[str, Any
             unit="residents",
         )
     )
+    return rows
+
+
+def _smart_rows(problem: TiersProblem, plan: TierPlan) -> list[dict[str, Any]]:
+    """>= smart.min_per_zone smart clinics in every township."""
+    smart, sites = problem.model.smart, problem.sites
+    assert smart is not None
+    rows = []
+    for z in problem.zone_ids():
+        n = sum(
+            1
+            for j, name in enumerate(plan.tier)
+            if name is not None
+            and plan.is_smart(j)
+            and sites.zone is not None
+            and str(sites.zone[j]) == z
+        )
+        rows.append(
+            _row(
+                "tiers.smart.min_per_zone",
+                f">= {smart.min_per_zone} smart village clinic(s) per township",
+                f"每个乡镇(街道)至少 {smart.min_per_zone} 个智慧村卫生室",
+                "zone",
+                z,
+                smart.min_per_zone,
+                n,
+                n >= smart.min_per_zone,
+                smart.source,
+                unit="sites",
+            )
+        )
     return rows
 
 

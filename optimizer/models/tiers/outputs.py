@@ -55,7 +55,11 @@ def _actions(sol: TiersSolution) -> list[str]:
             out.append("new")
         else:
             now = p.model.existing[str(p.sites.facility_type[j])]
-            same = name == now.tier and bool(plan.standard[j]) == now.standard
+            same = (
+                name == now.tier
+                and bool(plan.standard[j]) == now.standard
+                and plan.is_smart(j) == now.smart
+            )
             out.append("keep" if same else "upgrade")
     return out
 
@@ -76,6 +80,7 @@ def tiers_solution_dict(prepared: Any, sol: TiersSolution) -> dict[str, Any]:
             "new": sum(actions[j] == "new" for j in idx),
             "upgraded": sum(actions[j] == "upgrade" for j in idx),
             "kept": sum(actions[j] == "keep" for j in idx),
+            "smart": sum(sol.plan.is_smart(j) for j in idx),
             "sites": sorted(str(sol.problem.sites.ids[j]) for j in idx),
         }
     out["tiers"] = by_tier
@@ -139,6 +144,7 @@ def tiers_tables(sol: TiersSolution) -> dict[str, pd.DataFrame]:
         sites["standard"] = [
             int(bool(x)) if n else 0 for x, n in zip(plan.standard, plan.tier, strict=True)
         ]
+        sites["smart"] = [int(plan.is_smart(j)) for j in range(len(s))]
         sites["cost_in_plan"] = single
         sites["villages"] = villages
         sites["residents"] = served
@@ -160,7 +166,10 @@ def tiers_tables(sol: TiersSolution) -> dict[str, pd.DataFrame]:
 def _site_cost(problem: Any, plan: Any, j: int) -> float:
     """Yuan this site costs in the plan (the total's own rule, one site at a time)."""
     one = type(plan)(
-        [n if k == j else None for k, n in enumerate(plan.tier)], plan.standard, plan.assigned
+        [n if k == j else None for k, n in enumerate(plan.tier)],
+        plan.standard,
+        plan.assigned,
+        plan.smart,
     )
     return plan_cost(problem, one)
 
@@ -211,7 +220,7 @@ def tiers_summary(prepared: Any, sol: TiersSolution, out_dir: Path | None = None
             zh = f" {t['label_zh']}" if t["label_zh"] else ""
             lines.append(
                 f"Tier {name}{zh}: {t['open']} open ({t['new']} new, {t['upgraded']} upgraded, "
-                f"{t['kept']} kept as they are)"
+                f"{t['kept']} kept as they are; {t['smart']} smart)"
             )
         lines.append(f"Cost: {_num(info['cost']['total'])} yuan")
         bad = [r for r in sol.compliance if not r["met"]]

@@ -91,6 +91,8 @@ class TierOptions:
     """True for an existing clinic left as it is."""
     admissible: sp.csr_matrix
     """demand x option: the village may be assigned to the option."""
+    smart: np.ndarray
+    """True for a smart clinic (智慧村卫生室)."""
 
 
 def _pair_ok(problem: TiersProblem, tier_idx: int) -> sp.csr_matrix:
@@ -136,16 +138,10 @@ def tier_options(problem: TiersProblem) -> TierOptions:
         for k, t in enumerate(model.tiers)
         if t.max_township_minutes is not None
     }
-    rows: list[tuple[int, int, bool, float, bool]] = []  # site, tier, standard, cost, keep
+    rows: list[tuple[int, int, bool, float, bool, bool]] = []  # site, tier, std, cost, keep, smart
     for j in range(len(sites)):
         if sites.existing[j]:
-            now = model.existing[str(sites.facility_type[j])]
-            t_now = model.rank(now.tier)
-            rows.append((j, t_now, now.standard, 0.0, True))
-            for k in range(t_now + 1):
-                if (k == t_now and now.standard) or (k in near and not near[k][j]):
-                    continue
-                rows.append((j, k, True, model.tiers[k].upgrade_cost, False))
+            rows += _existing_options(problem, j, near)
             continue
         if (
             model.candidate_types is not None
@@ -155,8 +151,10 @@ def tier_options(problem: TiersProblem) -> TierOptions:
         for k, t in enumerate(model.tiers):
             if k in near and not near[k][j]:
                 continue
-            rows.append((j, k, True, t.build_cost + float(extra[j]), False))
-    site, tier, std, cost, keep = (list(c) for c in zip(*rows, strict=True)) if rows else ([],) * 5
+            rows += _with_smart(problem, (j, k, True, t.build_cost + float(extra[j]), False, False))
+    site, tier, std, cost, keep, smart = (
+        (list(c) for c in zip(*rows, strict=True)) if rows else ([],) * 6
+    )
     site_a = np.asarray(site, dtype=np.int64)
     tier_a = np.asarray(tier, dtype=np.int64)
     cols = [pair_ok[k][:, [j]] for j, k in zip(site_a, tier_a, strict=True)]
@@ -168,4 +166,34 @@ def tier_options(problem: TiersProblem) -> TierOptions:
         np.asarray(cost, dtype=float),
         np.asarray(keep, dtype=bool),
         admissible,
+        np.asarray(smart, dtype=bool),
     )
+
+
+Option = tuple[int, int, bool, float, bool, bool]
+
+
+def _existing_options(problem: TiersProblem, j: int, near: dict[int, np.ndarray]) -> list[Option]:
+    """Today's clinic ``j``: as it is (free), standardised in place, or upgraded to a higher
+    tier (each also made smart, where smart clinics are asked for)."""
+    model = problem.model
+    now = model.existing[str(problem.sites.facility_type[j])]
+    t_now = model.rank(now.tier)
+    smart_tiers = set(model.smart.tiers) if model.smart else set()
+    rows = _with_smart(problem, (j, t_now, now.standard, 0.0, True, now.smart))
+    for k in range(t_now + 1):
+        if (k == t_now and now.standard) or (k in near and not near[k][j]):
+            continue
+        smart = now.smart and model.tiers[k].name in smart_tiers
+        rows += _with_smart(problem, (j, k, True, model.tiers[k].upgrade_cost, False, smart))
+    return rows
+
+
+def _with_smart(problem: TiersProblem, option: Option) -> list[Option]:
+    """The option, and its smart variant (extra ``smart.cost``) where its tier may be smart and
+    it is not smart already."""
+    smart = problem.model.smart
+    j, k, std, cost, _keep, is_smart = option
+    if smart is None or is_smart or problem.model.tiers[k].name not in smart.tiers:
+        return [option]
+    return [option, (j, k, std, cost + smart.cost, False, True)]

@@ -124,6 +124,7 @@ def build_tiers_milp(problem: TiersProblem, options: TierOptions) -> tuple[MILP,
     )
     _capacity_rows(b, problem, options, pairs, x.start, a.start, w)
     _zone_tier_rows(b, problem, options, x.start)
+    _smart_rows(b, problem, options, x.start)
     _share_rows(b, problem, options, x.start)
     if model.budget is not None:
         nz = np.flatnonzero(options.cost)
@@ -184,6 +185,20 @@ def _zone_tier_rows(b: ModelBuilder, problem: TiersProblem, options: TierOptions
         b.labels[f"min_per_zone[{t.name}]"] = zones
 
 
+def _smart_rows(b: ModelBuilder, problem: TiersProblem, options: TierOptions, x0: int) -> None:
+    """At least ``smart.min_per_zone`` smart clinics in every township."""
+    smart, sites = problem.model.smart, problem.sites
+    if smart is None or smart.min_per_zone <= 0 or sites.zone is None:
+        return
+    zones = problem.zone_ids()
+    zi = {z: r for r, z in enumerate(zones)}
+    site_zone = np.asarray(sites.zone).astype(str)
+    o = np.flatnonzero(options.smart)
+    rows = np.asarray([zi[z] for z in site_zone[options.site[o]]], dtype=np.int64)
+    b.add_rows("min_smart_per_zone", len(zones), rows, x0 + o, 1.0, lo=float(smart.min_per_zone))
+    b.labels["min_smart_per_zone"] = zones
+
+
 def _share_rows(b: ModelBuilder, problem: TiersProblem, options: TierOptions, x0: int) -> None:
     """``q * #standardised - p * #clinics >= 0`` (share p/q exact), county or per township."""
     model, sites = problem.model, problem.sites
@@ -234,6 +249,20 @@ def precheck_tiers(problem: TiersProblem, options: TierOptions) -> list[str]:
                     f"tier {t.name}: too few sites that may be a {t.name} clinic (radius, distance "
                     f"to the township centre) in {len(short)} townships: {', '.join(short[:20])}"
                 )
+    smart = model.smart
+    if smart is not None and smart.min_per_zone > 0 and sites.zone is not None:
+        site_zone = np.asarray(sites.zone).astype(str)
+        have = dict.fromkeys(problem.zone_ids(), 0)
+        for j in set(options.site[options.smart].tolist()):
+            have[site_zone[j]] += 1
+        short = [
+            f"{z} ({n} of {smart.min_per_zone})" for z, n in have.items() if n < smart.min_per_zone
+        ]
+        if short:
+            reasons.append(
+                f"smart clinics: too few sites that may be smart in {len(short)} townships: "
+                f"{', '.join(short[:20])}"
+            )
     return reasons
 
 
@@ -245,14 +274,16 @@ def _decode(
     n = len(problem.sites)
     tier: list[str | None] = [None] * n
     standard = np.zeros(n, dtype=bool)
+    smart = np.zeros(n, dtype=bool)
     for o in np.flatnonzero(x[milp.var_blocks["x"].slice] > 0.5):
         j = int(options.site[o])
         tier[j] = model.tiers[int(options.tier[o])].name
         standard[j] = bool(options.standard[o])
+        smart[j] = bool(options.smart[o])
     assigned = np.full(len(problem.demand), -1, dtype=np.int64)
     hit = np.flatnonzero(x[milp.var_blocks["a"].slice] > 0.5)
     assigned[pairs.i[hit]] = pairs.j[hit]
-    return TierPlan(tier, standard, assigned)
+    return TierPlan(tier, standard, assigned, smart)
 
 
 def tier_objective(problem: TiersProblem, plan: TierPlan) -> float:
