@@ -707,6 +707,8 @@ class TiersModelConfig(Strict):
     """Site types that may become new clinics (None: every site that is not existing)."""
     objective: Literal["min_cost", "max_coverage"] = "min_cost"
     """min_cost: every village assigned, least cost; max_coverage: most residents assigned."""
+    secondary_objective: Literal["min_cost", "none"] = "min_cost"
+    """Under max_coverage: among the plans assigning the most residents, the cheapest."""
     budget: NonNegFloat | None = None
     matrix: Name | None = None
     """The travel-time table (demand -> site); default: the only one."""

@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Any
@@ -39,7 +40,7 @@ import scipy.sparse as sp
 from ...certificate import Certificate
 from ...errors import CheckError
 from ...milp import MILP, ModelBuilder
-from ...solvers import SolveOptions, Status, relative_gap, solve
+from ...solvers import SolveOptions, SolveResult, Status, relative_gap, solve, solve_lexicographic
 from .evaluate import TierPlan, check_tier_plan, compliance_rows, plan_cost
 from .problem import TierOptions, TiersProblem, tier_options
 
@@ -296,7 +297,10 @@ def tier_objective(problem: TiersProblem, plan: TierPlan) -> float:
 def solve_tiers(
     problem: TiersProblem, options: SolveOptions | None = None, *, backend: str = "highs"
 ) -> TiersSolution:
-    """Build, solve and certify the tier model; raises :class:`CheckError` on a bad answer."""
+    """Build, solve and certify the tier model; raises :class:`CheckError` on a bad answer.
+
+    Under ``max_coverage`` with ``secondary_objective: min_cost`` a second stage keeps the
+    residents assigned and minimises the cost (lexicographic, as the covering models)."""
     options = options or SolveOptions()
     t0 = time.perf_counter()
     opts = tier_options(problem)
@@ -310,7 +314,14 @@ def solve_tiers(
             message="infeasible: found before solving",
         )
     milp, pairs = build_tiers_milp(problem, opts)
-    result = solve(milp, options, backend)
+    model = problem.model
+    second: SolveResult | None = None
+    if model.objective == "max_coverage" and model.secondary_objective == "min_cost":
+        c2 = np.zeros(milp.n_cols)
+        c2[milp.var_blocks["x"].slice] = opts.cost
+        result, second = solve_lexicographic(milp, c2, 0.0, options, backend)
+    else:
+        result = solve(milp, options, backend)
     common: dict[str, Any] = {
         "runtime_s": result.runtime_s,
         "solver": result.solver,
@@ -339,34 +350,86 @@ def solve_tiers(
             total_time_s=time.perf_counter() - t0,
             **common,
         )
-    plan = _decode(problem, opts, pairs, milp, result.x)
-    raw = tier_objective(problem, plan)
-    violations = check_tier_plan(problem, plan)
-    tol = 1e-6 * (float(np.abs(milp.c).sum()) + abs(milp.c0)) + 1e-6
-    solver_obj = (
-        float(result.objective) if result.objective is not None else milp.objective_value(result.x)
-    )
-    if result.status == Status.OPTIMAL and abs(raw - solver_obj) > tol:
-        violations.append(f"objective mismatch: solver {solver_obj:,.6f}, raw data {raw:,.6f}")
-    bound = result.bound
-    maximise = milp.sense == "max"
-    if bound is not None and (raw > bound + tol if maximise else raw < bound - tol):
-        violations.append(
-            f"bound {bound:,.6f} is not a valid bound for the raw objective {raw:,.6f}"
-        )
-    if violations:
-        raise CheckError(violations)
-    if result.status == Status.OPTIMAL and bound is None:
-        bound = raw
+    plan, raw, bound = _certify(problem, opts, pairs, milp, result, tier_objective)
+    status, secondary = result.status, None
+    if second is not None:
+        plan2, secondary = _second_stage(problem, opts, pairs, milp, second, raw, plan)
+        plan = plan2 or plan
+        if secondary["status"] != Status.OPTIMAL.value:
+            status = Status.FEASIBLE
     return TiersSolution(
         problem,
-        result.status,
+        status,
         plan,
         compliance_rows(problem, plan),
         objective=raw,
         bound=bound,
-        gap=relative_gap(raw, bound) if bound is not None else None,
+        gap=relative_gap(raw, bound),
         total_time_s=time.perf_counter() - t0,
         checked=True,
+        secondary=secondary,
         **common,
     )
+
+
+def _certify(
+    problem: TiersProblem,
+    opts: TierOptions,
+    pairs: _Pairs,
+    milp: MILP,
+    result: SolveResult,
+    value: Callable[[TiersProblem, TierPlan], float],
+    floor: tuple[Callable[[TiersProblem, TierPlan], float], float] | None = None,
+) -> tuple[TierPlan, float, float]:
+    """Decode, re-check on the raw data, compare the recomputed objective (``value``) with the
+    solver's and its bound; ``floor``: a first-stage value the plan must keep. Raises
+    :class:`CheckError` on any failure; returns the plan, its value and a valid bound."""
+    assert result.x is not None
+    plan = _decode(problem, opts, pairs, milp, result.x)
+    raw = value(problem, plan)
+    violations = check_tier_plan(problem, plan)
+    # the stage's own objective: the MILP's, or the cost of the second stage
+    c_abs = float(np.abs(opts.cost).sum()) if floor is not None else float(np.abs(milp.c).sum())
+    tol = 1e-6 * (c_abs + abs(milp.c0)) + 1e-6
+    solver_obj = result.objective
+    if solver_obj is None:
+        solver_obj = milp.objective_value(result.x) if floor is None else raw
+    if result.status == Status.OPTIMAL and abs(raw - solver_obj) > tol:
+        violations.append(f"objective mismatch: solver {solver_obj:,.6f}, raw data {raw:,.6f}")
+    bound = result.bound
+    maximise = milp.sense == "max" and floor is None
+    if bound is not None and (raw > bound + tol if maximise else raw < bound - tol):
+        violations.append(
+            f"bound {bound:,.6f} is not a valid bound for the raw objective {raw:,.6f}"
+        )
+    if floor is not None and floor[0](problem, plan) < floor[1] - 1e-6:
+        violations.append(f"second stage lost residents: {floor[0](problem, plan)} < {floor[1]}")
+    if violations:
+        raise CheckError(violations)
+    return plan, raw, raw if bound is None else bound
+
+
+def _second_stage(
+    problem: TiersProblem,
+    opts: TierOptions,
+    pairs: _Pairs,
+    milp: MILP,
+    res: SolveResult,
+    first: float,
+    first_plan: TierPlan,
+) -> tuple[TierPlan | None, dict[str, Any]]:
+    """Certify the least-cost stage: the same residents assigned as the first, then least cost."""
+    info: dict[str, Any] = {"objective": "min_cost", "status": res.status.value}
+    if not res.status.has_solution or res.x is None:
+        log.warning("Second stage (min_cost) found no plan (%s); keeping the first", res.status)
+        return None, info
+    plan, cost, bound = _certify(
+        problem, opts, pairs, milp, res, plan_cost, floor=(tier_objective, first)
+    )
+    info |= {
+        "value": cost,
+        "bound": bound,
+        "gap": relative_gap(cost, bound),
+        "first_stage_value": plan_cost(problem, first_plan),
+    }
+    return plan, info
