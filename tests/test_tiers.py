@@ -10,11 +10,11 @@ import numpy as np
 import pytest
 
 from geodata.arrays import Demand, Sites, TravelTimes
-from optimizer.config import TiersModelConfig
 from optimizer.errors import CheckError
 from optimizer.models.tiers.evaluate import TierPlan, check_tier_plan, plan_cost
 from optimizer.models.tiers.problem import TiersProblem
 from optimizer.models.tiers.solve import solve_tiers
+from optimizer.schema.tiers import TiersModelConfig
 from optimizer.solvers import SolveResult, Status
 
 TIERS = [
@@ -288,7 +288,7 @@ def test_andorra_tiers_case(tmp_path):
 
 def test_bad_tier_cases_are_case_errors(tmp_path):
     """A tier that does not exist for today's clinics, and today's clinics with no tier."""
-    from optimizer.config import load_case
+    from optimizer.case.loading import load_case
     from optimizer.errors import CaseError
 
     from .conftest import ROOT
@@ -302,7 +302,7 @@ def test_bad_tier_cases_are_case_errors(tmp_path):
         load_case(bad)
     none = tmp_path / "none.yaml"
     none.write_text(text.replace("    clinic: {tier: general, standard: false}\n", "    {}\n").replace("  existing:\n    {}\n", "  existing: {}\n"), "utf-8")  # fmt: skip
-    from optimizer.case import prepare_case
+    from optimizer.case.prepare import prepare_case
 
     with pytest.raises(CaseError, match="have no tier"):
         prepare_case(load_case(none))

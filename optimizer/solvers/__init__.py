@@ -182,7 +182,7 @@ def _options_for(
 ) -> SolveOptions:
     """A fair share of the remaining time: what is left divided by the solves still to run
     (time a quick solve does not use passes on to the next)."""
-    remaining = options.time_limit_s - (time.perf_counter() - t0)
+    remaining = Deadline(options.time_limit_s, start=t0).remaining()
     share = max(remaining / max(solves_left, 1), 1.0)
     return replace(options, time_limit_s=share, warm_start=warm)
 

@@ -27,8 +27,14 @@ from geodata.crs import normalise_crs
 from optimizer.workbook import write_workbook
 
 from ...atomic import StagedOutput
-from ...layers import Layer, _lonlat, _native, _order, _points, site_layers, write_layers
-from ...results import _num, _round, common_dict, manifest_dict, summary_head
+from ...outputs.common import common_dict, manifest_dict, summary_head
+from ...outputs.common import num_text as _num
+from ...outputs.common import rounded as _round
+from ...outputs.layers import Layer, site_layers, write_layers
+from ...outputs.layers import id_positions as _order
+from ...outputs.layers import lonlat as _lonlat
+from ...outputs.layers import native_coords as _native
+from ...outputs.layers import points as _points
 from .evaluate import plan_cost
 from .solve import TiersSolution
 
