@@ -306,3 +306,36 @@ def test_bad_tier_cases_are_case_errors(tmp_path):
 
     with pytest.raises(CaseError, match="have no tier"):
         prepare_case(load_case(none))
+
+
+def test_fenghuang_tiers_case(tmp_path):
+    """凤凰县 (real village points, estimated times): every village assigned within its tier's
+    radius, a central clinic (or township health centre) and a smart clinic in every township,
+    no service point serving a village over 1,200 residents; recomputed from the CSVs."""
+    import json
+
+    import pandas as pd
+
+    from optimizer.cli import main
+
+    from .conftest import ROOT
+
+    out = tmp_path / "fh"
+    assert (
+        main(["run", str(ROOT / "configs" / "fenghuang_tiers.yaml"), "--out", str(out), "-q"]) == 0
+    )
+    sol = json.loads((out / "solution.json").read_text(encoding="utf-8"))
+    assert sol["status"] == "optimal"
+    tiers = {t["name"]: t for t in sol["model"]["tiers"]}
+    demand = pd.read_csv(out / "demand.csv", keep_default_na=False, dtype={"zone": str})
+    sites = pd.read_csv(out / "sites.csv", keep_default_na=False, dtype={"zone": str})
+    assert (demand["assigned_site"] != "").all()
+    assert (
+        demand["travel_min"] <= demand["assigned_tier"].map(lambda t: tiers[t]["minutes"])
+    ).all()
+    assert (demand[demand["assigned_tier"] == "point"]["weight"] <= 1200).all()
+    chosen = sites[sites["chosen"] == 1]
+    townships = set(demand["zone"])
+    assert set(chosen[chosen["tier"] == "central"]["zone"]) == townships
+    assert set(chosen[chosen["smart"] == 1]["zone"]) == townships
+    assert sol["objective"] == pytest.approx(sites["cost_in_plan"].sum())
