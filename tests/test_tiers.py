@@ -4,6 +4,7 @@ independent raw-data check rejecting wrong plans."""
 from __future__ import annotations
 
 import itertools
+from dataclasses import replace
 from fractions import Fraction
 
 import numpy as np
@@ -339,3 +340,30 @@ def test_fenghuang_tiers_case(tmp_path):
     assert set(chosen[chosen["tier"] == "central"]["zone"]) == townships
     assert set(chosen[chosen["smart"] == 1]["zone"]) == townships
     assert sol["objective"] == pytest.approx(sites["cost_in_plan"].sum())
+
+
+def test_infeasible_after_solving_is_explained():
+    """A budget below the cheapest network: the elastic diagnosis gives the least relaxation,
+    here villages left without a clinic; as many as the best plan within that budget leaves."""
+    plain = [  # no capacity and no village size limit: which villages fit is weight-free
+        {k: v for k, v in t.items() if k not in ("capacity", "max_village_residents")}
+        for t in TIERS
+    ]
+    problem, times = _instance(0, budget=1.0, tiers=plain)
+    assert _brute(problem, times) is None
+    sol = solve_tiers(problem)
+    assert sol.status == Status.INFEASIBLE
+    text = "\n".join(sol.diagnosis)
+    assert "tier rules conflict" in text
+    assert "villages cannot be assigned" in text or "yuan more" in text
+    if "villages cannot be assigned" in text:
+        n_left = int(text.split("- ")[1].split(" villages")[0])
+        unit = _instance(0, objective="max_coverage", budget=1.0, tiers=plain)[0]
+        unit = TiersProblem(
+            replace(unit.demand, weight=np.ones(len(unit.demand))),
+            unit.sites,
+            unit.travel_times,
+            unit.model,
+        )
+        best = solve_tiers(unit)  # most villages assignable within the budget (weights 1)
+        assert n_left == len(unit.demand) - round(best.objective)
