@@ -113,9 +113,15 @@ def _brute(problem: TiersProblem, times: np.ndarray) -> float | tuple[float, flo
                 n = sum(1 for j, c in enumerate(combo) if c and len(c) == 4 and zone_s[j] == z)
                 ok &= n >= m.smart.min_per_zone
         if m.min_standard_share is not None:
-            counted = [c for c in combo if c and tiers[c[0]].in_standard_share]
-            std = sum(1 for c in counted if c[1])
-            ok &= Fraction(std) >= Fraction(str(m.min_standard_share)) * len(counted)
+            units = [None] if m.standard_share_scope == "county" else ["z0", "z1"]
+            for u in units:
+                counted = [
+                    c
+                    for j, c in enumerate(combo)
+                    if c and tiers[c[0]].in_standard_share and (u is None or zone_s[j] == u)
+                ]
+                std = sum(1 for c in counted if c[1])
+                ok &= Fraction(std) >= Fraction(str(m.min_standard_share)) * len(counted)
         if not ok:
             continue
         served = _assign(combo, tiers, times, w, maximise)
@@ -173,12 +179,13 @@ CASES = {
         "budget": 14.0,
         "smart": {"tiers": ["general"], "cost": 1.5, "min_per_zone": 1},
     },
-    "max_coverage_share_zone": {
+    "max_coverage_share_county": {
         "objective": "max_coverage",
         "budget": 16.0,
         "min_standard_share": 0.5,
         "standard_share_scope": "county",
     },
+    "min_cost_share_zone": {"min_standard_share": 0.75, "standard_share_scope": "zone"},
 }
 
 
