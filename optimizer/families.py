@@ -13,6 +13,7 @@ coverage   lscp, mclp, psclp, coverage         LSCP / MCLP / PSCLP and compositi
 phased     (coverage with ``model.phases``)    multi-period MCLP roll-out (§2.6)
 siting     p_median, p_center                  p-median (Hakimi 1964), p-center (§3)
 ems        ems                                 120 stations + ambulances (§6)
+tiers      village_tiers                       village-clinic tiers, location-allocation (§1.6)
 quota      staffing_quota                      编制 quota allocation (§4.1, §8.4)
 sent_down  sent_down                           下沉 doctor rotations (§4.3, §8.5)
 =========  ==================================  ================================================
@@ -49,6 +50,7 @@ from .models.ems.write import write_ems_results
 from .models.siting.outputs import siting_summary, write_siting_results
 from .models.siting.rules import validate_siting
 from .models.siting.solve import SitingProblem, solve_siting
+from .models.tiers import adapters as _tiers
 from .schema.files import CaseFile, LoadedCase
 from .settings import SolveSettings
 from .staffing.config import parse_staffing_case
@@ -370,6 +372,29 @@ EMS = Family(
 )
 
 
+TIERS = Family(
+    name="tiers",
+    kinds=("village_tiers",),
+    load=_load_siting,
+    reprepare=_reprepare_siting,
+    solve=_tiers.solve,
+    has_plan=lambda sol: sol.plan is not None,
+    certificate=_cert,
+    warm_start=lambda sol: None,
+    write=_tiers.write,
+    summary=_tiers.summary,
+    sweep_row=_tiers.sweep_row,
+    validated=_tiers.validated,
+    maximise=_tiers.maximise,
+    site=SiteParts(
+        validate_data=_tiers.validate_data,
+        make_problem=_tiers.make_problem,
+        table_checks=_tiers.table_checks,
+        auto_cutoff=_tiers.auto_cutoff,
+    ),
+)
+
+
 # ---------------------------------------------------------------------------------------------
 # Staffing cases: 编制 quotas, sent-down rotations
 # ---------------------------------------------------------------------------------------------
@@ -445,7 +470,7 @@ SENT_DOWN = replace(
 )
 
 FAMILIES: dict[str, Family] = {
-    k: f for f in (COVERAGE, SITING, EMS, QUOTA, SENT_DOWN) for k in f.kinds
+    k: f for f in (COVERAGE, SITING, EMS, TIERS, QUOTA, SENT_DOWN) for k in f.kinds
 }
 """Every case kind -> its family (phased is the coverage family's variant for ``phases``)."""
 

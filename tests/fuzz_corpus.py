@@ -12,6 +12,7 @@ from __future__ import annotations
 import copy
 import io
 import random
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -150,9 +151,9 @@ def _yaml_mutants(rng: random.Random, seed_name: str, text: str, n: int) -> Iter
             )
         elif op == "duplicate":
             lines = _dump(m).decode().splitlines()
-            keyed = [
-                i for i, ln in enumerate(lines) if ":" in ln and not ln.lstrip().startswith("-")
-            ]
+            # key lines only: not list items, nor the continuation lines of a folded string
+            # that happen to hold a colon ("unless roads: network.")
+            keyed = [i for i, ln in enumerate(lines) if re.match(r"^\s*[\w.-]+:(\s|$)", ln)]
             i = rng.choice(keyed)
             lines.insert(i + 1, lines[i])
             body = ("\n".join(lines) + "\n").encode()

@@ -13,6 +13,7 @@ from ..errors import CaseError, ProblemCollector
 from ..models.coverage.rules import check_coverage_case
 from ..models.ems.rules import check_ems_case
 from ..models.siting.rules import check_siting_case
+from ..models.tiers.rules import check_tiers_case
 from ..schema.case import CaseConfig
 from ..schema.data import EstimateTravelTimesConfig, NetworkTravelTimesConfig
 from ..schema.files import LoadedCase
@@ -85,5 +86,6 @@ MODEL_RULES: dict[str, Callable[[LoadedCase, Any, ProblemCollector], None]] = {
     "p_median": check_siting_case,
     "p_center": check_siting_case,
     **dict.fromkeys(("lscp", "mclp", "psclp", "coverage"), check_coverage_case),
+    "village_tiers": check_tiers_case,
 }
 """model.kind -> its cross-field rules (the ``check_rules`` of optimizer.families' table)."""

@@ -21,9 +21,14 @@ from .data import (
 from .ems import EmsModelConfig
 from .fields import Name, NonNegFloat, NotBool, PositiveFloat, Share, Strict
 from .siting import PCenterModelConfig, PMedianModelConfig
+from .tiers import TiersModelConfig
 
 ModelConfig = Annotated[
-    CoverageModelConfig | EmsModelConfig | PMedianModelConfig | PCenterModelConfig,
+    CoverageModelConfig
+    | EmsModelConfig
+    | PMedianModelConfig
+    | PCenterModelConfig
+    | TiersModelConfig,
     Field(discriminator="kind"),
 ]
 

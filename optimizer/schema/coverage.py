@@ -72,6 +72,21 @@ class LargeZoneCap(Strict):
     max_sites: Annotated[int, Field(ge=0), NotBool]
 
 
+class ResidentsPerSite(Strict):
+    """Each open site serves between ``min`` and ``max`` residents of its zone: the zone has at
+    least ceil(residents / max) and at most ceil(residents / min) of them (Qingdao: one community
+    health service centre per 30,000-100,000 residents)."""
+
+    min: PositiveFloat
+    max: PositiveFloat
+
+    @model_validator(mode="after")
+    def _band(self) -> ResidentsPerSite:
+        if self.min > self.max:
+            raise ValueError(f"min {self.min:g} is above max {self.max:g}")
+        return self
+
+
 class ZoneRule(Strict):
     """At least ``min_sites`` open sites of the given types in every selected zone, and (with
     ``per_10k_residents``) at least ceil(density x the zone's residents / 10,000) of them, e.g.
@@ -83,6 +98,9 @@ class ZoneRule(Strict):
     """At most this many open sites of the types in each zone (e.g. one CHC per street)."""
     large_zones: LargeZoneCap | None = None
     """A higher cap for zones with more residents (streets over 100,000 may add 1-2 CHCs)."""
+    residents_per_site: ResidentsPerSite | None = None
+    """Between ceil(residents / max) and ceil(residents / min) open sites in each zone; with
+    ``min_sites``/``max_sites`` as well, every bound holds."""
     facility_types: Names | None = None
     zones: Literal["all"] | list[str] = "all"
     zone_kinds: list[str] | None = None
@@ -90,8 +108,15 @@ class ZoneRule(Strict):
 
     @model_validator(mode="after")
     def _some_target(self) -> ZoneRule:
-        if self.min_sites < 1 and self.per_10k_residents is None and self.max_sites is None:
-            raise ValueError("give min_sites (>= 1), per_10k_residents or max_sites")
+        if (
+            self.min_sites < 1
+            and self.per_10k_residents is None
+            and self.max_sites is None
+            and self.residents_per_site is None
+        ):
+            raise ValueError(
+                "give min_sites (>= 1), per_10k_residents, max_sites or residents_per_site"
+            )
         if self.max_sites is not None and self.max_sites < self.min_sites:
             raise ValueError(f"max_sites {self.max_sites} is below min_sites {self.min_sites}")
         if self.large_zones is not None and self.max_sites is None:

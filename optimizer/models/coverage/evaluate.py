@@ -14,6 +14,7 @@ from fractions import Fraction
 
 import numpy as np
 
+from ...schema.coverage import ZoneRule
 from .problem import CoverageProblem, StandardCoverage, _zone_share
 
 __all__ = ["Evaluation", "StandardResult", "check_plan", "evaluate_plan"]
@@ -251,17 +252,10 @@ def _zone_rule_violations(problem: CoverageProblem, ev: Evaluation) -> list[str]
         mask = ev.open_mask & problem.type_mask(rule.facility_types)
         for z in problem.rule_zones(rule):
             n = int((mask & (sites.zone == z)).sum())
-            need = _rule_need_raw(problem, rule.min_sites, rule.per_10k_residents, z)
+            need = _rule_need_raw(problem, rule, z)
             if n < need:
                 out.append(f"zone_rules[{k}]: zone {z} has {n} open sites, needs {need}")
-            cap = rule.max_sites
-            big = rule.large_zones
-            if (
-                cap is not None
-                and big is not None
-                and _residents_raw(problem, z) > Fraction(str(big.over_residents))
-            ):
-                cap = max(cap, big.max_sites)
+            cap = _rule_cap_raw(problem, rule, z)
             if cap is not None and n > cap:
                 out.append(f"zone_rules[{k}]: zone {z} has {n} open sites, at most {cap}")
     return out
@@ -311,15 +305,37 @@ def _keep_count_violations(problem: CoverageProblem, ev: Evaluation) -> list[str
     return out
 
 
-def _rule_need_raw(
-    problem: CoverageProblem, min_sites: int, per_10k: float | None, zone: str
-) -> int:
+def _rule_need_raw(problem: CoverageProblem, rule: ZoneRule, zone: str) -> int:
     """The zone rule's site count recomputed from the raw demand (exact fractions), apart
-    from ``CoverageProblem.rule_need`` which the model uses."""
-    if per_10k is None or problem.demand.zone is None:
-        return min_sites
-    need = Fraction(str(per_10k)) * _residents_raw(problem, zone) / 10_000
-    return max(min_sites, math.ceil(need))
+    from ``CoverageProblem.rule_need`` which the model uses: the largest of ``min_sites``,
+    ceil(per_10k x residents / 10,000) and ceil(residents / residents_per_site.max)."""
+    need = rule.min_sites
+    if problem.demand.zone is None:
+        return need
+    if rule.per_10k_residents is not None:
+        density = Fraction(str(rule.per_10k_residents)) * _residents_raw(problem, zone) / 10_000
+        need = max(need, math.ceil(density))
+    if rule.residents_per_site is not None:
+        band_max = Fraction(str(rule.residents_per_site.max))
+        need = max(need, math.ceil(_residents_raw(problem, zone) / band_max))
+    return need
+
+
+def _rule_cap_raw(problem: CoverageProblem, rule: ZoneRule, zone: str) -> int | None:
+    """The zone rule's cap from the raw demand (exact fractions), apart from
+    ``CoverageProblem.rule_cap``: the smaller of ``max_sites`` (raised by ``large_zones``) and
+    ceil(residents / residents_per_site.min); None without either."""
+    caps: list[int] = []
+    if rule.max_sites is not None:
+        cap = rule.max_sites
+        big = rule.large_zones
+        if big is not None and _residents_raw(problem, zone) > Fraction(str(big.over_residents)):
+            cap = max(cap, big.max_sites)
+        caps.append(cap)
+    if rule.residents_per_site is not None and problem.demand.zone is not None:
+        band_min = Fraction(str(rule.residents_per_site.min))
+        caps.append(math.ceil(_residents_raw(problem, zone) / band_min))
+    return min(caps) if caps else None
 
 
 def _residents_raw(problem: CoverageProblem, zone: str) -> Fraction:

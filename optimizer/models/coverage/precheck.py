@@ -143,6 +143,10 @@ def _zone_rule_reasons(problem: CoverageProblem, k: int, rule: ZoneRule) -> list
             if rule.per_10k_residents is not None
             else str(rule.min_sites)
         )
+        if rule.residents_per_site is not None:
+            target = (
+                f"1 per {rule.residents_per_site.max:,.0f} residents (at least {rule.min_sites})"
+            )
         reasons.append(
             f"zone_rules[{k}] needs at least {target} sites ({types}) in every selected zone, "
             f"but {len(short)} zones have too few candidate or existing sites: {', '.join(short[:20])}"

@@ -84,26 +84,43 @@ class CoverageProblem:
             ids = [z for z in ids if kinds.get(z, "") in set(rule.zone_kinds)]
         return ids
 
+    def zone_residents(self, zone: str) -> float:
+        """Residents of ``zone`` (footfall venues are not residents); 0 without demand zones."""
+        if self.demand.zone is None:
+            return 0.0
+        return float(self.demand.residents[self.demand.zone == zone].sum())
+
     def rule_need(self, rule: ZoneRule, zone: str) -> int:
-        """Open sites ``rule`` asks for in ``zone``: min_sites, or the density target
-        ceil(per_10k_residents x residents / 10,000) when that is more."""
+        """Open sites ``rule`` asks for in ``zone``: the largest of min_sites, the density target
+        ceil(per_10k_residents x residents / 10,000) and ceil(residents / residents_per_site.max)."""
         need = rule.min_sites
         if rule.per_10k_residents is not None and self.demand.zone is not None:
-            residents = float(self.demand.residents[self.demand.zone == zone].sum())
+            residents = self.zone_residents(zone)
             need = max(need, math.ceil(rule.per_10k_residents * residents / 10_000 - 1e-9))
+        band = rule.residents_per_site
+        if band is not None and self.demand.zone is not None:
+            need = max(need, math.ceil(self.zone_residents(zone) / band.max - 1e-9))
         return need
 
     def rule_cap(self, rule: ZoneRule, zone: str) -> int | None:
-        """Most open sites ``rule`` allows in ``zone`` (None: no cap): max_sites, or
-        large_zones.max_sites when the zone has more residents than large_zones.over_residents."""
-        if rule.max_sites is None:
-            return None
-        big = rule.large_zones
-        if big is not None and self.demand.zone is not None:
-            residents = float(self.demand.residents[self.demand.zone == zone].sum())
-            if residents > big.over_residents:
-                return max(rule.max_sites, big.max_sites)
-        return rule.max_sites
+        """Most open sites ``rule`` allows in ``zone`` (None: no cap): the smaller of max_sites
+        (large_zones.max_sites when the zone has more residents than large_zones.over_residents)
+        and ceil(residents / residents_per_site.min)."""
+        caps: list[int] = []
+        if rule.max_sites is not None:
+            cap = rule.max_sites
+            big = rule.large_zones
+            if (
+                big is not None
+                and self.demand.zone is not None
+                and self.zone_residents(zone) > big.over_residents
+            ):
+                cap = max(rule.max_sites, big.max_sites)
+            caps.append(cap)
+        band = rule.residents_per_site
+        if band is not None and self.demand.zone is not None:
+            caps.append(math.ceil(self.zone_residents(zone) / band.min - 1e-9))
+        return min(caps) if caps else None
 
     def share_units(self, share: TypeShare) -> list[tuple[str, np.ndarray]]:
         """(zone id or 'county', site mask) for each unit a type share is required on."""

@@ -378,6 +378,12 @@ def _check_zone_rule(
             "a density per 10,000 residents needs each demand point's zone",
             fix="set demand.columns.zone",
         )
+    if rule.residents_per_site is not None and demand.zone is None:
+        problems.add(
+            f"{key}.residents_per_site",
+            "residents per site needs each demand point's zone",
+            fix="set demand.columns.zone",
+        )
     require_known(
         rule.facility_types or [], known.types, f"{key}.facility_types", _NO_TYPE, problems
     )
