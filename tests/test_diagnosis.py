@@ -112,3 +112,60 @@ def test_diagnosis_options_cap_the_time_and_keep_the_case_settings():
     assert (opts.threads, opts.seed, opts.presolve) == (2, 7, False)
     assert diagnosis_options(SolveOptions(time_limit_s=5)).time_limit_s == 5
     assert diagnosis_options(case, time_limit_s=3.0, mip_rel_gap=1e-6).mip_rel_gap == 1e-6
+
+
+# ---------------------------------------------------------------------------------------------
+# Every family's diagnosis names the rows it named before the shared diagnosis (exact lines)
+# ---------------------------------------------------------------------------------------------
+def test_coverage_diagnosis_names_the_standard():
+    from optimizer.config import CoverageModelConfig, Standard
+
+    from .test_coverage_models import S15, random_instance, solve_coverage
+
+    model = CoverageModelConfig(
+        kind="mclp",
+        standards=[S15, Standard(name="t20", minutes=14, weight=0, min_share=1.0)],
+        max_new_sites=1,
+    )
+    problem, _ = random_instance(2, model, unreachable_share=0.0, n_demand=20)
+    assert solve_coverage(problem).diagnosis == [
+        "The targets conflict. The least total relaxation that makes the plan feasible is:",
+        "- standard 't20': 6 demand points (374 residents) stay outside it under the site and "
+        "budget limits, e.g. d00, d03, d04, d12, d14, d15",
+    ]
+
+
+def test_quota_diagnosis_names_the_norm():
+    from .test_staffing_quota import NAN, base_spec, solve_quota, to_instance
+
+    spec = base_spec(
+        types=["thc"],
+        pop=[20000],
+        remote=[False],
+        cur=[[0] * 5],
+        need=[[NAN] * 5],
+        need_total=[NAN],
+        county=62500,
+        pool=30,
+        gp_per_10k=4.0,
+    )
+    assert solve_quota(to_instance(spec)).diagnosis == [
+        "The norms conflict. The least total relaxation (in posts) that makes a plan exist:",
+        "- norm public_health_min_share (25%) gives way at f0 by 2.5 posts",
+    ]
+
+
+def test_rotation_diagnosis_names_the_rule():
+    from .test_staffing_rotation import solve_rotation, to_instance, year_spec
+
+    spec = year_spec(
+        doctors=[(0, 0, 1, 12)],
+        dept=np.asarray([[1, 0], [0, 0]]),
+        kappa=1.0,
+        annual=None,
+        host_types=["thc", "thc", "village_clinic"],
+    )
+    assert solve_rotation(to_instance(spec)).diagnosis == [
+        "The rules conflict. The least total relaxation that makes a rotation exist:",
+        "- rule stationed_per_host: host 1 (f1) short by 12 doctor-months in 12 months",
+    ]
