@@ -279,7 +279,7 @@ def check_travel_times(
     """The ``travel_times_check`` block of every table of a prepared case; raises
     :class:`CheckError` when a table deviates from the roads beyond tolerance. ``graphs``: the
     networks' graphs as their readers returned them (else the files are read again)."""
-    from .config import NetworkTravelTimesConfig
+    from .schema.data import NetworkTravelTimesConfig
 
     case, problem = prepared.case, prepared.problem
     specs = case.config.travel_times

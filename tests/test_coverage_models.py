@@ -5,8 +5,14 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from optimizer.config import CoverageModelConfig, LargeZoneCap, Standard, TypeShare, ZoneRule
 from optimizer.models.coverage.solve import solve_coverage
+from optimizer.schema.coverage import (
+    CoverageModelConfig,
+    LargeZoneCap,
+    Standard,
+    TypeShare,
+    ZoneRule,
+)
 from optimizer.solvers import SolveOptions, Status
 
 from .brute import brute_force, brute_force_lexicographic

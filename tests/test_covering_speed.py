@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from optimizer.config import CoverageModelConfig, Standard
 from optimizer.models.coverage.problem import coverage_sets, reduce
 from optimizer.models.coverage.solve import solve_coverage
+from optimizer.schema.coverage import CoverageModelConfig, Standard
 from optimizer.solvers import Status
 
 from .brute import brute_force
@@ -93,7 +93,7 @@ def test_unequal_costs_keep_every_site_under_exact_counts():
 
 def test_auto_says_what_it_measured_and_why(monkeypatch, caplog):
     """``method: auto`` logs its choice with the measured size and keeps the reason."""
-    from optimizer.models.coverage import solve as cov_model
+    from optimizer.models.coverage import method as cov_model
 
     model = CoverageModelConfig(
         kind="mclp", standards=[Standard(name="t", minutes=9)], max_new_sites=3
@@ -303,9 +303,9 @@ def test_bbc_refuses_share_targets_with_a_clear_error():
 def test_auto_counts_only_the_coverage_benders_projects_out():
     """The default case: its 120 rows are mandatory (rows of the master, not projected), so the
     clinic coverage alone (9 sites per group) decides: compact, as measured."""
-    from optimizer.case import prepare_case
+    from optimizer.case.prepare import prepare_case
     from optimizer.cli import default_case_path
-    from optimizer.models.coverage.solve import decide_method
+    from optimizer.models.coverage.method import decide_method
 
     problem = prepare_case(default_case_path()).problem
     reduced = reduce(problem, coverage_sets(problem))

@@ -118,7 +118,7 @@ def test_diagnosis_options_cap_the_time_and_keep_the_case_settings():
 # Every family's diagnosis names the rows it named before the shared diagnosis (exact lines)
 # ---------------------------------------------------------------------------------------------
 def test_coverage_diagnosis_names_the_standard():
-    from optimizer.config import CoverageModelConfig, Standard
+    from optimizer.schema.coverage import CoverageModelConfig, Standard
 
     from .test_coverage_models import S15, random_instance, solve_coverage
 

@@ -139,31 +139,15 @@ def _handler_class() -> Any:
     return BendersCuts
 
 
-def solve_bbc(
-    master: MILP,
-    cells: CoverCells,
-    options: SolveOptions,
-    warm: np.ndarray | None = None,
-    *,
-    share: float | None = None,
-) -> tuple[SolveResult, dict[str, Any]]:
-    """Optimise ``master`` with the thetas under the Benders cuts.
+def _master_model(
+    master: MILP, cells: CoverCells, options: SolveOptions, share: float | None
+) -> tuple[Any, list[Any], list[Any], Any]:
+    """SCIP holding ``master``, one theta per cell (capped at the cell's weight), the share row
+    (partial covering) and the Benders constraint handler: ``(model, ys, thetas, handler)``."""
+    from pyscipopt import Model, quicksum
 
-    Maximal covering (``share`` None, ``master`` a maximisation): the objective is the master's
-    plus the sum of the thetas. Partial covering (``share`` = D, ``master`` a minimisation of
-    the site costs): the thetas carry no cost and must reach sum_c theta_c >= D.
-    ``master`` holds the site columns and their rows; returns the result on the master's
-    columns (objective and bound as SCIP states them) and statistics.
-    """
-    from pyscipopt import Model
+    from .scip import _write_mps
 
-    from .scip import _status, _write_mps
-
-    if (share is None) != (master.sense == "max"):
-        raise ValueError(
-            "branch-and-Benders-cut: maximise coverage, or reach a share at least cost"
-        )
-    t_load = time.perf_counter()
     model = Model()
     if not options.log:
         model.hideOutput()
@@ -181,8 +165,6 @@ def solve_bbc(
         for c in range(n_cells)
     ]
     if share is not None:
-        from pyscipopt import quicksum
-
         model.addCons(quicksum(thetas) >= float(share), name="share")
     handler = _handler_class()(cells, ys, thetas)
     model.includeConshdlr(
@@ -203,16 +185,50 @@ def solve_bbc(
     model.setParam("misc/usesymmetry", 0)
     model.setParam("misc/allowstrongdualreds", False)
     model.setParam("misc/allowweakdualreds", False)
+    return model, ys, thetas, handler
+
+
+def _add_warm_start(
+    model: Any, ys: list[Any], thetas: list[Any], cells: CoverCells, warm: np.ndarray
+) -> None:
+    """Offer the plan ``warm`` (master columns) with each theta at its cell's coverage."""
+    sol = model.createSol()
+    ybar = np.asarray(warm, dtype=float)
+    for var, value in zip(ys, ybar, strict=True):
+        model.setSolVal(sol, var, float(value))
+    level = np.minimum(np.asarray(cells.cover @ ybar).ravel(), 1.0)
+    per = np.bincount(cells.cell, weights=cells.weight * level, minlength=len(thetas))
+    for c, theta in enumerate(thetas):
+        model.setSolVal(sol, theta, float(per[c]))
+    model.addSol(sol, free=True)
+
+
+def solve_bbc(
+    master: MILP,
+    cells: CoverCells,
+    options: SolveOptions,
+    warm: np.ndarray | None = None,
+    *,
+    share: float | None = None,
+) -> tuple[SolveResult, dict[str, Any]]:
+    """Optimise ``master`` with the thetas under the Benders cuts.
+
+    Maximal covering (``share`` None, ``master`` a maximisation): the objective is the master's
+    plus the sum of the thetas. Partial covering (``share`` = D, ``master`` a minimisation of
+    the site costs): the thetas carry no cost and must reach sum_c theta_c >= D.
+    ``master`` holds the site columns and their rows; returns the result on the master's
+    columns (objective and bound as SCIP states them) and statistics.
+    """
+    from .scip import _status
+
+    if (share is None) != (master.sense == "max"):
+        raise ValueError(
+            "branch-and-Benders-cut: maximise coverage, or reach a share at least cost"
+        )
+    t_load = time.perf_counter()
+    model, ys, thetas, handler = _master_model(master, cells, options, share)
     if warm is not None:
-        sol = model.createSol()
-        ybar = np.asarray(warm, dtype=float)
-        for var, value in zip(ys, ybar, strict=True):
-            model.setSolVal(sol, var, float(value))
-        level = np.minimum(np.asarray(cells.cover @ ybar).ravel(), 1.0)
-        per = np.bincount(cells.cell, weights=cells.weight * level, minlength=n_cells)
-        for c, theta in enumerate(thetas):
-            model.setSolVal(sol, theta, float(per[c]))
-        model.addSol(sol, free=True)
+        _add_warm_start(model, ys, thetas, cells, warm)
     t0 = time.perf_counter()
     model.optimize()
     runtime = time.perf_counter() - t0
@@ -226,7 +242,7 @@ def solve_bbc(
     bound = float(model.getDualbound()) if st in (Status.OPTIMAL, Status.FEASIBLE) else None
     if st == Status.OPTIMAL and bound is None:
         bound = obj
-    info = {"cuts": handler.n_cuts, "cells": n_cells, "nodes": int(model.getNTotalNodes())}
+    info = {"cuts": handler.n_cuts, "cells": len(thetas), "nodes": int(model.getNTotalNodes())}
     result = SolveResult(
         st,
         x,

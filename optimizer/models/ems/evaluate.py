@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.sparse as sp
 
-from ...config import EmsModelConfig
+from ...schema.ems import EmsModelConfig
 from .problem import EmsProblem
 from .zones import check_station_or_radius
 

@@ -1,4 +1,4 @@
-"""GIS layers of a 120 (EMS) run, written by :func:`optimizer.layers.write_layers`.
+"""GIS layers of a 120 (EMS) run, written by :func:`optimizer.outputs.layers.write_layers`.
 
 The same layer names as a coverage run, with the fields of the 120 model:
 
@@ -44,17 +44,13 @@ from geodata.catchments import (
 )
 from geodata.crs import normalise_crs
 
-from ...layers import (
-    Layer,
-    _lonlat,
-    _multi,
-    _native,
-    _nullable_flags,
-    _order,
-    _points,
-    site_layers,
-    zone_layer,
-)
+from ...outputs.layers import Layer, site_layers, zone_layer
+from ...outputs.layers import id_positions as _order
+from ...outputs.layers import lonlat as _lonlat
+from ...outputs.layers import multipolygon as _multi
+from ...outputs.layers import native_coords as _native
+from ...outputs.layers import nullable_flags as _nullable_flags
+from ...outputs.layers import points as _points
 from .outputs import ems_tables
 from .problem import coverage_matrix
 from .solve import EmsSolution

@@ -18,16 +18,16 @@ import numpy as np
 import pandas as pd
 
 from optimizer.names import name_map, named_tables, shown
-from optimizer.workbook import write_workbook
 
-from ...atomic import StagedOutput
-from ...handoff import require_consistent_folder
-from ...results import _num, _pct, _round, common_dict, manifest_dict, summary_head
+from ...outputs.common import common_dict, summary_head
+from ...outputs.common import num_text as _num
+from ...outputs.common import pct_text as _pct
+from ...outputs.common import rounded as _round
 from .evaluate import bacop_variant
 from .solve import EmsSolution
 from .zones import station_or_radius_table
 
-__all__ = ["ems_solution_dict", "ems_summary", "ems_tables", "write_ems_results"]
+__all__ = ["ems_solution_dict", "ems_summary", "ems_tables"]
 
 _MEANING = {
     "mexclp": "maximise expected residents covered (MEXCLP, busy fraction q)",
@@ -468,24 +468,3 @@ def ems_summary(prepared: Any, sol: EmsSolution, out_dir: Path | None = None) ->
     if out_dir is not None:
         lines.append(f"Results: {out_dir}/")
     return "\n".join(lines) + "\n"
-
-
-def write_ems_results(prepared: Any, sol: EmsSolution, out_dir: Path) -> list[str]:
-    """Write every output file atomically: tables, GIS layers and report.html."""
-    from ...layers import write_layers
-    from ...report import write_report
-    from .layers import build_ems_layers
-
-    opts = prepared.case.config.output
-    with StagedOutput(out_dir, csv_encoding=opts.csv_encoding) as out:
-        out.json("solution.json", ems_solution_dict(prepared, sol))
-        for name, frame in ems_tables(sol).items():
-            out.csv(name, frame)
-        write_layers(out, prepared, sol, layers=build_ems_layers(prepared, sol))
-        out.text("summary.txt", ems_summary(prepared, sol))  # same on a rerun
-        write_workbook(out, lang=opts.lang)
-        write_report(out, lang=opts.lang)  # report.html from the staged files (optimizer.report)
-        require_consistent_folder(out.path("solution.json").parent)  # optimizer.handoff
-        names = [*out.names, "manifest.json"]
-        out.json("manifest.json", manifest_dict(prepared, sol, names))
-    return names

@@ -11,7 +11,7 @@ import scipy.sparse as sp
 
 from geodata.arrays import Demand, Sites, TravelTimes, Zones
 
-from ...config import EmsModelConfig
+from ...schema.ems import EmsModelConfig
 from ..coverage.problem import require_complete
 from .zones import precheck_station_or_radius
 

@@ -59,8 +59,8 @@ import numpy as np
 
 from geodata.arrays import Demand, Sites, TravelTimes
 
-from ...config import PCenterModelConfig
 from ...errors import CheckError
+from ...schema.siting import PCenterModelConfig
 from ...solvers import SolveOptions, Status, relative_gap
 from .build import Values, build_lscp_milp, build_pcenter_milp, pcenter_values
 from .evaluate import evaluate_radius

@@ -63,8 +63,8 @@ import numpy as np
 
 from geodata.arrays import Demand, Sites, TravelTimes
 
-from ...config import PMedianModelConfig
 from ...errors import CaseError, CheckError, Problem
+from ...schema.siting import PMedianModelConfig
 from ...solvers import SolveOptions, Status, relative_gap
 from .build import Layout, build_pmedian_milp, warm_start
 from .evaluate import Plan, evaluate_capacitated, evaluate_uncapacitated, tolerance

@@ -17,8 +17,8 @@ import numpy as np
 
 from geodata.arrays import Demand, Sites, TravelTimes
 
-from ...config import PCenterModelConfig, PMedianModelConfig
 from ...errors import CaseError, Problem, ProblemCollector
+from ...schema.siting import PCenterModelConfig, PMedianModelConfig
 
 __all__ = ["Pairs", "SitingInstance", "by_type", "open_site_ids", "prepare", "travel_summary"]
 

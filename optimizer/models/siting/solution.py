@@ -11,7 +11,7 @@ import pandas as pd
 from geodata.arrays import Demand, Sites
 
 from ...certificate import Certificate
-from ...config import PCenterModelConfig, PMedianModelConfig
+from ...schema.siting import PCenterModelConfig, PMedianModelConfig
 from ...solvers import Status
 from .problem import SitingInstance, by_type, num, open_site_ids, travel_summary
 

@@ -14,7 +14,7 @@ from typing import Any
 
 from geodata.arrays import Demand, Sites, TravelTimes, Zones
 
-from ...config import PCenterModelConfig, PMedianModelConfig
+from ...schema.siting import PCenterModelConfig, PMedianModelConfig
 from ...solvers import SolveOptions, Status
 from .pcenter import solve_pcenter
 from .pmedian import solve_pmedian

@@ -1,4 +1,8 @@
-"""GIS layers of a run: one GeoPackage (QGIS) plus GeoJSON (web maps), written atomically.
+"""GIS layers of a run: the Layer record and the GeoPackage / GeoJSON / shapefile writer.
+
+Each family builds its own layers (``models/<family>/layers.py``) from the helpers here
+(coordinates, site and zone layers) and hands them to :func:`write_layers`. The layers of a
+coverage run:
 
 ``layers.gpkg`` - in the case's demand CRS (the CRS the GIS team works in):
 
@@ -34,7 +38,6 @@ from __future__ import annotations
 import functools
 import json
 import logging
-import time
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -44,26 +47,33 @@ import pandas as pd
 import shapely
 import shapely.geometry
 
-from geodata.catchments import (
-    DEFAULT_BUFFER_M,
-    EdgeShapes,
-    demand_hull_areas,
-    network_service_areas,
-    polygon_area_km2,
-)
+from geodata.catchments import DEFAULT_BUFFER_M
 from geodata.crs import from_wgs84, is_china_offset_crs, normalise_crs, to_wgs84
 from geodata.zone_shapes import HULL_BUFFER_M, demand_hulls
 from optimizer.qgis import project_qgs, shapefile_field_map, write_layer_styles, write_project
 from optimizer.roads import roads_layer
 
-from .atomic import StagedOutput, atomic_write, write_csv
-from .models.coverage.problem import demand_thresholds
-from .models.coverage.solve import CoverageSolution
-from .results import demand_table, sites_table, zones_table
+from ..atomic import StagedOutput, atomic_write, write_csv
 
-__all__ = ["LAYER_NAMES", "Layer", "build_layers", "write_layers", "zone_layer"]
+__all__ = [
+    "FIXED_GPKG_DATE",
+    "LAYER_NAMES",
+    "Layer",
+    "geojson_text",
+    "id_positions",
+    "lonlat",
+    "multipolygon",
+    "native_coords",
+    "nullable_flags",
+    "output_crs",
+    "points",
+    "site_layers",
+    "write_layers",
+    "zone_layer",
+]
 
 log = logging.getLogger(__name__)
+
 
 LAYER_NAMES = (
     "candidate_sites",
@@ -104,26 +114,38 @@ class Layer:
 # ---------------------------------------------------------------------------------------------
 # Building (WGS-84)
 # ---------------------------------------------------------------------------------------------
-def _lonlat(x: np.ndarray | None, y: np.ndarray | None, crs: str | None) -> np.ndarray | None:
+def lonlat(x: np.ndarray | None, y: np.ndarray | None, crs: str | None) -> np.ndarray | None:
+    """WGS-84 lon/lat (n x 2) of coordinates in ``crs``; None without coordinates or a CRS."""
     if x is None or y is None or crs is None:
         return None
     lon, lat = to_wgs84(np.asarray(x, float), np.asarray(y, float), crs)
     return np.c_[lon, lat]
 
 
-def _points(ll: np.ndarray, rows: np.ndarray) -> np.ndarray:
+def points(ll: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    """Point geometries of the lon/lat rows ``rows``."""
     return np.asarray(shapely.points(ll[rows]), dtype=object)
 
 
-def _nullable_flags(col: pd.Series) -> pd.Series:
+def nullable_flags(col: pd.Series) -> pd.Series:
+    """A 1/0 column with empty strings (not subject) as a nullable integer."""
     return pd.to_numeric(col.replace("", np.nan), errors="coerce").astype("Int64")
 
 
-def _order(ids: np.ndarray, sorted_ids: pd.Series) -> np.ndarray:
+def id_positions(ids: np.ndarray, sorted_ids: pd.Series) -> np.ndarray:
     """Positions in the arrays (``ids``) of the rows of a table sorted by id."""
     return pd.Index(pd.Series(ids, dtype=object).astype(str)).get_indexer(
         pd.Index(sorted_ids.astype(str))
     )
+
+
+def native_coords(
+    x: np.ndarray | None, y: np.ndarray | None, crs: str | None, out: str | None, rows: np.ndarray
+) -> tuple[np.ndarray, np.ndarray] | None:
+    """The input coordinates in row order ``rows`` when they already are in the output CRS."""
+    if x is None or y is None or crs is None or out is None or normalise_crs(crs) != out:
+        return None
+    return np.asarray(x, float)[rows], np.asarray(y, float)[rows]
 
 
 def site_layers(
@@ -136,13 +158,13 @@ def site_layers(
     about_chosen: str,
 ) -> list[Layer]:
     """``candidate_sites`` (every row of ``frame``) and, once a plan exists, ``chosen_sites``."""
-    out = [Layer("candidate_sites", frame, _points(s_ll, rows), "Point", about_all, native)]
+    out = [Layer("candidate_sites", frame, points(s_ll, rows), "Point", about_all, native)]
     if chosen is not None:
         out.append(
             Layer(
                 "chosen_sites",
                 frame[chosen].reset_index(drop=True),
-                _points(s_ll, rows[chosen]),
+                points(s_ll, rows[chosen]),
                 "Point",
                 about_chosen,
                 None if native is None else (native[0][chosen], native[1][chosen]),
@@ -151,258 +173,8 @@ def site_layers(
     return out
 
 
-def build_layers(
-    prepared: Any, sol: CoverageSolution, *, buffer_m: float = DEFAULT_BUFFER_M
-) -> list[Layer]:
-    """Every layer of a run, in WGS-84 (empty list when the demand has no coordinates)."""
-    problem = sol.problem
-    demand, sites = problem.demand, problem.sites
-    d_ll = _lonlat(demand.x, demand.y, demand.crs)
-    s_ll = _lonlat(sites.x, sites.y, sites.crs)
-    out_crs = normalise_crs(demand.crs) if demand.crs else None
-    layers: list[Layer] = []
-    ev = sol.evaluation
-    if s_ll is not None:
-        table = sites_table(sol)
-        rows = _order(sites.ids, table["site_id"])
-        native = _native(sites.x, sites.y, sites.crs, out_crs, rows)
-        frame = table.drop(columns=["x", "y"], errors="ignore")
-        layers += site_layers(
-            frame,
-            s_ll,
-            rows,
-            native,
-            None if ev is None else frame["chosen"].to_numpy() == 1,
-            "every candidate and existing site with its status in the plan (as sites.csv)",
-            "open sites of the plan (new and existing kept), by facility_type",
-        )
-    if d_ll is None:
-        log.info("Demand has no coordinates with a CRS: GIS layers of sites and demand skipped")
-        return layers
-    table = demand_table(sol)
-    rows = _order(demand.ids, table["demand_id"])
-    native = _native(demand.x, demand.y, demand.crs, out_crs, rows)
-    frame = table.drop(columns=["x", "y"], errors="ignore")
-    for c in frame.columns:
-        if c.startswith("covered_"):
-            frame[c] = _nullable_flags(frame[c])
-    layers.append(
-        Layer(
-            "demand",
-            frame,
-            _points(d_ll, rows),
-            "Point",
-            "every demand point: covered_<standard> 1/0 (null: not subject), nearest open site "
-            "of each type and its travel time or distance (as demand.csv)",
-            native,
-        )
-    )
-    if ev is not None:
-        layers.append(_uncovered(sol, d_ll))
-        if s_ll is not None:
-            layers.append(_catchments(prepared, sol, d_ll, s_ll, buffer_m))
-    zl = _zones(prepared, sol, d_ll)
-    if zl is not None:
-        layers.append(zl)
-    return layers
-
-
-def _native(
-    x: np.ndarray | None, y: np.ndarray | None, crs: str | None, out: str | None, rows: np.ndarray
-) -> tuple[np.ndarray, np.ndarray] | None:
-    if x is None or y is None or crs is None or out is None or normalise_crs(crs) != out:
-        return None
-    return np.asarray(x, float)[rows], np.asarray(y, float)[rows]
-
-
-def _uncovered(sol: CoverageSolution, d_ll: np.ndarray) -> Layer:
-    problem = sol.problem
-    demand, sites = problem.demand, problem.sites
-    assert sol.evaluation is not None
-    ev = sol.evaluation
-    parts: list[pd.DataFrame] = []
-    geoms: list[np.ndarray] = []
-    for r in ev.standards:
-        s = r.coverage.standard
-        miss = np.flatnonzero(r.coverage.applies & ~r.covered)
-        if miss.size == 0:
-            continue
-        table = problem.matrix_for(s)
-        idx, val = table.nearest(ev.open_mask & r.coverage.site_ok)
-        thr = demand_thresholds(s, demand)
-        frame: dict[str, Any] = {"demand_id": demand.ids[miss].astype(str)}
-        if demand.zone is not None:
-            frame["zone"] = demand.zone[miss]
-        if demand.demand_class is not None:
-            frame["class"] = demand.demand_class[miss]
-        frame["weight"] = demand.weight[miss]
-        if demand.footfall is not None:  # residents apart from venues' footfall
-            frame["residents"] = demand.residents[miss]
-        frame["standard"] = s.name
-        frame["threshold"] = thr[miss]
-        frame["unit"] = s.unit
-        near = idx[miss]
-        frame["nearest_site"] = np.where(near >= 0, sites.ids[np.maximum(near, 0)], "")
-        v = val[miss]
-        frame["nearest_value"] = np.where(np.isfinite(v), np.round(v, 3), np.nan)
-        part = pd.DataFrame(frame)
-        order = np.argsort(part["demand_id"].to_numpy().astype(str), kind="stable")
-        parts.append(part.iloc[order].reset_index(drop=True))
-        geoms.append(_points(d_ll, miss[order]))
-    cols = ["demand_id", "zone", "class", "weight", "standard", "threshold", "unit"]
-    if demand.footfall is not None:
-        cols.insert(4, "residents")
-    frame_all = (
-        pd.concat(parts, ignore_index=True)
-        if parts
-        else pd.DataFrame(
-            {c: pd.Series(dtype=object) for c in [*cols, "nearest_site", "nearest_value"]}
-        )
-    )
-    if not parts:
-        for c in ("zone", "class"):
-            if (c == "zone" and demand.zone is None) or (
-                c == "class" and demand.demand_class is None
-            ):
-                frame_all = frame_all.drop(columns=c)
-    return Layer(
-        "uncovered_demand",
-        frame_all,
-        np.concatenate(geoms) if geoms else np.zeros(0, dtype=object),
-        "Point",
-        "demand points outside a standard (one row per point and standard), with the nearest "
-        "open site of the standard's types and its value (null: beyond the computed table)",
-    )
-
-
-def _catchments(
-    prepared: Any, sol: CoverageSolution, d_ll: np.ndarray, s_ll: np.ndarray, buffer_m: float
-) -> Layer:
-    problem = sol.problem
-    demand, sites = problem.demand, problem.sites
-    assert sol.evaluation is not None
-    ev = sol.evaluation
-    t0 = time.perf_counter()
-    routing = getattr(prepared, "routing", {}) or {}
-    shapes: dict[str, EdgeShapes] = {}
-    rows: list[dict[str, Any]] = []
-    geoms: list[shapely.Geometry] = []
-    for r in ev.standards:
-        s = r.coverage.standard
-        table = problem.matrix_for(s)
-        open_pos = np.flatnonzero(ev.open_mask & r.coverage.site_ok)
-        if open_pos.size == 0:
-            continue
-        thr = r.coverage.threshold
-        values = sorted({float(v) for v in thr[np.isfinite(thr)]})
-        classes = {
-            v: ""
-            if not isinstance(s.threshold, dict)
-            else ",".join(sorted(k for k, t in s.threshold.items() if float(t) == v))
-            for v in values
-        }
-        rep = routing.get(table.name)
-        if rep is not None and getattr(rep, "road_network", None) is not None:
-            net = rep.road_network
-            if net.name not in shapes:
-                shapes[net.name] = EdgeShapes.of(net)
-            areas = network_service_areas(
-                net,
-                rep.profile,
-                rep.sites_snap,
-                open_pos,
-                values,
-                measure=rep.measure,
-                direction=rep.direction,
-                buffer_m=buffer_m,
-                shapes=shapes[net.name],
-            )
-            method, network = "network", rep.network
-        else:
-            areas = {}
-            for v in values:
-                within = table.within(np.where(thr == v, thr, np.nan), ev.open_mask).tocsc()
-                members = [
-                    within.indices[within.indptr[j] : within.indptr[j + 1]] for j in open_pos
-                ]
-                polys = demand_hull_areas(
-                    s_ll[open_pos, 0],
-                    s_ll[open_pos, 1],
-                    d_ll[:, 0],
-                    d_ll[:, 1],
-                    members,
-                    buffer_m=buffer_m,
-                )
-                areas.update({(int(j), v): p for j, p in zip(open_pos, polys, strict=True)})
-            method, network = "demand_hull", ""
-        for v in values:
-            subject = r.coverage.applies & (thr == v)
-            mat = r.coverage.matrix.T.astype(float)
-            reach = np.asarray(mat @ np.where(subject, demand.residents, 0.0)).ravel()
-            foot = np.asarray(
-                mat @ np.where(subject, demand.weight - demand.residents, 0.0)
-            ).ravel()
-            for j in open_pos:
-                poly = areas.get((int(j), v))
-                if poly is None:
-                    continue
-                rows.append(
-                    {
-                        "site_id": str(sites.ids[j]),
-                        "facility_type": str(sites.facility_type[j]),
-                        "standard": s.name,
-                        "threshold": v,
-                        "unit": s.unit,
-                        "demand_class": classes[v],
-                        "method": method,
-                        "network": network,
-                        "buffer_m": buffer_m,
-                        "area_km2": round(polygon_area_km2(poly), 4),
-                        "residents_within": round(float(reach[j]), 3),
-                    }
-                    | (
-                        {"footfall_within": round(float(foot[j]), 3)}
-                        if demand.footfall is not None
-                        else {}
-                    )
-                )
-                geoms.append(_multi(poly))
-    frame = pd.DataFrame(
-        rows,
-        columns=[
-            "site_id",
-            "facility_type",
-            "standard",
-            "threshold",
-            "unit",
-            "demand_class",
-            "method",
-            "network",
-            "buffer_m",
-            "area_km2",
-            "residents_within",
-            *(["footfall_within"] if demand.footfall is not None else []),
-        ],
-    )
-    order = (
-        frame.sort_values(["standard", "site_id", "threshold"], kind="stable").index.to_numpy()
-        if len(frame)
-        else np.zeros(0, dtype=np.int64)
-    )
-    log.info("Catchments: %d polygons in %.2f s", len(frame), time.perf_counter() - t0)
-    return Layer(
-        "catchments",
-        frame.iloc[order].reset_index(drop=True),
-        np.asarray(geoms, dtype=object)[order] if geoms else np.zeros(0, dtype=object),
-        "MultiPolygon",
-        "service area of each open site per standard: road pieces reachable within the "
-        f"threshold, buffered {buffer_m:g} m (method=network); without a road network, the hull "
-        "of the demand points the site covers (method=demand_hull). Coverage flags come from "
-        "the travel-time table, not from these polygons.",
-    )
-
-
-def _multi(g: shapely.Geometry) -> shapely.Geometry:
+def multipolygon(g: shapely.Geometry) -> shapely.Geometry:
+    """A polygon (or the polygons of a collection) as one MultiPolygon."""
     if isinstance(g, shapely.MultiPolygon):
         return g
     if isinstance(g, shapely.Polygon):
@@ -412,13 +184,6 @@ def _multi(g: shapely.Geometry) -> shapely.Geometry:
         q for p in getattr(g, "geoms", []) if isinstance(p, shapely.MultiPolygon) for q in p.geoms
     ]
     return shapely.MultiPolygon(polys)
-
-
-def _zones(prepared: Any, sol: CoverageSolution, d_ll: np.ndarray) -> Layer | None:
-    problem = sol.problem
-    if not problem.zone_ids():
-        return None
-    return zone_layer(prepared, problem.demand.zone, zones_table(sol), d_ll)
 
 
 def zone_layer(
@@ -439,11 +204,11 @@ def zone_layer(
     geoms, source, approx = [], [], []
     for z in ids:
         if z in given:
-            geoms.append(_multi(given[z]))
+            geoms.append(multipolygon(given[z]))
             source.append(f"case file ({flagged})" if flagged else "case file")
             approx.append(1 if flagged else 0)
         elif z in hulls:
-            geoms.append(_multi(hulls[z]))
+            geoms.append(multipolygon(hulls[z]))
             source.append(f"hull of the zone's demand points + {HULL_BUFFER_M:g} m (approximate)")
             approx.append(1)
         else:
@@ -480,7 +245,7 @@ def output_crs(crs: str) -> tuple[Any, str]:
     return CRS.from_user_input(c), c
 
 
-def _to_crs(geoms: np.ndarray, crs: str) -> np.ndarray:
+def to_crs(geoms: np.ndarray, crs: str) -> np.ndarray:
     """WGS-84 geometries expressed in ``crs`` (EPSG codes, GCJ-02, BD-09)."""
     if normalise_crs(crs) == "EPSG:4326":
         return geoms
@@ -495,13 +260,15 @@ def _to_crs(geoms: np.ndarray, crs: str) -> np.ndarray:
     return out
 
 
-def _gdf(layer: Layer, geoms: np.ndarray, crs: Any) -> Any:
+def layer_frame(layer: Layer, geoms: np.ndarray, crs: Any) -> Any:
+    """A layer's attributes with ``geoms`` as a GeoDataFrame in ``crs``."""
     import geopandas as gpd
 
     return gpd.GeoDataFrame(layer.frame.reset_index(drop=True), geometry=list(geoms), crs=crs)
 
 
-def _write_gpkg(path: Path, layers: list[Layer], crs_text: str, *, wgs84: bool = False) -> None:
+def write_gpkg(path: Path, layers: list[Layer], crs_text: str, *, wgs84: bool = False) -> None:
+    """Write ``layers`` to one GeoPackage (native CRS, or WGS-84), with fixed timestamps and QGIS styles."""
     import pyogrio
 
     crs, _ = output_crs("EPSG:4326" if wgs84 else crs_text)
@@ -513,9 +280,9 @@ def _write_gpkg(path: Path, layers: list[Layer], crs_text: str, *, wgs84: bool =
             elif layer.native_xy is not None:
                 geoms = np.asarray(shapely.points(*layer.native_xy), dtype=object)
             else:
-                geoms = _to_crs(layer.geometry, crs_text)
+                geoms = to_crs(layer.geometry, crs_text)
             pyogrio.write_dataframe(
-                _gdf(layer, geoms, crs),
+                layer_frame(layer, geoms, crs),
                 path,
                 layer=layer.name,
                 driver="GPKG",
@@ -530,7 +297,7 @@ def _write_gpkg(path: Path, layers: list[Layer], crs_text: str, *, wgs84: bool =
         pyogrio.set_gdal_config_options({"OGR_CURRENT_DATE": None})
 
 
-def _write_shapefiles(out: StagedOutput, layers: list[Layer], crs_text: str) -> list[str]:
+def write_shapefiles(out: StagedOutput, layers: list[Layer], crs_text: str) -> list[str]:
     """``shapefile/<layer>.shp`` (+ .shx .dbf .prj .cpg) in the GeoPackage's CRS, field names cut
     to 10 characters by :func:`optimizer.qgis.shapefile_field_map`; ``shapefile/fields.csv`` maps
     them back. Shapefile has no null integers, so empty flags are written as empty numbers."""
@@ -545,8 +312,8 @@ def _write_shapefiles(out: StagedOutput, layers: list[Layer], crs_text: str) -> 
         if layer.native_xy is not None:
             geoms = np.asarray(shapely.points(*layer.native_xy), dtype=object)
         else:
-            geoms = _to_crs(layer.geometry, crs_text)
-        frame = _gdf(layer, geoms, crs).rename(columns=fields)
+            geoms = to_crs(layer.geometry, crs_text)
+        frame = layer_frame(layer, geoms, crs).rename(columns=fields)
         names = [f"shapefile/{layer.name}{ext}" for ext in (".shp", ".shx", ".dbf", ".prj", ".cpg")]
         for name in names[1:]:
             out.path(name)  # sidecar files are published with the .shp
@@ -567,7 +334,8 @@ def _write_shapefiles(out: StagedOutput, layers: list[Layer], crs_text: str) -> 
     return written
 
 
-def _json_value(v: Any) -> Any:
+def json_value(v: Any) -> Any:
+    """A table cell as a JSON value (None for NA and non-finite numbers)."""
     if v is None or v is pd.NA:
         return None
     if isinstance(v, (np.integer,)):
@@ -579,7 +347,8 @@ def _json_value(v: Any) -> Any:
     return v
 
 
-def _round_coords(g: shapely.Geometry, nd: int = 7) -> shapely.Geometry:
+def round_coords(g: shapely.Geometry, nd: int = 7) -> shapely.Geometry:
+    """A geometry with coordinates rounded to ``nd`` decimals."""
     return shapely.transform(g, lambda xy: np.round(xy, nd))
 
 
@@ -593,8 +362,8 @@ def geojson_text(layer: Layer) -> str:
         feats.append(
             {
                 "type": "Feature",
-                "properties": {c: _json_value(records[k, i]) for i, c in enumerate(cols)},
-                "geometry": None if g is None else shapely.geometry.mapping(_round_coords(g)),
+                "properties": {c: json_value(records[k, i]) for i, c in enumerate(cols)},
+                "geometry": None if g is None else shapely.geometry.mapping(round_coords(g)),
             }
         )
     doc = {"type": "FeatureCollection", "name": layer.name, "features": feats}
@@ -605,17 +374,15 @@ def write_layers(
     out: StagedOutput,
     prepared: Any,
     sol: Any,
+    layers: list[Layer],
     *,
     buffer_m: float = DEFAULT_BUFFER_M,
-    layers: list[Layer] | None = None,
 ) -> list[str]:
     """Write layers.gpkg (+ layers_wgs84.gpkg for GCJ-02/BD-09), geojson/*, layers.json.
 
-    ``layers`` are a model family's own (e.g. :func:`optimizer.models.ems.layers.build_ems_layers`);
-    by default the coverage layers of ``sol`` are built here."""
+    ``layers`` are a model family's own (e.g. :func:`optimizer.models.coverage.layers.coverage_layers`);
+    ``buffer_m`` is the catchment buffer they were built with, recorded in layers.json."""
     demand = sol.problem.demand
-    if layers is None:
-        layers = build_layers(prepared, sol, buffer_m=buffer_m)
     if not layers:
         return []
     estimated = {n: r.note() for n, r in (getattr(prepared, "estimates", None) or {}).items()}
@@ -629,7 +396,7 @@ def write_layers(
     if demand.crs is None:  # sites only: keep their own CRS
         crs_text = normalise_crs(sol.problem.sites.crs or "EPSG:4326")
     written: list[str] = []
-    out.write_with("layers.gpkg", lambda p: _write_gpkg(p, layers, crs_text))
+    out.write_with("layers.gpkg", lambda p: write_gpkg(p, layers, crs_text))
     written.append("layers.gpkg")
     crs, _ = output_crs(crs_text)
     qgs = project_qgs(
@@ -642,10 +409,10 @@ def write_layers(
     out.write_with("project.qgz", lambda p: write_project(p, qgs))
     written.append("project.qgz")
     if prepared.case.config.output.shapefile:
-        written += _write_shapefiles(out, layers, crs_text)
+        written += write_shapefiles(out, layers, crs_text)
     offset = is_china_offset_crs(crs_text)
     if offset:
-        out.write_with("layers_wgs84.gpkg", lambda p: _write_gpkg(p, layers, crs_text, wgs84=True))
+        out.write_with("layers_wgs84.gpkg", lambda p: write_gpkg(p, layers, crs_text, wgs84=True))
         written.append("layers_wgs84.gpkg")
     for layer in layers:
         name = f"geojson/{layer.name}.geojson"

@@ -1,4 +1,6 @@
-"""Result files of a coverage run, written atomically into one folder.
+"""The result tables, solution.json and summary of a coverage (or phased) run.
+
+Written by :func:`optimizer.models.coverage.write.write_coverage_results`:
 
 ``solution.json``
     status, objective (recomputed on the raw data), best bound, gap, runtimes, solver and version,
@@ -22,9 +24,6 @@
 
 from __future__ import annotations
 
-import logging
-import platform
-import sys
 from fractions import Fraction
 from pathlib import Path
 from typing import Any
@@ -33,125 +32,36 @@ import numpy as np
 import pandas as pd
 
 from optimizer.names import add_names, name_map, shown, zone_name_map
-from optimizer.workbook import write_workbook
 
-from . import __version__
-from .atomic import StagedOutput
-from .capacity import capacity_compliance, capacity_summary
-from .handoff import require_consistent_folder
-from .models.coverage.problem import _zone_share
-from .models.coverage.solve import CoverageSolution
+from ...outputs.common import (
+    common_dict,
+    num_text,
+    pct_text,
+    rounded,
+    summary_head,
+    threshold_text,
+)
+from .problem import _zone_share
+from .solve import CoverageSolution
 
 __all__ = [
     "coverage_summary",
     "demand_table",
+    "phase_rows",
     "sites_table",
     "solution_dict",
-    "summary_text",
-    "write_coverage_results",
-    "write_results",
+    "type_value",
     "zones_table",
 ]
 
-log = logging.getLogger(__name__)
-
 
 def _by_type(sites_ids: np.ndarray, types: np.ndarray, mask: np.ndarray) -> dict[str, list[str]]:
+    """The site ids of ``mask`` per facility type, sorted."""
     out: dict[str, list[str]] = {}
     for t in sorted(set(map(str, types))):
         ids = sorted(map(str, sites_ids[mask & (types == t)]))
         out[t] = ids
     return out
-
-
-def _round(x: float | None, nd: int = 6) -> float | None:
-    return None if x is None or not np.isfinite(x) else round(float(x), nd)
-
-
-def _solve_record(prepared: Any) -> dict[str, Any]:
-    """What the run was solved with (``prepared.settings``: CLI > case > default), else the
-    case's solver section (a prepared case written without going through the front door)."""
-    settings = getattr(prepared, "settings", None)
-    if settings is not None:
-        return dict(settings.record())
-    s = prepared.case.config.solver
-    return {
-        "time_limit_s": s.time_limit_s,
-        "mip_rel_gap": s.mip_rel_gap,
-        "threads": s.threads,
-        "seed": s.seed,
-    }
-
-
-def common_dict(prepared: Any, sol: Any, *, meaning: str, model: dict[str, Any]) -> dict[str, Any]:
-    """The part of solution.json every model family shares: case, certificate, solver, data."""
-    problem = sol.problem
-    cfg = prepared.case.config
-    return {
-        "case": {
-            "name": cfg.name,
-            "description": cfg.description,
-            "file": prepared.case.label,
-            "sha256": prepared.case.sha256,
-        },
-        "status": sol.status.value,
-        "status_text": sol.status.label,
-        "checked_on_raw_data": sol.checked,
-        "objective": _round(sol.objective),
-        "objective_sense": sol.sense,
-        "objective_meaning": meaning,
-        "best_bound": _round(sol.bound),
-        "gap": _round(sol.gap, 9),
-        "secondary": sol.secondary,
-        "runtime_s": _round(sol.runtime_s, 3),
-        "total_time_s": _round(sol.total_time_s, 3),
-        "solver": {
-            "backend": sol.solver or cfg.solver.backend,
-            "version": sol.solver_version,
-            "message": sol.message,
-            **_solve_record(prepared),
-            "method": getattr(sol, "method", "compact"),
-            "method_reason": getattr(sol, "method_reason", "") or None,
-            "warm_start": getattr(sol, "warm_start", None),
-            "benders": getattr(sol, "benders", None),
-        },
-        "model": model,
-        "demand": {
-            "points": len(problem.demand),
-            "total_weight": _round(problem.demand.total_weight, 3),
-            "residents": _round(float(problem.demand.residents.sum()), 3),
-            "footfall_weight": _round(
-                float(problem.demand.total_weight - problem.demand.residents.sum()), 3
-            ),
-            "weight_note": problem.demand.weight_note,
-        },
-        "travel_times": {
-            name: {
-                "pairs": len(tt),
-                "unit": tt.unit,
-                **(
-                    prepared.routing[name].to_dict()
-                    if name in prepared.routing
-                    else getattr(prepared, "estimates", {})[name].to_dict()
-                    if name in getattr(prepared, "estimates", {})
-                    else {"source": "table"}
-                ),
-            }
-            for name, tt in problem.travel_times.items()
-        },
-        "travel_times_check": getattr(prepared, "travel_times_check", {}) or {},
-        "model_size": sol.model_size,
-        "presolve": sol.presolve,
-        "diagnosis": sol.diagnosis,
-    } | (
-        {
-            "capacity_compliance": capacity_compliance(
-                cfg.capacity_norms, float(problem.demand.residents.sum())
-            )
-        }
-        if getattr(cfg, "capacity_norms", None) is not None
-        else {}
-    )
 
 
 def _type_share_rows(problem: Any, open_mask: np.ndarray) -> list[dict[str, Any]]:
@@ -171,7 +81,7 @@ def _type_share_rows(problem: Any, open_mask: np.ndarray) -> list[dict[str, Any]
                     "scope": "county" if unit == "county" else "zone",
                     "zone": "" if unit == "county" else unit,
                     "required": share.min_share,
-                    "achieved": _round(a / b) if b else None,
+                    "achieved": rounded(a / b) if b else None,
                     "unit": "share",
                     "met": Fraction(a) >= Fraction(str(share.min_share)) * b,
                     "counts": f"{a} of {b}",
@@ -181,104 +91,113 @@ def _type_share_rows(problem: Any, open_mask: np.ndarray) -> list[dict[str, Any]
     return rows
 
 
-def solution_dict(prepared: Any, sol: CoverageSolution) -> dict[str, Any]:
-    problem = sol.problem
+def _model_dict(problem: Any) -> dict[str, Any]:
+    """solution.json's ``model``: the model section, with each zone rule's need per zone."""
+    model = problem.model
+    return {
+        "kind": model.kind,
+        "objective": model.resolved_objective,
+        "max_new_sites": model.max_new_sites,
+        "budget": model.budget,
+        "existing": model.existing,
+        "standards": [s.model_dump(exclude_none=True) for s in problem.standards],
+        "zone_rules": [
+            r.model_dump(exclude_none=True)
+            | (
+                {"required": {z: problem.rule_need(r, z) for z in problem.rule_zones(r)}}
+                if r.per_10k_residents is not None
+                else {}
+            )
+            | (
+                {"allowed": {z: problem.rule_cap(r, z) for z in problem.rule_zones(r)}}
+                if r.max_sites is not None
+                else {}
+            )
+            for r in model.zone_rules
+        ],
+    }
+
+
+def _plan_dict(problem: Any, ev: Any) -> dict[str, Any]:
+    """solution.json's chosen / new / closed sites per type, their counts, type shares, cost."""
     model = problem.model
     sites = problem.sites
-    out = common_dict(
-        prepared,
-        sol,
-        meaning=_objective_meaning(sol),
-        model={
-            "kind": model.kind,
-            "objective": model.resolved_objective,
-            "max_new_sites": model.max_new_sites,
-            "budget": model.budget,
-            "existing": model.existing,
-            "standards": [s.model_dump(exclude_none=True) for s in problem.standards],
-            "zone_rules": [
-                r.model_dump(exclude_none=True)
-                | (
-                    {"required": {z: problem.rule_need(r, z) for z in problem.rule_zones(r)}}
-                    if r.per_10k_residents is not None
-                    else {}
-                )
-                | (
-                    {"allowed": {z: problem.rule_cap(r, z) for z in problem.rule_zones(r)}}
-                    if r.max_sites is not None
-                    else {}
-                )
-                for r in model.zone_rules
-            ],
-        },
-    )
+    out: dict[str, Any] = {}
+    out["chosen_sites"] = _by_type(sites.ids, sites.facility_type, ev.open_mask)
+    out["new_sites"] = _by_type(sites.ids, sites.facility_type, ev.new_mask)
+    out["closed_sites"] = _by_type(sites.ids, sites.facility_type, ev.closed_mask)
+    out["counts"] = {
+        t: {
+            "open": len(out["chosen_sites"][t]),
+            "new": len(out["new_sites"][t]),
+            "closed": len(out["closed_sites"][t]),
+            "existing": int((sites.existing & (sites.facility_type == t)).sum()),
+        }
+        for t in out["chosen_sites"]
+    }
+    if model.type_shares:
+        out["type_share_compliance"] = {"table": _type_share_rows(problem, ev.open_mask)}
+    out["cost"] = {
+        "unit": sites.cost_unit,
+        "new_sites": rounded(ev.new_cost, 2),
+        "closures": rounded(ev.closure_cost, 2),
+        "total": rounded(ev.total_cost, 2),
+        "budget": model.budget,
+    }
+    return out
+
+
+def _standard_dict(r: Any) -> dict[str, Any]:
+    """solution.json's coverage of one standard: overall and per zone, against its targets."""
+    s = r.coverage.standard
+    target = s.min_share
+    by_zone = {}
+    for z, zc in r.by_zone.items():
+        req = _zone_share(s, z)
+        by_zone[z] = {
+            "population": rounded(zc.population, 3),
+            "covered": rounded(zc.covered, 3),
+            "share": rounded(zc.share),
+            "required": req,
+            "met": None if req is None or zc.share is None else bool(zc.share >= req - 1e-9),
+        }
+    out = {
+        "threshold": s.threshold,
+        "unit": s.unit,
+        "facility_types": s.facility_types,
+        "population": rounded(r.population, 3),
+        "covered": rounded(r.covered_population, 3),
+        "share": rounded(r.share),
+        "min_share": target,
+        "met": None if target is None or r.share is None else bool(r.share >= target - 1e-9),
+        "source": s.source,
+        "by_zone": by_zone,
+    }
+    if _has_footfall(r):
+        out |= {
+            "measure": "residents (footfall apart)",
+            "footfall": rounded(r.footfall, 3),
+            "footfall_covered": rounded(r.footfall_covered, 3),
+            "footfall_share": rounded(r.footfall_share),
+            "weighted_covered": rounded(r.weighted_covered, 3),
+        }
+        for z, zc in r.by_zone.items():
+            by_zone[z] |= {
+                "footfall": rounded(zc.footfall, 3),
+                "footfall_covered": rounded(zc.footfall_covered, 3),
+            }
+    return out
+
+
+def solution_dict(prepared: Any, sol: CoverageSolution) -> dict[str, Any]:
+    """solution.json of a coverage run: the common part, the model, the plan, its coverage per
+    standard and zone, what each facility type buys, and the phases of a phased roll-out."""
+    problem = sol.problem
+    out = common_dict(prepared, sol, meaning=_objective_meaning(sol), model=_model_dict(problem))
     if sol.open_mask is not None and sol.evaluation is not None:
         ev = sol.evaluation
-        out["chosen_sites"] = _by_type(sites.ids, sites.facility_type, ev.open_mask)
-        out["new_sites"] = _by_type(sites.ids, sites.facility_type, ev.new_mask)
-        out["closed_sites"] = _by_type(sites.ids, sites.facility_type, ev.closed_mask)
-        out["counts"] = {
-            t: {
-                "open": len(out["chosen_sites"][t]),
-                "new": len(out["new_sites"][t]),
-                "closed": len(out["closed_sites"][t]),
-                "existing": int((sites.existing & (sites.facility_type == t)).sum()),
-            }
-            for t in out["chosen_sites"]
-        }
-        if model.type_shares:
-            out["type_share_compliance"] = {"table": _type_share_rows(problem, ev.open_mask)}
-        out["cost"] = {
-            "unit": sites.cost_unit,
-            "new_sites": _round(ev.new_cost, 2),
-            "closures": _round(ev.closure_cost, 2),
-            "total": _round(ev.total_cost, 2),
-            "budget": model.budget,
-        }
-        cov = {}
-        for r in ev.standards:
-            s = r.coverage.standard
-            target = s.min_share
-            by_zone = {}
-            for z, zc in r.by_zone.items():
-                req = _zone_share(s, z)
-                by_zone[z] = {
-                    "population": _round(zc.population, 3),
-                    "covered": _round(zc.covered, 3),
-                    "share": _round(zc.share),
-                    "required": req,
-                    "met": None
-                    if req is None or zc.share is None
-                    else bool(zc.share >= req - 1e-9),
-                }
-            cov[s.name] = {
-                "threshold": s.threshold,
-                "unit": s.unit,
-                "facility_types": s.facility_types,
-                "population": _round(r.population, 3),
-                "covered": _round(r.covered_population, 3),
-                "share": _round(r.share),
-                "min_share": target,
-                "met": None
-                if target is None or r.share is None
-                else bool(r.share >= target - 1e-9),
-                "source": s.source,
-                "by_zone": by_zone,
-            }
-            if _has_footfall(r):
-                cov[s.name] |= {
-                    "measure": "residents (footfall apart)",
-                    "footfall": _round(r.footfall, 3),
-                    "footfall_covered": _round(r.footfall_covered, 3),
-                    "footfall_share": _round(r.footfall_share),
-                    "weighted_covered": _round(r.weighted_covered, 3),
-                }
-                for z, zc in r.by_zone.items():
-                    by_zone[z] |= {
-                        "footfall": _round(zc.footfall, 3),
-                        "footfall_covered": _round(zc.footfall_covered, 3),
-                    }
-        out["coverage"] = cov
+        out |= _plan_dict(problem, ev)
+        out["coverage"] = {r.coverage.standard.name: _standard_dict(r) for r in ev.standards}
         out["by_type"] = type_value(sol)
         phases = phase_rows(sol)
         if phases:
@@ -306,13 +225,13 @@ def phase_rows(sol: Any) -> list[dict[str, Any]]:
                 "phase": ph.name,
                 "budget": ph.budget,
                 "max_new_sites": ph.max_new_sites,
-                "spent": _round(float(sites.cost[built & ~sites.existing].sum()), 2),
+                "spent": rounded(float(sites.cost[built & ~sites.existing].sum()), 2),
                 "built": {
                     t: sorted(map(str, sites.ids[built & (sites.facility_type == t)]))
                     for t in sites.types
                 },
-                "coverage": {r.name: _round(r.share) for r in ev.standards},
-                "objective": _round(ev.objective),
+                "coverage": {r.name: rounded(r.share) for r in ev.standards},
+                "objective": rounded(ev.objective),
             }
         )
         prev = plan
@@ -322,7 +241,7 @@ def phase_rows(sol: Any) -> list[dict[str, Any]]:
 def type_value(sol: CoverageSolution) -> dict[str, Any]:
     """What each facility type buys: new sites, spend, and the residents it adds within each
     standard it alone serves (against keeping only today's sites), per 10,000 yuan spent."""
-    from .models.coverage.evaluate import evaluate_plan
+    from .evaluate import evaluate_plan
 
     problem = sol.problem
     ev = sol.evaluation
@@ -338,16 +257,16 @@ def type_value(sol: CoverageSolution) -> dict[str, Any]:
             if types is not None and list(types) == [t]:
                 gain = r.covered_population - b.covered_population
                 gains[r.name] = {
-                    "added": _round(gain, 3),
-                    "per_10k_yuan": _round(gain / spend * 10_000, 6) if spend > 0 else None,
+                    "added": rounded(gain, 3),
+                    "per_10k_yuan": rounded(gain / spend * 10_000, 6) if spend > 0 else None,
                 }
                 if _has_footfall(r):  # residents above; venues' footfall apart
-                    gains[r.name]["footfall_added"] = _round(
+                    gains[r.name]["footfall_added"] = rounded(
                         r.footfall_covered - b.footfall_covered, 3
                     )
         out[t] = {
             "new_sites": int((ev.new_mask & (sites.facility_type == t)).sum()),
-            "spend": _round(spend, 2),
+            "spend": rounded(spend, 2),
             "standards": gains,
         }
     return out
@@ -362,6 +281,7 @@ def _counted(sol: CoverageSolution, name: str) -> str:
 
 
 def _objective_meaning(sol: CoverageSolution) -> str:
+    """What the objective counts, in words (solution.json and the summary)."""
     kind = sol.problem.model.resolved_objective
     phases = sol.problem.model.phases
     parts = [
@@ -393,6 +313,7 @@ def _nearest_columns(sol: CoverageSolution) -> dict[str, tuple[str, Any]]:
 
 
 def demand_table(sol: CoverageSolution) -> pd.DataFrame:
+    """demand.csv: every demand point with its coverage per standard and nearest open site per type."""
     problem = sol.problem
     d = problem.demand
     frame: dict[str, Any] = {"demand_id": d.ids}
@@ -423,6 +344,7 @@ def demand_table(sol: CoverageSolution) -> pd.DataFrame:
 
 
 def sites_table(sol: CoverageSolution) -> pd.DataFrame:
+    """sites.csv: every site with its status in the plan and the residents it serves."""
     problem = sol.problem
     s = problem.sites
     frame: dict[str, Any] = {"site_id": s.ids, "facility_type": s.facility_type}
@@ -472,6 +394,7 @@ def sites_table(sol: CoverageSolution) -> pd.DataFrame:
 
 
 def zones_table(sol: CoverageSolution) -> pd.DataFrame:
+    """zones.csv: every zone's coverage per standard against its target, and its open sites."""
     problem = sol.problem
     zones = problem.zones_table()
     if len(zones) == 0:
@@ -486,15 +409,15 @@ def zones_table(sol: CoverageSolution) -> pd.DataFrame:
         for r in sol.evaluation.standards:
             s = r.coverage.standard
             frame[f"covered_{r.name}"] = [
-                _round(r.by_zone[z].covered, 3) if z in r.by_zone else None for z in zid
+                rounded(r.by_zone[z].covered, 3) if z in r.by_zone else None for z in zid
             ]
             frame[f"share_{r.name}"] = [
-                _round(r.by_zone[z].share) if z in r.by_zone else None for z in zid
+                rounded(r.by_zone[z].share) if z in r.by_zone else None for z in zid
             ]
             if _has_footfall(r):
                 for what in ("footfall", "footfall_covered"):
                     frame[f"{what}_{r.name}"] = [
-                        _round(getattr(r.by_zone[z], what), 3) if z in r.by_zone else None
+                        rounded(getattr(r.by_zone[z], what), 3) if z in r.by_zone else None
                         for z in zid
                     ]
             req = [_zone_share(s, z) for z in zid]
@@ -520,159 +443,12 @@ def zones_table(sol: CoverageSolution) -> pd.DataFrame:
                 if d.zone is not None:
                     res = pd.Series(d.residents).groupby(pd.Series(d.zone)).sum()
                     frame[f"per10k_{t}"] = [
-                        _round(frame[f"sites_{t}"][n] * 10_000 / float(res.get(z, 0.0)), 4)
+                        rounded(frame[f"sites_{t}"][n] * 10_000 / float(res.get(z, 0.0)), 4)
                         if float(res.get(z, 0.0)) > 0
                         else None
                         for n, z in enumerate(zid)
                     ]
     return pd.DataFrame(frame).sort_values("zone_id", kind="stable").reset_index(drop=True)
-
-
-def manifest_dict(prepared: Any, sol: Any, files: list[str]) -> dict[str, Any]:
-    from .solvers import backend_version
-
-    versions = {
-        "county-health-siting": __version__,
-        "python": sys.version.split()[0],
-        "platform": platform.platform(),
-    }
-    for mod in ("numpy", "scipy", "pandas", "highspy", "pulp", "ortools", "pydantic"):
-        try:
-            versions[mod] = __import__(mod).__version__
-        except Exception:  # optional packages may be absent or lack __version__
-            versions[mod] = "unknown"
-    try:
-        versions["solver"] = (
-            f"{sol.solver or prepared.case.config.solver.backend} {backend_version(sol.solver or prepared.case.config.solver.backend)}"
-        )
-    except Exception:
-        versions["solver"] = sol.solver_version
-    return {
-        "case_file": prepared.case.label,
-        "case_sha256": prepared.case.sha256,
-        "inputs_sha256": prepared.input_files,
-        "versions": versions,
-        "seed": prepared.case.config.solver.seed,
-        "status": sol.status.value,
-        "gap": sol.gap,
-        "runtime_s": sol.runtime_s,
-        "files": sorted(files),
-    }
-
-
-def _num(x: float | None) -> str:
-    """Readable numbers: 53,000,000 rather than 5.3e+07; small ones keep 6 significant digits."""
-    if x is None:
-        return "-"
-    return f"{x:,.0f}" if abs(x) >= 1e4 else f"{x:,.6g}"
-
-
-def _threshold_text(thr: float | dict[str, float]) -> str:
-    if isinstance(thr, dict):
-        return "/".join(f"{v:,g} ({k})" for k, v in thr.items())
-    return f"{thr:,g}"
-
-
-def _pct(x: float | None) -> str:
-    return "-" if x is None else f"{100 * x:.2f}%"
-
-
-def summary_head(prepared: Any, sol: Any, *, kind: str, meaning: str) -> list[str]:
-    """The summary lines every family shares: case, data, presolve, certificate, diagnosis."""
-    problem = sol.problem
-    cfg = prepared.case.config
-    lines = [
-        f"Case: {cfg.name}  ({prepared.case.label})",
-        f"Model: {kind} - {meaning}",
-        f"Data: {len(problem.demand):,} demand points ({float(problem.demand.residents.sum()):,.0f} residents"
-        + (
-            f" + {float(problem.demand.weight[problem.demand.footfall].sum()):,.0f} footfall weight"
-            if problem.demand.footfall is not None
-            else ""
-        )
-        + "), "
-        f"{len(problem.sites):,} sites ({int(problem.sites.existing.sum()):,} existing)",
-    ]
-    if problem.demand.weight_note:
-        lines.append(f"      residents: {problem.demand.weight_note}")
-    if getattr(cfg, "capacity_norms", None) is not None:
-        lines += capacity_summary(
-            capacity_compliance(cfg.capacity_norms, float(problem.demand.residents.sum()))
-        )
-    for name, rep in sorted((getattr(prepared, "estimates", None) or {}).items()):
-        lines.append(f"  !! Travel times '{name}': {rep.note()}")
-    ps = sol.presolve
-    if ps and "demand_groups" in ps:
-        lines.append(
-            f"Presolve: {ps['demand_points']:,} demand points -> {ps['demand_groups']:,} groups"
-            + (
-                f"; {ps['sites']:,} sites -> {ps['model_site_columns']:,} decisions "
-                f"({ps['sites_fixed_open']:,} kept open, {ps['sites_dominated']:,} dominated)"
-                if "model_site_columns" in ps
-                else ""
-            )
-        )
-    gap = "-" if sol.gap is None else f"{100 * sol.gap:.4f}%"
-    lines.append(
-        f"Status: {sol.status.label}   gap {gap}   solver {sol.solver} {sol.solver_version}"
-    )
-    lines += travel_check_lines(getattr(prepared, "travel_times_check", {}) or {})
-    if sol.status.value == "feasible":
-        lines.append(
-            f"  !! A limit stopped the search: the plan below is the best found, within "
-            f"{gap} of the proven bound {_num(sol.bound)}. Raise solver.time_limit_s to prove optimality."
-        )
-    if sol.secondary is not None:
-        sec = sol.secondary
-        what = "cost" if sec["objective"] == "min_cost" else "new sites"
-        if "value" in sec:
-            g = sec.get("gap")
-            gap_text = _pct(float(g)) if isinstance(g, (int, float)) else "-"
-            lines.append(
-                f"Second stage ({sec['objective']}): {what} {_num(float(sec['value']))} at the same coverage "
-                f"(first-stage plan: {_num(float(sec['first_stage_value']))}); "
-                + (
-                    "proven minimal"
-                    if sec["status"] == "optimal"
-                    else f"{sec['status']}, gap {gap_text}"
-                )
-            )
-        else:
-            lines.append(
-                f"Second stage ({sec['objective']}): {sec['status']}; first-stage plan kept"
-            )
-    if sol.diagnosis:
-        lines.append("Why no plan exists:")
-        lines += [f"  {d}" for d in sol.diagnosis]
-    return lines
-
-
-def travel_check_lines(check: dict[str, dict[str, Any]]) -> list[str]:
-    """Summary lines of the travel-time tables' check against the roads."""
-    lines = []
-    for name, b in check.items():
-        if b.get("status") != "checked":
-            lines.append(f"Travel times {name}: {b.get('status')}")
-            continue
-        if not b["pairs_checked"]:
-            lines.append(f"Travel times {name}: no demand-site pair to re-route (nothing snapped)")
-            continue
-        w = b.get("worst_pair") or {}
-        lines.append(
-            f"Travel times {name} re-routed independently on the roads: {b['pairs_checked']:,} "
-            f"pairs ({b['random_pairs']:,} random, {b['near_threshold_checked']:,} of "
-            f"{b['near_threshold_found']:,} within {b['band']:g} {b['unit']} of a threshold), "
-            f"max deviation {b['max_deviation']:.4f} {b['unit']}, mean {b['mean_deviation']:.4f} "
-            f"(tolerance {b['tolerance']:g}); worst {w.get('demand')} - {w.get('site')}"
-        )
-    return lines
-
-
-def summary_text(prepared: Any, sol: Any, out_dir: Path | None = None) -> str:
-    """The planner-readable summary of any family's answer (``optimizer.families``' table)."""
-    from .families import family_of
-
-    return family_of(prepared).summary(prepared, sol, out_dir)
 
 
 def coverage_summary(prepared: Any, sol: Any, out_dir: Path | None = None) -> str:
@@ -685,7 +461,7 @@ def coverage_summary(prepared: Any, sol: Any, out_dir: Path | None = None) -> st
     ev = sol.evaluation
     if ev is not None:
         lines.append(
-            f"Objective: {_num(sol.objective)} (recomputed on the raw data; bound {_num(sol.bound)})"
+            f"Objective: {num_text(sol.objective)} (recomputed on the raw data; bound {num_text(sol.bound)})"
         )
         for t in problem.sites.types:
             of_t = problem.sites.facility_type == t
@@ -719,7 +495,7 @@ def coverage_summary(prepared: Any, sol: Any, out_dir: Path | None = None) -> st
                 )
         for row in phase_rows(sol):
             built = sum(len(v) for v in row["built"].values())
-            shares = ", ".join(f"{k} {_pct(v)}" for k, v in row["coverage"].items())
+            shares = ", ".join(f"{k} {pct_text(v)}" for k, v in row["coverage"].items())
             budget = "" if row["budget"] is None else f" of {row['budget']:,.0f}"
             lines.append(
                 f"Phase {row['phase']}: build {built} sites for {row['spent']:,.0f}{budget} {unit}; {shares}"
@@ -731,17 +507,17 @@ def coverage_summary(prepared: Any, sol: Any, out_dir: Path | None = None) -> st
                 ""
                 if s.min_share is None
                 else (
-                    f"  target {_pct(s.min_share)} {'MET' if (r.share or 0) >= s.min_share - 1e-9 else 'MISSED'}"
+                    f"  target {pct_text(s.min_share)} {'MET' if (r.share or 0) >= s.min_share - 1e-9 else 'MISSED'}"
                 )
             )
             lines.append(
-                f"  {s.name:<16} within {_threshold_text(s.threshold)} {s.unit}: {_pct(r.share)} "
+                f"  {s.name:<16} within {threshold_text(s.threshold)} {s.unit}: {pct_text(r.share)} "
                 f"({r.covered_population:,.0f} of {r.population:,.0f} residents){target}"
             )
             lines += _out_of_reach(problem, r.coverage)
             if _has_footfall(r):
                 lines.append(
-                    f"    footfall venues: {_pct(r.footfall_share)} ({r.footfall_covered:,.0f} of "
+                    f"    footfall venues: {pct_text(r.footfall_share)} ({r.footfall_covered:,.0f} of "
                     f"{r.footfall:,.0f} footfall weight; counted in the objective, not a share "
                     "of residents)"
                 )
@@ -753,7 +529,7 @@ def coverage_summary(prepared: Any, sol: Any, out_dir: Path | None = None) -> st
                 if worst:
                     lines.append(
                         "    lowest zones: "
-                        + ", ".join(f"{shown(z, zone_names)} {_pct(v)}" for v, z in worst)
+                        + ", ".join(f"{shown(z, zone_names)} {pct_text(v)}" for v, z in worst)
                     )
     if out_dir is not None:
         files = ["solution.json", "sites.csv", "demand.csv"]
@@ -780,36 +556,3 @@ def _out_of_reach(problem: Any, coverage: Any) -> list[str]:
         f"    out of reach of every site: {pos.size:,} demand point{'s' if pos.size > 1 else ''} "
         f"({float(problem.demand.weight[pos].sum()):,.0f} residents): {ids}{more}"
     ]
-
-
-def write_results(prepared: Any, sol: Any, out_dir: Path) -> list[str]:
-    """Write any family's outputs (``optimizer.families``' table), atomically."""
-    from .families import family_of
-
-    return family_of(prepared).write(prepared, sol, out_dir)
-
-
-def write_coverage_results(prepared: Any, sol: Any, out_dir: Path) -> list[str]:
-    """Write every output file of a covering (or phased) run atomically (staged, then
-    published together)."""
-    opts = prepared.case.config.output
-    with StagedOutput(out_dir, csv_encoding=opts.csv_encoding) as out:
-        out.json("solution.json", solution_dict(prepared, sol))
-        out.csv("demand.csv", demand_table(sol))
-        out.csv("sites.csv", sites_table(sol))
-        if sol.problem.zone_ids():
-            out.csv("zones.csv", zones_table(sol))
-        from .layers import write_layers
-        from .report import write_report
-
-        write_layers(out, prepared, sol)  # layers.gpkg, geojson/, layers.json (optimizer.layers)
-        out.text(
-            "summary.txt", coverage_summary(prepared, sol)
-        )  # no path, no times: same on a rerun
-        write_workbook(out, lang=opts.lang)  # results.xlsx: every table as a sheet
-        write_report(out, lang=opts.lang)  # report.html from the staged files (optimizer.report)
-        require_consistent_folder(out.path("solution.json").parent)  # optimizer.handoff
-        names = [*out.names, "manifest.json"]
-        out.json("manifest.json", manifest_dict(prepared, sol, names))
-    log.info("Wrote %d files to %s", len(names), out_dir)
-    return names

@@ -1,8 +1,8 @@
 """The front door: load a case of any kind, prepare it, solve it with its family, write it.
 
 ``python -m optimizer run`` (and ``demo``, ``staff``), ``validate``, ``sweep``, ``batch`` (local
-pool and Dask worker), :func:`optimizer.case.run_case` and the Python API all go through these
-functions; the family of a case comes from :mod:`optimizer.families`' table.
+pool and Dask worker), :func:`run_case` and the Python API all go through these functions; the
+family of a case comes from :mod:`optimizer.families`' table.
 """
 
 from __future__ import annotations
@@ -13,18 +13,23 @@ from typing import Any
 
 import yaml
 
-from .certificate import check_certificate
-from .config import CaseFile
-from .errors import CaseError
-from .families import COVERAGE, QUOTA, STAFFING_KINDS, family_of
-from .settings import SolveOverrides, SolveSettings, resolve_solve_options
+from ..atomic import check_out_dir, claim
+from ..casefile import load_yaml, read_case_text
+from ..certificate import check_certificate
+from ..errors import CaseError
+from ..families import COVERAGE, QUOTA, STAFFING_KINDS, family_of
+from ..schema.files import CaseFile, LoadedCase
+from ..settings import SolveOverrides, SolveSettings, resolve_solve_options
+from .prepare import PreparedCase, prepare_case
 
 __all__ = [
     "default_out_dir",
     "load_any",
     "prepare_any",
     "run_any",
+    "run_case",
     "settings_for",
+    "solve_case",
     "solve_prepared",
 ]
 
@@ -34,8 +39,6 @@ def _source_text(source: str | Path) -> tuple[str, str, Path | None, Path | None
     """(text, label, base_dir, path) of a case file path, or of YAML text given directly."""
     if isinstance(source, str) and ("\n" in source or source.lstrip().startswith("{")):
         return source, "<case>", None, None
-    from .casefile import read_case_text  # UTF-8 or GBK; a folder, binary or UTF-16: CaseError
-
     p = Path(source)
     return read_case_text(p), str(p), p.resolve().parent, p
 
@@ -47,8 +50,6 @@ def load_any(
     ``base_dir``, default the working folder). The top-level ``kind`` picks a staffing case;
     everything else is a siting case (its ``model.kind`` picks the family)."""
     text, lbl, base, path = _source_text(source)
-    from .casefile import load_yaml
-
     try:
         head = load_yaml(text)
     except (CaseError, yaml.YAMLError, RecursionError):
@@ -65,7 +66,11 @@ def prepare_any(case: CaseFile | str | Path) -> Any:
     """Read and validate every data file of a case of any kind (one CaseError, all problems)."""
     if not isinstance(case, CaseFile):
         case = load_any(case)
-    return family_of(case).prepare(case)
+    family = family_of(case)
+    if family.prepare is not None:
+        return family.prepare(case)
+    assert isinstance(case, LoadedCase), f"{family.name}: a siting family reads a siting case"
+    return prepare_case(case)
 
 
 def settings_for(prepared: Any, overrides: SolveOverrides | None = None) -> SolveSettings:
@@ -111,8 +116,6 @@ def run_any(
 
     An unusable ``out_dir`` is refused before reading or solving, and the folder is locked
     before solving, so a second run into it is refused at once (:func:`optimizer.atomic.claim`)."""
-    from .atomic import check_out_dir, claim
-
     if out_dir is not None:
         check_out_dir(out_dir)
     prepared = prepare_any(case)
@@ -123,3 +126,32 @@ def run_any(
         solution = solve_prepared(prepared, settings)
         family_of(prepared).write(prepared, solution, out)
     return prepared, solution, out
+
+
+def solve_case(
+    prepared: PreparedCase,
+    *,
+    backend: str | None = None,
+    time_limit_s: float | None = None,
+    warm_start: Any = None,
+    settings: SolveSettings | None = None,
+) -> Any:
+    """Solve a prepared case with its family (:mod:`optimizer.families`) and check its
+    certificate. ``settings`` (else ``backend`` / ``time_limit_s`` over the case's solver
+    section, :func:`optimizer.settings.resolve_solve_options`); ``warm_start``: a plan of the
+    same case (a sweep neighbour's), used by the families that take one."""
+    if settings is None:
+        settings = settings_for(prepared, SolveOverrides(backend, time_limit_s))
+    return solve_prepared(prepared, settings, warm_start=warm_start)
+
+
+def run_case(
+    case: CaseFile | str | Path,
+    out_dir: str | Path | None = None,
+    *,
+    backend: str | None = None,
+    time_limit_s: float | None = None,
+) -> tuple[Any, Any, Path]:
+    """Validate, solve, certify and write the outputs of a case of any kind (siting, 120,
+    staffing ...: :func:`run_any`). Returns what it wrote where."""
+    return run_any(case, out_dir, SolveOverrides(backend, time_limit_s))
