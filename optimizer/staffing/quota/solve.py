@@ -96,12 +96,7 @@ def solve_quota(
         )
     m1 = build_quota_milp(inst, stage=1)
     r1 = solve(m1, options, backend)
-    size = {
-        "rows": m1.n_rows,
-        "columns": m1.n_cols,
-        "nonzeros": m1.nnz,
-        "integer_columns": m1.n_integer,
-    }
+    size = m1.size()
     common = {
         "solver": r1.solver,
         "solver_version": r1.solver_version,

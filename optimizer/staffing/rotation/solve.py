@@ -83,11 +83,7 @@ def solve_rotation(
     milp = build_rotation_milp(inst, lay)
     build_s = time.perf_counter() - t0
     res = solve(milp, options, backend)
-    size = {
-        "rows": milp.n_rows,
-        "columns": milp.n_cols,
-        "nonzeros": milp.nnz,
-        "integer_columns": milp.n_integer,
+    size = milp.size() | {
         "doctor_groups": int(lay.groups.count.size),
         "stint_options": len(lay.cols),
         "resident_groups": int(lay.cov.shape[0]),
