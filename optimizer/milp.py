@@ -107,6 +107,15 @@ class MILP:
             where = f"integrality of variable {_block_of(self.var_blocks, k)}"
         return worst, where
 
+    def size(self) -> dict[str, int]:
+        """Rows, columns, nonzeros and integer columns: ``solution.json``'s ``model_size``."""
+        return {
+            "rows": self.n_rows,
+            "columns": self.n_cols,
+            "nonzeros": self.nnz,
+            "integer_columns": self.n_integer,
+        }
+
     def summary(self) -> str:
         return (
             f"{self.n_rows:,} rows x {self.n_cols:,} columns ({self.n_integer:,} integer), "

@@ -29,12 +29,11 @@ log = logging.getLogger(__name__)
 
 
 class _Rows:
-    """Row blocks with optional elastic slacks (for the infeasibility diagnosis)."""
+    """Row blocks, each elastic (a slack priced at ``penalty``) when the builder is; empty
+    blocks are left out."""
 
-    def __init__(self, b: ModelBuilder, elastic: bool) -> None:
+    def __init__(self, b: ModelBuilder) -> None:
         self.b = b
-        self.elastic = elastic
-        self.slack_info: dict[str, tuple[str, np.ndarray]] = {}
 
     def add(
         self,
@@ -48,20 +47,8 @@ class _Rows:
         hi: float | np.ndarray = np.inf,
         penalty: float | np.ndarray = 1.0,
     ) -> None:
-        if n == 0:
-            return
-        rows = np.asarray(rows, dtype=np.int64)
-        cols = np.asarray(cols, dtype=np.int64)
-        vals = np.broadcast_to(np.asarray(vals, dtype=float), rows.shape)
-        if self.elastic:
-            lo_arr = np.broadcast_to(np.asarray(lo, dtype=float), (n,))
-            sign = np.where(np.isfinite(lo_arr), 1.0, -1.0)
-            slack = self.b.add_vars(f"slack:{name}", n, lb=0.0, cost=penalty)
-            rows = np.concatenate([rows, np.arange(n)])
-            cols = np.concatenate([cols, slack.index()])
-            vals = np.concatenate([vals, sign])
-            self.slack_info[name] = (f"slack:{name}", np.arange(n))
-        self.b.add_rows(name, n, rows, cols, vals, lo=lo, hi=hi)
+        if n:
+            self.b.add_rows(name, n, rows, cols, vals, lo=lo, hi=hi, penalty=penalty)
 
 
 @dataclass
@@ -118,15 +105,14 @@ def build_coverage_milp(
     model = problem.model
     objective = model.resolved_objective
     sense = "min" if elastic or objective != "max_coverage" else "max"
-    b = ModelBuilder(f"coverage-{model.kind}{'-elastic' if elastic else ''}", sense)  # type: ignore[arg-type]
+    name = f"coverage-{model.kind}{'-elastic' if elastic else ''}"
+    b = ModelBuilder(name, sense, elastic=elastic)  # type: ignore[arg-type]
     ycost: float | np.ndarray = 0.0
     if not elastic and objective in ("min_cost", "min_sites"):
         ycost, const = site_objective(problem, reduced, objective)
         b.c0 += const
     y = b.add_binary("y", reduced.free_sites.size, cost=ycost)
-    ctx = _Ctx(
-        problem, reduced, b, _Rows(b, elastic), y, objective == "max_coverage" and not elastic
-    )
+    ctx = _Ctx(problem, reduced, b, _Rows(b), y, objective == "max_coverage" and not elastic)
     for rs in reduced.standards:
         if rs.standard.mandatory:
             _mandatory_rows(ctx, rs)

@@ -310,12 +310,7 @@ def solve_phased(
         "solver": result.solver,
         "solver_version": result.solver_version,
         "message": result.message,
-        "model_size": {
-            "rows": milp.n_rows,
-            "columns": milp.n_cols,
-            "nonzeros": milp.nnz,
-            "integer_columns": milp.n_integer,
-        },
+        "model_size": milp.size(),
         "presolve": reduced.stats,
         "dominated_by": reduced.dominated_by,
     }

@@ -236,12 +236,7 @@ def _record(
         "solver": result.solver,
         "solver_version": result.solver_version,
         "message": result.message,
-        "model_size": {
-            "rows": milp.n_rows,
-            "columns": milp.n_cols,
-            "nonzeros": milp.nnz,
-            "integer_columns": milp.n_integer,
-        },
+        "model_size": milp.size(),
         "presolve": reduced.stats,
         "dominated_by": reduced.dominated_by,
         "timings_s": timings,

@@ -115,12 +115,7 @@ def solve_ems(
         "solver": result.solver,
         "solver_version": result.solver_version,
         "message": result.message,
-        "model_size": {
-            "rows": milp.n_rows,
-            "columns": milp.n_cols,
-            "nonzeros": milp.nnz,
-            "integer_columns": milp.n_integer,
-        },
+        "model_size": milp.size(),
         "presolve": {
             "demand_points": len(problem.demand),
             "demand_groups": int(ix.group_weight.size),

@@ -148,18 +148,7 @@ def build_pmedian_milp(
     )
     add_link_and_count(b, inst, x, y, sj, ycol)
     if capacity is not None:
-        used = np.unique(sj)
-        row_site = np.full(len(inst.sites), -1, dtype=np.int64)
-        row_site[used] = np.arange(used.size)
-        fr = used[ycol[used] >= 0]
-        b.add_rows(
-            "capacity",
-            used.size,
-            np.concatenate([row_site[sj], row_site[fr]]),
-            np.concatenate([x.index(), y.start + ycol[fr]]),
-            np.concatenate([w[di], -capacity[fr]]),
-            hi=np.where(ycol[used] >= 0, 0.0, capacity[used]),
-        )
+        _capacity_rows(b, inst, (x, y), di, sj, ycol, capacity)
     b.c0 = float((w[settled] * d_fixed[settled]).sum())
     milp = b.build()
     log.info(
@@ -174,6 +163,32 @@ def build_pmedian_milp(
         far_demand.size,
     )
     return Layout(milp, pos, far_demand, far_cost, free_sites, md, settled, n_full_pairs)
+
+
+def _capacity_rows(
+    b: ModelBuilder,
+    inst: SitingInstance,
+    xy: tuple[Block, Block],
+    di: np.ndarray,
+    sj: np.ndarray,
+    ycol: np.ndarray,
+    capacity: np.ndarray,
+) -> None:
+    """Per used site: residents assigned <= capacity (times ``y`` at a free site)."""
+    x, y = xy
+    w = inst.weight
+    used = np.unique(sj)
+    row_site = np.full(len(inst.sites), -1, dtype=np.int64)
+    row_site[used] = np.arange(used.size)
+    fr = used[ycol[used] >= 0]
+    b.add_rows(
+        "capacity",
+        used.size,
+        np.concatenate([row_site[sj], row_site[fr]]),
+        np.concatenate([x.index(), y.start + ycol[fr]]),
+        np.concatenate([w[di], -capacity[fr]]),
+        hi=np.where(ycol[used] >= 0, 0.0, capacity[used]),
+    )
 
 
 @dataclass(frozen=True, eq=False)

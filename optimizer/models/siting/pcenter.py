@@ -65,7 +65,7 @@ from ...solvers import SolveOptions, Status, relative_gap
 from .build import Values, build_lscp_milp, build_pcenter_milp, pcenter_values
 from .evaluate import evaluate_radius
 from .pcenter_search import SearchOutcome, binary_search, greedy, pad
-from .problem import SitingInstance, prepare
+from .problem import SitingInstance, prepare_model
 from .rounds import Rounds, open_from
 from .solution import PCenterSolution
 
@@ -96,16 +96,7 @@ def solve_pcenter(
     """
     options = options or SolveOptions()
     t_start = time.perf_counter()
-    inst = prepare(
-        demand,
-        sites,
-        travel_times,
-        p=config.p,
-        max_new_sites=config.max_new_sites,
-        existing=config.existing,
-        facility_types=config.facility_types,
-        count_rule=config.count,
-    )
+    inst = prepare_model(demand, sites, travel_times, config, config.count)
     vals = pcenter_values(inst, config.weighted)
     reasons = inst.unreachable(vals.counted, "p-center")
     if reasons:

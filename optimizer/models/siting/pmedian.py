@@ -68,7 +68,7 @@ from ...schema.siting import PMedianModelConfig
 from ...solvers import SolveOptions, Status, relative_gap
 from .build import Layout, build_pmedian_milp, warm_start
 from .evaluate import Plan, evaluate_capacitated, evaluate_uncapacitated, tolerance
-from .problem import SitingInstance, capacities, capacity_precheck, prepare
+from .problem import SitingInstance, capacities, capacity_precheck, prepare_model
 from .rounds import Rounds, open_from
 from .solution import PMedianSolution
 
@@ -118,16 +118,7 @@ def solve_pmedian(
     """
     options = options or SolveOptions()
     t_start = time.perf_counter()
-    inst = prepare(
-        demand,
-        sites,
-        travel_times,
-        p=config.p,
-        max_new_sites=config.max_new_sites,
-        existing=config.existing,
-        facility_types=config.facility_types,
-        count_rule="exactly",
-    )
+    inst = prepare_model(demand, sites, travel_times, config, "exactly")
     capacity = capacities(inst, config.capacity)
     reasons = inst.unreachable(inst.weight > 0, "p-median")
     if capacity is not None and not reasons:

@@ -39,7 +39,7 @@ from __future__ import annotations
 
 import logging
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -129,6 +129,18 @@ class _Phase2:
         return float(np.ceil(lb - 1e-6)) if self.integral else lb
 
 
+@dataclass(frozen=True, eq=False)
+class _Run:
+    """What every phase works on: the cut data, the cuts so far, the solves and the log."""
+
+    d: Data
+    inst: SitingInstance
+    cuts: Cuts
+    rounds: Rounds
+    steps: list[dict[str, Any]] = field(default_factory=list)
+    """One entry per round for ``solution.json``'s ``benders_rounds``."""
+
+
 def solve_pmedian_benders(
     inst: SitingInstance, options: SolveOptions, backend: str, t_start: float
 ) -> BendersOutcome:
@@ -136,17 +148,16 @@ def solve_pmedian_benders(
     d = cut_data(inst)
     ny = d.free_sites.size
     cuts = Cuts()
-    steps: list[dict[str, Any]] = []
     log.info(
         "Benders p-median: %d demand rows in the model, %d free sites, %d pairs",
         d.rows.size,
         ny,
         d.val.size,
     )
-    rounds = Rounds.start(options, backend, t_start)
-    lp = _lp_phase(d, inst, cuts, rounds, steps)
+    run = _Run(d, inst, cuts, Rounds.start(options, backend, t_start))
+    lp = _lp_phase(run)
     if lp is None:  # even the relaxation has no plan
-        return _outcome(None, Status.INFEASIBLE, np.inf, rounds, steps)
+        return _outcome(None, Status.INFEASIBLE, np.inf, run)
     lp_bound, ybar = lp
     # First plan: round the LP point (the largest y values); keep the best plan ever seen.
     first = np.zeros(ny)
@@ -154,20 +165,19 @@ def solve_pmedian_benders(
         order = np.lexsort((np.arange(ny), -ybar))
         first[order[: min(inst.free_limit, ny)]] = 1.0
     best = _Best(d, inst, first, exact_cost(d, first) if covers(d, first) else np.inf)
-    lag, ph = _between_phases(d, inst, best, ybar, lp_bound, rounds, steps)
-    _mip_phase(d, inst, cuts, best, lag, ph, rounds, steps)
-    gap = rounds.options.mip_rel_gap
+    lag, ph = _between_phases(run, best, ybar, lp_bound)
+    _mip_phase(run, best, lag, ph)
+    gap = options.mip_rel_gap
     if best.cost - ph.bound <= 1e-9 * max(1.0, abs(best.cost)) + gap * abs(best.cost):
         ph.status = Status.OPTIMAL
-    return _outcome(best, ph.status, ph.bound, rounds, steps)
+    return _outcome(best, ph.status, ph.bound, run)
 
 
 def _outcome(
     best: _Best | None,
     status: Status,
     bound: float,
-    rounds: Rounds,
-    steps: list[dict[str, Any]],
+    run: _Run,
 ) -> BendersOutcome:
     """The phases' answer: the best plan's open mask (if any), its cost and the bound."""
     open_mask = None
@@ -180,18 +190,17 @@ def _outcome(
         best.cost if best is not None and open_mask is not None else None,
         bound if np.isfinite(bound) else None,
         status,
-        message=rounds.message,
-        rounds=steps,
-        **rounds.solver_fields(),
+        message=run.rounds.message,
+        rounds=run.steps,
+        **run.rounds.solver_fields(),
     )
 
 
-def _lp_phase(
-    d: Data, inst: SitingInstance, cuts: Cuts, rounds: Rounds, steps: list[dict[str, Any]]
-) -> tuple[float, np.ndarray] | None:
+def _lp_phase(run: _Run) -> tuple[float, np.ndarray] | None:
     """Phase 1: the LP relaxation by in-out stabilised cutting planes.
 
     Returns the LP bound and the last LP point, None when even the relaxation has no plan."""
+    d, inst, cuts, rounds, steps = run.d, run.inst, run.cuts, run.rounds, run.steps
     ny = d.free_sites.size
     core = np.full(ny, inst.free_limit / max(ny, 1))
     sep = separate(d, core)
@@ -241,15 +250,10 @@ def _lp_phase(
 
 
 def _between_phases(
-    d: Data,
-    inst: SitingInstance,
-    best: _Best,
-    ybar: np.ndarray,
-    lp_bound: float,
-    rounds: Rounds,
-    steps: list[dict[str, Any]],
+    run: _Run, best: _Best, ybar: np.ndarray, lp_bound: float
 ) -> tuple[Lagrange, _Phase2]:
     """Polish the first plan, the Lagrangian bound (its site sets tried as plans), fixing."""
+    d, inst, rounds, steps = run.d, run.inst, run.rounds, run.steps
     remaining = rounds.deadline.remaining
     t_heur = time.perf_counter()
     if np.isfinite(best.cost):
@@ -280,17 +284,9 @@ def _between_phases(
     return lag, _Phase2(max(lp_bound, lag.bound), integral, fix)
 
 
-def _mip_phase(
-    d: Data,
-    inst: SitingInstance,
-    cuts: Cuts,
-    best: _Best,
-    lag: Lagrange,
-    ph: _Phase2,
-    rounds: Rounds,
-    steps: list[dict[str, Any]],
-) -> None:
+def _mip_phase(run: _Run, best: _Best, lag: Lagrange, ph: _Phase2) -> None:
     """Phase 2: the master MIP with the cuts of each integer answer, until bound meets plan."""
+    d, cuts, rounds = run.d, run.cuts, run.rounds
     ph.bound = ph.global_bound(-np.inf)
     if np.isfinite(best.cost):
         add_cuts(d, cuts, separate(d, best.y), np.ones(d.rows.size, dtype=bool))
@@ -301,23 +297,13 @@ def _mip_phase(
             break
         if rounds.deadline.remaining() <= 0:
             break
-        if not _mip_round(d, inst, cuts, best, lag, ph, rounds, steps, rnd, tol):
+        if not _mip_round(run, best, lag, ph, rnd, tol):
             break
 
 
-def _mip_round(
-    d: Data,
-    inst: SitingInstance,
-    cuts: Cuts,
-    best: _Best,
-    lag: Lagrange,
-    ph: _Phase2,
-    rounds: Rounds,
-    steps: list[dict[str, Any]],
-    rnd: int,
-    tol: float,
-) -> bool:
+def _mip_round(run: _Run, best: _Best, lag: Lagrange, ph: _Phase2, rnd: int, tol: float) -> bool:
     """One master MIP: tighten the bound, try its plan, add its cuts. False: stop the phase."""
+    d, inst, cuts, rounds = run.d, run.inst, run.cuts, run.rounds
     fix = ph.fix
     y_lo, y_hi = fix.one.astype(float), (~fix.zero).astype(float)
     milp = master(d, inst, cuts, integer=True, y_lo=y_lo, y_hi=y_hi)
@@ -331,7 +317,7 @@ def _mip_round(
         "status": res.status.value,
         "runtime_s": round(res.runtime_s, 3),
     }
-    steps.append(info)
+    run.steps.append(info)
     if res.status == Status.INFEASIBLE:
         if not (fix.zero.any() or fix.one.any()):  # no fixing: no plan exists at all
             ph.status = Status.INFEASIBLE

@@ -18,6 +18,7 @@ import numpy as np
 from geodata.arrays import Demand, Sites, TravelTimes
 
 from ...errors import CaseError, Problem, ProblemCollector
+from ...schema.siting import PCenterModelConfig, PMedianModelConfig
 
 __all__ = ["Pairs", "SitingInstance", "by_type", "open_site_ids", "prepare", "travel_summary"]
 
@@ -215,6 +216,26 @@ def prepare(
         limit_text,
         pairs,
         floor,
+    )
+
+
+def prepare_model(
+    demand: Demand,
+    sites: Sites,
+    travel_times: TravelTimes,
+    config: PMedianModelConfig | PCenterModelConfig,
+    count_rule: CountRule,
+) -> SitingInstance:
+    """:func:`prepare` with the site rules of a p-median or p-center model section."""
+    return prepare(
+        demand,
+        sites,
+        travel_times,
+        p=config.p,
+        max_new_sites=config.max_new_sites,
+        existing=config.existing,
+        facility_types=config.facility_types,
+        count_rule=count_rule,
     )
 
 

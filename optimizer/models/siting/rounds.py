@@ -16,7 +16,6 @@ import numpy as np
 from ...milp import MILP
 from ...solvers import Deadline, SolveOptions, SolveResult, solve
 from .problem import SitingInstance
-from .solution import model_size
 
 __all__ = ["Rounds", "open_from"]
 
@@ -43,7 +42,7 @@ class Rounds:
         res = solve(milp, self.deadline.options_for(self.options, warm_start=warm), self.backend)
         self.runtime += res.runtime_s
         self.last = res
-        self.size = model_size(milp)
+        self.size = milp.size()
         return res
 
     def solver_fields(self) -> dict[str, Any]:

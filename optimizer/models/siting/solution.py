@@ -11,22 +11,11 @@ import pandas as pd
 from geodata.arrays import Demand, Sites
 
 from ...certificate import Certificate
-from ...milp import MILP
 from ...schema.siting import PCenterModelConfig, PMedianModelConfig
 from ...solvers import Status
 from .problem import SitingInstance, by_type, num, open_site_ids, travel_summary
 
-__all__ = ["PCenterSolution", "PMedianSolution", "model_size"]
-
-
-def model_size(milp: MILP) -> dict[str, int]:
-    """Rows, columns, nonzeros and integer columns of ``milp`` (``solution.json``'s model_size)."""
-    return {
-        "rows": milp.n_rows,
-        "columns": milp.n_cols,
-        "nonzeros": milp.nnz,
-        "integer_columns": milp.n_integer,
-    }
+__all__ = ["PCenterSolution", "PMedianSolution"]
 
 
 def _head(sol: PMedianSolution | PCenterSolution, meaning: str) -> dict[str, Any]:

@@ -129,7 +129,7 @@ def build_quota_milp(
     F, C = inst.n_facilities, len(inst.categories)
     bounds = facility_bounds(inst)
     cuts = inst.norms.cuts.allowed
-    b = ModelBuilder(f"quota-stage{stage}{'-elastic' if elastic else ''}", "min")
+    b = ModelBuilder(f"quota-stage{stage}{'-elastic' if elastic else ''}", "min", elastic=elastic)
     K = lay.pairs.shape[0]
     fi, ci = lay.pairs[:, 0], lay.pairs[:, 1]
     cur = inst.current[fi, ci].astype(float)
@@ -140,8 +140,8 @@ def build_quota_milp(
     col = np.full((F, C), -1, dtype=np.int64)
     col[fi, ci] = s.index()
     _per_mille_rows(b, inst, col, s, elastic)
-    _share_rows(b, inst, col, elastic)
-    _county_rows(b, inst, s, ci, fi, elastic)
+    _share_rows(b, inst, col)
+    _county_rows(b, inst, s, ci, fi)
     if elastic:
         return b.build()
     u, w_int = _need_rows(b, inst, lay, col, stage)
@@ -213,8 +213,9 @@ def _per_mille_rows(
     b.labels["per_mille"] = [str(inst.facility_ids[f]) for f in idx]
 
 
-def _share_rows(b: ModelBuilder, inst: QuotaInstance, col: np.ndarray, elastic: bool) -> None:
-    """Composition (share) norms, scaled to integers: one row per facility, or one county row."""
+def _share_rows(b: ModelBuilder, inst: QuotaInstance, col: np.ndarray) -> None:
+    """Composition (share) norms, scaled to integers: one row per facility, or one county row
+    (elastic in an elastic builder: slack priced per post, i.e. divided by the scale)."""
     for name, fmask, coef, q in composition_rows(inst):
         fs = np.flatnonzero(fmask)
         county = composition_norm(inst, name).scope == "county"
@@ -228,36 +229,24 @@ def _share_rows(b: ModelBuilder, inst: QuotaInstance, col: np.ndarray, elastic: 
         if not fs.size:
             continue
         r_, c_, v_ = np.concatenate(rr), np.concatenate(cc), np.concatenate(vv)
-        if elastic:
-            sl = _slack(b, name, n_rows, float(q))
-            r_ = np.concatenate([r_, np.arange(n_rows)])
-            c_ = np.concatenate([c_, sl.index()])
-            v_ = np.concatenate([v_, np.ones(n_rows)])
-        b.add_rows(name, n_rows, r_, c_, v_, lo=0.0)
+        b.add_rows(name, n_rows, r_, c_, v_, lo=0.0, penalty=1.0 / float(q))
         b.labels[name] = ["county"] if county else [str(inst.facility_ids[f]) for f in fs]
 
 
 def _county_rows(
-    b: ModelBuilder, inst: QuotaInstance, s: Block, ci: np.ndarray, fi: np.ndarray, elastic: bool
+    b: ModelBuilder, inst: QuotaInstance, s: Block, ci: np.ndarray, fi: np.ndarray
 ) -> None:
-    """The county GP norm (``Σ GP posts >= ⌈g · Pop / 10,000⌉``) and the county pool."""
+    """The county GP norm (``Σ GP posts >= ⌈g · Pop / 10,000⌉``) and the county pool (both
+    elastic in an elastic builder, a post each)."""
     g_req = gp_required(inst)
     if g_req > 0:
         gp = inst.mask("gp")
         gcols = s.index()[gp[ci]]
-        if elastic:
-            sl = _slack(b, "gp_per_10k", 1)
-            gcols = np.concatenate([gcols, sl.index()])
-        b.add_row("gp_per_10k", gcols, 1.0, lo=float(g_req))
+        b.add_row("gp_per_10k", gcols, 1.0, lo=float(g_req), penalty=1.0)
     pool = inst.norms.pool
     if pool.total is not None:
         pcols = s.index()[inst.applies(pool.facility_types)[fi]]
-        vals = np.ones(pcols.size)
-        if elastic:
-            sl = _slack(b, "pool", 1)
-            pcols = np.concatenate([pcols, sl.index()])
-            vals = np.concatenate([vals, -np.ones(1)])
-        b.add_row("pool", pcols, vals, hi=float(pool.total))
+        b.add_row("pool", pcols, 1.0, hi=float(pool.total), penalty=1.0)
 
 
 def _need_rows(

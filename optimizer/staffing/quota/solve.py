@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import logging
 import time
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 
 import numpy as np
 
+from ...diagnosis import diagnose
 from ...errors import CheckError
 from ...milp import MILP
 from ...solvers import Deadline, SolveOptions, SolveResult, Status, relative_gap, solve
@@ -95,12 +96,7 @@ def solve_quota(
         )
     m1 = build_quota_milp(inst, stage=1)
     r1 = solve(m1, options, backend)
-    size = {
-        "rows": m1.n_rows,
-        "columns": m1.n_cols,
-        "nonzeros": m1.nnz,
-        "integer_columns": m1.n_integer,
-    }
+    size = m1.size()
     common = {
         "solver": r1.solver,
         "solver_version": r1.solver_version,
@@ -252,69 +248,67 @@ def _stage2(
 def diagnose_quota(inst: QuotaInstance, options: SolveOptions, backend: str) -> list[str]:
     """After a proven infeasibility: the least relaxation of the norms, named, with numbers."""
     milp = build_quota_milp(inst, elastic=True)
-    res = solve(
+
+    def explain(row: str, vals: np.ndarray, hit: np.ndarray) -> list[str]:
+        return _explain(inst, milp, row, vals, hit)
+
+    return diagnose(
         milp,
-        replace(options, time_limit_s=min(options.time_limit_s, 120.0), mip_rel_gap=0.0),
+        options,
         backend,
+        explain,
+        head="The norms conflict. The least total relaxation (in posts) that makes a plan exist:",
+        subject="norms",
+        nothing="- (no norm needs relaxing; check numerical scaling of the case)",
     )
-    if res.x is None:
-        return [
-            "the solver proved the norms infeasible; the elastic diagnosis found no explanation "
-            f"within its time limit ({res.status.value})"
-        ]
-    x = res.x
+
+
+def _explain(
+    inst: QuotaInstance,
+    milp: MILP,
+    row: str,
+    vals: np.ndarray,
+    hit: np.ndarray,
+) -> list[str]:
+    """The lines naming one relaxed row block (``hit``: its rows with a slack, ``vals``)."""
     bounds = facility_bounds(inst)
     lay = _layout(inst)
-    out = ["The norms conflict. The least total relaxation (in posts) that makes a plan exist:"]
-    for name, block in milp.var_blocks.items():
-        if not name.startswith("slack:"):
-            continue
-        vals = x[block.slice]
-        hit = np.flatnonzero(vals > 1e-6)
-        if hit.size == 0:
-            continue
-        row = name.removeprefix("slack:")
-        if row in ("per_mille_min", "per_mille_max"):
-            facs = np.flatnonzero([bd.norm is not None for bd in bounds])[hit]
-            for k, f in zip(hit, facs, strict=True):
-                bd = bounds[f]
-                text = bd.lo_text if row == "per_mille_min" else bd.hi_text
-                side = "minimum" if row == "per_mille_min" else "ceiling"
-                out.append(
-                    f"- norm per_mille[{inst.types[f]}] {side} at {inst.label(int(f))} "
-                    f"({text} posts) gives way by {vals[k]:,.0f}"
-                )
-        elif row in ("professional_min_share", "public_health_min_share") or row.startswith(
-            "shares["
-        ):
-            labels = milp.labels.get(row, [])
-            norm = composition_norm(inst, row)
-            q = frac(norm.value).denominator
-            items = [f"{labels[k]} by {vals[k] / q:,.1f} posts" for k in hit if k < len(labels)]
+    out: list[str] = []
+    if row in ("per_mille_min", "per_mille_max"):
+        facs = np.flatnonzero([bd.norm is not None for bd in bounds])[hit]
+        for k, f in zip(hit, facs, strict=True):
+            bd = bounds[f]
+            text = bd.lo_text if row == "per_mille_min" else bd.hi_text
+            side = "minimum" if row == "per_mille_min" else "ceiling"
             out.append(
-                f"- norm {row} ({100 * norm.value:g}%) gives way at " + "; ".join(items[:15])
+                f"- norm per_mille[{inst.types[f]}] {side} at {inst.label(int(f))} "
+                f"({text} posts) gives way by {vals[k]:,.0f}"
             )
-        elif row == "gp_per_10k":
-            g_req = gp_required(inst)
-            out.append(
-                f"- norm gp_per_10k: {g_req:,} GP posts needed ({inst.norms.gp_per_10k.per_10k:g} "
-                f"per 10,000 × {inst.county_population:,.0f}); only {g_req - vals[0]:,.0f} fit"
-            )
-        elif row == "pool":
-            total = inst.norms.pool.total or 0
-            out.append(
-                f"- norm pool: the other norms need {total + vals[0]:,.0f} posts but the county "
-                f"pool is {total:,} (short by {vals[0]:,.0f})"
-            )
-        elif row == "current":
-            pairs = lay.pairs[hit]
-            items = [
-                f"{inst.facility_ids[f]}/{inst.categories[c].name} by {vals[k]:,.0f}"
-                for k, (f, c) in zip(hit, pairs, strict=True)
-            ]
-            out.append(
-                "- norm cuts (no layoffs): current staff must be cut at " + "; ".join(items[:15])
-            )
-    if len(out) == 1:
-        out.append("- (no norm needs relaxing; check numerical scaling of the case)")
+    elif row in ("professional_min_share", "public_health_min_share") or row.startswith("shares["):
+        labels = milp.labels.get(row, [])
+        norm = composition_norm(inst, row)
+        q = frac(norm.value).denominator
+        items = [f"{labels[k]} by {vals[k] / q:,.1f} posts" for k in hit if k < len(labels)]
+        out.append(f"- norm {row} ({100 * norm.value:g}%) gives way at " + "; ".join(items[:15]))
+    elif row == "gp_per_10k":
+        g_req = gp_required(inst)
+        out.append(
+            f"- norm gp_per_10k: {g_req:,} GP posts needed ({inst.norms.gp_per_10k.per_10k:g} "
+            f"per 10,000 × {inst.county_population:,.0f}); only {g_req - vals[0]:,.0f} fit"
+        )
+    elif row == "pool":
+        total = inst.norms.pool.total or 0
+        out.append(
+            f"- norm pool: the other norms need {total + vals[0]:,.0f} posts but the county "
+            f"pool is {total:,} (short by {vals[0]:,.0f})"
+        )
+    elif row == "current":
+        pairs = lay.pairs[hit]
+        items = [
+            f"{inst.facility_ids[f]}/{inst.categories[c].name} by {vals[k]:,.0f}"
+            for k, (f, c) in zip(hit, pairs, strict=True)
+        ]
+        out.append(
+            "- norm cuts (no layoffs): current staff must be cut at " + "; ".join(items[:15])
+        )
     return out

@@ -99,31 +99,22 @@ def _release_rows(
     h: np.ndarray,
     tau: np.ndarray,
     n_cols: np.ndarray,
-    elastic: bool,
 ) -> None:
     """Hospital release caps: sum_s R[h, s, t] <= A_h every month, stints started by the
-    hospital's doctors in each plan year <= Y_h (penalised slacks when ``elastic``)."""
+    hospital's doctors in each plan year <= Y_h (penalised slacks in an elastic builder)."""
     at_once, per_year = inst.release_caps()
     T, S = inst.months, len(inst.specialties)
     r0 = b.var_blocks["R"].start
     for hh in np.flatnonzero(np.isfinite(at_once)):
         rows = np.repeat(np.arange(T), S)
         cols = r0 + (hh * S + np.tile(np.arange(S), T)) * T + rows
-        if elastic:
-            sl = b.add_vars(f"slack:hospital_release[{hh}]", T, lb=0.0, cost=1.0)
-            rows, cols = np.r_[rows, np.arange(T)], np.r_[cols, sl.index()]
-            vals = np.r_[np.ones(T * S), -np.ones(T)]
-        else:
-            vals = np.ones(T * S)
-        b.add_rows(f"hospital_release[{hh}]", T, rows, cols, vals, hi=float(at_once[hh]))
+        name, cap = f"hospital_release[{hh}]", float(at_once[hh])
+        b.add_rows(name, T, rows, cols, 1.0, hi=cap, penalty=1.0)
     for hh in np.flatnonzero(np.isfinite(per_year)):
         for y, (m0, m1) in enumerate(inst.release_years()):
             c = n_cols[(h == hh) & (tau >= m0) & (tau <= m1)]
-            vals = np.ones(c.size)
-            if elastic:
-                sl = b.add_vars(f"slack:hospital_release_year[{hh},{y}]", 1, lb=0.0, cost=1.0)
-                c, vals = np.r_[c, sl.index()], np.r_[vals, -1.0]
-            b.add_row(f"hospital_release_year[{hh},{y}]", c, vals, hi=float(per_year[hh]))
+            name, cap = f"hospital_release_year[{hh},{y}]", float(per_year[hh])
+            b.add_row(name, c, 1.0, hi=cap, penalty=1.0)
 
 
 def build_rotation_milp(
@@ -141,7 +132,9 @@ def build_rotation_milp(
     h = groups.key[g, 0]
     s = groups.key[g, 1]
     wts = inst.weights
-    b = ModelBuilder("sent-down" + ("-elastic" if elastic else ""), "min" if elastic else "max")
+    b = ModelBuilder(
+        "sent-down" + ("-elastic" if elastic else ""), "min" if elastic else "max", elastic=elastic
+    )
     travel = inst.travel_min[h, f] if len(cols) else np.zeros(0)
     n_cost = 0.0 if elastic else -wts.travel_per_min_month * travel * L
     n = b.add_vars(
@@ -152,10 +145,10 @@ def build_rotation_milp(
     o_start = _occupancy(b, stints, "O", F * S, f * S + s, np.inf)
     occ = _OccupancyColumns(o_start, S, T)
     _away_rows(b, inst, stints, h * S + s, H * S, elastic)
-    _release_rows(b, inst, h, tau, n.index(), elastic)
+    _release_rows(b, inst, h, tau, n.index())
     _window_rows(b, inst, lay, n, g, tau)
     _host_rows(b, inst, occ, elastic)
-    _annual_rows(b, inst, n, tau, elastic)
+    _annual_rows(b, inst, n, tau)
     if elastic:
         return b.build()
     _need_rows(b, inst, occ)
@@ -238,15 +231,8 @@ def _away_rows(
     _occupancy(b, st, "R", n_depts, dept, np.inf)
     r0 = b.var_blocks["R"].start
     N = n_depts * T
-    sl = b.add_vars("slack:max_share_away", N, lb=0.0, cost=1.0)
-    b.add_rows(
-        "max_share_away",
-        N,
-        np.concatenate([np.arange(N)] * 2),
-        np.concatenate([r0 + np.arange(N), sl.index()]),
-        np.concatenate([np.ones(N), -np.ones(N)]),
-        hi=np.repeat(away, T),
-    )
+    cap = np.repeat(away, T)
+    b.add_rows("max_share_away", N, np.arange(N), r0 + np.arange(N), 1.0, hi=cap, penalty=1.0)
 
 
 def _window_rows(
@@ -304,40 +290,18 @@ def _host_rows(
     if not elastic:
         b.add_rows("host_month", F * T, rows, occ, 1.0, lo=st, hi=cap)
         return
-    sl_c = b.add_vars("slack:capacity", F * T, lb=0.0, cost=1.0)
-    sl_s = b.add_vars("slack:stationed_per_host", F * T, lb=0.0, cost=1.0)
-    b.add_rows(
-        "capacity",
-        F * T,
-        np.concatenate([rows, base]),
-        np.concatenate([occ, sl_c.index()]),
-        np.concatenate([np.ones(rows.size), -np.ones(F * T)]),
-        hi=cap,
-    )
-    b.add_rows(
-        "stationed_per_host",
-        F * T,
-        np.concatenate([rows, base]),
-        np.concatenate([occ, sl_s.index()]),
-        1.0,
-        lo=st,
-    )
+    b.add_rows("capacity", F * T, rows, occ, 1.0, hi=cap, penalty=1.0)
+    b.add_rows("stationed_per_host", F * T, rows, occ, 1.0, lo=st, penalty=1.0)
 
 
-def _annual_rows(
-    b: ModelBuilder, inst: RotationInstance, n: Block, tau: np.ndarray, elastic: bool
-) -> None:
+def _annual_rows(b: ModelBuilder, inst: RotationInstance, n: Block, tau: np.ndarray) -> None:
     """Annual total per full plan year: stints started in the year >= N_year."""
     ann = inst.rules.annual_total
     if not (ann.enabled and ann.value > 0):
         return
     for y, (m0, m1) in enumerate(inst.plan_years()):
         m = (tau >= m0) & (tau <= m1)
-        c = n.index()[m]
-        if elastic:
-            sl = b.add_vars(f"slack:annual_total[{y}]", 1, lb=0.0, cost=1.0)
-            c = np.concatenate([c, sl.index()])
-        b.add_row(f"annual_total[{y}]", c, 1.0, lo=float(ann.value))
+        b.add_row(f"annual_total[{y}]", n.index()[m], 1.0, lo=float(ann.value), penalty=1.0)
 
 
 def _need_rows(b: ModelBuilder, inst: RotationInstance, occ_col: _OccupancyColumns) -> None:

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import logging
 import time
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 import numpy as np
 
 from ...certificate import Certificate
+from ...diagnosis import diagnose
 from ...errors import CheckError
 from ...milp import MILP
 from ...solvers import SolveOptions, Status, relative_gap, solve
@@ -82,11 +83,7 @@ def solve_rotation(
     milp = build_rotation_milp(inst, lay)
     build_s = time.perf_counter() - t0
     res = solve(milp, options, backend)
-    size = {
-        "rows": milp.n_rows,
-        "columns": milp.n_cols,
-        "nonzeros": milp.nnz,
-        "integer_columns": milp.n_integer,
+    size = milp.size() | {
         "doctor_groups": int(lay.groups.count.size),
         "stint_options": len(lay.cols),
         "resident_groups": int(lay.cov.shape[0]),
@@ -162,60 +159,60 @@ def diagnose_rotation(
 ) -> list[str]:
     """After a proven infeasibility: the least violation of the rules, named, with numbers."""
     milp = build_rotation_milp(inst, lay, elastic=True)
-    res = solve(
+
+    def explain(rule: str, vals: np.ndarray, hit: np.ndarray) -> list[str]:
+        return _explain(inst, rule, vals, hit)
+
+    return diagnose(
         milp,
-        replace(options, time_limit_s=min(options.time_limit_s, 120.0), mip_rel_gap=0.0),
+        options,
         backend,
+        explain,
+        head="The rules conflict. The least total relaxation that makes a rotation exist:",
+        subject="rules",
+        nothing="- (no rule needs relaxing; check the availability windows and travel limits)",
     )
-    if res.x is None:
-        return [
-            "the solver proved the rules infeasible; the elastic diagnosis found no explanation "
-            f"within its time limit ({res.status.value})"
-        ]
-    x = res.x
+
+
+def _explain(
+    inst: RotationInstance,
+    rule: str,
+    vals: np.ndarray,
+    hit: np.ndarray,
+) -> list[str]:
+    """The lines naming one relaxed row block (``hit``: its rows with a slack, ``vals``)."""
     T, S = inst.months, len(inst.specialties)
-    out = ["The rules conflict. The least total relaxation that makes a rotation exist:"]
-    for name, block in milp.var_blocks.items():
-        if not name.startswith("slack:"):
-            continue
-        vals = x[block.slice]
-        hit = np.flatnonzero(vals > 1e-6)
-        if hit.size == 0:
-            continue
-        rule = name.removeprefix("slack:")
-        if rule in ("capacity", "stationed_per_host"):
-            hosts_hit = hit // T
-            shown = np.unique(hosts_hit)[:12]
-            text = "; ".join(
-                f"{inst.host_label(int(ff))} short by {vals[hit][hosts_hit == ff].sum():,.0f} "
-                f"doctor-months in {int((hosts_hit == ff).sum())} months"
-                for ff in shown
-            )
-            what = "host capacity" if rule == "capacity" else "rule stationed_per_host"
-            out.append(f"- {what}: {text}")
-        elif rule == "max_share_away":
-            hs = hit // T
-            away = inst.away_cap().ravel()
-            text = "; ".join(
-                f"{inst.hospitals[int(k) // S]} {inst.specialties[int(k) % S]} needs "
-                f"{away[int(k)] + vals[hit][hs == k].max():,.0f} away (cap {away[int(k)]:,})"
-                for k in np.unique(hs)[:12]
-            )
-            out.append(f"- rule max_share_away: {text}")
-        elif rule.startswith("hospital_release"):
-            k = int(rule[rule.index("[") + 1 :].split(",")[0].rstrip("]"))
-            out.append(
-                f"- rule hospital_release: {inst.hospitals[k]} would have to release "
-                f"{vals[hit].max():,.0f} more doctor(s)"
-                + (" a year" if "year" in rule else " at once")
-            )
-        elif rule.startswith("annual_total["):
-            y = int(rule[len("annual_total[") : -1])
-            ann = inst.rules.annual_total.value
-            out.append(
-                f"- rule annual_total: plan year {y + 1} can start only {ann - vals[0]:,.0f} of "
-                f"the {ann:,.0f} stints under the other rules"
-            )
-    if len(out) == 1:
-        out.append("- (no rule needs relaxing; check the availability windows and travel limits)")
+    out: list[str] = []
+    if rule in ("capacity", "stationed_per_host"):
+        hosts_hit = hit // T
+        shown = np.unique(hosts_hit)[:12]
+        text = "; ".join(
+            f"{inst.host_label(int(ff))} short by {vals[hit][hosts_hit == ff].sum():,.0f} "
+            f"doctor-months in {int((hosts_hit == ff).sum())} months"
+            for ff in shown
+        )
+        what = "host capacity" if rule == "capacity" else "rule stationed_per_host"
+        out.append(f"- {what}: {text}")
+    elif rule == "max_share_away":
+        hs = hit // T
+        away = inst.away_cap().ravel()
+        text = "; ".join(
+            f"{inst.hospitals[int(k) // S]} {inst.specialties[int(k) % S]} needs "
+            f"{away[int(k)] + vals[hit][hs == k].max():,.0f} away (cap {away[int(k)]:,})"
+            for k in np.unique(hs)[:12]
+        )
+        out.append(f"- rule max_share_away: {text}")
+    elif rule.startswith("hospital_release"):
+        k = int(rule[rule.index("[") + 1 :].split(",")[0].rstrip("]"))
+        out.append(
+            f"- rule hospital_release: {inst.hospitals[k]} would have to release "
+            f"{vals[hit].max():,.0f} more doctor(s)" + (" a year" if "year" in rule else " at once")
+        )
+    elif rule.startswith("annual_total["):
+        y = int(rule[len("annual_total[") : -1])
+        ann = inst.rules.annual_total.value
+        out.append(
+            f"- rule annual_total: plan year {y + 1} can start only {ann - vals[0]:,.0f} of "
+            f"the {ann:,.0f} stints under the other rules"
+        )
     return out
