@@ -124,8 +124,8 @@ def _clinic_block() -> Any:
     from optimizer.case import prepare_case
     from optimizer.cli import default_case_path
     from optimizer.milp import split_blocks, sub_milp
+    from optimizer.models.coverage.build import build_coverage_milp
     from optimizer.models.coverage.problem import coverage_sets, reduce
-    from optimizer.models.coverage.solve import build_coverage_milp
 
     prepared = prepare_case(default_case_path())
     problem = prepared.problem

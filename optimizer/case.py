@@ -332,6 +332,12 @@ def validate_against_model(
                 "a density per 10,000 residents needs each demand point's zone",
                 fix="set demand.columns.zone",
             )
+        if rule.residents_per_site is not None and demand.zone is None:
+            problems.add(
+                f"{key}.residents_per_site",
+                "residents per site needs each demand point's zone",
+                fix="set demand.columns.zone",
+            )
         for t in rule.facility_types or []:
             if t not in types:
                 problems.add(

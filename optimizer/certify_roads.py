@@ -61,6 +61,9 @@ def table_thresholds(problem: Any) -> dict[str, list[np.ndarray]]:
     from .models.siting.solve import SitingProblem
 
     out: dict[str, list[np.ndarray]] = {}
+    own = getattr(problem, "table_thresholds", None)
+    if own is not None:  # a family that states its own (village-clinic tiers)
+        return dict(own())
     if isinstance(problem, SitingProblem):
         return out
     if isinstance(problem, EmsProblem):

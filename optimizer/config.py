@@ -44,6 +44,7 @@ __all__ = [
     "SitesConfig",
     "SolverConfig",
     "Standard",
+    "TiersModelConfig",
     "TravelTimesConfig",
     "ZoneRule",
     "ZonesConfig",
@@ -375,6 +376,21 @@ class LargeZoneCap(Strict):
     max_sites: Annotated[int, Field(ge=0), NotBool]
 
 
+class ResidentsPerSite(Strict):
+    """Each open site serves between ``min`` and ``max`` residents of its zone: the zone has at
+    least ceil(residents / max) and at most ceil(residents / min) of them (Qingdao: one community
+    health service centre per 30,000-100,000 residents)."""
+
+    min: PositiveFloat
+    max: PositiveFloat
+
+    @model_validator(mode="after")
+    def _band(self) -> ResidentsPerSite:
+        if self.min > self.max:
+            raise ValueError(f"min {self.min:g} is above max {self.max:g}")
+        return self
+
+
 class ZoneRule(Strict):
     """At least ``min_sites`` open sites of the given types in every selected zone, and (with
     ``per_10k_residents``) at least ceil(density x the zone's residents / 10,000) of them, e.g.
@@ -386,6 +402,9 @@ class ZoneRule(Strict):
     """At most this many open sites of the types in each zone (e.g. one CHC per street)."""
     large_zones: LargeZoneCap | None = None
     """A higher cap for zones with more residents (streets over 100,000 may add 1-2 CHCs)."""
+    residents_per_site: ResidentsPerSite | None = None
+    """Between ceil(residents / max) and ceil(residents / min) open sites in each zone; with
+    ``min_sites``/``max_sites`` as well, every bound holds."""
     facility_types: Names | None = None
     zones: Literal["all"] | list[str] = "all"
     zone_kinds: list[str] | None = None
@@ -393,8 +412,15 @@ class ZoneRule(Strict):
 
     @model_validator(mode="after")
     def _some_target(self) -> ZoneRule:
-        if self.min_sites < 1 and self.per_10k_residents is None and self.max_sites is None:
-            raise ValueError("give min_sites (>= 1), per_10k_residents or max_sites")
+        if (
+            self.min_sites < 1
+            and self.per_10k_residents is None
+            and self.max_sites is None
+            and self.residents_per_site is None
+        ):
+            raise ValueError(
+                "give min_sites (>= 1), per_10k_residents, max_sites or residents_per_site"
+            )
         if self.max_sites is not None and self.max_sites < self.min_sites:
             raise ValueError(f"max_sites {self.max_sites} is below min_sites {self.min_sites}")
         if self.large_zones is not None and self.max_sites is None:
@@ -623,8 +649,104 @@ class PCenterModelConfig(_SitingModelConfig):
         return "min_worst_travel"
 
 
+# Village-clinic tiers (optimizer.models.tiers): 中心村卫生室 / 一般村卫生室 / 服务点
+class Tier(Strict):
+    """One tier of the village clinic network."""
+
+    name: Name
+    label_zh: str | None = None
+    """Chinese name for tables and reports, e.g. 中心村卫生室."""
+    minutes: PositiveFloat
+    """Service radius: a village may be assigned to a clinic of this tier within this many
+    minutes (a central clinic serves a larger radius)."""
+    build_cost: NonNegFloat
+    """Yuan for a new clinic of this tier (plus the site's own ``cost`` column, if given)."""
+    upgrade_cost: NonNegFloat
+    """Yuan to bring an existing clinic to a standardised clinic of this tier (in place)."""
+    capacity: PositiveFloat | None = None
+    """Most residents one clinic of this tier serves (None: no limit)."""
+    max_village_residents: PositiveFloat | None = None
+    """Largest village (residents) this tier may serve, e.g. service points only small ones."""
+    min_per_zone: Count = 0
+    """At least this many clinics of this tier in every township (zone)."""
+    max_township_minutes: PositiveFloat | None = None
+    """A clinic of this tier must be within this many minutes of its township's centre."""
+    in_standard_share: bool = True
+    """Counted in the standardised share (service points may be left out)."""
+    source: str | None = None
+
+
+class ExistingClinic(Strict):
+    """What today's clinics of one site type are: their tier and whether standardised."""
+
+    tier: Name
+    standard: bool = False
+    smart: bool = False
+
+
+class SmartClinics(Strict):
+    """Smart village clinics (智慧村卫生室: remote consultation and records): which tiers may be
+    smart, the extra cost of making a clinic smart (new or existing) and the minimum per township
+    (Qingdao: every township/street has >= 1)."""
+
+    tiers: Names
+    cost: NonNegFloat
+    min_per_zone: Count = 1
+    source: str | None = None
+
+
+class TiersModelConfig(Strict):
+    """Tiered village-clinic network (MODELS.md §1.6, successively inclusive hierarchy)."""
+
+    kind: Literal["village_tiers"]
+    tiers: Annotated[list[Tier], Field(min_length=1)]
+    """From the highest tier (e.g. 中心村卫生室) to the lowest (e.g. 服务点)."""
+    existing: dict[Name, ExistingClinic] = Field(default_factory=dict)
+    """Site type of today's clinics -> their tier and standard; every existing site needs one."""
+    candidate_types: list[Name] | None = None
+    """Site types that may become new clinics (None: every site that is not existing)."""
+    objective: Literal["min_cost", "max_coverage"] = "min_cost"
+    """min_cost: every village assigned, least cost; max_coverage: most residents assigned."""
+    budget: NonNegFloat | None = None
+    matrix: Name | None = None
+    """The travel-time table (demand -> site); default: the only one."""
+    township_centres: Literal["largest"] | dict[str, str] = "largest"
+    """The demand point standing for each township's centre (for ``max_township_minutes``):
+    ``largest`` = the most populous one of the zone, or zone -> demand id."""
+    min_standard_share: Share | None = None
+    """At least this share of open clinics (tiers ``in_standard_share``) standardised."""
+    standard_share_scope: Literal["county", "zone"] = "county"
+    standard_share_source: str | None = None
+    smart: SmartClinics | None = None
+
+    @model_validator(mode="after")
+    def _names(self) -> TiersModelConfig:
+        names = [t.name for t in self.tiers]
+        if len(set(names)) != len(names):
+            raise ValueError(f"tier names repeat: {names}")
+        for t in self.smart.tiers if self.smart else []:
+            if t not in names:
+                raise ValueError(f"smart.tiers: {t!r} is not a tier; use some of {names}")
+        for site_type, e in self.existing.items():
+            if e.tier not in names:
+                raise ValueError(
+                    f"existing.{site_type}.tier {e.tier!r} is not a tier; use one of {names}"
+                )
+        if self.objective == "max_coverage" and self.budget is None:
+            raise ValueError("objective max_coverage needs a budget")
+        return self
+
+    def rank(self, tier: str) -> int:
+        """0 for the highest tier, growing downwards."""
+        return [t.name for t in self.tiers].index(tier)
+
+
 ModelConfig = Annotated[
-    CoverageModelConfig | EmsModelConfig | PMedianModelConfig | PCenterModelConfig,
+    CoverageModelConfig
+    | EmsModelConfig
+    | PMedianModelConfig
+    | PCenterModelConfig
+    | TiersModelConfig,
     Field(discriminator="kind"),
 ]
 
@@ -1170,6 +1292,33 @@ def _check_siting_case(
         )
 
 
+def _check_tiers_case(
+    case: LoadedCase, model: TiersModelConfig, problems: ProblemCollector
+) -> None:
+    """The tier model's rules: its travel-time table exists; no covering decomposition."""
+    cfg, label = case.config, case.label
+    if model.matrix is not None and model.matrix not in cfg.travel_times:
+        problems.add(
+            f"{label} › model.matrix",
+            "no travel-time table of this name",
+            got=model.matrix,
+            fix=f"use one of: {', '.join(cfg.travel_times)}",
+        )
+    if model.matrix is None and len(cfg.travel_times) > 1:
+        problems.add(
+            f"{label} › model.matrix",
+            "the case has several travel-time tables: say which one the tiers read",
+            fix=f"set model.matrix to one of: {', '.join(cfg.travel_times)}",
+        )
+    if cfg.solver.method in ("benders", "bbc"):
+        problems.add(
+            f"{label} › solver.method",
+            "the Benders decomposition is for covering models (lscp, mclp, psclp, coverage)",
+            got=cfg.solver.method,
+            fix="use solver.method: compact (or auto) for the village-clinic tiers",
+        )
+
+
 def _check_coverage_rules(
     case: LoadedCase, model: CoverageModelConfig, problems: ProblemCollector
 ) -> None:
@@ -1319,5 +1468,6 @@ MODEL_RULES: dict[str, Callable[[LoadedCase, Any, ProblemCollector], None]] = {
     "p_median": _check_siting_case,
     "p_center": _check_siting_case,
     **dict.fromkeys(("lscp", "mclp", "psclp", "coverage"), _check_coverage_rules),
+    "village_tiers": _check_tiers_case,
 }
 """model.kind -> its cross-field rules (the ``check_rules`` of optimizer.families' table)."""

@@ -13,6 +13,7 @@ coverage   lscp, mclp, psclp, coverage         LSCP / MCLP / PSCLP and compositi
 phased     (coverage with ``model.phases``)    multi-period MCLP roll-out (§2.6)
 siting     p_median, p_center                  p-median (Hakimi 1964), p-center (§3)
 ems        ems                                 120 stations + ambulances (§6)
+tiers      village_tiers                       village-clinic tiers, location-allocation (§1.6)
 quota      staffing_quota                      编制 quota allocation (§4.1, §8.4)
 sent_down  sent_down                           下沉 doctor rotations (§4.3, §8.5)
 =========  ==================================  ================================================
@@ -35,6 +36,7 @@ from geodata.arrays import Demand, Sites, TravelTimes, Zones
 
 from .config import CaseFile, LoadedCase, parse_case
 from .errors import ProblemCollector
+from .models.tiers import adapters as _tiers
 from .settings import SolveSettings
 
 __all__ = ["FAMILIES", "STAFFING_KINDS", "Family", "SiteParts", "family_of", "kind_of"]
@@ -418,6 +420,30 @@ EMS = Family(
 )
 
 
+TIERS = Family(
+    name="tiers",
+    kinds=("village_tiers",),
+    load=_load_siting,
+    prepare=_prepare_siting,
+    reprepare=_reprepare_siting,
+    solve=_tiers.solve,
+    has_plan=lambda sol: sol.plan is not None,
+    certificate=_cert,
+    warm_start=lambda sol: None,
+    write=_tiers.write,
+    summary=_tiers.summary,
+    sweep_row=_tiers.sweep_row,
+    validated=_tiers.validated,
+    maximise=_tiers.maximise,
+    site=SiteParts(
+        validate_data=_tiers.validate_data,
+        make_problem=_tiers.make_problem,
+        table_checks=_tiers.table_checks,
+        auto_cutoff=_tiers.auto_cutoff,
+    ),
+)
+
+
 # ---------------------------------------------------------------------------------------------
 # Staffing cases: 编制 quotas, sent-down rotations
 # ---------------------------------------------------------------------------------------------
@@ -507,7 +533,7 @@ SENT_DOWN = replace(
 )
 
 FAMILIES: dict[str, Family] = {
-    k: f for f in (COVERAGE, SITING, EMS, QUOTA, SENT_DOWN) for k in f.kinds
+    k: f for f in (COVERAGE, SITING, EMS, TIERS, QUOTA, SENT_DOWN) for k in f.kinds
 }
 """Every case kind -> its family (phased is the coverage family's variant for ``phases``)."""
 

@@ -200,12 +200,12 @@ def solution_dict(prepared: Any, sol: CoverageSolution) -> dict[str, Any]:
                 r.model_dump(exclude_none=True)
                 | (
                     {"required": {z: problem.rule_need(r, z) for z in problem.rule_zones(r)}}
-                    if r.per_10k_residents is not None
+                    if r.per_10k_residents is not None or r.residents_per_site is not None
                     else {}
                 )
                 | (
                     {"allowed": {z: problem.rule_cap(r, z) for z in problem.rule_zones(r)}}
-                    if r.max_sites is not None
+                    if r.max_sites is not None or r.residents_per_site is not None
                     else {}
                 )
                 for r in model.zone_rules

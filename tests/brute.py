@@ -184,6 +184,14 @@ def feasible_plans(inst: Dense) -> list[tuple[float, float, float]]:
                     )
                     if res > Fraction(str(rule.large_zones.over_residents)):
                         cap = max(cap, rule.large_zones.max_sites)
+                band = rule.residents_per_site
+                if band is not None:  # ceil(R / max) <= open <= ceil(R / min), exactly
+                    res = sum(
+                        Fraction(float(v)) for v in np.asarray(d.weight)[np.asarray(d.zone) == z]
+                    )
+                    need = max(need, math.ceil(res / Fraction(str(band.max))))
+                    band_cap = math.ceil(res / Fraction(str(band.min)))
+                    cap = band_cap if cap is None else min(cap, band_cap)
                 if n_open < need or (cap is not None and n_open > cap):
                     feasible = False
                     break

@@ -5,7 +5,14 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from optimizer.config import CoverageModelConfig, LargeZoneCap, Standard, TypeShare, ZoneRule
+from optimizer.config import (
+    CoverageModelConfig,
+    LargeZoneCap,
+    ResidentsPerSite,
+    Standard,
+    TypeShare,
+    ZoneRule,
+)
 from optimizer.models.coverage.solve import solve_coverage
 from optimizer.solvers import SolveOptions, Status
 
@@ -128,6 +135,30 @@ MODELS = {
             ],
         ),
         {"n_sites": 9},
+    ),
+    "zone_chc_band": (
+        CoverageModelConfig(
+            kind="mclp",
+            standards=[S15],
+            max_new_sites=6,
+            zone_rules=[ZoneRule(residents_per_site=ResidentsPerSite(min=100, max=200))],
+        ),
+        {"n_sites": 10},
+    ),
+    "zone_chc_band_and_cap": (
+        CoverageModelConfig(
+            kind="mclp",
+            standards=[S15],
+            max_new_sites=5,
+            zone_rules=[
+                ZoneRule(
+                    min_sites=1,
+                    max_sites=3,
+                    residents_per_site=ResidentsPerSite(min=120, max=250),
+                )
+            ],
+        ),
+        {"n_sites": 10},
     ),
     "standardised_share_county": (
         CoverageModelConfig(

@@ -93,7 +93,7 @@ def test_unequal_costs_keep_every_site_under_exact_counts():
 
 def test_auto_says_what_it_measured_and_why(monkeypatch, caplog):
     """``method: auto`` logs its choice with the measured size and keeps the reason."""
-    from optimizer.models.coverage import solve as cov_model
+    from optimizer.models.coverage import method as cov_model
 
     model = CoverageModelConfig(
         kind="mclp", standards=[Standard(name="t", minutes=9)], max_new_sites=3
@@ -305,7 +305,7 @@ def test_auto_counts_only_the_coverage_benders_projects_out():
     clinic coverage alone (9 sites per group) decides: compact, as measured."""
     from optimizer.case import prepare_case
     from optimizer.cli import default_case_path
-    from optimizer.models.coverage.solve import decide_method
+    from optimizer.models.coverage.method import decide_method
 
     problem = prepare_case(default_case_path()).problem
     reduced = reduce(problem, coverage_sets(problem))

@@ -34,6 +34,13 @@ EMS = CASE.replace(
     "  min_share: null\n  objective: max_coverage\n"
     "  fleet: {per_population: null, max_per_station: 2, fleet_size: 1}\n",
 )
+TIERS = CASE.replace(
+    "model:\n  kind: mclp\n  standards:\n    - {name: t15, minutes: 15}\n  max_new_sites: 1\n",
+    "model:\n  kind: village_tiers\n  tiers:\n"
+    "    - {name: general, minutes: 15, build_cost: 10, upgrade_cost: 4}\n"
+    "    - {name: point, minutes: 10, build_cost: 3, upgrade_cost: 1, max_village_residents: 150}\n"
+    "  existing: {clinic: {tier: general, standard: false}}\n  min_standard_share: 0.5\n",
+)
 
 # (case text, swept parameter, values): one per siting family
 CASES = {
@@ -42,6 +49,7 @@ CASES = {
     "p_median": (PMEDIAN, "model.p", [2, 3]),
     "p_center": (PCENTER, "model.p", [2, 3]),
     "ems": (EMS, "model.fleet.fleet_size", [1, 2]),
+    "tiers": (TIERS, "model.tiers[0].build_cost", [10, 12]),
 }
 
 
@@ -116,7 +124,7 @@ def test_phased_sweep_solves_the_phased_model(tmp_case, tmp_path):
 
 
 def test_every_kind_has_a_family():
-    kinds = {"lscp", "mclp", "psclp", "coverage", "p_median", "p_center", "ems"}
+    kinds = {"lscp", "mclp", "psclp", "coverage", "p_median", "p_center", "ems", "village_tiers"}
     assert kinds | {"staffing_quota", "sent_down"} == set(FAMILIES)
     phased = load_any(PHASED, base_dir=Path("."))
     assert family_of(phased).name == "phased"

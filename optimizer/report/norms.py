@@ -166,6 +166,25 @@ def open_sites_per_zone(run: RunData, types: list[str] | None) -> dict[str, int]
     return {str(k): int(v) for k, v in counts.items()}
 
 
+def _cap_label(rule: dict[str, Any], what: str) -> str:
+    """The zone rule's cap in words: max_sites (large zones' own), residents per site."""
+    parts = []
+    if rule.get("max_sites") is not None:
+        parts.append(
+            f"<= {rule['max_sites']} open {what} per township"
+            + (
+                f" ({rule['large_zones']['max_sites']} over "
+                f"{rule['large_zones']['over_residents']:,.0f} residents)"
+                if rule.get("large_zones")
+                else ""
+            )
+        )
+    band = rule.get("residents_per_site")
+    if band is not None:
+        parts.append(f"<= 1 open {what} per {band['min']:,.0f} residents (rounded up) per zone")
+    return "; ".join(parts)
+
+
 @register_norms("zone_rules")
 def _zone_rule_norms(run: RunData) -> list[NormCheck]:
     if not run.has_plan:
@@ -177,12 +196,17 @@ def _zone_rule_norms(run: RunData) -> list[NormCheck]:
         need = int(rule.get("min_sites", 0))
         what = "/".join(types) if types else "sites"
         density = rule.get("per_10k_residents")
+        band = rule.get("residents_per_site")
         label = (
             f">= {density:g} open {what} per 10,000 residents per township"
             + (f" (at least {need})" if need else "")
             if density is not None
             else f">= {need} open {what} per township"
         )
+        if band is not None:
+            label = f">= 1 open {what} per {band['max']:,.0f} residents per zone" + (
+                f" (at least {need})" if need else ""
+            )
         required = rule.get("required") or {}
         allowed = rule.get("allowed") or {}
         for z in _rule_zones(run, rule):
@@ -191,13 +215,7 @@ def _zone_rule_norms(run: RunData) -> list[NormCheck]:
                 out.append(
                     NormCheck(
                         f"zone_rules[{k}].max",
-                        f"<= {rule['max_sites']} open {what} per township"
-                        + (
-                            f" ({rule['large_zones']['max_sites']} over "
-                            f"{rule['large_zones']['over_residents']:,.0f} residents)"
-                            if rule.get("large_zones")
-                            else ""
-                        ),
+                        _cap_label(rule, what),
                         "zone",
                         z,
                         float(allowed[z]),
@@ -208,7 +226,7 @@ def _zone_rule_norms(run: RunData) -> list[NormCheck]:
                         comparison="<=",
                     )
                 )
-            if not need and density is None:
+            if not need and density is None and band is None:
                 continue
             need_z = int(required.get(z, need))
             out.append(

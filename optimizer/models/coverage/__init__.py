@@ -1,1 +1,1 @@
-"""Covering models (LSCP, MCLP, PSCLP, compositions, phased roll-out): problem, solve, Benders, greedy, evaluation."""
+"""Covering models (LSCP, MCLP, PSCLP, compositions, phased roll-out): problem, prechecks, build, method, solve, certify, Benders, greedy, evaluation."""

@@ -1,7 +1,7 @@
 """``solver.method: bbc`` - the compact covering model solved by branch-and-Benders-cut in SCIP.
 
 The coverage columns ``z`` and their link rows leave the compact MILP
-(:func:`optimizer.models.coverage.solve.build_coverage_milp`); the rest (the site columns and every
+(:func:`optimizer.models.coverage.build.build_coverage_milp`); the rest (the site columns and every
 row on them alone) is the master of :func:`optimizer.solvers.scip_benders.solve_bbc`, whose
 cuts stand in for the links (Cordeau, Furini & Ljubić 2019). The answer comes back as a vector
 of the compact model (``z_g = min(1, y(N_g))``), so it is certified like a compact solve.

@@ -309,7 +309,11 @@ def solve_benders(
     warm_open: np.ndarray | None = None,
     n_cells: int = 1,
 ) -> tuple[SolveResult, BendersInfo]:
-    """Solve the compact model ``milp`` by Benders; the result is a vector of ``milp``."""
+    """Solve the compact model ``milp`` by Benders; the result is a vector of ``milp``.
+
+    (1) Kelley rounds on the LP relaxation of the master, then (2) the integer master re-solved
+    with the cuts until its bound meets the best plan found (or the time runs out).
+    """
     why = benders_unsupported(problem, backend)
     if why:
         raise CaseError(
@@ -321,132 +325,173 @@ def solve_benders(
                 )
             ]
         )
-    t0 = time.perf_counter()
-    info = BendersInfo()
-    cells, cell_of_z = _cells_of(milp, reduced, problem, n_cells)
-    master = _Master(milp, cells, cell_of_z)
-    info.cells = len(cells)
-    maximise = milp.sense == "max"
-    n_y = master.n_y
-    scale = float(np.abs(master.c).sum() * max(master.col_hi[n_y:].max(initial=1.0), 1.0)) + abs(
-        milp.c0
-    )
-    tol = 1e-9 * max(scale, 1.0)
-    best_x: np.ndarray | None = None
-    best_obj = -np.inf if maximise else np.inf
-    version = ""
+    run = _BendersRun(milp, reduced, options, backend, n_cells, problem)
+    if warm_open is not None:
+        run.consider(np.asarray(warm_open, dtype=bool))
+        if run.best_x is not None:
+            run.master.separate(run.best_x[: run.n_y], np.full(len(run.cells), np.inf), run.tol)
+    if not run.lp_rounds():
+        return run.result(Status.INFEASIBLE, None), run.info
+    status, bound = run.mip_rounds()
+    if status == Status.INFEASIBLE:
+        return run.result(Status.INFEASIBLE, None), run.info
+    return run.finish(status, bound), run.info
 
-    def consider(open_mask: np.ndarray) -> None:
-        nonlocal best_x, best_obj
-        x = warm_start_vector(milp, reduced, open_mask)
-        worst, _ = milp.max_violation(x)
+
+class _BendersRun:
+    """The state of one Benders solve: the master, the best plan found, the clock, the record."""
+
+    def __init__(
+        self,
+        milp: MILP,
+        reduced: ReducedCoverage,
+        options: SolveOptions,
+        backend: str,
+        n_cells: int,
+        problem: CoverageProblem,
+    ) -> None:
+        self.t0 = time.perf_counter()
+        self.milp, self.reduced, self.options, self.backend = milp, reduced, options, backend
+        self.info = BendersInfo()
+        self.cells, cell_of_z = _cells_of(milp, reduced, problem, n_cells)
+        self.master = _Master(milp, self.cells, cell_of_z)
+        self.info.cells = len(self.cells)
+        self.maximise = milp.sense == "max"
+        self.n_y = n_y = self.master.n_y
+        hi = max(self.master.col_hi[n_y:].max(initial=1.0), 1.0)
+        scale = float(np.abs(self.master.c).sum() * hi) + abs(milp.c0)
+        self.tol = 1e-9 * max(scale, 1.0)
+        self.best_x: np.ndarray | None = None
+        self.best_obj = -np.inf if self.maximise else np.inf
+        self.version = ""
+
+    def consider(self, open_mask: np.ndarray) -> None:
+        """Keep the plan if it is feasible in the compact model and better than the best."""
+        x = warm_start_vector(self.milp, self.reduced, open_mask)
+        worst, _ = self.milp.max_violation(x)
         if worst > 1e-6:
             return
-        val = milp.objective_value(x)
-        if best_x is None or _better(val, best_obj, maximise):
-            best_x, best_obj = x, val
+        val = self.milp.objective_value(x)
+        if self.best_x is None or _better(val, self.best_obj, self.maximise):
+            self.best_x, self.best_obj = x, val
 
-    def to_mask(y: np.ndarray) -> np.ndarray:
-        mask = reduced.fixed_open.copy()
-        mask[reduced.free_sites[y > 0.5]] = True
+    def to_mask(self, y: np.ndarray) -> np.ndarray:
+        mask = self.reduced.fixed_open.copy()
+        mask[self.reduced.free_sites[y > 0.5]] = True
         return mask
 
-    if warm_open is not None:
-        consider(np.asarray(warm_open, dtype=bool))
-        if best_x is not None:
-            master.separate(best_x[:n_y], np.full(len(cells), np.inf), tol)
+    def left(self) -> float:
+        return self.options.time_limit_s - (time.perf_counter() - self.t0)
 
-    def left() -> float:
-        return options.time_limit_s - (time.perf_counter() - t0)
-
-    # (1) Kelley on the LP relaxation of the master
-    prev = None
-    for _ in range(_LP_ROUNDS):
-        if left() <= 1.0:
-            break
+    def _master_solve(self, integer: bool, warm: np.ndarray | None) -> SolveResult:
         ts = time.perf_counter()
         res = solve(
-            master.milp(False), replace(options, time_limit_s=left(), warm_start=None), backend
+            self.master.milp(integer),
+            replace(self.options, time_limit_s=self.left(), warm_start=warm),
+            self.backend,
         )
-        info.master_time_s += time.perf_counter() - ts
-        version = res.solver_version
-        info.lp_rounds += 1
-        if res.status == Status.INFEASIBLE:
-            return _result(Status.INFEASIBLE, None, None, None, t0, version, info, backend), info
-        if res.x is None or res.objective is None:
-            break
-        ts = time.perf_counter()
-        added = master.separate(res.x[:n_y], res.x[n_y:], tol)
-        info.separation_time_s += time.perf_counter() - ts
-        info.lp_bound = res.objective
-        if added == 0:
-            break
-        if prev is not None and abs(prev - res.objective) <= _LP_STALL * max(1.0, abs(prev)):
-            break
-        prev = res.objective
+        self.info.master_time_s += time.perf_counter() - ts
+        self.version = res.solver_version
+        return res
 
-    # (2) the integer master, re-solved with the cuts until its bound meets the best plan
-    bound: float | None = None
-    status = Status.NO_SOLUTION
-    while True:
-        if left() <= 0.5:
-            status = Status.FEASIBLE if best_x is not None else Status.NO_SOLUTION
-            break
-        warm = master.vector(best_x[:n_y]) if best_x is not None else None
+    def _separate(self, y: np.ndarray, theta: np.ndarray) -> int:
         ts = time.perf_counter()
-        res = solve(
-            master.milp(True), replace(options, time_limit_s=left(), warm_start=warm), backend
-        )
-        info.master_time_s += time.perf_counter() - ts
-        version = res.solver_version
-        info.mip_rounds += 1
-        if res.status == Status.INFEASIBLE:
-            return _result(Status.INFEASIBLE, None, None, None, t0, version, info, backend), info
-        if res.bound is not None:
-            bound = (
-                res.bound
-                if bound is None
-                else (min(bound, res.bound) if maximise else max(bound, res.bound))
+        added = self.master.separate(y, theta, self.tol)
+        self.info.separation_time_s += time.perf_counter() - ts
+        return added
+
+    def lp_rounds(self) -> bool:
+        """(1) Kelley on the LP relaxation of the master; False if the master is infeasible."""
+        prev = None
+        info = self.info
+        for _ in range(_LP_ROUNDS):
+            if self.left() <= 1.0:
+                break
+            res = self._master_solve(False, None)
+            info.lp_rounds += 1
+            if res.status == Status.INFEASIBLE:
+                return False
+            if res.x is None or res.objective is None:
+                break
+            added = self._separate(res.x[: self.n_y], res.x[self.n_y :])
+            info.lp_bound = res.objective
+            if added == 0:
+                break
+            if prev is not None and abs(prev - res.objective) <= _LP_STALL * max(1.0, abs(prev)):
+                break
+            prev = res.objective
+        return True
+
+    def mip_rounds(self) -> tuple[Status, float | None]:
+        """(2) The integer master, re-solved with the cuts until its bound meets the best plan."""
+        bound: float | None = None
+        n_y, info = self.n_y, self.info
+        while True:
+            if self.left() <= 0.5:
+                return self._stopped(), bound
+            warm = self.master.vector(self.best_x[:n_y]) if self.best_x is not None else None
+            res = self._master_solve(True, warm)
+            info.mip_rounds += 1
+            if res.status == Status.INFEASIBLE:
+                return Status.INFEASIBLE, bound
+            if res.bound is not None:
+                bound = (
+                    res.bound
+                    if bound is None
+                    else (min(bound, res.bound) if self.maximise else max(bound, res.bound))
+                )
+            if res.x is None:
+                return self._stopped(), bound
+            y = np.round(res.x[:n_y])
+            self.consider(self.to_mask(y))
+            added = self._separate(y, res.x[n_y:])
+            self._log_round(bound, added)
+            converged = (
+                self.best_x is not None
+                and bound is not None
+                and abs(bound - self.best_obj)
+                <= max(self.options.mip_rel_gap * abs(self.best_obj), self.tol, 1e-6)
             )
-        if res.x is None:
-            status = Status.FEASIBLE if best_x is not None else Status.NO_SOLUTION
-            break
-        y = np.round(res.x[:n_y])
-        consider(to_mask(y))
-        ts = time.perf_counter()
-        added = master.separate(y, res.x[n_y:], tol)
-        info.separation_time_s += time.perf_counter() - ts
+            if converged or (added == 0 and res.status == Status.OPTIMAL):
+                if added == 0 and not converged and self.best_x is not None:
+                    # the master's own optimum has no violated cut: it is the optimum
+                    bound = res.objective if bound is None else bound
+                ok = self.best_x is not None
+                return (Status.OPTIMAL if ok else Status.NO_SOLUTION), bound
+            if res.status != Status.OPTIMAL:
+                return self._stopped(), bound
+
+    def _stopped(self) -> Status:
+        return Status.FEASIBLE if self.best_x is not None else Status.NO_SOLUTION
+
+    def _log_round(self, bound: float | None, added: int) -> None:
         log.info(
             "Benders round %d: master bound %s, best plan %s, %d cuts added (%d in all)",
-            info.mip_rounds,
+            self.info.mip_rounds,
             "-" if bound is None else f"{bound:,.6g}",
-            "-" if best_x is None else f"{best_obj:,.6g}",
+            "-" if self.best_x is None else f"{self.best_obj:,.6g}",
             added,
-            master.n_cuts,
+            self.master.n_cuts,
         )
-        converged = (
-            best_x is not None
-            and bound is not None
-            and abs(bound - best_obj) <= max(options.mip_rel_gap * abs(best_obj), tol, 1e-6)
+
+    def finish(self, status: Status, bound: float | None) -> SolveResult:
+        """The result with the best plan; the bound clamped to it within the master's tolerance."""
+        self.info.cuts = self.master.n_cuts
+        best_obj, tol = self.best_obj, self.tol
+        if self.best_x is not None and bound is not None:
+            # the master's bound carries its solver tolerance: clamp only within it
+            if self.maximise and bound < best_obj and best_obj - bound <= max(tol, 1e-6):
+                bound = best_obj
+            if not self.maximise and bound > best_obj and bound - best_obj <= max(tol, 1e-6):
+                bound = best_obj
+        obj = best_obj if self.best_x is not None else None
+        return _result(
+            status, self.best_x, obj, bound, self.t0, self.version, self.info, self.backend
         )
-        if converged or (added == 0 and res.status == Status.OPTIMAL):
-            status = Status.OPTIMAL if best_x is not None else Status.NO_SOLUTION
-            if added == 0 and not converged and best_x is not None:
-                # the master's own optimum has no violated cut: it is the optimum
-                bound = res.objective if bound is None else bound
-            break
-        if res.status != Status.OPTIMAL:
-            status = Status.FEASIBLE if best_x is not None else Status.NO_SOLUTION
-            break
-    info.cuts = master.n_cuts
-    if best_x is not None and bound is not None:
-        # the master's bound carries its solver tolerance: clamp only within it
-        if maximise and bound < best_obj and best_obj - bound <= max(tol, 1e-6):
-            bound = best_obj
-        if not maximise and bound > best_obj and bound - best_obj <= max(tol, 1e-6):
-            bound = best_obj
-    obj = best_obj if best_x is not None else None
-    return _result(status, best_x, obj, bound, t0, version, info, backend), info
+
+    def result(self, status: Status, x: np.ndarray | None) -> SolveResult:
+        """A result without a plan (an infeasible master)."""
+        return _result(status, x, None, None, self.t0, self.version, self.info, self.backend)
 
 
 def _result(

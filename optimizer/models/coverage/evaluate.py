@@ -14,6 +14,7 @@ from fractions import Fraction
 
 import numpy as np
 
+from ...config import ZoneRule
 from .problem import CoverageProblem, StandardCoverage, _zone_share
 
 __all__ = ["Evaluation", "StandardResult", "check_plan", "evaluate_plan"]
@@ -156,6 +157,17 @@ def _objective(
 
 def check_plan(problem: CoverageProblem, ev: Evaluation) -> list[str]:
     """Every constraint of the case, re-checked on the raw data. Empty list = plan is valid."""
+    return (
+        _site_limit_violations(problem, ev)
+        + _standard_violations(problem, ev)
+        + _zone_rule_violations(problem, ev)
+        + _type_share_violations(problem, ev)
+        + _keep_count_violations(problem, ev)
+    )
+
+
+def _site_limit_violations(problem: CoverageProblem, ev: Evaluation) -> list[str]:
+    """Existing sites kept, new-site counts, budgets and hosted sites."""
     model = problem.model
     sites = problem.sites
     out: list[str] = []
@@ -205,6 +217,12 @@ def check_plan(problem: CoverageProblem, ev: Evaluation) -> list[str]:
                 f"{orphan.size} hosted sites are open without their host: "
                 f"{', '.join(map(str, sites.ids[orphan[:10]]))}"
             )
+    return out
+
+
+def _standard_violations(problem: CoverageProblem, ev: Evaluation) -> list[str]:
+    """Mandatory standards, coverage shares and zone shares."""
+    out: list[str] = []
     for r in ev.standards:
         s = r.coverage.standard
         if s.mandatory:
@@ -221,25 +239,33 @@ def check_plan(problem: CoverageProblem, ev: Evaluation) -> list[str]:
                 req = _zone_share(s, z)
                 if req is not None and zc.share is not None and zc.share < req - SHARE_TOL:
                     out.append(f"standard '{s.name}' zone {z}: share {zc.share:.6f} below {req}")
-    if sites.zone is not None:
-        for k, rule in enumerate(model.zone_rules):
-            mask = ev.open_mask & problem.type_mask(rule.facility_types)
-            for z in problem.rule_zones(rule):
-                n = int((mask & (sites.zone == z)).sum())
-                need = _rule_need_raw(problem, rule.min_sites, rule.per_10k_residents, z)
-                if n < need:
-                    out.append(f"zone_rules[{k}]: zone {z} has {n} open sites, needs {need}")
-                cap = rule.max_sites
-                big = rule.large_zones
-                if (
-                    cap is not None
-                    and big is not None
-                    and _residents_raw(problem, z) > Fraction(str(big.over_residents))
-                ):
-                    cap = max(cap, big.max_sites)
-                if cap is not None and n > cap:
-                    out.append(f"zone_rules[{k}]: zone {z} has {n} open sites, at most {cap}")
-    for share in model.type_shares:
+    return out
+
+
+def _zone_rule_violations(problem: CoverageProblem, ev: Evaluation) -> list[str]:
+    """Zone rules: open sites per zone between the need (from raw residents) and the cap."""
+    sites = problem.sites
+    out: list[str] = []
+    if sites.zone is None:
+        return out
+    for k, rule in enumerate(problem.model.zone_rules):
+        mask = ev.open_mask & problem.type_mask(rule.facility_types)
+        for z in problem.rule_zones(rule):
+            n = int((mask & (sites.zone == z)).sum())
+            need = _rule_need_raw(problem, rule, z)
+            if n < need:
+                out.append(f"zone_rules[{k}]: zone {z} has {n} open sites, needs {need}")
+            cap = _rule_cap_raw(problem, rule, z)
+            if cap is not None and n > cap:
+                out.append(f"zone_rules[{k}]: zone {z} has {n} open sites, at most {cap}")
+    return out
+
+
+def _type_share_violations(problem: CoverageProblem, ev: Evaluation) -> list[str]:
+    """Type shares (exact fractions) per zone or county."""
+    sites = problem.sites
+    out: list[str] = []
+    for share in problem.model.type_shares:
         num = np.isin(sites.facility_type, share.facility_types) & ev.open_mask
         den = np.isin(sites.facility_type, share.of) & ev.open_mask
         zones = (
@@ -263,7 +289,14 @@ def check_plan(problem: CoverageProblem, ev: Evaluation) -> list[str]:
                     f"type_shares[{share.name}] {z}: {a} of {b_} open sites, below "
                     f"{100 * share.min_share:g}%"
                 )
-    if model.keep_existing_count:
+    return out
+
+
+def _keep_count_violations(problem: CoverageProblem, ev: Evaluation) -> list[str]:
+    """Relocation keeps today's count of every existing type."""
+    sites = problem.sites
+    out: list[str] = []
+    if problem.model.keep_existing_count:
         for t in sorted(set(sites.facility_type[sites.existing].tolist())):
             of_type = sites.facility_type == t
             have, need = int((ev.open_mask & of_type).sum()), int((sites.existing & of_type).sum())
@@ -272,15 +305,37 @@ def check_plan(problem: CoverageProblem, ev: Evaluation) -> list[str]:
     return out
 
 
-def _rule_need_raw(
-    problem: CoverageProblem, min_sites: int, per_10k: float | None, zone: str
-) -> int:
+def _rule_need_raw(problem: CoverageProblem, rule: ZoneRule, zone: str) -> int:
     """The zone rule's site count recomputed from the raw demand (exact fractions), apart
-    from ``CoverageProblem.rule_need`` which the model uses."""
-    if per_10k is None or problem.demand.zone is None:
-        return min_sites
-    need = Fraction(str(per_10k)) * _residents_raw(problem, zone) / 10_000
-    return max(min_sites, math.ceil(need))
+    from ``CoverageProblem.rule_need`` which the model uses: the largest of ``min_sites``,
+    ceil(per_10k x residents / 10,000) and ceil(residents / residents_per_site.max)."""
+    need = rule.min_sites
+    if problem.demand.zone is None:
+        return need
+    if rule.per_10k_residents is not None:
+        density = Fraction(str(rule.per_10k_residents)) * _residents_raw(problem, zone) / 10_000
+        need = max(need, math.ceil(density))
+    if rule.residents_per_site is not None:
+        band_max = Fraction(str(rule.residents_per_site.max))
+        need = max(need, math.ceil(_residents_raw(problem, zone) / band_max))
+    return need
+
+
+def _rule_cap_raw(problem: CoverageProblem, rule: ZoneRule, zone: str) -> int | None:
+    """The zone rule's cap from the raw demand (exact fractions), apart from
+    ``CoverageProblem.rule_cap``: the smaller of ``max_sites`` (raised by ``large_zones``) and
+    ceil(residents / residents_per_site.min); None without either."""
+    caps: list[int] = []
+    if rule.max_sites is not None:
+        cap = rule.max_sites
+        big = rule.large_zones
+        if big is not None and _residents_raw(problem, zone) > Fraction(str(big.over_residents)):
+            cap = max(cap, big.max_sites)
+        caps.append(cap)
+    if rule.residents_per_site is not None and problem.demand.zone is not None:
+        band_min = Fraction(str(rule.residents_per_site.min))
+        caps.append(math.ceil(_residents_raw(problem, zone) / band_min))
+    return min(caps) if caps else None
 
 
 def _residents_raw(problem: CoverageProblem, zone: str) -> Fraction:

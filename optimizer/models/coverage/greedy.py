@@ -50,21 +50,39 @@ def greedy_plan(
 ) -> np.ndarray | None:
     """A feasible plan (mask over all sites) built greedily, or ``None`` when the greedy's plan
     breaks a row of ``milp`` or the model has no coverage to gain."""
-    model = problem.model
-    sites = problem.sites
     F = reduced.free_sites
     if F.size == 0:
         return None
-    objective = model.resolved_objective
-    is_new = ~sites.existing[F]
-    ftype = sites.facility_type[F]
-    cost = np.where(is_new, sites.cost[F], 0.0)
-    gw = reduced.group_weight
+    scored = _scored_rows(problem, reduced)
+    if scored is None:
+        return None
+    y = _Greedy(problem, reduced, *scored).run()
+    open_mask = reduced.fixed_open.copy()
+    open_mask[F[y]] = True
+    x = warm_start_vector(milp, reduced, open_mask)
+    worst, where = milp.max_violation(x)
+    if worst > 1e-6:
+        log.info("Greedy plan dropped: it breaks %s by %.3g", where, worst)
+        return None
+    log.info(
+        "Greedy plan: %d new sites, objective %s",
+        int((open_mask & ~problem.sites.existing).sum()),
+        f"{milp.objective_value(x):,.6g}",
+    )
+    return open_mask
 
-    # rows that count: weighted standards (MCLP) or standards with an unmet share (PSCLP)
+
+def _scored_rows(
+    problem: CoverageProblem, reduced: ReducedCoverage
+) -> tuple[sp.csc_matrix, np.ndarray, list[tuple[int, int, float]]] | None:
+    """The rows that count, stacked (groups x free sites), their weights and the share targets
+    ``(start, stop, weight still needed)``: weighted standards (MCLP) or standards with an unmet
+    share (PSCLP). None when no row counts."""
+    objective = problem.model.resolved_objective
+    gw = reduced.group_weight
     mats: list[sp.csr_matrix] = []
     weights: list[np.ndarray] = []
-    targets: list[tuple[int, int, float]] = []  # (start, stop, weight still needed)
+    targets: list[tuple[int, int, float]] = []
     start = 0
     for rs in reduced.standards:
         s = rs.standard
@@ -91,86 +109,107 @@ def greedy_plan(
         start += idx.size
     if not mats:
         return None
-    M = sp.vstack(mats, format="csc")
-    wv = np.concatenate(weights)
-    covered = np.zeros(M.shape[0], dtype=bool)
-    y = np.zeros(F.size, dtype=bool)
-    y[~is_new] = True  # existing sites that may close start open (closing is never forced here)
-    for k0 in np.flatnonzero(y).tolist():
-        covered[M.indices[M.indptr[k0] : M.indptr[k0 + 1]]] = True
+    return sp.vstack(mats, format="csc"), np.concatenate(weights), targets
 
-    lim = _limits(problem)
-    budget_left = lim["budget"]
-    type_budget_left = {k: float(v) for k, v in lim["by_type"].items()}
-    count_left = dict(lim["count"])
-    use_cost = budget_left is not None or bool(type_budget_left) or objective == "min_cost"
-    denom = np.maximum(cost, 1e-9) if use_cost else np.ones(F.size)
-    need_left = [t[2] for t in targets]
 
-    def gain(j: int) -> float:
+class _Greedy:
+    """The greedy's state: sites taken, rows covered, shares still needed, limits left."""
+
+    def __init__(
+        self,
+        problem: CoverageProblem,
+        reduced: ReducedCoverage,
+        M: sp.csc_matrix,
+        wv: np.ndarray,
+        targets: list[tuple[int, int, float]],
+    ) -> None:
+        sites = problem.sites
+        F = reduced.free_sites
+        self.objective = problem.model.resolved_objective
+        self.is_new = ~sites.existing[F]
+        self.ftype = sites.facility_type[F]
+        self.cost = np.where(self.is_new, sites.cost[F], 0.0)
+        self.M, self.wv, self.targets = M, wv, targets
+        self.covered = np.zeros(M.shape[0], dtype=bool)
+        self.y = np.zeros(F.size, dtype=bool)
+        self.y[~self.is_new] = True  # existing sites that may close start open (never forced)
+        for k0 in np.flatnonzero(self.y).tolist():
+            self.covered[M.indices[M.indptr[k0] : M.indptr[k0 + 1]]] = True
+        lim = _limits(problem)
+        self.budget_left: float | None = lim["budget"]
+        self.type_budget_left = {k: float(v) for k, v in lim["by_type"].items()}
+        self.count_left = dict(lim["count"])
+        use_cost = (
+            self.budget_left is not None
+            or bool(self.type_budget_left)
+            or self.objective == "min_cost"
+        )
+        self.denom = np.maximum(self.cost, 1e-9) if use_cost else np.ones(F.size)
+        self.need_left = [t[2] for t in targets]
+
+    def gain(self, j: int) -> float:
+        """Weight newly covered by site ``j`` (for shares: only up to what is still needed)."""
+        M = self.M
         rows = M.indices[M.indptr[j] : M.indptr[j + 1]]
-        rows = rows[~covered[rows]]
-        if objective == "max_coverage":
-            return float(wv[rows].sum())
+        rows = rows[~self.covered[rows]]
+        if self.objective == "max_coverage":
+            return float(self.wv[rows].sum())
         g = 0.0
-        for (a, b, _), left in zip(targets, need_left, strict=True):
+        for (a, b, _), left in zip(self.targets, self.need_left, strict=True):
             if left > 1e-9:
                 sel = rows[(rows >= a) & (rows < b)]
-                g += min(float(wv[sel].sum()), left)
+                g += min(float(self.wv[sel].sum()), left)
         return g
 
-    def allowed(j: int) -> bool:
-        if not is_new[j]:
+    def allowed(self, j: int) -> bool:
+        """A new site within the count limits and the budgets left."""
+        if not self.is_new[j]:
             return False
-        t = ftype[j]
+        t = self.ftype[j]
         for key in (None, t):
-            if key in count_left and count_left[key] < 1 - 1e-9:
+            if key in self.count_left and self.count_left[key] < 1 - 1e-9:
                 return False
-        if budget_left is not None and cost[j] > budget_left + 1e-9:
+        cost = self.cost[j]
+        if self.budget_left is not None and cost > self.budget_left + 1e-9:
             return False
-        return not (t in type_budget_left and cost[j] > type_budget_left[t] + 1e-9)
+        return not (t in self.type_budget_left and cost > self.type_budget_left[t] + 1e-9)
 
-    heap: list[tuple[float, int]] = [
-        (-gain(j) / float(denom[j]), j) for j in range(F.size) if allowed(j)
-    ]
-    heapq.heapify(heap)
-    while heap:
-        if objective != "max_coverage" and all(left <= 1e-9 for left in need_left):
-            break
-        _, j = heapq.heappop(heap)
-        if not allowed(j):
-            continue
-        g = gain(j)
-        if g <= 0:
-            continue
-        score = g / float(denom[j])
-        if heap and score < -heap[0][0] - 1e-12:
-            heapq.heappush(heap, (-score, j))
-            continue
-        y[j] = True
+    def take(self, j: int) -> None:
+        """Open site ``j``: mark its rows covered, charge the shares, counts and budgets."""
+        M = self.M
+        self.y[j] = True
         rows = M.indices[M.indptr[j] : M.indptr[j + 1]]
-        fresh = rows[~covered[rows]]
-        for k, (a, b, _) in enumerate(targets):
-            need_left[k] -= float(wv[fresh[(fresh >= a) & (fresh < b)]].sum())
-        covered[fresh] = True
-        t = ftype[j]
+        fresh = rows[~self.covered[rows]]
+        for k, (a, b, _) in enumerate(self.targets):
+            self.need_left[k] -= float(self.wv[fresh[(fresh >= a) & (fresh < b)]].sum())
+        self.covered[fresh] = True
+        t = self.ftype[j]
         for key in (None, t):
-            if key in count_left:
-                count_left[key] -= 1
-        if budget_left is not None:
-            budget_left -= cost[j]
-        if t in type_budget_left:
-            type_budget_left[t] -= cost[j]
-    open_mask = reduced.fixed_open.copy()
-    open_mask[F[y]] = True
-    x = warm_start_vector(milp, reduced, open_mask)
-    worst, where = milp.max_violation(x)
-    if worst > 1e-6:
-        log.info("Greedy plan dropped: it breaks %s by %.3g", where, worst)
-        return None
-    log.info(
-        "Greedy plan: %d new sites, objective %s",
-        int((open_mask & ~sites.existing).sum()),
-        f"{milp.objective_value(x):,.6g}",
-    )
-    return open_mask
+            if key in self.count_left:
+                self.count_left[key] -= 1
+        if self.budget_left is not None:
+            self.budget_left -= self.cost[j]
+        if t in self.type_budget_left:
+            self.type_budget_left[t] -= self.cost[j]
+
+    def run(self) -> np.ndarray:
+        """The lazy-greedy loop; returns the mask over the free site columns."""
+        heap: list[tuple[float, int]] = [
+            (-self.gain(j) / float(self.denom[j]), j) for j in range(self.y.size) if self.allowed(j)
+        ]
+        heapq.heapify(heap)
+        while heap:
+            if self.objective != "max_coverage" and all(left <= 1e-9 for left in self.need_left):
+                break
+            _, j = heapq.heappop(heap)
+            if not self.allowed(j):
+                continue
+            g = self.gain(j)
+            if g <= 0:
+                continue
+            score = g / float(self.denom[j])
+            if heap and score < -heap[0][0] - 1e-12:
+                heapq.heappush(heap, (-score, j))
+                continue
+            self.take(j)
+        return self.y

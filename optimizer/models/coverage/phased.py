@@ -40,18 +40,17 @@ import scipy.sparse as sp
 from ...certificate import Certificate
 from ...errors import CheckError
 from ...milp import MILP, ModelBuilder
-from ...solvers import SolveOptions, Status, relative_gap, solve
-from .build import warm_start_vector
+from ...solvers import SolveOptions, SolveResult, Status, relative_gap, solve
+from .build import build_coverage_milp, warm_start_vector
 from .evaluate import Evaluation, check_plan, evaluate_plan
+from .precheck import precheck
 from .problem import (
     CoverageProblem,
     ReducedCoverage,
     StandardCoverage,
     coverage_sets,
-    precheck,
     reduce,
 )
-from .solve import build_coverage_milp
 
 __all__ = ["PhasedSolution", "build_phased_milp", "solve_phased"]
 
@@ -288,6 +287,8 @@ def solve_phased(
     backend: str = "highs",
     aggregate: bool = True,
 ) -> PhasedSolution:
+    """Build, solve and certify the phased roll-out (module docstring); a stopped run returns
+    the better of the solver's incumbent and the greedy roll-out, with the solver's bound."""
     options = options or SolveOptions()
     t0 = time.perf_counter()
     coverages = coverage_sets(problem)
@@ -303,6 +304,62 @@ def solve_phased(
     # Dominance stays exact: a dominator costs no more, so it fits any phase's budget as well.
     reduced = reduce(problem, coverages, aggregate=aggregate, drop_dominated=True)
     milp = build_phased_milp(problem, reduced)
+    result = _solve_from_greedy(problem, reduced, milp, options, backend)
+    common: dict[str, Any] = {
+        "runtime_s": result.runtime_s,
+        "solver": result.solver,
+        "solver_version": result.solver_version,
+        "message": result.message,
+        "model_size": {
+            "rows": milp.n_rows,
+            "columns": milp.n_cols,
+            "nonzeros": milp.nnz,
+            "integer_columns": milp.n_integer,
+        },
+        "presolve": reduced.stats,
+        "dominated_by": reduced.dominated_by,
+    }
+    if not result.status.has_solution or result.x is None:
+        diagnosis = []
+        if result.status == Status.INFEASIBLE:
+            diagnosis = [
+                "the phases cannot reach the final targets: the final phase's constraints (coverage "
+                "targets, zone rules) need more than the phases' budgets and site limits allow in total"
+            ]
+        return PhasedSolution(
+            problem,
+            result.status,
+            coverages,
+            bound=result.bound if result.bound is not None else _trivial_bound(problem, reduced),
+            diagnosis=diagnosis,
+            total_time_s=time.perf_counter() - t0,
+            **common,
+        )
+    plans, evals, raw, bound = _certify_phases(problem, coverages, reduced, milp, result)
+    return PhasedSolution(
+        problem,
+        result.status,
+        coverages,
+        plans,
+        evals,
+        objective=raw,
+        bound=bound,
+        gap=relative_gap(raw, bound),
+        total_time_s=time.perf_counter() - t0,
+        checked=True,
+        **common,
+    )
+
+
+def _solve_from_greedy(
+    problem: CoverageProblem,
+    reduced: ReducedCoverage,
+    milp: MILP,
+    options: SolveOptions,
+    backend: str,
+) -> SolveResult:
+    """Solve with the greedy roll-out as the starting plan (when it fits every row); a stopped
+    run without a better incumbent returns the greedy roll-out with the solver's bound."""
     greedy_x: np.ndarray | None = rollout_vector(
         problem,
         reduced,
@@ -331,37 +388,19 @@ def solve_phased(
             objective=milp.objective_value(greedy_x),
             message=f"{result.message}; the greedy roll-out is the best plan found",
         )
-    size = {
-        "rows": milp.n_rows,
-        "columns": milp.n_cols,
-        "nonzeros": milp.nnz,
-        "integer_columns": milp.n_integer,
-    }
-    common: dict[str, Any] = {
-        "runtime_s": result.runtime_s,
-        "solver": result.solver,
-        "solver_version": result.solver_version,
-        "message": result.message,
-        "model_size": size,
-        "presolve": reduced.stats,
-        "dominated_by": reduced.dominated_by,
-    }
-    if not result.status.has_solution or result.x is None:
-        diagnosis = []
-        if result.status == Status.INFEASIBLE:
-            diagnosis = [
-                "the phases cannot reach the final targets: the final phase's constraints (coverage "
-                "targets, zone rules) need more than the phases' budgets and site limits allow in total"
-            ]
-        return PhasedSolution(
-            problem,
-            result.status,
-            coverages,
-            bound=result.bound if result.bound is not None else _trivial_bound(problem, reduced),
-            diagnosis=diagnosis,
-            total_time_s=time.perf_counter() - t0,
-            **common,
-        )
+    return result
+
+
+def _certify_phases(
+    problem: CoverageProblem,
+    coverages: list[StandardCoverage],
+    reduced: ReducedCoverage,
+    milp: MILP,
+    result: SolveResult,
+) -> tuple[list[np.ndarray], list[Evaluation], float, float]:
+    """Decode the plans per phase, re-check them on the raw data, recompute the objective and
+    check the bound; raises :class:`CheckError` on any failure."""
+    assert result.x is not None
     plans = _decode(problem, reduced, milp, result.x)
     evals = [evaluate_plan(problem, coverages, p) for p in plans]
     violations = check_phases(problem, plans, evals)
@@ -381,17 +420,4 @@ def solve_phased(
         bound = raw
     if bound is None:
         bound = _trivial_bound(problem, reduced)
-    gap = relative_gap(raw, bound)
-    return PhasedSolution(
-        problem,
-        result.status,
-        coverages,
-        plans,
-        evals,
-        objective=raw,
-        bound=bound,
-        gap=gap,
-        total_time_s=time.perf_counter() - t0,
-        checked=True,
-        **common,
-    )
+    return plans, evals, raw, bound

@@ -3,9 +3,10 @@
 1. :func:`coverage_sets` turns each service standard into a sparse boolean demand x site matrix
    ``t_ij <= T_i`` (``T_i`` may depend on the demand class), restricted to the standard's facility
    types. It touches only the pairs present in the travel-time table: never a dense loop.
-2. :func:`precheck` finds what makes a plan impossible before any solver runs: demand no site can
-   reach under a mandatory standard (by id), zones without enough candidates, coverage targets
-   above what opening *every* site achieves.
+2. :func:`~optimizer.models.coverage.precheck.precheck` (its own module) finds what makes a plan
+   impossible before any solver runs: demand no site can reach under a mandatory standard (by
+   id), zones without enough candidates, coverage targets above what opening *every* site
+   achieves.
 3. :func:`reduce` is the presolve of MODELS.md §0/§8.2: sites kept open become constants (rows
    they cover drop out), demand points with identical covering sets are merged (weights summed;
    the merge is verified exactly, not trusted to a hash), and candidates dominated in coverage and
@@ -33,7 +34,6 @@ __all__ = [
     "StandardCoverage",
     "coverage_sets",
     "group_rows",
-    "precheck",
     "reduce",
     "require_complete",
 ]
@@ -84,26 +84,43 @@ class CoverageProblem:
             ids = [z for z in ids if kinds.get(z, "") in set(rule.zone_kinds)]
         return ids
 
+    def zone_residents(self, zone: str) -> float:
+        """Residents of ``zone`` (footfall venues are not residents); 0 without demand zones."""
+        if self.demand.zone is None:
+            return 0.0
+        return float(self.demand.residents[self.demand.zone == zone].sum())
+
     def rule_need(self, rule: ZoneRule, zone: str) -> int:
-        """Open sites ``rule`` asks for in ``zone``: min_sites, or the density target
-        ceil(per_10k_residents x residents / 10,000) when that is more."""
+        """Open sites ``rule`` asks for in ``zone``: the largest of min_sites, the density target
+        ceil(per_10k_residents x residents / 10,000) and ceil(residents / residents_per_site.max)."""
         need = rule.min_sites
         if rule.per_10k_residents is not None and self.demand.zone is not None:
-            residents = float(self.demand.residents[self.demand.zone == zone].sum())
+            residents = self.zone_residents(zone)
             need = max(need, math.ceil(rule.per_10k_residents * residents / 10_000 - 1e-9))
+        band = rule.residents_per_site
+        if band is not None and self.demand.zone is not None:
+            need = max(need, math.ceil(self.zone_residents(zone) / band.max - 1e-9))
         return need
 
     def rule_cap(self, rule: ZoneRule, zone: str) -> int | None:
-        """Most open sites ``rule`` allows in ``zone`` (None: no cap): max_sites, or
-        large_zones.max_sites when the zone has more residents than large_zones.over_residents."""
-        if rule.max_sites is None:
-            return None
-        big = rule.large_zones
-        if big is not None and self.demand.zone is not None:
-            residents = float(self.demand.residents[self.demand.zone == zone].sum())
-            if residents > big.over_residents:
-                return max(rule.max_sites, big.max_sites)
-        return rule.max_sites
+        """Most open sites ``rule`` allows in ``zone`` (None: no cap): the smaller of max_sites
+        (large_zones.max_sites when the zone has more residents than large_zones.over_residents)
+        and ceil(residents / residents_per_site.min)."""
+        caps: list[int] = []
+        if rule.max_sites is not None:
+            cap = rule.max_sites
+            big = rule.large_zones
+            if (
+                big is not None
+                and self.demand.zone is not None
+                and self.zone_residents(zone) > big.over_residents
+            ):
+                cap = max(rule.max_sites, big.max_sites)
+            caps.append(cap)
+        band = rule.residents_per_site
+        if band is not None and self.demand.zone is not None:
+            caps.append(math.ceil(self.zone_residents(zone) / band.min - 1e-9))
+        return min(caps) if caps else None
 
     def share_units(self, share: TypeShare) -> list[tuple[str, np.ndarray]]:
         """(zone id or 'county', site mask) for each unit a type share is required on."""
@@ -194,116 +211,6 @@ def coverage_sets(problem: CoverageProblem) -> list[StandardCoverage]:
             f"{matrix.nnz:,}",
         )
     return out
-
-
-# ---------------------------------------------------------------------------------------------
-# Prechecks: impossible plans are explained before any solver runs
-# ---------------------------------------------------------------------------------------------
-def _share_text(x: float) -> str:
-    return f"{100 * x:.2f}%"
-
-
-def precheck(problem: CoverageProblem, coverages: list[StandardCoverage]) -> list[str]:
-    """Reasons the case cannot be feasible, each naming demand ids, zones or numbers."""
-    reasons: list[str] = []
-    demand, sites = problem.demand, problem.sites
-    all_open = np.ones(len(sites), dtype=bool)
-    zone_ids = problem.zone_ids()
-    for cov in coverages:
-        s = cov.standard
-        reach = cov.covered_by(all_open)
-        w_app = demand.weight[cov.applies]
-        total = float(w_app.sum())
-        if s.mandatory:
-            bad = np.flatnonzero(cov.applies & ~reach)
-            if bad.size:
-                ids = ", ".join(map(str, demand.ids[bad[:15]]))
-                more = f" and {bad.size - 15:,} more" if bad.size > 15 else ""
-                reasons.append(
-                    f"standard '{s.name}' requires everyone within {s.threshold} {s.unit}, but "
-                    f"{bad.size:,} demand points ({demand.weight[bad].sum():,.0f} residents) have no "
-                    f"candidate or existing site that close: {ids}{more}. Add candidate sites near them "
-                    "or relax the standard (min_share < 1)."
-                )
-        elif s.min_share is not None and total > 0:
-            best = float(demand.weight[reach].sum()) / total
-            if best + 1e-12 < s.min_share:
-                reasons.append(
-                    f"standard '{s.name}' asks for {_share_text(s.min_share)} of residents within "
-                    f"{s.threshold} {s.unit}, but even opening every candidate reaches only "
-                    f"{_share_text(best)}. Lower min_share or add candidates."
-                )
-        if s.zone_min_share is not None and demand.zone is not None:
-            short = []
-            for z in zone_ids:
-                req = _zone_share(s, z)
-                if req is None:
-                    continue
-                in_zone = cov.applies & (demand.zone == z)
-                zt = float(demand.weight[in_zone].sum())
-                if zt <= 0:
-                    continue
-                best = float(demand.weight[in_zone & reach].sum()) / zt
-                if best + 1e-12 < req:
-                    short.append(f"{z} (at most {_share_text(best)} < {_share_text(req)})")
-            if short:
-                reasons.append(
-                    f"standard '{s.name}': in {len(short)} zones the required share is out of reach even "
-                    f"with every candidate open: {'; '.join(short[:12])}"
-                    + (" ..." if len(short) > 12 else "")
-                )
-    mins = problem.model.min_new_sites
-    if mins is not None:
-        wanted = {None: mins} if isinstance(mins, int) else dict(mins)
-        for ftype, need in wanted.items():
-            pool = (
-                ~sites.existing
-                if ftype is None
-                else ~sites.existing & (sites.facility_type == ftype)
-            )
-            if int(pool.sum()) < need:
-                label = "new sites" if ftype is None else f"new '{ftype}' sites"
-                reasons.append(
-                    f"min_new_sites asks for at least {need} {label} but only {int(pool.sum())} "
-                    "candidates exist; add candidates or lower the target"
-                )
-    for k, rule in enumerate(problem.model.zone_rules):
-        if sites.zone is None:
-            break
-        mask = problem.type_mask(rule.facility_types)
-        short = []
-        fixed = problem.fixed_open() & mask
-        for z in problem.rule_zones(rule):
-            n = int((mask & (sites.zone == z)).sum())
-            need = problem.rule_need(rule, z)
-            cap = problem.rule_cap(rule, z)
-            if n < need:
-                short.append(f"{z} ({n} available, {need} needed)")
-            if cap is not None and cap < need:
-                reasons.append(
-                    f"zone_rules[{k}] in zone {z}: needs at least {need} sites but allows at "
-                    f"most {cap}; lower the density or raise max_sites"
-                )
-            kept = int((fixed & (sites.zone == z)).sum())
-            if cap is not None and kept > cap:
-                reasons.append(
-                    f"zone_rules[{k}] in zone {z}: {kept} existing sites are kept open but at "
-                    f"most {cap} are allowed; set existing: may_close or raise max_sites"
-                )
-        if short:
-            types = ", ".join(rule.facility_types) if rule.facility_types else "any type"
-            target = (
-                f"{rule.per_10k_residents:g} per 10,000 residents (at least {rule.min_sites})"
-                if rule.per_10k_residents is not None
-                else str(rule.min_sites)
-            )
-            reasons.append(
-                f"zone_rules[{k}] needs at least {target} sites ({types}) in every selected zone, "
-                f"but {len(short)} zones have too few candidate or existing sites: {', '.join(short[:20])}"
-                + (" ..." if len(short) > 20 else "")
-                + ". Add candidates in these zones or exclude them from the rule."
-            )
-    return reasons
 
 
 def _zone_share(standard: Standard, zone: str) -> float | None:
