@@ -80,8 +80,20 @@ def _solve_structured(
     """:func:`_solve_whole`, or the search over the number of sites for an equal-cost PSCLP."""
     from .covering import detect_equal_cost_psclp, solve_equal_cost_psclp
 
-    found = detect_equal_cost_psclp(milp) if options.count_search else None
+    wanted = options.count_search or options.psclp_scip
+    found = detect_equal_cost_psclp(milp) if wanted else None
     if found is None:
+        return _solve_whole(milp, options, backend, quiet=quiet)
+    if options.psclp_scip and backend in ("highs", "scip") and _module("scip").available():
+        log.info(
+            "Solving %s (equal-cost partial covering: %d sites, %d demand groups) in SCIP with "
+            "pseudo-cost branching (solver.method: auto; the fastest measured on such blocks)",
+            milp.name,
+            found.y.size,
+            found.z.size,
+        )
+        return _solve_whole(milp, replace(options, scip_profile="covering"), "scip", quiet=True)
+    if not options.count_search:
         return _solve_whole(milp, options, backend, quiet=quiet)
     (log.debug if quiet else log.info)(
         "Solving %s (equal-cost partial covering, %d sites) as a search over the number of sites",
@@ -160,16 +172,16 @@ def _merge(
     bound = (
         c0 + sum(b for b in bounds if b is not None) if all(b is not None for b in bounds) else None
     )
-    first = results[0]
     nodes = [r.node_count for r in results if r.node_count is not None]
+    used = dict.fromkeys((r.solver, r.solver_version) for r in results)
     return SolveResult(
         status,
         x,
         objective,
         bound,
         runtime,
-        first.solver,
-        first.solver_version,
+        " + ".join(name for name, _ in used),
+        " + ".join(version for _, version in used),
         f"{len(results)} independent blocks: "
         + ", ".join(r.status.value for r in results[:8])
         + (" ..." if len(results) > 8 else ""),
@@ -221,7 +233,7 @@ def solve(
         result = _merge(milp, blocks, results, time.perf_counter() - t0, milp.c0)
     log.info(
         "Solver %s: %s, objective %s, bound %s, %.2f s",
-        backend,
+        result.solver,
         result.status.value,
         _fmt(result.objective),
         _fmt(result.bound),

@@ -25,6 +25,25 @@ FEATURES: frozenset[Feature] = frozenset({Feature.BOUND, Feature.WARM_START})
 """What this backend supports (:func:`optimizer.solvers.supports`): no thread count."""
 
 
+PROFILES: dict[str, dict[str, int | float | bool | str]] = {
+    "covering": {
+        "branching/pscost/priority": 100_000,
+        "heuristics/objpscostdiving/freq": -1,
+    },
+}
+"""Named SCIP parameter sets (``SolveOptions.scip_profile``).
+
+``covering`` - for an equal-cost partial set covering (a block of one share row, link rows
+``z_g <= y(N_g)`` and unit site costs): branch on pseudo-costs instead of SCIP's default
+reliability branching, and skip the objective pseudo-cost diving heuristic. On the default
+case's clinic block (1,285 rows x 1,616 columns, 332 binary; optimum 40 sites, LP bound 38.18)
+the default spends 12.8 of 17.2 s in strong branching (152,760 LP iterations); pseudo-cost
+branching proves the optimum in 80-90 nodes, 3.8-4.1 s over random seeds 0-3, and dropping the
+diving heuristic (1.8 s there) is the rest (measured at load 1.3-1.6; HiGHS 1.16 on the same
+block: 16-17 s, 63 nodes).
+"""
+
+
 def available() -> bool:
     try:
         import pyscipopt  # noqa: F401
@@ -100,6 +119,9 @@ def solve(milp: MILP, options: SolveOptions) -> SolveResult:
     model.setParam("randomization/randomseedshift", int(options.seed))
     if not options.presolve:
         model.setParam("presolving/maxrounds", 0)
+    profile = PROFILES[options.scip_profile] if options.scip_profile else {}
+    for key, value in profile.items():
+        model.setParam(key, value)
     # SCIP lists variables by type (binaries first): put them back in column order by name
     xs = sorted(model.getVars(), key=lambda v: int(v.name[1:]))
     if len(xs) != milp.n_cols:
