@@ -13,11 +13,13 @@ Rows:
 
 Sides, each in a fresh process (so peak memory, ``VmHWM``, is that run's own): ``ours`` = the
 toolkit as a planner runs it (presolve: demand merged by covering set and dominated candidates
-dropped; ``solver.method: auto``; HiGHS); ``highs`` and ``scip`` = the plain compact model (no
+dropped; ``solver.method: auto``, which sends an equal-cost PSCLP block such as the clinic block
+to SCIP with pseudo-cost branching; HiGHS otherwise); ``highs`` and ``scip`` = the plain compact model (no
 presolve of ours) given to HiGHS and to SCIP (PySCIPOpt). All with the same time limit and gap
 0; the load average (``/proc/loadavg``) is recorded beside every figure, since the machine is
 shared. Ratios are peer seconds / our seconds in the same run. Extra sides (``--sides``):
-``ours-highs`` (our presolve, compact model, HiGHS: ``ours`` before ``auto`` chose bbc),
+``ours-highs`` (our presolve, compact model, HiGHS: ``ours`` before ``auto`` chose bbc or
+SCIP for the clinic block),
 ``ours-scip`` (our presolve, compact model, SCIP) and ``bbc`` (our presolve, branch-and-Benders-
 cut in SCIP, ``solver.method: bbc``).
 """
@@ -32,6 +34,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -150,6 +153,8 @@ def run_child(row: str, side: str, time_limit_s: float) -> dict[str, Any]:
     t0 = time.perf_counter()
     cpu0 = _cpu_s()
     if row == "default-clinics":
+        if side == "ours":  # solver.method auto: an equal-cost PSCLP block goes to SCIP
+            options = replace(options, psclp_scip=True)
         res = solve(_clinic_block(), options, backend, decompose=False)
         out = {
             "status": res.status.value,
