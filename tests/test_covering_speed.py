@@ -252,6 +252,27 @@ def test_auto_solves_equal_cost_psclp_in_scip_and_matches_brute_force(seed, capl
     assert compact.objective == pytest.approx(sol.objective, rel=OBJ_RTOL, abs=1e-6)
 
 
+@pytest.mark.parametrize("seed", range(3))
+def test_auto_scip_first_stage_of_a_lexicographic_psclp_equals_compact(seed, caplog):
+    """Least sites, then least cost: the first stage (an equal-cost PSCLP) goes to SCIP under
+    ``auto``; both stages equal the compact model's in HiGHS."""
+    pytest.importorskip("pyscipopt")
+    model = CoverageModelConfig(
+        kind="psclp",
+        objective="min_sites",
+        secondary_objective="min_cost",
+        standards=[Standard(name="t", minutes=9, min_share=0.6)],
+    )
+    problem, _ = random_instance(seed, model, n_demand=22, n_sites=10, with_costs=True)
+    with caplog.at_level(logging.INFO, logger="optimizer"):
+        auto = solve_coverage(problem, method="auto")
+    compact = solve_coverage(problem, method="compact")
+    assert auto.status == compact.status == Status.OPTIMAL
+    assert "in SCIP with pseudo-cost branching" in caplog.text
+    assert auto.objective == pytest.approx(compact.objective)
+    assert auto.secondary["value"] == pytest.approx(compact.secondary["value"])
+
+
 def test_scip_covering_profile_sets_its_parameters():
     pytest.importorskip("pyscipopt")
     from optimizer.solvers.scip import PROFILES

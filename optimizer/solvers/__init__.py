@@ -272,7 +272,7 @@ def solve_lexicographic(
         _by_size(milp, blocks),
         options,
         warm,
-        lambda m, o: _solve_whole(m, o, backend, quiet=True),
+        lambda m, o: _solve_structured(m, o, backend, quiet=True),
     )
     runtime = time.perf_counter() - t0
     stage1 = _merge(milp, blocks, [runs.finals[k] for k in range(len(blocks))], runtime, milp.c0)
