@@ -29,18 +29,20 @@ PROFILES: dict[str, dict[str, int | float | bool | str]] = {
     "covering": {
         "branching/pscost/priority": 100_000,
         "heuristics/objpscostdiving/freq": -1,
+        "separating/aggregation/freq": -1,
     },
 }
 """Named SCIP parameter sets (``SolveOptions.scip_profile``).
 
 ``covering`` - for an equal-cost partial set covering (a block of one share row, link rows
 ``z_g <= y(N_g)`` and unit site costs): branch on pseudo-costs instead of SCIP's default
-reliability branching, and skip the objective pseudo-cost diving heuristic. On the default
-case's clinic block (1,285 rows x 1,616 columns, 332 binary; optimum 40 sites, LP bound 38.18)
-the default spends 12.8 of 17.2 s in strong branching (152,760 LP iterations); pseudo-cost
-branching proves the optimum in 80-90 nodes, 3.8-4.1 s over random seeds 0-3, and dropping the
-diving heuristic (1.8 s there) is the rest (measured at load 1.3-1.6; HiGHS 1.16 on the same
-block: 16-17 s, 63 nodes).
+reliability branching, skip the objective pseudo-cost diving heuristic and the aggregation
+separator. On the default case's clinic block (1,285 rows x 1,616 columns, 332 binary; optimum
+40 sites, LP bound 38.18) the default spends 12.8 of 17.2 s in strong branching (152,760 LP
+iterations); pseudo-cost branching proves the optimum in 80-90 nodes, 3.8-4.1 s over random
+seeds 0-3 once the diving heuristic (1.8 s there) is dropped (load 1.3-1.6); the aggregation
+separator spent 0.26 s there for no cut (4.4 -> 4.2 CPU seconds at load 6). HiGHS 1.16 on the
+same block: 16-17 s, 63 nodes.
 """
 
 
