@@ -42,7 +42,8 @@ PARISHES = ROOT / "configs" / "data" / "andorra" / "parishes.geojson"
 def points_along_roads(n: int, rng: np.random.Generator, max_off_m: float) -> pd.DataFrame:
     """``n`` points on random road edges (chosen by length), pushed up to ``max_off_m`` aside."""
     from geodata.crs import transformer
-    from geodata.network import RoadNetwork, graph_from_file
+    from geodata.network import RoadNetwork
+    from geodata.osm import graph_from_file
 
     net = RoadNetwork.from_graph(graph_from_file(GRAPH), "andorra")
     p = net.length_m / net.length_m.sum()

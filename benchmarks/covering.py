@@ -104,8 +104,8 @@ def town_pairs(
 
 def _town_problem(n: int, m: int, p: int, minutes: float) -> Any:
     from geodata.arrays import Demand, Sites, TravelTimes
-    from optimizer.config import CoverageModelConfig, Standard
     from optimizer.models.coverage.problem import CoverageProblem
+    from optimizer.schema.coverage import CoverageModelConfig, Standard
 
     weight, di, sj, tmin = town_pairs(n, m, minutes)
     tt = TravelTimes("drive", di, sj, tmin, n, m, unit="min", complete_within=minutes)
@@ -124,7 +124,7 @@ def _town_problem(n: int, m: int, p: int, minutes: float) -> Any:
 
 def _clinic_block() -> Any:
     """The default case's clinic block as the toolkit hands it to the solver."""
-    from optimizer.case import prepare_case
+    from optimizer.case.prepare import prepare_case
     from optimizer.cli import default_case_path
     from optimizer.milp import split_blocks, sub_milp
     from optimizer.models.coverage.build import build_coverage_milp

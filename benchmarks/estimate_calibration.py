@@ -41,7 +41,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from geodata.estimate import CALIBRATION_CSV, great_circle_m  # noqa: E402
-from geodata.network import RoadNetwork, graph_from_file  # noqa: E402
+from geodata.network import RoadNetwork  # noqa: E402
+from geodata.osm import graph_from_file  # noqa: E402
 from geodata.speeds import profile_for  # noqa: E402
 
 SEED = 17

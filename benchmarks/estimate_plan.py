@@ -25,8 +25,9 @@ import yaml
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from optimizer.case import prepare_case, solve_case  # noqa: E402
-from optimizer.config import load_case  # noqa: E402
+from optimizer.case.loading import load_case  # noqa: E402
+from optimizer.case.prepare import prepare_case  # noqa: E402
+from optimizer.case.run import solve_case  # noqa: E402
 from optimizer.models.coverage.evaluate import evaluate_plan  # noqa: E402
 from optimizer.models.coverage.problem import coverage_sets  # noqa: E402
 

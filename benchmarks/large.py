@@ -43,9 +43,9 @@ def run_child(
 ) -> dict[str, Any]:
     """Generate, build, solve and certify one instance in this process."""
     from geodata.arrays import Demand, Sites, TravelTimes
-    from optimizer.config import CoverageModelConfig, Standard
     from optimizer.models.coverage.problem import CoverageProblem
     from optimizer.models.coverage.solve import solve_coverage
+    from optimizer.schema.coverage import CoverageModelConfig, Standard
     from optimizer.solvers import SolveOptions
 
     t0 = time.perf_counter()

@@ -28,7 +28,8 @@ import numpy as np
 import pandas as pd
 
 from geodata.matrix import augmented_graph, network_travel_times
-from geodata.network import RoadNetwork, graph_from_file
+from geodata.network import RoadNetwork
+from geodata.osm import graph_from_file
 from geodata.snap import snap_points
 from geodata.speeds import profile_for
 

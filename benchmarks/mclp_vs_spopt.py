@@ -92,9 +92,9 @@ _PEAK_SEEN = 0.0  # MiB: the highest VmHWM read in this process
 def run_ours(instance: Instance, *, time_limit_s: float = 600.0) -> dict[str, Any]:
     """Dense matrix -> certified MCLP answer with this toolkit (HiGHS through highspy)."""
     from geodata.arrays import Demand, Sites, TravelTimes
-    from optimizer.config import CoverageModelConfig, Standard
     from optimizer.models.coverage.problem import CoverageProblem
     from optimizer.models.coverage.solve import solve_coverage
+    from optimizer.schema.coverage import CoverageModelConfig, Standard
     from optimizer.solvers import SolveOptions
 
     spec = instance.spec

@@ -52,9 +52,9 @@ PCENTER_RADII = [
 
 def run_ours(name: str, kind: str, *, time_limit_s: float) -> dict[str, Any]:
     from geodata.orlib import read_pmed
-    from optimizer.config import PCenterModelConfig, PMedianModelConfig
     from optimizer.models.siting.pcenter import solve_pcenter
     from optimizer.models.siting.pmedian import solve_pmedian
+    from optimizer.schema.siting import PCenterModelConfig, PMedianModelConfig
     from optimizer.solvers import SolveOptions
 
     inst = read_pmed(DATA / f"{name}.txt")

@@ -26,7 +26,8 @@ import numpy as np
 import pandas as pd
 
 from geodata.matrix import network_travel_times
-from geodata.network import RoadNetwork, graph_from_file, graph_from_pbf
+from geodata.network import RoadNetwork
+from geodata.osm import graph_from_file, graph_from_pbf
 from geodata.snap import snap_points
 from geodata.speeds import profile_for
 from geodata.verify import IndependentRouter, RouterRules, roads_from_graph
@@ -121,7 +122,7 @@ def villages_table() -> pd.DataFrame:
 
 
 def check_table(cases: list[str]) -> pd.DataFrame:
-    from optimizer.case import prepare_case
+    from optimizer.case.prepare import prepare_case
 
     rows = []
     for case in cases:

@@ -31,21 +31,19 @@ import numpy as np
 import scipy.sparse as sp
 
 from optimizer.solvers import SolveOptions
-from optimizer.staffing.config import (
-    AwayShareRule,
-    PoolNorm,
-    QuotaNorms,
-    RotationRules,
-    RotationWeights,
-    ValueRule,
-    default_categories,
-)
 from optimizer.staffing.quota import QuotaInstance, build_quota_milp, solve_quota
+from optimizer.staffing.quota.schema import PoolNorm, QuotaNorms, default_categories
 from optimizer.staffing.rotation import (
     RotationInstance,
     build_rotation_milp,
     default_presolve,
     solve_rotation,
+)
+from optimizer.staffing.rotation.schema import (
+    AwayShareRule,
+    RotationRules,
+    RotationWeights,
+    ValueRule,
 )
 
 SPECIALTIES = ["cardiology", "emergency", "paediatrics", "rehabilitation", "tcm"]

@@ -131,6 +131,58 @@ def _piece(line: shapely.LineString, lo: float, hi: float) -> shapely.Geometry |
     return shapely.ops.substring(line, lo, hi, normalized=True)
 
 
+@dataclass(frozen=True)
+class _Walk:
+    """The arcs a service area walks along: per arc its tail node, edge, side and weight."""
+
+    network: RoadNetwork
+    shapes: EdgeShapes
+    profile: SpeedProfile
+    weights: np.ndarray
+    reverse: bool
+    tails: np.ndarray
+    arc_edge: np.ndarray
+    at_u: np.ndarray
+    arc_w: np.ndarray
+
+
+def _pieces(
+    walk: _Walk, dist: np.ndarray, thr: float, left: float, own: np.ndarray, at: tuple[int, float]
+) -> list[shapely.Geometry]:
+    """The road pieces reached within ``thr`` from one site: whole edges, the reached part of
+    the edges beyond (``dist``: node distances from the site), and the part of the site's own
+    edge (``own``; ``left``: the budget after the access leg; ``at``: its node a and position)."""
+    network, shapes, profile, weights = walk.network, walk.shapes, walk.profile, walk.weights
+    reverse, arc_edge, at_u = walk.reverse, walk.arc_edge, walk.at_u
+    a, t = at
+    budget = thr - dist[walk.tails]
+    reach = np.flatnonzero(budget > 0)
+    frac = np.minimum(1.0, budget[reach] / walk.arc_w[reach])
+    pieces: list[shapely.Geometry] = []
+    full = frac >= 1.0
+    whole = np.unique(shapes.twin[arc_edge[reach[full]]])
+    pieces += list(shapes.lines[whole])
+    done = np.zeros(network.n_edges, dtype=bool)
+    done[whole] = True
+    for r, f in zip(reach[~full], frac[~full], strict=True):
+        if done[shapes.twin[arc_edge[r]]]:
+            continue
+        line = shapes.lines[arc_edge[r]]
+        p = _piece(line, 0.0, f) if at_u[r] else _piece(line, 1.0 - f, 1.0)
+        if p is not None:
+            pieces.append(p)
+    for e in own if left > 0 else ():
+        # along the site's own edge, in the directions travel may take (one-way aware)
+        f = left / float(weights[e])
+        pos = t if network.u[e] == a else 1.0 - t
+        lo_f = pos - f if reverse or profile.ignore_oneway else pos
+        hi_f = pos + f if not reverse or profile.ignore_oneway else pos
+        p = _piece(shapes.lines[e], lo_f, hi_f)
+        if p is not None:
+            pieces.append(p)
+    return pieces
+
+
 def network_service_areas(
     network: RoadNetwork,
     profile: SpeedProfile,
@@ -181,6 +233,7 @@ def network_service_areas(
     key_order = np.argsort(pair_key, kind="stable")
     sorted_keys = pair_key[key_order]
     to_wgs = transformer(network.crs, "EPSG:4326")
+    walk = _Walk(network, shapes, profile, weights, reverse, tails, arc_edge, at_u, arc_w)
     for k, j in enumerate(snapped):
         dist = np.full(n, np.inf)
         sl = slice(bounds[k], bounds[k + 1])
@@ -192,32 +245,7 @@ def network_service_areas(
         if sites.edge is not None and sites.edge[j] >= 0:  # not a parallel road
             own = own[road[3][own] == road[3][sites.edge[j]]]
         for thr in sorted(set(thresholds)):
-            budget = thr - dist[tails]
-            reach = np.flatnonzero(budget > 0)
-            frac = np.minimum(1.0, budget[reach] / arc_w[reach])
-            pieces: list[shapely.Geometry] = []
-            full = frac >= 1.0
-            whole = np.unique(shapes.twin[arc_edge[reach[full]]])
-            pieces += list(shapes.lines[whole])
-            done = np.zeros(network.n_edges, dtype=bool)
-            done[whole] = True
-            for r, f in zip(reach[~full], frac[~full], strict=True):
-                if done[shapes.twin[arc_edge[r]]]:
-                    continue
-                line = shapes.lines[arc_edge[r]]
-                p = _piece(line, 0.0, f) if at_u[r] else _piece(line, 1.0 - f, 1.0)
-                if p is not None:
-                    pieces.append(p)
-            left = thr - acc
-            for e in own if left > 0 else ():
-                # along the site's own edge, in the directions travel may take (one-way aware)
-                f = left / float(weights[e])
-                pos = t if network.u[e] == a else 1.0 - t
-                lo_f = pos - f if reverse or profile.ignore_oneway else pos
-                hi_f = pos + f if not reverse or profile.ignore_oneway else pos
-                p = _piece(shapes.lines[e], lo_f, hi_f)
-                if p is not None:
-                    pieces.append(p)
+            pieces = _pieces(walk, dist, float(thr), thr - acc, own, (a, t))
             if not pieces:
                 continue
             # buffering each piece and uniting the polygons is ~15x faster than buffering the

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
@@ -27,9 +27,7 @@ from .estimate import (
     setting_of_classes,
 )
 from .routing import case_points_wgs84
-
-if TYPE_CHECKING:
-    from optimizer.config import LoadedCase
+from .sources import CaseFiles, Section, estimate_specs
 
 __all__ = ["check_estimate", "estimate_case"]
 
@@ -37,22 +35,24 @@ log = logging.getLogger(__name__)
 
 
 def estimate_case(
-    case: LoadedCase, demand: Demand, sites: Sites, problems: ProblemCollector
+    travel_times: Mapping[str, Section],
+    files: CaseFiles,
+    demand: Demand,
+    sites: Sites,
+    problems: ProblemCollector,
 ) -> tuple[dict[str, TravelTimes], dict[str, EstimateReport]]:
-    """Every ``mode: estimate`` table of the case, checked, with its report."""
-    from optimizer.config import EstimateTravelTimesConfig
-
-    cfg = case.config
-    specs = {n: t for n, t in cfg.travel_times.items() if isinstance(t, EstimateTravelTimesConfig)}
+    """Every ``mode: estimate`` table of the case (``travel_times`` sections), checked, with
+    its report."""
+    specs = estimate_specs(travel_times)
     if not specs:
         return {}, {}
-    dem, sit = case_points_wgs84(case.label, demand, sites, problems)
+    dem, sit = case_points_wgs84(files.label, demand, sites, problems)
     if dem is None or sit is None:
         return {}, {}
     tables: dict[str, TravelTimes] = {}
     reports: dict[str, EstimateReport] = {}
     for name, spec in specs.items():
-        key = f"{case.label} › travel_times.{name}"
+        key = f"{files.label} › travel_times.{name}"
         if spec.setting == "by_class":
             settings, unknown = setting_of_classes(
                 demand.demand_class,

@@ -31,7 +31,8 @@ from optimizer.atomic import atomic_write, write_csv
 from optimizer.errors import CaseError, Problem
 
 from .candidates import POI_KINDS, candidates_from_network, places_from_pbf, pois_from_pbf
-from .network import NETWORK_TYPES, RoadNetwork, graph_from_file, graph_from_osmnx
+from .network import RoadNetwork
+from .osm import NETWORK_TYPES, graph_from_file, graph_from_osmnx
 from .population import cells_from_raster, spread_totals
 from .speeds import profile_for
 

@@ -9,8 +9,9 @@ by id, and run the bounded multi-source Dijkstra.
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
@@ -20,13 +21,12 @@ from .arrays import Demand, Sites, TravelTimes
 from .crs import is_china_offset_crs, normalise_crs, to_wgs84
 from .estimate import EstimateReport
 from .matrix import network_travel_times
-from .network import RoadNetwork, cache_dir, graph_from_file, graph_from_osmnx
+from .network import RoadNetwork
+from .osm import cache_dir, graph_from_file, graph_from_osmnx
 from .progress import Heartbeat
 from .snap import Snapped, snap_points
+from .sources import CaseFiles, Section, network_specs
 from .speeds import SpeedProfile, profile_for
-
-if TYPE_CHECKING:
-    from optimizer.config import LoadedCase, NetworkConfig
 
 __all__ = ["RoutingReport", "case_points_wgs84", "load_network", "route_case", "wgs84_points"]
 
@@ -88,17 +88,17 @@ class RoutingReport:
 
 def load_network(
     name: str,
-    cfg: NetworkConfig,
-    case: LoadedCase,
+    cfg: Section,
+    files: CaseFiles,
     problems: ProblemCollector,
     graphs: dict[str, Any] | None = None,
 ) -> RoadNetwork | None:
     """Load one network of the case; ``graphs`` receives the graph as read (osmnx sources), for
     the independent router to convert on its own without reading the file twice."""
-    key = f"{case.label} › networks.{name}"
+    key = f"{files.label} › networks.{name}"
     try:
         if cfg.file is not None:
-            path = case.resolve(cfg.file)
+            path = files.resolve(cfg.file)
             if not path.exists():
                 problems.add(
                     f"{key}.file",
@@ -111,7 +111,7 @@ def load_network(
                 import pandas as pd
 
                 assert cfg.nodes_file is not None
-                npath = case.resolve(cfg.nodes_file)
+                npath = files.resolve(cfg.nodes_file)
                 if not npath.exists():
                     problems.add(
                         f"{key}.nodes_file",
@@ -130,7 +130,7 @@ def load_network(
             import geopandas as gpd
 
             gdf = gpd.read_file(
-                case.resolve(cfg.polygon), layer=cfg.polygon_layer, where=cfg.polygon_where
+                files.resolve(cfg.polygon), layer=cfg.polygon_layer, where=cfg.polygon_where
             )
             if len(gdf) == 0:
                 problems.add(
@@ -286,7 +286,9 @@ def _describe(ids: np.ndarray, mask: np.ndarray, dist: np.ndarray | None = None)
 
 
 def route_case(
-    case: LoadedCase,
+    travel_times: Mapping[str, Section],
+    network_sections: Mapping[str, Section],
+    files: CaseFiles,
     demand: Demand,
     sites: Sites,
     cutoffs: dict[str, float | None],
@@ -296,139 +298,171 @@ def route_case(
 ) -> tuple[dict[str, TravelTimes], dict[str, RoutingReport]]:
     """Compute every network travel-time table of the case (cutoffs resolved by the caller).
 
-    ``used`` gives, per table, the demand points and sites that some standard reads from it;
-    the others are neither snapped nor routed, so a venue far from any road does not stop a
-    drive table that only clinics' residents use. Missing: every point is used. ``graphs``
-    receives each network's graph as read from its source (see :func:`load_network`)."""
-    import time
-
-    from optimizer.config import NetworkTravelTimesConfig
-
-    cfg = case.config
-    specs = {n: t for n, t in cfg.travel_times.items() if isinstance(t, NetworkTravelTimesConfig)}
+    ``travel_times`` and ``network_sections`` are the case's ``travel_times:`` and
+    ``networks:`` sections (only the tables naming a ``network`` are routed here). ``used``
+    gives, per table, the demand points and sites that some standard reads from it; the others
+    are neither snapped nor routed, so a venue far from any road does not stop a drive table
+    that only clinics' residents use. Missing: every point is used. ``graphs`` receives each
+    network's graph as read from its source (see :func:`load_network`)."""
+    specs = network_specs(travel_times)
     if not specs:
         return {}, {}
-    dem_ll, site_ll = case_points_wgs84(case.label, demand, sites, problems)
+    dem_ll, site_ll = case_points_wgs84(files.label, demand, sites, problems)
     networks: dict[str, RoadNetwork | None] = {}
     tables: dict[str, TravelTimes] = {}
     reports: dict[str, RoutingReport] = {}
     for name, spec in specs.items():
-        if spec.network not in cfg.networks:
+        if spec.network not in network_sections:
             continue  # reported by the schema checks
         if spec.network not in networks:
             with Heartbeat(f"Reading network {spec.network}"):
                 networks[spec.network] = load_network(
-                    spec.network, cfg.networks[spec.network], case, problems, graphs
+                    spec.network, network_sections[spec.network], files, problems, graphs
                 )
         net = networks[spec.network]
         if net is None or dem_ll is None or site_ll is None:
             continue
-        t0 = time.perf_counter()
-        profile = profile_for(
-            spec.mode,
-            spec.speeds_kph,
-            maxspeed_factor=spec.maxspeed_factor,
-            access_kph=spec.access_kph,
-            ferry_kph=spec.ferry_kph,
-            ferry_boarding_min=spec.ferry_boarding_min,
-        )
-        usable = net.usable_edges(profile, components=spec.components) & ~np.isin(
-            net.highway, np.asarray(spec.snap_exclude, dtype=object)
-        )
-        key = f"{case.label} › travel_times.{name}"
-        if not _usable_roads(net, profile, spec, usable, key, problems):
-            continue
-        snaps = []
-        beyond = []
-        fill = spec.far_points == "estimate"
-        d_used, s_used = (used or {}).get(
+        in_use = (used or {}).get(
             name, (np.ones(len(demand), dtype=bool), np.ones(len(sites), dtype=bool))
         )
-        for side, ll, ids, in_use in (
-            ("demand", dem_ll, demand.ids, d_used),
-            ("sites", site_ll, sites.ids, s_used),
-        ):
-            s = snap_points(net, ll[0], ll[1], usable_edges=usable, max_snap_m=spec.max_snap_m)
-            s = replace(s, far=s.far & in_use, outside=s.outside & in_use)
-            beyond.append(s.far | s.outside)
-            if fill and beyond[-1].any():
-                log.warning(
-                    "%s: %d %s points beyond the roads get ESTIMATED travel times",
-                    key,
-                    int(beyond[-1].sum()),
-                    side,
-                )
-            elif s.outside.any():
-                problems.add(
-                    f"{key}: {side}",
-                    f"{int(s.outside.sum()):,} points lie outside the network's extent: {_describe(ids, s.outside)}",
-                    fix="check their coordinates and CRS, or use a network that covers them",
-                )
-            if s.far.any() and spec.far_points == "error":
-                problems.add(
-                    f"{key}: {side}",
-                    f"{int(s.far.sum()):,} points are farther than max_snap_m={spec.max_snap_m:g} m from any "
-                    f"reachable road: {_describe(ids, s.far, s.distance_m)}",
-                    fix="fix their coordinates, raise max_snap_m, or set far_points: unreachable",
-                )
-            if s.far.any() and spec.far_points == "unreachable":
-                log.warning(
-                    "%s: %d %s points too far from a road are treated as unreachable",
-                    key,
-                    int(s.far.sum()),
-                    side,
-                )
-            snaps.append(s.without(~s.ok | ~in_use))
-        if problems:
-            continue
-        d_snap, s_snap = snaps
-        tt = network_travel_times(
-            net,
-            profile,
-            d_snap,
-            s_snap,
-            name=name,
-            direction=spec.direction,
-            cutoff_min=cutoffs.get(name),
-            k_nearest=spec.k_nearest,
-            workers=spec.workers,
-            cache=(cache_dir() / "matrices") if spec.cache else None,
-            measure=spec.measure,
+        key = f"{files.label} › travel_times.{name}"
+        points = (demand, sites)
+        routed = _route_table(
+            name, spec, net, points, (dem_ll, site_ll), in_use, cutoffs.get(name), key, problems
         )
-        estimate = None
-        if fill and (beyond[0].any() or beyond[1].any()):
-            tt, estimate = estimate_beyond(
-                tt,
-                spec.mode,
-                spec.measure,
-                demand,
-                dem_ll,
-                site_ll,
-                beyond,
-                (d_used, s_used),
-                cutoffs.get(name),
-            )
-        reached = ~d_used
-        reached[tt.demand_index] = True
-        tables[name] = tt
-        reports[name] = RoutingReport(
-            name,
-            spec.network,
-            spec.mode,
-            spec.measure,
-            spec.direction,
-            cutoffs.get(name),
-            len(tt),
-            d_snap,
-            s_snap,
-            time.perf_counter() - t0,
-            sorted(map(str, demand.ids[~reached])),
-            net,
-            profile,
-            (int((~d_used).sum()), int((~s_used).sum())),
-            estimate,
-        )
+        if routed is not None:
+            tables[name], reports[name] = routed
     return tables, reports
+
+
+def _route_table(
+    name: str,
+    spec: Section,
+    net: RoadNetwork,
+    points: tuple[Demand, Sites],
+    lonlat: tuple[Any, Any],
+    in_use: tuple[np.ndarray, np.ndarray],
+    cutoff: float | None,
+    key: str,
+    problems: ProblemCollector,
+) -> tuple[TravelTimes, RoutingReport] | None:
+    """One network table: snap the points in use, run the bounded Dijkstra, estimate the pairs
+    beyond the roads (``far_points: estimate``); None when a problem stops it."""
+    import time
+
+    demand, sites = points
+    dem_ll, site_ll = lonlat
+    d_used, s_used = in_use
+    t0 = time.perf_counter()
+    profile = profile_for(
+        spec.mode,
+        spec.speeds_kph,
+        maxspeed_factor=spec.maxspeed_factor,
+        access_kph=spec.access_kph,
+        ferry_kph=spec.ferry_kph,
+        ferry_boarding_min=spec.ferry_boarding_min,
+    )
+    usable = net.usable_edges(profile, components=spec.components) & ~np.isin(
+        net.highway, np.asarray(spec.snap_exclude, dtype=object)
+    )
+    if not _usable_roads(net, profile, spec, usable, key, problems):
+        return None
+    snaps = []
+    beyond = []
+    for side, ll, ids, used_side in (
+        ("demand", dem_ll, demand.ids, d_used),
+        ("sites", site_ll, sites.ids, s_used),
+    ):
+        snapped, far = _snap_side(net, spec, usable, (side, ll, ids, used_side), key, problems)
+        snaps.append(snapped)
+        beyond.append(far)
+    if problems:
+        return None
+    d_snap, s_snap = snaps
+    tt = network_travel_times(
+        net,
+        profile,
+        d_snap,
+        s_snap,
+        name=name,
+        direction=spec.direction,
+        cutoff_min=cutoff,
+        k_nearest=spec.k_nearest,
+        workers=spec.workers,
+        cache=(cache_dir() / "matrices") if spec.cache else None,
+        measure=spec.measure,
+    )
+    estimate = None
+    if spec.far_points == "estimate" and (beyond[0].any() or beyond[1].any()):
+        tt, estimate = estimate_beyond(
+            tt, spec.mode, spec.measure, demand, dem_ll, site_ll, beyond, in_use, cutoff
+        )
+    reached = ~d_used
+    reached[tt.demand_index] = True
+    report = RoutingReport(
+        name,
+        spec.network,
+        spec.mode,
+        spec.measure,
+        spec.direction,
+        cutoff,
+        len(tt),
+        d_snap,
+        s_snap,
+        time.perf_counter() - t0,
+        sorted(map(str, demand.ids[~reached])),
+        net,
+        profile,
+        (int((~d_used).sum()), int((~s_used).sum())),
+        estimate,
+    )
+    return tt, report
+
+
+def _snap_side(
+    net: RoadNetwork,
+    spec: Section,
+    usable: np.ndarray,
+    side_points: tuple[str, Any, np.ndarray, np.ndarray],
+    key: str,
+    problems: ProblemCollector,
+) -> tuple[Snapped, np.ndarray]:
+    """Snap one side's points (demand or sites) in use to the usable roads; report those outside
+    the network or beyond ``max_snap_m`` as ``far_points`` says. Returns the snap of the points
+    kept and the mask of points beyond the roads."""
+    side, ll, ids, in_use = side_points
+    fill = spec.far_points == "estimate"
+    s = snap_points(net, ll[0], ll[1], usable_edges=usable, max_snap_m=spec.max_snap_m)
+    s = replace(s, far=s.far & in_use, outside=s.outside & in_use)
+    beyond = s.far | s.outside
+    if fill and beyond.any():
+        log.warning(
+            "%s: %d %s points beyond the roads get ESTIMATED travel times",
+            key,
+            int(beyond.sum()),
+            side,
+        )
+    elif s.outside.any():
+        problems.add(
+            f"{key}: {side}",
+            f"{int(s.outside.sum()):,} points lie outside the network's extent: {_describe(ids, s.outside)}",
+            fix="check their coordinates and CRS, or use a network that covers them",
+        )
+    if s.far.any() and spec.far_points == "error":
+        problems.add(
+            f"{key}: {side}",
+            f"{int(s.far.sum()):,} points are farther than max_snap_m={spec.max_snap_m:g} m from any "
+            f"reachable road: {_describe(ids, s.far, s.distance_m)}",
+            fix="fix their coordinates, raise max_snap_m, or set far_points: unreachable",
+        )
+    if s.far.any() and spec.far_points == "unreachable":
+        log.warning(
+            "%s: %d %s points too far from a road are treated as unreachable",
+            key,
+            int(s.far.sum()),
+            side,
+        )
+    return s.without(~s.ok | ~in_use), beyond
 
 
 def estimate_beyond(

@@ -201,7 +201,7 @@ def read_roads(source: Path | None, nodes_file: Path | None, network_type: str) 
     """Read a network file the way a user hands it over (GraphML, OSM XML/PBF, edge CSV)."""
     import pandas as pd
 
-    from .network import graph_from_file  # the file reader only (osmnx / pyosmium)
+    from .osm import graph_from_file  # the file reader only (osmnx / pyosmium)
 
     assert source is not None
     if nodes_file is not None:

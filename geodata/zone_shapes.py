@@ -9,7 +9,6 @@ and flagged as approximate.
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING
 
 import numpy as np
 import shapely
@@ -17,9 +16,7 @@ import shapely
 from optimizer.errors import ProblemCollector
 
 from .crs import transformer, utm_crs_for
-
-if TYPE_CHECKING:
-    from optimizer.config import LoadedCase, ZonesConfig
+from .sources import CaseFiles, Section
 
 __all__ = ["HULL_BUFFER_M", "demand_hulls", "load_zone_polygons", "voronoi_zones"]
 
@@ -30,7 +27,7 @@ _GIS = (".gpkg", ".geojson", ".json", ".shp", ".fgb", ".gml", ".kml", ".parquet"
 
 
 def load_zone_polygons(
-    cfg: ZonesConfig, case: LoadedCase, problems: ProblemCollector
+    cfg: Section, files: CaseFiles, problems: ProblemCollector
 ) -> dict[str, shapely.Geometry] | None:
     """Zone id -> (multi)polygon in WGS-84 lon/lat, or ``None`` when the case gives no polygons."""
     explicit = cfg.geometry is not None
@@ -38,14 +35,14 @@ def load_zone_polygons(
     if not file.lower().endswith(_GIS):
         if explicit:
             problems.add(
-                f"{case.label} › zones.geometry",
+                f"{files.label} › zones.geometry",
                 "not a GIS file",
                 got=file,
                 fix="give a GeoPackage, GeoJSON, Shapefile or GeoParquet file with polygons",
             )
         return None
-    key = f"{case.label} › zones.{'geometry' if explicit else 'file'}"
-    path = case.resolve(file)
+    key = f"{files.label} › zones.{'geometry' if explicit else 'file'}"
+    path = files.resolve(file)
     if not path.exists():
         problems.add(key, "file not found", got=file, fix=f"check the path (looked for {path})")
         return None

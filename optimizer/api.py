@@ -27,10 +27,10 @@ import numpy as np
 import pandas as pd
 import yaml
 
-from .config import CaseFile
+from .case.run import load_any, prepare_any, settings_for, solve_prepared
 from .errors import CaseError, Problem
 from .families import Family, family_of
-from .runner import load_any, prepare_any, settings_for, solve_prepared
+from .schema.files import CaseFile
 from .settings import SolveOverrides, SolveSettings
 
 __all__ = ["Result", "case_from_data", "load_case", "solve"]

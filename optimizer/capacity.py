@@ -22,7 +22,7 @@ import math
 from fractions import Fraction
 from typing import Any
 
-from .config import CapacityNorms
+from .schema.case import CapacityNorms
 
 __all__ = ["capacity_compliance", "capacity_summary"]
 

@@ -154,3 +154,42 @@ def read_case_text(path: str | Path) -> str:
             ]
         )
     return read_text_file(p, str(p), what="case file")
+
+
+def yaml_problem(exc: yaml.YAMLError, label: str) -> Problem:
+    """A YAML error as a Problem at the line where the broken construct starts (an unclosed
+    quote is reported where it opens, not at the end of the file where PyYAML noticed)."""
+    mark = getattr(exc, "problem_mark", None)
+    start = getattr(exc, "context_mark", None)
+    problem = getattr(exc, "problem", None) or str(exc)
+    context = getattr(exc, "context", None)
+    if start is not None and context and "quoted" in context:
+        mark, problem = start, f"{problem} ({context} that starts here)"
+    where = f"{label} line {mark.line + 1}, column {mark.column + 1}" if mark else label
+    fix = "check indentation and quoting"
+    if "given twice" in problem:
+        fix = "keep one of the two (YAML would otherwise silently use the last)"
+    return Problem(where, f"not valid YAML: {problem}", fix=fix)
+
+
+def yaml_mapping(text: str, label: str, *, start_from: str) -> dict[str, Any]:
+    """The case YAML as a mapping; bad YAML or another top-level shape is a CaseError naming the
+    line and column (``start_from`` names an example case to copy)."""
+    check_nesting(text, label)  # thousands of nested brackets: named, not a RecursionError
+
+    try:
+        raw = load_yaml(text)  # a key given twice is an error, not "the last one wins"
+    except yaml.YAMLError as exc:
+        raise CaseError([yaml_problem(exc, label)]) from None
+    if not isinstance(raw, dict):
+        raise CaseError(
+            [
+                Problem(
+                    label,
+                    "a case file must be a YAML mapping of keys",
+                    got=type(raw).__name__,
+                    fix=f"start from {start_from}",
+                )
+            ]
+        )
+    return raw

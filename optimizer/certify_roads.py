@@ -57,7 +57,7 @@ def table_thresholds(problem: Any) -> dict[str, list[np.ndarray]]:
     """Per table name, the thresholds (one value per demand point, nan = not subject) of every
     standard that reads it."""
     from .models.coverage.problem import demand_thresholds
-    from .models.ems.model import EmsProblem
+    from .models.ems.problem import EmsProblem
     from .models.siting.solve import SitingProblem
 
     out: dict[str, list[np.ndarray]] = {}
@@ -282,7 +282,7 @@ def check_travel_times(
     """The ``travel_times_check`` block of every table of a prepared case; raises
     :class:`CheckError` when a table deviates from the roads beyond tolerance. ``graphs``: the
     networks' graphs as their readers returned them (else the files are read again)."""
-    from .config import NetworkTravelTimesConfig
+    from .schema.data import NetworkTravelTimesConfig
 
     case, problem = prepared.case, prepared.problem
     specs = case.config.travel_times

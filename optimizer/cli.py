@@ -189,8 +189,8 @@ def _parser() -> argparse.ArgumentParser:
 
 def _run(case_path: Path, args: argparse.Namespace) -> int:
     """``run`` (and its aliases ``demo``, ``staff``): any kind of case, through its family."""
+    from .case.run import run_any
     from .families import family_of
-    from .runner import run_any
     from .settings import SolveOverrides
 
     prepared, solution, out = run_any(
@@ -281,8 +281,8 @@ def _dispatch(args: argparse.Namespace) -> int:
         if args.command == "demo":
             return _run(default_case_path(), args)
         if args.command == "validate":
+            from .case.run import prepare_any
             from .families import family_of
-            from .runner import prepare_any
 
             prepared = prepare_any(args.case)
             text = family_of(prepared).validated(prepared)

@@ -34,10 +34,30 @@ import numpy as np
 
 from geodata.arrays import Demand, Sites, TravelTimes, Zones
 
-from .config import CaseFile, LoadedCase, parse_case
+from .case.loading import parse_case
 from .errors import ProblemCollector
+from .models.coverage.outputs import coverage_summary
+from .models.coverage.phased import solve_phased
+from .models.coverage.problem import CoverageProblem, demand_thresholds
+from .models.coverage.rules import tables_in_use, validate_against_model
+from .models.coverage.solve import solve_coverage
+from .models.coverage.write import write_coverage_results
+from .models.ems.outputs import ems_summary
+from .models.ems.problem import EmsProblem
+from .models.ems.rules import validate_ems
+from .models.ems.solve import solve_ems
+from .models.ems.write import write_ems_results
+from .models.siting.outputs import siting_summary, write_siting_results
+from .models.siting.rules import validate_siting
+from .models.siting.solve import SitingProblem, solve_siting
 from .models.tiers import adapters as _tiers
+from .schema.files import CaseFile, LoadedCase
 from .settings import SolveSettings
+from .staffing.config import parse_staffing_case
+from .staffing.outputs import summary_text, write_staffing_results
+from .staffing.quota import solve_quota
+from .staffing.rotation import default_presolve, solve_rotation
+from .staffing.run import prepare_staffing
 
 __all__ = ["FAMILIES", "STAFFING_KINDS", "Family", "SiteParts", "family_of", "kind_of"]
 
@@ -72,8 +92,6 @@ class Family:
     kinds: tuple[str, ...]
     load: Callable[[str, str, Path | None, Path | None], CaseFile]
     """Parse and validate case YAML text (schema and cross-field rules): (text, label, base_dir, path)."""
-    prepare: Callable[[Any], Any]
-    """Read and validate every file of the case (all problems at once)."""
     reprepare: Callable[[Any, Any], Any]
     """(prepared case, a sweep point's case) -> the point prepared, reusing the data."""
     solve: Callable[[Any, SolveSettings, Any], Any]
@@ -92,6 +110,9 @@ class Family:
     """What ``validate`` prints after "OK: CASE is valid - "."""
     maximise: Callable[[Any], bool]
     default_presolve: Callable[[Any], bool] = lambda prepared: True
+    prepare: Callable[[Any], Any] | None = None
+    """Read and validate every file of the case (all problems at once); None: a siting case,
+    prepared by :func:`optimizer.case.prepare.prepare_case` with the family's ``site`` parts."""
     site: SiteParts | None = None
     variant: Callable[[Any], Family | None] | None = None
     """A more specific family for a model section (coverage with phases -> phased)."""
@@ -104,26 +125,16 @@ def _load_siting(text: str, label: str, base_dir: Path | None, path: Path | None
     return parse_case(text, label=label, base_dir=base_dir, path=path)
 
 
-def _prepare_siting(case: Any) -> Any:
-    from .case import prepare_case
-
-    return prepare_case(case)
-
-
 def _reprepare_siting(prepared: Any, point: LoadedCase) -> Any:
     problem = replace(prepared.problem, model=point.config.model)
     return replace(prepared, case=point, problem=problem, settings=None)
 
 
 def _write_coverage(prepared: Any, sol: Any, out: Path) -> list[str]:
-    from .results import write_coverage_results
-
     return write_coverage_results(prepared, sol, out)
 
 
 def _summary_coverage(prepared: Any, sol: Any, out: Path | None) -> str:
-    from .results import coverage_summary
-
     return coverage_summary(prepared, sol, out)
 
 
@@ -164,8 +175,6 @@ def _standards_cutoff(case: LoadedCase, name: str) -> float | None:
 
 
 def _coverage_checks(problem: Any) -> list[Check]:
-    from .models.coverage.problem import demand_thresholds
-
     return [
         (problem.matrix_for(s), demand_thresholds(s, problem.demand), f"model.standards[{k}]")
         for k, s in enumerate(problem.standards)
@@ -173,26 +182,18 @@ def _coverage_checks(problem: Any) -> list[Check]:
 
 
 def _coverage_problem(*args: Any) -> Any:
-    from .models.coverage.problem import CoverageProblem
-
     return CoverageProblem(*args)
 
 
 def _validate_coverage(*args: Any) -> None:
-    from .case import validate_against_model
-
     validate_against_model(*args)
 
 
 def _coverage_tables_in_use(case: LoadedCase, demand: Demand, sites: Sites) -> dict[str, Any]:
-    from .case import tables_in_use
-
     return tables_in_use(case, demand, sites)
 
 
 def _solve_coverage(prepared: Any, st: SolveSettings, warm: Any) -> Any:
-    from .models.coverage.solve import solve_coverage
-
     return solve_coverage(
         prepared.problem,
         st.options,
@@ -221,8 +222,6 @@ def _phased_variant(model: Any) -> Family | None:
 
 
 def _solve_phased(prepared: Any, st: SolveSettings, warm: Any) -> Any:
-    from .models.coverage.phased import solve_phased
-
     return solve_phased(
         prepared.problem, st.options, backend=st.backend, aggregate=st.aggregate_demand
     )
@@ -240,7 +239,6 @@ COVERAGE = Family(
     name="coverage",
     kinds=("lscp", "mclp", "psclp", "coverage"),
     load=_load_siting,
-    prepare=_prepare_siting,
     reprepare=_reprepare_siting,
     solve=_solve_coverage,
     has_plan=lambda sol: sol.open_mask is not None,
@@ -267,8 +265,6 @@ PHASED = replace(
 
 
 def _siting_problem(*args: Any) -> Any:
-    from .models.siting.solve import SitingProblem
-
     return SitingProblem(*args)
 
 
@@ -280,26 +276,18 @@ def _validate_siting(
     zones: Zones | None,
     problems: ProblemCollector,
 ) -> None:
-    from .case import validate_siting
-
     validate_siting(case, model, sites, problems)
 
 
 def _solve_siting(prepared: Any, st: SolveSettings, warm: Any) -> Any:
-    from .models.siting.solve import solve_siting
-
     return solve_siting(prepared.problem, st.options, backend=st.backend)
 
 
 def _write_siting(prepared: Any, sol: Any, out: Path) -> list[str]:
-    from .models.siting.outputs import write_siting_results
-
     return write_siting_results(prepared, sol, out)
 
 
 def _summary_siting(prepared: Any, sol: Any, out: Path | None) -> str:
-    from .models.siting.outputs import siting_summary
-
     return siting_summary(prepared, sol, out)
 
 
@@ -320,7 +308,6 @@ SITING = Family(
     name="siting",
     kinds=("p_median", "p_center"),
     load=_load_siting,
-    prepare=_prepare_siting,
     reprepare=_reprepare_siting,
     solve=_solve_siting,
     has_plan=lambda sol: sol.result.open_mask is not None,
@@ -341,14 +328,10 @@ SITING = Family(
 
 
 def _ems_problem(*args: Any) -> Any:
-    from .models.ems.model import EmsProblem
-
     return EmsProblem(*args)
 
 
 def _validate_ems(*args: Any) -> None:
-    from .case import validate_ems
-
     validate_ems(*args)
 
 
@@ -370,22 +353,16 @@ def _ems_cutoff(case: LoadedCase, name: str) -> float | None:
 
 
 def _solve_ems(prepared: Any, st: SolveSettings, warm: Any) -> Any:
-    from .models.ems.model import solve_ems
-
     return solve_ems(
         prepared.problem, st.options, backend=st.backend, aggregate=st.aggregate_demand
     )
 
 
 def _write_ems(prepared: Any, sol: Any, out: Path) -> list[str]:
-    from .models.ems.outputs import write_ems_results
-
     return write_ems_results(prepared, sol, out)
 
 
 def _summary_ems(prepared: Any, sol: Any, out: Path | None) -> str:
-    from .models.ems.outputs import ems_summary
-
     return ems_summary(prepared, sol, out)
 
 
@@ -400,7 +377,6 @@ EMS = Family(
     name="ems",
     kinds=("ems",),
     load=_load_siting,
-    prepare=_prepare_siting,
     reprepare=_reprepare_siting,
     solve=_solve_ems,
     has_plan=lambda sol: sol.evaluation is not None,
@@ -424,7 +400,6 @@ TIERS = Family(
     name="tiers",
     kinds=("village_tiers",),
     load=_load_siting,
-    prepare=_prepare_siting,
     reprepare=_reprepare_siting,
     solve=_tiers.solve,
     has_plan=lambda sol: sol.plan is not None,
@@ -448,46 +423,32 @@ TIERS = Family(
 # Staffing cases: 编制 quotas, sent-down rotations
 # ---------------------------------------------------------------------------------------------
 def _load_staffing(text: str, label: str, base_dir: Path | None, path: Path | None) -> CaseFile:
-    from .staffing.config import parse_staffing_case
-
     return parse_staffing_case(text, label=label, base_dir=base_dir, path=path)
 
 
 def _prepare_staffing(case: Any) -> Any:
-    from .staffing.run import prepare_staffing
-
     return prepare_staffing(case)
 
 
 def _solve_quota(prepared: Any, st: SolveSettings, warm: Any) -> Any:
-    from .staffing.quota import solve_quota
-
     return solve_quota(prepared.instance, st.options, backend=st.backend)
 
 
 def _solve_rotation(prepared: Any, st: SolveSettings, warm: Any) -> Any:
-    from .staffing.rotation import solve_rotation
-
     return solve_rotation(prepared.instance, st.options, backend=st.backend)
 
 
 def _write_staffing(prepared: Any, sol: Any, out: Path) -> list[str]:
-    from .staffing.outputs import write_staffing_results
-
     return write_staffing_results(
         prepared.case, sol, out, prepared.input_files, settings=prepared.settings
     )
 
 
 def _summary_staffing(prepared: Any, sol: Any, out: Path | None) -> str:
-    from .staffing.outputs import summary_text
-
     return summary_text(prepared.case, sol, out)
 
 
 def _rotation_presolve(prepared: Any) -> bool:
-    from .staffing.rotation import default_presolve
-
     return bool(default_presolve(prepared.instance))
 
 

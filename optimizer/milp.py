@@ -205,11 +205,18 @@ def _block_of(blocks: dict[str, Block], k: int) -> str:
 
 
 class ModelBuilder:
-    """Accumulate variable blocks and row blocks, then :meth:`build` one :class:`MILP`."""
+    """Accumulate variable blocks and row blocks, then :meth:`build` one :class:`MILP`.
 
-    def __init__(self, name: str, sense: Sense) -> None:
+    ``elastic=True`` builds the *elastic* model of an infeasibility diagnosis (Chinneck 2008,
+    ch. 6): every row block added with a ``penalty`` gets one slack column per row, block
+    ``slack:<name>``, priced at ``penalty`` (:mod:`optimizer.diagnosis` solves and words it).
+    Without ``elastic`` the penalties are ignored and the rows stay hard.
+    """
+
+    def __init__(self, name: str, sense: Sense, *, elastic: bool = False) -> None:
         self.name = name
         self.sense: Sense = sense
+        self.elastic = elastic
         self._c: list[np.ndarray] = []
         self._lo: list[np.ndarray] = []
         self._hi: list[np.ndarray] = []
@@ -267,13 +274,18 @@ class ModelBuilder:
         *,
         lo: float | np.ndarray = -np.inf,
         hi: float | np.ndarray = np.inf,
+        penalty: float | np.ndarray | None = None,
     ) -> Block:
-        """Add ``n`` rows given as COO triplets with row indices local to the block (0..n-1)."""
+        """Add ``n`` rows given as COO triplets with row indices local to the block (0..n-1).
+
+        ``penalty`` (per row) makes the rows elastic in an elastic builder: see the class."""
         if name in self.row_blocks:
             raise ValueError(f"row block {name!r} already exists")
         rows = np.asarray(rows, dtype=np.int64)
         cols = np.asarray(cols, dtype=np.int64)
         vals_arr = np.broadcast_to(np.asarray(vals, dtype=float), rows.shape)
+        if self.elastic and penalty is not None:
+            rows, cols, vals_arr = self._with_slack(name, n, rows, cols, vals_arr, lo, penalty)
         if rows.size and (rows.min() < 0 or rows.max() >= n):
             raise ValueError(f"row block {name!r}: local row index out of range")
         if cols.size and (cols.min() < 0 or cols.max() >= self.n_cols):
@@ -296,9 +308,32 @@ class ModelBuilder:
         *,
         lo: float = -np.inf,
         hi: float = np.inf,
+        penalty: float | None = None,
     ) -> Block:
+        """Add one row (elastic with a ``penalty`` in an elastic builder)."""
         cols = np.asarray(cols, dtype=np.int64)
-        return self.add_rows(name, 1, np.zeros(cols.size, dtype=np.int64), cols, vals, lo=lo, hi=hi)
+        rows = np.zeros(cols.size, dtype=np.int64)
+        return self.add_rows(name, 1, rows, cols, vals, lo=lo, hi=hi, penalty=penalty)
+
+    def _with_slack(
+        self,
+        name: str,
+        n: int,
+        rows: np.ndarray,
+        cols: np.ndarray,
+        vals: np.ndarray,
+        lo: float | np.ndarray,
+        penalty: float | np.ndarray,
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The rows' triplets with a slack column each (block ``slack:<name>``, cost
+        ``penalty``): +1 relaxes a row's lower side, -1 (rows without one) its upper side."""
+        sign = np.where(np.isfinite(np.broadcast_to(np.asarray(lo, dtype=float), (n,))), 1.0, -1.0)
+        slack = self.add_vars(f"slack:{name}", n, lb=0.0, cost=penalty)
+        return (
+            np.concatenate([rows, np.arange(n)]),
+            np.concatenate([cols, slack.index()]),
+            np.concatenate([vals, sign]),
+        )
 
     def import_milp(self, milp: MILP, prefix: str = "") -> dict[str, Block]:
         """Copy every variable and row block of ``milp`` into this builder (objective included,

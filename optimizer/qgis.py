@@ -165,7 +165,7 @@ def _label_field(fields: list[str], *candidates: str) -> str | None:
 
 
 def layer_qml(name: str, fields: list[str], geometry_type: str, facility_types: list[str]) -> str:
-    """The QML style of one layer (``name`` as in :data:`optimizer.layers.LAYER_NAMES`)."""
+    """The QML style of one layer (``name`` as in :data:`optimizer.outputs.layers.LAYER_NAMES`)."""
     colours = type_colours(facility_types)
     root = ET.Element(
         "qgis", {"version": QGIS_VERSION, "styleCategories": "Symbology|Labeling|Rendering"}

@@ -61,8 +61,8 @@ def _edge_lines(net: Any) -> tuple[list[shapely.LineString], list[int]]:
 
 
 def roads_layer(prepared: Any) -> Any | None:
-    """The ``roads`` :class:`optimizer.layers.Layer` of a run, or None without a road network."""
-    from optimizer.layers import Layer
+    """The ``roads`` :class:`optimizer.outputs.layers.Layer` of a run, or None without a road network."""
+    from optimizer.outputs.layers import Layer
 
     nets = _networks(prepared)
     if not nets:

@@ -14,7 +14,7 @@ from fractions import Fraction
 import numpy as np
 
 from geodata.arrays import Demand, Sites
-from optimizer.config import CoverageModelConfig
+from optimizer.schema.coverage import CoverageModelConfig
 
 
 @dataclass

@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 
 from geodata.arrays import Demand, Sites, TravelTimes
-from optimizer.config import CoverageModelConfig
 from optimizer.models.coverage.problem import CoverageProblem
+from optimizer.schema.coverage import CoverageModelConfig
 
 from .brute import Dense
 
@@ -102,8 +102,9 @@ def andorra_runs(tmp_path_factory):
     """
     import dataclasses
 
-    from optimizer.case import prepare_case, solve_case
-    from optimizer.results import write_results
+    from optimizer.case.prepare import prepare_case
+    from optimizer.case.run import solve_case
+    from optimizer.families import family_of
 
     shared_path("data", "osm-andorra", "andorra_drive.graphml.gz")
     prepared = prepare_case(ROOT / "configs" / "andorra.yaml")
@@ -115,6 +116,6 @@ def andorra_runs(tmp_path_factory):
             prepared, problem=dataclasses.replace(prepared.problem, model=model)
         )
         sol = solve_case(prep)
-        write_results(prep, sol, base / f"p{p}")
+        family_of(prep).write(prep, sol, base / f"p{p}")
         out[p] = (prep, sol, base / f"p{p}")
     return out

@@ -155,7 +155,7 @@ def test_case_names_globs_and_exit_code_precedence(tmp_path):
 def test_a_worker_needs_no_shared_disk(tmp_path):
     """What a Dask worker receives is enough: the case runs after its original files are gone
     (relative '../' paths and an absolute path included) and its result files come back."""
-    from optimizer.config import load_case
+    from optimizer.case.loading import load_case
     from optimizer.scenarios.batch import _bundle, _run_remote
 
     cases, dense = _batch(tmp_path)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from optimizer.config import CoverageModelConfig, Standard
 from optimizer.errors import CaseError
 from optimizer.models.coverage.build import build_coverage_milp
 from optimizer.models.coverage.evaluate import check_plan, evaluate_plan
@@ -13,6 +12,7 @@ from optimizer.models.coverage.greedy import greedy_plan
 from optimizer.models.coverage.method import choose_method
 from optimizer.models.coverage.problem import coverage_sets, reduce
 from optimizer.models.coverage.solve import solve_coverage
+from optimizer.schema.coverage import CoverageModelConfig, Standard
 from optimizer.solvers import Status
 
 from .brute import brute_force

@@ -6,7 +6,7 @@ import pytest
 from pydantic import ValidationError
 
 from optimizer.capacity import capacity_compliance, capacity_summary
-from optimizer.config import CapacityNorms
+from optimizer.schema.case import CapacityNorms
 
 
 def norms(**kw):

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from optimizer.case import prepare_case
-from optimizer.config import load_case, parse_case
+from optimizer.case.loading import load_case, parse_case
+from optimizer.case.prepare import prepare_case
 from optimizer.errors import CaseError
 
 DEMAND = "vid,pop,town,area\nv1,100,t1,urban\nv2,250,t1,rural\nv3,80,t2,rural\n"

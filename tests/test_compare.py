@@ -190,3 +190,12 @@ def test_incomplete_run_folders_are_named(andorra_runs, tmp_path, capsys):
     assert main(["compare", str(a), str(partial), "--out", str(tmp_path / "o"), "-q"]) == 1
     assert f"RUN_B ({partial}) has no demand.csv" in capsys.readouterr().err
     assert not (tmp_path / "o").exists()
+
+
+def test_mismatch_line_of_per_class_thresholds():
+    """A 120-style standard (minutes per demand class) is written out, never crashes compare."""
+    from optimizer.report.compare_diff import _standard_text
+
+    std = {"minutes": {"urban": 9.0, "rural": 13.0}, "matrix": "drive", "facility_types": ["ems"]}
+    assert _standard_text(std) == "urban 9 / rural 13 min, drive, ems"
+    assert _standard_text({"metres": 500, "matrix": "walk"}) == "500 m, walk"

@@ -12,8 +12,8 @@ import pandas as pd
 import pytest
 import yaml
 
+from optimizer.case.loading import load_case
 from optimizer.cli import main
-from optimizer.config import load_case
 
 from .conftest import ROOT, shared_path
 

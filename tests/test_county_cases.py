@@ -10,10 +10,10 @@ import pandas as pd
 import pytest
 import yaml
 
-from optimizer.case import prepare_case, run_case
+from optimizer.case.prepare import prepare_case
+from optimizer.case.run import run_case
 from optimizer.cli import main
 from optimizer.errors import CaseError
-from optimizer.staffing.run import run_staffing_case
 
 from .conftest import ROOT, shared_path
 
@@ -50,7 +50,7 @@ def test_rural_county_runs_offline_certified_then_quota(tmp_path, slug):
     assert town in report and "乡镇边界为近似" in report
     villages = pd.read_csv(configs / "data" / slug / "villages.csv", dtype=str)
     assert villages["name"].str.endswith(("村", "社区", "居委会", "合计, 驻地)")).all()
-    _, quota, qout = run_staffing_case(configs / f"{slug}_quota.yaml", tmp_path / "quota")
+    _, quota, qout = run_case(configs / f"{slug}_quota.yaml", tmp_path / "quota")
     assert quota.status.value == "optimal"
     posts = pd.read_csv(qout / "posts.csv")
     assert posts["facility_id"].str.startswith("THC-").all()

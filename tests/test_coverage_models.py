@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from optimizer.config import (
+from optimizer.models.coverage.solve import solve_coverage
+from optimizer.schema.coverage import (
     CoverageModelConfig,
     LargeZoneCap,
     ResidentsPerSite,
@@ -13,7 +14,6 @@ from optimizer.config import (
     TypeShare,
     ZoneRule,
 )
-from optimizer.models.coverage.solve import solve_coverage
 from optimizer.solvers import SolveOptions, Status
 
 from .brute import brute_force, brute_force_lexicographic

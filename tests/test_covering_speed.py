@@ -6,9 +6,9 @@ import logging
 
 import pytest
 
-from optimizer.config import CoverageModelConfig, Standard
 from optimizer.models.coverage.problem import coverage_sets, reduce
 from optimizer.models.coverage.solve import solve_coverage
+from optimizer.schema.coverage import CoverageModelConfig, Standard
 from optimizer.solvers import SolveOptions, Status, solve
 
 from .brute import brute_force
@@ -365,7 +365,7 @@ def test_bbc_refuses_share_targets_with_a_clear_error():
 def test_auto_counts_only_the_coverage_benders_projects_out():
     """The default case: its 120 rows are mandatory (rows of the master, not projected), so the
     clinic coverage alone (9 sites per group) decides: compact, as measured."""
-    from optimizer.case import prepare_case
+    from optimizer.case.prepare import prepare_case
     from optimizer.cli import default_case_path
     from optimizer.models.coverage.method import decide_method
 

@@ -11,15 +11,10 @@ import numpy as np
 import pytest
 
 from geodata.arrays import Demand, Sites, TravelTimes
-from optimizer.config import EmsModelConfig, FleetConfig, StationOrRadius
-from optimizer.models.ems.model import (
-    EmsPlan,
-    EmsProblem,
-    check_ems,
-    coverage_matrix,
-    evaluate_ems,
-    solve_ems,
-)
+from optimizer.models.ems.evaluate import EmsPlan, check_ems, evaluate_ems
+from optimizer.models.ems.problem import EmsProblem, coverage_matrix
+from optimizer.models.ems.solve import solve_ems
+from optimizer.schema.ems import EmsModelConfig, FleetConfig, StationOrRadius
 from optimizer.solvers import Status
 
 from .conftest import OBJ_RTOL

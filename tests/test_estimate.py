@@ -23,9 +23,11 @@ from geodata.estimate import (
     setting_of_classes,
 )
 from geodata.estimate_case import check_estimate
-from optimizer.case import prepare_case, run_case
-from optimizer.config import EstimateTravelTimesConfig, load_case
+from optimizer.case.loading import load_case
+from optimizer.case.prepare import prepare_case
+from optimizer.case.run import run_case
 from optimizer.errors import CaseError, CheckError
+from optimizer.schema.data import EstimateTravelTimesConfig
 
 from .conftest import ROOT, shared_path
 

@@ -10,9 +10,9 @@ import pandas as pd
 import pytest
 import yaml
 
+from optimizer.case.run import load_any
 from optimizer.cli import main
 from optimizer.families import FAMILIES, family_of
-from optimizer.runner import load_any
 from optimizer.scenarios.sweep import set_path
 
 from .test_case_validation import CASE, _files
@@ -184,7 +184,7 @@ def test_backend_is_spelled_once():
     geodata's import contract); they must list exactly the Backend enum."""
     from typing import get_args
 
-    from optimizer.config import SolverConfig
+    from optimizer.schema.case import SolverConfig
     from optimizer.solvers import BACKENDS, Feature, supports
     from optimizer.solvers.base import Backend
     from optimizer.staffing.config import StaffingSolverConfig

@@ -8,11 +8,12 @@ import json
 
 import pytest
 
+from optimizer.case.run import run_case, solve_case
 from optimizer.errors import CaseError, CheckError
 from optimizer.handoff import check_service_population
 from optimizer.solvers import Status
 from optimizer.staffing.config import parse_staffing_case
-from optimizer.staffing.run import prepare_staffing, run_staffing_case, solve_staffing
+from optimizer.staffing.run import prepare_staffing
 
 # ---------------------------------------------------------------------------------------------
 # 3. Siting -> staffing: each resident to exactly one facility
@@ -59,7 +60,7 @@ def test_thc_and_chc_share_the_residents_of_a_siting_run(tmp_path):
         "c1": 3500.0,
     }
     assert inst.county_population == 8000.0  # type: ignore[union-attr]
-    sol = solve_staffing(prepared)
+    sol = solve_case(prepared)
     assert sol.status == Status.OPTIMAL
     src = inst.population_source["from_siting_run"]  # type: ignore[union-attr,index]
     assert src["residents"] == 8000.0
@@ -164,7 +165,7 @@ def test_the_handoff_check_recomputes_apart_and_fails_on_a_double_count(tmp_path
 def test_quota_run_writes_the_population_provenance(tmp_path):
     _write(tmp_path, {"f.csv": FACILITIES, "demand.csv": DEMAND})
     (tmp_path / "case.yaml").write_text(QUOTA_FROM_SITING, encoding="utf-8")
-    _, _, out = run_staffing_case(tmp_path / "case.yaml", tmp_path / "out")
+    _, _, out = run_case(tmp_path / "case.yaml", tmp_path / "out")
     js = json.loads((out / "solution.json").read_text(encoding="utf-8"))
     assert js["population"]["county_total"] == 8000.0
     assert js["population"]["from_siting_run"]["layers"][0]["assigned"] == 8000.0
@@ -201,8 +202,8 @@ def test_the_120_budget_fix_is_the_least_and_re_solves():
     solves at that budget and not a yuan below."""
     import dataclasses
 
-    from optimizer.config import EmsModelConfig, FleetConfig
-    from optimizer.models.ems.model import solve_ems
+    from optimizer.models.ems.solve import solve_ems
+    from optimizer.schema.ems import EmsModelConfig, FleetConfig
 
     from .test_ems import BASE, brute
 
@@ -237,8 +238,8 @@ def test_existing_ambulances_beyond_a_station_limit_are_named():
 
     import numpy as np
 
-    from optimizer.config import EmsModelConfig, FleetConfig
-    from optimizer.models.ems.model import solve_ems
+    from optimizer.models.ems.solve import solve_ems
+    from optimizer.schema.ems import EmsModelConfig, FleetConfig
 
     from .test_ems import BASE
 
@@ -265,8 +266,8 @@ def test_existing_station_vehicles_column_is_taken_as_given():
 
     import numpy as np
 
-    from optimizer.config import EmsModelConfig, FleetConfig
-    from optimizer.models.ems.model import EmsProblem
+    from optimizer.models.ems.problem import EmsProblem
+    from optimizer.schema.ems import EmsModelConfig, FleetConfig
 
     model = EmsModelConfig(
         **{"kind": "ems", "response_min": 12, "dispatch_min": 2, "time_matrix": "drive"},
@@ -492,7 +493,8 @@ def test_andorra_120_budget_note_names_the_least_budget_and_it_solves():
     case solves at 27,600,000 and has no plan at 27,599,999 (the note is verified, not guessed)."""
     import dataclasses
 
-    from optimizer.case import prepare_case, solve_case
+    from optimizer.case.prepare import prepare_case
+    from optimizer.case.run import solve_case
 
     from .conftest import ROOT, shared_path
 
@@ -516,7 +518,7 @@ def test_andorra_120_budget_note_names_the_least_budget_and_it_solves():
 
 
 def _two_limit_case():
-    from optimizer.config import EmsModelConfig, FleetConfig
+    from optimizer.schema.ems import EmsModelConfig, FleetConfig
 
     from .test_ems import BASE, instance
 
@@ -535,7 +537,7 @@ def _two_limit_case():
 def test_when_no_single_limit_suffices_the_limits_are_relaxed_together_and_re_solved():
     import dataclasses
 
-    from optimizer.models.ems.model import solve_ems
+    from optimizer.models.ems.solve import solve_ems
 
     problem = _two_limit_case()
     sol = solve_ems(problem)
@@ -551,9 +553,10 @@ def test_when_no_single_limit_suffices_the_limits_are_relaxed_together_and_re_so
 
 def test_a_fix_the_re_solve_does_not_confirm_is_printed_as_an_estimate():
     """The labels follow the re-solve: a plan that fails the raw-data check is no proof."""
-    from optimizer.config import EmsModelConfig, FleetConfig
+    from optimizer.models.ems.build import build_ems_milp, index
     from optimizer.models.ems.fixes import Hooks, diagnose_ems_fixes
-    from optimizer.models.ems.model import _index, build_ems_milp, coverage_matrix
+    from optimizer.models.ems.problem import coverage_matrix
+    from optimizer.schema.ems import EmsModelConfig, FleetConfig
     from optimizer.solvers import SolveOptions
 
     from .test_ems import BASE
@@ -562,7 +565,7 @@ def test_a_fix_the_re_solve_does_not_confirm_is_printed_as_an_estimate():
     model = EmsModelConfig(**BASE, objective="max_coverage", min_share=0.6, budget=1, fleet=fleet)
     problem, _, _ = _ems_instance(model)
     cov, applies = coverage_matrix(problem)
-    ix = _index(problem, cov, applies, True)
+    ix = index(problem, cov, applies, True)
     never = Hooks(build_ems_milp, lambda *a: ["rejected on the raw data"])
     lines = diagnose_ems_fixes(problem, ix, SolveOptions(), "highs", never)
     assert (

@@ -157,12 +157,12 @@ def test_demand_nobody_can_reach_is_named(tmp_path, capsys):
 
 
 def test_a_bug_ends_with_a_request_to_report_it(tmp_path, capsys, monkeypatch):
-    import optimizer.runner
+    import optimizer.case.run
 
     def broken(*_a, **_k):
         raise ZeroDivisionError("a bug")
 
-    monkeypatch.setattr(optimizer.runner, "prepare_any", broken)
+    monkeypatch.setattr(optimizer.case.run, "prepare_any", broken)
     assert main(["validate", str(tmp_path / "case.yaml"), "-q"]) == 3
     err = capsys.readouterr().err
     assert "ZeroDivisionError" in err and "please report it" in err

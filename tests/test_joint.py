@@ -12,9 +12,9 @@ import numpy as np
 import pytest
 
 from geodata.arrays import Demand, Sites, TravelTimes
-from optimizer.config import CoverageModelConfig, Standard
 from optimizer.models.coverage.problem import CoverageProblem
 from optimizer.models.coverage.solve import solve_coverage
+from optimizer.schema.coverage import CoverageModelConfig, Standard
 from optimizer.solvers import Status
 
 from .brute import Dense, brute_force

@@ -15,10 +15,11 @@ import shapely
 
 from geodata.catchments import DEFAULT_BUFFER_M
 from geodata.crs import gcj02_to_wgs84, wgs84_to_gcj02
-from optimizer.case import prepare_case, run_case
+from optimizer.case.prepare import prepare_case
+from optimizer.case.run import run_case
 from optimizer.errors import CaseError
-from optimizer.layers import LAYER_NAMES
-from optimizer.results import write_results
+from optimizer.families import family_of
+from optimizer.outputs.layers import LAYER_NAMES
 
 from .conftest import ROOT
 
@@ -150,7 +151,7 @@ def test_catchments_hold_the_demand_their_site_covers(andorra_runs):
 
 def test_rerun_gives_byte_identical_layers(andorra_runs, tmp_path):
     prep, sol, run = andorra_runs[7]
-    write_results(prep, sol, tmp_path)
+    family_of(prep).write(prep, sol, tmp_path)
     for name in ["layers.gpkg", "layers.json", *(f"geojson/{n}.geojson" for n in LAYER_NAMES)]:
         assert (tmp_path / name).read_bytes() == (run / name).read_bytes(), name
 

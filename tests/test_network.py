@@ -12,13 +12,8 @@ import pytest
 
 from geodata.crs import from_wgs84, gcj02_to_wgs84, to_wgs84, utm_crs_for, wgs84_to_gcj02
 from geodata.matrix import network_travel_times
-from geodata.network import (
-    RoadNetwork,
-    graph_from_file,
-    graph_from_pbf,
-    parse_duration_min,
-    parse_maxspeed,
-)
+from geodata.network import RoadNetwork, parse_duration_min, parse_maxspeed
+from geodata.osm import graph_from_file, graph_from_pbf
 from geodata.snap import Snapped, snap_points
 from geodata.speeds import profile_for
 

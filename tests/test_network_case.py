@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from geodata.crs import wgs84_to_gcj02
-from optimizer.case import prepare_case
+from optimizer.case.prepare import prepare_case
 from optimizer.errors import CaseError
 from optimizer.models.coverage.solve import solve_coverage
 from optimizer.solvers import Status

@@ -311,7 +311,8 @@ def test_sweep_points_keep_the_case_zone_polygons(tmp_path):
 def test_map_draws_many_points_on_a_canvas(tmp_path, n, canvas):
     """10^3 demand points stay SVG (the DOM tests count them); 10^4 go on a canvas."""
     from optimizer.report.i18n import Labels
-    from optimizer.report.mapview import basemap_spec, report_map_spec
+    from optimizer.report.mapview import basemap_spec
+    from optimizer.report.run_map import report_map_spec
     from optimizer.report.rundata import RunData
 
     feats = [

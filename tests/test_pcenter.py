@@ -10,7 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
-import optimizer.models.siting.pcenter as pc_mod
+import optimizer.models.siting.rounds as pc_mod
 from geodata.arrays import Demand, Sites, TravelTimes
 from optimizer.errors import CheckError
 from optimizer.models.siting.pcenter import PCenterModelConfig, solve_pcenter

@@ -7,9 +7,9 @@ import itertools
 import numpy as np
 import pytest
 
-from optimizer.config import CoverageModelConfig, Phase, Standard, ZoneRule
 from optimizer.models.coverage.phased import solve_phased
 from optimizer.models.coverage.solve import solve_coverage
+from optimizer.schema.coverage import CoverageModelConfig, Phase, Standard, ZoneRule
 from optimizer.solvers import SolveOptions, SolveResult, Status
 
 from .conftest import OBJ_RTOL, random_instance

@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 from pydantic import ValidationError
 
 import optimizer.models.siting.pmedian as pm_mod
+import optimizer.models.siting.rounds as rounds_mod
 from geodata.arrays import TravelTimes
 from geodata.orlib import read_pmed
 from optimizer.errors import CaseError, CheckError
@@ -213,7 +214,7 @@ def test_too_small_k_falls_back_to_the_full_model(monkeypatch):
 # ---------------------------------------------------------------------------------------------
 def test_checker_rejects_a_wrong_plan(monkeypatch):
     t = tiny_instance(1)
-    real = pm_mod.solve
+    real = rounds_mod.solve
 
     def lying(milp, options, backend):
         res = real(milp, options, backend)
@@ -223,14 +224,14 @@ def test_checker_rejects_a_wrong_plan(monkeypatch):
             res.status, x, res.objective, res.bound, res.runtime_s, res.solver, res.solver_version
         )
 
-    monkeypatch.setattr(pm_mod, "solve", lying)
+    monkeypatch.setattr(rounds_mod, "solve", lying)
     with pytest.raises(CheckError, match="must be exactly 2"):
         _solve(t, cfg(p=2, k_nearest=None))
 
 
 def test_checker_rejects_an_objective_the_plan_does_not_reach(monkeypatch):
     t = tiny_instance(1, zero_weights=False)
-    real = pm_mod.solve
+    real = rounds_mod.solve
 
     def flattering(milp, options, backend):
         res = real(milp, options, backend)
@@ -244,14 +245,14 @@ def test_checker_rejects_an_objective_the_plan_does_not_reach(monkeypatch):
             res.solver_version,
         )
 
-    monkeypatch.setattr(pm_mod, "solve", flattering)
+    monkeypatch.setattr(rounds_mod, "solve", flattering)
     with pytest.raises(CheckError, match="objective mismatch"):
         _solve(t, cfg(p=2, k_nearest=None))
 
 
 def test_checker_rejects_a_bound_above_the_plan(monkeypatch):
     t = tiny_instance(2, zero_weights=False)
-    real = pm_mod.solve
+    real = rounds_mod.solve
 
     def overbound(milp, options, backend):
         res = real(milp, options, backend)
@@ -259,14 +260,14 @@ def test_checker_rejects_a_bound_above_the_plan(monkeypatch):
             res.status, res.x, res.objective, res.bound + 10.0, res.runtime_s, res.solver, ""
         )
 
-    monkeypatch.setattr(pm_mod, "solve", overbound)
+    monkeypatch.setattr(rounds_mod, "solve", overbound)
     with pytest.raises(CheckError, match="not a valid bound"):
         _solve(t, cfg(p=2, k_nearest=None))
 
 
 def test_time_limit_gives_feasible_with_gap_never_optimal(monkeypatch):
     t = tiny_instance(4, zero_weights=False)
-    real = pm_mod.solve
+    real = rounds_mod.solve
 
     def stopped(milp, options, backend):
         res = real(milp, options, backend)
@@ -281,7 +282,7 @@ def test_time_limit_gives_feasible_with_gap_never_optimal(monkeypatch):
             "time limit reached",
         )
 
-    monkeypatch.setattr(pm_mod, "solve", stopped)
+    monkeypatch.setattr(rounds_mod, "solve", stopped)
     sol = _solve(t, cfg(p=2, k_nearest=1))
     assert sol.status == Status.FEASIBLE and sol.checked
     assert sol.gap is not None and sol.gap > 0
@@ -425,10 +426,8 @@ def test_benders_infeasible_when_p_sites_cannot_reach_everyone():
 
 
 def test_benders_checker_rejects_a_bound_above_the_plan(monkeypatch):
-    import optimizer.models.siting.pmedian_benders as bd
-
     t = tiny_instance(2, zero_weights=False)
-    real = bd.solve
+    real = rounds_mod.solve
 
     def overbound(milp, options, backend):  # the LP relaxation claims a value it lacks
         res = real(milp, options, backend)
@@ -436,16 +435,14 @@ def test_benders_checker_rejects_a_bound_above_the_plan(monkeypatch):
             res.status, res.x, res.objective + 1e3, res.bound, res.runtime_s, res.solver, ""
         )
 
-    monkeypatch.setattr(bd, "solve", overbound)
+    monkeypatch.setattr(rounds_mod, "solve", overbound)
     with pytest.raises(CheckError, match="not a valid bound"):
         _solve(t, cfg(p=2, method="benders"))
 
 
 def test_benders_time_limit_gives_feasible_never_optimal(monkeypatch):
-    import optimizer.models.siting.pmedian_benders as bd
-
     t = tiny_instance(4, n_demand=30, n_sites=10, zero_weights=False, integer_times=False)
-    real = bd.solve
+    real = rounds_mod.solve
 
     def stopped(milp, options, backend):
         res = real(milp, options, backend)
@@ -462,7 +459,7 @@ def test_benders_time_limit_gives_feasible_never_optimal(monkeypatch):
             "time limit reached",
         )
 
-    monkeypatch.setattr(bd, "solve", stopped)
+    monkeypatch.setattr(rounds_mod, "solve", stopped)
     sol = _solve(t, cfg(p=3, method="benders"))
     expected = brute_pmedian(t.times, t.demand.weight, t.sites.existing, p=3)
     assert sol.checked and sol.objective >= expected - 1e-6

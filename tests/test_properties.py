@@ -6,11 +6,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from optimizer.config import CoverageModelConfig, Standard, ZoneRule
 from optimizer.errors import CheckError
 from optimizer.models.coverage.evaluate import check_plan, evaluate_plan
 from optimizer.models.coverage.problem import coverage_sets
 from optimizer.models.coverage.solve import solve_coverage
+from optimizer.schema.coverage import CoverageModelConfig, Standard, ZoneRule
 from optimizer.solvers import SolveResult, Status
 
 from .brute import brute_force

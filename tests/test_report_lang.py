@@ -117,6 +117,15 @@ def test_frontier_page(tmp_path):
     html = (out / "frontier.html").read_text(encoding="utf-8")
     words = _words(out / "points" / "000") | {"model.budget"}
     assert untranslated(html, words) == [] and raw_keys(html, words) == []
+    # frontier.png's texts (title, axes, legend, ticks) too, when a CJK font draws them
+    import pandas as pd
+
+    from optimizer.report.frontier_chart import chart_texts, cjk_font
+
+    if cjk_font() is not None:
+        texts = chart_texts(pd.read_csv(out / "frontier.csv"), "model.budget", "zh")
+        page = "".join(f"<p>{x}</p>" for x in texts)
+        assert untranslated(page, words) == [], texts
 
 
 @pytest.mark.slow

@@ -19,7 +19,7 @@ import pyogrio
 import pytest
 
 from optimizer.cli import main
-from optimizer.layers import LAYER_NAMES
+from optimizer.outputs.layers import LAYER_NAMES
 from optimizer.report import RunData, norm_checks
 from optimizer.report.mapview import PHASE_PALETTE
 
@@ -60,8 +60,9 @@ def _sol(run):
 
 @pytest.fixture(scope="module")
 def ems_runs(tmp_path_factory):
-    from optimizer.case import prepare_case, solve_case
-    from optimizer.results import write_results
+    from optimizer.case.prepare import prepare_case
+    from optimizer.case.run import solve_case
+    from optimizer.families import family_of
 
     shared_path("data", "osm-andorra", "andorra_drive.graphml.gz")
     prepared = prepare_case(ROOT / "configs" / "andorra_ems.yaml")
@@ -83,7 +84,7 @@ def ems_runs(tmp_path_factory):
         )
         sol = solve_case(prep)
         assert sol.status.value == "optimal"
-        write_results(prep, sol, base / name)
+        family_of(prep).write(prep, sol, base / name)
         out[name] = base / name
     return out
 
@@ -245,9 +246,9 @@ def test_compare_two_ems_runs(ems_runs, tmp_path):
 
 
 def test_phased_report_shows_the_build_order(andorra_runs, tmp_path):
-    from optimizer.case import solve_case
-    from optimizer.config import Phase
-    from optimizer.results import write_results
+    from optimizer.case.run import solve_case
+    from optimizer.families import family_of
+    from optimizer.schema.coverage import Phase
 
     prep, _, _ = andorra_runs[7]
     phases = [Phase(name="2025", max_new_sites=8), Phase(name="2026", max_new_sites=7)]
@@ -256,7 +257,7 @@ def test_phased_report_shows_the_build_order(andorra_runs, tmp_path):
     sol = solve_case(pp)
     assert sol.status.value == "optimal"
     run = tmp_path / "phased"
-    write_results(pp, sol, run)
+    family_of(pp).write(pp, sol, run)
     rows = _sol(run)["phases"]
     sites = _csv(run, "sites.csv")
     built = {ph.name: int((sites["build_phase"] == ph.name).sum()) for ph in phases}

@@ -10,9 +10,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from optimizer.case import prepare_case, solve_case
+from optimizer.case.loading import load_case
+from optimizer.case.prepare import prepare_case
+from optimizer.case.run import solve_case
 from optimizer.cli import main
-from optimizer.config import load_case
 from optimizer.errors import CaseError
 from optimizer.solvers import Status
 

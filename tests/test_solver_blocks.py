@@ -7,9 +7,9 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from optimizer.config import CoverageModelConfig, Standard
 from optimizer.milp import ModelBuilder
 from optimizer.models.coverage.solve import solve_coverage
+from optimizer.schema.coverage import CoverageModelConfig, Standard
 from optimizer.solvers import SolveOptions, SolveResult, Status, solve
 from optimizer.solvers.blocks import combine_runs, schedule_blocks
 

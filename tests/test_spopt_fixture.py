@@ -12,9 +12,9 @@ import pandas as pd
 import pytest
 
 from geodata.arrays import Demand, Sites, TravelTimes
-from optimizer.config import CoverageModelConfig, Standard
 from optimizer.models.coverage.problem import CoverageProblem
 from optimizer.models.coverage.solve import solve_coverage
+from optimizer.schema.coverage import CoverageModelConfig, Standard
 from optimizer.solvers import Status
 
 from .conftest import OBJ_RTOL, shared_path

@@ -8,11 +8,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from optimizer.case.run import solve_case
 from optimizer.cli import main
 from optimizer.errors import CaseError
 from optimizer.solvers import Status
 from optimizer.staffing.config import parse_staffing_case
-from optimizer.staffing.run import prepare_staffing, solve_staffing
+from optimizer.staffing.run import prepare_staffing
 
 from .conftest import ROOT
 
@@ -343,7 +344,7 @@ def test_service_population_from_a_siting_demand_csv(tmp_path):
     prepared = prepare_staffing(parse_staffing_case(text, base_dir=tmp_path))
     assert prepared.instance.population.tolist() == [5500.0, 4500.0]  # type: ignore[union-attr]
     assert prepared.instance.county_population == 10000.0  # type: ignore[union-attr]
-    sol = solve_staffing(prepared)
+    sol = solve_case(prepared)
     assert sol.status == Status.OPTIMAL
 
 
@@ -414,7 +415,7 @@ rules:
 """
     for name, content in files.items():
         (tmp_path / name).write_text(content)
-    sol = solve_staffing(prepare_staffing(parse_staffing_case(text, base_dir=tmp_path)))
+    sol = solve_case(prepare_staffing(parse_staffing_case(text, base_dir=tmp_path)))
     assert sol.status == Status.OPTIMAL
     # Both doctors go (one per host): v1 lies in both circles but counts once -> 6 x 1,300.
     assert sol.objective == pytest.approx(6 * 1300)

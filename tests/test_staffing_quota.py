@@ -10,8 +10,14 @@ import pytest
 
 from optimizer.errors import CheckError
 from optimizer.solvers import SolveOptions, SolveResult, Status
-from optimizer.staffing import quota as quota_mod
-from optimizer.staffing.config import (
+from optimizer.staffing.quota import (
+    QuotaInstance,
+    check_quota_plan,
+    precheck_quota,
+    solve_quota,
+)
+from optimizer.staffing.quota import solve as quota_mod
+from optimizer.staffing.quota.schema import (
     Category,
     CategoryShareNorm,
     CutsNorm,
@@ -22,12 +28,6 @@ from optimizer.staffing.config import (
     QuotaNorms,
     RemoteNorm,
     ShareNorm,
-)
-from optimizer.staffing.quota import (
-    QuotaInstance,
-    check_quota_plan,
-    precheck_quota,
-    solve_quota,
 )
 
 from .brute_staffing import QuotaSpec, quota_brute

@@ -13,17 +13,6 @@ from scipy.optimize import linprog
 
 from optimizer.errors import CheckError
 from optimizer.solvers import SolveOptions, SolveResult, Status
-from optimizer.staffing import rotation as rot_mod
-from optimizer.staffing.config import (
-    AwayShareRule,
-    HospitalReleaseRule,
-    ReleaseLimit,
-    RotationRules,
-    RotationWeights,
-    StationedRule,
-    TenureRule,
-    ValueRule,
-)
 from optimizer.staffing.rotation import (
     RotationInstance,
     Stint,
@@ -32,6 +21,18 @@ from optimizer.staffing.rotation import (
     doctor_groups,
     precheck_rotation,
     solve_rotation,
+)
+from optimizer.staffing.rotation import evaluate as rot_eval
+from optimizer.staffing.rotation import solve as rot_mod
+from optimizer.staffing.rotation.schema import (
+    AwayShareRule,
+    HospitalReleaseRule,
+    ReleaseLimit,
+    RotationRules,
+    RotationWeights,
+    StationedRule,
+    TenureRule,
+    ValueRule,
 )
 
 from .brute_staffing import RotationSpec, rotation_brute
@@ -612,7 +613,7 @@ def test_unplaced_doctors_are_listed_with_the_reason():
     inst = to_instance(spec)
     sol = solve_rotation(inst)
     assert sol.status == Status.OPTIMAL
-    reasons = {r["doctor_id"]: r["reason"] for r in rot_mod.unplaced_doctors(inst, sol.stints)}
+    reasons = {r["doctor_id"]: r["reason"] for r in rot_eval.unplaced_doctors(inst, sol.stints)}
     assert reasons == {"d1": "no_need", "d2": "availability", "d3": "travel"}
 
 
@@ -631,5 +632,5 @@ def test_unplaced_doctors_name_the_cap_that_kept_them_home():
     inst = to_instance(spec)
     sol = solve_rotation(inst)
     assert sol.status == Status.OPTIMAL
-    reasons = sorted(r["reason"] for r in rot_mod.unplaced_doctors(inst, sol.stints))
+    reasons = sorted(r["reason"] for r in rot_eval.unplaced_doctors(inst, sol.stints))
     assert reasons == ["department_cap", "hospital_cap"]

@@ -7,8 +7,8 @@ import pandas as pd
 import pytest
 
 from optimizer.cli import main
-from optimizer.config import CoverageModelConfig, Standard
 from optimizer.scenarios.sweep import parse_values, set_path
+from optimizer.schema.coverage import CoverageModelConfig, Standard
 
 from .brute import brute_force
 from .conftest import OBJ_RTOL, random_instance

@@ -4,17 +4,18 @@ independent raw-data check rejecting wrong plans."""
 from __future__ import annotations
 
 import itertools
+from dataclasses import replace
 from fractions import Fraction
 
 import numpy as np
 import pytest
 
 from geodata.arrays import Demand, Sites, TravelTimes
-from optimizer.config import TiersModelConfig
 from optimizer.errors import CheckError
-from optimizer.models.tiers.evaluate import TierPlan, check_tier_plan
+from optimizer.models.tiers.evaluate import TierPlan, check_tier_plan, plan_cost
 from optimizer.models.tiers.problem import TiersProblem
 from optimizer.models.tiers.solve import solve_tiers
+from optimizer.schema.tiers import TiersModelConfig
 from optimizer.solvers import SolveResult, Status
 
 TIERS = [
@@ -59,7 +60,7 @@ def _instance(seed: int, **model: object) -> tuple[TiersProblem, np.ndarray]:
     return problem, times
 
 
-def _brute(problem: TiersProblem, times: np.ndarray) -> float | None:
+def _brute(problem: TiersProblem, times: np.ndarray) -> float | tuple[float, float] | None:
     """Best objective by enumerating every site's tier choice and every single-sourced
     assignment, from the dense times and the tier table only (None: infeasible)."""
     m = problem.model
@@ -120,7 +121,7 @@ def _brute(problem: TiersProblem, times: np.ndarray) -> float | None:
         served = _assign(combo, tiers, times, w, maximise)
         if served is None:
             continue
-        value = served if maximise else cost
+        value = (served, -cost) if maximise else cost  # most residents, then least cost
         if best is None or (value > best if maximise else value < best):
             best = value
     return best
@@ -191,6 +192,10 @@ def test_tiers_match_brute_force(name, seed):
         assert sol.status == Status.INFEASIBLE and sol.diagnosis
         return
     assert sol.status == Status.OPTIMAL and sol.checked
+    if isinstance(expected, tuple):  # max_coverage, then the least cost (second stage)
+        expected, least_cost = expected[0], -expected[1]
+        assert sol.secondary["value"] == pytest.approx(least_cost, abs=1e-6)
+        assert plan_cost(problem, sol.plan) == pytest.approx(least_cost, abs=1e-6)
     assert sol.objective == pytest.approx(expected, abs=1e-6)
     assert check_tier_plan(problem, sol.plan) == []
     assert all(r["met"] for r in sol.compliance)
@@ -284,7 +289,7 @@ def test_andorra_tiers_case(tmp_path):
 
 def test_bad_tier_cases_are_case_errors(tmp_path):
     """A tier that does not exist for today's clinics, and today's clinics with no tier."""
-    from optimizer.config import load_case
+    from optimizer.case.loading import load_case
     from optimizer.errors import CaseError
 
     from .conftest import ROOT
@@ -298,7 +303,67 @@ def test_bad_tier_cases_are_case_errors(tmp_path):
         load_case(bad)
     none = tmp_path / "none.yaml"
     none.write_text(text.replace("    clinic: {tier: general, standard: false}\n", "    {}\n").replace("  existing:\n    {}\n", "  existing: {}\n"), "utf-8")  # fmt: skip
-    from optimizer.case import prepare_case
+    from optimizer.case.prepare import prepare_case
 
     with pytest.raises(CaseError, match="have no tier"):
         prepare_case(load_case(none))
+
+
+def test_fenghuang_tiers_case(tmp_path):
+    """凤凰县 (real village points, estimated times): every village assigned within its tier's
+    radius, a central clinic (or township health centre) and a smart clinic in every township,
+    no service point serving a village over 1,200 residents; recomputed from the CSVs."""
+    import json
+
+    import pandas as pd
+
+    from optimizer.cli import main
+
+    from .conftest import ROOT
+
+    out = tmp_path / "fh"
+    assert (
+        main(["run", str(ROOT / "configs" / "fenghuang_tiers.yaml"), "--out", str(out), "-q"]) == 0
+    )
+    sol = json.loads((out / "solution.json").read_text(encoding="utf-8"))
+    assert sol["status"] == "optimal"
+    tiers = {t["name"]: t for t in sol["model"]["tiers"]}
+    demand = pd.read_csv(out / "demand.csv", keep_default_na=False, dtype={"zone": str})
+    sites = pd.read_csv(out / "sites.csv", keep_default_na=False, dtype={"zone": str})
+    assert (demand["assigned_site"] != "").all()
+    assert (
+        demand["travel_min"] <= demand["assigned_tier"].map(lambda t: tiers[t]["minutes"])
+    ).all()
+    assert (demand[demand["assigned_tier"] == "point"]["weight"] <= 1200).all()
+    chosen = sites[sites["chosen"] == 1]
+    townships = set(demand["zone"])
+    assert set(chosen[chosen["tier"] == "central"]["zone"]) == townships
+    assert set(chosen[chosen["smart"] == 1]["zone"]) == townships
+    assert sol["objective"] == pytest.approx(sites["cost_in_plan"].sum())
+
+
+def test_infeasible_after_solving_is_explained():
+    """A budget below the cheapest network: the elastic diagnosis gives the least relaxation,
+    here villages left without a clinic; as many as the best plan within that budget leaves."""
+    plain = [  # no capacity and no village size limit: which villages fit is weight-free
+        {k: v for k, v in t.items() if k not in ("capacity", "max_village_residents")}
+        for t in TIERS
+    ]
+    problem, times = _instance(0, budget=1.0, tiers=plain)
+    assert _brute(problem, times) is None
+    sol = solve_tiers(problem)
+    assert sol.status == Status.INFEASIBLE
+    text = "\n".join(sol.diagnosis)
+    assert "tier rules conflict" in text
+    assert "villages cannot be assigned" in text or "yuan more" in text
+    if "villages cannot be assigned" in text:
+        n_left = int(text.split("- ")[1].split(" villages")[0])
+        unit = _instance(0, objective="max_coverage", budget=1.0, tiers=plain)[0]
+        unit = TiersProblem(
+            replace(unit.demand, weight=np.ones(len(unit.demand))),
+            unit.sites,
+            unit.travel_times,
+            unit.model,
+        )
+        best = solve_tiers(unit)  # most villages assignable within the budget (weights 1)
+        assert n_left == len(unit.demand) - round(best.objective)

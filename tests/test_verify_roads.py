@@ -24,7 +24,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from geodata.matrix import network_travel_times
-from geodata.network import RoadNetwork, graph_from_file, graph_from_pbf
+from geodata.network import RoadNetwork
+from geodata.osm import graph_from_file, graph_from_pbf
 from geodata.snap import snap_points
 from geodata.speeds import profile_for
 from geodata.verify import IndependentRouter, RouterRules, roads_from_graph
@@ -387,7 +388,8 @@ model:
 def test_clinic_in_the_village_itself_covers_it(tmp_path):
     """Issue 12 item 2: a village 1.2-1.4 km from the road and a clinic at its coordinates were
     35 min apart (the off-road leg walked out and back); the direct leg makes it 0 min."""
-    from optimizer.case import prepare_case, run_case
+    from optimizer.case.prepare import prepare_case
+    from optimizer.case.run import run_case
 
     path = _village_case(tmp_path)
     prepared = prepare_case(path)
@@ -404,7 +406,7 @@ def test_clinic_in_the_village_itself_covers_it(tmp_path):
 
 
 def test_od_table_is_reported_not_checked(tmp_path):
-    from optimizer.case import prepare_case
+    from optimizer.case.prepare import prepare_case
 
     prepared = prepare_case(_village_case(tmp_path, od_file=True))
     assert prepared.travel_times_check == {"od": {"status": NOT_CHECKED}}
@@ -413,7 +415,7 @@ def test_od_table_is_reported_not_checked(tmp_path):
 def test_perturbed_table_fails_the_run(tmp_path, monkeypatch):
     """A table value off by more than 0.05 min stops the run with CheckError (exit 3)."""
     import geodata.routing as routing
-    from optimizer.case import prepare_case
+    from optimizer.case.prepare import prepare_case
 
     real = routing.network_travel_times
 

@@ -10,9 +10,9 @@ import pandas as pd
 import pytest
 
 from optimizer.cli import main
-from optimizer.config import CoverageModelConfig, ResidentsPerSite, Standard, ZoneRule
 from optimizer.errors import CaseError
 from optimizer.models.coverage.solve import solve_coverage
+from optimizer.schema.coverage import CoverageModelConfig, ResidentsPerSite, Standard, ZoneRule
 from optimizer.solvers import Status
 
 from .conftest import ROOT, random_instance, shared_path
@@ -65,8 +65,8 @@ def test_band_needs_demand_zones(tmp_path):
     shared_path("data", "osm-andorra", "andorra_drive.graphml.gz")
     case = tmp_path / "band.yaml"
     case.write_text(text, encoding="utf-8")
-    from optimizer.case import prepare_case
-    from optimizer.config import load_case
+    from optimizer.case.loading import load_case
+    from optimizer.case.prepare import prepare_case
 
     with pytest.raises(CaseError, match="residents_per_site"):
         prepare_case(load_case(case))

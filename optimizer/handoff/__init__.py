@@ -2,7 +2,7 @@
 
 Each check re-reads what the producing stage wrote (a siting run's ``demand.csv``, a run folder's
 tables, two run folders under ``compare``) with the standard library only - it shares no code
-with :mod:`optimizer.results`, :mod:`optimizer.staffing.tables` or :mod:`optimizer.report` - and
+with :mod:`optimizer.outputs`, :mod:`optimizer.staffing.tables` or :mod:`optimizer.report` - and
 returns the violations it finds; callers raise :class:`optimizer.errors.CheckError` (exit code 3),
 exactly as for an objective mismatch (issue 12).
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 from . import ems as _ems  # noqa: F401  (registers the 120 section and norms)
 from . import phased as _phased  # noqa: F401  (registers the roll-out section)
 from . import sections as _sections  # noqa: F401  (registers the built-in sections)
+from . import sections_norms as _sections_norms  # noqa: F401  (registers the norms section)
 from . import siting as _siting  # noqa: F401  (p-median / p-center section)
 from .html import render_report, write_report, write_report_file
 from .i18n import Labels, add_labels

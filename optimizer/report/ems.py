@@ -15,13 +15,11 @@ Norms, in ../shared/MISSION.md's words and numbers (values from the case, never 
 from __future__ import annotations
 
 from html import escape
-from typing import Any
 
-import pandas as pd
-
+from .ems_checks import class_limits, classes_of, ems_norms, fleet_of
 from .format import kv_table, num, pct, result_cell
 from .i18n import Labels, add_labels
-from .norms import NormCheck, compare_values, fmt_value, op_symbol, register_norms
+from .norms import NormCheck, compare_values, fmt_value, op_symbol
 from .page import table_html
 from .registry import Context, register_section
 from .rundata import RunData
@@ -73,165 +71,6 @@ add_labels(
 )
 
 
-def _fleet(run: RunData) -> dict[str, Any]:
-    return dict(run.solution.get("fleet") or {})
-
-
-def _class_limits(value: Any, classes: list[str]) -> dict[str, float]:
-    if isinstance(value, dict):
-        return {c: float(value[c]) for c in classes if c in value}
-    if isinstance(value, (int, float)):
-        return {c: float(value) for c in classes}
-    return {}
-
-
-def _classes(run: RunData) -> list[str]:
-    resp = run.solution.get("response") or {}
-    classes = sorted(k for k in resp if k != "overall")
-    return classes or ["all"]
-
-
-@register_norms("ems")
-def ems_norms(run: RunData) -> list[NormCheck]:
-    """The 120 norms of a 120 run (county-wide, per class and per township)."""
-    if not run.is_ems or not run.has_plan:
-        return []
-    sol = run.solution
-    model = sol.get("model", {})
-    fleet_cfg = model.get("fleet", {}) or {}
-    fl = _fleet(run)
-    fsrc = str(fl.get("source") or fleet_cfg.get("source") or "")
-    rsrc = str(model.get("source") or "")
-    out: list[NormCheck] = []
-    n_amb = float(fl.get("ambulances", 0))
-    per = fl.get("norm_per_population")
-    if per:
-        need = float(fl.get("norm_minimum", 0))
-        out.append(
-            NormCheck(
-                "ems.fleet_per_population",
-                f">= 1 ambulance per {per:,.0f} residents "
-                f"({num(fl.get('population_for_norm'))} residents)",
-                "county",
-                "",
-                need,
-                n_amb,
-                "vehicles",
-                compare_values(n_amb, need, ">="),
-                fsrc,
-            )
-        )
-    share = fleet_cfg.get("negative_pressure_share")
-    if share:
-        got = float(fl.get("negative_pressure_share") or 0.0)
-        out.append(
-            NormCheck(
-                "ems.negative_pressure_share",
-                f">= {100 * share:g}% negative-pressure ambulances "
-                f"({fl.get('negative_pressure', 0)} of {int(n_amb)}; "
-                f">= {fl.get('negative_pressure_required', 0)} required)",
-                "county",
-                "",
-                float(share),
-                got,
-                "share",
-                int(fl.get("negative_pressure", 0)) >= int(fl.get("negative_pressure_required", 0)),
-                fsrc,
-            )
-        )
-    limit_new = model.get("max_new_stations")
-    if limit_new is not None:
-        new = len((sol.get("new_sites") or {}).get(str(model.get("station_type", "ems")), []))
-        out.append(
-            NormCheck(
-                "ems.max_new_stations",
-                "new 120 stations",
-                "county",
-                "",
-                float(limit_new),
-                float(new),
-                "sites",
-                new <= limit_new,
-                comparison="<=",
-            )
-        )
-    classes = _classes(run)
-    resp = sol.get("response") or {}
-    standard = _class_limits(model.get("response_min"), classes)
-    for c, limit in standard.items():
-        mean = (resp.get(c) if c != "all" else resp.get("overall") or {}) or {}
-        m = mean.get("mean_min")
-        out.append(
-            NormCheck(
-                f"ems.mean_response.{c}",
-                f"120 {c}: mean response < {limit:g} min (dispatch included)",
-                "county",
-                "",
-                limit,
-                m,
-                "min",
-                None if m is None else compare_values(float(m), limit, "<"),
-                rsrc,
-                comparison="<",
-            )
-        )
-    for c, r in sorted((sol.get("radius") or {}).items()):
-        out.append(
-            NormCheck(
-                f"ems.radius.{c}",
-                f"120 {c}: residents within the {float(r['radius_m']) / 1000:g} km "
-                "service radius (by road)",
-                "county",
-                "",
-                1.0,
-                r.get("share"),
-                "share",
-                None if r.get("share") is None else compare_values(float(r["share"]), 1.0, ">="),
-                rsrc,
-            )
-        )
-    zones = run.zones
-    if zones is not None and "zone_id" in zones:
-        for _, z in zones.iterrows():
-            zid = str(z["zone_id"])
-            zneed = z.get("required_stations")
-            if zneed is not None and pd.notna(zneed):
-                got = float(z.get("stations") or 0)
-                out.append(
-                    NormCheck(
-                        "ems.stations_per_zone",
-                        f">= {float(zneed):g} 120 station(s) per township (建制乡镇)",
-                        "zone",
-                        zid,
-                        float(zneed),
-                        got,
-                        "sites",
-                        compare_values(got, float(zneed), ">="),
-                        rsrc,
-                    )
-                )
-            for c, limit in standard.items():
-                col = f"mean_response_{c}_min"
-                v = z.get(col) if col in zones else None
-                if v is None or pd.isna(v):
-                    continue
-                out.append(
-                    NormCheck(
-                        f"ems.mean_response.{c}",
-                        f"120 {c}: mean response < {limit:g} min (dispatch included)",
-                        "zone",
-                        zid,
-                        limit,
-                        float(v),
-                        "min",
-                        compare_values(float(v), limit, "<"),
-                        rsrc,
-                        comparison="<",
-                    )
-                )
-    return out
-
-
 def _check_row(c: NormCheck, t: Labels) -> list[tuple[str, str]]:
     return [
         (escape(t.norm(c.norm, c.label)), ""),
@@ -247,18 +86,26 @@ def ems_section(run: RunData, ctx: Context) -> str | None:
     """Fleet norms, stations and ambulances, response-time compliance, expected coverage."""
     if not run.is_ems or not run.has_plan:
         return None
-    t, sol = ctx.t, run.solution
-    model = sol.get("model", {})
-    fl = _fleet(run)
+    t = ctx.t
     checks = ctx.norms(run)
-    parts: list[str] = []
-    # fleet norms
+    standard = class_limits(run.solution.get("model", {}).get("response_min"), classes_of(run))
+    parts = [_fleet_part(run, checks, t), _stations_part(run, t), _response_part(run, standard, t)]
+    zt = _zone_response_table(run, checks, standard, t)
+    if zt:
+        parts.append(f"<h3>{escape(t('ems_response_zones'))}</h3>" + zt)
+    parts.append(_expected_part(run, t))
+    return "".join(parts)
+
+
+def _fleet_part(run: RunData, checks: list[NormCheck], t: Labels) -> str:
+    """The fleet (ambulances, negative pressure, limits, existing) and its norm checks."""
+    fl = fleet_of(run)
     fleet_rows = [
         _check_row(c, t)
         for c in checks
         if c.norm.startswith(("ems.fleet", "ems.negative", "ems.max_new"))
     ]
-    fleet_cfg = model.get("fleet", {}) or {}
+    fleet_cfg = run.solution.get("model", {}).get("fleet", {}) or {}
     info = [
         (t("ambulances"), f"{num(fl.get('ambulances'))}"),
         (
@@ -278,62 +125,48 @@ def ems_section(run: RunData, ctx: Context) -> str | None:
         if ex.get("assumed"):
             text += f" <b>{escape(t('existing_fleet_assumed'))}</b>"
         info.append((t("existing_fleet"), text))
-    parts.append(
-        f"<h3>{escape(t('ems_fleet'))}</h3>"
-        + kv_table(info)
-        + (
-            table_html(
-                [t("norm"), t("required"), t("achieved"), t("result"), t("source")],
-                fleet_rows,
-                cls="ems-fleet",
-            )
-            if fleet_rows
-            else ""
-        )
-    )
-    # stations and ambulances
+    head = [t("norm"), t("required"), t("achieved"), t("result"), t("source")]
+    norms = table_html(head, fleet_rows, cls="ems-fleet") if fleet_rows else ""
+    return f"<h3>{escape(t('ems_fleet'))}</h3>" + kv_table(info) + norms
+
+
+def _stations_part(run: RunData, t: Labels) -> str:
+    """The open stations with their ambulances, cost and nearest residents."""
     s = run.sites
-    if s is not None and "open" in s:
-        sub = s[s["open"] == 1]
-        body = [
-            [
-                (escape(run.shown("sites", r["site_id"])), ""),
-                (escape(run.shown("zones", r.get("zone", ""))), ""),
-                (escape(t(str(r.get("status", "")))), ""),
-                (num(r.get("ambulances")), "num"),
-                (num(r.get("negative_pressure")), "num"),
-                (num(r.get("cost")), "num"),
-                (num(r.get("residents_nearest")), "num"),
-            ]
-            for _, r in sub.iterrows()
+    if s is None or "open" not in s:
+        return ""
+    sub = s[s["open"] == 1]
+    body = [
+        [
+            (escape(run.shown("sites", r["site_id"])), ""),
+            (escape(run.shown("zones", r.get("zone", ""))), ""),
+            (escape(t(str(r.get("status", "")))), ""),
+            (num(r.get("ambulances")), "num"),
+            (num(r.get("negative_pressure")), "num"),
+            (num(r.get("cost")), "num"),
+            (num(r.get("residents_nearest")), "num"),
         ]
-        parts.append(
-            f"<h3>{escape(t('ems_stations'))} ({len(sub)})</h3>"
-            + '<div class="scroll">'
-            + table_html(
-                [
-                    t("site"),
-                    t("zone"),
-                    t("status_site"),
-                    t("ambulances"),
-                    t("negative_pressure"),
-                    t("cost"),
-                    t("residents_nearest"),
-                ],
-                body,
-                cls="ems-stations",
-            )
-            + "</div>"
-        )
-    # response-time compliance by class
+        for _, r in sub.iterrows()
+    ]
+    head = [t("site"), t("zone"), t("status_site"), t("ambulances"), t("negative_pressure")]
+    head += [t("cost"), t("residents_nearest")]
+    return (
+        f"<h3>{escape(t('ems_stations'))} ({len(sub)})</h3>"
+        + '<div class="scroll">'
+        + table_html(head, body, cls="ems-stations")
+        + "</div>"
+    )
+
+
+def _response_part(run: RunData, standard: dict[str, float], t: Labels) -> str:
+    """Response-time compliance per demand class: share within, mean, worst, radius."""
+    sol = run.solution
     cov = (run.coverage.get("ems") or {}) if run.coverage else {}
-    classes = _classes(run)
     resp = sol.get("response") or {}
-    standard = _class_limits(model.get("response_min"), classes)
     radius = sol.get("radius") or {}
     by_class = cov.get("by_class") or {}
     body = []
-    for c in classes:
+    for c in classes_of(run):
         r = (resp.get(c) if c != "all" else resp.get("overall")) or {}
         mean = r.get("mean_min")
         limit = standard.get(c)
@@ -355,50 +188,40 @@ def ems_section(run: RunData, ctx: Context) -> str | None:
                 ),
             ]
         )
-    parts.append(
+    model = sol.get("model", {})
+    head = [t("demand_class"), t("response_standard"), t("within_standard")]
+    head += [t("mean_response") + " (min)", t("worst_response") + " (min)", t("result")]
+    head += [t("within_radius")]
+    return (
         f"<h3>{escape(t('ems_response'))}</h3>"
         + f'<p class="note">{escape(t("dispatch_min"))}: {num(model.get("dispatch_min"))} min. '
         + escape(str(model.get("source") or ""))
         + "</p>"
-        + table_html(
-            [
-                t("demand_class"),
-                t("response_standard"),
-                t("within_standard"),
-                t("mean_response") + " (min)",
-                t("worst_response") + " (min)",
-                t("result"),
-                t("within_radius"),
-            ],
-            body,
-            cls="ems-classes",
-        )
+        + table_html(head, body, cls="ems-classes")
     )
-    zt = _zone_response_table(run, checks, standard, t)
-    if zt:
-        parts.append(f"<h3>{escape(t('ems_response_zones'))}</h3>" + zt)
-    # expected coverage
+
+
+def _expected_part(run: RunData, t: Labels) -> str:
+    """Expected coverage with busy ambulances (busy fraction q, expected and backup covered)."""
+    sol = run.solution
+    cov = (run.coverage.get("ems") or {}) if run.coverage else {}
     bf = sol.get("busy_fraction") or {}
     pop = cov.get("population")
     exp = cov.get("expected_covered")
-    parts.append(
-        f"<h3>{escape(t('ems_expected'))}</h3>"
-        + kv_table(
-            [
-                (
-                    t("busy_fraction"),
-                    f"{num(bf.get('q'), 4)} <span class='note'>{escape(t.text(bf.get('derived', '')))}</span>",
-                ),
-                (
-                    t("expected_covered"),
-                    f"{num(exp)} / {num(pop)} ({pct(None if not pop or exp is None else exp / pop)})",
-                ),
-                (t("backup_covered"), num(cov.get("backup_covered"))),
-                (t("objective_meaning"), escape(t.text(sol.get("objective_meaning", "")))),
-            ]
-        )
+    return f"<h3>{escape(t('ems_expected'))}</h3>" + kv_table(
+        [
+            (
+                t("busy_fraction"),
+                f"{num(bf.get('q'), 4)} <span class='note'>{escape(t.text(bf.get('derived', '')))}</span>",
+            ),
+            (
+                t("expected_covered"),
+                f"{num(exp)} / {num(pop)} ({pct(None if not pop or exp is None else exp / pop)})",
+            ),
+            (t("backup_covered"), num(cov.get("backup_covered"))),
+            (t("objective_meaning"), escape(t.text(sol.get("objective_meaning", "")))),
+        ]
     )
-    return "".join(parts)
 
 
 def _zone_response_table(

@@ -19,8 +19,9 @@ import pandas as pd
 
 from ..atomic import atomic_write, seal_manifest
 from .format import num, pct, status_badge
+from .frontier_chart import chart_language
 from .i18n import Labels, add_labels
-from .page import html_page, table_html
+from .page import html_page, render_template, table_html
 from .rundata import RunData
 from .sweep_curves import curves
 
@@ -47,11 +48,6 @@ add_labels(
 def render_frontier(frontier: pd.DataFrame, param: str, *, lang: str = "zh") -> str:
     """The whole frontier page (links point to ``points/<k>/report.html`` beside it)."""
     t = Labels(lang)
-    parts = [
-        f"<h1>{escape(t('frontier'))}: {escape(param)}</h1>",
-        f'<p class="sub">{escape(t("frontier_note"))}</p>',
-        curves(frontier, param, t, None),
-    ]
     shares = [c for c in frontier.columns if c.startswith("share_")]
     counts = [c for c in frontier.columns if c.startswith("sites_")]
     counts += [c for c in ("stations", "ambulances") if c in frontier]
@@ -93,17 +89,17 @@ def render_frontier(frontier: pd.DataFrame, param: str, *, lang: str = "zh") -> 
                 (f'<a class="point-link" href="{escape(link)}">{escape(t("report_link"))}</a>', ""),
             ]
         )
-    parts.append(
-        "<style>table.frontier td{white-space:nowrap}</style>"
-        + '<div class="scroll">'
-        + table_html(head, body, cls="frontier")
-        + "</div>"
+    page = render_template(
+        "frontier.html.j2",
+        heading=t("frontier"),
+        param=param,
+        note=t("frontier_note"),
+        curves=curves(frontier, param, t, None),
+        table=table_html(head, body, cls="frontier"),
+        offline=t("generated_offline"),
+        no_cjk=t("png_no_cjk") if chart_language(lang) != lang else "",
     )
-    parts.append(
-        '<p class="note">frontier.csv, frontier.png, frontier.svg · '
-        f"{escape(t('generated_offline'))}</p>"
-    )
-    return html_page(f"{t('frontier')} - {param}", "\n".join(parts), t, with_map=False)
+    return html_page(f"{t('frontier')} - {param}", page, t, with_map=False)
 
 
 def _nan(v: Any) -> Any:

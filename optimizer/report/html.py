@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import logging
 import os
-from html import escape
 from pathlib import Path
 
 from ..atomic import StagedOutput, atomic_write
 from .i18n import Labels
 from .mapview import basemap_spec
-from .page import html_page
+from .page import html_page, render_template
 from .registry import Context, sections
 from .rundata import RunData
 
@@ -26,17 +25,21 @@ def render_report(
     t = Labels(lang)
     ctx = Context(t, basemap_spec(basemap, tianditu_key, t))
     title = f"{t('report')} - {run.case_name}"
-    parts = [
-        f"<h1>{escape(t('report'))}: {escape(run.case_name)}</h1>",
-        f'<p class="sub">{escape(str(run.solution.get("case", {}).get("file", "")))}</p>',
-    ]
-    for sec in sections():
-        html = sec.render(run, ctx)
-        if html:
-            parts.append(
-                f'<section id="sec-{sec.key}"><h2>{escape(t(sec.title))}</h2>{html}</section>'
-            )
-    return html_page(title, "\n".join(parts), t, with_map=bool(ctx.cache.get("has_map")))
+    done = [(sec, sec.render(run, ctx)) for sec in sections()]
+    body = render_template(
+        "report.html.j2",
+        heading=t("report"),
+        case_name=run.case_name,
+        case_file=str(run.solution.get("case", {}).get("file", "")),
+        sections=[(sec.key, t(sec.title), html) for sec, html in done if html],
+    )
+    return html_page(
+        title,
+        body,
+        t,
+        with_map=bool(ctx.cache.get("has_map")),
+        cluster=bool(ctx.cache.get("cluster")),
+    )
 
 
 def write_report_file(

@@ -3,16 +3,15 @@ overview for print. Geometries come from the run's ``geojson/`` layers (WGS-84).
 
 from __future__ import annotations
 
-import functools
 import math
 from html import escape
 from typing import Any
 
 from .i18n import Labels
-from .page import json_script
+from .page import render_template, spec_json
 from .rundata import RunData
 
-__all__ = ["BASEMAPS", "LayerSpec", "map_html", "overview_svg", "report_map_spec", "type_colours"]
+__all__ = ["BASEMAPS", "LayerSpec", "map_html", "overview_svg", "type_colours"]
 
 BASEMAPS = ("none", "osm", "tianditu")
 PALETTE = ("#1565c0", "#6a1b9a", "#ef6c00", "#00838f", "#5d4037", "#ad1457", "#827717")
@@ -30,6 +29,9 @@ DEMAND_STYLES = [
 CANVAS_ABOVE = 5_000
 """More point features than this (or four times as many road lines) are drawn on a canvas
 (fast at 10^4 demand points) instead of SVG paths."""
+CLUSTER_ABOVE = 2_000
+"""More demand points than this are clustered (Leaflet.markercluster): each cluster shows the
+residents it holds, under the catchments and chosen sites (pane z-index 390 < 400)."""
 
 LayerSpec = dict[str, Any]
 
@@ -56,7 +58,7 @@ def _props(props: dict[str, Any], keys: list[str]) -> dict[str, Any]:
     return {k: _round(props[k]) for k in keys if k in props and props[k] not in (None, "")}
 
 
-def _xy(feature: dict[str, Any]) -> list[float] | None:
+def xy_of(feature: dict[str, Any]) -> list[float] | None:
     g = feature.get("geometry")
     if not g or g.get("type") != "Point":
         return None
@@ -64,7 +66,7 @@ def _xy(feature: dict[str, Any]) -> list[float] | None:
     return [round(float(x), 6), round(float(y), 6)]
 
 
-def _point_layer(
+def point_layer(
     lid: str,
     label: str,
     features: list[dict[str, Any]],
@@ -80,7 +82,7 @@ def _point_layer(
     keys = [p[1] for p in popup]
     feats = []
     for f in features:
-        xy = _xy(f)
+        xy = xy_of(f)
         if xy is None:
             continue
         props = f.get("properties") or {}
@@ -101,7 +103,7 @@ def _point_layer(
     }
 
 
-def _polygon_layer(
+def polygon_layer(
     lid: str,
     label: str,
     features: list[dict[str, Any]],
@@ -148,7 +150,7 @@ ROAD_STYLES = [
 def roads_spec(L: dict[str, Any], t: Labels) -> LayerSpec | None:
     """The run's road network (``geojson/roads.geojson``) as a non-clickable base layer."""
     feats = []
-    for f in _features(L, "roads"):
+    for f in run_features(L, "roads"):
         g = f.get("geometry")
         if not g or g.get("type") not in ("LineString", "MultiLineString"):
             continue
@@ -178,7 +180,7 @@ def _round_geom(g: dict[str, Any]) -> dict[str, Any]:
     return {"type": g["type"], "coordinates": r(g["coordinates"])}
 
 
-def _weight_radius(features: list[dict[str, Any]]) -> Any:
+def weight_radius(features: list[dict[str, Any]]) -> Any:
     wmax = max(
         (float((f.get("properties") or {}).get("weight") or 0) for f in features), default=1.0
     )
@@ -205,281 +207,6 @@ def basemap_spec(kind: str, key: str | None, t: Labels) -> dict[str, Any]:
     return spec
 
 
-def report_map_spec(run: RunData, t: Labels, basemap: dict[str, Any]) -> dict[str, Any] | None:
-    """Layers of a run's map: zones, catchments per standard, candidates, chosen sites per type,
-    demand coloured by coverage per standard (the first shown), uncovered demand."""
-    L = run.layers
-    if not L:
-        return None
-    layers: list[LayerSpec] = []
-    pools: dict[str, list[dict[str, Any]]] = {}
-    std_names = [s["name"] for s in run.standards]
-    roads = roads_spec(L, t)
-    if roads is not None:
-        layers.append(roads)
-    if "zones" in L:
-        share_cols = [c for c in _columns(L["zones"]) if c.startswith("share_")]
-        popup = [[t("zone"), "zone_id", ""], [t("name"), "name", ""]]
-        popup += [[t("population"), "population", "num"]]
-        popup += [[col_label(c, t), c, "pct"] for c in share_cols]
-        popup += [
-            [col_label(c, t), c, "flag"] for c in _columns(L["zones"]) if c.startswith("met_")
-        ]
-        popup += [
-            [t(k) if k in ("stations", "ambulances") else col_label(k, t), k, "num"]
-            for k in _ZONE_EXTRA
-            if k in _columns(L["zones"])
-        ]
-        popup += [[col_label("geometry_source", t), "geometry_source", ""]]
-
-        def zone_style(p: dict[str, Any]) -> int:
-            missed = any(p.get(k) == 0 for k in p if k.startswith("met_"))
-            return 1 if missed else (2 if p.get("approximate") == 1 else 0)
-
-        layers.append(
-            _polygon_layer(
-                "zones",
-                t("lyr_zones"),
-                L["zones"]["features"],
-                [
-                    {
-                        "color": "#455a64",
-                        "weight": 1.5,
-                        "fillColor": "#90a4ae",
-                        "fillOpacity": 0.08,
-                    },
-                    {
-                        "color": "#b71c1c",
-                        "weight": 2.5,
-                        "fillColor": "#ef9a9a",
-                        "fillOpacity": 0.15,
-                    },
-                    {
-                        "color": "#455a64",
-                        "weight": 1.5,
-                        "dashArray": "5 4",
-                        "fillColor": "#90a4ae",
-                        "fillOpacity": 0.05,
-                    },
-                ],
-                zone_style,
-                popup,
-                show=True,
-                class_name="lyr-zones",
-                swatch="#90a4ae",
-                label_of=lambda p: str(p.get("name") or p.get("zone_id") or ""),
-            )
-        )
-    site_types = sorted(
-        {
-            str((f.get("properties") or {}).get("facility_type"))
-            for f in _features(L, "candidate_sites")
-        }
-    )
-    colours = type_colours(site_types)
-    if "catchments" in L:
-        feats = L["catchments"]["features"]
-        popup = [
-            [t("site"), "site_id", ""],
-            [t("standard"), "standard", ""],
-            [t("threshold"), "threshold", "num"],
-            [col_label("unit", t), "unit", ""],
-            [t("area_km2"), "area_km2", "num"],
-            [t("residents_within"), "residents_within", "num"],
-            [t("method"), "method", ""],
-        ]
-        for k, name in enumerate(std_names):
-            sub = [f for f in feats if (f.get("properties") or {}).get("standard") == name]
-            if not sub:
-                continue
-            styles = [
-                {"color": colours[ty], "weight": 1, "fillColor": colours[ty], "fillOpacity": 0.12}
-                for ty in site_types
-            ]
-            layers.append(
-                _polygon_layer(
-                    f"catchments-{name}",
-                    f"{t('lyr_catchments')}: {name}",
-                    sub,
-                    styles,
-                    lambda p: site_types.index(str(p.get("facility_type"))),
-                    popup,
-                    show=k == 0,
-                    class_name="lyr-catchment",
-                    swatch=colours[str(sub[0]["properties"]["facility_type"])],
-                )
-            )
-    site_popup = [
-        [t("site"), "site_id", ""],
-        [t("name"), "name", ""],
-        [t("facility_type"), "facility_type", ""],
-        [t("zone"), "zone", ""],
-        [t("zone_name"), "zone_name", ""],
-        [t("status_site"), "status", ""],
-        [t("cost"), "cost", "num"],
-        [t("residents_nearest"), "residents_nearest", "num"],
-        [col_label("dominated_by", t), "dominated_by", ""],
-        [t("ambulances"), "ambulances", "num"],
-        [t("negative_pressure"), "negative_pressure", "num"],
-        [t("build_phase"), "build_phase", ""],
-    ]
-    cand = [f for f in _features(L, "candidate_sites") if not _is_open(f.get("properties") or {})]
-    if cand:
-        layers.append(
-            _point_layer(
-                "candidates",
-                t("lyr_candidates"),
-                cand,
-                [{"color": "#616161", "weight": 1, "fillColor": "#bdbdbd", "fillOpacity": 0.8}],
-                lambda p: 0,
-                site_popup,
-                show=False,
-                class_name="lyr-candidate",
-                swatch="#bdbdbd",
-                radius_of=lambda p: 3,
-            )
-        )
-    demand = _features(L, "demand")
-    if demand:
-        radius = _weight_radius(demand)
-        base_popup = [
-            [t("lyr_demand"), "demand_id", ""],
-            [t("name"), "name", ""],
-            [t("zone"), "zone", ""],
-            [t("zone_name"), "zone_name", ""],
-            [col_label("class", t), "class", ""],
-            [t("weight"), "weight", "num"],
-        ]
-        near = [c for c in _columns(L["demand"]) if c.startswith("nearest_")]
-        flags = [c for c in _columns(L["demand"]) if c.startswith("covered_")]
-        popup = base_popup + [[col_label(c, t), c, "flag"] for c in flags]
-        popup += [[col_label(k, t), k, "num"] for k in _DEMAND_EXTRA if k in _columns(L["demand"])]
-        popup += [
-            [col_label(c, t), c, "num" if c.rsplit("_", 1)[-1] in ("min", "m") else ""]
-            for c in near
-        ]
-        stds = [n for n in std_names if f"covered_{n}" in flags] or [""]
-        # the points are stored once (a pool); each standard's layer only adds its colours
-        pools["demand"] = _point_layer(
-            "demand",
-            "",
-            demand,
-            [{}],
-            lambda p: 0,
-            popup,
-            show=False,
-            class_name="",
-            swatch="",
-            radius_of=radius,
-        )["features"]
-        props = [(f.get("properties") or {}) for f in demand if _xy(f) is not None]
-        for k, name in enumerate(stds):
-            col = f"covered_{name}"
-            sidx = [
-                2 if p.get(col) is None or p.get(col) == "" else (0 if p.get(col) == 1 else 1)
-                for p in props
-            ]
-            layers.append(
-                {
-                    "id": f"demand-{name}" if name else "demand",
-                    "label": f"{t('lyr_demand')}: {name}" if name else t("lyr_demand"),
-                    "kind": "point",
-                    "show": k == 0,
-                    "className": "lyr-demand",
-                    "styles": DEMAND_STYLES,
-                    "popup": popup,
-                    "swatch": COVERED,
-                    "pool": "demand",
-                    "sidx": sidx if name else [2] * len(props),
-                    "features": [],
-                }
-            )
-    chosen = _features(L, "chosen_sites")
-    phases = phase_names(run)
-    for ty in site_types:
-        sub = [f for f in chosen if (f.get("properties") or {}).get("facility_type") == ty]
-        if not sub:
-            continue
-        c = colours[ty]
-        if phases:  # a roll-out: new sites coloured by the year they are built
-            styles = [
-                {"color": c, "weight": 2.5, "fillColor": PHASE_PALETTE[k % len(PHASE_PALETTE)]}
-                | {"fillOpacity": 1.0}
-                for k in range(len(phases))
-            ]
-            styles.append({"color": c, "weight": 3, "fillColor": "#ffffff", "fillOpacity": 1.0})
-            style: Any = functools.partial(_phase_style, phases=phases)
-        else:
-            styles = [
-                {"color": "#000000", "weight": 1.5, "fillColor": c, "fillOpacity": 1.0},
-                {"color": c, "weight": 3, "fillColor": "#ffffff", "fillOpacity": 1.0},
-            ]
-            style = _status_style
-        layers.append(
-            _point_layer(
-                f"chosen-{ty}",
-                f"{t('lyr_chosen')}: {ty}",
-                sub,
-                styles,
-                style,
-                site_popup,
-                show=True,
-                class_name="lyr-site",
-                swatch=c,
-                radius_of=_site_radius,
-            )
-        )
-    n_points = sum(len(ls["features"]) for ls in layers if ls["kind"] == "point")
-    n_points += sum(len(p) for p in pools.values())
-    n_lines = sum(len(ls["features"]) for ls in layers if ls["kind"] == "line")
-    return {
-        "basemap": basemap,
-        "noneLabel": t("basemap_none"),
-        "canvas": n_points > CANVAS_ABOVE or n_lines > 4 * CANVAS_ABOVE,
-        "pools": pools,
-        "layers": layers,
-        "phases": phases,
-    }
-
-
-_ZONE_EXTRA = (
-    "covered_share",
-    "expected_share",
-    "mean_response_min",
-    "worst_response_min",
-    "stations",
-    "ambulances",
-)
-_DEMAND_EXTRA = (
-    "standard_min",
-    "response_min",
-    "station_m",
-    "ambulances_within",
-    "expected_coverage",
-)
-
-
-def _phase_style(p: dict[str, Any], phases: list[str]) -> int:
-    """Style of a site in a roll-out: its build year, or the last style (existing, kept)."""
-    b = p.get("build_phase")
-    return phases.index(b) if b in phases else len(phases)
-
-
-def _status_style(p: dict[str, Any]) -> int:
-    return 0 if p.get("status") == "new" else 1
-
-
-def _is_open(props: dict[str, Any]) -> bool:
-    """An open site: ``chosen`` (coverage runs) or ``open`` (120 runs) is 1."""
-    return props.get("chosen", props.get("open")) == 1
-
-
-def _site_radius(props: dict[str, Any]) -> float:
-    """7 px; a 120 station grows with its ambulances."""
-    n = props.get("ambulances")
-    return 7.0 if not isinstance(n, (int, float)) else 6.0 + 2.0 * min(float(n), 5.0)
-
-
 def phase_names(run: RunData) -> list[str]:
     """The years of a phased roll-out, in order (empty for other runs)."""
     return [str(ph.get("phase")) for ph in run.solution.get("phases") or []]
@@ -493,20 +220,19 @@ def layer_features(spec: dict[str, Any], ls: LayerSpec) -> list[dict[str, Any]]:
     return list(ls["features"])
 
 
-def _features(layers: dict[str, dict[str, Any]], name: str) -> list[dict[str, Any]]:
+def run_features(layers: dict[str, dict[str, Any]], name: str) -> list[dict[str, Any]]:
     return list((layers.get(name) or {}).get("features") or [])
 
 
-def _columns(fc: dict[str, Any]) -> list[str]:
+def run_columns(fc: dict[str, Any]) -> list[str]:
     feats = fc.get("features") or []
     return list((feats[0].get("properties") or {}).keys()) if feats else []
 
 
 def map_html(spec: dict[str, Any], element_id: str, legend: str = "") -> str:
-    return (
-        f'<div class="lmap" id="{element_id}" data-spec="{element_id}-spec"></div>'
-        + (f'<div class="legend note">{legend}</div>' if legend else "")
-        + json_script(f"{element_id}-spec", spec)
+    """The map's element, its legend (HTML) and its spec as JSON (``templates/map.html.j2``)."""
+    return render_template(
+        "map.html.j2", element_id=element_id, legend=legend, spec_json=spec_json(spec)
     )
 
 

@@ -1,20 +1,54 @@
-"""One self-contained HTML page: styles, Leaflet, map script and data inlined (no network)."""
+"""One self-contained HTML page: styles, Leaflet, map script and data inlined (no network).
+
+The page skeleton, tables, the report body and the map block are Jinja2 templates in
+``optimizer/report/templates/`` (autoescape on: text is escaped there, pre-built HTML comes in
+as :class:`markupsafe.Markup` or through ``|safe``).
+"""
 
 from __future__ import annotations
 
 import base64
+import html
 import json
 import re
 from functools import cache
-from html import escape
 from pathlib import Path
 from typing import Any
 
+import jinja2
+from markupsafe import Markup
+
 from .i18n import Labels
 
-__all__ = ["html_page", "json_script", "table_html"]
+__all__ = ["html_page", "render_template", "spec_json", "table_html"]
 
 _DATA = Path(__file__).resolve().parent.parent / "data"
+
+
+@cache
+def _env() -> jinja2.Environment:
+    return jinja2.Environment(
+        loader=jinja2.PackageLoader("optimizer.report", "templates"),
+        autoescape=True,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+        undefined=jinja2.StrictUndefined,
+        finalize=_escaped,
+    )
+
+
+def _escaped(value: Any) -> Any:
+    """Plain text escaped as :func:`html.escape` does (``&quot;``, ``&#x27;``), so the pages
+    are byte-identical to the f-string pages they replace; Markup passes unchanged."""
+    if isinstance(value, str) and not isinstance(value, Markup):
+        return Markup(html.escape(value))
+    return value
+
+
+def render_template(name: str, **values: Any) -> str:
+    """``templates/<name>`` rendered with ``values`` (strings escaped unless Markup)."""
+    return _env().get_template(name).render(**values)
 
 
 @cache
@@ -39,41 +73,57 @@ def leaflet_js() -> str:
     return re.sub(r"\n//# sourceMappingURL=.*$", "\n", js)
 
 
+@cache
+def cluster_css() -> str:
+    """Leaflet.markercluster's styles and the report's cluster icons."""
+    d = "leaflet.markercluster"
+    return _asset(d, "MarkerCluster.css") + _asset("report", "cluster.css")
+
+
+@cache
+def cluster_js() -> str:
+    js = _asset("leaflet.markercluster", "leaflet.markercluster.js")
+    return re.sub(r"\n//# sourceMappingURL=.*$", "\n", js)
+
+
 def _script_safe(text: str) -> str:
     """Text that cannot end the <script> element it is embedded in."""
     return text.replace("</", "<\\/").replace("<!--", "<\\!--")
 
 
-def json_script(element_id: str, data: Any) -> str:
+def spec_json(data: Any) -> str:
+    """A map spec as script-safe JSON text (for ``templates/map.html.j2``)."""
     text = json.dumps(data, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
-    return f'<script type="application/json" id="{element_id}">{_script_safe(text)}</script>'
+    return _script_safe(text)
 
 
-def html_page(title: str, body: str, labels: Labels, *, with_map: bool) -> str:
-    """The full page. Leaflet and the map script are included only when a map is drawn."""
-    licence = _asset("leaflet", "LICENSE")
-    head = [
-        "<!DOCTYPE html>",
-        f'<html lang="{"zh-CN" if labels.lang == "zh" else "en"}">',
-        "<head>",
-        '<meta charset="utf-8">',
-        '<meta name="viewport" content="width=device-width, initial-scale=1">',
-        f"<title>{escape(title)}</title>",
-        f"<style>{_asset('report', 'report.css')}</style>",
-    ]
+def html_page(
+    title: str, body: str, labels: Labels, *, with_map: bool, cluster: bool = False
+) -> str:
+    """The full page. Leaflet and the map script are included only when a map is drawn, and
+    Leaflet.markercluster only when a map clusters its points (``cluster``)."""
+    values: dict[str, Any] = {
+        "html_lang": "zh-CN" if labels.lang == "zh" else "en",
+        "title": title,
+        "report_css": Markup(_asset("report", "report.css")),
+        "body": Markup(body),
+        "with_map": with_map,
+        "cluster": with_map and cluster,
+    }
     if with_map:
-        head.append(f"<style>{leaflet_css()}</style>")
-    head.append("</head>")
-    tail = []
-    if with_map:
-        tail += [
-            f"<!-- Leaflet 1.9.3 - {escape(licence)} -->",
-            f"<script>{_script_safe(leaflet_js())}</script>",
-            f"<script>{_script_safe(_asset('report', 'map.js'))}</script>",
-        ]
-    else:
-        tail.append('<script>document.body.setAttribute("data-map-ready", "1");</script>')
-    return "\n".join([*head, "<body>", body, *tail, "</body>", "</html>"]) + "\n"
+        values |= {
+            "leaflet_css": Markup(leaflet_css()),
+            "licence": _asset("leaflet", "LICENSE"),
+            "leaflet_js": Markup(_script_safe(leaflet_js())),
+            "map_js": Markup(_script_safe(_asset("report", "map.js"))),
+        }
+    if with_map and cluster:
+        values |= {
+            "cluster_css": Markup(cluster_css()),
+            "cluster_licence": _asset("leaflet.markercluster", "MIT-LICENCE.txt"),
+            "cluster_js": Markup(_script_safe(cluster_js())),
+        }
+    return render_template("page.html.j2", **values)
 
 
 def table_html(
@@ -84,14 +134,5 @@ def table_html(
     row_classes: list[str] | None = None,
 ) -> str:
     """A table; each cell is ``(html, css class)`` (the html is already escaped)."""
-    out = [f'<table class="{cls}">' if cls else "<table>", "<thead><tr>"]
-    out += [f"<th>{escape(h)}</th>" for h in header]
-    out.append("</tr></thead><tbody>")
-    for k, row in enumerate(rows):
-        rc = row_classes[k] if row_classes is not None else ""
-        out.append(f'<tr class="{rc}">' if rc else "<tr>")
-        for html, c in row:
-            out.append(f'<td class="{c}">{html}</td>' if c else f"<td>{html}</td>")
-        out.append("</tr>")
-    out.append("</tbody></table>")
-    return "".join(out)
+    classes = row_classes if row_classes is not None else [""] * len(rows)
+    return render_template("table.html.j2", header=header, rows=rows, cls=cls, row_classes=classes)

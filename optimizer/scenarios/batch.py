@@ -5,7 +5,7 @@
 
 Each case is prepared (data, networks and travel-time matrices: the expensive per-county part),
 solved, certified and written exactly as ``python -m optimizer run CASE --out DIR/<case-stem>``
-would (:func:`optimizer.case.run_case`). Cases run on a local pool of ``workers`` processes
+would (:func:`optimizer.case.run.run_case`). Cases run on a local pool of ``workers`` processes
 (started with *spawn*: a fork of a process whose HiGHS threads run is unsafe) or, given a Dask
 scheduler address, on that cluster (:mod:`optimizer.scenarios.cluster`): each case's input files are sent
 to the worker that runs it and its result files come back, so workers need no shared disk.
@@ -40,9 +40,11 @@ import pandas as pd
 from geodata.progress import bar
 
 from ..atomic import StagedOutput
-from ..config import CaseConfig, CaseFile, LoadedCase, TravelTimesConfig
+from ..case.run import load_any
 from ..errors import CaseError, SolverBackendError, ToolkitError
-from ..runner import load_any
+from ..schema.case import CaseConfig
+from ..schema.data import TravelTimesConfig
+from ..schema.files import CaseFile, LoadedCase
 
 __all__ = ["BatchCase", "exit_code", "expand_cases", "run_batch", "table_text"]
 
@@ -133,7 +135,7 @@ def _folders(paths: list[str]) -> dict[str, str]:
 def _solve_one(case: CaseFile | str, out: Path, options: dict[str, Any]) -> tuple[str, str, float]:
     """Run one case like ``run``; return (status, error text, seconds). Never raises for a
     problem of the case itself: bad input and internal errors become its status."""
-    from ..case import run_case
+    from ..case.run import run_case
 
     t0 = time.perf_counter()
     try:

@@ -34,11 +34,11 @@ import yaml
 from geodata.progress import bar
 
 from ..atomic import StagedOutput
-from ..case import network_cutoffs
-from ..config import CaseFile
+from ..case.prepare import network_cutoffs
+from ..case.run import load_any, prepare_any, settings_for, solve_prepared
 from ..errors import CaseError, Problem, ProblemCollector
 from ..families import family_of
-from ..runner import load_any, settings_for, solve_prepared
+from ..schema.files import CaseFile
 from ..settings import SolveOverrides, SolveSettings
 
 __all__ = ["parse_values", "run_sweep", "set_path"]
@@ -222,7 +222,7 @@ def run_sweep(
         return sum(v if v is not None else 1e12 for v in network_cutoffs(point).values())
 
     widest = max(range(len(points)), key=lambda k: reach(points[k]))
-    prepared = family.prepare(points[widest])
+    prepared = prepare_any(points[widest])
     solver = case.config.solver  # type: ignore[attr-defined]
     address = cluster or getattr(solver, "cluster", None)
     client = None
@@ -313,10 +313,11 @@ def _sweep_into(
     maximise = family.maximise(prepared)
     frontier["monotone"] = _monotone(frontier, param, maximise)
     from ..report.frontier import refresh_point_reports, render_frontier
+    from ..report.frontier_chart import frontier_chart
 
     staged.csv("frontier.csv", frontier)
-    staged.write_with("frontier.png", lambda p: _chart(frontier, param, p))
-    staged.write_with("frontier.svg", lambda p: _chart(frontier, param, p))
+    staged.write_with("frontier.png", lambda p: frontier_chart(frontier, param, p))
+    staged.write_with("frontier.svg", lambda p: frontier_chart(frontier, param, p))
     staged.text("frontier.html", render_frontier(frontier, param))
     refresh_point_reports(out)  # each point's report gains the trade-off curves
     return frontier
@@ -338,60 +339,3 @@ def _monotone(frontier: pd.DataFrame, param: str, maximise: bool) -> list[bool |
         else:
             out.append(bool(obj[k] <= obj[k - 1] + 1e-9 * max(1.0, abs(obj[k - 1]))))
     return out[: len(obj)]
-
-
-def _chart(frontier: pd.DataFrame, param: str, path: Path) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    from matplotlib.ticker import FuncFormatter
-
-    from optimizer.report.charts import LINE_COLOURS, tick_text
-
-    fig, ax = plt.subplots(figsize=(7, 4.2), dpi=120)
-    shares = [c for c in frontier.columns if c.startswith("share_")]
-    x = frontier["value"].to_numpy(dtype=float)
-    if shares:  # the colours of frontier.html's curves (same order, same palette)
-        for k, c in enumerate(shares):
-            ax.plot(
-                x,
-                100 * frontier[c].astype(float),
-                marker="o",
-                color=LINE_COLOURS[k % len(LINE_COLOURS)],
-                label=c.removeprefix("share_"),
-            )
-        ax.set_ylabel("residents within standard (%)")
-    else:
-        ax.plot(
-            x,
-            frontier["objective"].astype(float),
-            marker="o",
-            color=LINE_COLOURS[0],
-            label="objective",
-        )
-        ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _pos: tick_text(v)))
-        ax.set_ylabel("objective")
-    status = frontier["status"].to_numpy()
-    marks = {
-        "infeasible": ("x", "red", "no plan meets the targets (proven)"),
-        "feasible": ("^", "orange", "time limit: not proven optimal"),
-        "no_solution": ("v", "grey", "time limit: no plan found"),
-    }
-    for st, (marker, colour, label) in marks.items():
-        hit = status == st
-        if hit.any():
-            ax.scatter(
-                x[hit], np.zeros(int(hit.sum())), marker=marker, color=colour, label=label, zorder=3
-            )
-    ax.set_xlabel(param)
-    ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _pos: tick_text(v)))
-    ax.grid(True, alpha=0.3)
-    ax.legend(loc="lower right", fontsize=8)
-    ax.set_title("Trade-off frontier (every point solved exactly)")
-    fig.tight_layout()
-    fmt = Path(path).suffix.lstrip(".")
-    # no date and fixed SVG ids: the chart of two sweeps of a case is byte-identical
-    with matplotlib.rc_context({"svg.hashsalt": "county-health-siting"}):
-        fig.savefig(path, format=fmt, metadata={"Date": None} if fmt == "svg" else None)
-    plt.close(fig)

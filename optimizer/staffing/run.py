@@ -1,16 +1,13 @@
-"""From a staffing case file to a certified plan on disk (used by ``python -m optimizer staff``).
+"""Preparing a staffing case: validate the YAML and read every file it names (all problems at once).
 
-:func:`prepare_staffing` validates the YAML and reads every file it names (all problems at once);
-:func:`solve_staffing` runs the quota or the sent-down model; :func:`run_staffing_case` also
-writes the results.
+The quota and sent-down families (:mod:`optimizer.families`) solve and write it; the front door
+for every kind is :mod:`optimizer.case.run` (``run_case``, ``solve_case``).
 """
 
 from __future__ import annotations
 
-import argparse
 import hashlib
 import logging
-import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,17 +16,14 @@ from typing import Any
 from ..errors import CheckError, ProblemCollector
 from ..handoff import check_service_population
 from .config import QuotaCase, StaffingCase, load_staffing_case
-from .quota import QuotaInstance, QuotaSolution
-from .rotation import RotationInstance, RotationSolution
+from .quota import QuotaInstance
+from .rotation import RotationInstance
 from .tables import load_quota_instance, load_rotation_instance
 
 __all__ = [
     "PreparedStaffing",
     "input_files",
-    "main_staff",
     "prepare_staffing",
-    "run_staffing_case",
-    "solve_staffing",
 ]
 
 log = logging.getLogger(__name__)
@@ -124,48 +118,3 @@ def _check_handoff(case: StaffingCase, inst: QuotaInstance) -> None:
     if violations:
         raise CheckError(["siting -> staffing hand-off: " + v for v in violations])
     log.info("Hand-off checked: residents per facility recomputed from %s", sp.file)
-
-
-def solve_staffing(
-    prepared: PreparedStaffing, *, backend: str | None = None, time_limit_s: float | None = None
-) -> QuotaSolution | RotationSolution:
-    """Solve with the case's family (quota or sent-down) and settings resolved CLI > case >
-    default (presolve: the case's, else on for quotas and by model size for rotations,
-    :func:`optimizer.staffing.rotation.default_presolve`)."""
-    from ..runner import settings_for, solve_prepared
-    from ..settings import SolveOverrides
-
-    settings = prepared.settings or settings_for(prepared, SolveOverrides(backend, time_limit_s))
-    sol: QuotaSolution | RotationSolution = solve_prepared(prepared, settings)
-    return sol
-
-
-def run_staffing_case(
-    case: StaffingCase | str | Path,
-    out_dir: str | Path | None = None,
-    *,
-    backend: str | None = None,
-    time_limit_s: float | None = None,
-) -> tuple[PreparedStaffing, QuotaSolution | RotationSolution, Path]:
-    """Validate, solve, certify and write a staffing case (the front door of every kind,
-    :func:`optimizer.runner.run_any`). Returns what it wrote where."""
-    from ..runner import run_any
-    from ..settings import SolveOverrides
-
-    if not isinstance(case, StaffingCase):
-        case = load_staffing_case(case)
-    return run_any(case, out_dir, SolveOverrides(backend, time_limit_s))
-
-
-def main_staff(args: argparse.Namespace) -> bool:
-    """The ``staff`` CLI command (an alias of ``run``): solve, write, print the summary."""
-    from .outputs import summary_text
-
-    prepared, solution, out = run_staffing_case(
-        args.case, args.out, backend=args.backend, time_limit_s=args.time_limit
-    )
-    sys.stdout.write(summary_text(prepared.case, solution, out))
-    from ..certificate import time_line
-
-    sys.stdout.write(time_line(solution))
-    return solution.status.has_solution

@@ -26,7 +26,9 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from geodata.tables import Table, _id_strings, _numbers
+from geodata.columns import id_strings as _id_strings
+from geodata.columns import read_numbers as _numbers
+from geodata.reader import Table
 
 from ..errors import ProblemCollector
 from .config import QuotaCase

@@ -28,7 +28,8 @@ import pandas as pd
 import shapely
 
 from geodata.candidates import candidates_from_network, places_from_pbf, pois_from_pbf
-from geodata.network import RoadNetwork, graph_from_file
+from geodata.network import RoadNetwork
+from geodata.osm import graph_from_file
 from geodata.population import population_from_streets
 from geodata.snap import snap_points
 from geodata.speeds import profile_for

@@ -89,7 +89,7 @@ def online(towns: pd.DataFrame, seats: pd.DataFrame) -> None:
     import geopandas as gpd
     import osmnx as ox
 
-    from geodata.network import cache_dir
+    from geodata.osm import cache_dir
 
     ox.settings.use_cache = True
     ox.settings.cache_folder = str(cache_dir() / "osmnx-http")

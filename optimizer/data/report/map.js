@@ -3,6 +3,9 @@
  * {basemap: {kind, key, attribution}, canvas: bool, layers: [{id, label, kind: "point"|"polygon"|"line",
  *  show, className, styles: [...], popup: [[label, key, format]], features: [{s, r, xy|geom, p, label}]}]}
  * A feature's label (zone names) is a permanent tooltip at its centre; lines (roads) take no clicks.
+ * A layer with cluster: true (10^3-10^4 demand points) goes into a Leaflet.markercluster group in
+ * its own pane under the catchments and sites; a cluster's number is its residents (sum of the
+ * points' weights), its colour green (all covered), red (none), orange (mixed), grey (not subject).
  * After drawing, each map element gets data-drawn = {layer id: features on the map} and the body
  * data-map-ready = "1" (the browser tests read both). */
 (function () {
@@ -56,24 +59,75 @@
     return bases;
   }
 
+  function shortNumber(n, lang) {
+    if (n < 1e4) { return Math.round(n).toLocaleString("en-US"); }
+    if (lang === "zh") { return (n / 1e4).toFixed(n < 1e5 ? 1 : 0) + "\u4e07"; }
+    return (n / 1e3).toFixed(n < 1e5 ? 1 : 0) + "k";
+  }
+
+  function clusterIcon(cluster, c) {
+    var w = 0, covered = 0, uncovered = 0;
+    cluster.getAllChildMarkers().forEach(function (m) {
+      w += m.options.residents;
+      if (m.options.sIdx === 0) { covered += m.options.residents; }
+      if (m.options.sIdx === 1) { uncovered += m.options.residents; }
+    });
+    var cls = uncovered === 0 ? (covered > 0 ? "c-ok" : "c-none") : (covered === 0 ? "c-bad" : "c-mixed");
+    var size = w < 1e3 ? 30 : (w < 1e4 ? 36 : 44);
+    var title = c.residents + " " + Math.round(w).toLocaleString("en-US") + " \u00b7 " +
+      c.uncovered + " " + Math.round(uncovered).toLocaleString("en-US");
+    return L.divIcon({
+      className: "demand-cluster-icon",
+      iconSize: L.point(size, size),
+      html: "<div class=\"demand-cluster " + cls + "\" data-residents=\"" + w + "\" data-points=\"" +
+        cluster.getChildCount() + "\" title=\"" + esc(title) + "\"><span>" + esc(shortNumber(w, c.lang)) +
+        "</span></div>"
+    });
+  }
+
+  function clusterGroup(spec) {
+    return L.markerClusterGroup({
+      clusterPane: "demand",
+      showCoverageOnHover: false,
+      maxClusterRadius: 60,
+      iconCreateFunction: function (cluster) { return clusterIcon(cluster, spec.cluster); }
+    });
+  }
+
   function draw(el) {
     var spec = JSON.parse(document.getElementById(el.getAttribute("data-spec")).textContent);
     var map = L.map(el, {zoomSnap: 0.25, attributionControl: true});
     var renderer = spec.canvas ? L.canvas({padding: 0.5}) : L.svg();
+    var clustered = !!(spec.cluster && L.markerClusterGroup);
+    var demandRenderer = null;
+    if (clustered) {
+      map.createPane("demand").style.zIndex = 390;  // under overlayPane (400): catchments, sites
+      map.setMaxZoom(19);  // markercluster needs a finite one (no tile layer offline)
+      demandRenderer = spec.canvas ? L.canvas({padding: 0.5, pane: "demand"}) : L.svg({pane: "demand"});
+    }
     var bases = baseLayers(spec, map);
     var overlays = {};
     var drawn = {};
     var bounds = L.latLngBounds([]);
+    var later = [];
     spec.layers.forEach(function (ls) {
-      var group = L.featureGroup();
+      var inCluster = clustered && ls.cluster && ls.kind === "point";
+      var group = inCluster ? clusterGroup(spec) : L.featureGroup();
+      var members = [];
       var feats = ls.pool ? spec.pools[ls.pool] : ls.features;
       feats.forEach(function (f, i) {
         var st = {};
-        var base = ls.styles[ls.sidx ? ls.sidx[i] : (f.s || 0)];
+        var sIdx = ls.sidx ? ls.sidx[i] : (f.s || 0);
+        var base = ls.styles[sIdx];
         Object.keys(base).forEach(function (k) { st[k] = base[k]; });
         st.className = ls.className || "";
-        st.renderer = renderer;
+        st.renderer = inCluster ? demandRenderer : renderer;
         var lyr;
+        if (inCluster) {
+          st.pane = "demand";
+          st.sIdx = sIdx;
+          st.residents = (f.p && typeof f.p.weight === "number") ? f.p.weight : 1;
+        }
         if (ls.kind === "point") {
           st.radius = f.r || st.radius || 5;
           lyr = L.circleMarker([f.xy[1], f.xy[0]], st);
@@ -89,13 +143,14 @@
           lyr.bindTooltip(esc(f.label), {permanent: true, direction: "center", className: "zone-label", opacity: 0.9});
         }
         if (ls.popup && ls.popup.length) { lyr.bindPopup(popupHtml(f.p || {}, ls.popup)); }
-        group.addLayer(lyr);
+        if (inCluster) { members.push(lyr); } else { group.addLayer(lyr); }
       });
+      if (inCluster) { group.addLayers(members); }
       var label = "<span class=\"swatch\" style=\"background:" + esc(ls.swatch || "#999") +
         "\"></span>" + esc(ls.label) + " (" + feats.length + ")";
       overlays[label] = group;
       if (ls.show) {
-        group.addTo(map);
+        if (inCluster) { later.push(group); } else { group.addTo(map); }  // clusters need a view
         drawn[ls.id] = feats.length;
       }
       if (feats.length) { bounds.extend(group.getBounds()); }
@@ -105,6 +160,7 @@
     L.control.layers(bases, overlays, {collapsed: !!spec.collapsed}).addTo(map);
     L.control.scale({metric: true, imperial: false}).addTo(map);
     if (bounds.isValid()) { map.fitBounds(bounds, {padding: [12, 12]}); } else { map.setView([35, 105], 4); }
+    later.forEach(function (group) { group.addTo(map); });
     el.setAttribute("data-drawn", JSON.stringify(drawn));
   }
 

@@ -14,7 +14,7 @@ from fractions import Fraction
 
 import numpy as np
 
-from ...config import ZoneRule
+from ...schema.coverage import ZoneRule
 from .problem import CoverageProblem, StandardCoverage, _zone_share
 
 __all__ = ["Evaluation", "StandardResult", "check_plan", "evaluate_plan"]

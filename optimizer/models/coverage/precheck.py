@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ...config import ZoneRule
+from ...schema.coverage import ZoneRule
 from .problem import CoverageProblem, StandardCoverage, _zone_share
 
 __all__ = ["precheck"]

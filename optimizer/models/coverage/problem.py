@@ -25,7 +25,7 @@ import scipy.sparse as sp
 
 from geodata.arrays import Demand, Sites, TravelTimes, Zones
 
-from ...config import CoverageModelConfig, Standard, TypeShare, ZoneRule
+from ...schema.coverage import CoverageModelConfig, Standard, TypeShare, ZoneRule
 
 __all__ = [
     "CoverageProblem",

@@ -25,22 +25,19 @@ from __future__ import annotations
 
 import logging
 import math
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
 
+from ...diagnosis import DIAGNOSIS_TIME_LIMIT_S, diagnosis_options
 from ...milp import MILP
-from ...solvers import SolveOptions, Status, solve
+from ...solvers import Deadline, SolveOptions, Status, solve
 
 __all__ = ["Hooks", "data_conflicts", "diagnose_ems_fixes"]
 
 log = logging.getLogger(__name__)
-
-#: Seconds the whole diagnosis may take (each solve gets at most a share of it).
-DIAGNOSIS_BUDGET_S = 120.0
 
 #: Rows a planner sets in the case file, with the config field they move.
 _CONFIG_ROWS = {"budget", "max_new_stations", "max_vehicles", "fleet_size", "coverage_share"}
@@ -190,18 +187,18 @@ def diagnose_ems_fixes(
         return ["The existing stations conflict with the limits (no plan can keep them):"] + [
             f"- {c}" for c in conflicts
         ]
-    deadline = time.perf_counter() + min(options.time_limit_s, DIAGNOSIS_BUDGET_S)
+    # the whole diagnosis shares one budget; each solve gets what is left (at least 1 s)
+    deadline = Deadline(min(options.time_limit_s, DIAGNOSIS_TIME_LIMIT_S))
 
     def opts() -> SolveOptions:
-        left = max(deadline - time.perf_counter(), 1.0)
-        return SolveOptions(time_limit_s=left, mip_rel_gap=0.0, threads=options.threads)
+        return diagnosis_options(options, time_limit_s=max(deadline.remaining(), 1.0))
 
     elastic = hooks.build(problem, ix, elastic=True)
     slacks = [n for n in elastic.var_blocks if n.startswith("slack:")]
     singles: list[Fix] = []
     for slack in slacks:
         row = slack.removeprefix("slack:")
-        if row == "cover_all" or time.perf_counter() >= deadline:
+        if row == "cover_all" or deadline.expired():
             continue
         res = solve(_single_slack(elastic, slack), opts(), backend)
         if not res.status.has_solution or res.x is None:

@@ -1,4 +1,4 @@
-"""GIS layers of a 120 (EMS) run, written by :func:`optimizer.layers.write_layers`.
+"""GIS layers of a 120 (EMS) run, written by :func:`optimizer.outputs.layers.write_layers`.
 
 The same layer names as a coverage run, with the fields of the 120 model:
 
@@ -33,6 +33,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import scipy.sparse as sp
 import shapely
 
 from geodata.catchments import (
@@ -43,19 +44,16 @@ from geodata.catchments import (
 )
 from geodata.crs import normalise_crs
 
-from ...layers import (
-    Layer,
-    _lonlat,
-    _multi,
-    _native,
-    _nullable_flags,
-    _order,
-    _points,
-    site_layers,
-    zone_layer,
-)
-from .model import EmsSolution, coverage_matrix
+from ...outputs.layers import Layer, site_layers, zone_layer
+from ...outputs.layers import id_positions as _order
+from ...outputs.layers import lonlat as _lonlat
+from ...outputs.layers import multipolygon as _multi
+from ...outputs.layers import native_coords as _native
+from ...outputs.layers import nullable_flags as _nullable_flags
+from ...outputs.layers import points as _points
 from .outputs import ems_tables
+from .problem import coverage_matrix
+from .solve import EmsSolution
 
 __all__ = ["build_ems_layers"]
 
@@ -163,8 +161,7 @@ def _ems_catchments(prepared: Any, sol: EmsSolution, buffer_m: float) -> Layer:
     assert ev is not None
     t0 = time.perf_counter()
     routing = getattr(prepared, "routing", {}) or {}
-    time_name = m.time_matrix or next(iter(p.travel_times))
-    rep_t = routing.get(time_name)
+    rep_t = routing.get(m.time_matrix or next(iter(p.travel_times)))
     rep_d = routing.get(m.distance_matrix) if m.distance_matrix else None
     staffed = np.flatnonzero(ev.plan.open & (ev.plan.vehicles >= 1))
     cls = p.demand.demand_class
@@ -183,39 +180,18 @@ def _ems_catchments(prepared: Any, sol: EmsSolution, buffer_m: float) -> Layer:
     if net_ok and staffed.size and budgets:
         assert rep_t is not None and rep_t.road_network is not None
         shapes: dict[str, EdgeShapes] = {}
-
-        def areas(rep: Any, values: list[float]) -> dict[tuple[int, float], shapely.Geometry]:
-            net = rep.road_network
-            if net.name not in shapes:
-                shapes[net.name] = EdgeShapes.of(net)
-            return network_service_areas(
-                net,
-                rep.profile,
-                rep.sites_snap,
-                staffed,
-                values,
-                measure=rep.measure,
-                direction=rep.direction,
-                buffer_m=buffer_m,
-                shapes=shapes[net.name],
-            )
-
-        by_time = areas(rep_t, sorted(set(budgets.values())))
-        by_dist = areas(rep_d, sorted(set(radii.values()))) if radii else {}
-        w = p.demand.residents
+        by_time = _areas(rep_t, staffed, sorted(set(budgets.values())), buffer_m, shapes)
+        by_dist = (
+            _areas(rep_d, staffed, sorted(set(radii.values())), buffer_m, shapes) if radii else {}
+        )
         for c, minutes in sorted(budgets.items()):
-            in_class = applies & (np.ones(len(w), bool) if not c else np.asarray(cls == c))
-            reach = np.asarray(cov.T.astype(float) @ np.where(in_class, w, 0.0)).ravel()
+            reach = _residents_within(sol, cov, applies, c)
             for j in staffed:
                 poly = by_time.get((int(j), minutes))
-                if poly is None:
-                    continue
-                if c in radii:
+                if poly is not None and c in radii:
                     disk = by_dist.get((int(j), radii[c]))
-                    if disk is None:
-                        continue
-                    poly = shapely.intersection(poly, disk)
-                if poly.is_empty:
+                    poly = None if disk is None else shapely.intersection(poly, disk)
+                if poly is None or poly.is_empty:
                     continue
                 rows.append(
                     {
@@ -238,6 +214,48 @@ def _ems_catchments(prepared: Any, sol: EmsSolution, buffer_m: float) -> Layer:
                 geoms.append(_multi(poly))
     else:
         log.info("120 catchments skipped: the time (or distance) table has no road network")
+    return _catchment_layer(rows, geoms, buffer_m, t0)
+
+
+def _areas(
+    rep: Any,
+    staffed: np.ndarray,
+    values: list[float],
+    buffer_m: float,
+    shapes: dict[str, EdgeShapes],
+) -> dict[tuple[int, float], shapely.Geometry]:
+    """Network service areas of the staffed stations at each value (minutes or metres)."""
+    net = rep.road_network
+    if net.name not in shapes:
+        shapes[net.name] = EdgeShapes.of(net)
+    return network_service_areas(
+        net,
+        rep.profile,
+        rep.sites_snap,
+        staffed,
+        values,
+        measure=rep.measure,
+        direction=rep.direction,
+        buffer_m=buffer_m,
+        shapes=shapes[net.name],
+    )
+
+
+def _residents_within(
+    sol: EmsSolution, cov: sp.csr_matrix, applies: np.ndarray, c: str
+) -> np.ndarray:
+    """Per site: residents of demand class ``c`` (all when "") it covers by the tables."""
+    p = sol.problem
+    cls = p.demand.demand_class
+    w = p.demand.residents
+    in_class = applies & (np.ones(len(w), bool) if not c else np.asarray(cls == c))
+    return np.asarray(cov.T.astype(float) @ np.where(in_class, w, 0.0)).ravel()
+
+
+def _catchment_layer(
+    rows: list[dict[str, Any]], geoms: list[shapely.Geometry], buffer_m: float, t0: float
+) -> Layer:
+    """The catchments layer of the rows, sorted by site and demand class."""
     cols = [
         "site_id",
         "facility_type",

@@ -18,15 +18,16 @@ import numpy as np
 import pandas as pd
 
 from optimizer.names import name_map, named_tables, shown
-from optimizer.workbook import write_workbook
 
-from ...atomic import StagedOutput
-from ...handoff import require_consistent_folder
-from ...results import _num, _pct, _round, common_dict, manifest_dict, summary_head
-from .model import EmsSolution, bacop_variant
+from ...outputs.common import common_dict, summary_head
+from ...outputs.common import num_text as _num
+from ...outputs.common import pct_text as _pct
+from ...outputs.common import rounded as _round
+from .evaluate import bacop_variant
+from .solve import EmsSolution
 from .zones import station_or_radius_table
 
-__all__ = ["ems_solution_dict", "ems_summary", "ems_tables", "write_ems_results"]
+__all__ = ["ems_solution_dict", "ems_summary", "ems_tables"]
 
 _MEANING = {
     "mexclp": "maximise expected residents covered (MEXCLP, busy fraction q)",
@@ -244,8 +245,28 @@ def ems_solution_dict(prepared: Any, sol: EmsSolution) -> dict[str, Any]:
 
 
 def ems_tables(sol: EmsSolution) -> dict[str, pd.DataFrame]:
+    """``demand.csv``, ``sites.csv`` and (with townships) ``zones.csv`` of a 120 answer."""
     p = sol.problem
-    ev = sol.evaluation
+    tables = {
+        "demand.csv": pd.DataFrame(_demand_columns(sol))
+        .sort_values("demand_id", kind="stable")
+        .reset_index(drop=True),
+        "sites.csv": pd.DataFrame(_site_columns(sol))
+        .sort_values("site_id", kind="stable")
+        .reset_index(drop=True),
+    }
+    zones = p.zone_ids()
+    if zones and sol.evaluation is not None and p.demand.zone is not None:
+        rows = [_zone_row(sol, z) for z in zones]
+        tables["zones.csv"] = (
+            pd.DataFrame(rows).sort_values("zone_id", kind="stable").reset_index(drop=True)
+        )
+    return named_tables(tables, p)
+
+
+def _demand_columns(sol: EmsSolution) -> dict[str, Any]:
+    """Per demand point: ids, weight, and (with a plan) coverage, nearest station, response."""
+    p, ev = sol.problem, sol.evaluation
     d, s = p.demand, p.sites
     demand: dict[str, Any] = {"demand_id": d.ids}
     if d.zone is not None:
@@ -258,6 +279,29 @@ def ems_tables(sol: EmsSolution) -> dict[str, pd.DataFrame]:
     if d.footfall is not None:  # residents and footfall, two measures
         demand["residents"] = d.residents
         demand["footfall"] = d.weight - d.residents
+    if ev is None:
+        return demand
+    demand["covered"] = np.where(ev.applies, ev.covered.astype(int).astype(object), "")
+    demand["ambulances_within"] = ev.covering.astype(int)
+    demand["expected_coverage"] = np.round(ev.expected, 6)
+    demand["nearest_station"] = np.where(
+        ev.nearest_site >= 0, s.ids[np.maximum(ev.nearest_site, 0)], ""
+    )
+    demand["travel_min"] = np.where(np.isfinite(ev.travel_min), np.round(ev.travel_min, 3), np.nan)
+    demand["response_min"] = np.where(
+        np.isfinite(ev.travel_min), np.round(ev.travel_min + p.model.dispatch_min, 3), np.nan
+    )
+    demand["standard_min"] = np.round(p.drive_budget_min() + p.model.dispatch_min, 3)
+    metres = _station_distance_m(sol)
+    if metres is not None:
+        demand["station_m"] = np.where(np.isfinite(metres), np.round(metres, 1), np.nan)
+    return demand
+
+
+def _site_columns(sol: EmsSolution) -> dict[str, Any]:
+    """Per site: ids, type, cost, and (with a plan) status, ambulances, residents nearest."""
+    p, ev = sol.problem, sol.evaluation
+    d, s = p.demand, p.sites
     sites: dict[str, Any] = {"site_id": s.ids, "facility_type": s.facility_type}
     if s.zone is not None:
         sites["zone"] = s.zone
@@ -265,120 +309,96 @@ def ems_tables(sol: EmsSolution) -> dict[str, pd.DataFrame]:
     sites["cost"] = s.cost
     if s.x is not None and s.y is not None:
         sites["x"], sites["y"] = s.x, s.y
-    if ev is not None:
-        demand["covered"] = np.where(ev.applies, ev.covered.astype(int).astype(object), "")
-        demand["ambulances_within"] = ev.covering.astype(int)
-        demand["expected_coverage"] = np.round(ev.expected, 6)
-        demand["nearest_station"] = np.where(
-            ev.nearest_site >= 0, s.ids[np.maximum(ev.nearest_site, 0)], ""
+    if ev is None:
+        return sites
+    sites["open"] = ev.plan.open.astype(int)
+    status = np.full(len(s), "not chosen", dtype=object)
+    status[ev.plan.open & ~s.existing] = "new"
+    status[ev.plan.open & s.existing] = "kept"
+    status[~ev.plan.open & s.existing & p.stations] = "closed"
+    status[~p.stations] = ""  # not a 120 station: outside this model
+    sites["status"] = status
+    sites["ambulances"] = ev.plan.vehicles.astype(int)
+    sites["negative_pressure"] = ev.plan.np_vehicles.astype(int)
+    first = np.bincount(
+        ev.nearest_site[ev.nearest_site >= 0],
+        weights=d.residents[ev.nearest_site >= 0],
+        minlength=len(s),
+    )
+    sites["residents_nearest"] = np.round(first, 3)
+    return sites
+
+
+def _zone_rules(sol: EmsSolution, z: str, n_st: int | None) -> dict[str, Any]:
+    """A township's norms: mean response per demand class, stations and coverage required."""
+    p, ev = sol.problem, sol.evaluation
+    assert ev is not None
+    d = p.demand
+    inz = d.zone == z
+    resp = ev.travel_min + p.model.dispatch_min
+    ok = inz & np.isfinite(resp)
+    extra: dict[str, Any] = {}
+    for c, limit in _class_values(p.model.response_min, _classes(sol)).items():
+        # mean response of the class's residents in the zone, against the class standard
+        mask = ok & _class_mask(sol, c)
+        mean = (
+            _round(float((d.residents[mask] * resp[mask]).sum() / d.residents[mask].sum()), 3)
+            if mask.any() and d.residents[mask].sum() > 0
+            else None
         )
-        demand["travel_min"] = np.where(
-            np.isfinite(ev.travel_min), np.round(ev.travel_min, 3), np.nan
-        )
-        demand["response_min"] = np.where(
-            np.isfinite(ev.travel_min), np.round(ev.travel_min + p.model.dispatch_min, 3), np.nan
-        )
-        demand["standard_min"] = np.round(p.drive_budget_min() + p.model.dispatch_min, 3)
-        metres = _station_distance_m(sol)
-        if metres is not None:
-            demand["station_m"] = np.where(np.isfinite(metres), np.round(metres, 1), np.nan)
-        sites["open"] = ev.plan.open.astype(int)
-        status = np.full(len(s), "not chosen", dtype=object)
-        status[ev.plan.open & ~s.existing] = "new"
-        status[ev.plan.open & s.existing] = "kept"
-        status[~ev.plan.open & s.existing & p.stations] = "closed"
-        status[~p.stations] = ""  # not a 120 station: outside this model
-        sites["status"] = status
-        sites["ambulances"] = ev.plan.vehicles.astype(int)
-        sites["negative_pressure"] = ev.plan.np_vehicles.astype(int)
-        first = np.bincount(
-            ev.nearest_site[ev.nearest_site >= 0],
-            weights=d.residents[ev.nearest_site >= 0],
-            minlength=len(s),
-        )
-        sites["residents_nearest"] = np.round(first, 3)
-    tables = {
-        "demand.csv": pd.DataFrame(demand)
-        .sort_values("demand_id", kind="stable")
-        .reset_index(drop=True),
-        "sites.csv": pd.DataFrame(sites)
-        .sort_values("site_id", kind="stable")
-        .reset_index(drop=True),
+        extra[f"mean_response_{c}_min"] = mean
+        extra[f"met_mean_response_{c}"] = None if mean is None else int(mean < limit)
+    ruled = set(p.station_zones()) if p.model.stations_per_zone > 0 else set()
+    if ruled:
+        need = p.model.stations_per_zone if z in ruled else None
+        extra["required_stations"] = need
+        extra["met_stations"] = None if need is None or n_st is None else int(n_st >= need)
+    req = _zone_required(p.model, z)
+    if p.model.zone_min_share is not None:
+        pop = float(d.residents[inz & ev.applies].sum())
+        share = float(d.residents[inz & ev.covered].sum()) / pop if pop > 0 else None
+        extra["required_ems"] = req
+        extra["met_ems"] = None if req is None or share is None else int(share >= req - 1e-9)
+    return extra
+
+
+def _zone_row(sol: EmsSolution, z: str) -> dict[str, Any]:
+    """One township's row of ``zones.csv``: coverage, response, stations, ambulances, norms."""
+    p, ev = sol.problem, sol.evaluation
+    assert ev is not None
+    d, s = p.demand, p.sites
+    names: dict[str, str] = {}
+    kinds: dict[str, str] = {}
+    if p.zones is not None:
+        names = dict(zip(map(str, p.zones.ids), map(str, p.zones.name), strict=True))
+        kinds = dict(zip(map(str, p.zones.ids), map(str, p.zones.kind), strict=True))
+    resp = ev.travel_min + p.model.dispatch_min
+    inz = d.zone == z
+    pop = float(d.residents[inz & ev.applies].sum())
+    ok = inz & np.isfinite(resp)
+    in_zone = s.zone == z if s.zone is not None else None
+    n_st = int((ev.plan.open & in_zone).sum()) if in_zone is not None else None
+    mean = float((d.residents[ok] * resp[ok]).sum() / max(d.residents[ok].sum(), 1e-12))
+    return {
+        "zone_id": z,
+        "name": names.get(z, z),
+        "kind": kinds.get(z, ""),
+        "population": float(d.residents[inz].sum()),
+        "covered_share": _round(float(d.residents[inz & ev.covered].sum()) / pop)
+        if pop > 0
+        else None,
+        "expected_share": _round(float((d.residents * ev.expected)[inz].sum()) / pop)
+        if pop > 0
+        else None,
+        "mean_response_min": _round(mean, 3) if ok.any() else None,
+        "worst_response_min": _round(float(resp[ok].max()), 3) if ok.any() else None,
+        "stations": n_st,
+        "ambulances": int(ev.plan.vehicles[in_zone].sum()) if in_zone is not None else None,
+        "negative_pressure": int(ev.plan.np_vehicles[in_zone].sum())
+        if in_zone is not None
+        else None,
+        **_zone_rules(sol, z, n_st),
     }
-    zones = p.zone_ids()
-    if zones and ev is not None and d.zone is not None:
-        rows = []
-        resp = ev.travel_min + p.model.dispatch_min
-        names = kinds = {}
-        if p.zones is not None:
-            names = dict(zip(map(str, p.zones.ids), map(str, p.zones.name), strict=True))
-            kinds = dict(zip(map(str, p.zones.ids), map(str, p.zones.kind), strict=True))
-        ruled = set(p.station_zones()) if p.model.stations_per_zone > 0 else set()
-        standard = _class_values(p.model.response_min, _classes(sol))
-        for z in zones:
-            inz = d.zone == z
-            pop = float(d.residents[inz & ev.applies].sum())
-            ok = inz & np.isfinite(resp)
-            n_st = int((ev.plan.open & (s.zone == z)).sum()) if s.zone is not None else None
-            extra: dict[str, Any] = {}
-            for c, limit in standard.items():
-                # mean response of the class's residents in the zone, against the class standard
-                mask = ok & _class_mask(sol, c)
-                mean = (
-                    _round(
-                        float((d.residents[mask] * resp[mask]).sum() / d.residents[mask].sum()), 3
-                    )
-                    if mask.any() and d.residents[mask].sum() > 0
-                    else None
-                )
-                extra[f"mean_response_{c}_min"] = mean
-                extra[f"met_mean_response_{c}"] = None if mean is None else int(mean < limit)
-            if ruled:
-                need = p.model.stations_per_zone if z in ruled else None
-                extra["required_stations"] = need
-                extra["met_stations"] = None if need is None or n_st is None else int(n_st >= need)
-            req = _zone_required(p.model, z)
-            if p.model.zone_min_share is not None:
-                share = float(d.residents[inz & ev.covered].sum()) / pop if pop > 0 else None
-                extra["required_ems"] = req
-                extra["met_ems"] = (
-                    None if req is None or share is None else int(share >= req - 1e-9)
-                )
-            rows.append(
-                {
-                    "zone_id": z,
-                    "name": names.get(z, z),
-                    "kind": kinds.get(z, ""),
-                    "population": float(d.residents[inz].sum()),
-                    "covered_share": _round(float(d.residents[inz & ev.covered].sum()) / pop)
-                    if pop > 0
-                    else None,
-                    "expected_share": _round(float((d.residents * ev.expected)[inz].sum()) / pop)
-                    if pop > 0
-                    else None,
-                    "mean_response_min": _round(
-                        float(
-                            (d.residents[ok] * resp[ok]).sum() / max(d.residents[ok].sum(), 1e-12)
-                        ),
-                        3,
-                    )
-                    if ok.any()
-                    else None,
-                    "worst_response_min": _round(float(resp[ok].max()), 3) if ok.any() else None,
-                    "stations": n_st,
-                    "ambulances": int(ev.plan.vehicles[s.zone == z].sum())
-                    if s.zone is not None
-                    else None,
-                    "negative_pressure": int(ev.plan.np_vehicles[s.zone == z].sum())
-                    if s.zone is not None
-                    else None,
-                    **extra,
-                }
-            )
-        tables["zones.csv"] = (
-            pd.DataFrame(rows).sort_values("zone_id", kind="stable").reset_index(drop=True)
-        )
-    return named_tables(tables, p)
 
 
 def ems_summary(prepared: Any, sol: EmsSolution, out_dir: Path | None = None) -> str:
@@ -448,24 +468,3 @@ def ems_summary(prepared: Any, sol: EmsSolution, out_dir: Path | None = None) ->
     if out_dir is not None:
         lines.append(f"Results: {out_dir}/")
     return "\n".join(lines) + "\n"
-
-
-def write_ems_results(prepared: Any, sol: EmsSolution, out_dir: Path) -> list[str]:
-    """Write every output file atomically: tables, GIS layers and report.html."""
-    from ...layers import write_layers
-    from ...report import write_report
-    from .layers import build_ems_layers
-
-    opts = prepared.case.config.output
-    with StagedOutput(out_dir, csv_encoding=opts.csv_encoding) as out:
-        out.json("solution.json", ems_solution_dict(prepared, sol))
-        for name, frame in ems_tables(sol).items():
-            out.csv(name, frame)
-        write_layers(out, prepared, sol, layers=build_ems_layers(prepared, sol))
-        out.text("summary.txt", ems_summary(prepared, sol))  # same on a rerun
-        write_workbook(out, lang=opts.lang)
-        write_report(out, lang=opts.lang)  # report.html from the staged files (optimizer.report)
-        require_consistent_folder(out.path("solution.json").parent)  # optimizer.handoff
-        names = [*out.names, "manifest.json"]
-        out.json("manifest.json", manifest_dict(prepared, sol, names))
-    return names

@@ -57,10 +57,10 @@ def _residents_in(problem: EmsProblem, zone: str) -> np.ndarray:
 
 
 def add_station_or_radius_rows(
-    b: ModelBuilder, problem: EmsProblem, stations: np.ndarray, y_start: int, elastic: bool
+    b: ModelBuilder, problem: EmsProblem, stations: np.ndarray, y_start: int
 ) -> None:
     """The rows of the module docstring on the station columns ``stations`` (site indices,
-    model columns ``y_start + k``); with ``elastic`` the station row gets a penalised slack."""
+    model columns ``y_start + k``); in an elastic builder the station row gets a slack."""
     rule = problem.model.station_or_radius
     dist = problem.distance_table()
     assert rule is not None and dist is not None and problem.sites.zone is not None
@@ -74,10 +74,7 @@ def add_station_or_radius_rows(
         own = col_of[np.flatnonzero(is_station & (problem.sites.zone == z))]
         cols = np.r_[y_start + own, delta.index()]
         vals = np.r_[np.ones(own.size), -1.0]
-        if elastic:
-            s = b.add_vars(f"slack:station_or_radius[{z}]", 1, lb=0.0, cost=1.0)
-            cols, vals = np.r_[cols, s.index()], np.r_[vals, 1.0]
-        b.add_row(f"station_or_radius[{z}]", cols, vals, lo=0.0)
+        b.add_row(f"station_or_radius[{z}]", cols, vals, lo=0.0, penalty=1.0)
         pts = _residents_in(problem, z)
         for i in pts:
             hit = near.indices[near.indptr[i] : near.indptr[i + 1]]

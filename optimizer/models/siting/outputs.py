@@ -36,17 +36,14 @@ from optimizer.names import name_map, named_tables, shown, zone_name_map
 from optimizer.workbook import write_workbook
 
 from ...atomic import StagedOutput
-from ...layers import (
-    Layer,
-    _lonlat,
-    _native,
-    _order,
-    _points,
-    site_layers,
-    write_layers,
-    zone_layer,
-)
-from ...results import _num, _round, common_dict, manifest_dict, summary_head
+from ...outputs.common import common_dict, manifest_dict, summary_head
+from ...outputs.common import num_text as _num
+from ...outputs.common import rounded as _round
+from ...outputs.layers import Layer, site_layers, write_layers, zone_layer
+from ...outputs.layers import id_positions as _order
+from ...outputs.layers import lonlat as _lonlat
+from ...outputs.layers import native_coords as _native
+from ...outputs.layers import points as _points
 from .solve import SitingSolution
 
 __all__ = [
@@ -344,7 +341,7 @@ def write_siting_results(prepared: Any, sol: SitingSolution, out_dir: Path) -> l
         out.json("solution.json", siting_solution_dict(prepared, sol))
         for name, frame in tables.items():
             out.csv(name, frame)
-        write_layers(out, prepared, sol, layers=siting_layers(prepared, sol, tables))
+        write_layers(out, prepared, sol, siting_layers(prepared, sol, tables))
         out.text("summary.txt", siting_summary(prepared, sol))  # same on a rerun
         write_workbook(out, lang=opts.lang)
         write_report(out, lang=opts.lang)

@@ -17,7 +17,7 @@ import numpy as np
 
 from geodata.arrays import Demand, Sites, TravelTimes
 
-from ...errors import ProblemCollector
+from ...errors import CaseError, Problem, ProblemCollector
 
 __all__ = ["Pairs", "SitingInstance", "by_type", "open_site_ids", "prepare", "travel_summary"]
 
@@ -172,87 +172,18 @@ def prepare(
     ``max_new_sites`` always means at most that many new sites.
     """
     problems = ProblemCollector()
-    if travel_times.n_demand != len(demand) or travel_times.n_sites != len(sites):
-        problems.add(
-            f"travel_times '{travel_times.name}'",
-            "table shape does not match the demand and site lists",
-            got=f"{travel_times.n_demand} x {travel_times.n_sites}, lists {len(demand)} x {len(sites)}",
-            fix="build the table from the same demand and site files",
-        )
-        problems.raise_if_any()
-    bad_val = np.flatnonzero(~(travel_times.value >= 0))  # negative or nan (inf = unreachable)
-    if bad_val.size:
-        k = bad_val[0]
-        problems.add(
-            f"travel_times '{travel_times.name}'",
-            f"{bad_val.size:,} values are negative or missing",
-            got=f"{travel_times.value[k]} for demand {demand.ids[travel_times.demand_index[k]]}, site {sites.ids[travel_times.site_index[k]]}",
-            fix="travel times and distances must be >= 0; leave unreachable pairs out",
-        )
-    bad_w = np.flatnonzero(~(demand.weight >= 0) | ~np.isfinite(demand.weight))
-    if bad_w.size:
-        problems.add(
-            "demand weights",
-            f"{bad_w.size:,} weights are negative or missing",
-            got=", ".join(map(str, demand.ids[bad_w[:8]])),
-            fix="give every demand point a weight >= 0",
-        )
-    types = np.asarray(sites.facility_type)
-    if facility_types is None:
-        allowed = np.ones(len(sites), dtype=bool)
-    else:
-        unknown = sorted(set(facility_types) - set(map(str, types)))
-        if unknown:
-            problems.add(
-                f"{where}.facility_types",
-                "no site has this facility type",
-                got=", ".join(unknown),
-                fix=f"use types from the sites file: {_names(types)}",
-            )
-        allowed = np.isin(types, list(facility_types))
-    if not allowed.any():
-        problems.add(f"{where}", "there are no candidate or existing sites to choose from")
+    _check_table(problems, demand, sites, travel_times)
+    allowed = _allowed_sites(problems, sites, facility_types, where)
     existing_allowed = np.asarray(sites.existing, dtype=bool) & allowed
-    n_exist = int(existing_allowed.sum())
-    if (p is None) == (max_new_sites is None):
-        problems.add(
-            f"{where}",
-            "give exactly one of 'p' (sites open in total) or 'max_new_sites'",
-            got=f"p={p}, max_new_sites={max_new_sites}",
-        )
     if existing == "keep":
         fixed = existing_allowed
     else:
         fixed = np.zeros(len(sites), dtype=bool)
     free = allowed & ~fixed
     limit_text = f"{where}.p" if p is not None else f"{where}.max_new_sites"
-    free_limit = 0
-    if p is not None:
-        if existing == "keep" and p < n_exist:
-            problems.add(
-                f"{where}.p",
-                f"fewer sites than the {n_exist} existing ones kept open",
-                got=p,
-                fix=f"give p >= {n_exist}, or set existing: may_close",
-            )
-        free_limit = p - int(fixed.sum())
-        if count_rule == "exactly" and free_limit > int(free.sum()):
-            problems.add(
-                f"{where}.p",
-                f"more sites than there are ({int(fixed.sum())} kept open + {int(free.sum())} to choose from)",
-                got=p,
-                fix=f"give p <= {int(allowed.sum())}",
-            )
-    elif max_new_sites is not None:
-        if existing == "may_close":
-            problems.add(
-                f"{where}.existing",
-                "'may_close' needs 'p': with max_new_sites closing a site never shortens a trip",
-                got=existing,
-                fix="give p (sites in total) to relocate, or keep the existing sites",
-            )
-        free_limit = int(max_new_sites)
-        count_rule = "at_most"  # new sites: at most this many
+    free_limit, count_rule = _count_limit(
+        problems, p, max_new_sites, existing, count_rule, where, existing_allowed, fixed, free
+    )
     problems.raise_if_any()
 
     keep = allowed[travel_times.site_index] & np.isfinite(travel_times.value)
@@ -285,6 +216,108 @@ def prepare(
         pairs,
         floor,
     )
+
+
+def _check_table(
+    problems: ProblemCollector, demand: Demand, sites: Sites, travel_times: TravelTimes
+) -> None:
+    """The table's shape (raises at once), its values (>= 0) and the demand weights (>= 0)."""
+    if travel_times.n_demand != len(demand) or travel_times.n_sites != len(sites):
+        problems.add(
+            f"travel_times '{travel_times.name}'",
+            "table shape does not match the demand and site lists",
+            got=f"{travel_times.n_demand} x {travel_times.n_sites}, lists {len(demand)} x {len(sites)}",
+            fix="build the table from the same demand and site files",
+        )
+        problems.raise_if_any()
+    bad_val = np.flatnonzero(~(travel_times.value >= 0))  # negative or nan (inf = unreachable)
+    if bad_val.size:
+        k = bad_val[0]
+        problems.add(
+            f"travel_times '{travel_times.name}'",
+            f"{bad_val.size:,} values are negative or missing",
+            got=f"{travel_times.value[k]} for demand {demand.ids[travel_times.demand_index[k]]}, site {sites.ids[travel_times.site_index[k]]}",
+            fix="travel times and distances must be >= 0; leave unreachable pairs out",
+        )
+    bad_w = np.flatnonzero(~(demand.weight >= 0) | ~np.isfinite(demand.weight))
+    if bad_w.size:
+        problems.add(
+            "demand weights",
+            f"{bad_w.size:,} weights are negative or missing",
+            got=", ".join(map(str, demand.ids[bad_w[:8]])),
+            fix="give every demand point a weight >= 0",
+        )
+
+
+def _allowed_sites(
+    problems: ProblemCollector, sites: Sites, facility_types: Sequence[str] | None, where: str
+) -> np.ndarray:
+    """Mask of the sites of the model's facility types (all when none are named)."""
+    types = np.asarray(sites.facility_type)
+    if facility_types is None:
+        allowed = np.ones(len(sites), dtype=bool)
+    else:
+        unknown = sorted(set(facility_types) - set(map(str, types)))
+        if unknown:
+            problems.add(
+                f"{where}.facility_types",
+                "no site has this facility type",
+                got=", ".join(unknown),
+                fix=f"use types from the sites file: {_names(types)}",
+            )
+        allowed = np.isin(types, list(facility_types))
+    if not allowed.any():
+        problems.add(f"{where}", "there are no candidate or existing sites to choose from")
+    return allowed
+
+
+def _count_limit(
+    problems: ProblemCollector,
+    p: int | None,
+    max_new_sites: int | None,
+    existing: Literal["keep", "may_close"],
+    count_rule: CountRule,
+    where: str,
+    existing_allowed: np.ndarray,
+    fixed: np.ndarray,
+    free: np.ndarray,
+) -> tuple[int, CountRule]:
+    """How many free sites may open and the count rule on them (``max_new_sites``: at most)."""
+    n_exist = int(existing_allowed.sum())
+    if (p is None) == (max_new_sites is None):
+        problems.add(
+            f"{where}",
+            "give exactly one of 'p' (sites open in total) or 'max_new_sites'",
+            got=f"p={p}, max_new_sites={max_new_sites}",
+        )
+    free_limit = 0
+    if p is not None:
+        if existing == "keep" and p < n_exist:
+            problems.add(
+                f"{where}.p",
+                f"fewer sites than the {n_exist} existing ones kept open",
+                got=p,
+                fix=f"give p >= {n_exist}, or set existing: may_close",
+            )
+        free_limit = p - int(fixed.sum())
+        if count_rule == "exactly" and free_limit > int(free.sum()):
+            problems.add(
+                f"{where}.p",
+                f"more sites than there are ({int(fixed.sum())} kept open + {int(free.sum())} to choose from)",
+                got=p,
+                fix=f"give p <= {int((fixed | free).sum())}",
+            )
+    elif max_new_sites is not None:
+        if existing == "may_close":
+            problems.add(
+                f"{where}.existing",
+                "'may_close' needs 'p': with max_new_sites closing a site never shortens a trip",
+                got=existing,
+                fix="give p (sites in total) to relocate, or keep the existing sites",
+            )
+        free_limit = int(max_new_sites)
+        count_rule = "at_most"  # new sites: at most this many
+    return free_limit, count_rule
 
 
 def _missing_floor(pairs: Pairs, complete_within: float, n_allowed: int) -> np.ndarray:
@@ -322,7 +355,8 @@ def open_site_ids(
     return sorted(map(str, sites.ids[mask]))
 
 
-def _num(x: float | None, nd: int = 6) -> float | None:
+def num(x: float | None, nd: int = 6) -> float | None:
+    """``x`` rounded to ``nd`` places; None when missing or not finite (JSON has neither)."""
     return None if x is None or not np.isfinite(x) else round(float(x), nd)
 
 
@@ -341,9 +375,9 @@ def travel_summary(
         pop = float(w[m].sum())
         out: dict[str, Any] = {
             "points": int(mask.sum()),
-            "population": _num(pop, 3),
-            "mean": _num(float((w[m] * mean_value[m]).sum()) / pop) if pop > 0 else None,
-            "worst": _num(float(worst_value[m].max())) if m.any() else None,
+            "population": num(pop, 3),
+            "mean": num(float((w[m] * mean_value[m]).sum()) / pop) if pop > 0 else None,
+            "worst": num(float(worst_value[m].max())) if m.any() else None,
         }
         if m.any():
             k = np.flatnonzero(m)[int(np.argmax(worst_value[m]))]
@@ -359,3 +393,61 @@ def travel_summary(
         zones = np.asarray(demand.zone)
         summary["zones"] = {str(z): block(zones == z) for z in sorted(set(map(str, zones)))}
     return summary
+
+
+def capacities(inst: SitingInstance, rule: str) -> np.ndarray | None:
+    """Residents each allowed site can serve (``capacity: enforce``); None for ``ignore``."""
+    if rule == "ignore":
+        return None
+    cap = inst.sites.capacity
+    if cap is None:
+        raise CaseError(
+            [
+                Problem(
+                    "model.capacity",
+                    "capacity: enforce needs a capacity column in the sites file",
+                    fix="map sites.columns.capacity to a column of residents each site can serve",
+                )
+            ]
+        )
+    cap = np.asarray(cap, dtype=float)
+    bad = np.flatnonzero(inst.allowed & ~(cap >= 0))
+    if bad.size:
+        raise CaseError(
+            [
+                Problem(
+                    "sites capacity",
+                    f"{bad.size:,} sites have a missing or negative capacity",
+                    got=", ".join(map(str, inst.sites.ids[bad[:10]])),
+                    fix="give every site a capacity >= 0 (residents it can serve)",
+                )
+            ]
+        )
+    return np.where(np.isfinite(cap), cap, 1e30)
+
+
+def capacity_precheck(inst: SitingInstance, cap: np.ndarray) -> list[str]:
+    """Why the capacities cannot serve everyone, found before solving (empty: no reason)."""
+    w = inst.weight
+    total = float(w.sum())
+    fixed_cap = float(cap[inst.fixed_open].sum())
+    free_cap = np.sort(cap[inst.free])[::-1][: inst.free_limit]
+    best = fixed_cap + float(free_cap.sum())
+    out = []
+    if best + 1e-9 * max(total, 1.0) < total:
+        out.append(
+            f"capacity: even the {inst.free_limit} largest candidates plus the kept sites serve at "
+            f"most {best:,.0f} residents, but demand totals {total:,.0f}. Raise p or the capacities."
+        )
+    P = inst.pairs
+    reach_cap = np.bincount(P.di, weights=np.minimum(cap[P.sj], 1e15), minlength=inst.n_demand)
+    short = np.flatnonzero((w > 0) & (reach_cap + 1e-9 < w) & (P.count > 0))
+    if short.size:
+        ids = ", ".join(
+            f"{inst.demand.ids[i]} ({w[i]:,.0f} > {reach_cap[i]:,.0f})" for i in short[:10]
+        )
+        out.append(
+            f"capacity: {short.size:,} demand points need more than all sites they can reach can "
+            f"serve together: {ids}"
+        )
+    return out

@@ -14,10 +14,11 @@ from typing import Any
 
 from geodata.arrays import Demand, Sites, TravelTimes, Zones
 
-from ...config import PCenterModelConfig, PMedianModelConfig
+from ...schema.siting import PCenterModelConfig, PMedianModelConfig
 from ...solvers import SolveOptions, Status
-from .pcenter import PCenterSolution, solve_pcenter
-from .pmedian import PMedianSolution, solve_pmedian
+from .pcenter import solve_pcenter
+from .pmedian import solve_pmedian
+from .solution import PCenterSolution, PMedianSolution
 
 __all__ = ["SitingProblem", "SitingSolution", "solve_siting"]
 

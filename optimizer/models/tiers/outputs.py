@@ -6,7 +6,7 @@
     achieved, met and source; the report shows it as a compliance table).
 ``sites.csv``
     every site: type, zone, existing, ``tier_now`` (existing clinics), ``tier`` and ``action``
-    (new / upgrade / keep / -) in the plan, ``standard``, cost in the plan, villages and residents
+    (new / upgrade / make_smart / keep / -) in the plan, ``standard``, cost in the plan, villages and residents
     assigned, ``capacity`` of its tier.
 ``demand.csv``
     every village: zone, residents, assigned site, its tier and the trip to it.
@@ -27,8 +27,14 @@ from geodata.crs import normalise_crs
 from optimizer.workbook import write_workbook
 
 from ...atomic import StagedOutput
-from ...layers import Layer, _lonlat, _native, _order, _points, site_layers, write_layers
-from ...results import _num, _round, common_dict, manifest_dict, summary_head
+from ...outputs.common import common_dict, manifest_dict, summary_head
+from ...outputs.common import num_text as _num
+from ...outputs.common import rounded as _round
+from ...outputs.layers import Layer, site_layers, write_layers
+from ...outputs.layers import id_positions as _order
+from ...outputs.layers import lonlat as _lonlat
+from ...outputs.layers import native_coords as _native
+from ...outputs.layers import points as _points
 from .evaluate import plan_cost
 from .solve import TiersSolution
 
@@ -44,7 +50,7 @@ def _meaning(sol: TiersSolution) -> str:
 
 
 def _actions(sol: TiersSolution) -> list[str]:
-    """new / upgrade / keep / - for every site."""
+    """new / upgrade / make_smart / keep / - for every site."""
     p, plan = sol.problem, sol.plan
     assert plan is not None
     out = []
@@ -55,12 +61,11 @@ def _actions(sol: TiersSolution) -> list[str]:
             out.append("new")
         else:
             now = p.model.existing[str(p.sites.facility_type[j])]
-            same = (
-                name == now.tier
-                and bool(plan.standard[j]) == now.standard
-                and plan.is_smart(j) == now.smart
-            )
-            out.append("keep" if same else "upgrade")
+            same = name == now.tier and bool(plan.standard[j]) == now.standard
+            if same and plan.is_smart(j) != now.smart:
+                out.append("make_smart")
+            else:
+                out.append("keep" if same else "upgrade")
     return out
 
 
@@ -79,6 +84,7 @@ def tiers_solution_dict(prepared: Any, sol: TiersSolution) -> dict[str, Any]:
             "open": len(idx),
             "new": sum(actions[j] == "new" for j in idx),
             "upgraded": sum(actions[j] == "upgrade" for j in idx),
+            "made_smart": sum(actions[j] == "make_smart" for j in idx),
             "kept": sum(actions[j] == "keep" for j in idx),
             "smart": sum(sol.plan.is_smart(j) for j in idx),
             "sites": sorted(str(sol.problem.sites.ids[j]) for j in idx),
@@ -220,7 +226,7 @@ def tiers_summary(prepared: Any, sol: TiersSolution, out_dir: Path | None = None
             zh = f" {t['label_zh']}" if t["label_zh"] else ""
             lines.append(
                 f"Tier {name}{zh}: {t['open']} open ({t['new']} new, {t['upgraded']} upgraded, "
-                f"{t['kept']} kept as they are; {t['smart']} smart)"
+                f"{t['made_smart']} made smart, {t['kept']} kept as they are; {t['smart']} smart)"
             )
         lines.append(f"Cost: {_num(info['cost']['total'])} yuan")
         bad = [r for r in sol.compliance if not r["met"]]

@@ -18,7 +18,7 @@ import scipy.sparse as sp
 
 from geodata.arrays import Demand, Sites, TravelTimes, Zones
 
-from ...config import TiersModelConfig
+from ...schema.tiers import TiersModelConfig
 
 __all__ = ["TierOptions", "TiersProblem", "tier_options"]
 

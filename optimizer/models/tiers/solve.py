@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Any
@@ -37,9 +38,10 @@ import numpy as np
 import scipy.sparse as sp
 
 from ...certificate import Certificate
+from ...diagnosis import diagnose
 from ...errors import CheckError
 from ...milp import MILP, ModelBuilder
-from ...solvers import SolveOptions, Status, relative_gap, solve
+from ...solvers import SolveOptions, SolveResult, Status, relative_gap, solve, solve_lexicographic
 from .evaluate import TierPlan, check_tier_plan, compliance_rows, plan_cost
 from .problem import TierOptions, TiersProblem, tier_options
 
@@ -83,14 +85,24 @@ def _pairs(options: TierOptions, n_sites: int) -> tuple[_Pairs, sp.csr_matrix]:
     return pairs, link
 
 
-def build_tiers_milp(problem: TiersProblem, options: TierOptions) -> tuple[MILP, _Pairs]:
-    """The MILP of the module docstring; columns ``x`` (options) then ``a`` (pairs)."""
+def build_tiers_milp(
+    problem: TiersProblem, options: TierOptions, *, elastic: bool = False
+) -> tuple[MILP, _Pairs]:
+    """The MILP of the module docstring; columns ``x`` (options) then ``a`` (pairs).
+
+    ``elastic``: the rule rows (villages assigned, capacities, tier and smart minimums, the
+    share, the budget) get priced slacks and the objective is their total: the infeasibility
+    diagnosis of :mod:`optimizer.diagnosis`."""
     model, sites, demand = problem.model, problem.sites, problem.demand
     w = np.asarray(demand.weight, dtype=float)
-    maximise = model.objective == "max_coverage"
+    maximise = model.objective == "max_coverage" and not elastic
     pairs, link = _pairs(options, len(sites))
-    b = ModelBuilder("village-tiers", "max" if maximise else "min")
-    x = b.add_binary("x", options.site.size, cost=0.0 if maximise else options.cost)
+    b = ModelBuilder(
+        f"village-tiers{'-elastic' if elastic else ''}",
+        "max" if maximise else "min",
+        elastic=elastic,
+    )
+    x = b.add_binary("x", options.site.size, cost=0.0 if maximise or elastic else options.cost)
     a = b.add_binary("a", pairs.i.size, cost=w[pairs.i] if maximise else 0.0)
     n_opt = options.site.size
     # one tier per site (existing clinics stay open)
@@ -119,16 +131,24 @@ def build_tiers_milp(problem: TiersProblem, options: TierOptions) -> tuple[MILP,
         row_of_i[pairs.i],
         a.index(),
         1.0,
-        lo=-np.inf if maximise else 1.0,
+        lo=-np.inf if model.objective == "max_coverage" else 1.0,
         hi=1.0,
+        penalty=1.0,
     )
+    b.labels["assign"] = [str(v) for v in demand.ids[served]]
     _capacity_rows(b, problem, options, pairs, x.start, a.start, w)
     _zone_tier_rows(b, problem, options, x.start)
     _smart_rows(b, problem, options, x.start)
     _share_rows(b, problem, options, x.start)
     if model.budget is not None:
         nz = np.flatnonzero(options.cost)
-        b.add_row("budget", x.start + nz, options.cost[nz], hi=float(model.budget))
+        b.add_row(
+            "budget",
+            x.start + nz,
+            options.cost[nz],
+            hi=float(model.budget),
+            penalty=1.0 / max(float(model.budget), 1.0),
+        )
     milp = b.build()
     log.info(
         "Built %s: %s (%d options, %d village-site pairs)",
@@ -163,7 +183,9 @@ def _capacity_rows(
         np.r_[a0 + np.arange(pairs.i.size), x0 + np.arange(options.site.size)],
         np.r_[w[pairs.i], -cap[options.tier]],
         hi=0.0,
+        penalty=1.0 / total,
     )
+    b.labels["capacity"] = [str(v) for v in problem.sites.ids]
 
 
 def _zone_tier_rows(b: ModelBuilder, problem: TiersProblem, options: TierOptions, x0: int) -> None:
@@ -180,7 +202,13 @@ def _zone_tier_rows(b: ModelBuilder, problem: TiersProblem, options: TierOptions
         o = np.flatnonzero(options.tier == k)
         rows = np.asarray([zi[z] for z in site_zone[options.site[o]]], dtype=np.int64)
         b.add_rows(
-            f"min_per_zone[{t.name}]", len(zones), rows, x0 + o, 1.0, lo=float(t.min_per_zone)
+            f"min_per_zone[{t.name}]",
+            len(zones),
+            rows,
+            x0 + o,
+            1.0,
+            lo=float(t.min_per_zone),
+            penalty=1.0,
         )
         b.labels[f"min_per_zone[{t.name}]"] = zones
 
@@ -195,7 +223,15 @@ def _smart_rows(b: ModelBuilder, problem: TiersProblem, options: TierOptions, x0
     site_zone = np.asarray(sites.zone).astype(str)
     o = np.flatnonzero(options.smart)
     rows = np.asarray([zi[z] for z in site_zone[options.site[o]]], dtype=np.int64)
-    b.add_rows("min_smart_per_zone", len(zones), rows, x0 + o, 1.0, lo=float(smart.min_per_zone))
+    b.add_rows(
+        "min_smart_per_zone",
+        len(zones),
+        rows,
+        x0 + o,
+        1.0,
+        lo=float(smart.min_per_zone),
+        penalty=1.0,
+    )
     b.labels["min_smart_per_zone"] = zones
 
 
@@ -209,13 +245,24 @@ def _share_rows(b: ModelBuilder, problem: TiersProblem, options: TierOptions, x0
     coef = frac.denominator * options.standard.astype(float) - frac.numerator
     o = np.flatnonzero(counted & (coef != 0))
     if model.standard_share_scope == "county" or sites.zone is None:
-        b.add_rows("standard_share", 1, np.zeros(o.size, dtype=np.int64), x0 + o, coef[o], lo=0.0)
+        b.add_rows(
+            "standard_share",
+            1,
+            np.zeros(o.size, dtype=np.int64),
+            x0 + o,
+            coef[o],
+            lo=0.0,
+            penalty=1.0 / frac.denominator,
+        )
+        b.labels["standard_share"] = ["county"]
         return
     zones = problem.zone_ids()
     zi = {z: r for r, z in enumerate(zones)}
     site_zone = np.asarray(sites.zone).astype(str)
     rows = np.asarray([zi[z] for z in site_zone[options.site[o]]], dtype=np.int64)
-    b.add_rows("standard_share", len(zones), rows, x0 + o, coef[o], lo=0.0)
+    b.add_rows(
+        "standard_share", len(zones), rows, x0 + o, coef[o], lo=0.0, penalty=1.0 / frac.denominator
+    )
     b.labels["standard_share"] = zones
 
 
@@ -296,7 +343,10 @@ def tier_objective(problem: TiersProblem, plan: TierPlan) -> float:
 def solve_tiers(
     problem: TiersProblem, options: SolveOptions | None = None, *, backend: str = "highs"
 ) -> TiersSolution:
-    """Build, solve and certify the tier model; raises :class:`CheckError` on a bad answer."""
+    """Build, solve and certify the tier model; raises :class:`CheckError` on a bad answer.
+
+    Under ``max_coverage`` with ``secondary_objective: min_cost`` a second stage keeps the
+    residents assigned and minimises the cost (lexicographic, as the covering models)."""
     options = options or SolveOptions()
     t0 = time.perf_counter()
     opts = tier_options(problem)
@@ -310,7 +360,14 @@ def solve_tiers(
             message="infeasible: found before solving",
         )
     milp, pairs = build_tiers_milp(problem, opts)
-    result = solve(milp, options, backend)
+    model = problem.model
+    second: SolveResult | None = None
+    if model.objective == "max_coverage" and model.secondary_objective == "min_cost":
+        c2 = np.zeros(milp.n_cols)
+        c2[milp.var_blocks["x"].slice] = opts.cost
+        result, second = solve_lexicographic(milp, c2, 0.0, options, backend)
+    else:
+        result = solve(milp, options, backend)
     common: dict[str, Any] = {
         "runtime_s": result.runtime_s,
         "solver": result.solver,
@@ -327,10 +384,16 @@ def solve_tiers(
     if not result.status.has_solution or result.x is None:
         diagnosis = []
         if result.status == Status.INFEASIBLE:
-            diagnosis = [
-                "the tier minimums, capacities, standardised share and budget cannot all "
-                "hold with every village assigned; relax one of them"
-            ]
+            elastic = build_tiers_milp(problem, opts, elastic=True)[0]
+            diagnosis = diagnose(
+                elastic,
+                options,
+                backend,
+                _explain(elastic.labels),
+                head="The tier rules conflict. The least relaxation that makes a plan exist is:",
+                subject="case",
+                nothing="- (no rule needs relaxing; check the numerical scaling of the case)",
+            )
         return TiersSolution(
             problem,
             result.status,
@@ -339,34 +402,110 @@ def solve_tiers(
             total_time_s=time.perf_counter() - t0,
             **common,
         )
-    plan = _decode(problem, opts, pairs, milp, result.x)
-    raw = tier_objective(problem, plan)
-    violations = check_tier_plan(problem, plan)
-    tol = 1e-6 * (float(np.abs(milp.c).sum()) + abs(milp.c0)) + 1e-6
-    solver_obj = (
-        float(result.objective) if result.objective is not None else milp.objective_value(result.x)
-    )
-    if result.status == Status.OPTIMAL and abs(raw - solver_obj) > tol:
-        violations.append(f"objective mismatch: solver {solver_obj:,.6f}, raw data {raw:,.6f}")
-    bound = result.bound
-    maximise = milp.sense == "max"
-    if bound is not None and (raw > bound + tol if maximise else raw < bound - tol):
-        violations.append(
-            f"bound {bound:,.6f} is not a valid bound for the raw objective {raw:,.6f}"
-        )
-    if violations:
-        raise CheckError(violations)
-    if result.status == Status.OPTIMAL and bound is None:
-        bound = raw
+    plan, raw, bound = _certify(problem, opts, pairs, milp, result, tier_objective)
+    status, secondary = result.status, None
+    if second is not None:
+        plan2, secondary = _second_stage(problem, opts, pairs, milp, second, raw, plan)
+        plan = plan2 or plan
+        if secondary["status"] != Status.OPTIMAL.value:
+            status = Status.FEASIBLE
     return TiersSolution(
         problem,
-        result.status,
+        status,
         plan,
         compliance_rows(problem, plan),
         objective=raw,
         bound=bound,
-        gap=relative_gap(raw, bound) if bound is not None else None,
+        gap=relative_gap(raw, bound),
         total_time_s=time.perf_counter() - t0,
         checked=True,
+        secondary=secondary,
         **common,
     )
+
+
+def _explain(labels_of: dict[str, list[str]]) -> Callable[[str, np.ndarray, np.ndarray], list[str]]:
+    """Word each relaxed row block of the elastic tier model for a planner."""
+
+    def explain(row: str, vals: np.ndarray, hit: np.ndarray) -> list[str]:
+        labels = labels_of.get(row, [])
+        names = [labels[k] if k < len(labels) else str(k) for k in hit]
+        shown = ", ".join(names[:15]) + (" ..." if len(names) > 15 else "")
+        if row == "assign":
+            return [f"- {len(hit)} villages cannot be assigned to an adequate clinic: {shown}"]
+        if row == "capacity":
+            over = float(vals[hit].sum())
+            return [f"- capacity: {over:,.0f} residents over the tier capacity at {shown}"]
+        if row == "budget":
+            return [f"- budget: {float(vals[hit].sum()):,.2f} yuan more would be needed"]
+        if row.startswith("min_per_zone[") or row == "min_smart_per_zone":
+            what = "smart clinics" if row == "min_smart_per_zone" else f"{row[13:-1]} clinics"
+            return [f"- {what}: too few can open in {shown}"]
+        if row == "standard_share":
+            return [f"- the standardised share cannot be reached in {shown}"]
+        return [f"- {row}: violated by {float(vals[hit].sum()):,.3g}"]
+
+    return explain
+
+
+def _certify(
+    problem: TiersProblem,
+    opts: TierOptions,
+    pairs: _Pairs,
+    milp: MILP,
+    result: SolveResult,
+    value: Callable[[TiersProblem, TierPlan], float],
+    floor: tuple[Callable[[TiersProblem, TierPlan], float], float] | None = None,
+) -> tuple[TierPlan, float, float]:
+    """Decode, re-check on the raw data, compare the recomputed objective (``value``) with the
+    solver's and its bound; ``floor``: a first-stage value the plan must keep. Raises
+    :class:`CheckError` on any failure; returns the plan, its value and a valid bound."""
+    assert result.x is not None
+    plan = _decode(problem, opts, pairs, milp, result.x)
+    raw = value(problem, plan)
+    violations = check_tier_plan(problem, plan)
+    # the stage's own objective: the MILP's, or the cost of the second stage
+    c_abs = float(np.abs(opts.cost).sum()) if floor is not None else float(np.abs(milp.c).sum())
+    tol = 1e-6 * (c_abs + abs(milp.c0)) + 1e-6
+    solver_obj = result.objective
+    if solver_obj is None:
+        solver_obj = milp.objective_value(result.x) if floor is None else raw
+    if result.status == Status.OPTIMAL and abs(raw - solver_obj) > tol:
+        violations.append(f"objective mismatch: solver {solver_obj:,.6f}, raw data {raw:,.6f}")
+    bound = result.bound
+    maximise = milp.sense == "max" and floor is None
+    if bound is not None and (raw > bound + tol if maximise else raw < bound - tol):
+        violations.append(
+            f"bound {bound:,.6f} is not a valid bound for the raw objective {raw:,.6f}"
+        )
+    if floor is not None and floor[0](problem, plan) < floor[1] - 1e-6:
+        violations.append(f"second stage lost residents: {floor[0](problem, plan)} < {floor[1]}")
+    if violations:
+        raise CheckError(violations)
+    return plan, raw, raw if bound is None else bound
+
+
+def _second_stage(
+    problem: TiersProblem,
+    opts: TierOptions,
+    pairs: _Pairs,
+    milp: MILP,
+    res: SolveResult,
+    first: float,
+    first_plan: TierPlan,
+) -> tuple[TierPlan | None, dict[str, Any]]:
+    """Certify the least-cost stage: the same residents assigned as the first, then least cost."""
+    info: dict[str, Any] = {"objective": "min_cost", "status": res.status.value}
+    if not res.status.has_solution or res.x is None:
+        log.warning("Second stage (min_cost) found no plan (%s); keeping the first", res.status)
+        return None, info
+    plan, cost, bound = _certify(
+        problem, opts, pairs, milp, res, plan_cost, floor=(tier_objective, first)
+    )
+    info |= {
+        "value": cost,
+        "bound": bound,
+        "gap": relative_gap(cost, bound),
+        "first_stage_value": plan_cost(problem, first_plan),
+    }
+    return plan, info

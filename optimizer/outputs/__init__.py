@@ -1,0 +1,1 @@
+"""What every run folder shares: solution.json / manifest / summary heads (common) and the GIS writer (layers)."""

@@ -1,0 +1,1 @@
+"""What a case file may say: the pydantic models of every section (no I/O)."""
