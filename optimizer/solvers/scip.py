@@ -134,7 +134,7 @@ def solve(milp: MILP, options: SolveOptions) -> SolveResult:
             model.setSolVal(sol, var, float(value))
         model.addSol(sol, free=True)
     t0 = time.perf_counter()
-    model.optimize()
+    _optimize_interruptible(model)
     runtime = time.perf_counter() - t0
     has_x = model.getNSols() > 0
     x = None
@@ -153,3 +153,51 @@ def solve(milp: MILP, options: SolveOptions) -> SolveResult:
     return SolveResult(
         st, x, obj, bound, runtime, NAME, ver, str(model.getStatus()), nodes, t0 - t_load
     )
+
+
+_RUNNING: set[Any] = set()  # SCIP models solving now (any thread), for cancel_running()
+
+
+def cancel_running() -> int:
+    """Ask every SCIP solve of this process to stop (from a signal handler); return how many."""
+    running = list(_RUNNING)
+    for model in running:
+        model.interruptSolve()
+    return len(running)
+
+
+def _optimize_interruptible(model: Any) -> None:
+    """``model.optimize()``, stoppable at once by Ctrl-C or SIGTERM, as the HiGHS backend's
+    solve: SCIP leaves SIGINT to Python (``misc/catchctrlc`` off) and solves without the GIL in
+    a worker thread while the main thread waits, so the CLI's signal handler runs at once; it
+    interrupts the solve and the exception it raises ends the run (nothing is published). In
+    other threads the CLI's handler interrupts the solve through :func:`cancel_running`."""
+    import threading
+
+    model.setParam("misc/catchctrlc", False)
+    _RUNNING.add(model)
+    try:
+        if threading.current_thread() is not threading.main_thread():
+            model.optimizeNogil()
+            return
+        failed: list[BaseException] = []
+
+        def work() -> None:
+            try:
+                model.optimizeNogil()
+            except BaseException as exc:  # handed to the caller below
+                failed.append(exc)
+
+        worker = threading.Thread(target=work, name="scip", daemon=True)
+        worker.start()
+        try:
+            while worker.is_alive():
+                worker.join(0.2)
+        except BaseException:
+            model.interruptSolve()
+            worker.join(2.0)  # SCIP stops at its next check; a daemon thread, it ends with us
+            raise
+        if failed:
+            raise failed[0]
+    finally:
+        _RUNNING.discard(model)
