@@ -12,6 +12,7 @@ from __future__ import annotations
 import copy
 import io
 import random
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -150,9 +151,9 @@ def _yaml_mutants(rng: random.Random, seed_name: str, text: str, n: int) -> Iter
             )
         elif op == "duplicate":
             lines = _dump(m).decode().splitlines()
-            keyed = [
-                i for i, ln in enumerate(lines) if ":" in ln and not ln.lstrip().startswith("-")
-            ]
+            # a line that starts with a key (not a list item, nor the continuation of a long
+            # text that happens to hold ": ", which may be repeated)
+            keyed = [i for i, ln in enumerate(lines) if re.match(r"\s*[A-Za-z_][\w.-]*:(\s|$)", ln)]
             i = rng.choice(keyed)
             lines.insert(i + 1, lines[i])
             body = ("\n".join(lines) + "\n").encode()
