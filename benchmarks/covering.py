@@ -13,11 +13,13 @@ Rows:
 
 Sides, each in a fresh process (so peak memory, ``VmHWM``, is that run's own): ``ours`` = the
 toolkit as a planner runs it (presolve: demand merged by covering set and dominated candidates
-dropped; ``solver.method: auto``; HiGHS); ``highs`` and ``scip`` = the plain compact model (no
+dropped; ``solver.method: auto``, which sends an equal-cost PSCLP block such as the clinic block
+to SCIP with pseudo-cost branching; HiGHS otherwise); ``highs`` and ``scip`` = the plain compact model (no
 presolve of ours) given to HiGHS and to SCIP (PySCIPOpt). All with the same time limit and gap
 0; the load average (``/proc/loadavg``) is recorded beside every figure, since the machine is
 shared. Ratios are peer seconds / our seconds in the same run. Extra sides (``--sides``):
-``ours-highs`` (our presolve, compact model, HiGHS: ``ours`` before ``auto`` chose bbc),
+``ours-highs`` (our presolve, compact model, HiGHS: ``ours`` before ``auto`` chose bbc or
+SCIP for the clinic block),
 ``ours-scip`` (our presolve, compact model, SCIP) and ``bbc`` (our presolve, branch-and-Benders-
 cut in SCIP, ``solver.method: bbc``).
 """
@@ -27,10 +29,12 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
+import resource
 import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -52,6 +56,19 @@ TOWNS_FULL = [*TOWNS_QUICK, (20_000, 1_000, 200, 6.0), (100_000, 10_000, 1_000, 
 
 def _load() -> float:
     return float(Path("/proc/loadavg").read_text().split()[0])
+
+
+def _cpu_s() -> float:
+    """CPU seconds of this process and its threads (user + system): unlike wall seconds, about
+    the same whether or not other work shares the machine."""
+    use = resource.getrusage(resource.RUSAGE_SELF)
+    return float(use.ru_utime + use.ru_stime)
+
+
+def _children_cpu_s() -> float:
+    """CPU seconds of the finished child processes (user + system)."""
+    use = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return float(use.ru_utime + use.ru_stime)
 
 
 def town_pairs(
@@ -134,13 +151,17 @@ def run_child(row: str, side: str, time_limit_s: float) -> dict[str, Any]:
     backend = "scip" if side in ("scip", "ours-scip", "bbc") else "highs"
     load0 = _load()
     t0 = time.perf_counter()
+    cpu0 = _cpu_s()
     if row == "default-clinics":
+        if side == "ours":  # solver.method auto: an equal-cost PSCLP block goes to SCIP
+            options = replace(options, psclp_scip=True)
         res = solve(_clinic_block(), options, backend, decompose=False)
         out = {
             "status": res.status.value,
             "objective": res.objective,
             "bound": res.bound,
             "solve_s": res.runtime_s,
+            "nodes": res.node_count,
         }
     else:
         _, size, p_text, t_text = row.split("-")
@@ -168,6 +189,7 @@ def run_child(row: str, side: str, time_limit_s: float) -> dict[str, Any]:
             "checked": sol.checked,
         }
     out["total_s"] = time.perf_counter() - t0
+    out["cpu_s"] = _cpu_s() - cpu0
     out["peak_rss_mib"] = peak_rss_mib()[0]
     out["load"] = [load0, _load()]
     return out
@@ -190,6 +212,7 @@ def _e2e() -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as tmp:
         load0 = _load()
         t0 = time.perf_counter()
+        cpu0 = _children_cpu_s()
         proc = subprocess.run(
             [sys.executable, "-m", "optimizer", "demo", "--out", tmp, "-q"],
             cwd=ROOT,
@@ -198,6 +221,7 @@ def _e2e() -> dict[str, Any]:
             check=False,
         )
         total = time.perf_counter() - t0
+        cpu = _children_cpu_s() - cpu0
         sol = json.loads((Path(tmp) / "solution.json").read_text()) if proc.returncode == 0 else {}
     return {
         "status": sol.get("status", "error"),
@@ -205,6 +229,7 @@ def _e2e() -> dict[str, Any]:
         "bound": sol.get("best_bound"),
         "solve_s": sol.get("runtime_s"),
         "total_s": total,
+        "cpu_s": cpu,
         "load": [load0, _load()],
     }
 
@@ -242,7 +267,11 @@ def _cell(side: dict[str, Any]) -> str:
     load = side.get("load", [None])[0]
     mem = side.get("peak_rss_mib")
     mem_text = "-" if mem is None else f"{mem:.0f}M"
-    return f"{st + gap:>15} {side.get('total_s', 0.0):7.1f}s {mem_text:>6} {load!s:>6}"
+    cpu = side.get("cpu_s")
+    cpu_text = "-" if cpu is None else f"{cpu:.1f}s"
+    return (
+        f"{st + gap:>15} {side.get('total_s', 0.0):7.1f}s {cpu_text:>7} {mem_text:>6} {load!s:>6}"
+    )
 
 
 def _ratio(peer: dict[str, Any] | None, ours: dict[str, Any] | None) -> str:
@@ -252,12 +281,12 @@ def _ratio(peer: dict[str, Any] | None, ours: dict[str, Any] | None) -> str:
 
 
 def format_table(rows: list[dict[str, Any]], *, header: bool = True) -> str:
-    """One line per row and side: status (gap when stopped), seconds, peak MiB, load; and the
-    side's seconds over ours."""
+    """One line per row and side: status (gap when stopped), wall seconds, CPU seconds, peak
+    MiB, load; and the side's wall seconds over ours."""
     lines = []
     if header:
         lines.append(
-            f"{'row':<26} {'side':<10} {'status':>15} {'total':>8} {'peak':>6} {'load':>6} "
+            f"{'row':<26} {'side':<10} {'status':>15} {'total':>8} {'cpu':>7} {'peak':>6} {'load':>6} "
             f"{'x ours':>7}"
         )
     for r in rows:

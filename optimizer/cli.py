@@ -226,10 +226,11 @@ def _on_signal(signum: int, _frame: object) -> None:
 
 
 def _cancel_solves() -> None:
-    """Stop HiGHS solves running in worker threads now, so the run ends at once."""
-    highs = sys.modules.get("optimizer.solvers.highs")
-    if highs is not None:
-        highs.cancel_running()
+    """Stop HiGHS and SCIP solves running in worker threads now, so the run ends at once."""
+    for name in ("optimizer.solvers.highs", "optimizer.solvers.scip"):
+        backend = sys.modules.get(name)
+        if backend is not None:
+            backend.cancel_running()
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -169,6 +169,7 @@ def test_covering_benchmark_sides_agree_on_a_tiny_town_county():
     sides = {side: covering.run_child(row, side, 60.0) for side in ("ours", "highs", "scip")}
     assert all(s["status"] == "optimal" for s in sides.values()), sides
     assert sides["ours"]["checked"]
+    assert all(0.0 < s["cpu_s"] < 120.0 for s in sides.values()), sides
     assert sides["highs"]["objective"] == pytest.approx(sides["ours"]["objective"], rel=OBJ_RTOL)
     assert sides["scip"]["objective"] == pytest.approx(sides["ours"]["objective"], rel=OBJ_RTOL)
     table = covering.format_table([{"row": row, **sides}])

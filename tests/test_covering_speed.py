@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import logging
+
 import pytest
 
 from optimizer.models.coverage.problem import coverage_sets, reduce
 from optimizer.models.coverage.solve import solve_coverage
 from optimizer.schema.coverage import CoverageModelConfig, Standard
-from optimizer.solvers import Status
+from optimizer.solvers import SolveOptions, Status, solve
 
 from .brute import brute_force
 from .conftest import OBJ_RTOL, random_instance
@@ -221,6 +223,66 @@ def test_psclp_case_with_equal_costs_matches_brute_force(seed):
         return
     assert sol.status == Status.OPTIMAL and sol.checked
     assert sol.objective == pytest.approx(expected, rel=OBJ_RTOL, abs=1e-6)
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_auto_solves_equal_cost_psclp_in_scip_and_matches_brute_force(seed, caplog):
+    """``method: auto`` hands an equal-cost partial covering block to SCIP with pseudo-cost
+    branching (profile ``covering``); the certified answer equals brute force."""
+    pytest.importorskip("pyscipopt")
+    model = CoverageModelConfig(
+        kind="psclp",
+        objective="min_cost",
+        standards=[Standard(name="t", minutes=9, min_share=0.5 + 0.05 * (seed % 4))],
+    )
+    problem, dense = random_instance(seed, model, n_demand=22, n_sites=10, with_costs=False)
+    expected = brute_force(dense)
+    with caplog.at_level(logging.INFO, logger="optimizer"):
+        sol = solve_coverage(problem, method="auto")
+    if expected is None:
+        assert sol.status == Status.INFEASIBLE
+        return
+    assert sol.status == Status.OPTIMAL and sol.checked
+    assert sol.objective == pytest.approx(expected, rel=OBJ_RTOL, abs=1e-6)
+    assert "pseudo-cost branching" in sol.method_reason
+    assert sol.solver == "scip"  # one block, recognised
+    assert "in SCIP with pseudo-cost branching" in caplog.text
+    compact = solve_coverage(problem, method="compact")
+    assert compact.solver == "highs"  # compact stays on the case's backend
+    assert compact.objective == pytest.approx(sol.objective, rel=OBJ_RTOL, abs=1e-6)
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_auto_scip_first_stage_of_a_lexicographic_psclp_equals_compact(seed, caplog):
+    """Least sites, then least cost: the first stage (an equal-cost PSCLP) goes to SCIP under
+    ``auto``; both stages equal the compact model's in HiGHS."""
+    pytest.importorskip("pyscipopt")
+    model = CoverageModelConfig(
+        kind="psclp",
+        objective="min_sites",
+        secondary_objective="min_cost",
+        standards=[Standard(name="t", minutes=9, min_share=0.6)],
+    )
+    problem, _ = random_instance(seed, model, n_demand=22, n_sites=10, with_costs=True)
+    with caplog.at_level(logging.INFO, logger="optimizer"):
+        auto = solve_coverage(problem, method="auto")
+    compact = solve_coverage(problem, method="compact")
+    assert auto.status == compact.status == Status.OPTIMAL
+    assert "in SCIP with pseudo-cost branching" in caplog.text
+    assert auto.objective == pytest.approx(compact.objective)
+    assert auto.secondary["value"] == pytest.approx(compact.secondary["value"])
+
+
+def test_scip_covering_profile_sets_its_parameters():
+    pytest.importorskip("pyscipopt")
+    from optimizer.solvers.scip import PROFILES
+
+    milp, _ = _psclp_milp(1)
+    plain = solve(milp, SolveOptions(), "scip", decompose=False)
+    tuned = solve(milp, SolveOptions(scip_profile="covering"), "scip", decompose=False)
+    assert tuned.status == plain.status == Status.OPTIMAL
+    assert tuned.objective == pytest.approx(plain.objective)
+    assert PROFILES["covering"]["branching/pscost/priority"] > 10_000
 
 
 BBC_MODELS = {

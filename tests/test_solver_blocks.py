@@ -115,3 +115,83 @@ def test_two_independent_standards_with_a_tiny_limit_stay_certified(seed):
         assert sol.objective == pytest.approx(expected, rel=OBJ_RTOL, abs=1e-6)
     else:
         assert sol.bound <= expected + 1e-6 <= sol.objective + 2e-6
+
+
+def _lexicographic_case():
+    """Two knapsack blocks (max value) with a second objective: least weight of the plan."""
+    subs = [_knapsack("a", 4, 0), _knapsack("b", 6, 1)]
+    costs = [np.asarray(s.A[0].toarray()).ravel() for s in subs]
+    return subs, costs
+
+
+def test_lexicographic_second_pass_resolves_a_first_stage_stopped_at_its_share():
+    """Block b's first stage stops at its share with a poor plan; the second pass re-runs it
+    warm started, finds the optimum, and solves b's second stage again under the new value."""
+    from optimizer.solvers.lexicographic import lexicographic_blocks
+
+    subs, costs = _lexicographic_case()
+    calls: list[tuple[str, float]] = []
+
+    def run(milp, opts):
+        calls.append((milp.name, opts.time_limit_s))
+        real = solve(milp, replace(opts, time_limit_s=30.0), decompose=False)
+        if milp.name == "b" and sum(c[0] == "b" for c in calls) == 1:
+            return _result(Status.FEASIBLE, np.zeros(milp.n_cols), 0.0, real.objective + 5.0)
+        return real
+
+    options = SolveOptions(time_limit_s=400.0)
+    runs = lexicographic_blocks(subs, costs, [0, 1], options, [None, None], run)
+    names = [c[0] for c in calls]
+    assert names == ["a", "b", "a-2", "b-2", "b", "b-2"]
+    assert calls[0][1] == pytest.approx(100.0, abs=1.0)  # 400 s over 4 solves
+    assert all(t <= 400.0 for _, t in calls)
+    for k, sub in enumerate(subs):
+        direct = solve(sub, decompose=False)
+        assert runs.finals[k].status == Status.OPTIMAL
+        assert runs.finals[k].objective == pytest.approx(direct.objective)
+        assert runs.seconds[k].status == Status.OPTIMAL
+        x = runs.seconds[k].x
+        assert float(sub.c @ x) == pytest.approx(direct.objective)  # first value kept
+    # b's plan is the lightest of its best-value plans, not the zero plan of the stopped run
+    assert float(costs[1] @ runs.seconds[1].x) > 0.0
+
+
+def test_lexicographic_second_pass_resolves_a_second_stage_stopped_at_its_share():
+    """A second stage stopped at its share is run again with the time left, warm started
+    from its own incumbent; the first stage's value is kept."""
+    from optimizer.solvers.lexicographic import lexicographic_blocks
+
+    subs, costs = _lexicographic_case()
+    calls: list[tuple[str, object]] = []
+
+    def run(milp, opts):
+        calls.append((milp.name, opts.warm_start))
+        real = solve(milp, replace(opts, time_limit_s=30.0), decompose=False)
+        if milp.name == "a-2" and sum(c[0] == "a-2" for c in calls) == 1:
+            return replace(real, status=Status.FEASIBLE, bound=real.objective - 3.0)
+        return real
+
+    runs = lexicographic_blocks(
+        subs, costs, [0, 1], SolveOptions(time_limit_s=400.0), [None, None], run
+    )
+    assert [c[0] for c in calls] == ["a", "b", "a-2", "b-2", "a-2"]
+    assert calls[-1][1] is not None  # warm started
+    assert runs.seconds[0].status == Status.OPTIMAL
+    assert runs.finals[0].status == Status.OPTIMAL
+
+
+def test_lexicographic_limit_is_honoured_when_no_time_is_left():
+    from optimizer.solvers.lexicographic import lexicographic_blocks
+
+    subs, costs = _lexicographic_case()
+    calls: list[str] = []
+
+    def run(milp, opts):
+        calls.append(milp.name)
+        return _result(Status.FEASIBLE, np.zeros(milp.n_cols), 0.0, 10.0)
+
+    runs = lexicographic_blocks(
+        subs, costs, [0, 1], SolveOptions(time_limit_s=0.0), [None, None], run
+    )
+    assert calls == ["a", "b", "a-2", "b-2"]
+    assert all(r.status == Status.FEASIBLE for r in runs.seconds.values())

@@ -14,7 +14,7 @@ from types import ModuleType
 import numpy as np
 
 from ..errors import SolverBackendError
-from ..milp import MILP, lexicographic_stage, split_blocks, sub_milp
+from ..milp import MILP, split_blocks, sub_milp
 from .base import Backend, Deadline, Feature, SolveOptions, SolveResult, Status, relative_gap
 from .blocks import schedule_blocks
 
@@ -80,8 +80,20 @@ def _solve_structured(
     """:func:`_solve_whole`, or the search over the number of sites for an equal-cost PSCLP."""
     from .covering import detect_equal_cost_psclp, solve_equal_cost_psclp
 
-    found = detect_equal_cost_psclp(milp) if options.count_search else None
+    wanted = options.count_search or options.psclp_scip
+    found = detect_equal_cost_psclp(milp) if wanted else None
     if found is None:
+        return _solve_whole(milp, options, backend, quiet=quiet)
+    if options.psclp_scip and backend in ("highs", "scip") and _module("scip").available():
+        log.info(
+            "Solving %s (equal-cost partial covering: %d sites, %d demand groups) in SCIP with "
+            "pseudo-cost branching (solver.method: auto; the fastest measured on such blocks)",
+            milp.name,
+            found.y.size,
+            found.z.size,
+        )
+        return _solve_whole(milp, replace(options, scip_profile="covering"), "scip", quiet=True)
+    if not options.count_search:
         return _solve_whole(milp, options, backend, quiet=quiet)
     (log.debug if quiet else log.info)(
         "Solving %s (equal-cost partial covering, %d sites) as a search over the number of sites",
@@ -160,31 +172,21 @@ def _merge(
     bound = (
         c0 + sum(b for b in bounds if b is not None) if all(b is not None for b in bounds) else None
     )
-    first = results[0]
     nodes = [r.node_count for r in results if r.node_count is not None]
+    used = dict.fromkeys((r.solver, r.solver_version) for r in results)
     return SolveResult(
         status,
         x,
         objective,
         bound,
         runtime,
-        first.solver,
-        first.solver_version,
+        " + ".join(name for name, _ in used),
+        " + ".join(version for _, version in used),
         f"{len(results)} independent blocks: "
         + ", ".join(r.status.value for r in results[:8])
         + (" ..." if len(results) > 8 else ""),
         sum(nodes) if nodes else None,
     )
-
-
-def _options_for(
-    options: SolveOptions, t0: float, solves_left: int, warm: np.ndarray | None
-) -> SolveOptions:
-    """A fair share of the remaining time: what is left divided by the solves still to run
-    (time a quick solve does not use passes on to the next)."""
-    remaining = Deadline(options.time_limit_s, start=t0).remaining()
-    share = max(remaining / max(solves_left, 1), 1.0)
-    return replace(options, time_limit_s=share, warm_start=warm)
 
 
 def _by_size(milp: MILP, blocks: list[tuple[np.ndarray, np.ndarray]]) -> list[int]:
@@ -231,7 +233,7 @@ def solve(
         result = _merge(milp, blocks, results, time.perf_counter() - t0, milp.c0)
     log.info(
         "Solver %s: %s, objective %s, bound %s, %.2f s",
-        backend,
+        result.solver,
         result.status.value,
         _fmt(result.objective),
         _fmt(result.bound),
@@ -251,76 +253,30 @@ def solve_lexicographic(
 
     Works block by block (both objectives are separable): each block's first-stage value is
     kept in its own second stage. Blocks without a first objective (pure feasibility, e.g.
-    mandatory ambulance coverage) go straight to the second stage. Returns the merged results
-    of both stages; the second stage's vector is the final plan.
+    mandatory ambulance coverage) go straight to the second stage. The time limit is shared
+    across all stages, and what a quick stage leaves goes to the stages a limit stopped
+    (:mod:`optimizer.solvers.lexicographic`). Returns the merged results of both stages; the
+    second stage's vector is the final plan.
     """
+    from .lexicographic import lexicographic_blocks
+
     options = options or SolveOptions()
     blocks = split_blocks(milp) if milp.n_cols else [(np.arange(0), np.arange(0))]
     t0 = time.perf_counter()
     subs = [sub_milp(milp, cols, rows, f"{milp.name}#{k}") for k, (cols, rows) in enumerate(blocks)]
-    order = _by_size(milp, blocks)
-    feasibility = [k for k in order if not np.any(subs[k].c)]
-    ranked = [k for k in order if np.any(subs[k].c)]
-    # one queue of solves sharing the time fairly: feasibility blocks (single stage) first, then
-    # every first stage, then every second stage
-    solves_left = len(feasibility) + 2 * len(ranked)
-    firsts: dict[int, SolveResult] = {}
-    seconds: dict[int, SolveResult] = {}
-    finals: dict[int, SolveResult] = {}
-    for k in feasibility:
-        sub = subs[k]
-        c2 = np.asarray(second_c, dtype=float)[blocks[k][0]]
-        stage = MILP(
-            sub.name + "-2",
-            "min",
-            c2,
-            0.0,
-            sub.A,
-            sub.row_lo,
-            sub.row_hi,
-            sub.col_lo,
-            sub.col_hi,
-            sub.integer,
-        )
-        res = _solve_whole(stage, _options_for(options, t0, solves_left, None), backend, quiet=True)
-        solves_left -= 1
-        seconds[k] = res
-        finals[k] = replace(
-            res,
-            objective=0.0 if res.x is not None else None,
-            bound=0.0 if res.status.has_solution else None,
-        )
-    for k in ranked:
-        warm = None if options.warm_start is None else options.warm_start[blocks[k][0]]
-        firsts[k] = _solve_whole(
-            subs[k], _options_for(options, t0, solves_left, warm), backend, quiet=True
-        )
-        solves_left -= 1
-    for k in ranked:
-        sub, first = subs[k], firsts[k]
-        c2 = np.asarray(second_c, dtype=float)[blocks[k][0]]
-        finals[k] = first
-        solves_left -= 1
-        if not first.status.has_solution or first.x is None or first.objective is None:
-            seconds[k] = replace(first, objective=None, bound=None)
-            continue
-        slack = max(1e-9 * abs(first.objective), 1e-7)
-        floor = first.objective - slack if sub.sense == "max" else first.objective + slack
-        stage = lexicographic_stage(
-            sub, floor=floor, c=c2, c0=0.0, sense="min", name=sub.name + "-2"
-        )
-        res = _solve_whole(
-            stage, _options_for(options, t0, solves_left + 1, first.x), backend, quiet=True
-        )
-        if res.x is None:  # keep the first-stage plan, honestly labelled as not minimised
-            res = replace(
-                res, x=first.x, status=Status.FEASIBLE, objective=float(c2 @ first.x), bound=None
-            )
-        seconds[k] = res
-    first_list = [finals[k] for k in range(len(blocks))]
-    second_list = [seconds[k] for k in range(len(blocks))]
+    costs = [np.asarray(second_c, dtype=float)[cols] for cols, _ in blocks]
+    warm = [None if options.warm_start is None else options.warm_start[c] for c, _ in blocks]
+    runs = lexicographic_blocks(
+        subs,
+        costs,
+        _by_size(milp, blocks),
+        options,
+        warm,
+        lambda m, o: _solve_structured(m, o, backend, quiet=True),
+    )
     runtime = time.perf_counter() - t0
-    stage1 = _merge(milp, blocks, first_list, runtime, milp.c0)
+    stage1 = _merge(milp, blocks, [runs.finals[k] for k in range(len(blocks))], runtime, milp.c0)
+    second_list = [runs.seconds[k] for k in range(len(blocks))]
     stage2 = _merge(milp, blocks, second_list, runtime, float(second_c0))
     log.info(
         "Lexicographic solve of %s in %d blocks: first %s (%s), second %s (%s), %.2f s",

@@ -25,6 +25,27 @@ FEATURES: frozenset[Feature] = frozenset({Feature.BOUND, Feature.WARM_START})
 """What this backend supports (:func:`optimizer.solvers.supports`): no thread count."""
 
 
+PROFILES: dict[str, dict[str, int | float | bool | str]] = {
+    "covering": {
+        "branching/pscost/priority": 100_000,
+        "heuristics/objpscostdiving/freq": -1,
+        "separating/aggregation/freq": -1,
+    },
+}
+"""Named SCIP parameter sets (``SolveOptions.scip_profile``).
+
+``covering`` - for an equal-cost partial set covering (a block of one share row, link rows
+``z_g <= y(N_g)`` and unit site costs): branch on pseudo-costs instead of SCIP's default
+reliability branching, skip the objective pseudo-cost diving heuristic and the aggregation
+separator. On the default case's clinic block (1,285 rows x 1,616 columns, 332 binary; optimum
+40 sites, LP bound 38.18) the default spends 12.8 of 17.2 s in strong branching (152,760 LP
+iterations); pseudo-cost branching proves the optimum in 80-90 nodes, 3.8-4.1 s over random
+seeds 0-3 once the diving heuristic (1.8 s there) is dropped (load 1.3-1.6); the aggregation
+separator spent 0.26 s there for no cut (4.4 -> 4.2 CPU seconds at load 6). HiGHS 1.16 on the
+same block: 16-17 s, 63 nodes.
+"""
+
+
 def available() -> bool:
     try:
         import pyscipopt  # noqa: F401
@@ -100,6 +121,9 @@ def solve(milp: MILP, options: SolveOptions) -> SolveResult:
     model.setParam("randomization/randomseedshift", int(options.seed))
     if not options.presolve:
         model.setParam("presolving/maxrounds", 0)
+    profile = PROFILES[options.scip_profile] if options.scip_profile else {}
+    for key, value in profile.items():
+        model.setParam(key, value)
     # SCIP lists variables by type (binaries first): put them back in column order by name
     xs = sorted(model.getVars(), key=lambda v: int(v.name[1:]))
     if len(xs) != milp.n_cols:
@@ -110,7 +134,7 @@ def solve(milp: MILP, options: SolveOptions) -> SolveResult:
             model.setSolVal(sol, var, float(value))
         model.addSol(sol, free=True)
     t0 = time.perf_counter()
-    model.optimize()
+    _optimize_interruptible(model)
     runtime = time.perf_counter() - t0
     has_x = model.getNSols() > 0
     x = None
@@ -129,3 +153,51 @@ def solve(milp: MILP, options: SolveOptions) -> SolveResult:
     return SolveResult(
         st, x, obj, bound, runtime, NAME, ver, str(model.getStatus()), nodes, t0 - t_load
     )
+
+
+_RUNNING: set[Any] = set()  # SCIP models solving now (any thread), for cancel_running()
+
+
+def cancel_running() -> int:
+    """Ask every SCIP solve of this process to stop (from a signal handler); return how many."""
+    running = list(_RUNNING)
+    for model in running:
+        model.interruptSolve()
+    return len(running)
+
+
+def _optimize_interruptible(model: Any) -> None:
+    """``model.optimize()``, stoppable at once by Ctrl-C or SIGTERM, as the HiGHS backend's
+    solve: SCIP leaves SIGINT to Python (``misc/catchctrlc`` off) and solves without the GIL in
+    a worker thread while the main thread waits, so the CLI's signal handler runs at once; it
+    interrupts the solve and the exception it raises ends the run (nothing is published). In
+    other threads the CLI's handler interrupts the solve through :func:`cancel_running`."""
+    import threading
+
+    model.setParam("misc/catchctrlc", False)
+    _RUNNING.add(model)
+    try:
+        if threading.current_thread() is not threading.main_thread():
+            model.optimizeNogil()
+            return
+        failed: list[BaseException] = []
+
+        def work() -> None:
+            try:
+                model.optimizeNogil()
+            except BaseException as exc:  # handed to the caller below
+                failed.append(exc)
+
+        worker = threading.Thread(target=work, name="scip", daemon=True)
+        worker.start()
+        try:
+            while worker.is_alive():
+                worker.join(0.2)
+        except BaseException:
+            model.interruptSolve()
+            worker.join(2.0)  # SCIP stops at its next check; a daemon thread, it ends with us
+            raise
+        if failed:
+            raise failed[0]
+    finally:
+        _RUNNING.discard(model)

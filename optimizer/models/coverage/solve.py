@@ -47,6 +47,7 @@ import numpy as np
 from ...certificate import Certificate
 from ...milp import MILP
 from ...solvers import SolveOptions, SolveResult, Status, relative_gap, solve, solve_lexicographic
+from ...solvers.covering import psclp_note
 from .build import build_coverage_milp, site_objective, warm_start_vector
 from .certify import certify, second_stage
 from .diagnose import diagnose_infeasibility
@@ -172,6 +173,9 @@ def solve_coverage(
     milp = build_coverage_milp(problem, reduced)
     lap("milp")
     chosen, reason = decide_method(problem, reduced, method, backend)
+    if method == "auto" and chosen == "compact" and backend in ("highs", "scip"):
+        options = replace(options, psclp_scip=True)
+        reason += psclp_note()
     log.info("Method %s", reason)
     warm_from = "given" if warm_open is not None else None
     if greedy is None:
