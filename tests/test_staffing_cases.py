@@ -55,7 +55,25 @@ def test_zhuji_quota_example_runs_and_writes_every_file(tmp_path, capsys):
     assert (thc["posts_total"] >= thc["min_posts"]).all()
     assert (thc["posts_total"] <= thc["max_posts"].astype(int)).all()
     compliance = pd.read_csv(out / "compliance.csv")
+    capacity = compliance[compliance["norm"].str.startswith("capacity.")].set_index("norm")
+    compliance = compliance[~compliance["norm"].str.startswith("capacity.")]
     assert compliance["met"].all() and {"gp_per_10k", "pool"} <= set(compliance["norm"])
+    # county capacity norms from given (ILLUSTRATIVE) figures, recomputed here on the county
+    # population: CDC 190 < 1.75 x 121.8072 = 213.16 (missed); beds 320 >= 304.52, 4,650 >= 4,506.87
+    pop = 1218072
+    for name, have, rate, per in (
+        ("cdc_staff", 190, 1.75, 10000),
+        ("infectious_disease_beds", 320, 2.5, 10000),
+        ("county_hospital_beds", 4650, 3.7, 1000),
+    ):
+        row = capacity.loc[f"capacity.{name}"]
+        assert bool(row["met"]) == (have * per >= rate * pop), name
+        assert "ILLUSTRATIVE" in row["achieved"]
+        assert "Zhuji" in row["source"] or "Yueqing" in row["source"]
+    assert not capacity.loc["capacity.cdc_staff", "met"]
+    cap_block = sol["capacity_compliance"]
+    assert cap_block["population"] == pop and (cap_block["checks"], cap_block["met"]) == (3, 2)
+    assert "short by 24" in stdout  # ceil(213.16) - 190
     # >= 60% of village doctors licensed, checked per village-doctor group from posts.csv
     lic = compliance[compliance["norm"] == "shares[village_doctors_licensed]"]
     assert len(lic) == 23

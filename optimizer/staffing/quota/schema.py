@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field, model_validator
 
-from ...config import Name, NonNegFloat, NotBool, OutputConfig, PositiveFloat, Strict
+from ...config import CapacityNorms, Name, NonNegFloat, NotBool, OutputConfig, PositiveFloat, Strict
 from ..fields import PerMilleValue, Share, StaffingSolverConfig
 
 
@@ -303,5 +303,10 @@ class QuotaCase(Strict):
     )
     norms: QuotaNorms = QuotaNorms()
     objective: QuotaObjective = QuotaObjective()
+    capacity_norms: CapacityNorms | None = Field(
+        default=None,
+        description="County capacity checks from given figures (CDC staff, infectious-disease "
+        "beds, county beds); the residents default to the county population.",
+    )
     solver: StaffingSolverConfig = StaffingSolverConfig()
     output: OutputConfig = OutputConfig()
