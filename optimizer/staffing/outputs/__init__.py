@@ -38,6 +38,7 @@ from ..config import StaffingCase
 from ..quota import QuotaSolution
 from ..rotation import RotationSolution, unplaced_doctors
 from .gantt import gantt_png
+from .hires import hires_compliance_rows, hires_table
 from .quota import (
     capacity_rows,
     compliance_table,
@@ -125,6 +126,9 @@ def write_staffing_results(
             out.csv("posts.csv", posts_table(sol))
             if sol.evaluation is not None:
                 rows = [*sol.evaluation.compliance, *capacity_rows(case, sol)]
+                if sol.hires is not None:
+                    rows += hires_compliance_rows(sol.hires)
+                    out.csv("reserved_hires.csv", hires_table(sol.hires))
                 out.csv("compliance.csv", compliance_table(rows))
         else:
             out.json("solution.json", _with_settings(rotation_solution_dict(case, sol), settings))

@@ -12,6 +12,7 @@ from ...capacity import capacity_compliance, capacity_summary
 from ..config import QuotaCase, StaffingCase
 from ..quota import QuotaSolution, facility_bounds, gp_required
 from .common import fmt, header, pct, rounded, solver_block, status_line
+from .hires import hires_compliance, hires_dict, hires_summary
 
 
 def quota_solution_dict(case: StaffingCase, sol: QuotaSolution) -> dict[str, Any]:
@@ -68,6 +69,9 @@ def quota_solution_dict(case: StaffingCase, sol: QuotaSolution) -> dict[str, Any
             "missed": len(ev.compliance) - len(met),
             "table": ev.compliance,
         }
+    if sol.hires is not None:
+        out["reserved_hires"] = hires_dict(sol.hires)
+        out["reserved_hires_compliance"] = hires_compliance(sol.hires)
     if cfg.capacity_norms is not None:
         out["capacity_compliance"] = capacity_compliance(cfg.capacity_norms, inst.county_population)
     return out
@@ -193,11 +197,15 @@ def quota_summary(case: StaffingCase, sol: QuotaSolution, out_dir: Path | None) 
             lines.append(f"  {r['norm']:<22} {r['achieved']}  (required {r['required']})")
     cfg = case.config
     assert isinstance(cfg, QuotaCase)
+    if sol.hires is not None:
+        lines += hires_summary(sol.hires)
     if cfg.capacity_norms is not None:
         lines += capacity_summary(capacity_compliance(cfg.capacity_norms, inst.county_population))
     if out_dir is not None:
         lines.append(
-            f"Results: {out_dir}/ (solution.json, posts.csv, compliance.csv, summary.txt, "
+            f"Results: {out_dir}/ (solution.json, posts.csv, compliance.csv, "
+            + ("reserved_hires.csv, " if sol.hires is not None else "")
+            + "summary.txt, "
             "results.xlsx, report.html, manifest.json)"
         )
     return lines
