@@ -536,6 +536,16 @@ def _hire_pairs(
         table, fid, list(map(str, fac.ids)), c.facility_id, "facility ids", problems, hosp
     )
     duplicates(table, [hosp, fid], "hospital/facility pair", problems)
+    rh_types = case.config.reserved_hires.facility_types  # type: ignore[union-attr]
+    type_of = {str(i): str(t) for i, t in zip(fac.ids, fac.types, strict=True)}
+    other = np.flatnonzero(ok & ~np.isin([type_of.get(str(f), "") for f in fid], rh_types))
+    if other.size:
+        problems.add(
+            f"{table.shown} {table.rows(other, fid[other].tolist())}",
+            "facility is not of a reserved_hires.facility_types type, so no post there is filled",
+            got=", ".join(sorted({type_of[str(fid[r])] for r in other})),
+            fix="list only facilities of those types, or add the type to facility_types",
+        )
     out: dict[str, set[str]] = {h: set() for h in hospitals}
     for r in np.flatnonzero(ok):
         out[str(hosp[r])].add(str(fid[r]))
