@@ -95,6 +95,17 @@ def test_precheck_names_a_band_without_a_whole_number_and_too_few_posts():
     assert solve_hires(h, SolveOptions(), "highs").status == Status.INFEASIBLE
 
 
+def test_shared_posts_too_few_for_the_minima_are_explained():
+    # H0 and H1 (40 hires each: >= 2 reserved) may both serve only F0 with 2 vacancies; each
+    # alone fits (no precheck fires), together they cannot: the solver proves it, the elastic
+    # model says by how many
+    h = _instance([40, 40, 40], [2, 10], [1.0, 1.0], [[True, False], [True, False], [False, True]])
+    assert precheck_hires(h) == []
+    sol = solve_hires(h, SolveOptions(), "highs")
+    assert sol.status == Status.INFEASIBLE and sol.evaluation is None
+    assert "2 of 6 cannot be placed" in sol.diagnosis[0]
+
+
 def test_checker_rejects_a_plan_outside_the_band(monkeypatch):
     real = hires_mod.solve
 

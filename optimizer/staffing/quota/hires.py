@@ -47,6 +47,7 @@ __all__ = [
     "HiresInstance",
     "HiresSolution",
     "build_hires_milp",
+    "diagnose_hires",
     "evaluate_hires",
     "hires_instance",
     "precheck_hires",
@@ -176,6 +177,41 @@ def build_hires_milp(h: HiresInstance) -> MILP:
     return b.build()
 
 
+def diagnose_hires(h: HiresInstance, options: SolveOptions, backend: str) -> list[str]:
+    """After a proven infeasibility: the hospitals whose minimum reserved hires cannot all be
+    placed, by how many (least total shortfall of the minima, ``Σ_h s_h``, with every post's
+    vacancies and every pair kept)."""
+    lo, _hi = h.band()
+    H, G = h.allowed.shape
+    hk, gk = np.nonzero(h.allowed)
+    b = ModelBuilder("reserved-hires-elastic", "min")
+    x = b.add_vars("x", hk.size, lb=0.0, integer=True)
+    s = b.add_vars("slack", H, lb=0.0, cost=1.0)
+    b.add_rows("fill", G, gk, x.index(), 1.0, hi=h.vacancies.astype(float))
+    b.add_rows(
+        "band_min",
+        H,
+        np.concatenate([hk, np.arange(H)]),
+        np.concatenate([x.index(), s.index()]),
+        1.0,
+        lo=lo.astype(float),
+    )
+    res = solve(b.build(), options, backend)
+    if res.x is None:
+        return [f"the reserved-hires minima cannot be met ({res.status.value})"]
+    short = np.round(res.x[s.slice]).astype(np.int64)
+    out = [
+        "The hospitals' minimum reserved hires do not fit the vacancies they may serve together "
+        f"(they share posts): {int(short.sum())} of {int(lo.sum())} cannot be placed."
+    ]
+    for k in np.flatnonzero(short > 0):
+        out.append(
+            f"- {h.hospitals[k]}: at least {lo[k]} reserved hires, {short[k]} without a post "
+            f"(its facilities hold {int(h.vacancies[h.allowed[k]].sum())} vacancies, shared)"
+        )
+    return out
+
+
 @dataclass(frozen=True, eq=False)
 class HiresEvaluation:
     hires: np.ndarray
@@ -268,7 +304,8 @@ def solve_hires(h: HiresInstance, options: SolveOptions, backend: str) -> HiresS
     milp = build_hires_milp(h)
     res = solve(milp, options, backend)
     if not res.status.has_solution or res.x is None:
-        return HiresSolution(h, res.status, bound=res.bound, message=res.message)
+        why = diagnose_hires(h, options, backend) if res.status == Status.INFEASIBLE else []
+        return HiresSolution(h, res.status, bound=res.bound, message=res.message, diagnosis=why)
     hk, gk = np.nonzero(h.allowed)
     x = np.zeros(h.allowed.shape, dtype=np.int64)
     x[hk, gk] = np.round(res.x[milp.var_blocks["x"].slice]).astype(np.int64)
