@@ -6,10 +6,14 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from fractions import Fraction
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from .schema import Category, PerMilleNorm, QuotaNorms, ShareNorm
+
+if TYPE_CHECKING:
+    from .hires import HiresInput
 
 MAX_DENOMINATOR = 10_000
 
@@ -56,6 +60,8 @@ class QuotaInstance:
     movement: str = "lexicographic"
     population_source: dict[str, object] | None = None
     """County total, partition types and, from a siting run, the residents each layer assigned."""
+    hires: HiresInput | None = None
+    """Lead hospitals' new hires, when the case reserves some for grassroots posts."""
 
     @property
     def n_facilities(self) -> int:
