@@ -29,17 +29,14 @@ import logging
 import math
 from dataclasses import dataclass, field
 from fractions import Fraction
-from typing import TYPE_CHECKING
 
 import numpy as np
 
 from ...errors import CheckError
 from ...milp import MILP, ModelBuilder
 from ...solvers import SolveOptions, Status, relative_gap, solve
+from .problem import HiresInput, QuotaInstance
 from .schema import ReservedHiresConfig
-
-if TYPE_CHECKING:
-    from .problem import QuotaInstance
 
 __all__ = [
     "HiresEvaluation",
@@ -55,18 +52,6 @@ __all__ = [
 ]
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True, eq=False)
-class HiresInput:
-    """The new-hires table as read: hospitals, their new hires, the facilities each may serve."""
-
-    hospitals: list[str]
-    new_hires: np.ndarray
-    """(H,) whole people hired this year."""
-    allowed: dict[str, set[str]] | None
-    """Hospital -> facility ids its reserved hires may serve (None: every facility)."""
-    config: ReservedHiresConfig
 
 
 @dataclass(frozen=True, eq=False)

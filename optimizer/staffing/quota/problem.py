@@ -6,14 +6,10 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from fractions import Fraction
-from typing import TYPE_CHECKING
 
 import numpy as np
 
-from .schema import Category, PerMilleNorm, QuotaNorms, ShareNorm
-
-if TYPE_CHECKING:
-    from .hires import HiresInput
+from .schema import Category, PerMilleNorm, QuotaNorms, ReservedHiresConfig, ShareNorm
 
 MAX_DENOMINATOR = 10_000
 
@@ -32,6 +28,18 @@ def frac(value: float | int | str) -> Fraction:
 
 def round_half_up(x: Fraction) -> int:
     return math.floor(x + Fraction(1, 2))
+
+
+@dataclass(frozen=True, eq=False)
+class HiresInput:
+    """The new-hires table as read: hospitals, their new hires, the facilities each may serve."""
+
+    hospitals: list[str]
+    new_hires: np.ndarray
+    """(H,) whole people hired this year."""
+    allowed: dict[str, set[str]] | None
+    """Hospital -> facility ids its reserved hires may serve (None: every facility)."""
+    config: ReservedHiresConfig
 
 
 @dataclass(frozen=True, eq=False)

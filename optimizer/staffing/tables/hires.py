@@ -9,7 +9,7 @@ from geodata.columns import read_labels
 
 from ...errors import ProblemCollector
 from ..config import QuotaCase, StaffingCase
-from ..quota.hires import HiresInput
+from ..quota.problem import HiresInput
 from ..quota.schema import HirePairsColumns
 from .readers import duplicates, integers, need_all, read, row_ids, unknown
 
