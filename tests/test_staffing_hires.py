@@ -179,3 +179,58 @@ def test_zhuji_reserved_hires_recomputed_from_the_run_folder(tmp_path):
     assert (compliance["norm"] == "reserved_hires.share").sum() == len(new)
     html = (out / "report.html").read_text(encoding="utf-8")
     assert "县级牵头医院基层定向招聘" in html and "诸暨市人民医院" in html
+
+
+def _case_with_vacancies(tmp_path, rows: str):
+    case = tmp_path / "case"
+    shutil.copytree(CONFIGS / "data", case / "data")
+    text = (CONFIGS / "zhuji_quota.yaml").read_text(encoding="utf-8")
+    text = text.replace(
+        "  min_share: 0.05 ",
+        "  vacancies: {file: data/vacancies.csv}\n  min_share: 0.05 ",
+    )
+    assert "vacancies: {file" in text
+    (case / "zhuji_quota.yaml").write_text(text, encoding="utf-8")
+    (case / "data" / "vacancies.csv").write_text(
+        "facility_id,category,vacancies\n" + rows, encoding="utf-8"
+    )
+    return case / "zhuji_quota.yaml"
+
+
+def test_a_vacancies_table_replaces_the_plans_vacancies(tmp_path):
+    from optimizer.staffing.quota import solve_quota
+    from optimizer.staffing.run import prepare_staffing
+
+    path = _case_with_vacancies(
+        tmp_path,
+        "330681102,gp,17\n330681111,gp,3\n330681116,public_health,2\n330681109,gp,5\n"
+        "330681120,gp,4\n330681122,gp,2\n330681201,public_health,1\n",
+    )
+    sol = solve_quota(prepare_staffing(path).instance, SolveOptions(time_limit_s=120))
+    hs = sol.hires
+    assert hs is not None and hs.status == Status.OPTIMAL and hs.evaluation is not None
+    x = hs.evaluation.hires
+    h = hs.instance
+    per = dict(zip(h.hospitals, x.sum(axis=1).tolist(), strict=True))
+    # 人民医院: band 8-16, 20 posts it may serve -> 16, the remote 马剑 (weight 2) first;
+    # the others fill every post they may serve (7, 4, 3 within their bands)
+    assert per == {
+        "诸暨市人民医院": 16,
+        "诸暨市中医医院": 7,
+        "诸暨市第二人民医院": 4,
+        "诸暨市第四人民医院": 3,
+    }
+    filled = dict(
+        zip(zip(h.post_facility, h.post_category, strict=True), x.sum(axis=0), strict=True)
+    )
+    assert filled[("330681111", "gp")] == 3 and filled[("330681102", "gp")] == 13
+    assert hs.objective == pytest.approx(4.0) and hs.evaluation.unfilled_posts == 4
+
+
+def test_vacancies_at_a_facility_hires_cannot_serve_are_an_error(tmp_path):
+    from optimizer.staffing.run import prepare_staffing
+
+    path = _case_with_vacancies(tmp_path, "330681111-VC,village_doctor,2\n")
+    with pytest.raises(CaseError) as err:
+        prepare_staffing(path)
+    assert "vacancies.csv" in str(err.value) and "330681111-VC" in str(err.value)

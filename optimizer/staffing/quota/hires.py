@@ -3,7 +3,8 @@ r"""Reserved hires (Qingdao): lead hospitals' new hires reserved for grassroots 
 County lead hospitals :math:`h` hire :math:`N_h` people this year and must reserve a share
 :math:`a \le \cdot \le b` (5-10%) of them for grassroots posts, each serving :math:`\ge 2` years
 there. The posts to fill are the 编制 plan's vacancies at township centres (or the listed types):
-post :math:`g = (f, c)` has :math:`V_g = \max(s_{fc} - cur_{fc}, 0)` vacancies and weight
+post :math:`g = (f, c)` has :math:`V_g = \max(s_{fc} - cur_{fc}, 0)` vacancies (or the vacancies
+a table gives, ``reserved_hires.vacancies``) and weight
 :math:`w_g` (the category's ``shortfall_weight``, times ``remote_weight`` at remote facilities); hospital :math:`h` may send to the facilities
 :math:`A_h` (its 医共体 members when a pairs file is given, else every facility).
 
@@ -90,8 +91,14 @@ def hires_instance(inst: QuotaInstance, posts: np.ndarray) -> HiresInstance:
             for c in inst.categories
         ]
     )
+    if data.vacancies is not None:  # a vacancies table: every row it gives (checked on reading)
+        use_c[:] = True
     use = inst.allowed & use_c[None, :] & inst.applies(cfg.facility_types)[:, None]
-    vac = np.maximum(np.asarray(posts, dtype=np.int64) - inst.current, 0)
+    vac = (
+        np.maximum(np.asarray(posts, dtype=np.int64) - inst.current, 0)
+        if data.vacancies is None
+        else np.asarray(data.vacancies, dtype=np.int64)
+    )
     fi, ci = np.nonzero(use & (vac > 0))
     w_cat = np.asarray([c.shortfall_weight for c in inst.categories], dtype=float)
     w_fac = np.where(np.asarray(inst.remote, dtype=bool), cfg.remote_weight, 1.0)

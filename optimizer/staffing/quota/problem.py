@@ -40,6 +40,8 @@ class HiresInput:
     allowed: dict[str, set[str]] | None
     """Hospital -> facility ids its reserved hires may serve (None: every facility)."""
     config: ReservedHiresConfig
+    vacancies: np.ndarray | None = None
+    """(F, C) vacant posts as given (``reserved_hires.vacancies``); None: the plan's."""
 
 
 @dataclass(frozen=True, eq=False)

@@ -307,6 +307,20 @@ class HirePairsConfig(Strict):
     columns: HirePairsColumns = HirePairsColumns()
 
 
+class VacanciesColumns(Strict):
+    facility_id: str = "facility_id"
+    category: str = "category"
+    vacancies: str = "vacancies"
+
+
+class VacanciesConfig(Strict):
+    """The grassroots posts to fill as known (空编 per facility and category), instead of the
+    quota plan's posts - current staff."""
+
+    file: str
+    columns: VacanciesColumns = VacanciesColumns()
+
+
 class ReservedHiresConfig(Strict):
     """County lead hospitals reserve a share of the year's new hires for grassroots posts.
 
@@ -317,6 +331,7 @@ class ReservedHiresConfig(Strict):
     file: str
     columns: NewHiresColumns = NewHiresColumns()
     pairs: HirePairsConfig | None = None
+    vacancies: VacanciesConfig | None = None
     min_share: Share = 0.05
     max_share: Share = 0.10
     service_years: Annotated[int, Field(ge=0, le=20), NotBool] = 2

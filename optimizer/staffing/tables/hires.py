@@ -50,7 +50,10 @@ def load_new_hires(
         allowed = _hire_pairs(
             case, rh.pairs.file, rh.pairs.columns, hospitals, ids, types, problems
         )
-    return HiresInput(hospitals, np.nan_to_num(n).astype(np.int64), allowed, rh)
+    vacancies = None
+    if rh.vacancies is not None:
+        vacancies = _vacancies(case, cfg, ids, types, problems)
+    return HiresInput(hospitals, np.nan_to_num(n).astype(np.int64), allowed, rh, vacancies)
 
 
 def _hire_pairs(
@@ -89,4 +92,52 @@ def _hire_pairs(
     out: dict[str, set[str]] = {h: set() for h in hospitals}
     for r in np.flatnonzero(ok):
         out[str(hosp[r])].add(str(fid[r]))
+    return out
+
+
+def _vacancies(
+    case: StaffingCase,
+    cfg: QuotaCase,
+    ids: np.ndarray,
+    types: np.ndarray,
+    problems: ProblemCollector,
+) -> np.ndarray | None:
+    """(F, C) vacant posts from ``reserved_hires.vacancies`` (facility, category, whole posts)."""
+    rh = cfg.reserved_hires
+    assert rh is not None and rh.vacancies is not None
+    vc = rh.vacancies
+    key = f"{case.label} › reserved_hires.vacancies"
+    table = read(case, vc.file, key, problems)
+    if table is None:
+        return None
+    c = vc.columns
+    cols = {"facility_id": c.facility_id, "category": c.category, "vacancies": c.vacancies}
+    if not need_all(table, cols, key, problems):
+        return None
+    cats = [k.name for k in cfg.categories]
+    fid = read_labels(table, c.facility_id, row_ids(table), "facility id", problems)
+    cat = read_labels(table, c.category, fid, "category", problems)
+    n = integers(table, c.vacancies, fid, "vacancies", problems)
+    ok = unknown(table, fid, list(map(str, ids)), c.facility_id, "facility ids", problems)
+    ok &= unknown(table, cat, cats, c.category, "categories", problems, fid)
+    duplicates(table, [fid, cat], "facility/category", problems)
+    out = np.zeros((ids.size, len(cats)), dtype=np.int64)
+    pos = {str(v): k for k, v in enumerate(ids)}
+    wrong = []
+    for r in np.flatnonzero(ok & np.isfinite(n)):
+        f, k = pos[str(fid[r])], cats.index(str(cat[r]))
+        c_types = cfg.categories[k].facility_types
+        if str(types[f]) not in rh.facility_types or (
+            c_types is not None and str(types[f]) not in c_types
+        ):
+            wrong.append(r)
+        out[f, k] = int(n[r])
+    if wrong:
+        w = np.asarray(wrong)
+        problems.add(
+            f"{table.shown} {table.rows(w, [f'{fid[r]}/{cat[r]}' for r in w])}",
+            "vacancies at a facility not of reserved_hires.facility_types, or in a category its "
+            "type does not have",
+            fix="list only posts reserved hires may fill (or add the type to facility_types)",
+        )
     return out
