@@ -58,7 +58,7 @@ add_labels(
         "reserved_band": {"zh": "应预留范围", "en": "Band"},
         "reserved": {"zh": "预留人数", "en": "Reserved"},
         "to_posts": {"zh": "派往岗位", "en": "To posts"},
-        # norm ids of the quota case's reserved-hires and county capacity rows
+        # norm ids of the quota case's reserved-hires rows
         "norm_reserved_hires.share": {
             "zh": "县级牵头医院新招聘人员基层预留比例",
             "en": "Lead hospital's new hires reserved for grassroots posts",
@@ -66,19 +66,6 @@ add_labels(
         "norm_reserved_hires.service_years": {
             "zh": "预留人员基层服务年限",
             "en": "Years the reserved hires serve at the grassroots post",
-        },
-        "norm_capacity.cdc_staff": {"zh": "疾控人员（每万人）", "en": "CDC staff per 10,000"},
-        "norm_capacity.infectious_disease_beds": {
-            "zh": "传染病床位（每万人）",
-            "en": "Infectious-disease beds per 10,000",
-        },
-        "norm_capacity.county_hospital_beds": {
-            "zh": "县级医院床位（每千人）",
-            "en": "County hospital beds per 1,000",
-        },
-        "norm_capacity.grassroots_reserved_hires": {
-            "zh": "新招聘人员基层预留",
-            "en": "New hires reserved for grassroots posts",
         },
     }
 )
