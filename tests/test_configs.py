@@ -113,7 +113,7 @@ def test_andorra_ems_case(tmp_path):
         assert row["met"] == (have >= rate * residents / per)
     assert not cap["capacity.cdc_staff"]["met"] and cap["capacity.cdc_staff"]["shortfall"] == 2
     html = (out / "report.html").read_text(encoding="utf-8")
-    assert "cdc_staff：每 10,000 居民 ≥ 1.75" in html  # the zh page's label (phrases.py)
+    assert "疾控人员（每万人）" in html  # the capacity rows in the compliance table, labelled
     zones = pd.read_csv(out / "zones.csv")
     assert (zones["stations"] >= 1).all()
     demand = pd.read_csv(out / "demand.csv")

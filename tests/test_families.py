@@ -100,11 +100,7 @@ def test_quota_sweep_point_equals_run(tmp_path):
     text = (ROOT / "configs" / "zhuji_quota.yaml").read_text(encoding="utf-8")
     case = tmp_path / "case" / "zhuji_quota.yaml"
     case.parent.mkdir()
-    case.write_text(
-        text.replace(
-            "data/zhuji_facilities.csv", str(ROOT / "configs" / "data" / "zhuji_facilities.csv")
-        )
-    )
+    case.write_text(text.replace("data/zhuji_", str(ROOT / "configs" / "data" / "zhuji_")))
     answers = _sweep_equals_run(
         lambda t, files: case,
         tmp_path,

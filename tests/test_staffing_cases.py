@@ -56,7 +56,25 @@ def test_zhuji_quota_example_runs_and_writes_every_file(tmp_path, capsys):
     assert (thc["posts_total"] >= thc["min_posts"]).all()
     assert (thc["posts_total"] <= thc["max_posts"].astype(int)).all()
     compliance = pd.read_csv(out / "compliance.csv")
+    capacity = compliance[compliance["norm"].str.startswith("capacity.")].set_index("norm")
+    compliance = compliance[~compliance["norm"].str.startswith("capacity.")]
     assert compliance["met"].all() and {"gp_per_10k", "pool"} <= set(compliance["norm"])
+    # county capacity norms from given (ILLUSTRATIVE) figures, recomputed here on the county
+    # population: CDC 190 < 1.75 x 121.8072 = 213.16 (missed); beds 320 >= 304.52, 4,650 >= 4,506.87
+    pop = 1218072
+    for name, have, rate, per in (
+        ("cdc_staff", 190, 1.75, 10000),
+        ("infectious_disease_beds", 320, 2.5, 10000),
+        ("county_hospital_beds", 4650, 3.7, 1000),
+    ):
+        row = capacity.loc[f"capacity.{name}"]
+        assert bool(row["met"]) == (have * per >= rate * pop), name
+        assert "ILLUSTRATIVE" in row["achieved"]
+        assert "Zhuji" in row["source"] or "Yueqing" in row["source"]
+    assert not capacity.loc["capacity.cdc_staff", "met"]
+    cap_block = sol["capacity_compliance"]
+    assert cap_block["population"] == pop and (cap_block["checks"], cap_block["met"]) == (3, 2)
+    assert "short by 24" in stdout  # ceil(213.16) - 190
     # >= 60% of village doctors licensed, checked per village-doctor group from posts.csv
     lic = compliance[compliance["norm"] == "shares[village_doctors_licensed]"]
     assert len(lic) == 23
@@ -72,8 +90,9 @@ def test_zhuji_quota_example_runs_and_writes_every_file(tmp_path, capsys):
     assert "各机构编制与标准" in staffing
     for r in posts.itertuples():
         assert f"{r.min_posts:,}–{int(r.max_posts):,}" in staffing
-    assert staffing.count('class="num missed"') == 0
-    assert staffing.count('class="num met"') == len(posts)
+    posts_part = staffing.split("<h3>")[1]  # the posts table (the reserved hires follow)
+    assert posts_part.count('class="num missed"') == 0
+    assert posts_part.count('class="num met"') == len(posts)
     norms = _section(html, "norms")
     assert "每万人全科医生" in norms and "gp_per_10k" not in norms  # labelled, no raw key
     # a requirement written with its own comparison ("posts ≥ current staff") gets no second

@@ -116,6 +116,20 @@ _LABELS: dict[str, dict[str, str]] = {
     "norm_min_months_between_starts": {"zh": "两次派驻间隔", "en": "Months between stints"},
     "norm_stationed_per_host": {"zh": "驻点每月在岗医生", "en": "Doctors at each host every month"},
     "norm_tenure_months": {"zh": "派驻时长", "en": "Stint length"},
+    # county capacity checks (``capacity_norms``, any case kind)
+    "norm_capacity.cdc_staff": {"zh": "疾控人员（每万人）", "en": "CDC staff per 10,000"},
+    "norm_capacity.infectious_disease_beds": {
+        "zh": "传染病床位（每万人）",
+        "en": "Infectious-disease beds per 10,000",
+    },
+    "norm_capacity.county_hospital_beds": {
+        "zh": "县级医院床位（每千人）",
+        "en": "County hospital beds per 1,000",
+    },
+    "norm_capacity.grassroots_reserved_hires": {
+        "zh": "新招聘人员基层预留",
+        "en": "New hires reserved for grassroots posts",
+    },
     "lyr_roads": {"zh": "道路", "en": "Roads"},
     "norms_entities": {"zh": "逐机构核查（点击展开）", "en": "Checks per facility (click to open)"},
     "pct_points": {"zh": "个百分点", "en": "pt"},

@@ -120,7 +120,7 @@ def _point_cases(case: CaseFile, param: str, values: list[float]) -> list[CaseFi
                 problems.add(f"{p.where} (at {param} = {value})", p.what, got=p.got, fix=p.fix)
             continue
         out.append(point)
-    problems.raise_if_any("the sweep has invalid points")
+    problems.raise_if_any("the sweep has invalid points (check --values)")
     return out
 
 

@@ -50,6 +50,23 @@ add_labels(
         "stints": {"zh": "下沉人次", "en": "Stints"},
         "hosts_lacking": {"zh": "仍缺专科的派驻点", "en": "Hosts still lacking a specialty"},
         "unmet_months": {"zh": "缺口(人月)", "en": "Unmet doctor-months"},
+        "reserved_hires": {
+            "zh": "县级牵头医院基层定向招聘(新招聘人员的5%-10%,基层服务≥2年)",
+            "en": "Lead hospitals' new hires reserved for grassroots posts (5-10%, >= 2 years)",
+        },
+        "new_hires": {"zh": "新招聘人数", "en": "New hires"},
+        "reserved_band": {"zh": "应预留范围", "en": "Band"},
+        "reserved": {"zh": "预留人数", "en": "Reserved"},
+        "to_posts": {"zh": "派往岗位", "en": "To posts"},
+        # norm ids of the quota case's reserved-hires rows
+        "norm_reserved_hires.share": {
+            "zh": "县级牵头医院新招聘人员基层预留比例",
+            "en": "Lead hospital's new hires reserved for grassroots posts",
+        },
+        "norm_reserved_hires.service_years": {
+            "zh": "预留人员基层服务年限",
+            "en": "Years the reserved hires serve at the grassroots post",
+        },
     }
 )
 
@@ -103,6 +120,39 @@ def _posts_html(posts: pd.DataFrame, ctx: Context) -> str:
             ]
         )
     return f"<h3>{escape(t('posts_per_facility'))}</h3>" + table_html(head, body)
+
+
+def _hires_html(run: RunData, ctx: Context) -> str:
+    """Reserved hires per lead hospital: new hires, band, reserved, and the posts they fill."""
+    block = run.solution.get("reserved_hires")
+    if not isinstance(block, dict):
+        return ""
+    t = ctx.t
+    hires = _read(run, "reserved_hires.csv")
+    to: dict[str, list[str]] = {}
+    if hires is not None:
+        for r in hires.to_dict("records"):
+            to.setdefault(str(r["hospital"]), []).append(
+                f"{r['facility_name'] or r['facility_id']} {r['category']} × {r['reserved_hires']}"
+            )
+    body = []
+    for h in block.get("hospitals", []):
+        reserved = h.get("reserved")
+        ok = reserved is not None and h["min_reserved"] <= reserved <= h["max_reserved"]
+        body.append(
+            [
+                (escape(str(h["hospital"])), ""),
+                (num(h["new_hires"]), "num"),
+                (f"{num(h['min_reserved'])}–{num(h['max_reserved'])}", "num"),
+                (
+                    num(reserved) if reserved is not None else "-",
+                    "num " + ("met" if ok else "missed"),
+                ),
+                (escape("; ".join(to.get(str(h["hospital"]), []))), ""),
+            ]
+        )
+    head = [t("hospital"), t("new_hires"), t("reserved_band"), t("reserved"), t("to_posts")]
+    return f"<h3>{escape(t('reserved_hires'))}</h3>" + table_html(head, body)
 
 
 def _rotation_html(run: RunData, ctx: Context) -> str:
@@ -226,7 +276,7 @@ def staffing_section(run: RunData, ctx: Context) -> str | None:
     kind = str(run.solution.get("case", {}).get("kind", ""))
     posts = _read(run, "posts.csv")
     if posts is not None and "posts_total" in posts:
-        return _posts_html(posts, ctx)
+        return _posts_html(posts, ctx) + _hires_html(run, ctx)
     if kind == "sent_down" or (run.folder / "calendar.csv").is_file():
         return _rotation_html(run, ctx) or None
     return None

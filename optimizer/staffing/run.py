@@ -53,6 +53,11 @@ def input_files(case: StaffingCase) -> list[str]:
         for part in (cfg.service_population, cfg.current_staff, cfg.need):
             if part is not None:
                 files.append(part.file)
+        if cfg.reserved_hires is not None:
+            files.append(cfg.reserved_hires.file)
+            for extra in (cfg.reserved_hires.pairs, cfg.reserved_hires.vacancies):
+                if extra is not None:
+                    files.append(extra.file)
         return files
     files = [cfg.doctors.file, cfg.hosts.file, cfg.travel.file]
     for part2 in (cfg.departments, cfg.needs):

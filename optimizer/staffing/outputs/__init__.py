@@ -36,7 +36,14 @@ from ..config import StaffingCase
 from ..quota import QuotaSolution
 from ..rotation import RotationSolution, unplaced_doctors
 from .gantt import gantt_png
-from .quota import compliance_table, posts_table, quota_solution_dict, quota_summary
+from .hires import hires_compliance_rows, hires_table
+from .quota import (
+    capacity_rows,
+    compliance_table,
+    posts_table,
+    quota_solution_dict,
+    quota_summary,
+)
 from .rotation import (
     calendar_table,
     host_coverage_table,
@@ -109,7 +116,11 @@ def write_staffing_results(
             out.json("solution.json", _with_settings(quota_solution_dict(case, sol), settings))
             out.csv("posts.csv", posts_table(sol))
             if sol.evaluation is not None:
-                out.csv("compliance.csv", compliance_table(sol.evaluation.compliance))
+                rows = [*sol.evaluation.compliance, *capacity_rows(case, sol)]
+                if sol.hires is not None:
+                    rows += hires_compliance_rows(sol.hires)
+                    out.csv("reserved_hires.csv", hires_table(sol.hires))
+                out.csv("compliance.csv", compliance_table(rows))
         else:
             out.json("solution.json", _with_settings(rotation_solution_dict(case, sol), settings))
             if sol.evaluation is not None:

@@ -8,9 +8,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ...capacity import capacity_compliance, capacity_summary
 from ..config import QuotaCase, StaffingCase
 from ..quota import QuotaSolution, facility_bounds, gp_required
 from .common import fmt, header, pct, rounded, solver_block, status_line
+from .hires import hires_compliance, hires_dict, hires_summary
 
 
 def quota_solution_dict(case: StaffingCase, sol: QuotaSolution) -> dict[str, Any]:
@@ -67,7 +69,34 @@ def quota_solution_dict(case: StaffingCase, sol: QuotaSolution) -> dict[str, Any
             "missed": len(ev.compliance) - len(met),
             "table": ev.compliance,
         }
+    if sol.hires is not None:
+        out["reserved_hires"] = hires_dict(sol.hires)
+        out["reserved_hires_compliance"] = hires_compliance(sol.hires)
+    if cfg.capacity_norms is not None:
+        out["capacity_compliance"] = capacity_compliance(cfg.capacity_norms, inst.county_population)
     return out
+
+
+def capacity_rows(case: StaffingCase, sol: QuotaSolution) -> list[dict[str, object]]:
+    """The county capacity checks as ``compliance.csv`` rows (scope county)."""
+    cfg = case.config
+    assert isinstance(cfg, QuotaCase)
+    if cfg.capacity_norms is None:
+        return []
+    block = capacity_compliance(cfg.capacity_norms, sol.instance.county_population)
+    return [
+        {
+            "scope": "county",
+            "facility_id": "",
+            "norm": r["norm"],
+            "required": f"{r['label']} = {r['required']:,.1f} {r['unit']}",
+            "achieved": f"{r['achieved']:,.0f} {r['unit']}"
+            + (f" ({r['note']})" if r["note"] else ""),
+            "met": r["met"],
+            "source": r["source"],
+        }
+        for r in block["table"]
+    ]
 
 
 def posts_table(sol: QuotaSolution) -> pd.DataFrame:
@@ -166,9 +195,17 @@ def quota_summary(case: StaffingCase, sol: QuotaSolution, out_dir: Path | None) 
         county = [r for r in ev.compliance if r["scope"] == "county"]
         for r in county:
             lines.append(f"  {r['norm']:<22} {r['achieved']}  (required {r['required']})")
+    cfg = case.config
+    assert isinstance(cfg, QuotaCase)
+    if sol.hires is not None:
+        lines += hires_summary(sol.hires)
+    if cfg.capacity_norms is not None:
+        lines += capacity_summary(capacity_compliance(cfg.capacity_norms, inst.county_population))
     if out_dir is not None:
         lines.append(
-            f"Results: {out_dir}/ (solution.json, posts.csv, compliance.csv, summary.txt, "
+            f"Results: {out_dir}/ (solution.json, posts.csv, compliance.csv, "
+            + ("reserved_hires.csv, " if sol.hires is not None else "")
+            + "summary.txt, "
             "results.xlsx, report.html, manifest.json)"
         )
     return lines

@@ -9,7 +9,7 @@ from fractions import Fraction
 
 import numpy as np
 
-from .schema import Category, PerMilleNorm, QuotaNorms, ShareNorm
+from .schema import Category, PerMilleNorm, QuotaNorms, ReservedHiresConfig, ShareNorm
 
 MAX_DENOMINATOR = 10_000
 
@@ -28,6 +28,20 @@ def frac(value: float | int | str) -> Fraction:
 
 def round_half_up(x: Fraction) -> int:
     return math.floor(x + Fraction(1, 2))
+
+
+@dataclass(frozen=True, eq=False)
+class HiresInput:
+    """The new-hires table as read: hospitals, their new hires, the facilities each may serve."""
+
+    hospitals: list[str]
+    new_hires: np.ndarray
+    """(H,) whole people hired this year."""
+    allowed: dict[str, set[str]] | None
+    """Hospital -> facility ids its reserved hires may serve (None: every facility)."""
+    config: ReservedHiresConfig
+    vacancies: np.ndarray | None = None
+    """(F, C) vacant posts as given (``reserved_hires.vacancies``); None: the plan's."""
 
 
 @dataclass(frozen=True, eq=False)
@@ -56,6 +70,8 @@ class QuotaInstance:
     movement: str = "lexicographic"
     population_source: dict[str, object] | None = None
     """County total, partition types and, from a siting run, the residents each layer assigned."""
+    hires: HiresInput | None = None
+    """Lead hospitals' new hires, when the case reserves some for grassroots posts."""
 
     @property
     def n_facilities(self) -> int:

@@ -41,6 +41,16 @@ def check_quota_rules(label: str, cfg: QuotaCase, problems: ProblemCollector) ->
                     fix="give every category of the type a need_share, summing to 1",
                 )
     _check_norm_flags(label, cfg, problems)
+    rh = cfg.reserved_hires
+    if rh is not None and rh.categories is not None:
+        unknown_cats = sorted(set(rh.categories) - set(names))
+        if unknown_cats:
+            problems.add(
+                f"{label} › reserved_hires.categories",
+                "unknown categories",
+                got=", ".join(unknown_cats),
+                fix=f"use: {', '.join(names)}",
+            )
     _check_need(label, cfg, names, problems)
     seen: set[str] = set()
     for k, share in enumerate(cfg.norms.shares):

@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field, model_validator
 
-from ...schema.case import OutputConfig
+from ...schema.case import CapacityNorms, OutputConfig
 from ...schema.fields import Name, NonNegFloat, NotBool, PositiveFloat, Strict
 from ..fields import PerMilleValue, Share, StaffingSolverConfig
 
@@ -290,6 +290,75 @@ class QuotaObjective(Strict):
     movement: Literal["lexicographic", "none"] = "lexicographic"
 
 
+class NewHiresColumns(Strict):
+    hospital: str = "hospital"
+    new_hires: str = Field(default="new_hires", description="The year's new hires (whole people).")
+
+
+class HirePairsColumns(Strict):
+    hospital: str = "hospital"
+    facility_id: str = "facility_id"
+
+
+class HirePairsConfig(Strict):
+    """Which facilities each lead hospital's reserved hires may serve (e.g. its 医共体 members)."""
+
+    file: str
+    columns: HirePairsColumns = HirePairsColumns()
+
+
+class VacanciesColumns(Strict):
+    facility_id: str = "facility_id"
+    category: str = "category"
+    vacancies: str = "vacancies"
+
+
+class VacanciesConfig(Strict):
+    """The grassroots posts to fill as known (空编 per facility and category), instead of the
+    quota plan's posts - current staff."""
+
+    file: str
+    columns: VacanciesColumns = VacanciesColumns()
+
+
+class ReservedHiresConfig(Strict):
+    """County lead hospitals reserve a share of the year's new hires for grassroots posts.
+
+    The posts to fill are the plan's vacancies (posts - current staff) at ``facility_types`` in
+    ``categories``; the model decides how many reserved hires of each hospital go to each post.
+    """
+
+    file: str
+    columns: NewHiresColumns = NewHiresColumns()
+    pairs: HirePairsConfig | None = None
+    vacancies: VacanciesConfig | None = None
+    min_share: Share = 0.05
+    max_share: Share = 0.10
+    service_years: Annotated[int, Field(ge=0, le=20), NotBool] = 2
+    """Years each reserved hire serves at the grassroots post (the hiring contract)."""
+    min_service_years: Annotated[int, Field(ge=0, le=20), NotBool] = 2
+    facility_types: list[Name] = Field(default_factory=lambda: ["thc"])
+    categories: list[Name] | None = Field(
+        default=None,
+        description="Categories whose vacancies reserved hires fill (default: professional).",
+    )
+    remote_weight: PositiveFloat = Field(
+        default=1.0,
+        description="Weight of an unfilled post at a remote facility (facilities.columns.remote), "
+        "times the category's shortfall_weight: > 1 sends reserved hires to remote townships first.",
+    )
+    source: str = (
+        "Qingdao: county lead hospitals reserve 5-10% of new hires for grassroots posts, "
+        "serving >= 2 years"
+    )
+
+    @model_validator(mode="after")
+    def _band(self) -> ReservedHiresConfig:
+        if self.min_share > self.max_share:
+            raise ValueError("min_share must not exceed max_share")
+        return self
+
+
 class QuotaCase(Strict):
     kind: Literal["staffing_quota"]
     name: str
@@ -304,5 +373,11 @@ class QuotaCase(Strict):
     )
     norms: QuotaNorms = QuotaNorms()
     objective: QuotaObjective = QuotaObjective()
+    reserved_hires: ReservedHiresConfig | None = None
+    capacity_norms: CapacityNorms | None = Field(
+        default=None,
+        description="County capacity checks from given figures (CDC staff, infectious-disease "
+        "beds, county beds); the residents default to the county population.",
+    )
     solver: StaffingSolverConfig = StaffingSolverConfig()
     output: OutputConfig = OutputConfig()

@@ -14,6 +14,7 @@ from ...milp import MILP
 from ...solvers import Deadline, SolveOptions, SolveResult, Status, relative_gap, solve
 from .build import _layout, build_quota_milp
 from .evaluate import QuotaEvaluation, evaluate_quota_plan
+from .hires import HiresSolution, hires_instance, solve_hires
 from .problem import (
     QuotaInstance,
     composition_norm,
@@ -47,6 +48,8 @@ class QuotaSolution:
     model_size: dict[str, int] = field(default_factory=dict)
     diagnosis: list[str] = field(default_factory=list)
     checked: bool = False
+    hires: HiresSolution | None = None
+    """The reserved-hires plan on the quota plan's vacancies (when the case asks for it)."""
 
     @property
     def posts(self) -> np.ndarray | None:
@@ -149,7 +152,20 @@ def solve_quota(
         total_time_s=time.perf_counter() - t_start,
         message=message,
         checked=True,
+        hires=_reserved_hires(inst, ev.posts, options, backend, t_start),
         **common,  # type: ignore[arg-type]
+    )
+
+
+def _reserved_hires(
+    inst: QuotaInstance, posts: np.ndarray, options: SolveOptions, backend: str, t_start: float
+) -> HiresSolution | None:
+    """Reserved hires on the plan's vacancies, in the time left (None: not asked for)."""
+    if inst.hires is None:
+        return None
+    deadline = Deadline(options.time_limit_s, start=t_start)
+    return solve_hires(
+        hires_instance(inst, posts), deadline.options_for(options, warm_start=None), backend
     )
 
 

@@ -23,6 +23,7 @@ from ...errors import ProblemCollector
 from ..config import QuotaCase, StaffingCase
 from ..quota import QuotaInstance
 from ..service_population import ServicePopulation, assign_residents
+from .hires import load_new_hires
 from .readers import duplicates, integers, need_all, read, row_ids, unknown
 
 __all__ = ["load_quota_instance"]
@@ -50,6 +51,11 @@ def load_quota_instance(case: StaffingCase, problems: ProblemCollector) -> Quota
         current = _current_staff(case, cfg, ids, types, cat_names, allowed, problems)
     need, need_total, need_source = _need(case, cfg, fac, allowed, problems)
     county = _county_population(case, cfg, fac, problems)
+    hires = (
+        load_new_hires(case, cfg, fac.ids, fac.types, problems)
+        if cfg.reserved_hires is not None
+        else None
+    )
     if problems:
         return None
     return QuotaInstance(
@@ -70,6 +76,7 @@ def load_quota_instance(case: StaffingCase, problems: ProblemCollector) -> Quota
         total_shortfall_weight=cfg.objective.total_shortfall_weight,
         movement=cfg.objective.movement,
         population_source=_population_source(cfg, fac.siting),
+        hires=hires,
     )
 
 
