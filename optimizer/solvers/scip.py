@@ -1,4 +1,4 @@
-"""SCIP backend through PySCIPOpt (optional: ``pip install -e ".[scip]"``; SCIP is bundled).
+"""SCIP backend through PySCIPOpt (a dependency; SCIP is bundled in its wheel).
 
 The matrix reaches SCIP as an MPS file written by HiGHS's C++ writer (``highspy`` is a core
 dependency) and read by SCIP's own reader: no Python loop over rows, so a 10^6-nonzero model
