@@ -258,3 +258,19 @@ def test_sweep_over_p_matches_brute_force_and_is_monotone(tmp_path):
     mean = frontier["objective"] / w.sum()
     assert np.allclose(frontier["mean_travel"], mean, rtol=1e-6)
     assert (frontier["worst_travel"] >= frontier["mean_travel"]).all()
+
+
+def test_solution_json_names_the_method_that_ran(tmp_path):
+    """solver.method is the siting method run (p-median Benders or assignment, p-center binary
+    search), not the covering default 'compact'."""
+    import json
+    from pathlib import Path
+
+    from optimizer.cli import main
+
+    root = Path(__file__).resolve().parents[1]
+    for name, method in (("andorra_pmedian", "benders"), ("andorra_pcenter", "binary_search")):
+        out = tmp_path / name
+        assert main(["run", str(root / "configs" / f"{name}.yaml"), "--out", str(out), "-q"]) == 0
+        sol = json.loads((out / "solution.json").read_text(encoding="utf-8"))
+        assert sol["solver"]["method"] == method, name

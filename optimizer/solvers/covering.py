@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import logging
 import math
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 
@@ -35,7 +34,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from ..milp import MILP
-from .base import SolveOptions, SolveResult, Status
+from .base import Deadline, SolveOptions, SolveResult, Status
 
 __all__ = ["EqualCostPSCLP", "detect_equal_cost_psclp", "psclp_note", "solve_equal_cost_psclp"]
 
@@ -197,11 +196,10 @@ def solve_equal_cost_psclp(
     milp: MILP, p: EqualCostPSCLP, options: SolveOptions, run: Runner
 ) -> SolveResult:
     """Solve the recognised block as described in the module docstring (``run`` solves a MILP)."""
-    t0 = time.perf_counter()
-    left = lambda: options.time_limit_s - (time.perf_counter() - t0)  # noqa: E731
+    deadline = Deadline(options.time_limit_s)
     relaxed = run(replace(milp, integer=np.zeros(milp.n_cols, dtype=bool)), options)
     if relaxed.status == Status.INFEASIBLE:
-        return replace(relaxed, runtime_s=time.perf_counter() - t0)
+        return replace(relaxed, runtime_s=deadline.elapsed())
     lp = relaxed.objective if relaxed.objective is not None else 0.0
     lower = max(math.ceil(lp / p.cost - 1e-6), 0)
     lp_y = relaxed.x[p.y] if relaxed.x is not None else np.zeros(p.y.size)
@@ -215,9 +213,9 @@ def solve_equal_cost_psclp(
     incumbent = int(best.sum())
     log.info("Equal-cost PSCLP: LP bound %d sites, heuristic plan %d sites", lower, incumbent)
     status, nodes, rounds = Status.FEASIBLE, 0, 0
-    while incumbent > lower and left() > 0.05:
+    while incumbent > lower and deadline.remaining() > 0.05:
         rounds += 1
-        res = run(_with_count_limit(milp, p, incumbent - 1), replace(options, time_limit_s=left()))
+        res = run(_with_count_limit(milp, p, incumbent - 1), deadline.options_for(options, floor=0))
         nodes += res.node_count or 0
         if res.status == Status.INFEASIBLE:
             lower = incumbent
@@ -236,7 +234,7 @@ def solve_equal_cost_psclp(
         x,
         incumbent * p.cost,
         lower * p.cost,
-        time.perf_counter() - t0,
+        deadline.elapsed(),
         relaxed.solver,
         relaxed.solver_version,
         f"equal-cost PSCLP over p: {incumbent} sites, bound {lower} "

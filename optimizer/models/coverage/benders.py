@@ -48,7 +48,7 @@ import scipy.sparse as sp
 
 from ...errors import CaseError, Problem
 from ...milp import MILP
-from ...solvers import SolveOptions, SolveResult, Status, solve
+from ...solvers import Deadline, SolveOptions, SolveResult, Status, solve
 from .build import warm_start_vector
 from .problem import CoverageProblem, ReducedCoverage
 
@@ -350,7 +350,7 @@ class _BendersRun:
         n_cells: int,
         problem: CoverageProblem,
     ) -> None:
-        self.t0 = time.perf_counter()
+        self.deadline = Deadline(options.time_limit_s)
         self.milp, self.reduced, self.options, self.backend = milp, reduced, options, backend
         self.info = BendersInfo()
         self.cells, cell_of_z = _cells_of(milp, reduced, problem, n_cells)
@@ -381,7 +381,7 @@ class _BendersRun:
         return mask
 
     def left(self) -> float:
-        return self.options.time_limit_s - (time.perf_counter() - self.t0)
+        return self.deadline.remaining()
 
     def _master_solve(self, integer: bool, warm: np.ndarray | None) -> SolveResult:
         ts = time.perf_counter()
@@ -486,12 +486,21 @@ class _BendersRun:
                 bound = best_obj
         obj = best_obj if self.best_x is not None else None
         return _result(
-            status, self.best_x, obj, bound, self.t0, self.version, self.info, self.backend
+            status,
+            self.best_x,
+            obj,
+            bound,
+            self.deadline.start,
+            self.version,
+            self.info,
+            self.backend,
         )
 
     def result(self, status: Status, x: np.ndarray | None) -> SolveResult:
         """A result without a plan (an infeasible master)."""
-        return _result(status, x, None, None, self.t0, self.version, self.info, self.backend)
+        return _result(
+            status, x, None, None, self.deadline.start, self.version, self.info, self.backend
+        )
 
 
 def _result(
