@@ -35,7 +35,7 @@ def bbc_unsupported(problem: CoverageProblem, milp: MILP | None = None) -> list[
     model = problem.model
     out = []
     if "scip" not in available_backends():
-        out.append('PySCIPOpt, which it needs (pip install pyscipopt)')
+        out.append("PySCIPOpt, which it needs (pip install pyscipopt)")
     shares = [s for s in problem.standards if s.min_share is not None and not s.mandatory]
     if any(s.zone_min_share is not None for s in problem.standards):
         out.append("zone_min_share targets")
