@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 from pathlib import Path
 
@@ -13,6 +14,27 @@ from optimizer.models.coverage.problem import CoverageProblem
 from optimizer.schema.coverage import CoverageModelConfig
 
 from .brute import Dense
+
+
+@pytest.fixture(autouse=True)
+def _restore_logging():
+    """A CLI run inside a test sets the package loggers' levels (``-q``: WARNING) and the root
+    handler for the process, and import-linter's in-process run (test_imports) disables every
+    existing logger through ``logging.config``; put all of it back so a later test's ``caplog``
+    sees the package's INFO records again."""
+    names = ("optimizer", "geodata")
+    levels = {n: logging.getLogger(n).level for n in names}
+    root = logging.getLogger()
+    handlers, root_level = root.handlers[:], root.level
+    yield
+    for n, level in levels.items():
+        logging.getLogger(n).setLevel(level)
+    root.handlers[:] = handlers
+    root.setLevel(root_level)
+    for name, logger in list(logging.root.manager.loggerDict.items()):
+        if name.split(".")[0] in names and isinstance(logger, logging.Logger):
+            logger.disabled = False
+
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get("SHARED_DIR", ROOT.parent / "shared"))
