@@ -55,27 +55,8 @@ NOT_CHECKED_ESTIMATE = "not checked against roads: estimated without roads (its 
 
 def table_thresholds(problem: Any) -> dict[str, list[np.ndarray]]:
     """Per table name, the thresholds (one value per demand point, nan = not subject) of every
-    standard that reads it."""
-    from .models.coverage.problem import demand_thresholds
-    from .models.ems.problem import EmsProblem
-    from .models.siting.solve import SitingProblem
-
-    out: dict[str, list[np.ndarray]] = {}
-    own = getattr(problem, "table_thresholds", None)
-    if own is not None:  # a family that states its own (village-clinic tiers)
-        return dict(own())
-    if isinstance(problem, SitingProblem):
-        return out
-    if isinstance(problem, EmsProblem):
-        out.setdefault(problem.time_table().name, []).append(problem.drive_budget_min())
-        radius, dist = problem.radius_m(), problem.distance_table()
-        if radius is not None and dist is not None:
-            out.setdefault(dist.name, []).append(radius)
-        return out
-    for s in problem.standards:
-        table = problem.matrix_for(s)
-        out.setdefault(table.name, []).append(demand_thresholds(s, problem.demand))
-    return out
+    standard that reads it: each family's problem states its own (``table_thresholds()``)."""
+    return dict(problem.table_thresholds())
 
 
 def _rules(spec: Any) -> RouterRules:

@@ -60,6 +60,14 @@ class CoverageProblem:
             return self.travel_times[standard.matrix]
         return next(iter(self.travel_times.values()))
 
+    def table_thresholds(self) -> dict[str, list[np.ndarray]]:
+        """Per travel-time table, the thresholds (minutes or metres per demand point, nan = not
+        subject) of every standard that reads it: where the road check samples near."""
+        out: dict[str, list[np.ndarray]] = {}
+        for s in self.standards:
+            out.setdefault(self.matrix_for(s).name, []).append(demand_thresholds(s, self.demand))
+        return out
+
     def zone_ids(self) -> list[str]:
         """All zones: from the zones table if given, else those named by demand or sites."""
         if self.zones is not None:

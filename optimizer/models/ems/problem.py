@@ -57,6 +57,15 @@ class EmsProblem:
         """Driving minutes allowed per demand point: response standard minus dispatch."""
         return _per_class(self.model.response_min, self.demand) - self.model.dispatch_min
 
+    def table_thresholds(self) -> dict[str, list[np.ndarray]]:
+        """Per travel-time table, the thresholds per demand point the road check samples near:
+        the driving budget on the time table, the service radius on the distance table."""
+        out = {self.time_table().name: [self.drive_budget_min()]}
+        radius, dist = self.radius_m(), self.distance_table()
+        if radius is not None and dist is not None:
+            out.setdefault(dist.name, []).append(radius)
+        return out
+
     def radius_m(self) -> np.ndarray | None:
         r = self.model.radius_m
         return None if r is None else _per_class(r, self.demand)

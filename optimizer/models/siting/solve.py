@@ -12,6 +12,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
+
 from geodata.arrays import Demand, Sites, TravelTimes, Zones
 
 from ...schema.siting import PCenterModelConfig, PMedianModelConfig
@@ -35,6 +37,11 @@ class SitingProblem:
         """The travel-time table the model reads (``model.matrix``, else the only one)."""
         name = self.model.matrix or next(iter(self.travel_times))
         return self.travel_times[name]
+
+    def table_thresholds(self) -> dict[str, list[np.ndarray]]:
+        """No threshold: p-median and p-center read every trip, so the road check samples at
+        random only."""
+        return {}
 
     def zone_ids(self) -> list[str]:
         if self.zones is not None:
