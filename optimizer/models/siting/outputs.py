@@ -69,17 +69,13 @@ def _meaning(sol: SitingSolution) -> str:
     return f"minimise the worst trip ({unit}) from a demand point to its nearest open site"
 
 
-def _method_run(model: Any, sol: SitingSolution) -> tuple[str, str | None]:
-    """The method that ran (``solver.method``), not the covering default: p-median's
-    ``benders`` or ``assignment`` (``auto`` resolved), p-center's ``binary_search`` or ``compact``."""
+def _method_run(model: Any, sol: SitingSolution) -> str:
+    """The method that ran (``solver.method``), not the covering default ``compact``:
+    p-median's ``benders`` or ``assignment`` (``auto`` resolved), p-center's ``binary_search``
+    or ``compact``."""
     if model.kind == "p_median":
-        run = getattr(sol.result, "method", model.method)
-        if model.method != "auto":
-            return run, None
-        if run == "benders":
-            return run, "auto: no capacities and a complete travel-time table (Benders)"
-        return run, "auto: capacities or a truncated table (assignment model, k-nearest rounds)"
-    return model.method, None
+        return str(getattr(sol.result, "method", model.method))
+    return str(model.method)
 
 
 def siting_solution_dict(prepared: Any, sol: SitingSolution) -> dict[str, Any]:
@@ -92,7 +88,7 @@ def siting_solution_dict(prepared: Any, sol: SitingSolution) -> dict[str, Any]:
     for key in ("runtime_s", "total_time_s", "solver", "model_size", "diagnosis", "model"):
         own.pop(key, None)
     out |= own
-    out["solver"]["method"], out["solver"]["method_reason"] = _method_run(m, sol)
+    out["solver"]["method"] = _method_run(m, sol)
     if "travel" in out:
         tr = out["travel"]
         out["average_travel"] = tr.get("mean")
