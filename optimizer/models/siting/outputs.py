@@ -23,7 +23,6 @@
 
 from __future__ import annotations
 
-import logging
 from pathlib import Path
 from typing import Any
 
@@ -32,19 +31,17 @@ import pandas as pd
 import shapely
 
 from optimizer.names import name_map, named_tables, shown, zone_name_map
-from optimizer.workbook import write_workbook
 
-from ...atomic import StagedOutput
-from ...outputs.common import common_dict, manifest_dict, site_columns, summary_head
+from ...outputs.common import common_dict, site_columns, summary_head
 from ...outputs.common import num_text as _num
 from ...outputs.common import rounded as _round
+from ...outputs.folder import write_run_folder
 from ...outputs.layers import (
     Layer,
     points,
     run_lonlat,
     site_layers,
     table_rows,
-    write_layers,
     zone_layer,
 )
 from .solve import SitingSolution
@@ -55,8 +52,6 @@ __all__ = [
     "siting_tables",
     "write_siting_results",
 ]
-
-log = logging.getLogger(__name__)
 
 
 def _meaning(sol: SitingSolution) -> str:
@@ -337,20 +332,15 @@ def siting_summary(prepared: Any, sol: SitingSolution, out_dir: Path | None = No
 
 
 def write_siting_results(prepared: Any, sol: SitingSolution, out_dir: Path) -> list[str]:
-    """Write every output file atomically (staged, then published together)."""
-    from ...report import write_report
-
+    """Write every output file of a p-median / p-center run, published whole."""
     tables = siting_tables(sol)
-    opts = prepared.case.config.output
-    with StagedOutput(out_dir, csv_encoding=opts.csv_encoding) as out:
-        out.json("solution.json", siting_solution_dict(prepared, sol))
-        for name, frame in tables.items():
-            out.csv(name, frame)
-        write_layers(out, prepared, sol, siting_layers(prepared, sol, tables))
-        out.text("summary.txt", siting_summary(prepared, sol))  # same on a rerun
-        write_workbook(out, lang=opts.lang)
-        write_report(out, lang=opts.lang)
-        names = [*out.names, "manifest.json"]
-        out.json("manifest.json", manifest_dict(prepared, sol, names))
-    log.info("Wrote %d files to %s", len(names), out_dir)
-    return names
+    return write_run_folder(
+        prepared,
+        sol,
+        out_dir,
+        solution=siting_solution_dict(prepared, sol),
+        tables=tables,
+        layers=lambda: siting_layers(prepared, sol, tables),
+        summary=siting_summary(prepared, sol),
+        check_handoff=False,
+    )

@@ -16,7 +16,6 @@ zones, when the data have coordinates. ``report.html``, ``summary.txt``, ``manif
 
 from __future__ import annotations
 
-import logging
 from pathlib import Path
 from typing import Any
 
@@ -24,13 +23,12 @@ import numpy as np
 import pandas as pd
 
 from geodata.crs import normalise_crs
-from optimizer.workbook import write_workbook
 
-from ...atomic import StagedOutput
-from ...outputs.common import common_dict, manifest_dict, summary_head
+from ...outputs.common import common_dict, summary_head
 from ...outputs.common import num_text as _num
 from ...outputs.common import rounded as _round
-from ...outputs.layers import Layer, site_layers, write_layers
+from ...outputs.folder import write_run_folder
+from ...outputs.layers import Layer, site_layers
 from ...outputs.layers import id_positions as _order
 from ...outputs.layers import lonlat as _lonlat
 from ...outputs.layers import native_coords as _native
@@ -39,8 +37,6 @@ from .evaluate import plan_cost
 from .solve import TiersSolution
 
 __all__ = ["tiers_solution_dict", "tiers_summary", "tiers_tables", "write_tiers_results"]
-
-log = logging.getLogger(__name__)
 
 
 def _meaning(sol: TiersSolution) -> str:
@@ -242,20 +238,15 @@ def tiers_summary(prepared: Any, sol: TiersSolution, out_dir: Path | None = None
 
 
 def write_tiers_results(prepared: Any, sol: TiersSolution, out_dir: Path) -> list[str]:
-    """Write every output file atomically (staged, then published together)."""
-    from ...report import write_report
-
+    """Write every output file of a village-clinic tiers run, published whole."""
     tables = tiers_tables(sol)
-    opts = prepared.case.config.output
-    with StagedOutput(out_dir, csv_encoding=opts.csv_encoding) as out:
-        out.json("solution.json", tiers_solution_dict(prepared, sol))
-        for name, frame in tables.items():
-            out.csv(name, frame)
-        write_layers(out, prepared, sol, layers=tiers_layers(sol, tables))
-        out.text("summary.txt", tiers_summary(prepared, sol))
-        write_workbook(out, lang=opts.lang)
-        write_report(out, lang=opts.lang)
-        names = [*out.names, "manifest.json"]
-        out.json("manifest.json", manifest_dict(prepared, sol, names))
-    log.info("Wrote %d files to %s", len(names), out_dir)
-    return names
+    return write_run_folder(
+        prepared,
+        sol,
+        out_dir,
+        solution=tiers_solution_dict(prepared, sol),
+        tables=tables,
+        layers=lambda: tiers_layers(sol, tables),
+        summary=tiers_summary(prepared, sol),
+        check_handoff=False,
+    )
