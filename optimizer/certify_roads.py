@@ -40,7 +40,6 @@ __all__ = [
     "RANDOM_PAIRS",
     "TOLERANCE",
     "check_travel_times",
-    "table_thresholds",
 ]
 
 log = logging.getLogger(__name__)
@@ -51,12 +50,6 @@ NEAR_CAP = 1000
 TOLERANCE = {"min": 0.05, "m": 5.0}
 NOT_CHECKED = "not checked: table given, no roads"
 NOT_CHECKED_ESTIMATE = "not checked against roads: estimated without roads (its own check)"
-
-
-def table_thresholds(problem: Any) -> dict[str, list[np.ndarray]]:
-    """Per table name, the thresholds (one value per demand point, nan = not subject) of every
-    standard that reads it: each family's problem states its own (``table_thresholds()``)."""
-    return dict(problem.table_thresholds())
 
 
 def _rules(spec: Any) -> RouterRules:
@@ -260,7 +253,7 @@ def check_travel_times(
 
     case, problem = prepared.case, prepared.problem
     specs = case.config.travel_times
-    thresholds = table_thresholds(problem)
+    thresholds = problem.table_thresholds()  # each family states its own
     roads: dict[str, IndependentRoads] = {}
     out: dict[str, dict[str, Any]] = {}
     for name, table in problem.travel_times.items():

@@ -26,8 +26,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from geodata.columns import id_strings as _id_strings
-from geodata.columns import read_numbers as _numbers
+from geodata.columns import id_strings, read_numbers
 from geodata.reader import Table
 
 from ..errors import ProblemCollector
@@ -107,7 +106,7 @@ def assign_residents(
     if not _columns_present(table, wanted, key, problems):
         return None
     row_ids = np.asarray([f"line {k + 2}" for k in range(len(frame))], dtype=object)
-    weight = np.nan_to_num(_numbers(table, weight_col, row_ids, "residents", problems))
+    weight = np.nan_to_num(read_numbers(table, weight_col, row_ids, "residents", problems))
     out = np.full(ids.size, np.nan)
     known = set(map(str, ids))
     info: list[dict[str, object]] = []
@@ -191,7 +190,7 @@ def _nearest_of_layer(
 ) -> np.ndarray | None:
     """Per row: the id of the nearest facility among the layer's types ('' = none)."""
     frame = table.frame
-    ids = np.stack([_id_strings(frame[nearest[t]]) for t in layer], axis=1)
+    ids = np.stack([id_strings(frame[nearest[t]]) for t in layer], axis=1)
     ids = np.where((ids == "nan") | (ids == "None"), "", ids)
     if len(layer) == 1:
         return ids[:, 0]
@@ -206,7 +205,7 @@ def _nearest_of_layer(
         return None
     t_cols: list[np.ndarray] = []
     for k, t in enumerate(layer):
-        v = _numbers(
+        v = read_numbers(
             table, times[t], row_ids, f"travel to the nearest {t}", problems, allow_empty=True
         )
         t_cols.append(np.where(ids[:, k] == "", np.inf, np.nan_to_num(v, nan=np.inf)))

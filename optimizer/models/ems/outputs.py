@@ -19,10 +19,7 @@ import pandas as pd
 
 from optimizer.names import name_map, named_tables, shown
 
-from ...outputs.common import common_dict, site_columns, summary_head
-from ...outputs.common import num_text as _num
-from ...outputs.common import pct_text as _pct
-from ...outputs.common import rounded as _round
+from ...outputs.common import common_dict, num_text, pct_text, rounded, site_columns, summary_head
 from .evaluate import bacop_variant
 from .solve import EmsSolution
 from .zones import station_or_radius_table
@@ -58,8 +55,8 @@ def _response(sol: EmsSolution) -> dict[str, Any]:
         if not m.any():
             return {"mean_min": None, "worst_min": None, "unreachable_points": int(mask.sum())}
         return {
-            "mean_min": _round(float((w[m] * resp[m]).sum() / max(w[m].sum(), 1e-12)), 3),
-            "worst_min": _round(float(resp[m].max()), 3),
+            "mean_min": rounded(float((w[m] * resp[m]).sum() / max(w[m].sum(), 1e-12)), 3),
+            "worst_min": rounded(float(resp[m].max()), 3),
             "unreachable_points": int((mask & ~reach).sum()),
         }
 
@@ -92,9 +89,9 @@ def _zone_coverage(sol: EmsSolution) -> dict[str, Any]:
         share = covered / pop if pop > 0 else None
         req = _zone_required(p.model, z)
         out[z] = {
-            "population": _round(pop, 3),
-            "covered": _round(covered, 3),
-            "share": _round(share),
+            "population": rounded(pop, 3),
+            "covered": rounded(covered, 3),
+            "share": rounded(share),
             "required": req,
             "met": None if req is None or share is None else bool(share >= req - 1e-9),
         }
@@ -150,7 +147,7 @@ def ems_solution_dict(prepared: Any, sol: EmsSolution) -> dict[str, Any]:
     m = p.model
     out = common_dict(prepared, sol, meaning=_meaning(m), model=m.model_dump(exclude_none=True))
     q, how = p.busy_fraction()
-    out["busy_fraction"] = {"q": _round(q), "derived": how}
+    out["busy_fraction"] = {"q": rounded(q), "derived": how}
     ev = sol.evaluation
     if ev is None:
         return out
@@ -158,7 +155,7 @@ def ems_solution_dict(prepared: Any, sol: EmsSolution) -> dict[str, Any]:
     plan = ev.plan
     out["chosen_sites"] = {m.station_type: sorted(map(str, sites.ids[plan.open]))}
     out["new_sites"] = {m.station_type: sorted(map(str, sites.ids[plan.open & ~sites.existing]))}
-    out["cost"] = {"unit": sites.cost_unit, "total": _round(ev.cost, 2), "budget": m.budget}
+    out["cost"] = {"unit": sites.cost_unit, "total": rounded(ev.cost, 2), "budget": m.budget}
     f = m.fleet
     need = p.fleet_minimum()
     np_need = int(np.ceil(f.negative_pressure_share * ev.total_vehicles - 1e-9))
@@ -168,11 +165,11 @@ def ems_solution_dict(prepared: Any, sol: EmsSolution) -> dict[str, Any]:
         "per_station": {
             str(sites.ids[j]): int(plan.vehicles[j]) for j in np.flatnonzero(plan.open)
         },
-        "population_for_norm": _round(p.population(), 1),
+        "population_for_norm": rounded(p.population(), 1),
         "norm_per_population": f.per_population,
         "norm_minimum": need,
         "norm_met": ev.total_vehicles >= need,
-        "negative_pressure_share": _round(ev.total_np / max(ev.total_vehicles, 1)),
+        "negative_pressure_share": rounded(ev.total_np / max(ev.total_vehicles, 1)),
         "negative_pressure_required": np_need,
         "negative_pressure_met": ev.total_np >= np_need,
         "source": f.source,
@@ -182,18 +179,18 @@ def ems_solution_dict(prepared: Any, sol: EmsSolution) -> dict[str, Any]:
 
     def share(mask: np.ndarray) -> float | None:
         base = float(w[mask & ev.applies].sum())
-        return _round(float(w[mask & ev.covered].sum()) / base) if base > 0 else None
+        return rounded(float(w[mask & ev.covered].sum()) / base) if base > 0 else None
 
     cov: dict[str, Any] = {
-        "population": _round(pop, 3),
-        "covered": _round(float(w[ev.covered].sum()), 3),
+        "population": rounded(pop, 3),
+        "covered": rounded(float(w[ev.covered].sum()), 3),
         "share": share(np.ones(len(w), dtype=bool)),
         "min_share": m.min_share,
         "met": None
         if m.min_share is None or pop <= 0
         else bool(w[ev.covered].sum() >= m.min_share * pop - 1e-9),
-        "expected_covered": _round(float((w * ev.expected).sum()), 3),
-        "backup_covered": _round(float(w[ev.applies & (ev.covering >= 2)].sum()), 3),
+        "expected_covered": rounded(float((w * ev.expected).sum()), 3),
+        "backup_covered": rounded(float(w[ev.applies & (ev.covering >= 2)].sum()), 3),
         "threshold": m.response_min,
         "unit": "min",
         "radius_m": m.radius_m,
@@ -220,7 +217,7 @@ def ems_solution_dict(prepared: Any, sol: EmsSolution) -> dict[str, Any]:
             "backup_weight": None if bacop_variant(m) == 1 else m.backup_weight,
             "covered_once": cov["covered"],
             "covered_twice": cov["backup_covered"],
-            "objective": _round(ev.objective, 3),
+            "objective": rounded(ev.objective, 3),
         }
     out["response"] = _response(sol)
     metres = _station_distance_m(sol)
@@ -233,10 +230,10 @@ def ems_solution_dict(prepared: Any, sol: EmsSolution) -> dict[str, Any]:
             far = metres[mask]
             radius[c] = {
                 "radius_m": limit,
-                "population": _round(base, 3),
-                "within": _round(within, 3),
-                "share": _round(within / base) if base > 0 else None,
-                "worst_m": _round(float(far.max()), 1)
+                "population": rounded(base, 3),
+                "within": rounded(within, 3),
+                "share": rounded(within / base) if base > 0 else None,
+                "worst_m": rounded(float(far.max()), 1)
                 if far.size and np.isfinite(far).all()
                 else None,
             }
@@ -336,7 +333,7 @@ def _zone_rules(sol: EmsSolution, z: str, n_st: int | None) -> dict[str, Any]:
         # mean response of the class's residents in the zone, against the class standard
         mask = ok & _class_mask(sol, c)
         mean = (
-            _round(float((d.residents[mask] * resp[mask]).sum() / d.residents[mask].sum()), 3)
+            rounded(float((d.residents[mask] * resp[mask]).sum() / d.residents[mask].sum()), 3)
             if mask.any() and d.residents[mask].sum() > 0
             else None
         )
@@ -378,14 +375,14 @@ def _zone_row(sol: EmsSolution, z: str) -> dict[str, Any]:
         "name": names.get(z, z),
         "kind": kinds.get(z, ""),
         "population": float(d.residents[inz].sum()),
-        "covered_share": _round(float(d.residents[inz & ev.covered].sum()) / pop)
+        "covered_share": rounded(float(d.residents[inz & ev.covered].sum()) / pop)
         if pop > 0
         else None,
-        "expected_share": _round(float((d.residents * ev.expected)[inz].sum()) / pop)
+        "expected_share": rounded(float((d.residents * ev.expected)[inz].sum()) / pop)
         if pop > 0
         else None,
-        "mean_response_min": _round(mean, 3) if ok.any() else None,
-        "worst_response_min": _round(float(resp[ok].max()), 3) if ok.any() else None,
+        "mean_response_min": rounded(mean, 3) if ok.any() else None,
+        "worst_response_min": rounded(float(resp[ok].max()), 3) if ok.any() else None,
         "stations": n_st,
         "ambulances": int(ev.plan.vehicles[in_zone].sum()) if in_zone is not None else None,
         "negative_pressure": int(ev.plan.np_vehicles[in_zone].sum())
@@ -403,7 +400,7 @@ def ems_summary(prepared: Any, sol: EmsSolution, out_dir: Path | None = None) ->
     if ev is not None:
         info = ems_solution_dict(prepared, sol)
         lines.append(
-            f"Objective: {_num(sol.objective)} (recomputed on the raw data; bound {_num(sol.bound)})"
+            f"Objective: {num_text(sol.objective)} (recomputed on the raw data; bound {num_text(sol.bound)})"
         )
         new = info["new_sites"][m.station_type]
         lines.append(
@@ -414,7 +411,7 @@ def ems_summary(prepared: Any, sol: EmsSolution, out_dir: Path | None = None) ->
         fl = info["fleet"]
         lines.append(
             f"Fleet: {fl['ambulances']} ambulances (norm >= {fl['norm_minimum']}: {'MET' if fl['norm_met'] else 'MISSED'}), "
-            f"{fl['negative_pressure']} negative-pressure ({_pct(fl['negative_pressure_share'])}; "
+            f"{fl['negative_pressure']} negative-pressure ({pct_text(fl['negative_pressure_share'])}; "
             f">= {fl['negative_pressure_required']} required: {'MET' if fl['negative_pressure_met'] else 'MISSED'})"
         )
         ex = fl["existing"]
@@ -427,18 +424,18 @@ def ems_summary(prepared: Any, sol: EmsSolution, out_dir: Path | None = None) ->
         target = (
             ""
             if m.min_share is None
-            else f"  target {_pct(m.min_share)} {'MET' if cov['met'] else 'MISSED'}"
+            else f"  target {pct_text(m.min_share)} {'MET' if cov['met'] else 'MISSED'}"
         )
         lines.append(
-            f"Within the 120 standard: {_pct(cov['share'])} of {cov['population']:,.0f} residents{target}"
+            f"Within the 120 standard: {pct_text(cov['share'])} of {cov['population']:,.0f} residents{target}"
         )
         if "by_class" in cov:
             lines.append(
-                "  by class: " + ", ".join(f"{c} {_pct(v)}" for c, v in cov["by_class"].items())
+                "  by class: " + ", ".join(f"{c} {pct_text(v)}" for c, v in cov["by_class"].items())
             )
         lines.append(
-            f"Expected coverage (q = {ev.q:.3f}): {_num(cov['expected_covered'])} residents; "
-            f"backup (2+ ambulances): {_num(cov['backup_covered'])}"
+            f"Expected coverage (q = {ev.q:.3f}): {num_text(cov['expected_covered'])} residents; "
+            f"backup (2+ ambulances): {num_text(cov['backup_covered'])}"
         )
         sor = info.get("station_or_radius_compliance")
         if sor and m.station_or_radius is not None:
@@ -452,7 +449,7 @@ def ems_summary(prepared: Any, sol: EmsSolution, out_dir: Path | None = None) ->
             )
         r = info["response"]["overall"]
         lines.append(
-            f"Response (dispatch + drive): mean {_num(r['mean_min'])} min, worst {_num(r['worst_min'])} min"
+            f"Response (dispatch + drive): mean {num_text(r['mean_min'])} min, worst {num_text(r['worst_min'])} min"
         )
         if p.sites.has_cost or m.budget is not None:
             lines.append(

@@ -32,9 +32,7 @@ import shapely
 
 from optimizer.names import name_map, named_tables, shown, zone_name_map
 
-from ...outputs.common import common_dict, site_columns, summary_head
-from ...outputs.common import num_text as _num
-from ...outputs.common import rounded as _round
+from ...outputs.common import common_dict, num_text, rounded, site_columns, summary_head
 from ...outputs.folder import write_run_folder
 from ...outputs.layers import (
     Layer,
@@ -189,7 +187,7 @@ def _zones_table(sol: SitingSolution, zones: list[str], unit: str) -> pd.DataFra
             row["name"] = names.get(z, "")
             row["kind"] = kinds.get(z, "")
         row["points"] = int(inz.sum())
-        row["population"] = _round(float(d.weight[inz].sum()), 3)
+        row["population"] = rounded(float(d.weight[inz].sum()), 3)
         row[f"mean_travel_{unit}"] = t.get("mean")
         row[f"worst_travel_{unit}"] = t.get("worst")
         row["worst_demand_id"] = t.get("worst_demand_id", "")
@@ -291,7 +289,7 @@ def siting_summary(prepared: Any, sol: SitingSolution, out_dir: Path | None = No
     zone_names = zone_name_map(p.zones)
     if r.open_mask is not None:
         lines.append(
-            f"Objective: {_num(sol.objective)} (recomputed on the raw data; bound {_num(sol.bound)})"
+            f"Objective: {num_text(sol.objective)} (recomputed on the raw data; bound {num_text(sol.bound)})"
         )
         for t, ids in info["new_sites"].items():
             n_open = len(info["chosen_sites"][t])
@@ -307,8 +305,8 @@ def siting_summary(prepared: Any, sol: SitingSolution, out_dir: Path | None = No
             )
         tr = info["travel"]
         lines.append(
-            f"Average trip (population-weighted): {_num(tr['mean'])} {unit}; farthest: "
-            f"{_num(tr['worst'])} {unit} (demand point {shown(tr.get('worst_demand_id', '-'), name_map(p.demand.ids, p.demand.name))})"
+            f"Average trip (population-weighted): {num_text(tr['mean'])} {unit}; farthest: "
+            f"{num_text(tr['worst'])} {unit} (demand point {shown(tr.get('worst_demand_id', '-'), name_map(p.demand.ids, p.demand.name))})"
         )
         if "zones" in tr:
             worst = sorted(
@@ -317,7 +315,7 @@ def siting_summary(prepared: Any, sol: SitingSolution, out_dir: Path | None = No
             )[:3]
             lines.append(
                 "  farthest zones: "
-                + ", ".join(f"{shown(z, zone_names)} {_num(v)} {unit}" for v, z in worst)
+                + ", ".join(f"{shown(z, zone_names)} {num_text(v)} {unit}" for v, z in worst)
             )
         method = info.get("method")
         if method:

@@ -24,15 +24,9 @@ import pandas as pd
 
 from geodata.crs import normalise_crs
 
-from ...outputs.common import common_dict, summary_head
-from ...outputs.common import num_text as _num
-from ...outputs.common import rounded as _round
+from ...outputs.common import common_dict, num_text, rounded, summary_head
 from ...outputs.folder import write_run_folder
-from ...outputs.layers import Layer, site_layers
-from ...outputs.layers import id_positions as _order
-from ...outputs.layers import lonlat as _lonlat
-from ...outputs.layers import native_coords as _native
-from ...outputs.layers import points as _points
+from ...outputs.layers import Layer, id_positions, lonlat, native_coords, points, site_layers
 from .evaluate import plan_cost
 from .solve import TiersSolution
 
@@ -95,7 +89,7 @@ def tiers_solution_dict(prepared: Any, sol: TiersSolution) -> dict[str, Any]:
         )
         for t in m.tiers
     }
-    out["cost"] = {"total": _round(plan_cost(sol.problem, sol.plan), 2)}
+    out["cost"] = {"total": rounded(plan_cost(sol.problem, sol.plan), 2)}
     out["tiers_compliance"] = {"table": sol.compliance}
     return out
 
@@ -180,32 +174,32 @@ def tiers_layers(sol: TiersSolution, tables: dict[str, pd.DataFrame]) -> list[La
     """Sites and villages in WGS-84 (empty without coordinates)."""
     p = sol.problem
     d, s = p.demand, p.sites
-    d_ll, s_ll = _lonlat(d.x, d.y, d.crs), _lonlat(s.x, s.y, s.crs)
+    d_ll, s_ll = lonlat(d.x, d.y, d.crs), lonlat(s.x, s.y, s.crs)
     out_crs = normalise_crs(d.crs) if d.crs else None
     layers: list[Layer] = []
     if s_ll is not None:
         table = tables["sites.csv"]
-        rows = _order(s.ids, table["site_id"])
+        rows = id_positions(s.ids, table["site_id"])
         layers += site_layers(
             table,
             s_ll,
             rows,
-            _native(s.x, s.y, s.crs, out_crs, rows),
+            native_coords(s.x, s.y, s.crs, out_crs, rows),
             table["chosen"].to_numpy() == 1 if "chosen" in table else None,
             "every candidate and existing site with its tier and action in the plan (as sites.csv)",
             "clinics of the plan by tier (new, upgraded, kept)",
         )
     if d_ll is not None:
         table = tables["demand.csv"]
-        rows = _order(d.ids, table["demand_id"])
+        rows = id_positions(d.ids, table["demand_id"])
         layers.append(
             Layer(
                 "demand",
                 table,
-                _points(d_ll, rows),
+                points(d_ll, rows),
                 "Point",
                 "every village with its assigned clinic and tier (as demand.csv)",
-                _native(d.x, d.y, d.crs, out_crs, rows),
+                native_coords(d.x, d.y, d.crs, out_crs, rows),
             )
         )
     return layers
@@ -216,7 +210,7 @@ def tiers_summary(prepared: Any, sol: TiersSolution, out_dir: Path | None = None
     if sol.plan is not None:
         info = tiers_solution_dict(prepared, sol)
         lines.append(
-            f"Objective: {_num(sol.objective)} (recomputed on the raw data; bound {_num(sol.bound)})"
+            f"Objective: {num_text(sol.objective)} (recomputed on the raw data; bound {num_text(sol.bound)})"
         )
         for name, t in info["tiers"].items():
             zh = f" {t['label_zh']}" if t["label_zh"] else ""
@@ -224,7 +218,7 @@ def tiers_summary(prepared: Any, sol: TiersSolution, out_dir: Path | None = None
                 f"Tier {name}{zh}: {t['open']} open ({t['new']} new, {t['upgraded']} upgraded, "
                 f"{t['made_smart']} made smart, {t['kept']} kept as they are; {t['smart']} smart)"
             )
-        lines.append(f"Cost: {_num(info['cost']['total'])} yuan")
+        lines.append(f"Cost: {num_text(info['cost']['total'])} yuan")
         bad = [r for r in sol.compliance if not r["met"]]
         lines.append(
             f"Norms: {len(sol.compliance) - len(bad)} of {len(sol.compliance)} met"
