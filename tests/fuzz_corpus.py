@@ -186,6 +186,17 @@ def _dotted(path: tuple[Any, ...]) -> str:
     return ".".join(map(str, path)) or "<root>"
 
 
+def _with_xy(crs: str, urban_xy: str) -> tuple[str, dict[str, bytes]]:
+    """The table case with demand coordinates in ``crs``; the urban point at ``urban_xy``."""
+    demand = (
+        DEMAND.replace("area\n", "area,x,y\n")
+        .replace("urban\n", f"urban,{urban_xy}\n")
+        .replace("rural\n", "rural,120.2,29.8\n")
+    )
+    case = CASE.replace("class: area}", f"class: area, x: x, y: y}}\n  crs: {crs}")
+    return case, {"demand.csv": demand.encode()}
+
+
 def _data_mutants(rng: random.Random, n: int) -> Iterator[Sample]:
     """Malformed data tables of the table case (CSV, GBK, Parquet), run and validated."""
 
@@ -270,42 +281,13 @@ def _data_mutants(rng: random.Random, n: int) -> Iterator[Sample]:
         ("folder-as-file", CASE.replace("file: tt.csv", "file: ."), {}, True),
         ("long-path", CASE.replace("file: demand.csv", "file: " + "a" * 5000 + ".csv"), {}, True),
         ("missing-file", CASE.replace("file: sites.csv", "file: nowhere/sites.csv"), {}, True),
-        (
-            "crs-unknown",
-            CASE.replace("class: area}", "class: area, x: x, y: y}\n  crs: EPSG:99999"),
-            {
-                "demand.csv": DEMAND.replace("area\n", "area,x,y\n")
-                .replace("urban\n", "urban,120.1,29.7\n")
-                .replace("rural\n", "rural,120.2,29.8\n")
-                .encode()
-            },
-            True,
-        ),
-        (
-            "lonlat-range",
-            CASE.replace("class: area}", "class: area, x: x, y: y}\n  crs: EPSG:4326"),
-            {
-                "demand.csv": DEMAND.replace("area\n", "area,x,y\n")
-                .replace("urban\n", "urban,500,120\n")
-                .replace("rural\n", "rural,120.2,29.8\n")
-                .encode()
-            },
-            True,
-        ),
-        (
-            "lonlat-ok",
-            CASE.replace("class: area}", "class: area, x: x, y: y}\n  crs: EPSG:4326"),
-            {
-                "demand.csv": DEMAND.replace("area\n", "area,x,y\n")
-                .replace("urban\n", "urban,120.1,29.7\n")
-                .replace("rural\n", "rural,120.2,29.8\n")
-                .encode()
-            },
-            False,
-        ),
+        ("crs-unknown", *_with_xy("EPSG:99999", "120.1,29.7"), True),
+        ("lonlat-range", *_with_xy("EPSG:4326", "500,120"), True),
+        ("lonlat-ok", *_with_xy("EPSG:4326", "120.1,29.7"), False),
     ]
     for k in range(n):
         command = rng.choice(["run", "validate"])
+        culprits: tuple[str, ...]
         if rng.random() < 0.7:
             label, name, body, must = rng.choice(bad_tables)
             files = _table_files(**{name: body})
