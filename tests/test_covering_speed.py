@@ -193,6 +193,72 @@ def test_count_search_proves_with_the_solver_when_the_heuristic_falls_short(monk
         assert "proof solve" in res.message and "(0 proof" not in res.message
 
 
+@pytest.mark.parametrize("seed", range(12))
+@pytest.mark.parametrize("share", [0.6, 0.9])
+def test_psclp_from_plan_equals_brute_force(seed, share):
+    """``solver.method: auto``'s route: LP bound + heuristic plan, SCIP only when they differ."""
+    pytest.importorskip("pyscipopt")
+    from optimizer.solvers import SolveOptions, solve
+
+    milp, expected = _psclp_milp(seed, share=share)
+    res = solve(milp, SolveOptions(psclp_scip=True))
+    assert res.status == Status.OPTIMAL
+    assert res.objective == pytest.approx(expected) == res.bound
+    assert res.solver == ("highs" if "meets the LP bound" in res.message else "scip")
+    worst, _ = milp.max_violation(res.x)
+    assert worst <= 1e-9
+
+
+def test_psclp_from_plan_proves_in_scip_when_the_heuristic_falls_short(monkeypatch):
+    """A deliberately poor plan (every site open) leaves SCIP, its heuristics off, to find
+    the optimum from it: still the brute-force optimum, proven."""
+    pytest.importorskip("pyscipopt")
+    from optimizer.solvers import SolveOptions, covering, solve
+
+    monkeypatch.setattr(
+        covering, "_best_plan", lambda p, k, c, lp: covering.np.zeros(p.y.size, bool)
+    )
+    monkeypatch.setattr(
+        covering, "_greedy_to_target", lambda p, c: covering.np.ones(p.y.size, dtype=bool)
+    )
+    for seed in range(4):
+        milp, expected = _psclp_milp(seed, share=0.9)
+        res = solve(milp, SolveOptions(psclp_scip=True))
+        assert res.solver == "scip"
+        assert res.status == Status.OPTIMAL and res.objective == pytest.approx(expected)
+        assert res.bound == pytest.approx(expected)
+
+
+def test_psclp_from_plan_keeps_the_plan_when_scip_stops_first(monkeypatch):
+    """SCIP stopped before it read the plan: the plan is returned, FEASIBLE, LP bound kept."""
+    from optimizer.solvers import SolveOptions, covering
+    from optimizer.solvers.base import SolveResult
+
+    milp, expected = _psclp_milp(3, share=0.9)
+    p = covering.detect_equal_cost_psclp(milp)
+    monkeypatch.setattr(
+        covering, "_best_plan", lambda p, k, c, lp: covering.np.zeros(p.y.size, bool)
+    )
+    monkeypatch.setattr(
+        covering, "_greedy_to_target", lambda p, c: covering.np.ones(p.y.size, dtype=bool)
+    )
+
+    def relax(m, o):
+        from optimizer.solvers import solve
+
+        return solve(m, o, "highs", decompose=False)
+
+    def stopped(m, o):
+        assert o.warm_start is not None
+        return SolveResult(Status.NO_SOLUTION, None, None, None, 0.0, "scip", "10", "timelimit")
+
+    res = covering.solve_from_plan(milp, p, SolveOptions(), relax=relax, prove=stopped)
+    assert res.status == Status.FEASIBLE
+    assert res.objective >= expected and res.bound <= expected
+    worst, _ = milp.max_violation(res.x)
+    assert worst <= 1e-9
+
+
 def test_count_search_recognises_only_its_structure():
     from dataclasses import replace
 
@@ -245,7 +311,7 @@ def test_auto_solves_equal_cost_psclp_in_scip_and_matches_brute_force(seed, capl
     assert sol.status == Status.OPTIMAL and sol.checked
     assert sol.objective == pytest.approx(expected, rel=OBJ_RTOL, abs=1e-6)
     assert "pseudo-cost branching" in sol.method_reason
-    assert sol.solver == "scip"  # one block, recognised
+    assert sol.solver in ("scip", "highs")  # SCIP, or the LP where the plan meets its bound
     assert "in SCIP with pseudo-cost branching" in caplog.text
     compact = solve_coverage(problem, method="compact")
     assert compact.solver == "highs"  # compact stays on the case's backend
@@ -282,7 +348,8 @@ def test_scip_covering_profile_sets_its_parameters():
     tuned = solve(milp, SolveOptions(scip_profile="covering"), "scip", decompose=False)
     assert tuned.status == plain.status == Status.OPTIMAL
     assert tuned.objective == pytest.approx(plain.objective)
-    assert PROFILES["covering"]["branching/pscost/priority"] > 10_000
+    assert PROFILES["covering"].params["branching/pscost/priority"] > 10_000
+    assert PROFILES["covering"].heuristics_off
 
 
 BBC_MODELS = {

@@ -78,7 +78,7 @@ def _solve_structured(
     milp: MILP, options: SolveOptions, backend: str, *, quiet: bool = False
 ) -> SolveResult:
     """:func:`_solve_whole`, or the search over the number of sites for an equal-cost PSCLP."""
-    from .covering import detect_equal_cost_psclp, solve_equal_cost_psclp
+    from .covering import detect_equal_cost_psclp, solve_equal_cost_psclp, solve_from_plan
 
     wanted = options.count_search or options.psclp_scip
     found = detect_equal_cost_psclp(milp) if wanted else None
@@ -87,12 +87,21 @@ def _solve_structured(
     if options.psclp_scip and backend in ("highs", "scip") and _module("scip").available():
         log.info(
             "Solving %s (equal-cost partial covering: %d sites, %d demand groups) in SCIP with "
-            "pseudo-cost branching (solver.method: auto; the fastest measured on such blocks)",
+            "pseudo-cost branching, started from its LP bound and a heuristic plan "
+            "(solver.method: auto; the fastest measured on such blocks)",
             milp.name,
             found.y.size,
             found.z.size,
         )
-        return _solve_whole(milp, replace(options, scip_profile="covering"), "scip", quiet=True)
+        return solve_from_plan(
+            milp,
+            found,
+            options,
+            relax=lambda m, o: _solve_whole(m, o, "highs", quiet=True),
+            prove=lambda m, o: _solve_whole(
+                m, replace(o, scip_profile="covering"), "scip", quiet=True
+            ),
+        )
     if not options.count_search:
         return _solve_whole(milp, options, backend, quiet=quiet)
     (log.debug if quiet else log.info)(

@@ -181,10 +181,11 @@ class SolveOptions:
     (:mod:`optimizer.solvers.covering`). Off by default: on the default case's clinic block it
     lost to HiGHS on the block as it is (benchmarks/README.md, ``covering``)."""
     psclp_scip: bool = False
-    """Solve an equal-cost partial covering block (:mod:`optimizer.solvers.covering`) in SCIP
-    with the ``covering`` profile (:data:`optimizer.solvers.scip.PROFILES`) when PySCIPOpt is
-    installed, whatever the backend (set by ``solver.method: auto``): on the default case's
-    clinic block 3.9-4.1 s against 16-17 s for HiGHS (benchmarks/README.md, ``covering``)."""
+    """Solve an equal-cost partial covering block (:mod:`optimizer.solvers.covering`) from its
+    LP bound and a heuristic plan, then in SCIP with the ``covering`` profile
+    (:func:`optimizer.solvers.covering.solve_from_plan`) when PySCIPOpt is installed, whatever
+    the backend (set by ``solver.method: auto``): on the default case's clinic block about 3 s
+    against 15-20 s for HiGHS (benchmarks/README.md, ``covering``)."""
     scip_profile: str | None = None
     """A named set of SCIP parameters (:data:`optimizer.solvers.scip.PROFILES`), or None."""
     warm_start: np.ndarray | None = field(default=None, compare=False, repr=False)

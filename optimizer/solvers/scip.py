@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -25,24 +26,40 @@ FEATURES: frozenset[Feature] = frozenset({Feature.BOUND, Feature.WARM_START})
 """What this backend supports (:func:`optimizer.solvers.supports`): no thread count."""
 
 
-PROFILES: dict[str, dict[str, int | float | bool | str]] = {
-    "covering": {
-        "branching/pscost/priority": 100_000,
-        "heuristics/objpscostdiving/freq": -1,
-        "separating/aggregation/freq": -1,
-    },
+@dataclass(frozen=True)
+class Profile:
+    """A named set of SCIP parameters (``SolveOptions.scip_profile``)."""
+
+    params: dict[str, int | float | bool | str]
+    heuristics_off: bool = False
+    """SCIP's primal heuristics off (``setHeuristics(OFF)``): for solves started from a plan
+    that is already good, where the search only has to prove the bound."""
+
+
+PROFILES: dict[str, Profile] = {
+    "covering": Profile(
+        {
+            "branching/pscost/priority": 100_000,
+            "lp/pricing": "s",
+            "lp/resolvealgorithm": "p",
+        },
+        heuristics_off=True,
+    ),
 }
-"""Named SCIP parameter sets (``SolveOptions.scip_profile``).
+"""Named SCIP parameter sets.
 
 ``covering`` - for an equal-cost partial set covering (a block of one share row, link rows
-``z_g <= y(N_g)`` and unit site costs): branch on pseudo-costs instead of SCIP's default
-reliability branching, skip the objective pseudo-cost diving heuristic and the aggregation
-separator. On the default case's clinic block (1,285 rows x 1,616 columns, 332 binary; optimum
-40 sites, LP bound 38.18) the default spends 12.8 of 17.2 s in strong branching (152,760 LP
-iterations); pseudo-cost branching proves the optimum in 80-90 nodes, 3.8-4.1 s over random
-seeds 0-3 once the diving heuristic (1.8 s there) is dropped (load 1.3-1.6); the aggregation
-separator spent 0.26 s there for no cut (4.4 -> 4.2 CPU seconds at load 6). HiGHS 1.16 on the
-same block: 16-17 s, 63 nodes.
+``z_g <= y(N_g)`` and unit site costs) started from a heuristic plan
+(:func:`optimizer.solvers.covering.solve_from_plan`): branch on pseudo-costs instead of SCIP's
+default reliability branching, price the dual simplex by steepest edge, re-solve node LPs by
+primal simplex, primal heuristics off. On the default case's clinic block (1,285 rows x 1,616
+columns, 332 binary; optimum 40 sites, LP bound 38.18) started from a 40-site plan, mean (max)
+over six variable orders (``randomization/permutationseed`` 1-6), idle machine: SCIP's
+defaults but the branching, heuristics off 3.9 s (5.1 s); + steepest edge 2.9 s (3.9 s);
++ primal re-solves 2.5 s (3.4 s); primal re-solves without steepest edge 4.2 s (5.2 s); with
+SCIP left to find the plan itself (heuristics on) 5.2 s (6.6 s). Reliability branching spent
+12.8 of 17.2 s in strong branching there (152,760 LP iterations). HiGHS 1.16 on the same
+block: 15-20 s, warm started or not.
 """
 
 
@@ -121,9 +138,8 @@ def solve(milp: MILP, options: SolveOptions) -> SolveResult:
     model.setParam("randomization/randomseedshift", int(options.seed))
     if not options.presolve:
         model.setParam("presolving/maxrounds", 0)
-    profile = PROFILES[options.scip_profile] if options.scip_profile else {}
-    for key, value in profile.items():
-        model.setParam(key, value)
+    if options.scip_profile:
+        _apply(model, PROFILES[options.scip_profile])
     # SCIP lists variables by type (binaries first): put them back in column order by name
     xs = sorted(model.getVars(), key=lambda v: int(v.name[1:]))
     if len(xs) != milp.n_cols:
@@ -153,6 +169,15 @@ def solve(milp: MILP, options: SolveOptions) -> SolveResult:
     return SolveResult(
         st, x, obj, bound, runtime, NAME, ver, str(model.getStatus()), nodes, t0 - t_load
     )
+
+
+def _apply(model: Any, profile: Profile) -> None:
+    from pyscipopt import SCIP_PARAMSETTING
+
+    if profile.heuristics_off:
+        model.setHeuristics(SCIP_PARAMSETTING.OFF)
+    for key, value in profile.params.items():
+        model.setParam(key, value)
 
 
 _RUNNING: set[Any] = set()  # SCIP models solving now (any thread), for cancel_running()
