@@ -27,6 +27,8 @@ is the convex hull of the demand points the site covers plus the site, buffered 
 from __future__ import annotations
 
 import logging
+import os
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
@@ -183,6 +185,15 @@ def _pieces(
     return pieces
 
 
+def _area(pieces: list[shapely.Geometry], buffer_m: float) -> shapely.Geometry:
+    """The buffered union of one site's road pieces (metric CRS)."""
+    # buffering each piece and uniting the polygons is ~15x faster than buffering the union
+    # of the lines (GEOS nodes the lines first)
+    parts = shapely.simplify(np.asarray(pieces, dtype=object), buffer_m / 5)
+    poly = shapely.union_all(shapely.buffer(parts, buffer_m, quad_segs=4))
+    return shapely.simplify(poly, buffer_m / 4)
+
+
 def network_service_areas(
     network: RoadNetwork,
     profile: SpeedProfile,
@@ -234,27 +245,27 @@ def network_service_areas(
     sorted_keys = pair_key[key_order]
     to_wgs = transformer(network.crs, "EPSG:4326")
     walk = _Walk(network, shapes, profile, weights, reverse, tails, arc_edge, at_u, arc_w)
-    for k, j in enumerate(snapped):
-        dist = np.full(n, np.inf)
-        sl = slice(bounds[k], bounds[k + 1])
-        dist[tpos[sl]] = val[sl]
-        acc = float(sites.distance_m[j]) * access_per_m
-        a, b, t = int(sites.a[j]), int(sites.b[j]), float(sites.t[j])
-        lo, hi = np.searchsorted(sorted_keys, [a * n + b, a * n + b + 1])
-        own = usable[key_order[lo:hi]]  # the site's edge, each direction the mode may use
-        if sites.edge is not None and sites.edge[j] >= 0:  # not a parallel road
-            own = own[road[3][own] == road[3][sites.edge[j]]]
-        for thr in sorted(set(thresholds)):
-            pieces = _pieces(walk, dist, float(thr), thr - acc, own, (a, t))
-            if not pieces:
-                continue
-            # buffering each piece and uniting the polygons is ~15x faster than buffering the
-            # union of the lines (GEOS nodes the lines first)
-            parts = shapely.simplify(np.asarray(pieces, dtype=object), buffer_m / 5)
-            poly = shapely.union_all(shapely.buffer(parts, buffer_m, quad_segs=4))
-            poly = shapely.simplify(poly, buffer_m / 4)
-            out[(int(j), float(thr))] = shapely.transform(
-                poly, lambda xy: np.c_[to_wgs.transform(xy[:, 0], xy[:, 1])]
+    pending: dict[tuple[int, float], Future[shapely.Geometry]] = {}
+    # the pieces are gathered here (Python) while worker threads buffer and unite them (GEOS,
+    # without the GIL): 1.9 s -> 0.9 s of union on the default case's 54 areas with 2 threads
+    with ThreadPoolExecutor(max_workers=min(4, os.cpu_count() or 1)) as pool:
+        for k, j in enumerate(snapped):
+            dist = np.full(n, np.inf)
+            sl = slice(bounds[k], bounds[k + 1])
+            dist[tpos[sl]] = val[sl]
+            acc = float(sites.distance_m[j]) * access_per_m
+            a, b, t = int(sites.a[j]), int(sites.b[j]), float(sites.t[j])
+            lo, hi = np.searchsorted(sorted_keys, [a * n + b, a * n + b + 1])
+            own = usable[key_order[lo:hi]]  # the site's edge, each direction the mode may use
+            if sites.edge is not None and sites.edge[j] >= 0:  # not a parallel road
+                own = own[road[3][own] == road[3][sites.edge[j]]]
+            for thr in sorted(set(thresholds)):
+                pieces = _pieces(walk, dist, float(thr), thr - acc, own, (a, t))
+                if pieces:
+                    pending[(int(j), float(thr))] = pool.submit(_area, pieces, buffer_m)
+        for key, done in pending.items():
+            out[key] = shapely.transform(
+                done.result(), lambda xy: np.c_[to_wgs.transform(xy[:, 0], xy[:, 1])]
             )
     log.info(
         "Service areas on %s: %d sites x %d thresholds in %s",

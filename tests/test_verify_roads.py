@@ -433,6 +433,47 @@ def test_perturbed_table_fails_the_run(tmp_path, monkeypatch):
     assert not (tmp_path / "out" / "solution.json").exists()
 
 
+def test_road_check_beside_the_solve_equals_the_check_before_it(tmp_path):
+    """``run_any`` checks the roads in a thread beside the solve: same block as before it."""
+    from optimizer.case.prepare import prepare_case, prepare_case_beside
+    from optimizer.case.run import run_case
+
+    path = _village_case(tmp_path, shift_m=200.0)
+    before = prepare_case(path).travel_times_check
+    prepared, check = prepare_case_beside(path)
+    assert prepared.travel_times_check == {}  # not joined yet
+    beside = check.result()
+    assert {n: {k: v for k, v in b.items() if k != "seconds"} for n, b in beside.items()} == {
+        n: {k: v for k, v in b.items() if k != "seconds"} for n, b in before.items()
+    }
+    prepared_run, _, out = run_case(path, tmp_path / "out")
+    assert prepared_run.travel_times_check.keys() == before.keys()
+    assert '"travel_times_check"' in (out / "solution.json").read_text(encoding="utf-8")
+
+
+def test_failed_road_check_is_reported_before_a_failed_solve(tmp_path, monkeypatch):
+    """Both fail: the road check's CheckError is raised (the tables are the cause), nothing
+    is written."""
+    import geodata.routing as routing
+    import optimizer.case.run as run
+
+    real = routing.network_travel_times
+
+    def off_by_a_minute(*args, **kwargs):
+        tt = real(*args, **kwargs)
+        return replace(tt, value=tt.value + 0.1)
+
+    def broken_solve(*args, **kwargs):
+        raise RuntimeError("the solver broke")
+
+    monkeypatch.setattr(routing, "network_travel_times", off_by_a_minute)
+    monkeypatch.setattr(run, "solve_prepared", broken_solve)
+    path = _village_case(tmp_path, shift_m=200.0)
+    with pytest.raises(CheckError, match="deviates from the independent router"):
+        run.run_case(path, tmp_path / "out")
+    assert not (tmp_path / "out" / "solution.json").exists()
+
+
 @pytest.mark.parametrize("bend_m", [0.0, 200.0])
 def test_hand_checked_trip_on_a_straight_and_a_bent_road(bend_m):
     """One residential road A-B, 1,000 m between its junctions, straight or bent 200 m north at

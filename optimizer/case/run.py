@@ -21,7 +21,7 @@ from ..errors import CaseError
 from ..families import COVERAGE, QUOTA, STAFFING_KINDS, family_of
 from ..schema.files import CaseFile, LoadedCase
 from ..settings import SolveOverrides, SolveSettings, resolve_solve_options
-from .prepare import PreparedCase, prepare_case
+from .prepare import PreparedCase, RoadCheck, prepare_case, prepare_case_beside
 
 __all__ = [
     "default_out_dir",
@@ -123,14 +123,30 @@ def run_any(
     before solving, so a second run into it is refused at once (:func:`optimizer.atomic.claim`)."""
     if out_dir is not None:
         check_out_dir(out_dir)
-    prepared = prepare_any(case)
+    prepared, road_check = _prepare_beside(case)
     settings = settings_for(prepared, overrides)
     prepared = replace(prepared, settings=settings)
     out = Path(out_dir) if out_dir is not None else default_out_dir(prepared)
     with claim(out):
-        solution = solve_prepared(prepared, settings)
+        try:
+            solution = solve_prepared(prepared, settings)
+        except Exception:
+            if road_check is not None:
+                road_check.result()  # its CheckError comes first: the tables are the cause
+            raise
+        if road_check is not None:
+            prepared = replace(prepared, travel_times_check=road_check.result())
         family_of(prepared).write(prepared, solution, out)
     return prepared, solution, out
+
+
+def _prepare_beside(case: CaseFile | str | Path) -> tuple[Any, RoadCheck | None]:
+    """:func:`prepare_any`, with a siting case's road check running beside the solve."""
+    if not isinstance(case, CaseFile):
+        case = load_any(case)
+    if family_of(case).prepare is not None or not isinstance(case, LoadedCase):
+        return prepare_any(case), None
+    return prepare_case_beside(case)
 
 
 def solve_case(
