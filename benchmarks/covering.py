@@ -27,6 +27,7 @@ cut in SCIP, ``solver.method: bbc``).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime as dt
 import json
 import resource
@@ -34,6 +35,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -269,8 +271,11 @@ def _cell(side: dict[str, Any]) -> str:
     mem_text = "-" if mem is None else f"{mem:.0f}M"
     cpu = side.get("cpu_s")
     cpu_text = "-" if cpu is None else f"{cpu:.1f}s"
+    solve = side.get("solve_s")
+    solve_text = "-" if solve is None else f"{solve:.2f}s"
     return (
-        f"{st + gap:>15} {side.get('total_s', 0.0):7.1f}s {cpu_text:>7} {mem_text:>6} {load!s:>6}"
+        f"{st + gap:>15} {solve_text:>7} {side.get('total_s', 0.0):7.1f}s {cpu_text:>7} "
+        f"{mem_text:>6} {load!s:>6}"
     )
 
 
@@ -281,13 +286,13 @@ def _ratio(peer: dict[str, Any] | None, ours: dict[str, Any] | None) -> str:
 
 
 def format_table(rows: list[dict[str, Any]], *, header: bool = True) -> str:
-    """One line per row and side: status (gap when stopped), wall seconds, CPU seconds, peak
-    MiB, load; and the side's wall seconds over ours."""
+    """One line per row and side: status (gap when stopped), solver seconds, wall seconds, CPU
+    seconds, peak MiB, load; and the side's wall seconds over ours."""
     lines = []
     if header:
         lines.append(
-            f"{'row':<26} {'side':<10} {'status':>15} {'total':>8} {'cpu':>7} {'peak':>6} {'load':>6} "
-            f"{'x ours':>7}"
+            f"{'row':<26} {'side':<10} {'status':>15} {'solve':>7} {'total':>8} {'cpu':>7} "
+            f"{'peak':>6} {'load':>6} {'x ours':>7}"
         )
     for r in rows:
         ours = r.get("ours")
@@ -298,6 +303,20 @@ def format_table(rows: list[dict[str, Any]], *, header: bool = True) -> str:
     return "\n".join(lines)
 
 
+@contextlib.contextmanager
+def _busy(on: bool) -> Iterator[None]:
+    """With ``on``, another CPU-bound process (a Python busy loop) runs for the duration."""
+    if not on:
+        yield
+        return
+    hog = subprocess.Popen([sys.executable, "-c", "while True: pass"])
+    try:
+        yield
+    finally:
+        hog.kill()
+        hog.wait()
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--quick", action="store_true", help="the default case and 10,000 x 500 only")
@@ -305,6 +324,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--sides", default="ours,highs,scip")
     ap.add_argument("--json", type=Path)
     ap.add_argument("--rows", help="only the rows whose name contains this text")
+    ap.add_argument(
+        "--load",
+        action="store_true",
+        help="run with another CPU-bound process on the machine (the 'loaded' figures)",
+    )
     ap.add_argument("--child", nargs=2, metavar=("ROW", "SIDE"), help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
     if args.child:
@@ -312,9 +336,14 @@ def main(argv: list[str] | None = None) -> int:
         args.json.write_text(json.dumps(result, default=str))
         return 0
     sides = [s for s in args.sides.split(",") if s]
-    rows = run(args.quick, args.time_limit, sides, args.rows)
+    with _busy(args.load):
+        rows = run(args.quick, args.time_limit, sides, args.rows)
     if args.json:
-        meta = {"date": dt.datetime.now(dt.UTC).isoformat(), "time_limit_s": args.time_limit}
+        meta = {
+            "date": dt.datetime.now(dt.UTC).isoformat(),
+            "time_limit_s": args.time_limit,
+            "another_cpu_bound_process": args.load,
+        }
         args.json.write_text(json.dumps({"meta": meta, "rows": rows}, indent=1, default=str))
     return 0
 

@@ -286,10 +286,14 @@ def _fixed_zip(data: bytes) -> bytes:
     return buf.getvalue()
 
 
-def write_workbook(out: StagedOutput, *, lang: str = "zh", name: str = "results.xlsx") -> None:
-    """``name`` with every table staged so far (:attr:`StagedOutput.tables`)."""
-    if not out.tables:
-        return
-    data = workbook_bytes(out.tables, lang=lang)
+def write_workbook(
+    out: StagedOutput, *, lang: str = "zh", name: str = "results.xlsx", data: bytes | None = None
+) -> None:
+    """``name`` with every table staged so far (:attr:`StagedOutput.tables`), or ``data``
+    (:func:`workbook_bytes` of them, composed earlier)."""
+    if data is None:
+        if not out.tables:
+            return
+        data = workbook_bytes(out.tables, lang=lang)
     with atomic_write(out.path(name), "wb") as fh:
         fh.write(data)

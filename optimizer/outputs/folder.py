@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -12,7 +13,7 @@ import pandas as pd
 
 from ..atomic import StagedOutput
 from ..handoff import require_consistent_folder
-from ..workbook import write_workbook
+from ..workbook import workbook_bytes, write_workbook
 from .common import manifest_dict
 from .layers import Layer, write_layers
 
@@ -41,17 +42,28 @@ def write_run_folder(
     from ..report import write_report  # the report reads a run folder: above the families
 
     opts = prepared.case.config.output
-    with StagedOutput(out_dir, csv_encoding=opts.csv_encoding) as out:
-        out.json("solution.json", solution)
-        for name, frame in tables.items():
-            out.csv(name, frame)
-        write_layers(out, prepared, sol, layers())  # layers.gpkg, geojson/, layers.json
-        out.text("summary.txt", summary)
-        write_workbook(out, lang=opts.lang)  # results.xlsx: every table as a sheet
-        write_report(out, lang=opts.lang)
-        if check_handoff:
-            require_consistent_folder(out.path("solution.json").parent)
-        names = [*out.names, "manifest.json"]
-        out.json("manifest.json", manifest_dict(prepared, sol, names))
+    # The layers are built in a thread while this one writes the tables and composes the
+    # workbook: their catchment polygons are GEOS work without the GIL, the workbook is
+    # openpyxl in Python (default case: 1.7 s and 0.9 s, now overlapped). The files are
+    # still written in one order, so the folder is the same file for file.
+    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="layers")
+    try:
+        with StagedOutput(out_dir, csv_encoding=opts.csv_encoding) as out:
+            built = pool.submit(layers)
+            out.json("solution.json", solution)
+            for name, frame in tables.items():
+                out.csv(name, frame)
+            book = workbook_bytes(out.tables, lang=opts.lang) if out.tables else None
+            write_layers(out, prepared, sol, built.result())  # layers.gpkg, geojson/, layers.json
+            out.text("summary.txt", summary)
+            if book is not None:
+                write_workbook(out, data=book)  # results.xlsx: every table as a sheet
+            write_report(out, lang=opts.lang)
+            if check_handoff:
+                require_consistent_folder(out.path("solution.json").parent)
+            names = [*out.names, "manifest.json"]
+            out.json("manifest.json", manifest_dict(prepared, sol, names))
+    finally:
+        pool.shutdown(wait=False, cancel_futures=True)
     log.info("Wrote %d files to %s", len(names), out_dir)
     return names
