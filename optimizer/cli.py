@@ -15,7 +15,8 @@ report RUN_DIR              write report.html of a run (offline HTML with a map)
 compare RUN_A RUN_B --out D compare two runs: compare.html and diff tables
 
 Exit codes: 0 a plan was found (optimal, or feasible at a limit), 1 bad input, 2 no plan exists
-(infeasible, or no solution within the limit), 3 internal error (e.g. a failed answer check),
+(infeasible, or no solution within the limit; also when a part the case asks for has none, e.g.
+reserved hires, with the main plan written), 3 internal error (e.g. a failed answer check),
 130 stopped by Ctrl-C (SIGINT), 143 stopped by SIGTERM; a stopped run leaves no partial output.
 """
 
@@ -196,9 +197,15 @@ def _run(case_path: Path, args: argparse.Namespace) -> int:
     prepared, solution, out = run_any(
         case_path, args.out, SolveOverrides(args.backend, args.time_limit)
     )
-    sys.stdout.write(family_of(prepared).summary(prepared, solution, out))
+    family = family_of(prepared)
+    sys.stdout.write(family.summary(prepared, solution, out))
     sys.stdout.write(time_line(solution))
-    return EXIT_OK if solution.status.has_solution else EXIT_NO_PLAN
+    if not solution.status.has_solution:
+        return EXIT_NO_PLAN
+    missing = family.unanswered(solution)
+    for line in missing:  # the main plan is written, a part the case asks for has none
+        sys.stderr.write(f"no plan: {line}\n")
+    return EXIT_NO_PLAN if missing else EXIT_OK
 
 
 def _tolerant_console() -> None:

@@ -116,6 +116,9 @@ class Family:
     site: SiteParts | None = None
     variant: Callable[[Any], Family | None] | None = None
     """A more specific family for a model section (coverage with phases -> phased)."""
+    unanswered: Callable[[Any], list[str]] = lambda sol: []
+    """Parts the case asks for that have no plan although the main plan exists (one line
+    each, e.g. reserved hires that cannot meet their band): the run then ends with exit 2."""
 
 
 # ---------------------------------------------------------------------------------------------
@@ -428,6 +431,14 @@ def _rotation_presolve(prepared: Any) -> bool:
     return bool(default_presolve(prepared.instance))
 
 
+def _quota_unanswered(sol: Any) -> list[str]:
+    hires = sol.hires
+    if sol.evaluation is None or hires is None or hires.status.has_solution:
+        return []
+    why = "; ".join(hires.diagnosis[:3]) or hires.message
+    return [f"reserved hires: no plan ({hires.status.value}): {why}"]
+
+
 def _quota_row(sol: Any) -> dict[str, Any]:
     row: dict[str, Any] = {"movement": sol.movement}
     if sol.posts is not None:
@@ -456,6 +467,7 @@ QUOTA = Family(
     sweep_row=_quota_row,
     validated=lambda prepared: f"staffing case, kind {prepared.case.kind}",
     maximise=lambda prepared: False,
+    unanswered=_quota_unanswered,
 )
 
 SENT_DOWN = replace(
@@ -467,6 +479,7 @@ SENT_DOWN = replace(
     sweep_row=lambda sol: {},
     default_presolve=_rotation_presolve,
     maximise=lambda prepared: True,
+    unanswered=lambda sol: [],
 )
 
 FAMILIES: dict[str, Family] = {

@@ -234,3 +234,30 @@ def test_vacancies_at_a_facility_hires_cannot_serve_are_an_error(tmp_path):
     with pytest.raises(CaseError) as err:
         prepare_staffing(path)
     assert "vacancies.csv" in str(err.value) and "330681111-VC" in str(err.value)
+
+
+def test_infeasible_reserved_hires_end_the_quota_run_with_exit_2(tmp_path, capsys):
+    """A hospital whose 5% minimum exceeds every vacancy it may serve: the quota plan is still
+    written (proven optimal), the reserved hires have none, and the run ends with exit 2."""
+    case = tmp_path / "case"
+    shutil.copytree(CONFIGS / "data", case / "data")
+    text = (CONFIGS / "zhuji_quota.yaml").read_text(encoding="utf-8")
+    (case / "zhuji_quota.yaml").write_text(text, encoding="utf-8")
+    hires = case / "data" / "zhuji_new_hires.csv"
+    hires.write_text(
+        hires.read_text(encoding="utf-8").replace("诸暨市人民医院,160", "诸暨市人民医院,100000"),
+        encoding="utf-8",
+    )
+    out = tmp_path / "zq"
+    assert main(["staff", str(case / "zhuji_quota.yaml"), "--out", str(out), "-q"]) == 2
+    err = capsys.readouterr().err
+    many = tmp_path / "many"
+    assert main(["batch", str(case / "zhuji_quota.yaml"), "--out", str(many), "-q"]) == 2
+    row = pd.read_csv(many / "batch.csv").iloc[0]
+    assert row["status"] == "partial" and "reserved hires" in row["error"]
+    assert (many / row["folder"] / "posts.csv").exists()
+    assert "no plan: reserved hires: no plan (infeasible)" in err and "诸暨市人民医院" in err
+    sol = json.loads((out / "solution.json").read_text(encoding="utf-8"))
+    assert sol["status"] == "optimal"  # the quota plan itself
+    assert sol["reserved_hires"]["status"] == "infeasible"
+    assert (out / "posts.csv").exists()

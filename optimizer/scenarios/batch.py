@@ -53,6 +53,11 @@ log = logging.getLogger(__name__)
 BAD_INPUT, ERROR = "bad_input", "error"
 """Statuses of a case that produced no answer (besides the solver statuses of a run)."""
 
+PARTIAL = "partial"
+"""A case whose main plan exists while a part it asks for has none (``Family.unanswered``,
+e.g. reserved hires): its folder is written, the reason is in ``error``, and it counts as
+no plan for the exit code (as ``run`` ends with 2)."""
+
 _PLAN = ("optimal", "feasible")
 """Solver statuses with a plan (``Status.has_solution``)."""
 
@@ -136,13 +141,17 @@ def _solve_one(case: CaseFile | str, out: Path, options: dict[str, Any]) -> tupl
     """Run one case like ``run``; return (status, error text, seconds). Never raises for a
     problem of the case itself: bad input and internal errors become its status."""
     from ..case.run import run_case
+    from ..families import family_of
 
     t0 = time.perf_counter()
     try:
-        _, solution, _ = run_case(
+        prepared, solution, _ = run_case(
             case, out, backend=options["backend"], time_limit_s=options["time_limit_s"]
         )
         status, error = solution.status.value, ""
+        missing = family_of(prepared).unanswered(solution) if status in _PLAN else []
+        if missing:
+            status, error = PARTIAL, "; ".join(f"no plan: {m}" for m in missing)
     except (CaseError, SolverBackendError) as exc:
         status, error = BAD_INPUT, str(exc)
     except ToolkitError as exc:  # a failed answer check: never report that plan
