@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 
+import numpy as np
 import pytest
 
 from optimizer.models.coverage.problem import coverage_sets, reduce
@@ -181,10 +182,10 @@ def test_count_search_proves_with_the_solver_when_the_heuristic_falls_short(monk
     from optimizer.solvers import SolveOptions, covering, solve
 
     monkeypatch.setattr(
-        covering, "_best_plan", lambda p, k, c, lp: covering.np.zeros(p.y.size, bool)
+        covering, "_best_plan", lambda p, k, c, lp, **kw: covering.np.zeros(p.y.size, bool)
     )
     monkeypatch.setattr(
-        covering, "_greedy_to_target", lambda p, c: covering.np.ones(p.y.size, dtype=bool)
+        covering, "_greedy_to_target", lambda p, c, **kw: covering.np.ones(p.y.size, dtype=bool)
     )
     for seed in range(4):
         milp, expected = _psclp_milp(seed, share=0.9)
@@ -216,10 +217,10 @@ def test_psclp_from_plan_proves_in_scip_when_the_heuristic_falls_short(monkeypat
     from optimizer.solvers import SolveOptions, covering, solve
 
     monkeypatch.setattr(
-        covering, "_best_plan", lambda p, k, c, lp: covering.np.zeros(p.y.size, bool)
+        covering, "_best_plan", lambda p, k, c, lp, **kw: covering.np.zeros(p.y.size, bool)
     )
     monkeypatch.setattr(
-        covering, "_greedy_to_target", lambda p, c: covering.np.ones(p.y.size, dtype=bool)
+        covering, "_greedy_to_target", lambda p, c, **kw: covering.np.ones(p.y.size, dtype=bool)
     )
     for seed in range(4):
         milp, expected = _psclp_milp(seed, share=0.9)
@@ -237,10 +238,10 @@ def test_psclp_from_plan_keeps_the_plan_when_scip_stops_first(monkeypatch):
     milp, expected = _psclp_milp(3, share=0.9)
     p = covering.detect_equal_cost_psclp(milp)
     monkeypatch.setattr(
-        covering, "_best_plan", lambda p, k, c, lp: covering.np.zeros(p.y.size, bool)
+        covering, "_best_plan", lambda p, k, c, lp, **kw: covering.np.zeros(p.y.size, bool)
     )
     monkeypatch.setattr(
-        covering, "_greedy_to_target", lambda p, c: covering.np.ones(p.y.size, dtype=bool)
+        covering, "_greedy_to_target", lambda p, c, **kw: covering.np.ones(p.y.size, dtype=bool)
     )
 
     def relax(m, o):
@@ -441,3 +442,74 @@ def test_auto_counts_only_the_coverage_benders_projects_out():
     method, reason = decide_method(problem, reduced, "auto", "highs")
     assert method == "compact", reason
     assert "sites per group" in reason
+
+
+def _town_psclp(n: int, m: int, minutes: float, share: float, *, kind: str = "psclp"):
+    from benchmarks.covering import town_pairs
+    from geodata.arrays import Demand, Sites, TravelTimes
+    from optimizer.models.coverage.problem import CoverageProblem
+
+    weight, di, sj, tmin = town_pairs(n, m, minutes)
+    tt = TravelTimes("drive", di, sj, tmin, n, m, unit="min", complete_within=minutes)
+    demand = Demand(ids=np.arange(n).astype(str), weight=weight)
+    sites = Sites(
+        ids=np.arange(m).astype(str),
+        facility_type=np.full(m, "clinic", dtype=object),
+        cost=np.full(m, 5.0),
+        existing=np.zeros(m, dtype=bool),
+    )
+    if kind == "psclp":
+        model = CoverageModelConfig(
+            kind="psclp",
+            objective="min_cost",
+            standards=[Standard(name="t", minutes=minutes, min_share=share)],
+        )
+    else:
+        model = CoverageModelConfig(
+            kind="mclp", standards=[Standard(name="t", minutes=minutes)], max_new_sites=20
+        )
+    return CoverageProblem(demand, sites, {"drive": tt}, model)
+
+
+def test_auto_prefers_the_plan_route_to_bbc_for_a_dense_equal_cost_psclp():
+    """Dense coverage (57 sites per group) would send a model to bbc; an equal-cost partial
+    covering goes to the LP-and-plan route instead, an MCLP of the same shape still to bbc."""
+    pytest.importorskip("pyscipopt")
+    from optimizer.models.coverage.build import build_coverage_milp
+    from optimizer.models.coverage.method import decide_method
+    from optimizer.models.coverage.problem import coverage_sets, reduce
+
+    for kind, want in (("psclp", "compact"), ("mclp", "bbc")):
+        problem = _town_psclp(2000, 200, 12.0, 0.9, kind=kind)
+        reduced = reduce(problem, coverage_sets(problem))
+        milp = build_coverage_milp(problem, reduced)
+        chosen, reason = decide_method(problem, reduced, "auto", "highs", milp)
+        assert chosen == want, reason
+        if kind == "psclp":
+            assert "an equal-cost partial covering" in reason
+            assert decide_method(problem, reduced, "auto", "highs")[0] == "bbc"  # no MILP given
+
+
+def test_dense_equal_cost_psclp_by_the_plan_route_equals_compact_highs():
+    pytest.importorskip("pyscipopt")
+    problem = _town_psclp(2000, 200, 12.0, 0.9)
+    auto = solve_coverage(problem, SolveOptions(time_limit_s=120), method="auto")
+    compact = solve_coverage(problem, SolveOptions(time_limit_s=120), method="compact")
+    assert auto.method == "compact" and auto.status == compact.status == Status.OPTIMAL
+    assert auto.objective == pytest.approx(compact.objective)
+
+
+def test_large_equal_cost_block_goes_to_scip_as_it_is(monkeypatch, caplog):
+    """Above ROUTE_MAX_NONZEROS the block skips the LP-and-plan route (its LP grows too slow)
+    and SCIP searches it with its heuristics on: still the brute-force optimum."""
+    pytest.importorskip("pyscipopt")
+    from optimizer.solvers import covering
+
+    monkeypatch.setattr(covering, "ROUTE_MAX_NONZEROS", 0)
+    for seed in range(3):
+        milp, expected = _psclp_milp(seed, share=0.9)
+        with caplog.at_level(logging.INFO, logger="optimizer"):
+            res = solve(milp, SolveOptions(psclp_scip=True), decompose=False)
+        assert res.solver == "scip" and res.status == Status.OPTIMAL
+        assert res.objective == pytest.approx(expected)
+    assert "above the 0 of the LP-and-plan route" in caplog.text

@@ -78,13 +78,31 @@ def _solve_structured(
     milp: MILP, options: SolveOptions, backend: str, *, quiet: bool = False
 ) -> SolveResult:
     """:func:`_solve_whole`, or the search over the number of sites for an equal-cost PSCLP."""
-    from .covering import detect_equal_cost_psclp, solve_equal_cost_psclp, solve_from_plan
+    from .covering import (
+        ROUTE_MAX_NONZEROS,
+        detect_equal_cost_psclp,
+        solve_equal_cost_psclp,
+        solve_from_plan,
+    )
 
     wanted = options.count_search or options.psclp_scip
     found = detect_equal_cost_psclp(milp) if wanted else None
     if found is None:
         return _solve_whole(milp, options, backend, quiet=quiet)
     if options.psclp_scip and backend in ("highs", "scip") and _module("scip").available():
+        if milp.nnz > ROUTE_MAX_NONZEROS:
+            log.info(
+                "Solving %s (equal-cost partial covering: %d sites, %d demand groups, %s "
+                "nonzeros, above the %s of the LP-and-plan route) in SCIP with pseudo-cost "
+                "branching (solver.method: auto)",
+                milp.name,
+                found.y.size,
+                found.z.size,
+                f"{milp.nnz:,}",
+                f"{ROUTE_MAX_NONZEROS:,}",
+            )
+            profile = replace(options, scip_profile="covering_search")
+            return _solve_whole(milp, profile, "scip", quiet=True)
         log.info(
             "Solving %s (equal-cost partial covering: %d sites, %d demand groups) in SCIP with "
             "pseudo-cost branching, started from its LP bound and a heuristic plan "

@@ -46,6 +46,13 @@ PROFILES: dict[str, Profile] = {
         },
         heuristics_off=True,
     ),
+    "covering_search": Profile(
+        {
+            "branching/pscost/priority": 100_000,
+            "heuristics/objpscostdiving/freq": -1,
+            "separating/aggregation/freq": -1,
+        }
+    ),
 }
 """Named SCIP parameter sets.
 
@@ -61,6 +68,11 @@ defaults but the branching, heuristics off 3.9 s (5.1 s); + steepest edge 2.9 s 
 SCIP left to find the plan itself (heuristics on) 5.2 s (6.6 s). Reliability branching spent
 12.8 of 17.2 s in strong branching there (152,760 LP iterations). HiGHS 1.16 on the same
 block: 15-20 s, warm started or not.
+
+``covering_search`` - the same kind of block too large for that route
+(:data:`optimizer.solvers.covering.ROUTE_MAX_NONZEROS`), solved as it is: pseudo-cost branching,
+the objective pseudo-cost diving heuristic and the aggregation separator off, SCIP's other
+primal heuristics on to find the plan (the profile ``auto`` used for every such block before).
 """
 
 

@@ -172,7 +172,7 @@ def solve_coverage(
     lap("presolve")
     milp = build_coverage_milp(problem, reduced)
     lap("milp")
-    chosen, reason = decide_method(problem, reduced, method, backend)
+    chosen, reason = decide_method(problem, reduced, method, backend, milp)
     if method == "auto" and chosen == "compact" and backend in ("highs", "scip"):
         options = replace(options, psclp_scip=True)
         reason += psclp_note()
