@@ -9,7 +9,10 @@ Rows:
   the solver; and ``default-e2e``, the whole ``python -m optimizer demo`` run (ours only);
 * ``towns-N x M pP TT`` - clustered-town random counties (:func:`town_pairs`): 10,000 x 500 with
   p = 40, T = 15 min and p = 60, T = 10 min; 20,000 x 1,000 with p = 200, T = 6 min; and
-  10^5 x 10^4 (p = 1,000, T = 10 min; full run only).
+  10^5 x 10^4 (p = 1,000, T = 10 min; full run only);
+* ``psclp-N x M TT sS`` - the same counties as equal-cost partial covering (least sites so that
+  a share S of the residents is within T): 10,000 x 500 at 10 min and 90%; 20,000 x 1,000 at
+  8 min and 90% (full run only). ``auto`` sends them to the LP-and-plan route, not bbc.
 
 Sides, each in a fresh process (so peak memory, ``VmHWM``, is that run's own): ``ours`` = the
 toolkit as a planner runs it (presolve: demand merged by covering set and dominated candidates
@@ -54,6 +57,9 @@ SPEED_KM_PER_MIN = 0.5
 
 TOWNS_QUICK = [(10_000, 500, 40, 15.0), (10_000, 500, 60, 10.0)]
 TOWNS_FULL = [*TOWNS_QUICK, (20_000, 1_000, 200, 6.0), (100_000, 10_000, 1_000, 10.0)]
+PSCLP_QUICK = [(10_000, 500, 10.0, 0.9)]
+"""Equal-cost partial covering on the same counties: (n, m, minutes, share); unit costs."""
+PSCLP_FULL = [*PSCLP_QUICK, (20_000, 1_000, 8.0, 0.9)]
 
 
 def _load() -> float:
@@ -102,6 +108,19 @@ def town_pairs(
     radius = minutes * SPEED_KM_PER_MIN
     coo = cKDTree(demand).sparse_distance_matrix(cKDTree(sites), radius, output_type="coo_matrix")
     return weight, coo.row.astype(np.int64), coo.col.astype(np.int64), coo.data / SPEED_KM_PER_MIN
+
+
+def _psclp_problem(n: int, m: int, minutes: float, share: float) -> Any:
+    """The town county as an equal-cost PSCLP: least sites so that ``share`` is within reach."""
+    from optimizer.schema.coverage import CoverageModelConfig, Standard
+
+    problem = _town_problem(n, m, 0, minutes)
+    model = CoverageModelConfig(
+        kind="psclp",
+        objective="min_cost",
+        standards=[Standard(name="t", minutes=minutes, min_share=share)],
+    )
+    return replace(problem, model=model)
 
 
 def _town_problem(n: int, m: int, p: int, minutes: float) -> Any:
@@ -166,9 +185,14 @@ def run_child(row: str, side: str, time_limit_s: float) -> dict[str, Any]:
             "nodes": res.node_count,
         }
     else:
-        _, size, p_text, t_text = row.split("-")
-        n, m = (int(v) for v in size.split("x"))
-        problem = _town_problem(n, m, int(p_text[1:]), float(t_text[1:]))
+        if row.startswith("psclp-"):
+            _, size, t_text, s_text = row.split("-")
+            n, m = (int(v) for v in size.split("x"))
+            problem = _psclp_problem(n, m, float(t_text[1:]), float(s_text[1:]))
+        else:
+            _, size, p_text, t_text = row.split("-")
+            n, m = (int(v) for v in size.split("x"))
+            problem = _town_problem(n, m, int(p_text[1:]), float(t_text[1:]))
         plain = side in ("highs", "scip")
         sol = solve_coverage(
             problem,
@@ -238,7 +262,12 @@ def _e2e() -> dict[str, Any]:
 
 def rows_for(quick: bool) -> list[str]:
     towns = TOWNS_QUICK if quick else TOWNS_FULL
-    return ["default-clinics"] + [f"towns-{n}x{m}-p{p}-T{t:g}" for n, m, p, t in towns]
+    psclp = PSCLP_QUICK if quick else PSCLP_FULL
+    return (
+        ["default-clinics"]
+        + [f"towns-{n}x{m}-p{p}-T{t:g}" for n, m, p, t in towns]
+        + [f"psclp-{n}x{m}-T{t:g}-s{s:g}" for n, m, t, s in psclp]
+    )
 
 
 def run(
