@@ -130,8 +130,6 @@ def _psclp_milp(seed: int, n_groups: int = 25, n_sites: int = 9, share: float = 
     """An equal-cost PSCLP block as the coverage model builds it, and its brute-force optimum."""
     import itertools
 
-    import numpy as np
-
     from optimizer.milp import ModelBuilder
 
     rng = np.random.default_rng(seed)
@@ -177,9 +175,9 @@ def test_count_search_equals_brute_force_and_the_backend(seed, share):
     assert worst <= 1e-9
 
 
-def test_count_search_proves_with_the_solver_when_the_heuristic_falls_short(monkeypatch):
-    """A deliberately poor heuristic (every site) leaves the proof to the solver's solves."""
-    from optimizer.solvers import SolveOptions, covering, solve
+def _poor_heuristic(monkeypatch):
+    """The plan heuristics replaced by a poor one: every site open."""
+    from optimizer.solvers import covering
 
     monkeypatch.setattr(
         covering, "_best_plan", lambda p, k, c, lp, **kw: covering.np.zeros(p.y.size, bool)
@@ -187,6 +185,13 @@ def test_count_search_proves_with_the_solver_when_the_heuristic_falls_short(monk
     monkeypatch.setattr(
         covering, "_greedy_to_target", lambda p, c, **kw: covering.np.ones(p.y.size, dtype=bool)
     )
+
+
+def test_count_search_proves_with_the_solver_when_the_heuristic_falls_short(monkeypatch):
+    """A deliberately poor heuristic (every site) leaves the proof to the solver's solves."""
+    from optimizer.solvers import SolveOptions, solve
+
+    _poor_heuristic(monkeypatch)
     for seed in range(4):
         milp, expected = _psclp_milp(seed, share=0.9)
         res = solve(milp, SolveOptions(count_search=True))
@@ -214,14 +219,9 @@ def test_psclp_from_plan_proves_in_scip_when_the_heuristic_falls_short(monkeypat
     """A deliberately poor plan (every site open) leaves SCIP, its heuristics off, to find
     the optimum from it: still the brute-force optimum, proven."""
     pytest.importorskip("pyscipopt")
-    from optimizer.solvers import SolveOptions, covering, solve
+    from optimizer.solvers import SolveOptions, solve
 
-    monkeypatch.setattr(
-        covering, "_best_plan", lambda p, k, c, lp, **kw: covering.np.zeros(p.y.size, bool)
-    )
-    monkeypatch.setattr(
-        covering, "_greedy_to_target", lambda p, c, **kw: covering.np.ones(p.y.size, dtype=bool)
-    )
+    _poor_heuristic(monkeypatch)
     for seed in range(4):
         milp, expected = _psclp_milp(seed, share=0.9)
         res = solve(milp, SolveOptions(psclp_scip=True))
@@ -237,12 +237,7 @@ def test_psclp_from_plan_keeps_the_plan_when_scip_stops_first(monkeypatch):
 
     milp, expected = _psclp_milp(3, share=0.9)
     p = covering.detect_equal_cost_psclp(milp)
-    monkeypatch.setattr(
-        covering, "_best_plan", lambda p, k, c, lp, **kw: covering.np.zeros(p.y.size, bool)
-    )
-    monkeypatch.setattr(
-        covering, "_greedy_to_target", lambda p, c, **kw: covering.np.ones(p.y.size, dtype=bool)
-    )
+    _poor_heuristic(monkeypatch)
 
     def relax(m, o):
         from optimizer.solvers import solve
@@ -262,8 +257,6 @@ def test_psclp_from_plan_keeps_the_plan_when_scip_stops_first(monkeypatch):
 
 def test_count_search_recognises_only_its_structure():
     from dataclasses import replace
-
-    import numpy as np
 
     from optimizer.solvers.covering import detect_equal_cost_psclp
 
@@ -445,30 +438,12 @@ def test_auto_counts_only_the_coverage_benders_projects_out():
 
 
 def _town_psclp(n: int, m: int, minutes: float, share: float, *, kind: str = "psclp"):
-    from benchmarks.covering import town_pairs
-    from geodata.arrays import Demand, Sites, TravelTimes
-    from optimizer.models.coverage.problem import CoverageProblem
+    """benchmarks/covering.py's clustered-town county as an equal-cost PSCLP (or an MCLP)."""
+    from benchmarks.covering import _psclp_problem, _town_problem
 
-    weight, di, sj, tmin = town_pairs(n, m, minutes)
-    tt = TravelTimes("drive", di, sj, tmin, n, m, unit="min", complete_within=minutes)
-    demand = Demand(ids=np.arange(n).astype(str), weight=weight)
-    sites = Sites(
-        ids=np.arange(m).astype(str),
-        facility_type=np.full(m, "clinic", dtype=object),
-        cost=np.full(m, 5.0),
-        existing=np.zeros(m, dtype=bool),
-    )
     if kind == "psclp":
-        model = CoverageModelConfig(
-            kind="psclp",
-            objective="min_cost",
-            standards=[Standard(name="t", minutes=minutes, min_share=share)],
-        )
-    else:
-        model = CoverageModelConfig(
-            kind="mclp", standards=[Standard(name="t", minutes=minutes)], max_new_sites=20
-        )
-    return CoverageProblem(demand, sites, {"drive": tt}, model)
+        return _psclp_problem(n, m, minutes, share)
+    return _town_problem(n, m, 20, minutes)
 
 
 def test_auto_prefers_the_plan_route_to_bbc_for_a_dense_equal_cost_psclp():

@@ -24,6 +24,15 @@ from .conftest import ROOT
 CONFIGS = ROOT / "configs"
 
 
+def _zhuji_copy(tmp_path):
+    """The committed Zhuji quota case and its data, copied to edit a file of it."""
+    case = tmp_path / "case"
+    shutil.copytree(CONFIGS / "data", case / "data")
+    text = (CONFIGS / "zhuji_quota.yaml").read_text(encoding="utf-8")
+    (case / "zhuji_quota.yaml").write_text(text, encoding="utf-8")
+    return case
+
+
 def _instance(new_hires, vacancies, weight, allowed, lo=0.05, hi=0.10) -> HiresInstance:
     G = len(vacancies)
     return HiresInstance(
@@ -124,10 +133,7 @@ def test_checker_rejects_a_plan_outside_the_band(monkeypatch):
 
 
 def test_unknown_hospital_in_the_pairs_file_is_a_clear_error(tmp_path):
-    case = tmp_path / "case"
-    shutil.copytree(CONFIGS / "data", case / "data")
-    text = (CONFIGS / "zhuji_quota.yaml").read_text(encoding="utf-8")
-    (case / "zhuji_quota.yaml").write_text(text, encoding="utf-8")
+    case = _zhuji_copy(tmp_path)
     pairs = case / "data" / "zhuji_hire_pairs.csv"
     pairs.write_text(
         pairs.read_text(encoding="utf-8") + "诸暨市第九人民医院,330681102\n", encoding="utf-8"
@@ -239,10 +245,7 @@ def test_vacancies_at_a_facility_hires_cannot_serve_are_an_error(tmp_path):
 def test_infeasible_reserved_hires_end_the_quota_run_with_exit_2(tmp_path, capsys):
     """A hospital whose 5% minimum exceeds every vacancy it may serve: the quota plan is still
     written (proven optimal), the reserved hires have none, and the run ends with exit 2."""
-    case = tmp_path / "case"
-    shutil.copytree(CONFIGS / "data", case / "data")
-    text = (CONFIGS / "zhuji_quota.yaml").read_text(encoding="utf-8")
-    (case / "zhuji_quota.yaml").write_text(text, encoding="utf-8")
+    case = _zhuji_copy(tmp_path)
     hires = case / "data" / "zhuji_new_hires.csv"
     hires.write_text(
         hires.read_text(encoding="utf-8").replace("诸暨市人民医院,160", "诸暨市人民医院,100000"),
