@@ -592,3 +592,48 @@ def test_a_120_radius_without_a_rural_value_is_an_error(tmp_case, capsys):
     assert "model.radius_m: demand class 'rural' has no value (2 points, 300 residents" in (
         capsys.readouterr().err
     )
+
+
+@pytest.mark.parametrize("case", ["andorra_pmedian", "andorra_pcenter"])
+def test_assignment_run_folder_recomputes_its_per_site_figures(tmp_path, case):
+    """sites.csv's points, residents and trips per site equal demand.csv's assignments (the
+    check runs inside the writer); a tampered sites.csv is caught, naming the site."""
+    import csv
+
+    from optimizer.handoff import check_assignment_folder
+
+    from .conftest import ROOT
+
+    _, sol, out = run_case(ROOT / "configs" / f"{case}.yaml", tmp_path / "out")
+    assert sol.status == Status.OPTIMAL
+    assert check_assignment_folder(out) == []
+    with open(out / "sites.csv", encoding="utf-8-sig", newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    serving = next(r for r in rows if float(r["residents_assigned"]) > 0)
+    serving["residents_assigned"] = str(float(serving["residents_assigned"]) + 1.0)
+    with open(out / "sites.csv", "w", encoding="utf-8", newline="") as fh:
+        writer = csv.DictWriter(fh, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    found = check_assignment_folder(out)
+    assert len(found) == 1 and serving["site_id"] in found[0]
+
+
+def test_a_misaligned_sites_table_stops_the_pmedian_run(tmp_path, monkeypatch):
+    """A writer bug (residents shifted by one site) is an error, exit 3: nothing published."""
+    import optimizer.models.siting.outputs as outputs
+
+    from .conftest import ROOT
+
+    real = outputs.siting_tables
+
+    def shifted(sol):
+        tables = real(sol)
+        sites = tables["sites.csv"].copy()
+        sites["residents_assigned"] = sites["residents_assigned"].shift(1, fill_value=0.0)
+        return {**tables, "sites.csv": sites}
+
+    monkeypatch.setattr(outputs, "siting_tables", shifted)
+    with pytest.raises(CheckError, match=r"run folder hand-off: sites\.csv"):
+        run_case(ROOT / "configs" / "andorra_pmedian.yaml", tmp_path / "out")
+    assert not (tmp_path / "out" / "solution.json").exists()

@@ -340,5 +340,4 @@ def write_siting_results(prepared: Any, sol: SitingSolution, out_dir: Path) -> l
         tables=tables,
         layers=lambda: siting_layers(prepared, sol, tables),
         summary=siting_summary(prepared, sol),
-        check_handoff=False,
     )
