@@ -43,17 +43,19 @@ def check_assignment_folder(folder: Path) -> list[str]:
     if not demand_csv.exists() or not sites_csv.exists():
         return []
     rows, sites = read_rows(demand_csv), read_rows(sites_csv)
-    if not rows or not sites or "assigned_site" not in rows[0] or "split" in rows[0]:
+    if not rows or not sites or "split" in rows[0]:
+        return []
+    if not {"assigned_site", "weight"} <= set(rows[0]) or "site_id" not in sites[0]:
         return []
     unit = _unit(list(rows[0]))
     if unit is None or "residents_assigned" not in sites[0]:
         return []
     served: dict[str, list[float]] = defaultdict(lambda: [0.0, 0.0, 0.0, -1.0])
     for row in rows:
-        site, trip, weight = row["assigned_site"], _num(row[f"travel_{unit}"]), _num(row["weight"])
-        if not site or trip is None or weight is None:
+        sid, trip, weight = row["assigned_site"], _num(row[f"travel_{unit}"]), _num(row["weight"])
+        if not sid or trip is None or weight is None:
             continue
-        s = served[site]  # points, residents, residents x trip, worst trip
+        s = served[sid]  # points, residents, residents x trip, worst trip
         s[0] += 1
         s[1] += weight
         s[2] += weight * trip
