@@ -138,23 +138,36 @@ def _covered_weight(p: EqualCostPSCLP, open_y: np.ndarray) -> float:
     return float(p.weight[hits > 0].sum())
 
 
-def _greedy_to_target(
-    p: EqualCostPSCLP, cover_csc: sp.csc_matrix, *, until: float = math.inf
-) -> np.ndarray:
-    """Open the site covering the most uncovered weight until ``D`` is reached (after the
-    ``until`` clock time: every site left open, a plan that reaches ``D`` when any does)."""
+def _greedy(
+    p: EqualCostPSCLP, cover_csc: sp.csc_matrix, k: int | None, until: float
+) -> tuple[np.ndarray, bool]:
+    """Open, one at a time, the site covering the most uncovered weight (Nemhauser, Wolsey &
+    Fisher 1978): until ``k`` sites are open, or with ``k`` None until ``D`` is reached. The
+    flag is False when the ``until`` clock time stopped it first."""
     chosen = np.zeros(p.y.size, dtype=bool)
     count = np.zeros(p.cover.shape[0], dtype=np.int64)
     need = p.target - 1e-9 * max(p.target, 1.0)
-    while float(p.weight[count > 0].sum()) < need and not chosen.all():
+    limit = p.y.size if k is None else min(k, p.y.size)
+    for _ in range(limit):
+        if k is None and float(p.weight[count > 0].sum()) >= need:
+            break
         if time.perf_counter() > until:
-            return np.ones(p.y.size, dtype=bool)
+            return chosen, False
         gain = np.asarray(cover_csc.T @ (p.weight * (count == 0))).ravel()
         gain[chosen] = -1.0
         j = int(gain.argmax())
         chosen[j] = True
         count += cover_csc[:, j].toarray().ravel().astype(np.int64)
-    return chosen
+    return chosen, True
+
+
+def _greedy_to_target(
+    p: EqualCostPSCLP, cover_csc: sp.csc_matrix, *, until: float = math.inf
+) -> np.ndarray:
+    """The greedy plan that reaches ``D`` (after the ``until`` clock time: every site open, a
+    plan that reaches ``D`` when any does)."""
+    chosen, in_time = _greedy(p, cover_csc, None, until)
+    return chosen if in_time else np.ones(p.y.size, dtype=bool)
 
 
 def _swap_search(
@@ -198,16 +211,7 @@ def _best_plan(
     """A good MCLP plan with ``k`` sites: the better of two local searches, one started from
     the greedy plan, one from the ``k`` sites with the largest LP values (each stopped at the
     ``until`` clock time)."""
-    greedy = np.zeros(p.y.size, dtype=bool)
-    count = np.zeros(p.cover.shape[0], dtype=np.int64)
-    for _ in range(min(k, p.y.size)):
-        if time.perf_counter() > until:
-            break
-        gain = np.asarray(cover_csc.T @ (p.weight * (count == 0))).ravel()
-        gain[greedy] = -1.0
-        j = int(gain.argmax())
-        greedy[j] = True
-        count += cover_csc[:, j].toarray().ravel().astype(np.int64)
+    greedy, _ = _greedy(p, cover_csc, k, until)
     by_lp = np.zeros(p.y.size, dtype=bool)
     by_lp[np.argsort(-lp_y, kind="stable")[:k]] = True
     plans = [_swap_search(p, start, cover_csc, until) for start in (greedy, by_lp)]
